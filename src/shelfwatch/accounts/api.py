@@ -1,0 +1,130 @@
+"""`/api/v1/auth/` and `/api/v1/api-keys/`."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router
+
+from shelfwatch.accounts import api_keys, tokens
+from shelfwatch.accounts.authentication import principal_of
+from shelfwatch.accounts.models import ApiKey, StoreMembership
+from shelfwatch.accounts.registration import check_credentials, register_user
+from shelfwatch.accounts.schemas import (
+    ApiKeyCreatedOut,
+    ApiKeyIn,
+    ApiKeyOut,
+    ApiKeyUpdate,
+    CredentialsIn,
+    MeOut,
+    RefreshIn,
+    TokenPairOut,
+    UserOut,
+)
+from shelfwatch.accounts.throttling import auth_throttles
+from shelfwatch.config.problems import ApiError, NotFound, Unauthorized
+
+auth_router = Router(tags=["auth"])
+api_keys_router = Router(tags=["api-keys"])
+
+
+def _pair_out(pair: tokens.TokenPair) -> dict:
+    return {
+        "access": pair.access,
+        "refresh": pair.refresh,
+        "access_expires_at": pair.access_expires_at,
+        "refresh_expires_at": pair.refresh_expires_at,
+    }
+
+
+@auth_router.post("/register", auth=None, throttle=auth_throttles(), response={201: UserOut})
+def register(request: HttpRequest, payload: CredentialsIn):
+    user = register_user(email=payload.email, password=payload.password)
+    return 201, {"id": user.pk, "email": user.email}
+
+
+@auth_router.post("/login", auth=None, throttle=auth_throttles(), response=TokenPairOut)
+def login(request: HttpRequest, payload: CredentialsIn):
+    user = check_credentials(email=payload.email, password=payload.password)
+    return _pair_out(tokens.issue_token_pair(user=user))
+
+
+@auth_router.post("/refresh", auth=None, throttle=auth_throttles(), response=TokenPairOut)
+def refresh(request: HttpRequest, payload: RefreshIn):
+    try:
+        pair = tokens.rotate_refresh_token(raw_token=payload.refresh)
+    except tokens.TokenError as exc:
+        raise Unauthorized(str(exc), code="invalid_refresh_token") from None
+    return _pair_out(pair)
+
+
+@auth_router.post("/logout", response={204: None})
+def logout(request: HttpRequest, payload: RefreshIn):
+    principal = principal_of(request)
+    tokens.revoke_refresh_token(raw_token=payload.refresh, user=principal.user)
+    return 204, None
+
+
+@auth_router.get("/me", response=MeOut)
+def me(request: HttpRequest):
+    principal = principal_of(request)
+    user = principal.user
+    memberships = [
+        {"store_id": m.store_id, "store_name": m.store.name, "role": m.role}
+        for m in StoreMembership.objects.filter(user=user).select_related("store")
+    ]
+    return {
+        "id": user.pk,
+        "email": user.email,
+        "name": user.name,
+        "role": principal.role,
+        "is_admin": principal.is_admin,
+        "auth_method": principal.method,
+        "memberships": memberships,
+    }
+
+
+def _own_key(request: HttpRequest, key_id: int) -> ApiKey:
+    key = ApiKey.objects.filter(pk=key_id, user=principal_of(request).user).first()
+    if key is None:
+        raise NotFound("API key not found", code="api_key_not_found")
+    return key
+
+
+@api_keys_router.get("/", response=list[ApiKeyOut])
+def list_keys(request: HttpRequest):
+    return ApiKey.objects.filter(user=principal_of(request).user)
+
+
+@api_keys_router.post("/", response={201: ApiKeyCreatedOut})
+def create_key(request: HttpRequest, payload: ApiKeyIn):
+    try:
+        created = api_keys.create_api_key(
+            user=principal_of(request).user,
+            name=payload.name,
+            scopes=payload.scopes,
+            expires_at=payload.expires_at,
+        )
+    except ValueError as exc:
+        raise ApiError(str(exc), code="unknown_scope", status=422) from None
+    out = ApiKeyOut.from_orm(created.key).dict()
+    return 201, {**out, "key": created.raw}
+
+
+@api_keys_router.get("/{int:key_id}", response=ApiKeyOut)
+def get_key(request: HttpRequest, key_id: int):
+    return _own_key(request, key_id)
+
+
+@api_keys_router.patch("/{int:key_id}", response=ApiKeyOut)
+def update_key(request: HttpRequest, key_id: int, payload: ApiKeyUpdate):
+    key = _own_key(request, key_id)
+    if payload.name is not None:
+        key.name = payload.name
+        key.save(update_fields=["name"])
+    return key
+
+
+@api_keys_router.delete("/{int:key_id}", response={204: None})
+def revoke_key(request: HttpRequest, key_id: int):
+    api_keys.revoke_api_key(key=_own_key(request, key_id))
+    return 204, None

@@ -1,0 +1,138 @@
+"""JWT access tokens and rotating refresh tokens."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from shelfwatch.accounts.models import RefreshToken, User
+from shelfwatch.accounts.secrets import digest, new_secret
+
+ALGORITHM = "HS256"
+
+
+class TokenError(Exception):
+    """The token is expired, forged, malformed, revoked or reused."""
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+
+
+def issue_access_token(*, user: User, now: datetime | None = None) -> tuple[str, datetime]:
+    now = now or timezone.now()
+    expires = now + settings.JWT_ACCESS_TTL
+    claims = {
+        "sub": str(user.pk),
+        "iat": int(now.timestamp()),
+        "exp": int(expires.timestamp()),
+        "iss": settings.JWT_ISSUER,
+        "jti": uuid.uuid4().hex,
+        "typ": "access",
+    }
+    return jwt.encode(claims, settings.JWT_SIGNING_KEY, algorithm=ALGORITHM), expires
+
+
+def decode_access_token(token: str) -> int:
+    """Return the user id of a valid access token; raise TokenError otherwise.
+
+    Only HS256 is accepted, so `alg=none` and algorithm-confusion tokens fail here.
+    """
+    try:
+        claims = jwt.decode(
+            token,
+            settings.JWT_SIGNING_KEY,
+            algorithms=[ALGORITHM],
+            issuer=settings.JWT_ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("token expired") from None
+    except jwt.InvalidTokenError:
+        raise TokenError("invalid token") from None
+    if claims.get("typ") != "access":
+        raise TokenError("not an access token")
+    try:
+        return int(claims["sub"])
+    except (TypeError, ValueError):
+        raise TokenError("invalid subject") from None
+
+
+def _new_refresh(*, user: User, family: uuid.UUID, now: datetime) -> tuple[str, datetime]:
+    raw = "rt_" + new_secret()
+    expires = now + settings.JWT_REFRESH_TTL
+    RefreshToken.objects.create(
+        user=user, family=family, token_hash=digest(raw), expires_at=expires
+    )
+    return raw, expires
+
+
+def issue_token_pair(*, user: User) -> TokenPair:
+    """Start a new refresh-token family for a fresh login."""
+    now = timezone.now()
+    access, access_exp = issue_access_token(user=user, now=now)
+    refresh, refresh_exp = _new_refresh(user=user, family=uuid.uuid4(), now=now)
+    return TokenPair(access, refresh, access_exp, refresh_exp)
+
+
+def rotate_refresh_token(*, raw_token: str) -> TokenPair:
+    """Exchange a refresh token for a new pair; a reused token revokes its whole family."""
+    now = timezone.now()
+    with transaction.atomic():
+        token = (
+            RefreshToken.objects.select_related("user").filter(token_hash=digest(raw_token)).first()
+        )
+        if token is None:
+            raise TokenError("unknown refresh token")
+        if token.revoked_at is not None:
+            raise TokenError("refresh token revoked")
+        if token.expires_at <= now:
+            raise TokenError("refresh token expired")
+        # The conditional update makes two concurrent uses of one token count as reuse.
+        claimed = RefreshToken.objects.filter(pk=token.pk, rotated_at__isnull=True).update(
+            rotated_at=now
+        )
+        if not claimed:
+            revoke_family(family=token.family)
+            reused = True
+        else:
+            reused = False
+            user = token.user
+            if not user.is_active:
+                raise TokenError("user inactive")
+            access, access_exp = issue_access_token(user=user, now=now)
+            refresh, refresh_exp = _new_refresh(user=user, family=token.family, now=now)
+    if reused:
+        raise TokenError("refresh token reused; all its sessions are revoked")
+    return TokenPair(access, refresh, access_exp, refresh_exp)
+
+
+def revoke_family(*, family: uuid.UUID) -> int:
+    return RefreshToken.objects.filter(family=family, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def revoke_refresh_token(*, raw_token: str, user: User) -> bool:
+    """Log out: revoke the family of the given token if it belongs to `user`."""
+    token = RefreshToken.objects.filter(token_hash=digest(raw_token), user=user).first()
+    if token is None:
+        return False
+    revoke_family(family=token.family)
+    return True
+
+
+def purge_expired_refresh_tokens(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    deleted, _ = RefreshToken.objects.filter(expires_at__lt=now).delete()
+    return deleted

@@ -1,0 +1,150 @@
+"""The NinjaAPI root: every router mounts here, every error leaves as problem+json."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+
+from shelfwatch.accounts.authentication import api_auth
+from shelfwatch.accounts.principal import AuthenticationFailed
+from shelfwatch.accounts.throttling import default_throttles
+from shelfwatch.config.problems import ApiError, problem_response
+
+logger = logging.getLogger("shelfwatch.api")
+
+api = NinjaAPI(
+    title="Shelfwatch API",
+    version="1",
+    description="Products and stock, alerts, notifications, live updates and data feeds.",
+    urls_namespace="api",
+    auth=api_auth,
+    throttle=default_throttles(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _field_errors(errors: list[dict]) -> list[dict]:
+    fields = []
+    for error in errors:
+        # Ninja prefixes locations with the parameter source ("body", "query", "path").
+        location = [str(part) for part in error.get("loc", ())]
+        # A body location reads ("body", "<parameter name>", field...): drop the parameter name.
+        path = location[2:] if location[:1] == ["body"] and len(location) > 2 else location[1:]
+        fields.append(
+            {
+                "field": ".".join(path),
+                "location": location[0] if location else "",
+                "message": error.get("msg", "invalid"),
+                "type": error.get("type", "invalid"),
+            }
+        )
+    return fields
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return problem_response(
+        request,
+        status=422,
+        code="validation_error",
+        detail="The request has invalid fields.",
+        extra={"errors": _field_errors(exc.errors)},
+    )
+
+
+@api.exception_handler(AuthenticationFailed)
+def on_bad_credentials(request: HttpRequest, exc: AuthenticationFailed) -> HttpResponse:
+    return problem_response(
+        request,
+        status=401,
+        code="invalid_credentials",
+        detail=str(exc),
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    headers = {"Retry-After": str(int(exc.wait))} if exc.wait else {}
+    return problem_response(
+        request,
+        status=429,
+        code="rate_limited",
+        detail="Too many requests; retry after the number of seconds in Retry-After.",
+        headers=headers,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem_response(
+        request,
+        status=401,
+        code="not_authenticated",
+        detail="Send a bearer token, an X-API-Key header, or log in.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    cause = exc.__cause__
+    if isinstance(cause, RequestDataTooBig):
+        return problem_response(
+            request, status=413, code="body_too_large", detail="The request body is too large."
+        )
+    if exc.status_code == 400 and isinstance(cause, (json.JSONDecodeError, UnicodeDecodeError)):
+        return problem_response(
+            request, status=400, code="malformed_json", detail="The request body is not valid JSON."
+        )
+    return problem_response(request, status=exc.status_code, code="http_error", detail=exc.message)
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return problem_response(request, status=403, code="forbidden", detail=str(exc) or "Forbidden")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem_response(request, status=404, code="not_found", detail="Not found.")
+
+
+@api.exception_handler(Exception)
+def on_unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # The trace goes to the log (with the request id); the body says nothing about internals.
+    logger.exception("unhandled error on %s %s", request.method, request.path)
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        detail="Something went wrong on our side; the request id identifies it in our logs.",
+    )
+
+
+def mount_routers() -> None:
+    """Attach each app's router; called once from the URLconf."""
+    from shelfwatch.accounts.api import api_keys_router, auth_router
+    from shelfwatch.events.api import router as events_router
+
+    api.add_router("/auth/", auth_router)
+    api.add_router("/api-keys/", api_keys_router)
+    api.add_router("/events/", events_router)

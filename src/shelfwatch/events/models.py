@@ -1,0 +1,29 @@
+"""The events table: the outbox every state change writes in its own transaction."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Event(models.Model):
+    """One domain event. `topics` says who may hear it (e.g. `product:7`, `store:2`)."""
+
+    type = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField(default=dict)
+    topics = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatch_attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="event_undispatched_idx",
+                condition=models.Q(dispatched_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.type}"

@@ -1,0 +1,74 @@
+"""Request id, request metrics and the body size limit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from shelfwatch.config.problems import problem_response
+from shelfwatch.ops import metrics
+from shelfwatch.ops.logs import new_request_id, request_id_var
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = new_request_id(request.headers.get("X-Request-ID"))
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class MetricsMiddleware:
+    """Counts requests by route pattern (not raw path, to keep label sets bounded)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = match.route if match is not None else "<unmatched>"
+        metrics.observe_request(
+            method=request.method or "",
+            route=route or "/",
+            status=response.status_code,
+            seconds=time.perf_counter() - started,
+        )
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over MAX_REQUEST_BODY_BYTES by their declared length, before reading them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH")
+        if length:
+            try:
+                too_big = int(length) > settings.MAX_REQUEST_BODY_BYTES
+            except ValueError:
+                return problem_response(
+                    request, status=400, code="bad_content_length", detail="Bad Content-Length."
+                )
+            if too_big and not request.path.startswith("/admin/"):
+                return problem_response(
+                    request,
+                    status=413,
+                    code="body_too_large",
+                    detail=f"The body exceeds {settings.MAX_REQUEST_BODY_BYTES} bytes.",
+                )
+        return self.get_response(request)

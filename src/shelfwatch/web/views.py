@@ -1,0 +1,39 @@
+"""Server-rendered pages; API paths get problem+json even from Django's error handlers."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from shelfwatch.config.problems import problem_response
+
+logger = logging.getLogger("shelfwatch.web")
+
+
+def _wants_problem(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "json" in request.headers.get("Accept", "")
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/home.html")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_problem(request):
+        return problem_response(request, status=404, code="not_found", detail="No such route.")
+    return render(request, "web/error.html", {"status": 404, "message": "Page not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_problem(request):
+        return problem_response(
+            request,
+            status=500,
+            code="internal_error",
+            detail="Something went wrong on our side; the request id identifies it in our logs.",
+        )
+    return render(
+        request, "web/error.html", {"status": 500, "message": "Something went wrong."}, status=500
+    )
