@@ -1,0 +1,31 @@
+"""Periodic work: what the scheduler enqueues, and how often.
+
+One entry per job, never per item: per-item schedules are `next_run_at` columns that a
+dispatcher job picks up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str  # dotted path of a django-tasks task
+    every: timedelta
+
+
+PERIODIC_JOBS: list[PeriodicJob] = [
+    PeriodicJob(
+        name="purge-expired",
+        task="shelfwatch.ops.tasks.purge_expired_records",
+        every=timedelta(hours=1),
+    ),
+    PeriodicJob(
+        name="sweep-events",
+        task="shelfwatch.events.tasks.sweep_undispatched_events",
+        every=timedelta(minutes=1),
+    ),
+]
