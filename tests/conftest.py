@@ -54,3 +54,98 @@ def subprocess_env(settings) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_redis():
+    """The PostgreSQL + Redis run uses a Redis database of its own; start it empty."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    yield
+
+
+class Caller:
+    """A test client that speaks JSON and carries one caller's credentials."""
+
+    def __init__(self, client, headers: dict[str, str] | None = None) -> None:
+        self.client = client
+        self.headers = headers or {}
+
+    def request(self, method: str, path: str, json_body=None, **headers):
+        import json as jsonlib
+
+        kwargs = {"headers": {**self.headers, **headers}}
+        if json_body is not None:
+            kwargs["data"] = jsonlib.dumps(json_body)
+            kwargs["content_type"] = "application/json"
+        return getattr(self.client, method.lower())(path, **kwargs)
+
+    def get(self, path: str, **headers):
+        return self.request("GET", path, **headers)
+
+    def post(self, path: str, json_body=None, **headers):
+        return self.request("POST", path, json_body, **headers)
+
+    def patch(self, path: str, json_body=None, **headers):
+        return self.request("PATCH", path, json_body, **headers)
+
+    def delete(self, path: str, **headers):
+        return self.request("DELETE", path, **headers)
+
+
+PASSWORD = "a-long-test-passphrase-42"
+
+
+@pytest.fixture
+def make_user(db):
+    from shelfwatch.accounts.models import User
+
+    def make(email: str, *, admin: bool = False, **fields):
+        if admin:
+            return User.objects.create_superuser(email=email, password=PASSWORD, **fields)
+        return User.objects.create_user(email=email, password=PASSWORD, **fields)
+
+    return make
+
+
+@pytest.fixture
+def store_a(db):
+    from shelfwatch.inventory.models import Store
+
+    return Store.objects.create(name="Corner Bakery", slug="corner-bakery", city="Pune")
+
+
+@pytest.fixture
+def store_b(db):
+    from shelfwatch.inventory.models import Store
+
+    return Store.objects.create(name="Hill Grocers", slug="hill-grocers", city="Nashik")
+
+
+@pytest.fixture
+def callers(client, make_user, store_a, store_b):
+    """One caller per role: anonymous, customer, staff of store A, owner of store B, admin."""
+    from shelfwatch.accounts.models import StoreMembership
+    from shelfwatch.accounts.tokens import issue_access_token
+
+    customer = make_user("customer@example.com")
+    staff_a = make_user("staff-a@example.com")
+    owner_b = make_user("owner-b@example.com")
+    admin = make_user("admin@example.com", admin=True)
+    StoreMembership.objects.create(user=staff_a, store=store_a, role="staff")
+    StoreMembership.objects.create(user=owner_b, store=store_b, role="owner")
+
+    def bearer(user):
+        return {"Authorization": "Bearer " + issue_access_token(user=user)[0]}
+
+    return {
+        "anon": Caller(client),
+        "customer": Caller(client, bearer(customer)),
+        "staff_a": Caller(client, bearer(staff_a)),
+        "owner_b": Caller(client, bearer(owner_b)),
+        "admin": Caller(client, bearer(admin)),
+        "users": {"customer": customer, "staff_a": staff_a, "owner_b": owner_b, "admin": admin},
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from shelfwatch.accounts import api_keys, tokens
 from shelfwatch.accounts.authentication import principal_of
@@ -39,7 +39,7 @@ def _pair_out(pair: tokens.TokenPair) -> dict:
 @auth_router.post("/register", auth=None, throttle=auth_throttles(), response={201: UserOut})
 def register(request: HttpRequest, payload: CredentialsIn):
     user = register_user(email=payload.email, password=payload.password)
-    return 201, {"id": user.pk, "email": user.email}
+    return Status(201, {"id": user.pk, "email": user.email})
 
 
 @auth_router.post("/login", auth=None, throttle=auth_throttles(), response=TokenPairOut)
@@ -61,7 +61,7 @@ def refresh(request: HttpRequest, payload: RefreshIn):
 def logout(request: HttpRequest, payload: RefreshIn):
     principal = principal_of(request)
     tokens.revoke_refresh_token(raw_token=payload.refresh, user=principal.user)
-    return 204, None
+    return Status(204, None)
 
 
 @auth_router.get("/me", response=MeOut)
@@ -107,7 +107,7 @@ def create_key(request: HttpRequest, payload: ApiKeyIn):
     except ValueError as exc:
         raise ApiError(str(exc), code="unknown_scope", status=422) from None
     out = ApiKeyOut.from_orm(created.key).dict()
-    return 201, {**out, "key": created.raw}
+    return Status(201, {**out, "key": created.raw})
 
 
 @api_keys_router.get("/{int:key_id}", response=ApiKeyOut)
@@ -127,4 +127,4 @@ def update_key(request: HttpRequest, key_id: int, payload: ApiKeyUpdate):
 @api_keys_router.delete("/{int:key_id}", response={204: None})
 def revoke_key(request: HttpRequest, key_id: int):
     api_keys.revoke_api_key(key=_own_key(request, key_id))
-    return 204, None
+    return Status(204, None)

@@ -30,9 +30,9 @@ def authenticate(request: HttpRequest) -> Principal | None:
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         if session_key:
             principal = from_session_key(session_key)
-            if principal is not None and request.method not in SAFE_METHODS:
-                if _csrf_failure(request):
-                    raise Forbidden("CSRF token missing or incorrect", code="csrf_failed")
+            writes = request.method not in SAFE_METHODS
+            if principal is not None and writes and _csrf_failure(request):
+                raise Forbidden("CSRF token missing or incorrect", code="csrf_failed")
     if principal is not None:
         require_scope(principal, "read" if request.method in SAFE_METHODS else "write")
     request.principal = principal

@@ -72,8 +72,12 @@ class StoreMembership(models.Model):
         OWNER = "owner", "Owner"
         STAFF = "staff", "Staff"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    store = models.ForeignKey("inventory.Store", on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    store = models.ForeignKey(
+        "inventory.Store", on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -93,7 +97,9 @@ class RefreshToken(models.Model):
     rotated token again means it leaked, so the whole family is revoked.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="refresh_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="refresh_tokens"
+    )
     family = models.UUIDField(default=uuid.uuid4, db_index=True)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -108,7 +114,9 @@ class RefreshToken(models.Model):
 class ApiKey(models.Model):
     """A long-lived credential for machine clients, sent as `X-API-Key`."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, help_text="Visible part of the key.")
     key_hash = models.CharField(max_length=64, unique=True)

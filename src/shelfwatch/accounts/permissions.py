@@ -33,7 +33,9 @@ def require_scope(principal: Principal, scope: str) -> None:
         raise Forbidden(f"this API key lacks the '{scope}' scope", code="insufficient_scope")
 
 
-def stores_for(principal: Principal | None, *, roles: tuple[str, ...] = STORE_ROLES) -> QuerySet[Store]:
+def stores_for(
+    principal: Principal | None, *, roles: tuple[str, ...] = STORE_ROLES
+) -> QuerySet[Store]:
     """Stores the caller may manage with one of `roles`; admins see every store."""
     if principal is None:
         return Store.objects.none()

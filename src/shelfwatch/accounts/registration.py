@@ -22,7 +22,12 @@ def register_user(*, email: str, password: str) -> User:
             "The password is not acceptable.",
             code="weak_password",
             status=422,
-            extra={"errors": [{"field": "password", "location": "body", "message": m, "type": "password"} for m in exc.messages]},
+            extra={
+                "errors": [
+                    {"field": "password", "location": "body", "message": m, "type": "password"}
+                    for m in exc.messages
+                ]
+            },
         ) from None
     if User.objects.filter(email=email).exists():
         raise Conflict("An account with this email already exists.", code="email_taken")

@@ -30,7 +30,7 @@ class RefreshIn(Schema):
 class TokenPairOut(Schema):
     access: str
     refresh: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
     access_expires_at: datetime
     refresh_expires_at: datetime
 

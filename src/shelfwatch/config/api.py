@@ -131,7 +131,7 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(Exception)
 def on_unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:
     # The trace goes to the log (with the request id); the body says nothing about internals.
-    logger.exception("unhandled error on %s %s", request.method, request.path)
+    logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return problem_response(
         request,
         status=500,

@@ -1,0 +1,104 @@
+"""API keys: shown once, stored hashed, scoped, expiring, revocable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from shelfwatch.accounts.models import ApiKey
+from shelfwatch.accounts.secrets import digest
+
+pytestmark = pytest.mark.django_db
+
+
+def create(caller, **body):
+    body.setdefault("name", "feed reader")
+    return caller.post("/api/v1/api-keys/", body)
+
+
+def test_key_is_shown_once_and_stored_hashed(callers):
+    customer = callers["customer"]
+    response = create(customer, scopes=["read"])
+    assert response.status_code == 201
+    body = response.json()
+    raw = body["key"]
+    assert raw.startswith(f"sw_{body['prefix']}_")
+
+    stored = ApiKey.objects.get(pk=body["id"])
+    assert stored.key_hash == digest(raw)
+    assert raw not in str(ApiKey.objects.filter(pk=body["id"]).values().first())
+
+    listed = customer.get("/api/v1/api-keys/").json()
+    assert [k["prefix"] for k in listed] == [body["prefix"]]
+    assert "key" not in listed[0]
+    assert "key" not in customer.get(f"/api/v1/api-keys/{body['id']}").json()
+
+
+def test_key_authenticates_and_records_last_use(callers, client):
+    raw = create(callers["customer"], scopes=["read"]).json()["key"]
+    response = client.get("/api/v1/auth/me", headers={"X-API-Key": raw})
+    assert response.status_code == 200
+    assert response.json()["auth_method"] == "api_key"
+    assert ApiKey.objects.get().last_used_at is not None
+
+
+def test_read_only_key_cannot_write(callers, client):
+    raw = create(callers["customer"], scopes=["read"]).json()["key"]
+    response = client.post(
+        "/api/v1/api-keys/",
+        data={"name": "escalate"},
+        content_type="application/json",
+        headers={"X-API-Key": raw},
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "insufficient_scope"
+    assert ApiKey.objects.count() == 1
+
+
+def test_unknown_scope_is_refused(callers):
+    response = create(callers["customer"], scopes=["read", "root"])
+    assert response.status_code == 422
+    assert response.json()["code"] == "unknown_scope"
+    assert ApiKey.objects.count() == 0
+
+
+def test_revoked_key_is_401(callers, client):
+    customer = callers["customer"]
+    body = create(customer).json()
+    assert customer.delete(f"/api/v1/api-keys/{body['id']}").status_code == 204
+    response = client.get("/api/v1/auth/me", headers={"X-API-Key": body["key"]})
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+    assert customer.get(f"/api/v1/api-keys/{body['id']}").json()["revoked_at"] is not None
+
+
+def test_expired_key_is_401(callers, client):
+    body = create(callers["customer"]).json()
+    ApiKey.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert client.get("/api/v1/auth/me", headers={"X-API-Key": body["key"]}).status_code == 401
+
+
+def test_forged_key_is_401(callers, client):
+    body = create(callers["customer"]).json()
+    forged = body["key"][:-4] + "AAAA"
+    assert client.get("/api/v1/auth/me", headers={"X-API-Key": forged}).status_code == 401
+
+
+def test_keys_are_private_to_their_owner(callers):
+    body = create(callers["customer"]).json()
+    other = callers["staff_a"]
+    assert other.get("/api/v1/api-keys/").json() == []
+    assert other.get(f"/api/v1/api-keys/{body['id']}").status_code == 404
+    assert other.patch(f"/api/v1/api-keys/{body['id']}", {"name": "mine"}).status_code == 404
+    assert other.delete(f"/api/v1/api-keys/{body['id']}").status_code == 404
+    assert ApiKey.objects.get().revoked_at is None
+
+
+def test_rename_key(callers):
+    customer = callers["customer"]
+    body = create(customer).json()
+    renamed = customer.patch(f"/api/v1/api-keys/{body['id']}", {"name": "dashboard"})
+    assert renamed.status_code == 200
+    assert renamed.json()["name"] == "dashboard"

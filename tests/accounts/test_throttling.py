@@ -1,0 +1,73 @@
+"""Rate limits: 429 problem with Retry-After; stricter on the auth endpoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from shelfwatch.accounts.throttling import parse_rate
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_parse_rate():
+    assert parse_rate("10/m") == (10, 60)
+    assert parse_rate("5/sec") == (5, 1)
+    assert parse_rate("100/hour") == (100, 3600)
+    with pytest.raises(ValueError):
+        parse_rate("lots")
+
+
+def test_login_is_limited_per_ip(client, settings, make_user):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "3/m"}
+    make_user("customer@example.com")
+    body = {"email": "customer@example.com", "password": "wrong-password-x"}
+    statuses = [
+        client.post("/api/v1/auth/login", body, content_type="application/json").status_code
+        for _ in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    limited = client.post(
+        "/api/v1/auth/login",
+        {"email": "customer@example.com", "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert limited.status_code == 429
+    assert limited["Content-Type"] == "application/problem+json"
+    assert limited.json()["code"] == "rate_limited"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    # Another address is not affected.
+    other = client.post(
+        "/api/v1/auth/login",
+        {"email": "customer@example.com", "password": PASSWORD},
+        content_type="application/json",
+        REMOTE_ADDR="10.9.8.7",
+    )
+    assert other.status_code == 200
+
+
+def test_authenticated_callers_are_limited_per_user(callers, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "user": "2/m"}
+    customer, staff = callers["customer"], callers["staff_a"]
+    assert [customer.get("/api/v1/auth/me").status_code for _ in range(3)] == [200, 200, 429]
+    # Same IP, different user: a separate budget.
+    assert staff.get("/api/v1/auth/me").status_code == 200
+
+
+def test_api_keys_have_their_own_budget(callers, client, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "user": "2/m"}
+    raw = callers["customer"].post("/api/v1/api-keys/", {"name": "k"}).json()["key"]
+    statuses = [
+        client.get("/api/v1/auth/me", headers={"X-API-Key": raw}).status_code for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+def test_anonymous_callers_are_limited_per_ip(client, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "anon": "2/m", "auth": "100/m"}
+    body = {"email": "nobody@example.com", "password": "whatever-it-is"}
+    statuses = [
+        client.post("/api/v1/auth/login", body, content_type="application/json").status_code
+        for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
