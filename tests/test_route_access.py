@@ -1,0 +1,79 @@
+"""Every API route, called by every kind of caller, answers with the expected status.
+
+A route added without an entry here fails `test_every_route_has_an_entry`, so access rules
+are decided on purpose, never by default. Path ids point at rows that do not exist, so an
+authorized caller sees 404 and an unauthorized one is stopped earlier (401/403).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shelfwatch.config.api import api
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anon", "customer", "staff_a", "admin")
+MISSING_ID = "987654"
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+def signed_in(status: int) -> dict[str, int]:
+    return {"anon": 401, "customer": status, "staff_a": status, "admin": status}
+
+
+def admins(status: int) -> dict[str, int]:
+    return {"anon": 401, "customer": 403, "staff_a": 403, "admin": status}
+
+
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("POST", "/api/v1/auth/register"): everyone(422),
+    ("POST", "/api/v1/auth/login"): everyone(422),
+    ("POST", "/api/v1/auth/refresh"): everyone(422),
+    ("POST", "/api/v1/auth/logout"): signed_in(422),
+    ("GET", "/api/v1/auth/me"): signed_in(200),
+    ("GET", "/api/v1/api-keys/"): signed_in(200),
+    ("POST", "/api/v1/api-keys/"): signed_in(422),
+    ("GET", "/api/v1/api-keys/{key_id}"): signed_in(404),
+    ("PATCH", "/api/v1/api-keys/{key_id}"): signed_in(404),
+    ("DELETE", "/api/v1/api-keys/{key_id}"): signed_in(404),
+}
+
+
+def registered_routes() -> set[tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    return {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def test_every_route_has_an_entry():
+    routes = registered_routes()
+    missing = sorted(routes - EXPECTED.keys())
+    stale = sorted(EXPECTED.keys() - routes)
+    assert not missing, f"routes without an access entry: {missing}"
+    assert not stale, f"entries for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_route_answers_each_role_as_expected(callers, settings, role):
+    settings.THROTTLE_ENABLED = False
+    caller = callers[role]
+    wrong = []
+    for (method, template), statuses in sorted(EXPECTED.items()):
+        path = re.sub(r"\{[^}]+\}", MISSING_ID, template)
+        body = {} if method in {"POST", "PUT", "PATCH"} else None
+        response = caller.request(method, path, body)
+        if response.status_code != statuses[role]:
+            wrong.append((method, template, statuses[role], response.status_code))
+        if response.status_code >= 400:
+            assert response["Content-Type"] == "application/problem+json", (method, path)
+    assert not wrong, f"(method, route, expected, got) for {role}: {wrong}"
