@@ -1,61 +1,98 @@
-"""Django Ninja auth callables built on the shared principal resolver."""
+"""Django Ninja auth classes built on the shared principal resolver.
+
+Three schemes, tried in order: a JWT bearer token, an `X-API-Key` header, the page session
+cookie (CSRF-checked on writes). Credentials that are present but bad raise, so a caller
+with a broken token is told so instead of silently becoming anonymous.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
+from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 
 from shelfwatch.accounts.permissions import require_scope
-from shelfwatch.accounts.principal import Principal, from_session_key, resolve_principal
+from shelfwatch.accounts.principal import (
+    AuthenticationFailed,
+    Principal,
+    from_api_key,
+    from_bearer,
+    from_session_key,
+)
 from shelfwatch.config.problems import Forbidden
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _csrf_failure(request: HttpRequest) -> str | None:
-    checker = CsrfViewMiddleware(lambda _request: None)
-    checker.process_request(request)
-    response = checker.process_view(request, lambda _request: None, (), {})
-    return None if response is None else "CSRF check failed"
-
-
-def authenticate(request: HttpRequest) -> Principal | None:
-    """Resolve the caller of an API request; cookie sessions must pass CSRF on writes."""
-    principal = resolve_principal(
-        authorization=request.headers.get("Authorization"),
-        api_key=request.headers.get("X-API-Key"),
-    )
-    if principal is None:
-        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        if session_key:
-            principal = from_session_key(session_key)
-            writes = request.method not in SAFE_METHODS
-            if principal is not None and writes and _csrf_failure(request):
-                raise Forbidden("CSRF token missing or incorrect", code="csrf_failed")
+def _admit(request: HttpRequest, principal: Principal | None) -> Principal | None:
     if principal is not None:
         require_scope(principal, "read" if request.method in SAFE_METHODS else "write")
-    request.principal = principal
+        request.principal = principal
     return principal
 
 
-class ApiAuth:
-    """Requires a caller: JWT bearer, API key or a logged-in session."""
+def _csrf_failed(request: HttpRequest) -> bool:
+    checker = CsrfViewMiddleware(lambda _request: None)
+    checker.process_request(request)
+    return checker.process_view(request, lambda _request: None, (), {}) is not None
+
+
+class BearerAuth(HttpBearer):
+    """`Authorization: Bearer <JWT access token>`."""
 
     def __call__(self, request: HttpRequest) -> Principal | None:
-        return authenticate(request)
+        value = request.headers.get("Authorization")
+        if not value:
+            return None
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed("Authorization must be 'Bearer <token>'")
+        return self.authenticate(request, token.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
+        return _admit(request, from_bearer(token))
 
 
-class OptionalAuth:
-    """Lets anonymous callers through while still rejecting bad credentials."""
+class KeyAuth(APIKeyHeader):
+    """`X-API-Key: sw_...`."""
 
-    def __call__(self, request: HttpRequest) -> Principal | bool:
-        return authenticate(request) or True
+    param_name = "X-API-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
+        if not key:
+            return None
+        return _admit(request, from_api_key(key.strip()))
+
+
+class SessionCookieAuth(APIKeyCookie):
+    """The session of a logged-in page user; writes need the CSRF token."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __init__(self) -> None:
+        super().__init__(csrf=False)  # checked below, only once a session is found
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
+        if not key:
+            return None
+        principal = from_session_key(key)
+        if principal is None:
+            return None
+        if request.method not in SAFE_METHODS and _csrf_failed(request):
+            raise Forbidden("CSRF token missing or incorrect", code="csrf_failed")
+        return _admit(request, principal)
+
+
+def anonymous(request: HttpRequest) -> bool:
+    """Last in `optional_auth`: lets a caller without credentials through as anonymous."""
+    request.principal = None
+    return True
 
 
 def principal_of(request: HttpRequest) -> Principal | None:
     return getattr(request, "principal", None)
 
 
-api_auth = ApiAuth()
-optional_auth = OptionalAuth()
+api_auth = [BearerAuth(), KeyAuth(), SessionCookieAuth()]
+optional_auth = [*api_auth, anonymous]

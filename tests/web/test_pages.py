@@ -1,0 +1,39 @@
+"""Pages a person touches: home, login, API docs, and the admin for every model."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_and_docs_render(client):
+    assert client.get("/").status_code == 200
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    schema = client.get("/api/v1/openapi.json")
+    assert schema.status_code == 200
+    assert "/api/v1/auth/login" in schema.json()["paths"]
+
+
+def test_admin_lists_and_adds_every_registered_model(client, make_user):
+    make_user("root@example.com", admin=True)
+    assert client.login(email="root@example.com", password=PASSWORD)
+    for model in admin.site._registry:
+        meta = model._meta
+        changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        assert client.get(changelist).status_code == 200, changelist
+        add = reverse(f"admin:{meta.app_label}_{meta.model_name}_add")
+        assert client.get(add).status_code in (200, 403), add
+
+
+def test_admin_is_closed_to_customers(client, make_user):
+    make_user("customer@example.com")
+    client.login(email="customer@example.com", password=PASSWORD)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
