@@ -19,6 +19,13 @@ class AuthenticationFailed(Exception):
     """Credentials were sent but are not valid (as opposed to no credentials at all)."""
 
 
+def role_name(*, is_admin: bool, is_store_member: bool) -> str:
+    """The caller's role as the API reports it: admin, staff or customer."""
+    if is_admin:
+        return "admin"
+    return "staff" if is_store_member else "customer"
+
+
 @dataclass
 class Principal:
     """An authenticated caller: a user, possibly acting through an API key."""
@@ -43,9 +50,7 @@ class Principal:
 
     @property
     def role(self) -> str:
-        if self.is_admin:
-            return "admin"
-        return "staff" if self.store_roles else "customer"
+        return role_name(is_admin=self.is_admin, is_store_member=bool(self.store_roles))
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes

@@ -1,0 +1,74 @@
+"""Starting real Shelfwatch processes in tests and waiting for them to answer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+SHELFWATCH = [sys.executable, "-m", "shelfwatch"]
+
+
+def wait_for_http(
+    url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen, *, grace: float = 10.0) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+@contextlib.contextmanager
+def running(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """Run `shelfwatch <args>` in its own process group; stop the whole group afterwards."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*SHELFWATCH, *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def web_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """A `shelfwatch web` process on a free port; yields its base URL once it answers."""
+    port = free_port()
+    with running(
+        ["web", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"], env, log
+    ) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(base + "/health", process=proc)
+        yield base
