@@ -59,11 +59,11 @@ def subprocess_env(settings) -> dict[str, str]:
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_redis():
     """The PostgreSQL + Redis run uses a Redis database of its own; start it empty."""
-    url = os.environ.get("REDIS_URL")
-    if url:
-        import redis
+    import redis
 
-        redis.Redis.from_url(url).flushdb()
+    for name in ("REDIS_URL", "CACHE_REDIS_URL"):
+        if os.environ.get(name):
+            redis.Redis.from_url(os.environ[name]).flushdb()
     yield
 
 

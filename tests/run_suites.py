@@ -14,6 +14,7 @@ import tempfile
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shelfwatch")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CACHE_REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 def reachable(host: str, port: int) -> bool:
@@ -41,7 +42,7 @@ def run(label: str, extra_env: dict[str, str], args: list[str]) -> int:
 
 def main() -> int:
     args = sys.argv[1:]
-    sqlite_env = {"DATABASE_URL": "", "REDIS_URL": ""}
+    sqlite_env = {"DATABASE_URL": "", "REDIS_URL": "", "CACHE_REDIS_URL": ""}
     code = run("sqlite", sqlite_env, args)
     if not (reachable("127.0.0.1", 5432) and reachable("127.0.0.1", 6379)):
         banner(
@@ -57,6 +58,7 @@ def main() -> int:
     pg_env = {
         "DATABASE_URL": PG_URL,
         "REDIS_URL": REDIS_URL,
+        "CACHE_REDIS_URL": CACHE_REDIS_URL,
         "SECRET_KEY": "test-only-secret-key-" + "x" * 40,
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_COOKIES": "0",

@@ -1,11 +1,17 @@
-"""The request id: taken from X-Request-ID or generated, and stamped on every log line."""
+"""The request id: taken from X-Request-ID or generated, and stamped on every log line.
+
+Log output itself is configured in settings.LOGGING: JSON lines (LOG_FORMAT=json, the default
+off the embedded setup) or readable text, both carrying the request id.
+"""
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import uuid
 from contextvars import ContextVar
+from typing import Any
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 # Accept only ids that are safe to echo and to write into logs.
@@ -13,12 +19,32 @@ VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def new_request_id(incoming: str | None) -> str:
+    """The caller's X-Request-ID when it is safe to reuse, else a fresh random one."""
     if incoming and VALID_REQUEST_ID.match(incoming):
         return incoming
     return uuid.uuid4().hex
 
 
 class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to each record: the current request's, or "-" outside requests."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        # An explicit `extra={"request_id": ...}` (e.g. from a task) wins over the context.
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
         return True
+
+
+def granian_log_config(logging_settings: dict[str, Any]) -> dict[str, Any]:
+    """granian's `log_dictconfig`: its server messages go through our root handler and format.
+
+    granian's access logger is routed the same way but stays disabled (log_access=False):
+    the access line is written by MetricsMiddleware, which knows the route and request id.
+    """
+    config = copy.deepcopy(logging_settings)
+    config["loggers"] = {
+        **config.get("loggers", {}),
+        "_granian": {"handlers": [], "propagate": True, "level": "INFO"},
+        "granian.access": {"handlers": [], "propagate": True, "level": "INFO"},
+    }
+    return config

@@ -1,9 +1,24 @@
 """Prometheus metrics. With PROMETHEUS_MULTIPROC_DIR set, every process writes its samples
-there and a scrape of any one process reports them all."""
+there and a scrape of any one process reports them all.
+
+Import this module only after PROMETHEUS_MULTIPROC_DIR is in the environment (the CLI sets it
+before starting servers): prometheus_client picks its value storage when first imported.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+
+logger = logging.getLogger("shelfwatch.metrics")
 
 REQUESTS = Counter(
     "shelfwatch_http_requests_total",
@@ -21,3 +36,89 @@ LATENCY = Histogram(
 def observe_request(*, method: str, route: str, status: int, seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(route).observe(seconds)
+
+
+class TaskQueueCollector:
+    """Task queue depth per backend and queue, counted when Prometheus scrapes.
+
+    Counting at scrape time (one grouped query, or one LLEN per RQ queue) keeps the number
+    exact across all processes without any process having to publish it.
+    """
+
+    def collect(self) -> Iterator[Metric]:
+        from django_tasks import task_backends
+
+        depth = GaugeMetricFamily(
+            "shelfwatch_task_queue_depth",
+            "Tasks waiting to run, by task backend and queue.",
+            labels=["backend", "queue"],
+        )
+        up = GaugeMetricFamily(
+            "shelfwatch_task_backend_up",
+            "1 when the task backend answered the queue depth query, else 0.",
+            labels=["backend"],
+        )
+        for alias in settings.TASKS:
+            backend = task_backends[alias]
+            try:
+                counts = queue_depths(backend)
+            except Exception:
+                logger.exception("could not count the queues of task backend %s", alias)
+                up.add_metric([alias], 0)
+                continue
+            up.add_metric([alias], 1)
+            for queue, count in sorted(counts.items()):
+                depth.add_metric([alias, queue], count)
+        yield depth
+        yield up
+
+
+def queue_depths(backend: Any) -> dict[str, int]:
+    """Waiting tasks per queue of one django-tasks backend (database or RQ)."""
+    queues = {name: 0 for name in backend.queues}
+    # Matched by name: importing django_tasks_rq loads django_rq, installed only with REDIS_URL.
+    if backend.__class__.__name__ == "RQBackend":
+        import django_rq
+
+        for name in queues:
+            queues[name] = django_rq.get_queue(name).count
+        return queues
+    from django_tasks_db.backend import DatabaseBackend
+
+    if not isinstance(backend, DatabaseBackend):
+        return queues
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    rows = (
+        DBTaskResult.objects.filter(status=TaskResultStatus.READY, backend_name=backend.alias)
+        .order_by()
+        .values("queue_name")
+        .annotate(count=Count("pk"))
+    )
+    for row in rows:
+        queues[row["queue_name"]] = row["count"]
+    return queues
+
+
+def render_latest(accept: str = "") -> tuple[bytes, str]:
+    """The exposition of every metric: all processes' when PROMETHEUS_MULTIPROC_DIR is set.
+
+    prometheus_client decides multiprocess mode from the environment variable at import time,
+    so this reads the environment too rather than settings.
+    """
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_DefaultRegistry())
+    registry.register(TaskQueueCollector())
+    encoder, content_type = choose_encoder(accept)
+    return encoder(registry), content_type
+
+
+class _DefaultRegistry:
+    """Adapter so the process-global registry can sit inside a per-scrape registry."""
+
+    def collect(self) -> Iterator[Metric]:
+        return REGISTRY.collect()

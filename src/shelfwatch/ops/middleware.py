@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -11,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from shelfwatch.config.problems import problem_response
 from shelfwatch.ops import metrics
 from shelfwatch.ops.logs import new_request_id, request_id_var
+
+access_logger = logging.getLogger("shelfwatch.access")
 
 
 class RequestIdMiddleware:
@@ -29,8 +32,13 @@ class RequestIdMiddleware:
         return response
 
 
+# Probes are polled every few seconds; logging each would drown the access log.
+QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
+
+
 class MetricsMiddleware:
-    """Counts requests by route pattern (not raw path, to keep label sets bounded)."""
+    """Counts requests by route pattern (not raw path, to keep label sets bounded) and writes
+    the access log line (granian's own access log stays off so each request logs once)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -38,14 +46,29 @@ class MetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
+        seconds = time.perf_counter() - started
         match = getattr(request, "resolver_match", None)
-        route = match.route if match is not None else "<unmatched>"
+        route = (match.route if match is not None else "<unmatched>") or "/"
+        method = request.method or ""
         metrics.observe_request(
-            method=request.method or "",
-            route=route or "/",
-            status=response.status_code,
-            seconds=time.perf_counter() - started,
+            method=method, route=route, status=response.status_code, seconds=seconds
         )
+        if route not in QUIET_ROUTES and access_logger.isEnabledFor(logging.INFO):
+            duration_ms = round(seconds * 1000, 2)
+            access_logger.info(
+                "%s %s %s %.2fms",
+                method,
+                request.path,
+                response.status_code,
+                duration_ms,
+                extra={
+                    "method": method,
+                    "path": request.path,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
         return response
 
 

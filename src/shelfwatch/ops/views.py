@@ -1,17 +1,145 @@
-"""Liveness, readiness and metrics."""
+"""Liveness, readiness and metrics endpoints for load balancers, orchestrators and Prometheus."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from shelfwatch.config.problems import problem_response
+
+logger = logging.getLogger("shelfwatch.ops")
+
+# Liveness is probed often and benchmarked: answer with constant bytes, touch nothing.
+_HEALTH_BODY = b'{"status":"ok"}'
 
 
-def health(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+@require_safe
+def health(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers HTTP. No authentication, no database."""
+    return HttpResponse(_HEALTH_BODY, content_type="application/json")
 
 
-def ready(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
 
 
-def metrics(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({})
+def check_cache() -> None:
+    # A unique value proves the round trip; a fixed one could be a stale hit.
+    key = "ops:ready-probe"
+    value = secrets.token_hex(8)
+    cache.set(key, value, timeout=30)
+    if cache.get(key) != value:
+        raise RuntimeError("cache did not return the value just stored")
+
+
+def check_tasks() -> None:
+    """The task backend can take work: its table answers, or Redis answers a PING."""
+    from django_tasks import task_backends
+
+    for alias in settings.TASKS:
+        backend = task_backends[alias]
+        if backend.__class__.__name__ == "RQBackend":
+            import django_rq
+
+            for queue in backend.queues:
+                django_rq.get_connection(queue).ping()
+        else:
+            from django_tasks_db.models import DBTaskResult
+
+            list(DBTaskResult.objects.order_by().values_list("pk", flat=True)[:1])
+
+
+READY_CHECKS: dict[str, Callable[[], None]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "tasks": check_tasks,
+}
+
+
+@require_safe
+def ready(request: HttpRequest) -> HttpResponse:
+    """Readiness: database, cache and task backend answer. 503 problem+json names failures."""
+    checks: dict[str, dict[str, object]] = {}
+    failed: list[str] = []
+    for name, check in READY_CHECKS.items():
+        started = time.perf_counter()
+        try:
+            check()
+        except Exception as exc:
+            # Details (hosts, credentials in URLs) go to the log, only the class to the client.
+            logger.warning("readiness check %s failed: %r", name, exc)
+            failed.append(name)
+            checks[name] = {"ok": False, "error": type(exc).__name__}
+        else:
+            checks[name] = {"ok": True}
+        checks[name]["ms"] = round((time.perf_counter() - started) * 1000, 2)
+    if failed:
+        return problem_response(
+            request,
+            status=503,
+            code="not_ready",
+            detail="Failing checks: " + ", ".join(failed) + ".",
+            extra={"failed": failed, "checks": checks},
+            headers={"Cache-Control": "no-store"},
+        )
+    response = HttpResponse(
+        json.dumps({"status": "ok", "checks": checks}), content_type="application/json"
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition. With METRICS_TOKEN: `Authorization: Bearer <token>` required;
+    without it, only loopback clients may scrape."""
+    token = settings.METRICS_TOKEN
+    if token:
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            return problem_response(
+                request,
+                status=401,
+                code="not_authenticated",
+                detail="Send the metrics token as a bearer token.",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        if not hmac.compare_digest(presented.strip().encode(), token.encode()):
+            return problem_response(
+                request, status=403, code="forbidden", detail="Wrong metrics token."
+            )
+    elif not _is_loopback(request.META.get("REMOTE_ADDR", "")):
+        return problem_response(
+            request,
+            status=403,
+            code="forbidden",
+            detail="Metrics are served to loopback clients only unless METRICS_TOKEN is set.",
+        )
+    # Imported on first scrape so commands that only load the URLconf (check, migrate) never
+    # import prometheus_client; see shelfwatch.ops.metrics on import order.
+    from shelfwatch.ops.metrics import render_latest
+
+    body, content_type = render_latest(request.headers.get("Accept", ""))
+    response = HttpResponse(body, content_type=content_type)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -23,7 +23,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_problem(request):
         return problem_response(request, status=404, code="not_found", detail="No such route.")
-    return render(request, "web/error.html", {"status": 404, "message": "Page not found."}, status=404)
+    return render(
+        request, "web/error.html", {"status": 404, "message": "Page not found."}, status=404
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,386 @@
+"""The `shelfwatch` command.
+
+shelfwatch serve            everything on one port (front, task worker, scheduler), supervised
+shelfwatch web              Django on granian's WSGI interface (scale-out web workers)
+shelfwatch stream           the SSE stream server (granian ASGI)
+shelfwatch front            the single-port ASGI front that `serve` runs
+shelfwatch worker           the task worker of the configured backend
+shelfwatch scheduler        the periodic-work scheduler (one holds the lease)
+shelfwatch demo             load the demo accounts and stores
+shelfwatch createadmin      create a platform admin
+shelfwatch manage <cmd>     any Django management command; `shelfwatch <cmd>` works too
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+SETTINGS_MODULE = "shelfwatch.config.settings"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+OWN_COMMANDS = frozenset(
+    {"serve", "web", "stream", "front", "worker", "scheduler", "demo", "createadmin", "manage"}
+)
+
+
+def _setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw.isdigit() else default
+
+
+# --- servers ------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+
+    from shelfwatch.ops.servers import fresh_metrics_dir
+    from shelfwatch.ops.supervisor import ChildSpec, Supervisor
+
+    _setup_django()
+    if settings.EMBEDDED:
+        print("Preparing the embedded database...", flush=True)
+        call_command("migrate", interactive=False, verbosity=1)
+        call_command("createcachetable", verbosity=1)
+        # Children open their own connections; the supervisor keeps none.
+        connections.close_all()
+    metrics_dir = fresh_metrics_dir(settings.DATA_DIR, "serve")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    me = [sys.executable, "-m", "shelfwatch"]
+    specs = [
+        ChildSpec("front", [*me, "front", "--host", args.host, "--port", str(args.port)]),
+        ChildSpec("worker", [*me, "worker"]),
+        ChildSpec("scheduler", [*me, "scheduler"]),
+    ]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Shelfwatch is running at http://{host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        return Supervisor(specs, env=env).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from django.conf import settings
+
+    from shelfwatch.ops.servers import WSGI_TARGET, fresh_metrics_dir, run_granian
+
+    metrics_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Set before granian forks its workers (and before they import prometheus_client),
+        # so a scrape of any worker reports all of them.
+        metrics_dir = fresh_metrics_dir(settings.DATA_DIR, "web")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    try:
+        run_granian(
+            interface="wsgi",
+            target=WSGI_TARGET,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            blocking_threads=args.threads,
+            # Accept only as many requests as there are threads; the rest wait in the listen
+            # backlog where any idle worker can take them.
+            backpressure=args.threads,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from shelfwatch.ops.servers import (
+        STREAM_BACKLOG,
+        STREAM_BACKPRESSURE,
+        STREAM_TARGET,
+        raise_open_files_limit,
+        run_granian,
+    )
+
+    raise_open_files_limit()
+    run_granian(
+        interface="asgi",
+        target=STREAM_TARGET,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        backpressure=STREAM_BACKPRESSURE,
+        backlog=STREAM_BACKLOG,
+    )
+    return 0
+
+
+def cmd_front(args: argparse.Namespace) -> int:
+    from shelfwatch.ops.servers import (
+        FRONT_TARGET,
+        STREAM_BACKLOG,
+        STREAM_BACKPRESSURE,
+        raise_open_files_limit,
+        run_granian,
+    )
+
+    raise_open_files_limit()
+    run_granian(
+        interface="asgi",
+        target=FRONT_TARGET,
+        host=args.host,
+        port=args.port,
+        workers=1,
+        backpressure=STREAM_BACKPRESSURE,
+        backlog=STREAM_BACKLOG,
+    )
+    return 0
+
+
+# --- background processes -----------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    _setup_django()
+    config = settings.TASKS["default"]
+    queues = args.queues.split(",") if args.queues else list(config.get("QUEUES", ["default"]))
+    if config["BACKEND"] == "django_tasks_rq.RQBackend":
+        # Without django_tasks_rq's job class every task fails; the RQ scheduler runs tasks
+        # deferred with run_after.
+        call_command("rqworker", *queues, "--job-class", "django_tasks_rq.Job", "--with-scheduler")
+    else:
+        call_command("db_worker", "--queue-name", ",".join(queues), "--no-reload")
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    _setup_django()
+    from shelfwatch.ops.scheduler import Scheduler, default_lease
+
+    jobs = import_string(args.jobs)
+    tick = args.tick if args.tick is not None else settings.SCHEDULER_TICK_SECONDS
+    lease_seconds = args.lease if args.lease is not None else settings.SCHEDULER_LEASE_SECONDS
+    if lease_seconds <= 2 * tick:
+        print(
+            f"warning: the lease ({lease_seconds}s) should exceed two ticks ({tick}s each)",
+            file=sys.stderr,
+        )
+    scheduler = Scheduler(jobs=jobs, lease=default_lease(seconds=lease_seconds), tick_seconds=tick)
+    if args.once:
+        enqueued = scheduler.tick()
+        if scheduler.holding:
+            scheduler.lease.release()
+        print(f"enqueued: {', '.join(enqueued) or 'nothing due'}")
+        return 0
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    scheduler.run(stop)
+    return 0
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from django.conf import settings
+
+    _setup_django()
+    from shelfwatch.ops.demo import load_demo_data
+
+    if not (settings.EMBEDDED or settings.DEBUG or args.force):
+        print(
+            "error: refusing to create demo accounts with published passwords on a production"
+            " database; pass --force if this really is a demo install.",
+            file=sys.stderr,
+        )
+        return 2
+    summary = load_demo_data()
+    print(
+        f"Demo data: {sum(a.created for a in summary.accounts)} accounts,"
+        f" {summary.stores_created} stores and {summary.memberships_created} memberships created."
+    )
+    print("Logins:")
+    for loaded in summary.accounts:
+        account = loaded.account
+        password = account.password if loaded.created else "(existing account, unchanged)"
+        print(f"  {account.role:<15} {account.email:<30} {password}")
+    return 0
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    _setup_django()
+    from shelfwatch.accounts.models import User
+
+    interactive = sys.stdin.isatty()
+    email = args.email
+    password = args.password or os.environ.get("SHELFWATCH_ADMIN_PASSWORD")
+    if not email or not password:
+        if not interactive:
+            print(
+                "error: --email and --password (or SHELFWATCH_ADMIN_PASSWORD) are required"
+                " when not running interactively.",
+                file=sys.stderr,
+            )
+            return 2
+        email = email or input("Email: ").strip()
+        if not password:
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Password (again): ") != password:
+                print("error: the passwords do not match.", file=sys.stderr)
+                return 1
+    email = User.objects.normalize_email(email).lower()
+    if not email or "@" not in email:
+        print("error: an email address is required.", file=sys.stderr)
+        return 2
+    if User.objects.filter(email=email).exists():
+        print(f"error: a user with email {email} already exists.", file=sys.stderr)
+        return 1
+    try:
+        validate_password(password, User(email=email))
+    except ValidationError as exc:
+        for message in exc.messages:
+            print(f"error: {message}", file=sys.stderr)
+        return 1
+    User.objects.create_superuser(email=email, password=password)
+    print(f"Created platform admin {email}.")
+    return 0
+
+
+# --- Django management ----------------------------------------------------------------------
+
+
+def run_django(argv: Sequence[str]) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["shelfwatch", *argv])
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    return run_django(args.django_args or ["help"])
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+def _add_bind(parser: argparse.ArgumentParser, port: int = DEFAULT_PORT) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST, help="bind address (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=port, help="bind port (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from shelfwatch.ops.servers import DEFAULT_WEB_THREADS, default_web_workers
+
+    parser = argparse.ArgumentParser(
+        prog="shelfwatch",
+        description="Run and manage a Shelfwatch installation.",
+        epilog=(
+            "Any other command is a Django management command: `shelfwatch migrate`, "
+            "`shelfwatch check --deploy`, `shelfwatch shell`; `shelfwatch manage help` lists them."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str):
+        p = sub.add_parser(name, help=text, description=text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("serve", cmd_serve, "run everything on one port: web front, task worker, scheduler")
+    _add_bind(p)
+
+    p = command("web", cmd_web, "serve Django over WSGI with granian (threads per worker)")
+    _add_bind(p)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=_env_int("WEB_WORKERS", default_web_workers()),
+        help="worker processes (default: WEB_WORKERS or one per CPU core, at most 8)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=_env_int("WEB_THREADS", DEFAULT_WEB_THREADS),
+        help="request threads per worker (default: WEB_THREADS or 4)",
+    )
+
+    p = command("stream", cmd_stream, "serve the SSE streams over ASGI with granian")
+    _add_bind(p, port=8001)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=_env_int("STREAM_WORKERS", 1),
+        help="worker processes (default: STREAM_WORKERS or 1; one holds thousands of clients)",
+    )
+
+    p = command("front", cmd_front, "serve the single-port ASGI front that `serve` runs")
+    _add_bind(p)
+
+    p = command("worker", cmd_worker, "run the task worker of the configured task backend")
+    p.add_argument("--queues", default="", help="comma-separated queues (default: all configured)")
+
+    p = command("scheduler", cmd_scheduler, "run the periodic-work scheduler (lease-elected)")
+    p.add_argument(
+        "--jobs",
+        default="shelfwatch.config.periodic.PERIODIC_JOBS",
+        help="dotted path of the PeriodicJob list (default: %(default)s)",
+    )
+    p.add_argument("--tick", type=float, help="seconds between rounds (SCHEDULER_TICK_SECONDS)")
+    p.add_argument("--lease", type=float, help="lease length in seconds (SCHEDULER_LEASE_SECONDS)")
+    p.add_argument("--once", action="store_true", help="run one round and exit")
+
+    p = command("demo", cmd_demo, "load the demo accounts and stores (idempotent)")
+    p.add_argument(
+        "--force", action="store_true", help="allow on a non-embedded, non-DEBUG installation"
+    )
+
+    p = command("createadmin", cmd_createadmin, "create a platform admin (superuser)")
+    p.add_argument("--email", help="login email (prompted when interactive)")
+    p.add_argument(
+        "--password",
+        help="password (prompted when interactive; SHELFWATCH_ADMIN_PASSWORD also works)",
+    )
+
+    p = command("manage", cmd_manage, "run a Django management command")
+    p.add_argument("django_args", nargs=argparse.REMAINDER, help="command and its arguments")
+    assert set(sub.choices) == OWN_COMMANDS
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `shelfwatch` console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    parser = build_parser()
+    first = args_list[0] if args_list else ""
+    if first and not first.startswith("-") and first not in OWN_COMMANDS:
+        # Not ours: a Django management command (migrate, check, shell, createsuperuser...).
+        sys.exit(run_django(args_list))
+    if first == "manage" and len(args_list) > 1 and args_list[1] not in ("-h", "--help"):
+        sys.exit(run_django(args_list[1:]))
+    args = parser.parse_args(args_list)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        sys.exit(0)
+    sys.exit(args.handler(args))

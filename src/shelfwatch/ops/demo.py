@@ -1,0 +1,98 @@
+"""The demo data set: one account per role and a few stores, so a fresh install has something
+to log in to. Idempotent: records are matched by email and slug, and a second load changes
+nothing (existing accounts keep whatever password they have now).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from shelfwatch.accounts.models import StoreMembership, User
+from shelfwatch.inventory.models import Store
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    email: str
+    name: str
+    password: str
+    superuser: bool = False
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    slug: str
+    name: str
+    city: str
+
+
+ACCOUNTS = [
+    DemoAccount(
+        "platform admin", "admin@shelfwatch.local", "Platform Admin", "admin-demo-2468", True
+    ),
+    DemoAccount("store owner", "maya.patel@shelfwatch.local", "Maya Patel", "owner-demo-2468"),
+    DemoAccount("store staff", "leo.martin@shelfwatch.local", "Leo Martin", "staff-demo-2468"),
+    DemoAccount("customer", "ava.chen@shelfwatch.local", "Ava Chen", "customer-demo-2468"),
+]
+
+STORES = [
+    DemoStore("maple-street-bakery", "Maple Street Bakery", "Portland"),
+    DemoStore("harbor-fresh-market", "Harbor Fresh Market", "Seattle"),
+    DemoStore("riverside-pantry", "Riverside Pantry", "Sacramento"),
+]
+
+# (email, store slug, role): the owner runs two stores, the staff member works in one.
+MEMBERSHIPS = [
+    ("maya.patel@shelfwatch.local", "maple-street-bakery", StoreMembership.Role.OWNER),
+    ("maya.patel@shelfwatch.local", "harbor-fresh-market", StoreMembership.Role.OWNER),
+    ("leo.martin@shelfwatch.local", "maple-street-bakery", StoreMembership.Role.STAFF),
+]
+
+
+@dataclass(frozen=True)
+class LoadedAccount:
+    account: DemoAccount
+    created: bool
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    accounts: list[LoadedAccount]
+    stores_created: int
+    memberships_created: int
+
+
+@transaction.atomic
+def load_demo_data() -> DemoSummary:
+    """Create whatever part of the demo set is missing; never modify existing records."""
+    accounts = []
+    for account in ACCOUNTS:
+        user = User.objects.filter(email=account.email).first()
+        created = user is None
+        if created:
+            manager = User.objects
+            create = manager.create_superuser if account.superuser else manager.create_user
+            create(email=account.email, password=account.password, name=account.name)
+        accounts.append(LoadedAccount(account, created))
+
+    stores_created = 0
+    stores = {}
+    for spec in STORES:
+        store, created = Store.objects.get_or_create(
+            slug=spec.slug, defaults={"name": spec.name, "city": spec.city}
+        )
+        stores[spec.slug] = store
+        stores_created += created
+
+    memberships_created = 0
+    users = {u.email: u for u in User.objects.filter(email__in=[a.email for a in ACCOUNTS])}
+    for email, slug, role in MEMBERSHIPS:
+        _, created = StoreMembership.objects.get_or_create(
+            user=users[email], store=stores[slug], defaults={"role": role}
+        )
+        memberships_created += created
+
+    return DemoSummary(accounts, stores_created, memberships_created)

@@ -1,0 +1,64 @@
+"""GET /health (liveness) and GET /ready (database, cache, task backend)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+def test_health_answers_without_touching_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/health")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_needs_no_credentials_and_allows_head(client):
+    assert client.head("/health").status_code == 200
+    assert client.post("/health").status_code == 405
+
+
+def test_ready_reports_each_check(client):
+    response = client.get("/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "tasks"}
+    assert all(check["ok"] for check in body["checks"].values())
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_ready_names_the_failing_check(client):
+    broken_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": UNREACHABLE_REDIS,
+        }
+    }
+    with override_settings(CACHES=broken_cache):
+        response = client.get("/ready")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "not_ready"
+    assert problem["failed"] == ["cache"]
+    assert "cache" in problem["detail"]
+    assert problem["checks"]["cache"] == {
+        "ok": False,
+        "error": problem["checks"]["cache"]["error"],
+        "ms": problem["checks"]["cache"]["ms"],
+    }
+    assert problem["checks"]["database"]["ok"] is True
+    # Connection details stay in the server log.
+    assert "127.0.0.1:1" not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready"])
+def test_probes_echo_the_request_id(client, path):
+    response = client.get(path, HTTP_X_REQUEST_ID="probe-7")
+    assert response["X-Request-ID"] == "probe-7"
