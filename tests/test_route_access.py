@@ -42,6 +42,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/api-keys/{key_id}"): signed_in(404),
     ("PATCH", "/api/v1/api-keys/{key_id}"): signed_in(404),
     ("DELETE", "/api/v1/api-keys/{key_id}"): signed_in(404),
+    ("GET", "/api/v1/events/"): everyone(422),
+    ("GET", "/api/v1/events/stream"): everyone(421),
+    ("POST", "/api/v1/events/test"): admins(422),
 }
 
 

@@ -27,3 +27,22 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.type}"
+
+
+class EventTopic(models.Model):
+    """One (topic, event) pair, so "events on these topics after id N" is an index range scan.
+
+    `Event.topics` stays the source of truth for messages; this table exists because a JSON
+    list cannot be searched by index on SQLite, and replay must be exact on both databases.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="topic_rows")
+    topic = models.CharField(max_length=120)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "event"], name="event_topic_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} -> #{self.event_id}"

@@ -4,27 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(db_index=True, max_length=100)),
-                ('payload', models.JSONField(default=dict)),
-                ('topics', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('dispatch_attempts', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("type", models.CharField(db_index=True, max_length=100)),
+                ("payload", models.JSONField(default=dict)),
+                ("topics", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                ("dispatch_attempts", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(condition=models.Q(('dispatched_at__isnull', True)), fields=['created_at'], name='event_undispatched_idx')],
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("dispatched_at__isnull", True)),
+                        fields=["created_at"],
+                        name="event_undispatched_idx",
+                    )
+                ],
             },
         ),
     ]

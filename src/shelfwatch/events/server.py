@@ -1,0 +1,148 @@
+"""The ASGI application of stream processes, and the single-port front of `shelfwatch serve`.
+
+Stream paths are answered natively (a bare ASGI app holds thousands of idle connections
+cheaply); with a `fallback` every other request goes there (the Django WSGI app through
+a2wsgi), without one it gets a 404 problem. Lifespan starts and stops the process's hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import weakref
+from collections.abc import Awaitable, Callable
+
+from shelfwatch.events.hub import Hub, process_hub
+from shelfwatch.events.sse import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    send_json,
+    send_problem,
+)
+from shelfwatch.events.stream import STREAM_PATH, serve_event_stream
+
+logger = logging.getLogger("shelfwatch.events.server")
+
+StreamHandler = Callable[[Scope, Receive, Send, Hub], Awaitable[None]]
+
+# Path -> handler. Other long-lived streams (e.g. data feeds) join here.
+STREAM_ROUTES: dict[str, StreamHandler] = {STREAM_PATH: serve_event_stream}
+
+
+def register_stream_route(path: str, handler: StreamHandler) -> None:
+    """Serve `path` natively in stream processes and the front (before Django sees it)."""
+    STREAM_ROUTES[path.rstrip("/")] = handler
+
+
+def _as_coroutine(receive: Receive) -> Receive:
+    """Wrap `receive` so each call returns a real coroutine.
+
+    a2wsgi reads request bodies with asyncio.run_coroutine_threadsafe(receive()), which
+    refuses granian's native awaitables: without this every request body fails with
+    "A coroutine object is required".
+    """
+
+    async def receive_coroutine() -> Message:
+        return await receive()
+
+    return receive_coroutine
+
+
+def end_streams_on_shutdown_signal(hub: Hub) -> None:
+    """Close every stream when the worker is told to stop, then let the server proceed.
+
+    granian drains open requests before it sends lifespan.shutdown, and an event stream
+    never ends by itself, so without this every stop waits for the kill timeout. Our
+    handler runs first and chains to the loop handler the server installed (granian sets
+    its own with loop.add_signal_handler); with none visible (none installed, or a loop
+    such as uvloop that hides them) nothing changes and stops wait for the kill timeout.
+    """
+    loop = asyncio.get_running_loop()
+    if loop in _chained_loops:
+        return
+    _chained_loops.add(loop)
+    # asyncio keeps one handler per signal and offers no public getter; read it to chain.
+    installed = getattr(loop, "_signal_handlers", {})
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = installed.get(sig)
+        if previous is None:
+            continue
+
+        def on_signal(previous: asyncio.Handle = previous) -> None:
+            logger.info("stopping: closing %d event stream(s)", hub.client_count)
+            hub.drain()
+            previous._run()
+
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (ValueError, RuntimeError):  # not the main thread: nothing to chain
+            return
+
+
+_chained_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+class StreamServer:
+    """ASGI app: stream routes natively, everything else to `fallback` or a 404 problem."""
+
+    def __init__(self, *, fallback: ASGIApp | None = None, hub: Hub | None = None) -> None:
+        self.fallback = fallback
+        self._hub = hub
+
+    @property
+    def hub(self) -> Hub:
+        return self._hub if self._hub is not None else process_hub()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind == "http":
+            handler = STREAM_ROUTES.get(scope["path"].rstrip("/"))
+            if handler is not None:
+                # Servers without lifespan support get the shutdown hook on first use.
+                end_streams_on_shutdown_signal(self.hub)
+                await handler(scope, receive, send, self.hub)
+            elif self.fallback is not None:
+                await self.fallback(scope, _as_coroutine(receive), send)
+            elif scope["path"] == "/health":
+                hub = self.hub
+                await send_json(
+                    send, 200, {"status": "ok", "clients": hub.client_count, "started": hub.started}
+                )
+            else:
+                await send_problem(
+                    send,
+                    scope,
+                    status=404,
+                    code="not_found",
+                    detail="This is a stream process; it serves " + ", ".join(STREAM_ROUTES),
+                )
+            return
+        if kind == "websocket":
+            if self.fallback is not None:
+                await self.fallback(scope, _as_coroutine(receive), send)
+            else:
+                await send({"type": "websocket.close", "code": 1000})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                # Never fails: a hub without Redis or database at boot keeps retrying.
+                await self.hub.start()
+                end_streams_on_shutdown_signal(self.hub)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                logger.info("stopping the event hub (%d clients)", self.hub.client_count)
+                try:
+                    await self.hub.stop()
+                except Exception:
+                    logger.exception("stopping the event hub failed")
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,101 @@
+"""Server-Sent Events framing and the small ASGI response helpers the stream app needs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from shelfwatch.config.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
+from shelfwatch.config.problems import problem_body
+from shelfwatch.events.messages import EventMessage
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache, no-transform"),
+    # Reverse proxies (nginx) must pass each event through instead of buffering.
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def event_frame(message: EventMessage, *, with_id: bool = True) -> bytes:
+    """`id:`, `event:` and `data:` lines for one event.
+
+    `with_id=False` leaves the browser's reconnect cursor where it was: used for an event
+    that committed late with an id below one already sent, so reconnecting never moves
+    the cursor backwards.
+    """
+    lines = f"id: {message.id}\n" if with_id else ""
+    return f"{lines}event: {message.type}\ndata: {message.json}\n\n".encode()
+
+
+def named_frame(name: str, data: dict[str, Any]) -> bytes:
+    """A notice without an id (it must not move the reconnect cursor)."""
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def comment_frame(text: str) -> bytes:
+    return f": {text}\n\n".encode()
+
+
+def retry_frame(milliseconds: int) -> bytes:
+    return f"retry: {milliseconds}\n\n".encode()
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    *,
+    content_type: str = "application/json",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    encoded = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(encoded)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": encoded})
+
+
+async def send_problem(
+    send: Send,
+    scope: Scope,
+    *,
+    status: int,
+    code: str,
+    detail: str = "",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """An RFC 9457 problem response, the same shape the Ninja API returns."""
+    body = problem_body(status=status, code=code, detail=detail, instance=scope.get("path"))
+    await send_json(
+        send,
+        status,
+        body,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=[
+            (name.lower().encode(), value.encode()) for name, value in (headers or {}).items()
+        ],
+    )
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """First value of a request header (name in lower case), decoded as latin-1."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
