@@ -1,4 +1,5 @@
-"""The periodic purge: expired refresh tokens and finished task results past retention."""
+"""The periodic purge: expired refresh tokens, finished task results and dispatched events past
+retention."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from shelfwatch.accounts.models import RefreshToken
+from shelfwatch.events.models import Event
 from shelfwatch.ops import retention
 from shelfwatch.ops.tasks import purge_expired_records
 
@@ -35,8 +37,18 @@ def task_result(status: str, finished_ago: timedelta | None) -> DBTaskResult:
     )
 
 
+def event(created_ago: timedelta, *, dispatched: bool) -> Event:
+    row = Event.objects.create(type="test.kept", payload={}, topics=[])
+    Event.objects.filter(pk=row.pk).update(
+        created_at=timezone.now() - created_ago,
+        dispatched_at=timezone.now() if dispatched else None,
+    )
+    return row
+
+
 def test_purge_removes_expired_and_old_records_and_keeps_the_rest(make_user, settings):
     settings.TASK_RESULT_RETENTION = timedelta(days=7)
+    settings.EVENTS_RETENTION = timedelta(days=90)
     user = make_user("purge@example.com")
     expired = refresh_token(user, "a", timedelta(hours=-1))
     long_expired = refresh_token(user, "b", timedelta(days=-30))
@@ -52,9 +64,16 @@ def test_purge_removes_expired_and_old_records_and_keeps_the_rest(make_user, set
         enqueued_at=timezone.now() - timedelta(days=60)
     )
 
+    old_event = event(timedelta(days=91), dispatched=True)
+    old_undispatched = event(timedelta(days=91), dispatched=False)
+    recent_event = event(timedelta(days=89), dispatched=True)
+
     counts = purge_expired_records.call()
 
-    assert counts == {"refresh_tokens": 2, "task_results": 2}
+    assert counts == {"refresh_tokens": 2, "task_results": 2, "events": 1}
+    remaining_events = set(Event.objects.values_list("pk", flat=True))
+    assert remaining_events == {old_undispatched.pk, recent_event.pk}
+    assert old_event.pk not in remaining_events
     assert set(RefreshToken.objects.values_list("pk", flat=True)) == {fresh.pk}
     assert not RefreshToken.objects.filter(pk__in=[expired.pk, long_expired.pk]).exists()
     remaining = set(DBTaskResult.objects.values_list("pk", flat=True))
@@ -62,7 +81,7 @@ def test_purge_removes_expired_and_old_records_and_keeps_the_rest(make_user, set
     assert old_ok.pk not in remaining and old_failed.pk not in remaining
 
     # Nothing left to purge: a second run deletes nothing.
-    assert purge_expired_records.call() == {"refresh_tokens": 0, "task_results": 0}
+    assert purge_expired_records.call() == {"refresh_tokens": 0, "task_results": 0, "events": 0}
 
 
 def test_task_results_are_deleted_in_batches():

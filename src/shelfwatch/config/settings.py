@@ -235,6 +235,15 @@ EVENTS_TAIL_INTERVAL = float(env_str("EVENTS_TAIL_INTERVAL", "0.25"))
 EVENTS_HEARTBEAT_SECONDS = float(env_str("EVENTS_HEARTBEAT_SECONDS", "15"))
 EVENTS_SWEEP_AFTER = timedelta(seconds=env_int("EVENTS_SWEEP_AFTER_SECONDS", 60))
 EVENTS_REPLAY_LIMIT = env_int("EVENTS_REPLAY_LIMIT", 1000)
+EVENTS_RETENTION = timedelta(days=env_int("EVENTS_RETENTION_DAYS", 90))
+EVENTS_MAX_DISPATCH_ATTEMPTS = env_int("EVENTS_MAX_DISPATCH_ATTEMPTS", 10)
+# How long a stream process waits for a missing id (a transaction still committing on
+# PostgreSQL) before treating it as rolled back.
+EVENTS_GAP_WINDOW = float(env_str("EVENTS_GAP_WINDOW", "10"))
+EVENTS_CATCHUP_SECONDS = float(env_str("EVENTS_CATCHUP_SECONDS", "5"))
+EVENTS_CLIENT_QUEUE_SIZE = env_int("EVENTS_CLIENT_QUEUE_SIZE", 1000)
+EVENTS_RETRY_MS = env_int("EVENTS_RETRY_MS", 3000)
+EVENTS_CHANNEL = env_str("EVENTS_CHANNEL")
 
 # Scheduler lease (seconds); a scheduler that stops renewing loses it after this long.
 SCHEDULER_LEASE_SECONDS = env_int("SCHEDULER_LEASE_SECONDS", 30)

@@ -37,7 +37,7 @@ def channel_name() -> str:
     Redis pub/sub ignores the database number in REDIS_URL, so two deployments (or a test
     run next to a dev server) sharing one Redis must not hear each other's events.
     """
-    configured = getattr(settings, "EVENTS_CHANNEL", "")
+    configured = settings.EVENTS_CHANNEL
     if configured:
         return configured
     return f"shelfwatch:events:{connections['default'].settings_dict['NAME']}"

@@ -22,7 +22,6 @@ from shelfwatch.events.models import Event
 
 logger = logging.getLogger("shelfwatch.events.dispatch")
 
-DEFAULT_MAX_ATTEMPTS = 10
 SWEEP_BATCH_SIZE = 200
 SWEEP_MAX_BATCHES = 10
 
@@ -46,7 +45,7 @@ class DispatchReport:
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "EVENTS_MAX_DISPATCH_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+    return settings.EVENTS_MAX_DISPATCH_ATTEMPTS
 
 
 def dispatch_event(event: Event) -> str:

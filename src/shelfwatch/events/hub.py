@@ -24,8 +24,6 @@ from shelfwatch.events.topics import TopicSelection
 
 logger = logging.getLogger("shelfwatch.events.hub")
 
-DEFAULT_QUEUE_SIZE = 1000
-DEFAULT_CATCHUP_SECONDS = 5.0
 SEEN_MEMORY = 50_000
 
 
@@ -92,15 +90,10 @@ class Hub:
     ) -> None:
         self.use_redis = bool(settings.REDIS_URL) if use_redis is None else use_redis
         if self.use_redis:
-            default_interval = float(
-                getattr(settings, "EVENTS_CATCHUP_SECONDS", DEFAULT_CATCHUP_SECONDS)
-            )
-            interval = catchup_interval or default_interval
+            interval = catchup_interval or settings.EVENTS_CATCHUP_SECONDS
         else:
-            interval = tail_interval or float(settings.EVENTS_TAIL_INTERVAL)
-        self.queue_size = queue_size or int(
-            getattr(settings, "EVENTS_CLIENT_QUEUE_SIZE", DEFAULT_QUEUE_SIZE)
-        )
+            interval = tail_interval or settings.EVENTS_TAIL_INTERVAL
+        self.queue_size = queue_size or settings.EVENTS_CLIENT_QUEUE_SIZE
         self.db = DatabaseThreads(size=db_threads)
         self.tailer = TableTailer(
             db=self.db,

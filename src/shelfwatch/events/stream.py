@@ -37,7 +37,6 @@ from shelfwatch.events.topics import TopicSelection, authorize_topics, parse_top
 logger = logging.getLogger("shelfwatch.events.stream")
 
 STREAM_PATH = "/api/v1/events/stream"
-DEFAULT_RETRY_MS = 3000
 # How long after connecting live events are checked against replayed ids: well beyond the
 # hub's lag (table gap window, Redis catch-up interval).
 SEAM_SECONDS = 120.0
@@ -163,7 +162,7 @@ async def _stream(
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
     except (OSError, RuntimeError) as exc:
         raise ClientGone() from exc
-    retry_ms = int(getattr(settings, "EVENTS_RETRY_MS", DEFAULT_RETRY_MS))
+    retry_ms = settings.EVENTS_RETRY_MS
     await _send_body(send, retry_frame(retry_ms) + comment_frame("connected"))
 
     # The highest id sent so far: the reconnect cursor the client holds.

@@ -22,7 +22,6 @@ from shelfwatch.events.offload import DatabaseThreads
 
 logger = logging.getLogger("shelfwatch.events.tailing")
 
-DEFAULT_GAP_WINDOW = 10.0
 POLL_BATCH = 1000
 MAX_OPEN_GAPS = 1000
 
@@ -77,7 +76,7 @@ class TableTailer:
         self._is_new = is_new
         self._has_listeners = has_listeners
         self.interval = interval
-        window = gap_window or float(getattr(settings, "EVENTS_GAP_WINDOW", DEFAULT_GAP_WINDOW))
+        window = gap_window or settings.EVENTS_GAP_WINDOW
         # A gap must survive at least a few polls to be looked at again.
         self._window = max(window, 3 * interval)
         self.position: GapTracker | None = None

@@ -1,4 +1,4 @@
-"""Deleting records past their retention: expired refresh tokens and old task results."""
+"""Deleting records past their retention: expired refresh tokens, old task results, old events."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from shelfwatch.accounts.tokens import purge_expired_refresh_tokens
+from shelfwatch.events.retention import purge_dispatched_events
 
 logger = logging.getLogger("shelfwatch.retention")
 
@@ -45,10 +46,12 @@ def purge_expired_records(*, now: datetime | None = None) -> dict[str, int]:
         "task_results": purge_finished_task_results(
             older_than=settings.TASK_RESULT_RETENTION, now=now
         ),
+        "events": purge_dispatched_events(older_than=settings.EVENTS_RETENTION, now=now),
     }
     logger.info(
-        "purged %d expired refresh tokens and %d old task results",
+        "purged %d expired refresh tokens, %d old task results and %d old events",
         counts["refresh_tokens"],
         counts["task_results"],
+        counts["events"],
     )
     return counts
