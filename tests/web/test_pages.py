@@ -20,6 +20,14 @@ def test_home_and_docs_render(client):
     assert "/api/v1/auth/login" in schema.json()["paths"]
 
 
+def test_static_files_are_served_without_debug(client, settings):
+    settings.DEBUG = False
+    for path in ("/static/web/site.css", "/static/admin/css/base.css"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response["Content-Type"].startswith("text/css")
+
+
 def test_admin_lists_and_adds_every_registered_model(client, make_user):
     make_user("root@example.com", admin=True)
     assert client.login(email="root@example.com", password=PASSWORD)
