@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,6 +16,18 @@ import httpx
 from tests.conftest import free_port
 
 SHELFWATCH = [sys.executable, "-m", "shelfwatch"]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.1):
+    """Poll until `predicate()` is truthy and return it; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
 
 
 def wait_for_http(

@@ -23,7 +23,7 @@ from shelfwatch.accounts.tokens import issue_access_token
 from shelfwatch.events.models import Event
 from tests.conftest import free_port
 from tests.events.sse_harness import Frame, parse_frame
-from tests.processes import running, stop, wait_for_http
+from tests.processes import running, stop, wait_for, wait_for_http
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
 
@@ -131,15 +131,6 @@ def ping(base: str, token: str, topic: str, message: str) -> int:
     return response.json()["id"]
 
 
-def wait_until(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_events_cross_from_web_processes_to_every_stream_process(subprocess_env, tmp_path):
     admin = User.objects.create_superuser("ops@example.com", None)
     token, _ = issue_access_token(user=admin)
@@ -178,8 +169,11 @@ def test_events_cross_from_web_processes_to_every_stream_process(subprocess_env,
 
         # The worker ran the dispatch task of each batch.
         dispatched = Event.objects.filter(pk__in=[first, second], dispatched_at__isnull=False)
-        done = wait_until(lambda: dispatched.count() == 2)
-        assert done, (tmp_path / "worker.log").read_text(errors="replace")
+        try:
+            wait_for(lambda: dispatched.count() == 2, timeout=20)
+        except AssertionError:
+            print((tmp_path / "worker.log").read_text(errors="replace"))
+            raise
         assert worker.poll() is None
 
 

@@ -8,8 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -66,18 +64,6 @@ class Running:
             kill_tree(self.pid)
             self.process.wait(10)
         self._reader.join(5)
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.1):
-    """Poll until `predicate()` is truthy and return it; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def _stat(pid: int) -> tuple[str, int] | None:

@@ -11,8 +11,9 @@ from django.conf import settings
 
 from shelfwatch.ops.scheduler import current_holder, redis_lease_key
 from tests.ops.periodic_fixtures import FAST_EVERY, fast_tick, slow_tick
-from tests.ops.processes import Running, wait_for
+from tests.ops.processes import Running
 from tests.ops.queues import discard, enqueued_times
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,8 @@ from django_tasks import TaskResultStatus
 
 from shelfwatch.ops.models import PeriodicJobState
 from tests.conftest import free_port
-from tests.ops.processes import Running, alive, children, cmdline, descendants, wait_for
+from tests.ops.processes import Running, alive, children, cmdline, descendants
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
 
