@@ -28,10 +28,15 @@ def free_port() -> int:
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Rate-limit counters live in the cache; every test starts with none."""
+    """Rate-limit counters live in the cache and, batched, in each process: every test starts
+    with none, and with an empty user cache."""
     from django.core.cache import cache
 
+    from shelfwatch.accounts import throttling, user_cache
+
     cache.clear()
+    throttling.forget_local_counts()
+    user_cache.forget()
     yield
 
 

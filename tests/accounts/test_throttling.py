@@ -71,3 +71,35 @@ def test_anonymous_callers_are_limited_per_ip(client, settings):
         for _ in range(3)
     ]
     assert statuses == [401, 401, 429]
+
+
+def window_key(scope: str, ident: str, period: int) -> str:
+    import time
+
+    return f"throttle:{scope}:{ident}:{int(time.time() // period)}"
+
+
+def test_large_limits_are_counted_locally_and_shared_in_batches():
+    from django.core.cache import cache
+
+    from shelfwatch.accounts.throttling import hit
+
+    # 1000/h: each process may count 20 requests before adding them to the shared total.
+    results = [hit("batch", "user:1", "1000/h") for _ in range(45)]
+    assert results == [None] * 45
+    assert cache.get(window_key("batch", "user:1", 3600)) == 40
+
+
+def test_a_batched_limit_holds_when_other_processes_used_it_up():
+    from django.core.cache import cache
+
+    from shelfwatch.accounts.throttling import hit, shared_add
+
+    assert hit("batch", "user:2", "1000/h") is None
+    # Other processes have spent the whole budget meanwhile.
+    shared_add(window_key("batch", "user:2", 3600), 1000, timeout=3601)
+    allowed = [hit("batch", "user:2", "1000/h") is None for _ in range(40)]
+    # This process learns it at its next sync, so it overshoots by less than one batch.
+    assert allowed[:19] == [True] * 19
+    assert not any(allowed[19:])
+    assert cache.get(window_key("batch", "user:2", 3600)) >= 1000

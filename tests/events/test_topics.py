@@ -6,6 +6,7 @@ import pytest
 
 from shelfwatch.accounts.api_keys import create_api_key
 from shelfwatch.accounts.principal import Principal
+from shelfwatch.accounts.user_cache import active_user
 from shelfwatch.config.problems import ApiError
 from shelfwatch.events import topics
 from shelfwatch.events.topics import authorize_topics, parse_topic_list
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def principal(caller) -> Principal | None:
-    return None if caller.user is None else Principal(user=caller.user, method="jwt")
+    return None if caller.user is None else Principal.of(active_user(caller.user.pk), "jwt")
 
 
 def outcome(caller, wanted: list[str]) -> str:

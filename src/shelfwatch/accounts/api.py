@@ -7,8 +7,7 @@ from ninja import Router, Status
 
 from shelfwatch.accounts import api_keys, tokens
 from shelfwatch.accounts.authentication import principal_of
-from shelfwatch.accounts.models import ApiKey, StoreMembership
-from shelfwatch.accounts.principal import role_name
+from shelfwatch.accounts.models import ApiKey
 from shelfwatch.accounts.registration import check_credentials, register_user
 from shelfwatch.accounts.schemas import (
     ApiKeyCreatedOut,
@@ -69,21 +68,14 @@ def logout(request: HttpRequest, payload: RefreshIn):
 def me(request: HttpRequest):
     principal = principal_of(request)
     user = principal.user
-    memberships = [
-        {"store_id": m.store_id, "store_name": m.store.name, "role": m.role}
-        for m in StoreMembership.objects.filter(user=user, store__is_active=True).select_related(
-            "store"
-        )
-    ]
-    role = role_name(is_admin=principal.is_admin, is_store_member=bool(memberships))
     return {
         "id": user.pk,
         "email": user.email,
         "name": user.name,
-        "role": role,
+        "role": principal.role,
         "is_admin": principal.is_admin,
         "auth_method": principal.method,
-        "memberships": memberships,
+        "memberships": principal.memberships,
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -11,19 +10,13 @@ from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
 from shelfwatch.accounts.api_keys import verify_api_key
-from shelfwatch.accounts.models import ApiKey, StoreMembership, User
+from shelfwatch.accounts.models import ApiKey, User
 from shelfwatch.accounts.tokens import TokenError, decode_access_token
+from shelfwatch.accounts.user_cache import CachedUser, Membership, active_user
 
 
 class AuthenticationFailed(Exception):
     """Credentials were sent but are not valid (as opposed to no credentials at all)."""
-
-
-def role_name(*, is_admin: bool, is_store_member: bool) -> str:
-    """The caller's role as the API reports it: admin, staff or customer."""
-    if is_admin:
-        return "admin"
-    return "staff" if is_store_member else "customer"
 
 
 @dataclass
@@ -32,25 +25,29 @@ class Principal:
 
     user: User
     method: str  # "jwt", "api_key" or "session"
+    memberships: tuple[Membership, ...] = ()
     api_key: ApiKey | None = None
     scopes: frozenset[str] = field(default_factory=lambda: frozenset({"read", "write"}))
+
+    @classmethod
+    def of(cls, cached: CachedUser, method: str, **fields) -> Principal:
+        return cls(user=cached.user, memberships=cached.memberships, method=method, **fields)
 
     @property
     def is_admin(self) -> bool:
         return self.user.is_platform_admin
 
-    @cached_property
+    @property
     def store_roles(self) -> dict[int, str]:
-        """Store id -> membership role, loaded once per request."""
-        return dict(
-            StoreMembership.objects.filter(user=self.user, store__is_active=True).values_list(
-                "store_id", "role"
-            )
-        )
+        """Store id -> membership role, for the caller's active stores."""
+        return {m.store_id: m.role for m in self.memberships}
 
     @property
     def role(self) -> str:
-        return role_name(is_admin=self.is_admin, is_store_member=bool(self.store_roles))
+        """admin, staff (a member of at least one active store) or customer."""
+        if self.is_admin:
+            return "admin"
+        return "staff" if self.memberships else "customer"
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
@@ -61,17 +58,18 @@ def from_bearer(token: str) -> Principal:
         user_id = decode_access_token(token)
     except TokenError as exc:
         raise AuthenticationFailed(str(exc)) from None
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
+    cached = active_user(user_id)
+    if cached is None:
         raise AuthenticationFailed("user not found or inactive")
-    return Principal(user=user, method="jwt")
+    return Principal.of(cached, "jwt")
 
 
 def from_api_key(raw: str) -> Principal:
     key = verify_api_key(raw)
-    if key is None:
+    cached = active_user(key.user_id) if key is not None else None
+    if cached is None:
         raise AuthenticationFailed("invalid, expired or revoked API key")
-    return Principal(user=key.user, method="api_key", api_key=key, scopes=frozenset(key.scopes))
+    return Principal.of(cached, "api_key", api_key=key, scopes=frozenset(key.scopes))
 
 
 def from_session_key(session_key: str) -> Principal | None:
@@ -82,14 +80,15 @@ def from_session_key(session_key: str) -> Principal | None:
     backend_path = session.get(BACKEND_SESSION_KEY)
     if user_id is None or backend_path not in settings.AUTHENTICATION_BACKENDS:
         return None
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
+    cached = active_user(int(user_id))
+    if cached is None:
         return None
     # A password change invalidates existing sessions, as in django.contrib.auth.get_user.
     session_hash = session.get(HASH_SESSION_KEY)
-    if not session_hash or not constant_time_compare(session_hash, user.get_session_auth_hash()):
+    expected = cached.user.get_session_auth_hash()
+    if not session_hash or not constant_time_compare(session_hash, expected):
         return None
-    return Principal(user=user, method="session")
+    return Principal.of(cached, "session")
 
 
 def resolve_principal(

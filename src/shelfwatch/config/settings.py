@@ -170,6 +170,8 @@ JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY") or SECRET_KEY
 JWT_ACCESS_TTL = timedelta(seconds=env_int("JWT_ACCESS_TTL_SECONDS", 300))
 JWT_REFRESH_TTL = timedelta(seconds=env_int("JWT_REFRESH_TTL_SECONDS", 14 * 24 * 3600))
 JWT_ISSUER = env_str("JWT_ISSUER", "shelfwatch")
+# Seconds an authenticated user's row and memberships stay cached in each process.
+AUTH_CACHE_SECONDS = float(env_str("AUTH_CACHE_SECONDS", "5"))
 
 # --- rate limits: "<count>/<period>" with period in s, m, h, d ------------------------------
 

@@ -1,0 +1,29 @@
+"""Keeping the per-process user cache honest when accounts change."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_delete, post_save
+
+from shelfwatch.accounts import user_cache
+from shelfwatch.accounts.models import StoreMembership, User
+from shelfwatch.inventory.models import Store
+
+
+def _user_changed(sender, instance: User, **kwargs) -> None:
+    user_cache.forget(instance.pk)
+
+
+def _membership_changed(sender, instance: StoreMembership, **kwargs) -> None:
+    user_cache.forget(instance.user_id)
+
+
+def _store_changed(sender, instance: Store, **kwargs) -> None:
+    # A store's name or state shows in every member's entry; stores change rarely.
+    user_cache.forget()
+
+
+def connect() -> None:
+    for signal in (post_save, post_delete):
+        signal.connect(_user_changed, sender=User, dispatch_uid="user_cache_user")
+        signal.connect(_membership_changed, sender=StoreMembership, dispatch_uid="user_cache_m")
+        signal.connect(_store_changed, sender=Store, dispatch_uid="user_cache_store")
