@@ -45,3 +45,23 @@ def test_admin_is_closed_to_customers(client, make_user):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_admin_flash_messages_still_work(client, make_user):
+    make_user("root@example.com", admin=True)
+    client.login(email="root@example.com", password=PASSWORD)
+    response = client.post(
+        reverse("admin:inventory_store_add"),
+        {"name": "Lake Deli", "slug": "lake-deli", "city": "Bhopal", "is_active": "on"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert b"was added successfully" in response.content
+    # Shown once, then gone.
+    again = client.get(reverse("admin:inventory_store_changelist"))
+    assert b"was added successfully" not in again.content
+
+
+def test_api_responses_set_no_message_cookie(client):
+    response = client.get("/health")
+    assert "messages" not in response.cookies

@@ -42,7 +42,8 @@ class BearerAuth(HttpBearer):
     """`Authorization: Bearer <JWT access token>`."""
 
     def __call__(self, request: HttpRequest) -> Principal | None:
-        value = request.headers.get("Authorization")
+        # META rather than request.headers, which walks the whole environ on first use.
+        value = request.META.get("HTTP_AUTHORIZATION")
         if not value:
             return None
         scheme, _, token = value.partition(" ")
@@ -58,6 +59,9 @@ class KeyAuth(APIKeyHeader):
     """`X-API-Key: sw_...`."""
 
     param_name = "X-API-Key"
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.META.get("HTTP_X_API_KEY")
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
         if not key:

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -37,8 +38,28 @@ def client_ip(request: HttpRequest) -> str:
     return BaseThrottle().get_ident(request) or "unknown"
 
 
+_redis: redis.Redis | None = None
+
+
+def _redis_client() -> redis.Redis:
+    global _redis
+    if _redis is None:
+        _redis = redis.Redis.from_url(
+            settings.CACHES["default"]["LOCATION"], socket_connect_timeout=2, socket_timeout=5
+        )
+    return _redis
+
+
 def shared_add(key: str, amount: int, *, timeout: int) -> int:
     """Add `amount` to the shared counter `key` and return the new total."""
+    if settings.REDIS_URL:
+        # One round trip instead of the cache API's three (add, exists, incr).
+        pipe = _redis_client().pipeline(transaction=False)
+        name = cache.make_key(key)
+        pipe.incrby(name, amount)
+        pipe.expire(name, timeout, nx=True)
+        total, _ = pipe.execute()
+        return int(total)
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key, amount)
