@@ -26,15 +26,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _uses_database(request) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db"} & set(request.fixturenames)
+    )
+
+
 @pytest.fixture(autouse=True)
-def _clear_cache():
+def _clear_cache(request):
     """Rate-limit counters live in the cache and, batched, in each process: every test starts
     with none, and with an empty user cache."""
     from django.core.cache import cache
 
     from shelfwatch.accounts import throttling, user_cache
 
-    cache.clear()
+    if _uses_database(request):  # the default cache is a database table
+        cache.clear()
     throttling.forget_local_counts()
     user_cache.forget()
     yield

@@ -286,17 +286,17 @@ def test_lifespan_starts_and_stops_the_hub(recorded_tasks):
 
 
 def test_the_front_serves_streams_natively_and_the_rest_through_django(cast, recorded_tasks):
-    from a2wsgi import WSGIMiddleware
     from django.core.wsgi import get_wsgi_application
 
     from shelfwatch.config import asgi
+    from shelfwatch.config.wsgi_bridge import WsgiBridge
 
     assert isinstance(asgi.stream_application, StreamServer)
     assert asgi.stream_application.fallback is None
-    assert isinstance(asgi.application.fallback, WSGIMiddleware)
+    assert isinstance(asgi.application.fallback, WsgiBridge)
 
     # One bridge thread, so its database connection can be closed afterwards.
-    bridge = WSGIMiddleware(get_wsgi_application(), workers=1)
+    bridge = WsgiBridge(get_wsgi_application(), threads=1)
 
     async def scenario():
         hub = Hub(tail_interval=0.05)
@@ -314,8 +314,8 @@ def test_the_front_serves_streams_natively_and_the_rest_through_django(cast, rec
     try:
         run(scenario)
     finally:
-        bridge.executor.submit(connections.close_all).result()
-        bridge.executor.shutdown()
+        bridge.pool.submit(connections.close_all).result()
+        bridge.pool.shutdown()
 
 
 @pytest.mark.skipif(not bus.bus_enabled(), reason="needs REDIS_URL: tests the Redis bus")

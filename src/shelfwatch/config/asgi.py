@@ -2,8 +2,9 @@
 
 `stream_application` is the stream process (`shelfwatch stream`): Server-Sent Events only,
 anything else is a 404 problem. `application` is the single-port front of `shelfwatch
-serve`: stream paths natively, every other request to the Django WSGI app via a2wsgi
-(Django's own ASGI handler is several times slower; see DESIGN.md).
+serve`: stream paths natively, every other request to the Django WSGI app through
+shelfwatch.config.wsgi_bridge (Django's own ASGI handler is several times slower; see
+DESIGN.md).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shelfwatch.config.settings")
 django.setup(set_prefix=False)
 
 # Imported after setup: these modules use models and settings.
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
+from shelfwatch.config.wsgi_bridge import WsgiBridge  # noqa: E402
 from shelfwatch.events.server import StreamServer  # noqa: E402
 
 stream_application = StreamServer()
@@ -27,4 +28,4 @@ stream_application = StreamServer()
 # front is one process, so it gets a few more than a scale-out web worker.
 _threads = os.environ.get("WEB_THREADS", "").strip()
 _front_threads = int(_threads) if _threads.isdigit() and int(_threads) > 0 else 8
-application = StreamServer(fallback=WSGIMiddleware(get_wsgi_application(), workers=_front_threads))
+application = StreamServer(fallback=WsgiBridge(get_wsgi_application(), threads=_front_threads))

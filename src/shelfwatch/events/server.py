@@ -2,7 +2,8 @@
 
 Stream paths are answered natively (a bare ASGI app holds thousands of idle connections
 cheaply); with a `fallback` every other request goes there (the Django WSGI app through
-a2wsgi), without one it gets a 404 problem. Lifespan starts and stops the process's hub.
+shelfwatch.config.wsgi_bridge), without one it gets a 404 problem. Lifespan starts and
+stops the process's hub.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from shelfwatch.events.hub import Hub, process_hub
 from shelfwatch.events.sse import (
     ASGIApp,
-    Message,
     Receive,
     Scope,
     Send,
@@ -36,20 +36,6 @@ STREAM_ROUTES: dict[str, StreamHandler] = {STREAM_PATH: serve_event_stream}
 def register_stream_route(path: str, handler: StreamHandler) -> None:
     """Serve `path` natively in stream processes and the front (before Django sees it)."""
     STREAM_ROUTES[path.rstrip("/")] = handler
-
-
-def _as_coroutine(receive: Receive) -> Receive:
-    """Wrap `receive` so each call returns a real coroutine.
-
-    a2wsgi reads request bodies with asyncio.run_coroutine_threadsafe(receive()), which
-    refuses granian's native awaitables: without this every request body fails with
-    "A coroutine object is required".
-    """
-
-    async def receive_coroutine() -> Message:
-        return await receive()
-
-    return receive_coroutine
 
 
 def end_streams_on_shutdown_signal(hub: Hub) -> None:
@@ -109,7 +95,7 @@ class StreamServer:
                 end_streams_on_shutdown_signal(self.hub)
                 await handler(scope, receive, send, self.hub)
             elif self.fallback is not None:
-                await self.fallback(scope, _as_coroutine(receive), send)
+                await self.fallback(scope, receive, send)
             elif scope["path"] == "/health":
                 hub = self.hub
                 await send_json(
@@ -126,7 +112,7 @@ class StreamServer:
             return
         if kind == "websocket":
             if self.fallback is not None:
-                await self.fallback(scope, _as_coroutine(receive), send)
+                await self.fallback(scope, receive, send)
             else:
                 await send({"type": "websocket.close", "code": 1000})
 
