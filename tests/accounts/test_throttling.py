@@ -46,6 +46,21 @@ def test_login_is_limited_per_ip(client, settings, make_user):
     assert other.status_code == 200
 
 
+def test_a_forged_forwarded_for_header_does_not_reset_the_limit(client, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "2/h"}
+    body = {"email": "nobody@example.com", "password": "whatever-it-is"}
+    statuses = [
+        client.post(
+            "/api/v1/auth/login",
+            body,
+            content_type="application/json",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+
+
 def test_authenticated_callers_are_limited_per_user(callers, settings):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "user": "2/h"}
     customer, staff = callers["customer"], callers["staff_a"]

@@ -179,6 +179,9 @@ AUTH_CACHE_SECONDS = float(env_str("AUTH_CACHE_SECONDS", "5"))
 # --- rate limits: "<count>/<period>" with period in s, m, h, d ------------------------------
 
 THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+# Reverse proxies in front of us that append to X-Forwarded-For. 0 trusts only the socket's
+# address, so a client cannot pick its own rate-limit identity with a forged header.
+NINJA_NUM_PROXIES = env_int("NUM_PROXIES", 0)
 THROTTLE_RATES = {
     "anon": env_str("THROTTLE_ANON", "120/m"),
     "user": env_str("THROTTLE_USER", "600/m"),
