@@ -205,3 +205,20 @@ def test_me_lists_store_memberships(callers, store_a):
         {"store_id": store_a.pk, "store_name": "Corner Bakery", "role": "staff"}
     ]
     assert callers["admin"].get("/api/v1/auth/me").json()["role"] == "admin"
+
+
+def test_a_verified_token_stops_working_when_it_expires(anon, make_user, settings):
+    from shelfwatch.accounts import tokens
+
+    user = make_user("customer@example.com")
+    # Issued so that it expires a second from now.
+    issued = timezone.now() - settings.JWT_ACCESS_TTL + timedelta(seconds=1)
+    token, _ = tokens.issue_access_token(user=user, now=issued)
+    assert tokens.decode_access_token(token) == user.pk
+    assert tokens.decode_access_token(token) == user.pk  # remembered as verified
+    time.sleep(1.1)
+    with pytest.raises(tokens.TokenError):
+        tokens.decode_access_token(token)
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(tokens.TokenError):
+        tokens.decode_access_token(tampered)
