@@ -166,30 +166,6 @@ def granian_wsgi_argv(target: str, port: int, threads: int) -> list[str]:
     ]
 
 
-def granian_front_argv(target: str, port: int) -> list[str]:
-    """The granian options of `shelfwatch front` (ops/servers.py): ASGI, one worker,
-    backpressure 10000, backlog 2048, no access log."""
-    return [
-        str(GRANIAN),
-        "--interface",
-        "asgi",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--backpressure",
-        "10000",
-        "--backlog",
-        "2048",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        target,
-    ]
-
-
 def web_argv(port: int, threads: int) -> list[str]:
     return [
         str(SHELFWATCH),
@@ -350,18 +326,11 @@ class Bench:
             one = self.one_token(tokens)
             self.measure(srv, label, ME, tokens=one, database=deployment.database)
         if breakdown:
-            # The front alone: the a2wsgi bridge without the worker and scheduler beside it.
+            # The front alone: the WSGI bridge without the worker and scheduler beside it.
             port = free_port()
             argv = [str(SHELFWATCH), "front", "--host", HOST, "--port", str(port)]
             with self.server("front", argv, env) as srv:
                 target = f"front only (no worker, scheduler), {deployment.name}"
-                self.measure_both(srv, target, tokens, deployment)
-            # A bridge that crosses between the event loop and a thread once each way.
-            port = free_port()
-            argv = granian_front_argv("one_hop_bridge:application", port)
-            bridge_env = {**env, "PYTHONPATH": str(BENCH_DIR)}
-            with self.server("one-hop-bridge", argv, bridge_env) as srv:
-                target = f"one-hop bridge (bench/one_hop_bridge.py), {deployment.name}"
                 self.measure_both(srv, target, tokens, deployment)
 
     def one_token(self, tokens: Path) -> Path:
@@ -494,7 +463,7 @@ def report(
         f"{loadgen.wrk_version()}: {s.wrk_threads} threads, {s.connections} connections, "
         f"{s.warmup:g} s warm-up then {s.duration:g} s measured per row; granian: 1 worker, "
         f"{s.threads} blocking threads, backpressure {s.threads} for every WSGI target "
-        f"(`serve`: its ASGI front with WEB_THREADS={s.threads} a2wsgi threads). Before each "
+        f"(`serve`: its ASGI front with WEB_THREADS={s.threads} bridge threads). Before each "
         f"row the run waits (up to {s.quiet_wait:g} s) for the machine to go quiet. CPU columns:"
         " average cores busy during the measured run, by the server (all its processes), our"
         " PostgreSQL backends + Redis, wrk, and everything else on the machine (noise).",

@@ -49,7 +49,6 @@ def describe() -> dict[str, str]:
         "granian": _package("granian"),
         "django": _package("django"),
         "django-ninja": _package("django-ninja"),
-        "a2wsgi": _package("a2wsgi"),
     }
 
 
