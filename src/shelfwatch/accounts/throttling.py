@@ -9,6 +9,7 @@ stay exact. Across N processes a limit can be exceeded by at most N batches.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -24,6 +25,7 @@ PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 LOCAL_SHARE = 0.02
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rate(rate: str) -> tuple[int, int]:
     """'100/m' -> (100, 60)."""
     count, _, period = rate.partition("/")
