@@ -42,7 +42,7 @@ PARTS = [
     ("  any cache call", "", "core/cache/backends/"),
     ("  DB connect (a new connection)", "BaseDatabaseWrapper.connect", "backends/base/"),
     ("  DB close at request end", "close_old_connections", "django/db/"),
-    ("  middleware: RequestId", "RequestIdMiddleware.__call__", "ops/middleware.py"),
+    ("  middleware: Request", "RequestMiddleware.__call__", "ops/middleware.py"),
     ("  middleware: Metrics observe", "observe_request", "ops/metrics.py"),
     ("  middleware: sessions", "SessionMiddleware.process_response", "sessions/middleware.py"),
     ("  middleware: CSRF", "CsrfViewMiddleware.process_view", "middleware/csrf.py"),

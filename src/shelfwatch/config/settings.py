@@ -63,11 +63,9 @@ if REDIS_URL:
     INSTALLED_APPS += ["django_tasks_rq", "django_rq"]
 
 MIDDLEWARE = [
-    "shelfwatch.ops.middleware.RequestIdMiddleware",
-    "shelfwatch.ops.middleware.MetricsMiddleware",
+    "shelfwatch.ops.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "shelfwatch.ops.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

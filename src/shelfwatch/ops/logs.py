@@ -39,7 +39,7 @@ def granian_log_config(logging_settings: dict[str, Any]) -> dict[str, Any]:
     """granian's `log_dictconfig`: its server messages go through our root handler and format.
 
     granian's access logger is routed the same way but stays disabled (log_access=False):
-    the access line is written by MetricsMiddleware, which knows the route and request id.
+    the access line is written by RequestMiddleware, which knows the route and request id.
     """
     config = copy.deepcopy(logging_settings)
     config["loggers"] = {

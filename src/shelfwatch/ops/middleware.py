@@ -19,7 +19,17 @@ from shelfwatch.ops.logs import new_request_id, request_id_var
 access_logger = logging.getLogger("shelfwatch.access")
 
 
-class RequestIdMiddleware:
+# Probes are polled every few seconds; logging each would drown the access log.
+QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
+
+
+class RequestMiddleware:
+    """Per request: the request id, the body size limit, metrics and the access log line.
+
+    One middleware rather than three, because every layer of Django's middleware chain
+    costs a few microseconds on every request, probes included.
+    """
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -29,29 +39,38 @@ class RequestIdMiddleware:
         request_id = new_request_id(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        started = time.perf_counter()
         try:
-            response = self.get_response(request)
+            response = self._too_large(request) or self.get_response(request)
+            self._observe(request, response, time.perf_counter() - started)
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
 
+    def _too_large(self, request: HttpRequest) -> HttpResponse | None:
+        """Refuse a body over MAX_REQUEST_BODY_BYTES by its declared length, before reading."""
+        length = request.META.get("CONTENT_LENGTH")
+        if not length:
+            return None
+        try:
+            too_big = int(length) > settings.MAX_REQUEST_BODY_BYTES
+        except ValueError:
+            return problem_response(
+                request, status=400, code="bad_content_length", detail="Bad Content-Length."
+            )
+        if too_big and not request.path.startswith("/admin/"):
+            return problem_response(
+                request,
+                status=413,
+                code="body_too_large",
+                detail=f"The body exceeds {settings.MAX_REQUEST_BODY_BYTES} bytes.",
+            )
+        return None
 
-# Probes are polled every few seconds; logging each would drown the access log.
-QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
-
-
-class MetricsMiddleware:
-    """Counts requests by route pattern (not raw path, to keep label sets bounded) and writes
-    the access log line (granian's own access log stays off so each request logs once)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
-        response = self.get_response(request)
-        seconds = time.perf_counter() - started
+    def _observe(self, request: HttpRequest, response: HttpResponse, seconds: float) -> None:
+        """Count the request by route pattern (bounded labels) and write the access line
+        (granian's own access log stays off so each request logs once)."""
         match = getattr(request, "resolver_match", None)
         route = (match.route if match is not None else "<unmatched>") or "/"
         method = request.method or ""
@@ -74,32 +93,6 @@ class MetricsMiddleware:
                     "duration_ms": duration_ms,
                 },
             )
-        return response
-
-
-class BodySizeLimitMiddleware:
-    """Refuse bodies over MAX_REQUEST_BODY_BYTES by their declared length, before reading them."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        length = request.META.get("CONTENT_LENGTH")
-        if length:
-            try:
-                too_big = int(length) > settings.MAX_REQUEST_BODY_BYTES
-            except ValueError:
-                return problem_response(
-                    request, status=400, code="bad_content_length", detail="Bad Content-Length."
-                )
-            if too_big and not request.path.startswith("/admin/"):
-                return problem_response(
-                    request,
-                    status=413,
-                    code="body_too_large",
-                    detail=f"The body exceeds {settings.MAX_REQUEST_BODY_BYTES} bytes.",
-                )
-        return self.get_response(request)
 
 
 class LazyMessageMiddleware(MessageMiddleware):

@@ -91,7 +91,7 @@ def run_granian(
     """Serve `target` with granian in this process (its master) until SIGINT/SIGTERM.
 
     granian's server log is routed through settings.LOGGING; its access log stays off because
-    MetricsMiddleware writes one access line per request with the route and request id.
+    RequestMiddleware writes one access line per request with the route and request id.
     """
     from django.conf import settings
     from granian import Granian
