@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Listed so the API docs page serves Swagger UI from our static files, not a CDN.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "shelfwatch.accounts",
