@@ -57,9 +57,3 @@ def get_store_for(
     if store is None:
         raise NotFound("store not found", code="store_not_found")
     return store
-
-
-def can_manage_store(principal: Principal | None, store_id: int) -> bool:
-    if principal is None:
-        return False
-    return principal.is_admin or store_id in principal.store_roles

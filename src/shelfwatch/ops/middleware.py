@@ -41,7 +41,9 @@ class RequestMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
-            response = self._too_large(request) or self.get_response(request)
+            response = self._too_large(request)
+            if response is None:
+                response = self.get_response(request)
             self._observe(request, response, time.perf_counter() - started)
         finally:
             request_id_var.reset(token)
