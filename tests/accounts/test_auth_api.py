@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from shelfwatch.accounts.models import RefreshToken, User
+from shelfwatch.accounts.schemas import MeOut
 from tests.conftest import PASSWORD, Caller
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,21 @@ def test_register_then_login_then_me(anon):
     assert body["email"] == "new@example.com"
     assert body["role"] == "customer"
     assert body["auth_method"] == "jwt"
+
+
+def test_me_matches_its_documented_schema_for_every_role(callers, store_a):
+    for name in ("customer", "staff_a", "admin"):
+        response = callers[name].get("/api/v1/auth/me")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        body = MeOut.model_validate(response.json()).model_dump()
+        assert body == response.json()
+    staff = callers["staff_a"].get("/api/v1/auth/me").json()
+    assert staff["role"] == "staff"
+    assert staff["memberships"] == [
+        {"store_id": store_a.pk, "store_name": store_a.name, "role": "staff"}
+    ]
+    assert callers["admin"].get("/api/v1/auth/me").json()["role"] == "admin"
 
 
 def test_register_rejects_weak_password_and_changes_nothing(anon):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+import json
+
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from shelfwatch.accounts import api_keys, tokens
@@ -66,17 +68,24 @@ def logout(request: HttpRequest, payload: RefreshIn):
 
 @auth_router.get("/me", response=MeOut)
 def me(request: HttpRequest):
+    # Every client calls this, often: the body is built from typed, already-checked data,
+    # so it is serialised directly instead of validated again against MeOut (the schema
+    # still documents it, and a test holds the two together).
     principal = principal_of(request)
     user = principal.user
-    return {
+    body = {
         "id": user.pk,
         "email": user.email,
         "name": user.name,
         "role": principal.role,
         "is_admin": principal.is_admin,
         "auth_method": principal.method,
-        "memberships": principal.memberships,
+        "memberships": [
+            {"store_id": m.store_id, "store_name": m.store_name, "role": m.role}
+            for m in principal.memberships
+        ],
     }
+    return HttpResponse(json.dumps(body), content_type="application/json")
 
 
 def _own_key(request: HttpRequest, key_id: int) -> ApiKey:

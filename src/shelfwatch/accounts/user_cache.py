@@ -9,12 +9,12 @@ most that many seconds.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models.base import ModelState
 
 from shelfwatch.accounts.models import StoreMembership, User
 
@@ -53,6 +53,17 @@ def _load(user_id: int) -> CachedUser | None:
     return CachedUser(user=user, memberships=memberships)
 
 
+def _clone(user: User) -> User:
+    """A copy of a loaded user that shares no mutable state with it; several times cheaper
+    than copy.copy, which pickles the instance state, on the path of every API request."""
+    clone = User.__new__(User)
+    state = ModelState()
+    state.db = user._state.db
+    state.adding = False
+    clone.__dict__ = {**user.__dict__, "_state": state}
+    return clone
+
+
 def active_user(user_id: int) -> CachedUser | None:
     """The active user `user_id` with its memberships, or None; each caller gets its own copy
     of the User so a request that changes it cannot leak into another."""
@@ -63,7 +74,7 @@ def active_user(user_id: int) -> CachedUser | None:
             found = _entries.get(user_id)
         if found is not None and found[0] > now:
             entry = found[1]
-            return CachedUser(user=copy.copy(entry.user), memberships=entry.memberships)
+            return CachedUser(user=_clone(entry.user), memberships=entry.memberships)
     entry = _load(user_id)
     if entry is None or ttl <= 0:
         return entry
@@ -72,7 +83,7 @@ def active_user(user_id: int) -> CachedUser | None:
             oldest = min(_entries, key=lambda key: _entries[key][0])
             del _entries[oldest]
         _entries[user_id] = (now + ttl, entry)
-    return CachedUser(user=copy.copy(entry.user), memberships=entry.memberships)
+    return CachedUser(user=_clone(entry.user), memberships=entry.memberships)
 
 
 def forget(user_id: int | None = None) -> None:
