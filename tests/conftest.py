@@ -41,6 +41,10 @@ def _clear_cache(request):
     from shelfwatch.accounts import throttling, user_cache
 
     if _uses_database(request):  # the default cache is a database table
+        if request.node.get_closest_marker("django_db") is None:
+            # Asked for by fixture, not mark: set it up before this autouse fixture uses it.
+            name = "transactional_db" if "transactional_db" in request.fixturenames else "db"
+            request.getfixturevalue(name)
         cache.clear()
     throttling.forget_local_counts()
     user_cache.forget()

@@ -143,8 +143,13 @@ def on_unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:
 def mount_routers() -> None:
     """Attach each app's router; called once from the URLconf."""
     from shelfwatch.accounts.api import api_keys_router, auth_router
+    from shelfwatch.catalog.api import catalog_router, products_router
     from shelfwatch.events.api import router as events_router
+    from shelfwatch.inventory.api import router as stores_router
 
     api.add_router("/auth/", auth_router)
     api.add_router("/api-keys/", api_keys_router)
     api.add_router("/events/", events_router)
+    api.add_router("/products", products_router)
+    api.add_router("/catalog/", catalog_router)
+    api.add_router("/stores", stores_router)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "shelfwatch.accounts",
+    "shelfwatch.catalog",
     "shelfwatch.inventory",
     "shelfwatch.events",
     "shelfwatch.ops",
@@ -233,8 +234,47 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # WhiteNoise serves static files from the web processes; finders let the embedded install
 # skip `collectstatic` (a deployment runs it once and serves the hashed copies).
 WHITENOISE_USE_FINDERS = True
-MEDIA_URL = "/media/"
-MEDIA_ROOT = DATA_DIR / "media"
+
+# --- media/images ---------------------------------------------------------------------------
+
+# Uploaded product images live in Django's default storage: files under MEDIA_ROOT, or any
+# S3-compatible bucket (django-storages, `pip install shelfwatch[s3]`) when MEDIA_S3_BUCKET
+# is set. Names are content-addressed, so files never change once written.
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media").resolve()
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if MEDIA_S3_BUCKET:
+    import importlib.util
+
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "MEDIA_S3_BUCKET needs django-storages: pip install 'shelfwatch[s3]'"
+        )
+    _s3_options = {
+        "bucket_name": MEDIA_S3_BUCKET,
+        "endpoint_url": env_str("MEDIA_S3_ENDPOINT_URL") or None,
+        "region_name": env_str("MEDIA_S3_REGION") or None,
+        "custom_domain": env_str("MEDIA_S3_CUSTOM_DOMAIN") or None,
+        # Signed URLs work with a private bucket but expire; a public bucket or CDN needs none.
+        "querystring_auth": env_bool("MEDIA_S3_SIGNED_URLS", True),
+        "location": env_str("MEDIA_S3_PREFIX"),
+    }
+    # Without keys boto3 uses its own chain (AWS_* variables, instance roles).
+    if env_str("MEDIA_S3_ACCESS_KEY_ID"):
+        _s3_options["access_key"] = env_str("MEDIA_S3_ACCESS_KEY_ID")
+        _s3_options["secret_key"] = env_str("MEDIA_S3_SECRET_ACCESS_KEY")
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
+# The app serves MEDIA_URL itself only where nothing else will (the embedded single-machine
+# install, DEBUG); a deployment lets the reverse proxy or the bucket serve it.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", (EMBEDDED or DEBUG) and not MEDIA_S3_BUCKET)
+IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+# Checked from the image header before any pixel is decoded (decompression bombs).
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
+IMAGE_MAX_SIDE = env_int("IMAGE_MAX_SIDE", 8000)
 
 # --- operations -----------------------------------------------------------------------------
 

@@ -1,0 +1,246 @@
+"""`/api/v1/products` and `/api/v1/catalog/`: search, read, create, match, review."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+
+from shelfwatch.accounts.authentication import admin_auth, api_auth, optional_auth, principal_of
+from shelfwatch.accounts.permissions import require_principal
+from shelfwatch.accounts.principal import Principal
+from shelfwatch.catalog import products as product_service
+from shelfwatch.catalog import review
+from shelfwatch.catalog.matching import find_candidates, likely_duplicates
+from shelfwatch.catalog.models import Category, Product, VerificationStatus
+from shelfwatch.catalog.schemas import (
+    ApproveIn,
+    CategoryIn,
+    CategoryOut,
+    MatchIn,
+    MatchOut,
+    MergeIn,
+    ProductIn,
+    ProductOut,
+    ProductPage,
+    ProductPatch,
+    RejectIn,
+    ReviewItemOut,
+)
+from shelfwatch.catalog.search import search_products
+from shelfwatch.catalog.selectors import (
+    filter_products,
+    get_product_for,
+    review_queue,
+    visible_products,
+)
+from shelfwatch.config.problems import ApiError, Conflict, Forbidden, NotFound
+
+products_router = Router(tags=["catalog"])
+catalog_router = Router(tags=["catalog"])
+
+
+def require_catalog_editor(principal: Principal | None) -> Principal:
+    """Admins and store staff may add products; customers may not."""
+    principal = require_principal(principal)
+    if not principal.is_admin and not principal.memberships:
+        raise Forbidden("only store staff and admins add products", code="store_staff_required")
+    return principal
+
+
+def _images_out(product: Product) -> list[dict]:
+    images = list(product.images.all())
+    if not images:
+        return []
+    from shelfwatch.catalog.images import image_urls
+
+    return [
+        {
+            "sha256": image.blob.sha256,
+            "width": image.blob.width,
+            "height": image.blob.height,
+            "urls": image_urls(image.blob),
+        }
+        for image in images
+    ]
+
+
+def product_out(product: Product) -> dict:
+    regional: dict[str, list[str]] = {}
+    for entry in product.regional_names.all():
+        regional.setdefault(entry.language, []).append(entry.name)
+    return {
+        "id": product.pk,
+        "name": product.name,
+        "brand": product.brand,
+        "category": product.category,
+        "barcode": product.barcode,
+        "net_quantity": product.net_quantity,
+        "net_unit": product.net_unit,
+        "description": product.description,
+        "attributes": product.attributes,
+        "regional_names": regional,
+        "images": _images_out(product),
+        "status": product.status,
+        "review_notes": product.review_notes,
+        "quality_score": product.quality_score,
+        "merged_into": product.merged_into_id,
+        "created_by": product.created_by_id,
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
+    }
+
+
+class ProductFilters(Schema):
+    q: str | None = None
+    category: int | None = None
+    brand: str | None = None
+    in_stock_at: int | None = None
+    status: VerificationStatus | None = None
+    cursor: str | None = None
+    limit: int = 20
+
+
+@products_router.get("", response=ProductPage, auth=optional_auth)
+def search(request: HttpRequest, filters: Query[ProductFilters]):
+    """Search by name, brand, regional names (any script) or barcode prefix."""
+    principal = principal_of(request)
+    limit = min(max(filters.limit, 1), 100)
+    products = filter_products(
+        visible_products(principal),
+        category_id=filters.category,
+        brand=filters.brand,
+        in_stock_at=filters.in_stock_at,
+        status=filters.status,
+    )
+    page = search_products(products, q=filters.q, cursor=filters.cursor, limit=limit)
+    return {"items": page.products, "next_cursor": page.next_cursor}
+
+
+@products_router.post("", response={201: ProductOut}, auth=api_auth)
+def create(request: HttpRequest, payload: ProductIn):
+    principal = require_catalog_editor(principal_of(request))
+    product = product_service.create_product(principal=principal, **payload.dict())
+    return Status(201, product_out(get_product_for(principal, product.pk)))
+
+
+@products_router.get("/{product_id}", response=ProductOut, auth=optional_auth)
+def read(request: HttpRequest, product_id: int):
+    return product_out(get_product_for(principal_of(request), product_id))
+
+
+@products_router.patch("/{product_id}", response=ProductOut, auth=api_auth)
+def edit(request: HttpRequest, product_id: int, payload: ProductPatch):
+    """Admins edit any product; its creator edits it while it is pending review."""
+    principal = require_principal(principal_of(request))
+    product = get_product_for(principal, product_id)
+    own_pending = (
+        product.created_by_id == principal.user.pk and product.status == VerificationStatus.PENDING
+    )
+    if not (principal.is_admin or own_pending):
+        raise Forbidden("only admins edit reviewed products", code="product_locked")
+    changes = payload.dict(exclude_unset=True)
+    product_service.update_product(principal=principal, product=product, changes=changes)
+    return product_out(get_product_for(principal, product_id))
+
+
+@catalog_router.post("/match", response=MatchOut, auth=api_auth)
+def match(request: HttpRequest, payload: MatchIn):
+    """Products the catalog already has that look like the one described, best first."""
+    principal = require_catalog_editor(principal_of(request))
+    regional = product_service.clean_regional_names(payload.regional_names)
+    candidates = find_candidates(
+        principal=principal,
+        name=payload.name,
+        brand=payload.brand,
+        net_quantity=payload.net_quantity,
+        net_unit=payload.net_unit,
+        regional_names=[name for names in regional.values() for name in names],
+        barcode=payload.barcode,
+        image_sha256=payload.image_sha256,
+        limit=payload.limit,
+    )
+    return {
+        "candidates": [c.as_dict() for c in candidates],
+        "likely_duplicate": bool(likely_duplicates(candidates)),
+    }
+
+
+@catalog_router.get("/categories", response=list[CategoryOut], auth=optional_auth)
+def categories(request: HttpRequest):
+    return Category.objects.order_by("path")
+
+
+@catalog_router.post("/categories", response={201: CategoryOut}, auth=admin_auth)
+def create_category(request: HttpRequest, payload: CategoryIn):
+    parent = None
+    if payload.parent_id is not None:
+        parent = Category.objects.filter(pk=payload.parent_id).first()
+        if parent is None:
+            raise NotFound("no such parent category", code="category_not_found")
+        if parent.products.exists():
+            raise Conflict(
+                "that category holds products; products sit in leaves only",
+                code="category_has_products",
+            )
+    try:
+        with transaction.atomic():
+            category = Category.objects.create(name=payload.name, slug=payload.slug, parent=parent)
+    except IntegrityError:
+        raise Conflict("a sibling has that slug", code="category_exists") from None
+    return Status(201, category)
+
+
+@catalog_router.get("/review", response=list[ReviewItemOut], auth=admin_auth)
+def review_list(request: HttpRequest, status: VerificationStatus = VerificationStatus.PENDING):
+    """The review queue, products used by the most stores first."""
+    return [
+        {
+            "id": p.pk,
+            "name": p.name,
+            "brand": p.brand,
+            "barcode": p.barcode,
+            "quality_score": p.quality_score,
+            "store_count": p.store_count,
+            "created_by": p.created_by.email if p.created_by else None,
+            "created_at": p.created_at,
+        }
+        for p in review_queue(status=status)[:200]
+    ]
+
+
+def _reviewable(product_id: int) -> Product:
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        raise NotFound("product not found", code="product_not_found")
+    return product
+
+
+@catalog_router.post("/review/{product_id}/approve", response=ProductOut, auth=admin_auth)
+def approve(request: HttpRequest, product_id: int, payload: ApproveIn):
+    principal = principal_of(request)
+    product = review.approve_product(
+        product=_reviewable(product_id), principal=principal, notes=payload.notes
+    )
+    return product_out(get_product_for(principal, product.pk))
+
+
+@catalog_router.post("/review/{product_id}/reject", response=ProductOut, auth=admin_auth)
+def reject(request: HttpRequest, product_id: int, payload: RejectIn):
+    principal = principal_of(request)
+    product = review.reject_product(
+        product=_reviewable(product_id), principal=principal, reason=payload.reason
+    )
+    return product_out(get_product_for(principal, product.pk))
+
+
+@catalog_router.post("/review/{product_id}/merge", response=ProductOut, auth=admin_auth)
+def merge(request: HttpRequest, product_id: int, payload: MergeIn):
+    """Fold this product into `into`: its stock, images and names move there."""
+    principal = principal_of(request)
+    duplicate = _reviewable(product_id)
+    if payload.into == product_id:
+        raise ApiError("a product cannot be merged into itself", code="merge_into_self", status=422)
+    survivor = _reviewable(payload.into)
+    review.merge_products(duplicate=duplicate, survivor=survivor, principal=principal)
+    return product_out(get_product_for(principal, survivor.pk))

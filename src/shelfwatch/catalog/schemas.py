@@ -1,0 +1,159 @@
+"""Request and response bodies of the catalog API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ninja import Field, Schema
+
+
+class ProductIn(Schema):
+    name: str
+    brand: str = ""
+    category_id: int | None = None
+    barcode: str | None = None
+    net_quantity: Decimal | None = None
+    net_unit: str = ""
+    description: str = ""
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    regional_names: dict[str, list[str]] = Field(
+        default_factory=dict, examples=[{"hi-IN": ["अमूल मक्खन"], "ta-IN": ["அமுல் வெண்ணெய்"]}]
+    )
+    confirm_new: bool = Field(
+        False, description="Create even though the matcher found a likely duplicate."
+    )
+
+
+class ProductPatch(Schema):
+    name: str | None = None
+    brand: str | None = None
+    category_id: int | None = None
+    barcode: str | None = None
+    net_quantity: Decimal | None = None
+    net_unit: str | None = None
+    description: str | None = None
+    attributes: dict[str, Any] | None = None
+    regional_names: dict[str, list[str]] | None = None
+
+
+class CategoryRef(Schema):
+    id: int
+    name: str
+    path: str
+
+
+class ImageUrls(Schema):
+    original: str | None
+    thumbnail: str | None
+    medium: str | None
+
+
+class ProductImageOut(Schema):
+    sha256: str
+    width: int
+    height: int
+    urls: ImageUrls
+
+
+class ProductOut(Schema):
+    id: int
+    name: str
+    brand: str
+    category: CategoryRef | None
+    barcode: str | None
+    net_quantity: Decimal | None
+    net_unit: str
+    description: str
+    attributes: dict[str, Any]
+    regional_names: dict[str, list[str]]
+    images: list[ProductImageOut]
+    status: str
+    review_notes: str
+    quality_score: int
+    merged_into: int | None
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductSummary(Schema):
+    id: int
+    name: str
+    brand: str
+    barcode: str | None
+    net_quantity: Decimal | None
+    net_unit: str
+    category_id: int | None
+    status: str
+    quality_score: int
+
+
+class ProductPage(Schema):
+    items: list[ProductSummary]
+    next_cursor: str | None
+
+
+class MatchIn(Schema):
+    name: str
+    brand: str = ""
+    net_quantity: Decimal | None = None
+    net_unit: str = ""
+    regional_names: dict[str, list[str]] = Field(default_factory=dict)
+    barcode: str | None = None
+    image_sha256: str | None = Field(
+        None, description="A picture stored first with POST /api/v1/catalog/images."
+    )
+    limit: int = Field(10, ge=1, le=50)
+
+
+class CandidateOut(Schema):
+    product_id: int
+    name: str
+    brand: str
+    status: str
+    score: float
+    reasons: list[str]
+
+
+class MatchOut(Schema):
+    candidates: list[CandidateOut]
+    likely_duplicate: bool
+
+
+class ReviewItemOut(Schema):
+    id: int
+    name: str
+    brand: str
+    barcode: str | None
+    quality_score: int
+    store_count: int
+    created_by: str | None
+    created_at: datetime
+
+
+class ApproveIn(Schema):
+    notes: str = ""
+
+
+class RejectIn(Schema):
+    reason: str
+
+
+class MergeIn(Schema):
+    into: int = Field(description="The id of the product that survives.")
+
+
+class CategoryIn(Schema):
+    name: str
+    slug: str
+    parent_id: int | None = None
+
+
+class CategoryOut(Schema):
+    id: int
+    name: str
+    slug: str
+    parent_id: int | None
+    path: str

@@ -1,0 +1,179 @@
+"""`/api/v1/stores`: the caller's stores, their inventory and its movement ledger.
+
+Every route resolves the store through `get_store_for`, so another tenant's store id is
+a 404, and every item through that store, so another store's item id is too.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F, Q, QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+
+from shelfwatch.accounts.authentication import api_auth, principal_of
+from shelfwatch.accounts.permissions import get_store_for, require_principal, stores_for
+from shelfwatch.catalog.selectors import get_product_for
+from shelfwatch.config.cursors import decode_cursor, encode_cursor
+from shelfwatch.config.problems import NotFound
+from shelfwatch.inventory.models import StockItem, StockMovement, Store
+from shelfwatch.inventory.schemas import (
+    CountIn,
+    MovementIn,
+    MovementOut,
+    MovementPage,
+    StockDetails,
+    StockItemIn,
+    StockItemOut,
+    StockItemPage,
+    StoreOut,
+)
+from shelfwatch.inventory.stock import move_stock, set_quantity
+from shelfwatch.inventory.stock_items import add_stock_item, update_stock_item
+
+router = Router(tags=["inventory"], auth=api_auth)
+
+
+class InventoryFilters(Schema):
+    q: str | None = None
+    low: bool = False
+    cursor: str | None = None
+    limit: int = 50
+
+
+def item_out(item: StockItem) -> dict:
+    return {
+        "id": item.pk,
+        "store_id": item.store_id,
+        "product": item.product,
+        "quantity": item.quantity,
+        "cost_price": item.cost_price,
+        "selling_price": item.selling_price,
+        "currency": item.store.currency,
+        "reorder_level": item.reorder_level,
+        "is_low": item.is_low,
+        "supplier": item.supplier,
+        "location": item.location,
+        "notes": item.notes,
+        "updated_at": item.updated_at,
+    }
+
+
+def _items(store: Store) -> QuerySet[StockItem]:
+    return StockItem.objects.filter(store=store).select_related("product", "store")
+
+
+def _item(store: Store, item_id: int) -> StockItem:
+    item = _items(store).filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("stock item not found", code="stock_item_not_found")
+    return item
+
+
+def _page(rows: list, limit: int) -> tuple[list, str | None]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].pk) if more else None
+
+
+@router.get("", response=list[StoreOut])
+def list_stores(request: HttpRequest):
+    """The stores the caller works in (every store for admins)."""
+    return stores_for(require_principal(principal_of(request)))
+
+
+@router.get("/{store_id}", response=StoreOut)
+def read_store(request: HttpRequest, store_id: int):
+    return get_store_for(principal_of(request), store_id)
+
+
+@router.get("/{store_id}/inventory", response=StockItemPage)
+def inventory(request: HttpRequest, store_id: int, filters: Query[InventoryFilters]):
+    """Stock items by product name, brand or barcode; `low=true` for reorder candidates."""
+    store = get_store_for(principal_of(request), store_id)
+    items = _items(store)
+    for word in (filters.q or "").split()[:5]:
+        items = items.filter(
+            Q(product__search_text__icontains=word) | Q(product__barcode__startswith=word)
+        )
+    if filters.low:
+        items = items.filter(quantity__lte=F("reorder_level"))
+    if filters.cursor:
+        (after,) = decode_cursor(filters.cursor, int)
+        items = items.filter(pk__gt=after)
+    limit = min(max(filters.limit, 1), 200)
+    rows, cursor = _page(list(items.order_by("pk")[: limit + 1]), limit)
+    return {"items": [item_out(item) for item in rows], "next_cursor": cursor}
+
+
+@router.post("/{store_id}/inventory", response={201: StockItemOut})
+def add_item(request: HttpRequest, store_id: int, payload: StockItemIn):
+    """Start stocking a catalog product; `quantity` is recorded as opening stock."""
+    principal = principal_of(request)
+    store = get_store_for(principal, store_id)
+    product = get_product_for(principal, payload.product_id)
+    details = payload.dict(exclude={"product_id", "quantity"}, exclude_none=True)
+    item = add_stock_item(
+        store=store,
+        product=product,
+        principal=principal,
+        quantity=payload.quantity,
+        details=details,
+    )
+    return Status(201, item_out(_item(store, item.pk)))
+
+
+@router.get("/{store_id}/inventory/{item_id}", response=StockItemOut)
+def read_item(request: HttpRequest, store_id: int, item_id: int):
+    return item_out(_item(get_store_for(principal_of(request), store_id), item_id))
+
+
+@router.patch("/{store_id}/inventory/{item_id}", response=StockItemOut)
+def edit_item(request: HttpRequest, store_id: int, item_id: int, payload: StockDetails):
+    """Prices, reorder level and shelf details; quantities change through movements."""
+    principal = principal_of(request)
+    store = get_store_for(principal, store_id)
+    item = _item(store, item_id)
+    update_stock_item(item=item, principal=principal, details=payload.dict(exclude_unset=True))
+    return item_out(_item(store, item_id))
+
+
+@router.post("/{store_id}/inventory/{item_id}/movements", response={201: MovementOut})
+def add_movement(request: HttpRequest, store_id: int, item_id: int, payload: MovementIn):
+    """Add or take units; a take larger than the stock is refused (409) and changes nothing."""
+    principal = principal_of(request)
+    item = _item(get_store_for(principal, store_id), item_id)
+    moved = move_stock(
+        item=item,
+        delta=payload.delta,
+        reason=payload.reason,
+        reference=payload.reference,
+        actor=principal.user,
+    )
+    return Status(201, moved.movement)
+
+
+@router.post("/{store_id}/inventory/{item_id}/count", response={200: StockItemOut})
+def count(request: HttpRequest, store_id: int, item_id: int, payload: CountIn):
+    """Record a shelf count: the difference is booked as an adjustment."""
+    principal = principal_of(request)
+    store = get_store_for(principal, store_id)
+    item = _item(store, item_id)
+    set_quantity(
+        item=item, quantity=payload.quantity, reference=payload.reference, actor=principal.user
+    )
+    return item_out(_item(store, item_id))
+
+
+@router.get("/{store_id}/inventory/{item_id}/movements", response=MovementPage)
+def movements(
+    request: HttpRequest, store_id: int, item_id: int, cursor: str | None = None, limit: int = 50
+):
+    """The item's ledger, newest first."""
+    item = _item(get_store_for(principal_of(request), store_id), item_id)
+    rows = StockMovement.objects.filter(item=item)
+    if cursor:
+        (before,) = decode_cursor(cursor, int)
+        rows = rows.filter(pk__lt=before)
+    limit = min(max(limit, 1), 200)
+    page, next_cursor = _page(list(rows.order_by("-pk")[: limit + 1]), limit)
+    return {"items": page, "next_cursor": next_cursor}

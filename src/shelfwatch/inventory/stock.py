@@ -1,0 +1,174 @@
+"""The one place stock quantities change.
+
+`move_stock` applies a delta with a conditional UPDATE (`quantity >= -delta` for takes)
+inside a transaction, writes the ledger row, and emits the events that alerts, the
+storefront and the feeds react to. Concurrent takes can never drive a quantity below
+zero: the database decides, row by row, which of them still fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from shelfwatch.accounts.models import User
+from shelfwatch.config.problems import ApiError, Conflict
+from shelfwatch.events.publishing import emit
+from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+
+class InvalidMovement(ApiError):
+    status = 422
+    code = "invalid_movement"
+
+
+@dataclass(frozen=True)
+class Movement:
+    """What a move did: the ledger row and the quantities either side of it."""
+
+    movement: StockMovement
+    before: int
+    after: int
+
+
+def move_stock(
+    *,
+    item: StockItem,
+    delta: int,
+    reason: str,
+    reference: str = "",
+    actor: User | None = None,
+) -> Movement:
+    """Add `delta` (negative to take) to `item`'s quantity and record it in the ledger.
+
+    Raises InsufficientStock, changing nothing, when a take is larger than what is left.
+    `item.quantity` is refreshed to the new value.
+    """
+    if reason not in MovementReason.values:
+        raise InvalidMovement(f"unknown reason {reason!r}", code="unknown_reason")
+    if delta == 0:
+        raise InvalidMovement("a movement changes the quantity", code="zero_movement")
+    with transaction.atomic():
+        rows = StockItem.objects.filter(pk=item.pk)
+        if delta < 0:
+            rows = rows.filter(quantity__gte=-delta)
+        if not rows.update(quantity=F("quantity") + delta, updated_at=timezone.now()):
+            available = StockItem.objects.filter(pk=item.pk).values_list("quantity", flat=True)
+            left = available.first()
+            raise InsufficientStock(
+                f"{-delta} requested, {left} left",
+                extra={"item_id": item.pk, "available": left, "requested": -delta},
+            )
+        # Our UPDATE holds the row (and, on SQLite, the whole database) until commit, so
+        # this read sees exactly our result.
+        after, reorder_level = StockItem.objects.values_list("quantity", "reorder_level").get(
+            pk=item.pk
+        )
+        before = after - delta
+        movement = StockMovement.objects.create(
+            item=item,
+            delta=delta,
+            quantity_after=after,
+            reason=reason,
+            reference=reference[:120],
+            actor=actor,
+        )
+        item.quantity = after
+        item.reorder_level = reorder_level
+        _emit_changes(item, movement, before=before, after=after)
+    return Movement(movement=movement, before=before, after=after)
+
+
+def set_quantity(
+    *,
+    item: StockItem,
+    quantity: int,
+    reason: str = MovementReason.ADJUSTMENT,
+    reference: str = "",
+    actor: User | None = None,
+) -> Movement | None:
+    """Bring `item` to `quantity` (a stock count); None when it already is there."""
+    if quantity < 0:
+        raise InvalidMovement("a quantity cannot be negative", code="negative_quantity")
+    with transaction.atomic():
+        # Locked so a sale between our read and our move cannot be overwritten.
+        current = StockItem.objects.select_for_update().values_list("quantity", flat=True)
+        delta = quantity - current.get(pk=item.pk)
+        if delta == 0:
+            return None
+        return move_stock(item=item, delta=delta, reason=reason, reference=reference, actor=actor)
+
+
+def _emit_changes(item: StockItem, movement: StockMovement, *, before: int, after: int) -> None:
+    store_topic = f"store:{item.store_id}"
+    product_topic = f"product:{item.product_id}"
+    base = {"store_id": item.store_id, "product_id": item.product_id, "item_id": item.pk}
+    emit(
+        type="stock.changed",
+        payload={
+            **base,
+            "quantity": after,
+            "delta": movement.delta,
+            "reason": movement.reason,
+            "movement_id": movement.pk,
+        },
+        topics=[store_topic],
+    )
+    # Availability is public (live badges on product pages); quantities stay with the store.
+    price = str(item.selling_price) if item.selling_price is not None else None
+    if before <= 0 < after:
+        emit(
+            type="stock.back_in_stock",
+            payload={**base, "in_stock": True, "price": price},
+            topics=[store_topic, product_topic],
+        )
+    elif after <= 0 < before:
+        emit(
+            type="stock.out_of_stock",
+            payload={**base, "in_stock": False, "price": price},
+            topics=[store_topic, product_topic],
+        )
+    if after <= item.reorder_level < before:
+        emit(
+            type="stock.low",
+            payload={**base, "quantity": after, "reorder_level": item.reorder_level},
+            topics=[store_topic],
+        )
+
+
+def merge_stock_items(*, duplicate, survivor, actor: User | None = None) -> int:
+    """Move every stock item of product `duplicate` to product `survivor` (a catalog
+    merge); where a store stocks both, the quantities are added up through the ledger and
+    the duplicate's history joins the survivor's. Returns how many items moved."""
+    moved = 0
+    with transaction.atomic():
+        for item in StockItem.objects.select_for_update().filter(product=duplicate):
+            kept = (
+                StockItem.objects.select_for_update()
+                .filter(store_id=item.store_id, product=survivor)
+                .first()
+            )
+            if kept is None:
+                item.product = survivor
+                item.save(update_fields=["product", "updated_at"])
+            else:
+                if item.quantity:
+                    move_stock(
+                        item=kept,
+                        delta=item.quantity,
+                        reason=MovementReason.ADJUSTMENT,
+                        reference=f"merge of product {duplicate.pk}",
+                        actor=actor,
+                    )
+                StockMovement.objects.filter(item=item).update(item=kept)
+                item.custom_images.clear()
+                item.delete()
+            moved += 1
+    return moved
