@@ -59,7 +59,14 @@ def test_admin_flash_messages_still_work(client, make_user):
     client.login(email="root@example.com", password=PASSWORD)
     response = client.post(
         reverse("admin:inventory_store_add"),
-        {"name": "Lake Deli", "slug": "lake-deli", "city": "Bhopal", "is_active": "on"},
+        {
+            "name": "Lake Deli",
+            "slug": "lake-deli",
+            "city": "Bhopal",
+            "currency": "INR",
+            "timezone": "Asia/Kolkata",
+            "is_active": "on",
+        },
         follow=True,
     )
     assert response.status_code == 200

@@ -120,6 +120,15 @@ class Product(models.Model):
         return self.merged_into_id is not None
 
 
+class ReviewQueue(Product):
+    """Pending products as a list of their own in the admin (the review queue)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "product awaiting review"
+        verbose_name_plural = "review queue"
+
+
 class RegionalName(models.Model):
     """A name of a product in one language and region (`hi-IN` -> "अमूल मक्खन")."""
 

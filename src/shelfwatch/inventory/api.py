@@ -93,7 +93,10 @@ def inventory(request: HttpRequest, store_id: int, filters: Query[InventoryFilte
     items = _items(store)
     for word in (filters.q or "").split()[:5]:
         items = items.filter(
-            Q(product__search_text__icontains=word) | Q(product__barcode__startswith=word)
+            Q(product__name__icontains=word)
+            | Q(product__brand__icontains=word)
+            | Q(product__search_text__icontains=word)
+            | Q(product__barcode__startswith=word)
         )
     if filters.low:
         items = items.filter(quantity__lte=F("reorder_level"))

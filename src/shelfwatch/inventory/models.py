@@ -6,8 +6,17 @@ and the new quantity in one transaction.
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Asia/Kolkata")
 
 
 class Store(models.Model):
@@ -18,8 +27,12 @@ class Store(models.Model):
     city = models.CharField(max_length=120, blank=True)
     # ISO 3166-2 subdivision such as IN-MH: regional names in this region come first.
     region = models.CharField(max_length=10, blank=True)
-    currency = models.CharField(max_length=3, default="INR")
-    timezone = models.CharField(max_length=64, default="Asia/Kolkata")
+    currency = models.CharField(
+        max_length=3, default="INR", validators=[RegexValidator(r"^[A-Z]{3}$", "ISO 4217 code")]
+    )
+    timezone = models.CharField(
+        max_length=64, default="Asia/Kolkata", validators=[validate_timezone]
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
