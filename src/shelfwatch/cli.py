@@ -215,7 +215,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = load_demo_data()
     print(
         f"Demo data: {sum(a.created for a in summary.accounts)} accounts,"
-        f" {summary.stores_created} stores and {summary.memberships_created} memberships created."
+        f" {summary.stores_created} stores, {summary.memberships_created} memberships,"
+        f" {summary.products_created} products and {summary.stock_items_created} stock items"
+        " created."
     )
     print("Logins:")
     for loaded in summary.accounts:

@@ -62,13 +62,17 @@ def test_other_commands_go_to_django(capsys):
 @pytest.mark.django_db(transaction=True)
 def test_demo_loads_once_and_a_second_run_changes_nothing(subprocess_env):
     from shelfwatch.accounts.models import StoreMembership, User
-    from shelfwatch.inventory.models import Store
+    from shelfwatch.catalog.models import Product
+    from shelfwatch.inventory.models import StockItem, StockMovement, Store
 
     def snapshot():
         return (
             sorted(User.objects.values_list("email", "password", "is_superuser", "is_staff")),
             sorted(Store.objects.values_list("pk", "slug", "name", "city")),
             sorted(StoreMembership.objects.values_list("pk", "user__email", "store__slug", "role")),
+            sorted(Product.objects.values_list("pk", "barcode", "status", "quality_score")),
+            sorted(StockItem.objects.values_list("pk", "quantity")),
+            StockMovement.objects.count(),
         )
 
     first = run(["demo", "--force"], subprocess_env)
@@ -76,8 +80,11 @@ def test_demo_loads_once_and_a_second_run_changes_nothing(subprocess_env):
     assert "admin@shelfwatch.local" in first.stdout
     assert "admin-demo-2468" in first.stdout
     loaded = snapshot()
-    users, stores, memberships = loaded
+    users, stores, memberships, products, items, _ = loaded
     assert len(users) == 4 and len(stores) == 3 and len(memberships) == 3
+    # Demo products come with a pending one for the review queue and stock in two stores.
+    assert [p[2] for p in products].count("pending") == 1
+    assert len(products) > 20 and len(items) > 10
     admin = User.objects.get(email="admin@shelfwatch.local")
     assert admin.is_superuser and admin.check_password("admin-demo-2468")
     owner = User.objects.get(email="maya.patel@shelfwatch.local")
@@ -86,7 +93,7 @@ def test_demo_loads_once_and_a_second_run_changes_nothing(subprocess_env):
 
     second = run(["demo", "--force"], subprocess_env)
     assert second.returncode == 0, second.stderr
-    assert "0 accounts, 0 stores and 0 memberships created" in second.stdout
+    assert "0 accounts, 0 stores, 0 memberships, 0 products and 0 stock items" in second.stdout
     assert snapshot() == loaded
 
 

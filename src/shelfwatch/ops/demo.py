@@ -11,6 +11,7 @@ from django.db import transaction
 
 from shelfwatch.accounts.models import StoreMembership, User
 from shelfwatch.inventory.models import Store
+from shelfwatch.ops.demo_catalog import load_demo_catalog
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class DemoStore:
     slug: str
     name: str
     city: str
+    region: str = "US-OR"
 
 
 ACCOUNTS = [
@@ -39,9 +41,9 @@ ACCOUNTS = [
 ]
 
 STORES = [
-    DemoStore("maple-street-bakery", "Maple Street Bakery", "Portland"),
-    DemoStore("harbor-fresh-market", "Harbor Fresh Market", "Seattle"),
-    DemoStore("riverside-pantry", "Riverside Pantry", "Sacramento"),
+    DemoStore("maple-street-bakery", "Maple Street Bakery", "Portland", "US-OR"),
+    DemoStore("harbor-fresh-market", "Harbor Fresh Market", "Seattle", "US-WA"),
+    DemoStore("riverside-pantry", "Riverside Pantry", "Sacramento", "US-CA"),
 ]
 
 # (email, store slug, role): the owner runs two stores, the staff member works in one.
@@ -63,6 +65,8 @@ class DemoSummary:
     accounts: list[LoadedAccount]
     stores_created: int
     memberships_created: int
+    products_created: int = 0
+    stock_items_created: int = 0
 
 
 @transaction.atomic
@@ -82,7 +86,14 @@ def load_demo_data() -> DemoSummary:
     stores = {}
     for spec in STORES:
         store, created = Store.objects.get_or_create(
-            slug=spec.slug, defaults={"name": spec.name, "city": spec.city}
+            slug=spec.slug,
+            defaults={
+                "name": spec.name,
+                "city": spec.city,
+                "region": spec.region,
+                "currency": "USD",
+                "timezone": "America/Los_Angeles",
+            },
         )
         stores[spec.slug] = store
         stores_created += created
@@ -95,4 +106,9 @@ def load_demo_data() -> DemoSummary:
         )
         memberships_created += created
 
-    return DemoSummary(accounts, stores_created, memberships_created)
+    products_created, stock_items_created = load_demo_catalog(
+        admin=users["admin@shelfwatch.local"], staff=users["leo.martin@shelfwatch.local"]
+    )
+    return DemoSummary(
+        accounts, stores_created, memberships_created, products_created, stock_items_created
+    )
