@@ -9,12 +9,10 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="shelfwatch-test-"))
 os.environ.setdefault("THROTTLE_ENABLED", "1")
 
 REPO = Path(__file__).resolve().parent.parent

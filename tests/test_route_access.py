@@ -27,6 +27,11 @@ def signed_in(status: int) -> dict[str, int]:
     return {"anon": 401, "customer": status, "staff_a": status, "admin": status}
 
 
+def staff(status: int) -> dict[str, int]:
+    """Store staff and admins; customers are refused before the body is read."""
+    return {"anon": 401, "customer": 403, "staff_a": status, "admin": status}
+
+
 def admins(status: int) -> dict[str, int]:
     return {"anon": 401, "customer": 403, "staff_a": 403, "admin": status}
 
@@ -50,6 +55,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/products/{product_id}"): everyone(404),
     ("PATCH", "/api/v1/products/{product_id}"): signed_in(404),
     ("POST", "/api/v1/catalog/match"): signed_in(422),
+    ("POST", "/api/v1/catalog/scan"): signed_in(422),
+    ("POST", "/api/v1/catalog/images"): staff(422),
+    ("POST", "/api/v1/products/{product_id}/images"): staff(422),
+    ("GET", "/api/v1/products/{product_id}/images"): everyone(404),
+    ("DELETE", "/api/v1/products/{product_id}/images/{sha256}"): signed_in(404),
     ("GET", "/api/v1/catalog/categories"): everyone(200),
     ("POST", "/api/v1/catalog/categories"): admins(422),
     ("GET", "/api/v1/catalog/review"): admins(200),

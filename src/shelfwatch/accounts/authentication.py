@@ -20,6 +20,7 @@ from shelfwatch.accounts.principal import (
     from_bearer,
     from_session_key,
 )
+from shelfwatch.accounts.user_cache import active_user
 from shelfwatch.config.problems import Forbidden
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -96,6 +97,15 @@ def anonymous(request: HttpRequest) -> bool:
 
 def principal_of(request: HttpRequest) -> Principal | None:
     return getattr(request, "principal", None)
+
+
+def page_principal(request: HttpRequest) -> Principal | None:
+    """The signed-in page user (Django session) as a Principal, or None."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    cached = active_user(user.pk)
+    return None if cached is None else Principal.of(cached, "session")
 
 
 api_auth = [BearerAuth(), KeyAuth(), SessionCookieAuth()]

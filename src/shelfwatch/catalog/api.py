@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from shelfwatch.accounts.authentication import admin_auth, api_auth, optional_auth, principal_of
 from shelfwatch.accounts.permissions import require_principal
@@ -26,6 +27,7 @@ from shelfwatch.catalog.schemas import (
     ProductPatch,
     RejectIn,
     ReviewItemOut,
+    ScanOut,
 )
 from shelfwatch.catalog.search import search_products
 from shelfwatch.catalog.selectors import (
@@ -244,3 +246,18 @@ def merge(request: HttpRequest, product_id: int, payload: MergeIn):
     survivor = _reviewable(payload.into)
     review.merge_products(duplicate=duplicate, survivor=survivor, principal=principal)
     return product_out(get_product_for(principal, survivor.pk))
+
+
+@catalog_router.post("/scan", response=ScanOut, auth=api_auth)
+def scan(request: HttpRequest, file: File[UploadedFile]):
+    """Read the barcodes in a photo (for phones without a live scanner) and look them up."""
+    from shelfwatch.catalog.scanning import decode_barcodes
+
+    principal = require_catalog_editor(principal_of(request))
+    codes = decode_barcodes(file)
+    gtins = [code.gtin for code in codes if code.gtin]
+    found = visible_products(principal).filter(barcode__in=gtins, merged_into__isnull=True)
+    return {
+        "codes": [{"text": c.text, "format": c.format, "gtin": c.gtin} for c in codes],
+        "products": list(found),
+    }

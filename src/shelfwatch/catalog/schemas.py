@@ -157,3 +157,14 @@ class CategoryOut(Schema):
     slug: str
     parent_id: int | None
     path: str
+
+
+class ScannedCodeOut(Schema):
+    text: str
+    format: str
+    gtin: str | None = Field(description="The normalised GTIN, when the code is one.")
+
+
+class ScanOut(Schema):
+    codes: list[ScannedCodeOut]
+    products: list[ProductSummary] = Field(description="Catalog products with those codes.")

@@ -144,6 +144,7 @@ def mount_routers() -> None:
     """Attach each app's router; called once from the URLconf."""
     from shelfwatch.accounts.api import api_keys_router, auth_router
     from shelfwatch.catalog.api import catalog_router, products_router
+    from shelfwatch.catalog.images_api import images_router
     from shelfwatch.events.api import router as events_router
     from shelfwatch.inventory.api import router as stores_router
 
@@ -152,4 +153,5 @@ def mount_routers() -> None:
     api.add_router("/events/", events_router)
     api.add_router("/products", products_router)
     api.add_router("/catalog/", catalog_router)
+    api.add_router("", images_router)
     api.add_router("/stores", stores_router)

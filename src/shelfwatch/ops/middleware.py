@@ -19,6 +19,9 @@ from shelfwatch.ops.logs import new_request_id, request_id_var
 access_logger = logging.getLogger("shelfwatch.access")
 
 
+# Room for the form fields and part headers around one uploaded file.
+MULTIPART_OVERHEAD = 64 * 1024
+
 # Probes are polled every few seconds; logging each would drown the access log.
 QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
 
@@ -51,12 +54,17 @@ class RequestMiddleware:
         return response
 
     def _too_large(self, request: HttpRequest) -> HttpResponse | None:
-        """Refuse a body over MAX_REQUEST_BODY_BYTES by its declared length, before reading."""
+        """Refuse a body over its limit by its declared length, before reading it: JSON and
+        forms get MAX_REQUEST_BODY_BYTES, file uploads (multipart, which Django streams to
+        disk) room for one image of IMAGE_MAX_BYTES."""
         length = request.META.get("CONTENT_LENGTH")
         if not length:
             return None
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            limit = max(limit, settings.IMAGE_MAX_BYTES + MULTIPART_OVERHEAD)
         try:
-            too_big = int(length) > settings.MAX_REQUEST_BODY_BYTES
+            too_big = int(length) > limit
         except ValueError:
             return problem_response(
                 request, status=400, code="bad_content_length", detail="Bad Content-Length."
@@ -66,7 +74,7 @@ class RequestMiddleware:
                 request,
                 status=413,
                 code="body_too_large",
-                detail=f"The body exceeds {settings.MAX_REQUEST_BODY_BYTES} bytes.",
+                detail=f"The body exceeds {limit} bytes.",
             )
         return None
 

@@ -2,9 +2,10 @@
 
 import django.core.validators
 import django.db.models.deletion
-import shelfwatch.inventory.models
 from django.conf import settings
 from django.db import migrations, models
+
+import shelfwatch.inventory.models
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,236 @@
+// Store dashboard: inline edits, the add-product flow with match candidates, and barcode
+// scanning (the browser's BarcodeDetector where it exists, a photo decoded by the server
+// everywhere else). Every change goes through the JSON API with the session and CSRF token.
+(function () {
+  "use strict";
+  var root = document.getElementById("dashboard");
+  if (!root) { return; }
+  var store = root.dataset.store;
+  var base = "/api/v1/stores/" + store + "/inventory";
+  var statusLine = document.getElementById("status");
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function say(text, isError) {
+    statusLine.textContent = text;
+    statusLine.className = isError ? "error" : "muted";
+  }
+
+  function api(method, url, body) {
+    var options = { method: method, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() } };
+    if (body instanceof FormData) {
+      options.body = body;
+    } else if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      return response.text().then(function (text) {
+        var data = text ? JSON.parse(text) : null;
+        if (!response.ok) {
+          var error = new Error((data && (data.detail || data.title)) || response.statusText);
+          error.problem = data;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  // --- inline edits --------------------------------------------------------------------
+  root.querySelectorAll("input.edit").forEach(function (input) {
+    input.dataset.saved = input.value;
+    input.addEventListener("change", function () {
+      var row = input.closest("tr");
+      var url = base + "/" + row.dataset.item;
+      var field = input.dataset.field;
+      var request = field === "quantity"
+        ? api("POST", url + "/count", { quantity: parseInt(input.value, 10), reference: "dashboard" })
+        : api("PATCH", url, (function () { var b = {}; b[field] = input.value === "" ? null : input.value; return b; })());
+      request.then(function (item) {
+        input.dataset.saved = input.value;
+        row.classList.toggle("low", item.is_low);
+        row.classList.add("saved");
+        setTimeout(function () { row.classList.remove("saved"); }, 1200);
+        say("Saved.");
+      }).catch(function (error) {
+        input.value = input.dataset.saved;
+        say(error.message, true);
+      });
+    });
+  });
+
+  // --- barcode scanning ----------------------------------------------------------------
+  var photo = document.getElementById("photo");
+  var camera = document.getElementById("camera");
+  var video = document.getElementById("video");
+  var onCode = null;
+  var stream = null;
+
+  function stopCamera() {
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+    camera.hidden = true;
+  }
+  document.getElementById("camera-close").addEventListener("click", stopCamera);
+
+  function scanLive(detector) {
+    return navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (s) {
+      stream = s;
+      video.srcObject = s;
+      camera.hidden = false;
+      return video.play().then(function () {
+        function tick() {
+          if (!stream) { return; }
+          detector.detect(video).then(function (codes) {
+            if (codes.length) { stopCamera(); onCode(codes[0].rawValue); } else { setTimeout(tick, 200); }
+          }).catch(function () { setTimeout(tick, 400); });
+        }
+        tick();
+      });
+    });
+  }
+
+  function scan(then) {
+    onCode = then;
+    if ("BarcodeDetector" in window && navigator.mediaDevices) {
+      var detector = new window.BarcodeDetector({ formats: ["ean_13", "ean_8", "upc_a", "upc_e", "code_128"] });
+      scanLive(detector).catch(function () { stopCamera(); photo.click(); });
+    } else {
+      photo.click();
+    }
+  }
+
+  photo.addEventListener("change", function () {
+    if (!photo.files.length) { return; }
+    var form = new FormData();
+    form.append("file", photo.files[0]);
+    photo.value = "";
+    say("Reading the barcode…");
+    api("POST", "/api/v1/catalog/scan", form).then(function (result) {
+      if (!result.codes.length) { say("No barcode found in that photo; try closer and in focus.", true); return; }
+      say("");
+      onCode(result.codes[0].gtin || result.codes[0].text);
+    }).catch(function (error) { say(error.message, true); });
+  });
+
+  function sameCode(a, b) {
+    var strip = function (code) { return (code || "").replace(/^0+/, ""); };
+    return strip(a) !== "" && strip(a) === strip(b);
+  }
+
+  document.getElementById("count-scan").addEventListener("click", function () {
+    scan(function (code) {
+      var rows = root.querySelectorAll("tr[data-item]");
+      for (var i = 0; i < rows.length; i++) {
+        if (sameCode(rows[i].dataset.barcode, code)) {
+          var input = rows[i].querySelector('input[data-field="quantity"]');
+          input.focus();
+          input.select();
+          say("Found " + code + ": type the counted quantity.");
+          return;
+        }
+      }
+      say(code + " is not stocked here. Add it below.", true);
+      addForm.barcode.value = code;
+      lookup(code);
+    });
+  });
+
+  // --- adding a product: match first, then stock or create -----------------------------
+  var addForm = document.getElementById("add-form");
+  var panel = document.getElementById("candidates");
+  var list = document.getElementById("candidate-list");
+
+  document.getElementById("add-scan").addEventListener("click", function () {
+    scan(function (code) { addForm.barcode.value = code; lookup(code); });
+  });
+
+  function lookup(code) {
+    api("GET", "/api/v1/products?q=" + encodeURIComponent(code)).then(function (page) {
+      var exact = page.items.filter(function (p) { return sameCode(p.barcode, code); });
+      if (exact.length) {
+        showCandidates([{ product_id: exact[0].id, name: exact[0].name, brand: exact[0].brand, score: 1, reasons: ["same barcode"] }]);
+      } else {
+        say("Not in the catalog yet: fill in the name and check.");
+      }
+    }).catch(function (error) { say(error.message, true); });
+  }
+
+  function details() {
+    var data = new FormData(addForm);
+    var out = {};
+    data.forEach(function (value, key) { if (value !== "") { out[key] = value; } });
+    return out;
+  }
+
+  function stockProduct(productId) {
+    var d = details();
+    var body = { product_id: productId, quantity: parseInt(d.quantity || "0", 10) };
+    if (d.selling_price) { body.selling_price = d.selling_price; }
+    return api("POST", base, body).then(function () {
+      say("Added to the store.");
+      window.location.reload();
+    }).catch(function (error) {
+      if (error.problem && error.problem.code === "stock_item_exists") {
+        say("This store already stocks it: edit its row in the table.", true);
+      } else {
+        say(error.message, true);
+      }
+    });
+  }
+
+  function showCandidates(candidates) {
+    list.textContent = "";
+    candidates.forEach(function (c) {
+      var item = document.createElement("li");
+      var label = document.createElement("span");
+      label.textContent = c.name + (c.brand ? " (" + c.brand + ")" : "") + " · " + Math.round(c.score * 100) + "% · " + c.reasons.join(", ");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Stock this";
+      button.addEventListener("click", function () { stockProduct(c.product_id); });
+      item.appendChild(label);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+    panel.hidden = false;
+  }
+
+  addForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var d = details();
+    var query = { name: d.name, brand: d.brand || "", barcode: d.barcode || null, net_unit: d.net_unit || "" };
+    if (d.net_quantity) { query.net_quantity = d.net_quantity; }
+    api("POST", "/api/v1/catalog/match", query).then(function (result) {
+      if (result.candidates.length) {
+        showCandidates(result.candidates);
+        say(result.likely_duplicate ? "This looks like a product the catalog already has." : "Possible matches below.");
+      } else {
+        panel.hidden = true;
+        createProduct();
+      }
+    }).catch(function (error) { say(error.message, true); });
+  });
+
+  function createProduct() {
+    var d = details();
+    var body = { name: d.name, brand: d.brand || "", barcode: d.barcode || null, net_unit: d.net_unit || "", confirm_new: true };
+    if (d.net_quantity) { body.net_quantity = d.net_quantity; }
+    api("POST", "/api/v1/products", body).then(function (product) {
+      return stockProduct(product.id);
+    }).catch(function (error) {
+      var problem = error.problem || {};
+      if (problem.code === "duplicate_barcode") {
+        say("That barcode belongs to product " + problem.existing_product_id + ".", true);
+        showCandidates([{ product_id: problem.existing_product_id, name: "Product " + problem.existing_product_id, brand: "", score: 1, reasons: ["same barcode"] }]);
+      } else {
+        say(error.message, true);
+      }
+    });
+  }
+  document.getElementById("create-new").addEventListener("click", createProduct);
+})();
