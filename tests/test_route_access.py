@@ -75,6 +75,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/stores/{store_id}/inventory/{item_id}/movements"): signed_in(422),
     ("GET", "/api/v1/stores/{store_id}/inventory/{item_id}/movements"): signed_in(404),
     ("POST", "/api/v1/stores/{store_id}/inventory/{item_id}/count"): signed_in(422),
+    ("POST", "/api/v1/stores/{store_id}/inventory/{item_id}/images"): signed_in(422),
+    ("DELETE", "/api/v1/stores/{store_id}/inventory/{item_id}/images/{sha256}"): signed_in(404),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from shelfwatch.catalog.models import Product, VerificationStatus
@@ -127,3 +129,22 @@ def test_price_change_is_announced_on_the_public_product_topic(callers, store_a,
     event = Event.objects.get(type="stock.price_changed")
     assert event.payload["old_price"] == "30.00" and event.payload["price"] == "25.50"
     assert f"product:{product.pk}" in event.topics
+
+
+def test_a_store_keeps_its_own_shelf_photo_of_an_item(
+    client, callers, store_a, product, settings, tmp_path
+):
+    from tests.catalog.images_factory import jpeg, use_media_root
+
+    use_media_root(settings, tmp_path)
+    item = stock(callers["staff_a"], store_a, product).json()
+    url = f"/api/v1/stores/{store_a.pk}/inventory/{item['id']}/images"
+    upload = io.BytesIO(jpeg(3))
+    upload.name = "shelf.jpg"
+    response = client.post(url, {"file": upload}, headers=callers["staff_a"].headers)
+    assert response.status_code == 201, response.json()
+    images = response.json()["custom_images"]
+    assert len(images) == 1 and images[0]["urls"]["original"].startswith("/media/")
+    gone = callers["staff_a"].delete(f"{url}/{images[0]['sha256']}")
+    assert gone.status_code == 204
+    assert callers["staff_a"].get(url.removesuffix("/images")).json()["custom_images"] == []

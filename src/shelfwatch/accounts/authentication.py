@@ -7,12 +7,14 @@ with a broken token is told so instead of silently becoming anonymous.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 
-from shelfwatch.accounts.permissions import require_admin, require_scope
+from shelfwatch.accounts.permissions import require_admin, require_scope, require_store_staff
 from shelfwatch.accounts.principal import (
     AuthenticationFailed,
     Principal,
@@ -112,15 +114,22 @@ api_auth = [BearerAuth(), KeyAuth(), SessionCookieAuth()]
 optional_auth = [*api_auth, anonymous]
 
 
-def _admins_only(scheme: type) -> object:
-    """The same auth scheme, refusing non-admins with 403 before the body is even parsed."""
+def _checked(scheme: type, check: Callable[[Principal], Principal]) -> object:
+    """The same auth scheme, also applying `check` (which raises to refuse) before the
+    request body is even parsed."""
 
     def authenticate(self, request: HttpRequest, credential: str | None) -> Principal | None:
         principal = scheme.authenticate(self, request, credential)
-        return None if principal is None else require_admin(principal)
+        return None if principal is None else check(principal)
 
     # Same class name, so OpenAPI documents the same three security schemes.
     return type(scheme.__name__, (scheme,), {"authenticate": authenticate})()
 
 
-admin_auth = [_admins_only(type(scheme)) for scheme in api_auth]
+def auth_requiring(check: Callable[[Principal], Principal]) -> list:
+    """`api_auth`, refusing callers that `check` rejects (403) before the body is read."""
+    return [_checked(type(scheme), check) for scheme in api_auth]
+
+
+admin_auth = auth_requiring(require_admin)
+store_staff_auth = auth_requiring(require_store_staff)

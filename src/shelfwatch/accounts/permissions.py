@@ -28,6 +28,14 @@ def require_admin(principal: Principal | None) -> Principal:
     return principal
 
 
+def require_store_staff(principal: Principal | None) -> Principal:
+    """Admins and members (owner or staff) of an active store: the catalog's editors."""
+    principal = require_principal(principal)
+    if not principal.is_admin and not principal.memberships:
+        raise Forbidden("store staff and admins only", code="store_staff_required")
+    return principal
+
+
 def require_scope(principal: Principal, scope: str) -> None:
     if not principal.allows(scope):
         raise Forbidden(f"this API key lacks the '{scope}' scope", code="insufficient_scope")

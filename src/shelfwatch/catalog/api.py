@@ -8,10 +8,10 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from shelfwatch.accounts.authentication import admin_auth, api_auth, optional_auth, principal_of
-from shelfwatch.accounts.permissions import require_principal
-from shelfwatch.accounts.principal import Principal
+from shelfwatch.accounts.permissions import require_principal, require_store_staff
 from shelfwatch.catalog import products as product_service
 from shelfwatch.catalog import review
+from shelfwatch.catalog.images import image_out
 from shelfwatch.catalog.matching import find_candidates, likely_duplicates
 from shelfwatch.catalog.models import Category, Product, VerificationStatus
 from shelfwatch.catalog.schemas import (
@@ -42,31 +42,6 @@ products_router = Router(tags=["catalog"])
 catalog_router = Router(tags=["catalog"])
 
 
-def require_catalog_editor(principal: Principal | None) -> Principal:
-    """Admins and store staff may add products; customers may not."""
-    principal = require_principal(principal)
-    if not principal.is_admin and not principal.memberships:
-        raise Forbidden("only store staff and admins add products", code="store_staff_required")
-    return principal
-
-
-def _images_out(product: Product) -> list[dict]:
-    images = list(product.images.all())
-    if not images:
-        return []
-    from shelfwatch.catalog.images import image_urls
-
-    return [
-        {
-            "sha256": image.blob.sha256,
-            "width": image.blob.width,
-            "height": image.blob.height,
-            "urls": image_urls(image.blob),
-        }
-        for image in images
-    ]
-
-
 def product_out(product: Product) -> dict:
     regional: dict[str, list[str]] = {}
     for entry in product.regional_names.all():
@@ -82,7 +57,7 @@ def product_out(product: Product) -> dict:
         "description": product.description,
         "attributes": product.attributes,
         "regional_names": regional,
-        "images": _images_out(product),
+        "images": [image_out(image.blob) for image in product.images.all()],
         "status": product.status,
         "review_notes": product.review_notes,
         "quality_score": product.quality_score,
@@ -121,7 +96,7 @@ def search(request: HttpRequest, filters: Query[ProductFilters]):
 
 @products_router.post("", response={201: ProductOut}, auth=api_auth)
 def create(request: HttpRequest, payload: ProductIn):
-    principal = require_catalog_editor(principal_of(request))
+    principal = require_store_staff(principal_of(request))
     product = product_service.create_product(principal=principal, **payload.dict())
     return Status(201, product_out(get_product_for(principal, product.pk)))
 
@@ -149,7 +124,7 @@ def edit(request: HttpRequest, product_id: int, payload: ProductPatch):
 @catalog_router.post("/match", response=MatchOut, auth=api_auth)
 def match(request: HttpRequest, payload: MatchIn):
     """Products the catalog already has that look like the one described, best first."""
-    principal = require_catalog_editor(principal_of(request))
+    principal = require_store_staff(principal_of(request))
     regional = product_service.clean_regional_names(payload.regional_names)
     candidates = find_candidates(
         principal=principal,
@@ -253,7 +228,7 @@ def scan(request: HttpRequest, file: File[UploadedFile]):
     """Read the barcodes in a photo (for phones without a live scanner) and look them up."""
     from shelfwatch.catalog.scanning import decode_barcodes
 
-    principal = require_catalog_editor(principal_of(request))
+    principal = require_store_staff(principal_of(request))
     codes = decode_barcodes(file)
     gtins = [code.gtin for code in codes if code.gtin]
     found = visible_products(principal).filter(barcode__in=gtins, merged_into__isnull=True)

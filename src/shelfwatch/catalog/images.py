@@ -295,6 +295,16 @@ def image_urls(blob: ImageBlob) -> dict[str, str | None]:
     }
 
 
+def image_out(blob: ImageBlob) -> dict[str, object]:
+    """The API's short description of a stored picture."""
+    return {
+        "sha256": blob.sha256,
+        "width": blob.width,
+        "height": blob.height,
+        "urls": image_urls(blob),
+    }
+
+
 # --- near-duplicates ------------------------------------------------------------------------
 
 

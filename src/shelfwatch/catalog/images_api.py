@@ -10,8 +10,12 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import File, Router, Schema, Status, UploadedFile
 
-from shelfwatch.accounts.authentication import api_auth, optional_auth, principal_of
-from shelfwatch.accounts.permissions import require_principal
+from shelfwatch.accounts.authentication import (
+    api_auth,
+    optional_auth,
+    principal_of,
+    store_staff_auth,
+)
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog import images
 from shelfwatch.catalog.models import ImageBlob, Product, VerificationStatus
@@ -25,26 +29,7 @@ images_router = Router(tags=["catalog images"])
 SIMILAR_DISTANCE = 6
 
 
-def require_image_editor(principal: Principal | None) -> Principal:
-    """Store staff and owners (of an active store) and admins; others get 403."""
-    principal = require_principal(principal)
-    if not principal.is_admin and not principal.memberships:
-        raise Forbidden("only store staff and admins add images", code="store_staff_required")
-    return principal
-
-
-def _editors_only(scheme: type) -> object:
-    """The same auth scheme, refusing customers before an upload's body is even read."""
-
-    def authenticate(self, request: HttpRequest, credential: str | None) -> Principal | None:
-        principal = scheme.authenticate(self, request, credential)
-        return None if principal is None else require_image_editor(principal)
-
-    # Same class name, so OpenAPI documents the same three security schemes.
-    return type(scheme.__name__, (scheme,), {"authenticate": authenticate})()
-
-
-editor_auth = [_editors_only(type(scheme)) for scheme in api_auth]
+editor_auth = store_staff_auth
 
 
 class ImageOut(Schema):

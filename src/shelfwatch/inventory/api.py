@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status, UploadedFile
 
 from shelfwatch.accounts.authentication import api_auth, principal_of
 from shelfwatch.accounts.permissions import get_store_for, require_principal, stores_for
+from shelfwatch.catalog.images import image_out, store_image
 from shelfwatch.catalog.selectors import get_product_for
 from shelfwatch.config.cursors import decode_cursor, encode_cursor
 from shelfwatch.config.problems import NotFound
@@ -54,12 +55,17 @@ def item_out(item: StockItem) -> dict:
         "supplier": item.supplier,
         "location": item.location,
         "notes": item.notes,
+        "custom_images": [image_out(blob) for blob in item.custom_images.all()],
         "updated_at": item.updated_at,
     }
 
 
 def _items(store: Store) -> QuerySet[StockItem]:
-    return StockItem.objects.filter(store=store).select_related("product", "store")
+    return (
+        StockItem.objects.filter(store=store)
+        .select_related("product", "store")
+        .prefetch_related("custom_images")
+    )
 
 
 def _item(store: Store, item_id: int) -> StockItem:
@@ -180,3 +186,21 @@ def movements(
     limit = min(max(limit, 1), 200)
     page, next_cursor = _page(list(rows.order_by("-pk")[: limit + 1]), limit)
     return {"items": page, "next_cursor": next_cursor}
+
+
+@router.post("/{store_id}/inventory/{item_id}/images", response={201: StockItemOut})
+def add_item_image(request: HttpRequest, store_id: int, item_id: int, file: File[UploadedFile]):
+    """The store's own picture of its item (a shelf photo); the catalog image stays."""
+    store = get_store_for(principal_of(request), store_id)
+    item = _item(store, item_id)
+    item.custom_images.add(store_image(data=file))
+    return Status(201, item_out(_item(store, item_id)))
+
+
+@router.delete("/{store_id}/inventory/{item_id}/images/{sha256}", response={204: None})
+def remove_item_image(request: HttpRequest, store_id: int, item_id: int, sha256: str):
+    item = _item(get_store_for(principal_of(request), store_id), item_id)
+    if not item.custom_images.filter(pk=sha256).exists():
+        raise NotFound("the item has no such image", code="image_not_found")
+    item.custom_images.remove(sha256)
+    return Status(204, None)

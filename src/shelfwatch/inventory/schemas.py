@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from shelfwatch.catalog.schemas import ProductImageOut
+
 
 class StoreOut(Schema):
     id: int
@@ -56,6 +58,7 @@ class StockItemOut(Schema):
     supplier: str
     location: str
     notes: str
+    custom_images: list[ProductImageOut]
     updated_at: datetime
 
 
