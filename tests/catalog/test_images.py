@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from shelfwatch.catalog import images, renditions
-from shelfwatch.catalog.images import ImageRejected, hamming, perceptual_hash, store_image
+from shelfwatch.catalog.image_files import ImageRejected, hamming, perceptual_hash, phash_hex
+from shelfwatch.catalog.images import store_image
 from shelfwatch.catalog.models import ImageBlob, Product, ProductImage
 from shelfwatch.events.models import Event
 from tests.catalog.images_factory import (
@@ -216,7 +217,7 @@ def test_the_hash_is_a_signed_64_bit_int_and_hamming_ignores_sign():
     assert any(value < 0 for value in hashes)
     assert hamming(-1, 0) == 64
     assert hamming(-(2**63), 2**63 - 1) == 64
-    assert images.phash_hex(-1) == "f" * 16
+    assert phash_hex(-1) == "f" * 16
 
 
 def test_transparency_is_hashed_as_on_white():

@@ -18,6 +18,7 @@ from shelfwatch.accounts.authentication import (
 )
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog import images
+from shelfwatch.catalog.image_files import phash_hex
 from shelfwatch.catalog.models import ImageBlob, Product, VerificationStatus
 from shelfwatch.catalog.schemas import ImageUrls
 from shelfwatch.catalog.selectors import get_product_for, visible_products
@@ -69,7 +70,7 @@ def _blob_out(blob: ImageBlob, *, duplicate_of: list[int]) -> dict:
         "height": blob.height,
         "format": blob.format,
         "size": blob.size,
-        "phash": images.phash_hex(blob.phash),
+        "phash": phash_hex(blob.phash),
         "urls": images.image_urls(blob),
         "duplicate_of": duplicate_of,
     }
@@ -126,7 +127,7 @@ def list_product_images(request: HttpRequest, product_id: int):
             "width": image.blob.width,
             "height": image.blob.height,
             "format": image.blob.format,
-            "phash": images.phash_hex(image.blob.phash),
+            "phash": phash_hex(image.blob.phash),
             "urls": images.image_urls(image.blob),
         }
         for image in product.images.select_related("blob")

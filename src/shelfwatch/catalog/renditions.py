@@ -13,7 +13,8 @@ import io
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from shelfwatch.catalog.images import ALLOWED_FORMATS, blob_prefix, flatten, put_file, upright_copy
+from shelfwatch.catalog.image_files import ALLOWED_FORMATS, flatten, upright_copy
+from shelfwatch.catalog.images import blob_prefix, put_file
 from shelfwatch.catalog.models import ImageBlob
 
 # Name -> the box the rendition fits in; it is never enlarged beyond the original.

@@ -14,7 +14,7 @@ import zxingcpp
 from PIL import Image, ImageOps
 
 from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
-from shelfwatch.catalog.images import inspect_image, open_checked, read_limited
+from shelfwatch.catalog.image_files import inspect_image, open_checked, read_limited
 
 # Phone photos are 12+ megapixels; barcodes decode as well at this size, far faster.
 MAX_DECODE_SIDE = 1600
