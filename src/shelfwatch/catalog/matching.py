@@ -8,15 +8,18 @@ those are scored.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from django.db.models import prefetch_related_objects
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.catalog.normalize import Quantity, parse_quantity, to_canonical
-from shelfwatch.catalog.search import text_matches
+from shelfwatch.catalog.search import query_terms, word_matches
 from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.catalog.similarity import (
     CANDIDATE_THRESHOLD,
@@ -26,8 +29,12 @@ from shelfwatch.catalog.similarity import (
     score_pair,
 )
 
-TEXT_POOL = 40  # products the text index hands to the scorer
-IMAGE_MAX_DISTANCE = 6  # bits of 64 in which two pictures may differ and still be one
+TEXT_POOL = 40  # products each word lookup hands to the scorer
+IMAGE_MAX_DISTANCE = 6
+# "500", "500g", "0.5kg", "g", "ml", "pcs", "x": sizes are scored, not looked up.
+_QUANTITY_WORD = re.compile(
+    r"\d+(?:[.,]\d+)?(?:g|gm|gms|kg|kgs|mg|ml|l|ltr|lt|pc|pcs|x)?|g|gm|gms|kg|ml|l|ltr|pcs?|x|pack"
+)  # bits of 64 in which two pictures may differ and still be one
 
 
 @dataclass
@@ -121,15 +128,57 @@ def find_candidates(
         regional_names=tuple(regional_names),
         barcode=None,
     )
-    words = " ".join([name, brand, *regional_names])
     prepared = prepare(query)
-    nearby = text_matches(pool, words, any_term=True, fuzzy=True).prefetch_related("regional_names")
-    for product in nearby.order_by("-rank", "id")[:TEXT_POOL]:
+    nearby = _text_candidates(pool, name=name, brand=brand, regional_names=regional_names)
+    for product in nearby:
         result = score_pair(prepared, record_of(product))
         if result.score >= CANDIDATE_THRESHOLD:
             _add(found, product, result.score, list(result.reasons))
     ranked = sorted(found.values(), key=lambda c: (-c.score, c.product_id))
     return ranked[:limit]
+
+
+def _telling_words(text: str) -> list[str]:
+    """The words of `text` worth looking up: not quantities, units or single letters."""
+    return [
+        word
+        for word in query_terms(text)
+        if not _QUANTITY_WORD.fullmatch(word) and not (word.isascii() and len(word) < 2)
+    ]
+
+
+def _text_candidates(
+    pool, *, name: str, brand: str, regional_names: list[str] | tuple[str, ...]
+) -> list[Product]:
+    """Up to a few TEXT_POOLs of products sharing words with the description.
+
+    Selective word sets only, never "any word": an OR of common words ("powder", "milk")
+    would rank half the catalog. First products holding every word; then, for a name that
+    has a word the stored one lacks, those holding the brand (or the first word, which in
+    grocery names usually is the brand) and any other word; then each regional name.
+    """
+    found: dict[int, Product] = {}
+
+    def take(required: list[str], any_of: list[str] = ()) -> None:
+        matched = word_matches(pool, required=required, any_of=any_of)
+        for product in matched.order_by("-rank", "id")[:TEXT_POOL]:
+            found.setdefault(product.pk, product)
+
+    words = _telling_words(f"{brand} {name}")
+    if words:
+        take(words)
+    if len(found) < TEXT_POOL and len(words) > 1:
+        anchor = _telling_words(brand) or words[:1]
+        others = [word for word in words if word not in anchor]
+        if others:
+            take(anchor, others)
+    for regional in regional_names:
+        terms = _telling_words(regional)
+        if terms:
+            take(terms)
+    products = list(found.values())
+    prefetch_related_objects(products, "regional_names")
+    return products
 
 
 def _add_image_candidates(found: dict[int, Candidate], pool, image_sha256: str) -> None:

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import F, FloatField, QuerySet
+from django.db.models import F, FloatField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from shelfwatch.catalog.barcodes import barcode_prefixes
@@ -46,9 +46,11 @@ def query_terms(q: str) -> list[str]:
     return words[:MAX_TERMS]
 
 
-def _sqlite_match(products: QuerySet[Product], terms: list[str], *, any_term: bool):
+def _sqlite_match(products: QuerySet[Product], required: list[str], any_of: list[str]):
     # Terms hold only word characters, so quoting them is enough to keep FTS5 syntax out.
-    expression = (" OR " if any_term else " ").join(f'"{term}"*' for term in terms)
+    parts = [f'"{term}"*' for term in required]
+    if any_of:
+        parts.append("(" + " OR ".join(f'"{term}"*' for term in any_of) + ")")
     # bm25 is lower for better matches; negated so that higher is better on every backend.
     return products.extra(
         select={"rank": "-catalog_product_fts.rank"},
@@ -57,25 +59,24 @@ def _sqlite_match(products: QuerySet[Product], terms: list[str], *, any_term: bo
             "catalog_product_fts.rowid = catalog_product.id",
             "catalog_product_fts MATCH %s",
         ],
-        params=[expression],
+        params=[" AND ".join(parts)],
     )
 
 
 # Literal SQL; the query text only ever travels as a parameter.
-_PG_RANK = (
-    "ts_rank(to_tsvector('simple'::regconfig, catalog_product.search_text), "
-    "to_tsquery('simple'::regconfig, %s))::float8"
-)
-_PG_MATCH = (
-    "to_tsvector('simple'::regconfig, catalog_product.search_text) "
-    "@@ to_tsquery('simple'::regconfig, %s)"
-)
+# search_vector is a stored generated column (migration 0004), so ranking reads the vector
+# instead of re-parsing every matching row's text.
+_PG_RANK = "ts_rank(catalog_product.search_vector, to_tsquery('simple'::regconfig, %s))::float8"
+_PG_MATCH = "catalog_product.search_vector @@ to_tsquery('simple'::regconfig, %s)"
 _PG_SIMILARITY = "word_similarity(%s, catalog_product.search_text)::float8"
 _PG_SIMILAR = "%s <%% catalog_product.search_text"
 
 
-def _postgres_match(products: QuerySet[Product], terms: list[str], *, any_term: bool):
-    tsquery = (" | " if any_term else " & ").join(f"{term}:*" for term in terms)
+def _postgres_match(products: QuerySet[Product], required: list[str], any_of: list[str]):
+    parts = [f"{term}:*" for term in required]
+    if any_of:
+        parts.append("(" + " | ".join(f"{term}:*" for term in any_of) + ")")
+    tsquery = " & ".join(parts)
     rank = RawSQL(_PG_RANK, [tsquery], output_field=FloatField())  # noqa: S611 (literal SQL)
     return products.annotate(rank=rank).extra(where=[_PG_MATCH], params=[tsquery])  # noqa: S610
 
@@ -85,49 +86,74 @@ def _postgres_fuzzy(products: QuerySet[Product], q: str):
     return products.annotate(rank=rank).extra(where=[_PG_SIMILAR], params=[q])  # noqa: S610
 
 
-def text_matches(
-    products: QuerySet[Product], q: str, *, any_term: bool = False, fuzzy: bool = True
+def word_matches(
+    products: QuerySet[Product], *, required: list[str], any_of: list[str] = ()
 ) -> QuerySet[Product]:
-    """`products` matching the words of `q`, annotated with `rank` (higher is better)."""
-    terms = query_terms(q)
-    if not terms:
+    """`products` holding every `required` word and at least one of `any_of` (as word
+    prefixes), annotated with `rank` (higher is better). Words come from `query_terms`."""
+    if not required and not any_of:
         return products.none()
     if connection.vendor == "postgresql":
-        matched = _postgres_match(products, terms, any_term=any_term)
-        if fuzzy and not matched.exists():
-            return _postgres_fuzzy(products, " ".join(terms))
-        return matched
-    return _sqlite_match(products, terms, any_term=any_term)
+        return _postgres_match(products, list(required), list(any_of))
+    return _sqlite_match(products, list(required), list(any_of))
+
+
+def text_matches(products: QuerySet[Product], q: str, *, fuzzy: bool = True) -> QuerySet[Product]:
+    """`products` holding every word of `q`, annotated with `rank` (higher is better); on
+    PostgreSQL, when none does, those whose text is most like `q` (misspellings)."""
+    terms = query_terms(q)
+    matched = word_matches(products, required=terms)
+    if terms and fuzzy and connection.vendor == "postgresql" and not matched.exists():
+        return _postgres_fuzzy(products, " ".join(terms))
+    return matched
 
 
 def _barcode_matches(products: QuerySet[Product], digits: str) -> QuerySet[Product]:
-    # A range on the unique index, rather than LIKE, which PostgreSQL cannot serve from a
-    # btree index under a non-C collation.
-    prefixes = barcode_prefixes(digits)
-    condition = None
-    for prefix in prefixes:
+    # A range on the unique index, rather than LIKE, which neither SQLite nor PostgreSQL
+    # (under a non-C collation) serves from a btree index.
+    condition = Q()
+    for prefix in barcode_prefixes(digits):
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        part = products.filter(barcode__gte=prefix, barcode__lt=upper)
-        condition = part if condition is None else condition | part
-    return condition.annotate(rank=RawSQL("0.0", [], output_field=FloatField()))
+        condition |= Q(barcode__gte=prefix, barcode__lt=upper)
+    return products.filter(condition)
+
+
+def _page(rows: list[Product], limit: int, key) -> SearchPage:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SearchPage(products=rows, next_cursor=encode_cursor(*key(rows[-1])) if more else None)
 
 
 def search_products(
     products: QuerySet[Product], *, q: str | None, cursor: str | None, limit: int
 ) -> SearchPage:
-    """One page of `products` matching `q` (all of them when blank), best match first."""
+    """One page of `products` matching `q` (all of them when blank), best match first.
+
+    Without a query the order is by id; a barcode prefix lists in barcode order (the
+    index's own order, so a page is a short index range); words rank by relevance.
+    """
     q = (q or "").strip()
     compact = q.replace(" ", "").replace("-", "")
     if not q:
-        ranked = products.annotate(rank=RawSQL("0.0", [], output_field=FloatField()))
-    elif compact.isdigit() and len(compact) >= 3:
-        ranked = _barcode_matches(products, compact)
-    else:
-        ranked = text_matches(products, q)
+        if cursor:
+            (after,) = decode_cursor(cursor, int)
+            products = products.filter(pk__gt=after)
+        rows = list(products.order_by("pk")[: limit + 1])
+        return _page(rows, limit, lambda p: (p.pk,))
+    if compact.isdigit() and len(compact) >= 3:
+        matched = _barcode_matches(products, compact)
+        if cursor:
+            code, after = decode_cursor(cursor, str, int)
+            matched = matched.filter(Q(barcode__gt=code) | Q(barcode=code, pk__gt=after))
+        rows = list(matched.order_by("barcode", "pk")[: limit + 1])
+        return _page(rows, limit, lambda p: (p.barcode, p.pk))
+    ranked = text_matches(products, q)
     if cursor:
         last_rank, last_id = decode_cursor(cursor, float, int)
-        if connection.vendor == "postgresql" or not q or compact.isdigit():
-            ranked = ranked.alias(r=F("rank")).filter(_after(last_rank, last_id))
+        if connection.vendor == "postgresql":
+            ranked = ranked.alias(r=F("rank")).filter(
+                Q(r__lt=last_rank) | Q(r=last_rank, id__gt=last_id)
+            )
         else:
             ranked = ranked.extra(
                 where=[
@@ -137,13 +163,4 @@ def search_products(
                 params=[last_rank, last_rank, last_id],
             )
     rows = list(ranked.order_by("-rank", "id")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].rank, rows[-1].pk) if more else None
-    return SearchPage(products=rows, next_cursor=next_cursor)
-
-
-def _after(rank: float, pk: int):
-    from django.db.models import Q
-
-    return Q(r__lt=rank) | Q(r=rank, id__gt=pk)
+    return _page(rows, limit, lambda p: (p.rank, p.pk))
