@@ -72,7 +72,6 @@ class Product(models.Model):
         max_length=10,
         choices=VerificationStatus.choices,
         default=VerificationStatus.PENDING,
-        db_index=True,
     )
     review_notes = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(
@@ -87,8 +86,14 @@ class Product(models.Model):
         default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
     # Set when a duplicate was merged away: the row stays so old ids can be redirected.
+    # Not indexed: nearly every row is NULL, and such an index only misleads the planners.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     # Name, brand, regional names and barcode in one column: what the full-text index reads.
     search_text = models.TextField(blank=True, editable=False)
@@ -104,7 +109,17 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["brand"], name="product_brand")]
+        indexes = [
+            models.Index(fields=["brand"], name="product_brand"),
+            # Only the review queue looks products up by status, and only pending ones: a
+            # full status index would lure the planners away from better ones (most rows
+            # are verified).
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending"),
+                name="product_pending",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(net_quantity__isnull=True) | models.Q(net_quantity__gt=0),

@@ -108,14 +108,24 @@ def text_matches(products: QuerySet[Product], q: str, *, fuzzy: bool = True) -> 
     return matched
 
 
-def _barcode_matches(products: QuerySet[Product], digits: str) -> QuerySet[Product]:
-    # A range on the unique index, rather than LIKE, which neither SQLite nor PostgreSQL
-    # (under a non-C collation) serves from a btree index.
-    condition = Q()
+def _barcode_page(
+    products: QuerySet[Product], digits: str, *, after: tuple[str, int] | None, limit: int
+) -> list[Product]:
+    """Up to `limit` products whose barcode starts with `digits`, in barcode order.
+
+    Each possible stored prefix is its own range on the unique index, rather than one
+    OR (which the planners serve by scanning another index) or LIKE (which neither
+    SQLite nor PostgreSQL under a non-C collation serves from a btree).
+    """
+    rows: list[Product] = []
     for prefix in barcode_prefixes(digits):
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        condition |= Q(barcode__gte=prefix, barcode__lt=upper)
-    return products.filter(condition)
+        matched = products.filter(barcode__gte=prefix, barcode__lt=upper)
+        if after is not None:
+            code, pk = after
+            matched = matched.filter(Q(barcode__gt=code) | Q(barcode=code, pk__gt=pk))
+        rows += matched.order_by("barcode", "pk")[:limit]
+    return sorted(rows, key=lambda p: (p.barcode, p.pk))[:limit]
 
 
 def _page(rows: list[Product], limit: int, key) -> SearchPage:
@@ -141,11 +151,8 @@ def search_products(
         rows = list(products.order_by("pk")[: limit + 1])
         return _page(rows, limit, lambda p: (p.pk,))
     if compact.isdigit() and len(compact) >= 3:
-        matched = _barcode_matches(products, compact)
-        if cursor:
-            code, after = decode_cursor(cursor, str, int)
-            matched = matched.filter(Q(barcode__gt=code) | Q(barcode=code, pk__gt=after))
-        rows = list(matched.order_by("barcode", "pk")[: limit + 1])
+        after = decode_cursor(cursor, str, int) if cursor else None
+        rows = _barcode_page(products, compact, after=after, limit=limit + 1)
         return _page(rows, limit, lambda p: (p.barcode, p.pk))
     ranked = text_matches(products, q)
     if cursor:

@@ -8,40 +8,8 @@ names are in many languages) and a trigram index for misspellings and substrings
 
 from django.db import migrations
 
-SQLITE_FORWARD = [
-    """
-    CREATE VIRTUAL TABLE catalog_product_fts USING fts5(
-        search_text, content='catalog_product', content_rowid='id',
-        tokenize="unicode61 remove_diacritics 0 categories 'L* N* Co M*'"
-    )
-    """,
-    """
-    CREATE TRIGGER catalog_product_fts_insert AFTER INSERT ON catalog_product BEGIN
-        INSERT INTO catalog_product_fts(rowid, search_text) VALUES (new.id, new.search_text);
-    END
-    """,
-    """
-    CREATE TRIGGER catalog_product_fts_delete AFTER DELETE ON catalog_product BEGIN
-        INSERT INTO catalog_product_fts(catalog_product_fts, rowid, search_text)
-        VALUES ('delete', old.id, old.search_text);
-    END
-    """,
-    """
-    CREATE TRIGGER catalog_product_fts_update AFTER UPDATE OF search_text ON catalog_product
-    BEGIN
-        INSERT INTO catalog_product_fts(catalog_product_fts, rowid, search_text)
-        VALUES ('delete', old.id, old.search_text);
-        INSERT INTO catalog_product_fts(rowid, search_text) VALUES (new.id, new.search_text);
-    END
-    """,
-    "INSERT INTO catalog_product_fts(catalog_product_fts) VALUES ('rebuild')",
-]
-SQLITE_BACKWARD = [
-    "DROP TRIGGER IF EXISTS catalog_product_fts_update",
-    "DROP TRIGGER IF EXISTS catalog_product_fts_delete",
-    "DROP TRIGGER IF EXISTS catalog_product_fts_insert",
-    "DROP TABLE IF EXISTS catalog_product_fts",
-]
+from shelfwatch.catalog import fts
+
 POSTGRES_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     """
@@ -72,7 +40,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            _run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD}),
-            _run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD}),
+            _run({"postgresql": POSTGRES_FORWARD}), _run({"postgresql": POSTGRES_BACKWARD})
         ),
+        migrations.RunPython(fts.reinstall_sqlite_triggers, fts.drop_sqlite_index),
     ]
