@@ -10,12 +10,15 @@ would run after a bulk load), then, in a subprocess with the deployment's enviro
 time the domain functions the API calls, in-process and on one thread:
 
 - `search_products(filter_products(visible_products(None), ...), q=..., limit=20)`, first
-  page and the page after its cursor, for several kinds of query (below), each kind
+  page and the page after its cursor, for the kinds of query in SEARCH_KINDS (Latin words,
+  prefixes, Devanagari, Tamil, brand and in_stock_at filters, misspellings), each kind
   `--queries` distinct queries drawn from the catalog, all kinds shuffled together;
 - `Product.objects.filter(barcode=normalize_barcode(code))` and barcode-prefix search;
-- `find_candidates(principal=<an admin>, ...)` for new products perturbed from existing
-  ones (case, "500 g" written "0.5 kg", a dropped word, a regional name), with how often
-  the product it was made from comes back. Target p99 < 50 ms.
+- `find_candidates(principal=<an admin>, ...)` for new products described after existing
+  ones (MATCH_KINDS: other case, "500 g" written "0.5 kg", a dropped word, a regional
+  name, a misspelt word) with how often the product they came from is found, and for
+  products of brands the catalog lacks, with how often one is wrongly flagged as a
+  duplicate. Target p99 < 50 ms.
 
 A warm-up round of other queries runs first. Latencies are wall-clock milliseconds per
 call, rows fetched included; p99 is the nearest-rank 99th percentile. The CPU the rest of
