@@ -376,10 +376,10 @@ def main() -> None:
     results: dict[str, dict] = {}
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="shelfwatch-catalog-") as tmp:
-        chosen = [] if args.skip_embedded else [deployments.embedded]
-        if not args.skip_scale_out and deployments.scale_out_reachable():
-            chosen.append(deployments.scale_out)
-        for deploy in chosen:
+        picked = deployments.chosen(
+            skip_embedded=args.skip_embedded, skip_scale_out=args.skip_scale_out
+        )
+        for deploy in picked:
             with deploy(Path(tmp)) as deployment:
                 print(f"\n{deployment.name}: loading {args.products:,} products", flush=True)
                 common = ["--products", str(args.products), "--seed", str(args.seed)]

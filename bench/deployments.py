@@ -58,6 +58,15 @@ def scale_out_reachable() -> bool:
     return _reachable(PG_HOST, PG_PORT) and _reachable("127.0.0.1", 6379)
 
 
+def chosen(*, skip_embedded: bool = False, skip_scale_out: bool = False) -> list:
+    """The deployment context managers to measure: embedded unless skipped, scale-out
+    when not skipped and PostgreSQL and Redis answer."""
+    picked = [] if skip_embedded else [embedded]
+    if not skip_scale_out and scale_out_reachable():
+        picked.append(scale_out)
+    return picked
+
+
 def migrate(env: Mapping[str, str]) -> None:
     run_checked([SHELFWATCH, "migrate", "--no-input"], env=env)
     run_checked([SHELFWATCH, "createcachetable"], env=env)

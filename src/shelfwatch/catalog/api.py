@@ -36,7 +36,7 @@ from shelfwatch.catalog.selectors import (
     review_queue,
     visible_products,
 )
-from shelfwatch.config.problems import ApiError, Conflict, Forbidden, NotFound
+from shelfwatch.config.problems import Conflict, Forbidden, NotFound
 
 products_router = Router(tags=["catalog"])
 catalog_router = Router(tags=["catalog"])
@@ -216,8 +216,6 @@ def merge(request: HttpRequest, product_id: int, payload: MergeIn):
     """Fold this product into `into`: its stock, images and names move there."""
     principal = principal_of(request)
     duplicate = _reviewable(product_id)
-    if payload.into == product_id:
-        raise ApiError("a product cannot be merged into itself", code="merge_into_self", status=422)
     survivor = _reviewable(payload.into)
     review.merge_products(duplicate=duplicate, survivor=survivor, principal=principal)
     return product_out(get_product_for(principal, survivor.pk))

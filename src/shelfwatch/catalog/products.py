@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
+from shelfwatch.catalog.matching import find_candidates, likely_duplicates
 from shelfwatch.catalog.models import (
     LANGUAGE_REGION_RE,
     UNITS,
@@ -170,8 +171,6 @@ def create_product(
     Refused with the holder's id when the barcode exists; refused with the candidates when
     the matcher finds a likely duplicate, unless `confirm_new` says it is not one.
     """
-    from shelfwatch.catalog.matching import find_candidates, likely_duplicates
-
     product = Product(
         name=_clean_name(name),
         brand=(brand or "").strip()[:120],

@@ -6,7 +6,6 @@ a 404, and every item through that store, so another store's item id is too.
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from ninja import File, Query, Router, Schema, Status, UploadedFile
 
@@ -28,6 +27,7 @@ from shelfwatch.inventory.schemas import (
     StockItemPage,
     StoreOut,
 )
+from shelfwatch.inventory.selectors import store_items
 from shelfwatch.inventory.stock import move_stock, set_quantity
 from shelfwatch.inventory.stock_items import add_stock_item, update_stock_item
 
@@ -60,16 +60,8 @@ def item_out(item: StockItem) -> dict:
     }
 
 
-def _items(store: Store) -> QuerySet[StockItem]:
-    return (
-        StockItem.objects.filter(store=store)
-        .select_related("product", "store")
-        .prefetch_related("custom_images")
-    )
-
-
 def _item(store: Store, item_id: int) -> StockItem:
-    item = _items(store).filter(pk=item_id).first()
+    item = store_items(store).filter(pk=item_id).first()
     if item is None:
         raise NotFound("stock item not found", code="stock_item_not_found")
     return item
@@ -96,16 +88,7 @@ def read_store(request: HttpRequest, store_id: int):
 def inventory(request: HttpRequest, store_id: int, filters: Query[InventoryFilters]):
     """Stock items by product name, brand or barcode; `low=true` for reorder candidates."""
     store = get_store_for(principal_of(request), store_id)
-    items = _items(store)
-    for word in (filters.q or "").split()[:5]:
-        items = items.filter(
-            Q(product__name__icontains=word)
-            | Q(product__brand__icontains=word)
-            | Q(product__search_text__icontains=word)
-            | Q(product__barcode__startswith=word)
-        )
-    if filters.low:
-        items = items.filter(quantity__lte=F("reorder_level"))
+    items = store_items(store, q=filters.q or "", low=filters.low)
     if filters.cursor:
         (after,) = decode_cursor(filters.cursor, int)
         items = items.filter(pk__gt=after)

@@ -8,14 +8,13 @@ call the JSON API from the page with the session and its CSRF token.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from shelfwatch.accounts.authentication import page_principal
 from shelfwatch.accounts.permissions import stores_for
 from shelfwatch.catalog.models import UNITS
-from shelfwatch.inventory.models import StockItem
+from shelfwatch.inventory.selectors import store_items
 
 PAGE_SIZE = 200
 
@@ -35,16 +34,7 @@ def dashboard(request: HttpRequest, store_id: int) -> HttpResponse:
         raise Http404("no such store")  # not 403: other tenants' ids stay unconfirmed
     q = request.GET.get("q", "").strip()
     low = request.GET.get("low") == "1"
-    items = StockItem.objects.filter(store=store).select_related("product")
-    for word in q.split()[:5]:
-        items = items.filter(
-            Q(product__name__icontains=word)
-            | Q(product__brand__icontains=word)
-            | Q(product__search_text__icontains=word)
-            | Q(product__barcode__startswith=word)
-        )
-    if low:
-        items = items.filter(quantity__lte=F("reorder_level"))
+    items = store_items(store, q=q, low=low)
     items = list(items.order_by("product__name")[: PAGE_SIZE + 1])
     context = {
         "store": store,
