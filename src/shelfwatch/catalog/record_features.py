@@ -1,0 +1,260 @@
+"""What the matcher computes once per product record, and the evidence two records give.
+
+`prepare` turns a `ProductRecord` into a `PreparedRecord` (normalised words, brand, quantity,
+model codes, weights); the `*_evidence` and `*_similarity` functions compare two prepared
+records. `similarity.score_pair` combines that evidence into one score.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from .normalize import (
+    Quantity,
+    code_stem,
+    compact,
+    contains_code,
+    model_codes,
+    normalize_text,
+    parse_quantity,
+    strip_language_tag,
+)
+
+SAME_TEXT = 88.0  # rapidfuzz ratio at/above which two names or brands are one spelling
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord:
+    """What the matcher knows about one product; only `name` is required."""
+
+    name: str
+    brand: str = ""
+    quantity: Quantity | None = None
+    regional_names: tuple[str, ...] = ()
+    description: str = ""
+    barcode: str | None = None
+
+    def __post_init__(self) -> None:
+        # Records are cache keys for `prepare`, so a list of regional names becomes a tuple.
+        if not isinstance(self.regional_names, tuple):
+            object.__setattr__(self, "regional_names", tuple(self.regional_names))
+
+
+# Words that say little about which product it is: packaging, generic descriptors, the
+# product type shared by a whole shelf, connectives.
+_WEAK_TEXT = """
+    pack packet pouch jar bottle box tin can carton refill combo new offer free pet tetra
+    family value saver economy pure fresh natural original instant refined homogenised
+    pasteurised pasteurized processed powder biscuits biscuit cookies chips namkeen and with
+    of the for in by"""
+_WEAK_WORDS = frozenset(_WEAK_TEXT.split())
+_WEAK_WEIGHT = 0.3
+# Colour is how electronics (and some packaged goods) tell variants apart.
+_COLOUR_TEXT = """
+    black white silver gold red blue green pink purple violet yellow orange grey gray brown
+    beige cyan magenta titanium graphite navy cherry plum bronze chrome ivory maroon teal
+    turquoise"""
+_COLOURS = frozenset(_COLOUR_TEXT.split())
+_QUANTITY_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:g|ml|pcs)$")
+_SAME_WORD = 80.0  # ratio at/above which two words are one word with a typo
+
+
+@dataclass(eq=False)
+class CorpusStats:
+    """Token document frequencies over a catalog, for IDF weighting of name tokens.
+
+    Optional: without it every token weighs 1 (weak words less). Build it once with
+    `CorpusStats.from_names(names)` and pass the same object to `prepare` and `score_pair`.
+    """
+
+    documents: int = 0
+    frequencies: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def from_names(cls, names: Iterable[str]) -> CorpusStats:
+        stats = cls()
+        for name in names:
+            stats.documents += 1
+            stats.frequencies.update(set(normalize_text(name).split()))
+        return stats
+
+    def idf(self, token: str) -> float:
+        return math.log((self.documents + 1) / (self.frequencies.get(token, 0) + 1)) + 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """Per-record features computed once so that scoring a pair is cheap."""
+
+    record: ProductRecord
+    core: tuple[str, ...]  # name words without the brand's words and quantities
+    core_text: str
+    name_tokens: frozenset[str]
+    name_key: str  # the name's words run together, to find a brand inside it
+    plain_name: str  # the name without quantities, to compare with regional names
+    brand_key: str
+    brand_tokens: frozenset[str]
+    quantity: Quantity | None
+    regional: tuple[str, ...]
+    codes: tuple[str, ...]
+    stems: tuple[str, ...]  # code_stem of each code, in the same order
+    colours: frozenset[str]
+    haystack: str
+    barcode: str
+    weights: dict[str, float]
+    norm: float
+
+
+def _token_weight(token: str, stats: CorpusStats | None) -> float:
+    base = stats.idf(token) if stats is not None else 1.0
+    return base * _WEAK_WEIGHT if token in _WEAK_WORDS else base
+
+
+def _is_brand_word(token: str, brand_key: str, brand_tokens: frozenset[str]) -> bool:
+    return token in brand_tokens or (
+        len(token) >= 3 and fuzz.ratio(token, brand_key, score_cutoff=SAME_TEXT) > 0
+    )
+
+
+@lru_cache(maxsize=8192)
+def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> PreparedRecord:
+    """Features of one record; cached, so repeated scoring of the same record is cheap."""
+    brand_norm = normalize_text(record.brand)
+    brand_key = brand_norm.replace(" ", "")
+    brand_tokens = frozenset(brand_norm.split())
+    words = [t for t in normalize_text(record.name).split() if not _QUANTITY_TOKEN.match(t)]
+    core = tuple(t for t in words if not _is_brand_word(t, brand_key, brand_tokens)) or tuple(words)
+    regional = tuple(
+        text
+        for text in (normalize_text(strip_language_tag(n)) for n in record.regional_names)
+        if text
+    )
+    codes = model_codes(record.name)
+    weights = {t: _token_weight(t, stats) for t in set(core)}
+    return PreparedRecord(
+        record=record,
+        core=core,
+        core_text=" ".join(core),
+        name_tokens=frozenset(words),
+        name_key="".join(words),
+        plain_name=" ".join(words),
+        brand_key=brand_key,
+        brand_tokens=brand_tokens,
+        quantity=record.quantity or parse_quantity(record.name),
+        regional=regional,
+        codes=codes,
+        stems=tuple(code_stem(c) for c in codes),
+        colours=frozenset(words) & _COLOURS,
+        haystack=compact(f"{record.name} {record.description}"),
+        barcode=re.sub(r"\D", "", record.barcode or "").lstrip("0"),
+        weights=weights,
+        norm=math.sqrt(sum(w * w for w in weights.values())),
+    )
+
+
+def model_evidence(a: PreparedRecord, b: PreparedRecord) -> tuple[float, str, bool]:
+    """(1 same code / 0.8 same code but for a suffix / 0, the code, suffixes conflict)."""
+    for x, y in ((a, b), (b, a)):
+        for code in x.codes:
+            if contains_code(y.haystack, code):
+                return 1.0, code, False
+    variant = ""
+    for x, y in ((a, b), (b, a)):
+        for code, stem in zip(x.codes, x.stems, strict=True):
+            if not contains_code(y.haystack, stem):
+                continue
+            # "dscw150n" against "dscw150r": one model in two colours, not the same product.
+            if stem != code and any(
+                other not in (stem, code) and other_stem == stem
+                for other, other_stem in zip(y.codes, y.stems, strict=True)
+            ):
+                variant = stem
+                continue
+            return 0.8, stem, False
+    return 0.0, variant, bool(variant)
+
+
+def brand_evidence(a: PreparedRecord, b: PreparedRecord) -> int:
+    """1 same brand, -1 different brands, -2 one brand not named by the other, 0 unknown."""
+    if a.brand_key and b.brand_key:
+        if (
+            a.brand_key == b.brand_key
+            or fuzz.ratio(a.brand_key, b.brand_key) >= SAME_TEXT
+            # "Sunfeast" and "ITC Sunfeast", "Tata" and "Tata Sampann"
+            or a.brand_tokens <= b.brand_tokens
+            or b.brand_tokens <= a.brand_tokens
+        ):
+            return 1
+        shorter, longer = sorted((a.brand_key, b.brand_key), key=len)
+        return 1 if len(shorter) >= 4 and longer.startswith(shorter) else -1
+    known, other = (a, b) if a.brand_key else (b, a)
+    if not known.brand_key:
+        return 0
+    if len(known.brand_key) >= 3 and known.brand_key in other.name_key:
+        return 1
+    if any(_is_brand_word(t, known.brand_key, known.brand_tokens) for t in other.name_tokens):
+        return 1
+    return -2
+
+
+def _without_brand(x: PreparedRecord, y: PreparedRecord) -> tuple[dict[str, float], float]:
+    """x's word weights, leaving out y's brand words when x has no brand of its own."""
+    if x.brand_key or not y.brand_key:
+        return x.weights, x.norm
+    kept = {
+        t: w for t, w in x.weights.items() if not _is_brand_word(t, y.brand_key, y.brand_tokens)
+    }
+    if not kept or len(kept) == len(x.weights):
+        return x.weights, x.norm
+    return kept, math.sqrt(sum(w * w for w in kept.values()))
+
+
+def name_similarity(a: PreparedRecord, b: PreparedRecord) -> tuple[float, float, float]:
+    """Names without brands: (typo-tolerant weighted word cosine, character similarity,
+    how much of each name the other leaves unmatched, the smaller of the two)."""
+    a_w, a_norm = _without_brand(a, b)
+    b_w, b_norm = _without_brand(b, a)
+    if not a_norm or not b_norm:
+        return 0.0, 0.0, 0.0
+    common = a_w.keys() & b_w.keys()
+    dot = sum(a_w[t] * b_w[t] for t in common)
+    a_left = sum(w * w for t, w in a_w.items() if t not in common)
+    b_left = sum(w * w for t, w in b_w.items() if t not in common)
+    # Words left over on both sides may be one word misspelt ("bakarwai", "bakarwadi");
+    # words with digits are model numbers or sizes and must match exactly.
+    rest_b = [t for t in b_w if t not in common and len(t) >= 4 and t.isalpha()]
+    if rest_b and a_left:
+        for t in a_w:
+            if t in common or len(t) < 4 or not t.isalpha():
+                continue
+            hit = process.extractOne(t, rest_b, scorer=fuzz.ratio, score_cutoff=_SAME_WORD)
+            if hit:
+                dot += a_w[t] * b_w[hit[0]] * hit[1] / 100.0
+                a_left -= a_w[t] ** 2
+                b_left -= b_w[hit[0]] ** 2
+                rest_b.remove(hit[0])
+                if not rest_b:
+                    break
+    a_text = a.core_text if a_w is a.weights else " ".join(t for t in a.core if t in a_w)
+    b_text = b.core_text if b_w is b.weights else " ".join(t for t in b.core if t in b_w)
+    # "Classic Masala" against "Peppy Tomato" (both sides keep words of their own) is a
+    # variant; "Good Day Cashew" against "Good Day Cashew Cookies" is not.
+    differ = min(a_left / (a_norm * a_norm), b_left / (b_norm * b_norm))
+    return dot / (a_norm * b_norm), fuzz.token_sort_ratio(a_text, b_text) / 100.0, differ
+
+
+def regional_similarity(a: PreparedRecord, b: PreparedRecord) -> float:
+    """Best agreement (0..1) of a regional name with the other record's names."""
+    best = 0.0
+    for x, y in ((a, b), (b, a)):
+        for local in x.regional:
+            for other in (y.plain_name, *y.regional):
+                best = max(best, fuzz.ratio(local, other) / 100.0)
+    return best
