@@ -184,3 +184,22 @@ def test_grocery_pairs_f1_with_default_constants():
     f1 = 2 * precision * recall / (precision + recall)
     print(f"grocery pairs: n={len(rows)} P={precision:.3f} R={recall:.3f} F1={f1:.3f}")
     assert f1 >= 0.90
+
+
+def test_heldout_grocery_pairs_f1():
+    """Pairs written by hand apart from any tuning (tests/data/grocery_pairs_heldout.csv).
+
+    The honest figure: 0.73 (P 0.85, R 0.63). Misses are names written only in a regional
+    script against a Latin one, and Hindi words for English ones (haldi / turmeric); the
+    floor guards against regressions, not a target.
+    """
+    rows = load_pairs(PAIRS.with_name("grocery_pairs_heldout.csv"))
+    assert len(rows) >= 200
+    predicted = [score_pair(a, b).score >= MATCH_THRESHOLD for a, b, _ in rows]
+    tp = sum(1 for p, (_, _, y) in zip(predicted, rows, strict=True) if p and y)
+    fp = sum(1 for p, (_, _, y) in zip(predicted, rows, strict=True) if p and not y)
+    fn = sum(1 for p, (_, _, y) in zip(predicted, rows, strict=True) if not p and y)
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    f1 = 2 * precision * recall / (precision + recall)
+    print(f"held-out grocery pairs: n={len(rows)} P={precision:.3f} R={recall:.3f} F1={f1:.3f}")
+    assert precision >= 0.80 and f1 >= 0.70
