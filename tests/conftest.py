@@ -163,3 +163,10 @@ def callers(client, make_user, store_a, store_b):
         "admin": Caller(client, bearer(admin)),
         "users": {"customer": customer, "staff_a": staff_a, "owner_b": owner_b, "admin": admin},
     }
+
+
+@pytest.fixture
+def loopback_allowed(settings):
+    """The guarded client refuses 127.0.0.1 unless told; the fake shops live there."""
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    return settings

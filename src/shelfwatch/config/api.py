@@ -143,10 +143,12 @@ def on_unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:
 def mount_routers() -> None:
     """Attach each app's router; called once from the URLconf."""
     from shelfwatch.accounts.api import api_keys_router, auth_router
+    from shelfwatch.alerts.api import contacts_router, subscriptions_router
     from shelfwatch.catalog.api import catalog_router, products_router
     from shelfwatch.catalog.images_api import images_router
     from shelfwatch.events.api import router as events_router
     from shelfwatch.inventory.api import router as stores_router
+    from shelfwatch.watch.api import router as sources_router
 
     api.add_router("/auth/", auth_router)
     api.add_router("/api-keys/", api_keys_router)
@@ -155,3 +157,6 @@ def mount_routers() -> None:
     api.add_router("/catalog/", catalog_router)
     api.add_router("", images_router)
     api.add_router("/stores", stores_router)
+    api.add_router("/sources", sources_router)
+    api.add_router("/contacts", contacts_router)
+    api.add_router("/subscriptions", subscriptions_router)

@@ -34,4 +34,9 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         task="shelfwatch.events.tasks.sweep_undispatched_events",
         every=timedelta(minutes=1),
     ),
+    PeriodicJob(
+        name="dispatch-polls",
+        task="shelfwatch.watch.tasks.dispatch_due_polls",
+        every=timedelta(seconds=5),
+    ),
 ]

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "shelfwatch.catalog",
     "shelfwatch.inventory",
     "shelfwatch.events",
+    "shelfwatch.watch",
+    "shelfwatch.notify",
+    "shelfwatch.alerts",
     "shelfwatch.ops",
     "shelfwatch.web",
 ]
@@ -301,6 +304,26 @@ EVENTS_CHANNEL = env_str("EVENTS_CHANNEL")
 # Scheduler lease (seconds); a scheduler that stops renewing loses it after this long.
 SCHEDULER_LEASE_SECONDS = env_int("SCHEDULER_LEASE_SECONDS", 30)
 SCHEDULER_TICK_SECONDS = float(env_str("SCHEDULER_TICK_SECONDS", "5"))
+
+# --- watching external shops ----------------------------------------------------------------
+
+# CIDRs the guarded client may reach although they are not public (tests: 127.0.0.0/8).
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS", [])
+WATCH_FETCH_TIMEOUT = float(env_str("WATCH_FETCH_TIMEOUT", "15"))
+WATCH_MAX_RESPONSE_BYTES = env_int("WATCH_MAX_RESPONSE_BYTES", 5 * 1024 * 1024)
+WATCH_HOST_LEASE_SECONDS = env_int("WATCH_HOST_LEASE_SECONDS", 300)
+WATCH_POLL_THREADS = env_int("WATCH_POLL_THREADS", 16)
+WATCH_HOSTS_PER_TASK = env_int("WATCH_HOSTS_PER_TASK", 16)
+WATCH_DISPATCH_LIMIT = env_int("WATCH_DISPATCH_LIMIT", 500)
+WATCH_RESTOCK_MIN_OUT_SECONDS = env_int("WATCH_RESTOCK_MIN_OUT_SECONDS", 900)
+
+# --- alerts ---------------------------------------------------------------------------------
+
+ALERTS_DEFAULT_REGION = env_str("ALERTS_DEFAULT_REGION", "IN")
+ALERTS_CODE_TTL_SECONDS = env_int("ALERTS_CODE_TTL_SECONDS", 600)
+ALERTS_CODE_MAX_ATTEMPTS = env_int("ALERTS_CODE_MAX_ATTEMPTS", 5)
+ALERTS_CODES_PER_CONTACT_HOUR = env_int("ALERTS_CODES_PER_CONTACT_HOUR", 3)
+ALERTS_CODES_PER_IP_HOUR = env_int("ALERTS_CODES_PER_IP_HOUR", 10)
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from shelfwatch.alerts import views as alerts_views
 from shelfwatch.web import views
 
 urlpatterns = [
@@ -14,4 +15,6 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("stores/", include("shelfwatch.inventory.urls")),
+    path("subscribe", alerts_views.subscribe_page, name="subscribe"),
+    path("alerts/", include("shelfwatch.alerts.urls")),
 ]

@@ -1,0 +1,92 @@
+"""Contact addresses in one canonical form per channel, or a clear error."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from shelfwatch.config.problems import ApiError
+from shelfwatch.notify.models import Channel
+from shelfwatch.watch.guarded_client import FetchError, check_url
+
+
+class InvalidAddress(ApiError):
+    status = 422
+    code = "invalid_address"
+
+
+def normalize_phone(raw: str, *, region: str | None = None) -> str:
+    """A mobile number in E.164 (+919812345678); national numbers read in `region`."""
+    region = region or getattr(settings, "ALERTS_DEFAULT_REGION", "IN")
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidAddress(f"{raw!r} is not a phone number", code="invalid_phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidAddress(f"{raw!r} is not a valid phone number", code="invalid_phone")
+    kind = phonenumbers.number_type(number)
+    if kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise InvalidAddress("WhatsApp needs a mobile number", code="not_a_mobile_number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str:
+    text = raw.strip()
+    try:
+        validate_email(text)
+    except ValidationError:
+        raise InvalidAddress(f"{raw!r} is not an email address", code="invalid_email") from None
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def normalize_webhook(raw: str) -> str:
+    try:
+        url = check_url(raw.strip())
+    except FetchError as exc:
+        raise InvalidAddress(str(exc), code="invalid_webhook_url") from None
+    return str(url)
+
+
+def normalize_apprise(raw: str) -> str:
+    import apprise
+
+    text = raw.strip()
+    if not apprise.Apprise().add(text):
+        raise InvalidAddress(
+            "not an Apprise URL that any installed service understands",
+            code="invalid_apprise_url",
+        )
+    return text
+
+
+def normalize_address(channel: str, raw: str) -> str:
+    """The canonical address for `channel`, or InvalidAddress (a stable `code`)."""
+    if not raw or len(raw) > 500:
+        raise InvalidAddress("an address of at most 500 characters is needed")
+    if channel == Channel.WHATSAPP:
+        return normalize_phone(raw)
+    if channel == Channel.EMAIL:
+        return normalize_email(raw)
+    if channel == Channel.WEBHOOK:
+        return normalize_webhook(raw)
+    if channel == Channel.APPRISE:
+        return normalize_apprise(raw)
+    raise InvalidAddress(
+        f"channel must be one of {', '.join(Channel.values)}", code="unknown_channel"
+    )
+
+
+def masked(contact_channel: str, address: str) -> str:
+    """The address as shown back to an unverified caller: enough to recognise, not to harvest."""
+    if contact_channel == Channel.WHATSAPP:
+        return address[:4] + "•" * max(0, len(address) - 6) + address[-2:]
+    if contact_channel == Channel.EMAIL:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}•••@{domain}"
+    return address.split("?", 1)[0][:40]

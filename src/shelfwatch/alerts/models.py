@@ -1,0 +1,122 @@
+"""Who wants to hear about what: contacts (verified ways to reach someone) and subscriptions.
+
+A contact receives nothing until verified. A subscription ties a contact to a watched item
+(an external shop's product, or one of our store's products through its internal source)
+and says what to be told about.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from shelfwatch.notify.models import Channel
+
+
+class Contact(models.Model):
+    """One address on one channel: a WhatsApp number (E.164), an email, a webhook or an
+    Apprise URL. Unique per (channel, address); a signed-in user may have several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    address = models.CharField(max_length=500)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Off after STOP or unsubscribe-all: nothing is sent."
+    )
+    timezone = models.CharField(max_length=64, default="Asia/Kolkata")
+    # Bumped to invalidate every link sent so far (manage and unsubscribe links).
+    link_version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "address"], name="alerts_contact_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.address}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class VerificationCode(models.Model):
+    """A one-time code sent to a contact; only its hash is kept."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    requested_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["contact", "-created_at"], name="alerts_code_contact")]
+
+    def __str__(self) -> str:
+        return f"code for {self.contact_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SubscriptionKind(models.TextChoices):
+    BACK_IN_STOCK = "back_in_stock", "Back in stock"
+    PRICE_BELOW = "price_below", "Price at or below a target"
+    PRICE_DROP = "price_drop", "Price drops by at least N percent"
+    ANY_UPDATE = "any_update", "Any change"
+
+
+class Subscription(models.Model):
+    """A contact's wish to hear about one watched item."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="subscriptions")
+    item = models.ForeignKey(
+        "watch.WatchedItem", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    kind = models.CharField(
+        max_length=16, choices=SubscriptionKind.choices, default=SubscriptionKind.BACK_IN_STOCK
+    )
+    target_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    min_drop_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    cooldown = models.DurationField(default=timedelta(hours=1))
+    is_active = models.BooleanField(default=True)
+    # Set when a notification is created: nothing more until quiet_until passes, and a
+    # back-in-stock alert only for an episode after last_episode.
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    quiet_until = models.DateTimeField(null=True, blank=True)
+    last_episode = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "item", "kind"], name="alerts_subscription_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="price_below") | models.Q(target_price__isnull=False),
+                name="alerts_price_below_has_target",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="price_drop") | models.Q(min_drop_percent__gt=0),
+                name="alerts_price_drop_has_percent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["item", "kind", "is_active"], name="alerts_sub_item_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} -> {self.item_id} ({self.kind})"

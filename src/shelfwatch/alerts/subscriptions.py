@@ -1,0 +1,118 @@
+"""Contacts and subscriptions: the service functions the API and the pages call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+
+from shelfwatch.accounts.models import User
+from shelfwatch.alerts.addresses import normalize_address
+from shelfwatch.alerts.models import Contact, Subscription, SubscriptionKind
+from shelfwatch.alerts.verification import send_code
+from shelfwatch.config.problems import ApiError
+from shelfwatch.watch.models import WatchedItem
+
+MIN_COOLDOWN = timedelta(minutes=1)
+MAX_COOLDOWN = timedelta(days=30)
+
+
+class InvalidSubscription(ApiError):
+    status = 422
+    code = "invalid_subscription"
+
+
+def add_contact(
+    *, channel: str, address: str, user: User | None = None, ip: str | None = None
+) -> Contact:
+    """The contact for this address (created if new), with a fresh verification code sent.
+
+    An address that already exists gets a new code, nothing else: whoever enters it proves
+    they hold the address.
+    """
+    normalized = normalize_address(channel, address)
+    with transaction.atomic():
+        contact, _ = Contact.objects.get_or_create(
+            channel=channel, address=normalized, defaults={"user": user}
+        )
+    send_code(contact=contact, ip=ip)
+    return contact
+
+
+def claim_contact(contact: Contact, user: User | None) -> None:
+    """After verification by a signed-in caller, the contact is theirs."""
+    if user is not None and contact.user_id != user.pk:
+        contact.user = user
+        contact.save(update_fields=["user"])
+
+
+def _cooldown(minutes: int | None) -> timedelta:
+    if minutes is None:
+        return timedelta(hours=1)
+    value = timedelta(minutes=minutes)
+    if not MIN_COOLDOWN <= value <= MAX_COOLDOWN:
+        raise InvalidSubscription(
+            "cooldown_minutes is between 1 and 43200", code="cooldown_out_of_range"
+        )
+    return value
+
+
+def subscribe(
+    *,
+    contact: Contact,
+    item: WatchedItem,
+    kind: str = SubscriptionKind.BACK_IN_STOCK,
+    target_price: Decimal | None = None,
+    min_drop_percent: Decimal | None = None,
+    cooldown_minutes: int | None = None,
+) -> Subscription:
+    """Subscribe (or re-subscribe, changing the terms) `contact` to `item` for `kind`."""
+    if kind not in SubscriptionKind.values:
+        raise InvalidSubscription(
+            f"kind is one of {', '.join(SubscriptionKind.values)}", code="unknown_kind"
+        )
+    if kind == SubscriptionKind.PRICE_BELOW and (target_price is None or target_price <= 0):
+        raise InvalidSubscription(
+            "price_below needs a positive target_price", code="target_price_required"
+        )
+    if kind == SubscriptionKind.PRICE_DROP and not (
+        min_drop_percent is not None and 0 < min_drop_percent < 100
+    ):
+        raise InvalidSubscription(
+            "price_drop needs min_drop_percent between 0 and 100", code="drop_percent_required"
+        )
+    # In stock now: the next restock is news. Out of stock now: its return is, even if
+    # it comes back within the current episode (a flap).
+    seen_episode = item.episode if item.available else max(item.episode - 1, 0)
+    with transaction.atomic():
+        subscription, created = Subscription.objects.select_for_update().get_or_create(
+            contact=contact,
+            item=item,
+            kind=kind,
+            defaults={
+                "target_price": target_price,
+                "min_drop_percent": min_drop_percent,
+                "cooldown": _cooldown(cooldown_minutes),
+                "last_episode": seen_episode,
+            },
+        )
+        if not created:
+            subscription.target_price = target_price
+            subscription.min_drop_percent = min_drop_percent
+            subscription.cooldown = _cooldown(cooldown_minutes)
+            subscription.is_active = True
+            subscription.save()
+    return subscription
+
+
+def unsubscribe(subscription: Subscription) -> None:
+    Subscription.objects.filter(pk=subscription.pk).update(is_active=False)
+
+
+def stop_contact(contact: Contact) -> int:
+    """Everything off for this contact (STOP, or unsubscribe from all); returns how many
+    subscriptions were active."""
+    with transaction.atomic():
+        Contact.objects.filter(pk=contact.pk).update(is_active=False)
+        return contact.subscriptions.filter(is_active=True).update(is_active=False)

@@ -1,0 +1,202 @@
+"""The public pages: subscribe, confirm an email, manage by magic link, unsubscribe.
+
+The subscribe page is rendered here and works through the JSON API from the browser
+(contacts, verification, subscriptions); the other pages are plain forms behind signed
+links, so they work from any mail client or phone without an account.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from shelfwatch.alerts.addresses import InvalidAddress, normalize_address
+from shelfwatch.alerts.links import (
+    contact_from_confirm_token,
+    contact_from_manage_token,
+    contact_from_unsubscribe_all_token,
+    manage_token,
+    subscription_from_unsubscribe_token,
+    unsubscribe_all_token,
+    unsubscribe_token,
+)
+from shelfwatch.alerts.models import Contact, Subscription
+from shelfwatch.alerts.subscriptions import stop_contact, subscribe, unsubscribe
+from shelfwatch.alerts.verification import mark_verified
+from shelfwatch.notify.models import Notification
+from shelfwatch.watch.models import Source, WatchedItem
+
+ITEMS_SHOWN = 300
+MANAGE_LINKS_PER_HOUR = 3
+
+
+def subscribe_page(request: HttpRequest) -> HttpResponse:
+    """Pick a shop, see its products live, choose some, leave a number or email, verify."""
+    sources = list(Source.objects.filter(is_public=True, is_active=True).order_by("name"))
+    chosen = None
+    wanted = request.GET.get("source", "")
+    if wanted.isdigit():
+        chosen = next((s for s in sources if s.pk == int(wanted)), None)
+    elif len(sources) == 1:
+        chosen = sources[0]
+    items = []
+    if chosen is not None:
+        items = list(
+            WatchedItem.objects.filter(source=chosen, is_gone=False).order_by("name")[:ITEMS_SHOWN]
+        )
+    return render(
+        request,
+        "alerts/subscribe.html",
+        {"sources": sources, "source": chosen, "items": items},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
+    """The email's confirmation link. GET only asks: mail scanners follow links."""
+    contact = contact_from_confirm_token(token)
+    if contact is None:
+        return _message(request, "This link has expired", "Ask for a new code on the page.", 410)
+    if request.method == "POST":
+        mark_verified(contact)
+        return redirect("alerts-manage", token=manage_token(contact))
+    return render(request, "alerts/confirm.html", {"contact": contact})
+
+
+def _message(request: HttpRequest, title: str, text: str, status: int = 200) -> HttpResponse:
+    return render(request, "alerts/message.html", {"title": title, "text": text}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    """Every subscription of one contact, to change or stop; reached by a magic link."""
+    contact = contact_from_manage_token(token)
+    if contact is None:
+        return _message(
+            request, "This link has expired", "Ask for a new link on the subscribe page.", 410
+        )
+    if request.method == "POST":
+        _apply_manage_action(request, contact)
+        return redirect("alerts-manage", token=token)
+    subscriptions = contact.subscriptions.select_related("item", "item__source").order_by(
+        "item__name", "kind"
+    )
+    return render(
+        request,
+        "alerts/manage.html",
+        {
+            "contact": contact,
+            "subscriptions": subscriptions,
+            "unsubscribe_all": unsubscribe_all_token(contact),
+        },
+    )
+
+
+def _apply_manage_action(request: HttpRequest, contact: Contact) -> None:
+    action = request.POST.get("action", "")
+    if action == "stop_all":
+        stop_contact(contact)
+        return
+    subscription = contact.subscriptions.filter(pk=request.POST.get("subscription", 0)).first()
+    if subscription is None:
+        raise Http404("no such subscription")
+    if action == "pause":
+        unsubscribe(subscription)
+    elif action == "resume":
+        Subscription.objects.filter(pk=subscription.pk).update(is_active=True)
+        Contact.objects.filter(pk=contact.pk).update(is_active=True)
+    elif action == "delete":
+        subscription.delete()
+    elif action == "target":
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            price = Decimal(request.POST.get("target_price", ""))
+        except InvalidOperation:
+            return
+        subscribe(
+            contact=contact,
+            item=subscription.item,
+            kind=subscription.kind,
+            target_price=price,
+            min_drop_percent=subscription.min_drop_percent,
+            cooldown_minutes=int(subscription.cooldown.total_seconds() // 60),
+        )
+
+
+@require_http_methods(["POST"])
+def manage_link(request: HttpRequest) -> HttpResponse:
+    """Send the manage link to a verified contact. The answer is the same whether or not
+    the address is known, so the form cannot be used to learn who subscribes."""
+    channel = request.POST.get("channel", "")
+    try:
+        address = normalize_address(channel, request.POST.get("address", ""))
+    except InvalidAddress as exc:
+        return _message(request, "That address does not look right", exc.detail, 422)
+    contact = Contact.objects.filter(
+        channel=channel, address=address, verified_at__isnull=False
+    ).first()
+    if contact is not None:
+        recent = Notification.objects.filter(
+            contact=contact,
+            template="manage_link",
+            created_at__gte=timezone.now() - timedelta(hours=1),
+        ).count()
+        if recent < MANAGE_LINKS_PER_HOUR:
+            base = settings.SITE_URL.rstrip("/")
+            Notification.objects.create(
+                contact=contact,
+                channel=contact.channel,
+                template="manage_link",
+                context={"url": f"{base}/alerts/manage/{manage_token(contact)}/"},
+                urgent=True,
+                idempotency_key=f"manage-link:{contact.pk}:{timezone.now().timestamp()}",
+            )
+    return _message(
+        request,
+        "Check your messages",
+        "If this address has subscriptions, a link to manage them is on its way.",
+    )
+
+
+@csrf_exempt  # the signed token is the credential; RFC 8058 one-click POSTs carry no cookie
+@require_http_methods(["GET", "POST"])
+def unsubscribe_one(request: HttpRequest, token: str) -> HttpResponse:
+    """One subscription's unsubscribe link; POST (a button, or a mail client's RFC 8058
+    one-click with `List-Unsubscribe=One-Click`) unsubscribes, GET only asks."""
+    subscription = subscription_from_unsubscribe_token(token)
+    if subscription is None:
+        return _message(request, "Unknown link", "This unsubscribe link is not valid.", 404)
+    if request.method == "POST":
+        unsubscribe(subscription)
+        return _message(
+            request,
+            "Unsubscribed",
+            f"You will hear no more about {subscription.item.name}.",
+        )
+    return render(
+        request, "alerts/unsubscribe.html", {"what": subscription.item.name, "all": False}
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe_all(request: HttpRequest, token: str) -> HttpResponse:
+    contact = contact_from_unsubscribe_all_token(token)
+    if contact is None:
+        return _message(request, "Unknown link", "This unsubscribe link is not valid.", 404)
+    if request.method == "POST":
+        stop_contact(contact)
+        return _message(request, "Unsubscribed", "You will receive no more alerts from us.")
+    return render(request, "alerts/unsubscribe.html", {"what": "every alert", "all": True})
+
+
+def unsubscribe_url(subscription: Subscription) -> str:
+    """The one-click link every message about `subscription` carries."""
+    return f"{settings.SITE_URL.rstrip('/')}/alerts/unsubscribe/{unsubscribe_token(subscription)}/"

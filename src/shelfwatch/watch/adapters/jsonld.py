@@ -1,0 +1,169 @@
+"""Any shop's product pages, read through schema.org JSON-LD, OpenGraph or microdata.
+
+Settings name the pages: `urls` (product pages), and/or `listing_url` (a category page
+whose links matching `link_pattern` are the products) or `sitemap_url`. A page with
+several distinct prices needs a choice: `price_selector` (the element holding the price:
+`.class`, `#id`, `tag` or `tag.class`), `offer` (text found in the wanted offer's sku, name
+or url) or `price_choice` ("lowest" or "highest"); without one the source is reported as
+needing configuration, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+from typing import Any
+
+from shelfwatch.watch.adapters.base import (
+    Fetcher,
+    ItemState,
+    NeedsConfiguration,
+    PollResult,
+    SourceProblem,
+)
+from shelfwatch.watch.adapters.page_data import (
+    PageProduct,
+    extract_product,
+    page_links,
+    selector_is_valid,
+)
+
+kind = "jsonld"
+MAX_PAGES = 2000
+DEFAULT_LINK_PATTERN = r"/(products?|p|item|dp)/[^/?#]+"
+
+
+def clean_settings(settings: dict[str, Any], base_url: str) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    urls = settings.get("urls") or []
+    if not isinstance(urls, list) or not all(
+        isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls
+    ):
+        raise NeedsConfiguration("urls must be a list of http(s) product page URLs")
+    if urls:
+        cleaned["urls"] = list(dict.fromkeys(urls))[:MAX_PAGES]
+    for key in ("listing_url", "sitemap_url"):
+        value = str(settings.get(key) or "")
+        if value:
+            if not value.startswith(("http://", "https://")):
+                raise NeedsConfiguration(f"{key} must be an http(s) URL")
+            cleaned[key] = value
+    pattern = str(settings.get("link_pattern") or "")
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise NeedsConfiguration(f"link_pattern is not a regular expression: {exc}") from None
+        cleaned["link_pattern"] = pattern
+    if settings.get("offer"):
+        cleaned["offer"] = str(settings["offer"])
+    selector = str(settings.get("price_selector") or "")
+    if selector:
+        if not selector_is_valid(selector):
+            raise NeedsConfiguration("price_selector is 'tag', '.class', '#id' or 'tag.class'")
+        cleaned["price_selector"] = selector
+    choice = settings.get("price_choice")
+    if choice:
+        if choice not in ("lowest", "highest"):
+            raise NeedsConfiguration("price_choice is 'lowest' or 'highest'")
+        cleaned["price_choice"] = choice
+    if not (cleaned.get("urls") or cleaned.get("listing_url") or cleaned.get("sitemap_url")):
+        if not base_url:
+            raise NeedsConfiguration("give product page urls, a listing_url or a sitemap_url")
+        cleaned["urls"] = [base_url]
+    return cleaned
+
+
+def chosen_price(product: PageProduct, settings: dict[str, Any], url: str) -> Decimal | None:
+    """The page's price, or NeedsConfiguration when several differ and nothing chooses."""
+    offers = product.offers
+    wanted = settings.get("offer")
+    if wanted:
+        offers = [o for o in offers if wanted.lower() in o.label.lower()] or offers
+    prices = sorted({o.price for o in offers if o.price is not None})
+    if len(prices) <= 1:
+        return prices[0] if prices else None
+    choice = settings.get("price_choice")
+    if choice == "lowest":
+        return prices[0]
+    if choice == "highest":
+        return prices[-1]
+    shown = ", ".join(str(p) for p in prices[:5])
+    raise NeedsConfiguration(
+        f"{url} shows several prices ({shown}); set 'price_selector', 'offer' or "
+        "'price_choice' to pick one"
+    )
+
+
+def item_from_page(html: str, *, url: str, settings: dict[str, Any]) -> ItemState | None:
+    product = extract_product(html, price_selector=settings.get("price_selector", ""))
+    if product is None:
+        return None
+    offers = product.offers
+    if settings.get("offer"):
+        offers = [o for o in offers if settings["offer"].lower() in o.label.lower()] or offers
+    known = [o.available for o in offers if o.available is not None]
+    currency = next((o.currency for o in offers if o.currency), "")
+    return ItemState(
+        external_id=url,
+        name=(product.name or url)[:500],
+        available=any(known) if known else None,
+        price=chosen_price(product, settings, url),
+        currency=currency,
+        url=url,
+        image_url=product.image if product.image.startswith(("http://", "https://")) else "",
+        listed_at_url=url,
+    )
+
+
+def _sitemap_urls(xml_text: str) -> list[str]:
+    try:
+        root = ET.fromstring(xml_text)  # noqa: S314 - size-capped by the guarded client
+    except ET.ParseError as exc:
+        raise SourceProblem(f"the sitemap is not XML: {exc}", code="unexpected_response") from None
+    return [
+        (node.text or "").strip()
+        for node in root.iter()
+        if node.tag.rsplit("}", 1)[-1] == "loc" and (node.text or "").strip()
+    ]
+
+
+def product_urls(settings: dict[str, Any], fetcher: Fetcher) -> list[str]:
+    """Every product page the settings name or lead to, in order, at most MAX_PAGES."""
+    urls = list(settings.get("urls") or [])
+    pattern = re.compile(settings.get("link_pattern") or DEFAULT_LINK_PATTERN)
+    if settings.get("listing_url"):
+        listing = fetcher.get(settings["listing_url"])
+        if listing is None or listing.status != 200:
+            raise SourceProblem("the listing page is not there", code="listing_missing")
+        urls += [u for u in page_links(listing.text, listing.url) if pattern.search(u)]
+    if settings.get("sitemap_url"):
+        sitemap = fetcher.get(settings["sitemap_url"])
+        if sitemap is None or sitemap.status != 200:
+            raise SourceProblem("the sitemap is not there", code="sitemap_missing")
+        found = _sitemap_urls(sitemap.text)
+        if settings.get("link_pattern"):
+            found = [u for u in found if pattern.search(u)]
+        urls += found
+    return list(dict.fromkeys(urls))[:MAX_PAGES]
+
+
+def poll(
+    *, base_url: str, settings: dict[str, Any], state: dict[str, Any], fetcher: Fetcher
+) -> PollResult:
+    result = PollResult()
+    for url in product_urls(settings, fetcher):
+        page = fetcher.get(url, conditional=True)
+        if page is None:
+            result.unchanged_urls.add(url)
+            continue
+        if page.status in (404, 410):
+            continue  # gone: the item is missing from a complete result
+        item = item_from_page(page.text, url=url, settings=settings)
+        if item is None:
+            raise NeedsConfiguration(
+                f"{url} states no product offer (no JSON-LD, OpenGraph or microdata price)"
+            )
+        result.items.append(item)
+    return result

@@ -1,0 +1,101 @@
+"""Admin for watched shops: sources with their health, hosts, items with their history."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from shelfwatch.watch.models import Host, Observation, Source, WatchedItem
+from shelfwatch.watch.sources import request_poll
+
+
+@admin.register(Host)
+class HostAdmin(admin.ModelAdmin):
+    list_display = ("key", "min_interval_ms", "max_concurrency", "lease_until")
+    search_fields = ("key",)
+    readonly_fields = ("lease_token", "lease_until")
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "status",
+        "is_active",
+        "last_success_at",
+        "consecutive_failures",
+        "last_error_code",
+        "next_run_at",
+    )
+    list_filter = ("kind", "status", "is_active", "is_public")
+    search_fields = ("name", "base_url")
+    readonly_fields = (
+        "host",
+        "status",
+        "last_polled_at",
+        "last_success_at",
+        "last_error",
+        "last_error_code",
+        "last_error_at",
+        "consecutive_failures",
+        "baseline_done",
+        "validators",
+        "state",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    actions = ["poll_now"]
+
+    @admin.action(description="Poll the selected sources now")
+    def poll_now(self, request, queryset) -> None:
+        polled = 0
+        for source in queryset.exclude(kind="internal"):
+            request_poll(source)
+            polled += 1
+        self.message_user(
+            request, f"{polled} source(s) will be polled within seconds.", messages.SUCCESS
+        )
+
+
+class ObservationInline(admin.TabularInline):
+    model = Observation
+    extra = 0
+    can_delete = False
+    fields = ("observed_at", "available", "quantity", "price", "name", "changes")
+    readonly_fields = fields
+    ordering = ("-observed_at",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WatchedItem)
+class WatchedItemAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "source",
+        "available",
+        "price",
+        "currency",
+        "is_gone",
+        "episode",
+        "last_changed_at",
+    )
+    list_filter = ("source", "available", "is_gone")
+    search_fields = ("name", "external_id")
+    readonly_fields = [f.name for f in WatchedItem._meta.fields]
+    inlines = [ObservationInline]
+
+
+@admin.register(Observation)
+class ObservationAdmin(admin.ModelAdmin):
+    list_display = ("item", "observed_at", "available", "price", "changes")
+    list_select_related = ("item",)
+    readonly_fields = [f.name for f in Observation._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

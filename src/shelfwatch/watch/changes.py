@@ -1,0 +1,256 @@
+"""Change detection: compare what a poll saw with each item's state and emit the transitions.
+
+Runs inside the caller's transaction, so item rows, observations and the `watch.*` events
+(the outbox) commit together. The first successful poll of a source only records the
+baseline: no events, nobody alerted.
+
+Restock episodes: an item that comes back after being out of stock for at least
+WATCH_RESTOCK_MIN_OUT_SECONDS (or out since before we first saw it) starts a new episode;
+a shorter dip is a flap and stays in the episode it interrupted. Subscribers are told once
+per episode (alerts compare the episode number), so flapping cannot flood them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from shelfwatch.events.publishing import emit
+from shelfwatch.watch.adapters.base import ItemState
+from shelfwatch.watch.models import Observation, Source, WatchedItem
+
+ITEM_FIELDS = (
+    "name",
+    "url",
+    "image_url",
+    "listed_at_url",
+    "available",
+    "quantity",
+    "price",
+    "currency",
+    "is_gone",
+    "episode",
+    "out_since",
+    "last_seen_at",
+    "last_changed_at",
+)
+
+
+@dataclass
+class ChangeSummary:
+    """Counts of what one poll changed, for logs, the API and benchmarks."""
+
+    seen: int = 0
+    created: int = 0
+    changed: int = 0
+    gone: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+
+    def count(self, event_type: str) -> None:
+        self.events[event_type] = self.events.get(event_type, 0) + 1
+
+
+def restock_min_out() -> timedelta:
+    return timedelta(seconds=getattr(settings, "WATCH_RESTOCK_MIN_OUT_SECONDS", 900))
+
+
+def percent_change(old: Decimal, new: Decimal) -> float | None:
+    if not old:
+        return None
+    return float(round((new - old) * 100 / old, 2))
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def item_payload(item: WatchedItem) -> dict[str, Any]:
+    """What every `watch.*` event says about its item."""
+    return {
+        "item_id": item.pk,
+        "source_id": item.source_id,
+        "product_id": item.product_id,
+        "name": item.name,
+        "url": item.url,
+        "available": item.available,
+        "price": _money(item.price),
+        "currency": item.currency,
+        "episode": item.episode,
+    }
+
+
+def _emit(summary: ChangeSummary, event_type: str, item: WatchedItem, **extra: Any) -> None:
+    topics = [f"watched:{item.pk}", f"source:{item.source_id}"]
+    if item.product_id:
+        topics.append(f"product:{item.product_id}")
+    emit(type=event_type, payload={**item_payload(item), **extra}, topics=topics)
+    summary.count(event_type)
+
+
+def _new_item(source: Source, state: ItemState, now: datetime) -> WatchedItem:
+    return WatchedItem(
+        source=source,
+        external_id=state.external_id,
+        product_id=state.product_id,
+        name=state.name,
+        url=state.url,
+        image_url=state.image_url,
+        listed_at_url=state.listed_at_url,
+        available=state.available,
+        quantity=state.quantity,
+        price=state.price,
+        currency=state.currency,
+        first_seen_at=now,
+        last_seen_at=now,
+        last_changed_at=now,
+    )
+
+
+def _compare(
+    item: WatchedItem, state: ItemState, now: datetime, summary: ChangeSummary, *, quiet: bool
+) -> list[str]:
+    """Apply `state` to `item` in memory, emitting transitions; returns what changed."""
+    changed: list[str] = []
+    pending: list[tuple[str, dict[str, Any]]] = []
+    if item.is_gone:
+        item.is_gone = False
+        changed.append("returned")
+    old_available, new_available = item.available, state.available
+    if new_available is not None and old_available != new_available:
+        changed.append("available")
+        if new_available and old_available is False:
+            out_for = now - item.out_since if item.out_since else None
+            new_episode = out_for is None or out_for >= restock_min_out()
+            if new_episode:
+                item.episode += 1
+            pending.append(
+                (
+                    "watch.back_in_stock",
+                    {
+                        "new_episode": new_episode,
+                        "out_for_seconds": int(out_for.total_seconds()) if out_for else None,
+                    },
+                )
+            )
+            item.out_since = None
+        elif not new_available:
+            item.out_since = now if old_available else None
+            if old_available:
+                pending.append(("watch.out_of_stock", {}))
+        item.available = new_available
+    if state.price is not None and state.price != item.price:
+        old_price = item.price
+        item.price = state.price
+        changed.append("price")
+        if old_price is not None:
+            pending.append(
+                (
+                    "watch.price_changed",
+                    {
+                        "old_price": _money(old_price),
+                        "new_price": _money(state.price),
+                        "percent": percent_change(old_price, state.price),
+                    },
+                )
+            )
+    if state.quantity != item.quantity and state.quantity is not None:
+        item.quantity = state.quantity
+        changed.append("quantity")
+    details = [
+        name
+        for name in ("name", "url", "image_url", "currency")
+        if getattr(state, name) and getattr(state, name) != getattr(item, name)
+    ]
+    for name in details:
+        setattr(item, name, getattr(state, name))
+    changed += details
+    if details or "returned" in changed:
+        updates = details + (["returned"] if "returned" in changed else [])
+        pending.append(("watch.product_updated", {"changes": updates}))
+    item.listed_at_url = state.listed_at_url or item.listed_at_url
+    item.last_seen_at = now
+    if changed:
+        item.last_changed_at = now
+    if not quiet:
+        for event_type, extra in pending:
+            _emit(summary, event_type, item, **extra)
+    return changed
+
+
+def _observation(item: WatchedItem, now: datetime, changes: list[str]) -> Observation:
+    return Observation(
+        item=item,
+        observed_at=now,
+        available=item.available,
+        quantity=item.quantity,
+        price=item.price,
+        name=item.name,
+        changes=changes,
+    )
+
+
+def apply_states(
+    *,
+    source: Source,
+    states: list[ItemState],
+    complete: bool,
+    unchanged_urls: set[str] | frozenset[str] = frozenset(),
+    now: datetime | None = None,
+) -> ChangeSummary:
+    """Bring `source`'s items in line with `states` (call inside a transaction)."""
+    now = now or timezone.now()
+    summary = ChangeSummary(seen=len(states))
+    quiet = not source.baseline_done
+    by_id = {item.external_id: item for item in source.items.all()}
+    created: list[WatchedItem] = []
+    updated: list[WatchedItem] = []
+    observations: list[Observation] = []
+    seen: set[str] = set()
+    for state in states:
+        if state.external_id in seen:
+            continue  # a listing that shows a product twice
+        seen.add(state.external_id)
+        item = by_id.get(state.external_id)
+        if item is None:
+            created.append(_new_item(source, state, now))
+            continue
+        changes = _compare(item, state, now, summary, quiet=quiet)
+        if changes:
+            observations.append(_observation(item, now, changes))
+        updated.append(item)
+    WatchedItem.objects.bulk_create(created)
+    for item in created:
+        observations.append(_observation(item, now, ["first seen"]))
+        if not quiet:
+            _emit(summary, "watch.new_product", item)
+    missing = [
+        item for external_id, item in by_id.items() if external_id not in seen and not item.is_gone
+    ]
+    kept = [item for item in missing if item.listed_at_url in unchanged_urls]
+    for item in kept:
+        item.last_seen_at = now
+        updated.append(item)
+    if complete:
+        for item in missing:
+            if item.listed_at_url in unchanged_urls:
+                continue
+            item.is_gone = True
+            item.last_changed_at = now
+            observations.append(_observation(item, now, ["gone"]))
+            updated.append(item)
+            summary.gone += 1
+            if not quiet:
+                _emit(summary, "watch.gone", item)
+    WatchedItem.objects.bulk_update(updated, ITEM_FIELDS, batch_size=500)
+    Observation.objects.bulk_create(observations, batch_size=500)
+    summary.created = len(created)
+    summary.changed = sum(1 for o in observations if o.changes not in (["first seen"], ["gone"]))
+    if quiet:
+        source.baseline_done = True
+        source.save(update_fields=["baseline_done", "updated_at"])
+    return summary

@@ -1,0 +1,140 @@
+"""Requests to a shop at the shop's pace: per-host pacing and conditional requests.
+
+A poll batch holds the lease of each host it polls (see `poller`), so pacing here is
+in-process: a `HostGate` per host lets at most `max_concurrency` requests run and starts
+them at least `min_interval` apart, across every source on that host. A 429 pauses the
+whole host for its Retry-After.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from shelfwatch.watch.adapters.base import HttpStatusProblem
+from shelfwatch.watch.guarded_client import FetchResult, GuardedClient
+
+MAX_RETRY_AFTER = 3600.0
+GONE_STATUSES = (404, 410)
+
+
+class HostGate:
+    """Pacing for one host, shared by the threads polling its sources."""
+
+    def __init__(self, *, min_interval: float, max_concurrency: int) -> None:
+        self.min_interval = max(0.0, min_interval)
+        self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
+        self._lock = threading.Lock()
+        self._next_start = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """No request starts for `seconds` (a 429's Retry-After)."""
+        with self._lock:
+            self._next_start = max(self._next_start, time.monotonic() + seconds)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._slots:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next_start)
+                self._next_start = start + self.min_interval
+            if start > now:
+                time.sleep(start - now)
+            yield
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds (delta or HTTP date), capped at an hour; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
+
+
+class SourceFetcher:
+    """The `Fetcher` adapters use: one source's requests through its host's gate.
+
+    `validators` maps URL -> {"etag", "last_modified"}; it is updated in place and saved
+    with the source after the poll.
+    """
+
+    def __init__(
+        self, *, client: GuardedClient, gate: HostGate, validators: dict[str, dict[str, str]]
+    ) -> None:
+        self.client = client
+        self.gate = gate
+        self.validators = validators
+        self.requests = 0
+        self.not_modified = 0
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self.client.cookies
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> FetchResult:
+        with self.gate.slot():
+            self.requests += 1
+            result = self.client.request(method, url, params=params, headers=headers, json=json)
+        self._raise_for_status(result)
+        return result
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        conditional: bool = False,
+    ) -> FetchResult | None:
+        key = str(httpx.URL(url, params=params)) if params else url
+        sent = dict(headers or {})
+        known = self.validators.get(key) if conditional else None
+        if known:
+            if known.get("etag"):
+                sent["If-None-Match"] = known["etag"]
+            if known.get("last_modified"):
+                sent["If-Modified-Since"] = known["last_modified"]
+        with self.gate.slot():
+            self.requests += 1
+            result = self.client.request("GET", url, params=params, headers=sent)
+        if result.status == 304 and conditional:
+            self.not_modified += 1
+            return None
+        self._raise_for_status(result)
+        if conditional and result.status == 200:
+            etag = result.headers.get("etag", "")
+            modified = result.headers.get("last-modified", "")
+            if etag or modified:
+                self.validators[key] = {"etag": etag, "last_modified": modified}
+            else:
+                self.validators.pop(key, None)
+        return result
+
+    def _raise_for_status(self, result: FetchResult) -> None:
+        if 200 <= result.status < 300 or result.status in GONE_STATUSES:
+            return
+        retry_after = retry_after_seconds(result.headers.get("retry-after"))
+        if result.status == 429 or (result.status == 503 and retry_after):
+            self.gate.pause(retry_after or 60.0)
+        raise HttpStatusProblem(result.status, result.url, retry_after=retry_after)

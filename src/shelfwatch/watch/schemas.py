@@ -1,0 +1,122 @@
+"""Request and response bodies of the sources API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ninja import Field, Schema
+
+
+class SourceIn(Schema):
+    name: str = Field("", max_length=200)
+    kind: str
+    base_url: str = Field(..., max_length=1000)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    poll_interval: int = 300
+    is_public: bool = True
+
+
+class SourcePatch(Schema):
+    name: str | None = Field(None, max_length=200)
+    base_url: str | None = Field(None, max_length=1000)
+    settings: dict[str, Any] | None = None
+    poll_interval: int | None = None
+    is_active: bool | None = None
+    is_public: bool | None = None
+
+
+class InternalSourceIn(Schema):
+    store_id: int
+
+
+class DetectIn(Schema):
+    url: str = Field(..., max_length=1000)
+
+
+class SourceHealth(Schema):
+    status: str
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str
+    last_error_code: str
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_run_at: datetime
+    host: str | None
+    host_min_interval_ms: int | None
+    host_max_concurrency: int | None
+
+
+class SourceOut(Schema):
+    id: int
+    name: str
+    kind: str
+    base_url: str
+    store_id: int | None
+    poll_interval: int
+    is_active: bool
+    is_public: bool
+    status: str
+    item_count: int
+    settings: dict[str, Any] | None = None  # admins only
+    health: SourceHealth | None = None  # admins only
+
+
+class ItemOut(Schema):
+    id: int
+    source_id: int
+    external_id: str
+    product_id: int | None
+    name: str
+    url: str
+    image_url: str
+    available: bool | None
+    quantity: int | None
+    price: Decimal | None
+    currency: str
+    is_gone: bool
+    episode: int
+    last_seen_at: datetime
+    last_changed_at: datetime
+
+
+class ObservationOut(Schema):
+    observed_at: datetime
+    available: bool | None
+    quantity: int | None
+    price: Decimal | None
+    name: str
+    changes: list[str]
+
+
+class ItemDetail(ItemOut):
+    history: list[ObservationOut]
+
+
+class ItemPage(Schema):
+    items: list[ItemOut]
+    next_cursor: str | None
+
+
+class DetectedItem(Schema):
+    external_id: str
+    name: str
+    available: bool | None
+    price: Decimal | None
+    currency: str
+    url: str
+
+
+class DetectionOut(Schema):
+    kind: str
+    base_url: str
+    name: str
+    settings: dict[str, Any]
+    items: list[DetectedItem]
+
+
+class PollQueued(Schema):
+    source_id: int
+    next_run_at: datetime

@@ -1,0 +1,16 @@
+"""Wiring done once at start-up: event consumers and topic kinds of the watch app."""
+
+from __future__ import annotations
+
+from shelfwatch.events.consumers import register_consumer
+from shelfwatch.events.topics import register_topic_kind
+
+
+def connect() -> None:
+    from shelfwatch.watch.internal import FOLLOWED_EVENTS, follow_stock_event
+
+    for event_type in FOLLOWED_EVENTS:
+        register_consumer(event_type, follow_stock_event, name=f"watch.internal.{event_type}")
+    # Watched items and sources are public: anyone may follow live availability badges.
+    register_topic_kind("watched", public=True)
+    register_topic_kind("source", public=True)

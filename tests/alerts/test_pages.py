@@ -1,0 +1,125 @@
+"""The public pages behind signed links: subscribe, confirm, manage, unsubscribe."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from shelfwatch.alerts.links import (
+    confirm_token,
+    manage_token,
+    unsubscribe_all_token,
+    unsubscribe_token,
+)
+from shelfwatch.alerts.models import Contact, Subscription
+from shelfwatch.notify.models import Notification
+from shelfwatch.watch.models import Source, SourceStatus, WatchedItem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def item():
+    source = Source.objects.create(
+        name="Amul shop", kind="internal", status=SourceStatus.OK, baseline_done=True
+    )
+    return WatchedItem.objects.create(
+        source=source, external_id="1", name="Amul Whey Protein", available=False
+    )
+
+
+@pytest.fixture
+def subscription(item):
+    contact = Contact.objects.create(
+        channel="email", address="asha@example.com", verified_at=timezone.now()
+    )
+    return Subscription.objects.create(contact=contact, item=item)
+
+
+def test_subscribe_page_lists_the_shop_and_its_products(client, item):
+    page = client.get("/subscribe")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Amul Whey Protein" in html and "Out of stock" in html
+    assert f'data-source="{item.source_id}"' in html and "subscribe.js" in html
+
+
+def test_email_link_confirms_only_on_post(client):
+    contact = Contact.objects.create(channel="email", address="new@example.com")
+    url = f"/alerts/confirm/{confirm_token(contact)}/"
+    assert client.get(url).status_code == 200
+    contact.refresh_from_db()
+    assert not contact.is_verified  # a mail scanner's GET confirms nothing
+    response = client.post(url)
+    assert response.status_code == 302 and "/alerts/manage/" in response["Location"]
+    contact.refresh_from_db()
+    assert contact.is_verified
+
+
+def test_manage_page_pauses_changes_and_stops(client, subscription):
+    url = f"/alerts/manage/{manage_token(subscription.contact)}/"
+    page = client.get(url)
+    assert page.status_code == 200 and "Amul Whey Protein" in page.content.decode()
+    client.post(url, {"subscription": subscription.pk, "action": "pause"})
+    subscription.refresh_from_db()
+    assert not subscription.is_active
+    client.post(url, {"subscription": subscription.pk, "action": "resume"})
+    subscription.refresh_from_db()
+    assert subscription.is_active
+    client.post(url, {"action": "stop_all"})
+    subscription.refresh_from_db()
+    subscription.contact.refresh_from_db()
+    assert not subscription.is_active and not subscription.contact.is_active
+
+
+def test_manage_link_of_another_contact_reaches_nothing(client, subscription):
+    other = Contact.objects.create(channel="email", address="other@example.com")
+    page = client.post(
+        f"/alerts/manage/{manage_token(other)}/",
+        {"subscription": subscription.pk, "action": "delete"},
+    )
+    assert page.status_code == 404
+    assert Subscription.objects.filter(pk=subscription.pk).exists()
+    assert client.get("/alerts/manage/forged-token/").status_code == 410
+
+
+def test_one_click_unsubscribe_needs_no_cookie_or_csrf(subscription):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    url = f"/alerts/unsubscribe/{unsubscribe_token(subscription)}/"
+    assert strict.get(url).status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.is_active  # GET only asks
+    response = strict.post(
+        url, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    subscription.refresh_from_db()
+    assert not subscription.is_active
+    all_url = f"/alerts/unsubscribe-all/{unsubscribe_all_token(subscription.contact)}/"
+    assert strict.post(all_url).status_code == 200
+    subscription.contact.refresh_from_db()
+    assert not subscription.contact.is_active
+
+
+def test_a_new_link_version_revokes_old_links(client, subscription):
+    url = f"/alerts/unsubscribe/{unsubscribe_token(subscription)}/"
+    Contact.objects.filter(pk=subscription.contact_id).update(link_version=2)
+    assert client.post(url).status_code == 404
+
+
+def test_manage_link_request_answers_the_same_for_unknown_addresses(client, subscription):
+    known = client.post("/alerts/manage-link/", {"channel": "email", "address": "asha@example.com"})
+    unknown = client.post(
+        "/alerts/manage-link/", {"channel": "email", "address": "nobody@example.com"}
+    )
+    assert known.status_code == unknown.status_code == 200
+    assert known.content.decode().count("on its way") == unknown.content.decode().count(
+        "on its way"
+    )
+    link = Notification.objects.get(template="manage_link")
+    assert link.contact == subscription.contact and "/alerts/manage/" in link.context["url"]
+    for _ in range(5):
+        client.post("/alerts/manage-link/", {"channel": "email", "address": "asha@example.com"})
+    assert Notification.objects.filter(template="manage_link").count() == 3  # per hour
