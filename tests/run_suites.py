@@ -1,7 +1,8 @@
 """Run the test suite on SQLite, then on PostgreSQL + Redis + the RQ backend.
 
 When PostgreSQL or Redis cannot be reached the second half is skipped with a loud banner,
-never silently. Set REQUIRE_SERVICES=1 (CI does) to make their absence a failure.
+never silently. Set REQUIRE_SERVICES=1 (CI does) to make their absence a failure. The same
+goes for the browser tests without Chromium or playwright, and REQUIRE_BROWSER=1.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shelfwatch")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CACHE_REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -33,6 +36,35 @@ def banner(lines: list[str]) -> None:
     print("!" * width + "\n", file=sys.stderr, flush=True)
 
 
+def browser_missing() -> str:
+    """What the browser tests lack ("" when nothing), as tests/browser/conftest.py decides
+    it, asked in a child so this process stays free of the test packages' imports."""
+    check = "from tests.browser.conftest import browser_missing; print(browser_missing() or '')"
+    result = subprocess.run(
+        [sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        return "the check for Chromium failed: " + (result.stderr.strip() or "no output")
+    return result.stdout.strip()
+
+
+def browser_verdict(missing: str) -> int:
+    """A banner when the browser tests could not run; 1 if REQUIRE_BROWSER=1 forbids that."""
+    if not missing:
+        return 0
+    required = os.environ.get("REQUIRE_BROWSER") == "1"
+    banner(
+        [
+            "The BROWSER tests (tests/browser) "
+            + ("FAILED (REQUIRE_BROWSER=1)" if required else "were SKIPPED")
+            + ": headless Chromium is unavailable.",
+            missing,
+            "Install: apt-get install chromium; pip install -e '.[dev]' (playwright).",
+        ]
+    )
+    return 1 if required else 0
+
+
 def run(label: str, extra_env: dict[str, str], args: list[str]) -> int:
     env = {**os.environ, **extra_env}
     env["DATA_DIR"] = tempfile.mkdtemp(prefix=f"shelfwatch-test-{label}-")
@@ -44,6 +76,7 @@ def main() -> int:
     args = sys.argv[1:]
     sqlite_env = {"DATABASE_URL": "", "REDIS_URL": "", "CACHE_REDIS_URL": ""}
     code = run("sqlite", sqlite_env, args)
+    missing_browser = browser_missing()
     if not (reachable("127.0.0.1", 5432) and reachable("127.0.0.1", 6379)):
         banner(
             [
@@ -52,9 +85,10 @@ def main() -> int:
                 "Only the SQLite half ran; start both services to run the rest.",
             ]
         )
+        code_browser = browser_verdict(missing_browser)
         if os.environ.get("REQUIRE_SERVICES") == "1":
             return 1
-        return code
+        return code or code_browser
     pg_env = {
         "DATABASE_URL": PG_URL,
         "REDIS_URL": REDIS_URL,
@@ -65,7 +99,8 @@ def main() -> int:
         "SECURE_HSTS_SECONDS": "0",
     }
     code_pg = run("postgresql+redis", pg_env, args)
-    return code or code_pg
+    code_browser = browser_verdict(missing_browser)  # printed last, where it is seen
+    return code or code_pg or code_browser
 
 
 if __name__ == "__main__":

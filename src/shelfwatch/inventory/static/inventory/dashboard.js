@@ -31,7 +31,12 @@
       return response.text().then(function (text) {
         var data = text ? JSON.parse(text) : null;
         if (!response.ok) {
-          var error = new Error((data && (data.detail || data.title)) || response.statusText);
+          var message = (data && (data.detail || data.title)) || response.statusText;
+          // A validation problem's detail is generic; its field errors say what to fix.
+          if (data && data.errors && data.errors.length) {
+            message += " " + data.errors.map(function (e) { return e.field + ": " + e.message; }).join("; ");
+          }
+          var error = new Error(message);
           error.problem = data;
           throw error;
         }
@@ -40,6 +45,10 @@
     });
   }
 
+  // --- filters: ticking "low stock only" applies it, with no Search press needed --------
+  var lowOnly = root.querySelector('form.toolbar input[name="low"]');
+  lowOnly.addEventListener("change", function () { lowOnly.form.requestSubmit(); });
+
   // --- inline edits --------------------------------------------------------------------
   root.querySelectorAll("input.edit").forEach(function (input) {
     input.dataset.saved = input.value;
@@ -47,12 +56,31 @@
       var row = input.closest("tr");
       var url = base + "/" + row.dataset.item;
       var field = input.dataset.field;
+      // An emptied (or non-numeric) count or reorder level means nothing to send: the API
+      // refuses a null count, and a null reorder level fails on the server (a 500).
+      if (input.value === "" && field !== "selling_price") {
+        input.value = input.dataset.saved;
+        say("Type a whole number, 0 or more.", true);
+        return;
+      }
+      // Number, not parseInt: a count of 2.5 must be refused, not saved as 2.
       var request = field === "quantity"
-        ? api("POST", url + "/count", { quantity: parseInt(input.value, 10), reference: "dashboard" })
+        ? api("POST", url + "/count", { quantity: Number(input.value), reference: "dashboard" })
         : api("PATCH", url, (function () { var b = {}; b[field] = input.value === "" ? null : input.value; return b; })());
       request.then(function (item) {
+        // Show what the server stored ("279.5" comes back as "279.50"), and the low-stock
+        // marks a reload would show: the row colour and the tag in its last cell.
+        input.value = item[field] === null ? "" : item[field];
         input.dataset.saved = input.value;
         row.classList.toggle("low", item.is_low);
+        var flag = row.lastElementChild;
+        flag.textContent = "";
+        if (item.is_low) {
+          var tag = document.createElement("span");
+          tag.className = "tag warn";
+          tag.textContent = "low";
+          flag.appendChild(tag);
+        }
         row.classList.add("saved");
         setTimeout(function () { row.classList.remove("saved"); }, 1200);
         say("Saved.");
@@ -225,8 +253,11 @@
     }).catch(function (error) {
       var problem = error.problem || {};
       if (problem.code === "duplicate_barcode") {
-        say("That barcode belongs to product " + problem.existing_product_id + ".", true);
-        showCandidates([{ product_id: problem.existing_product_id, name: "Product " + problem.existing_product_id, brand: "", score: 1, reasons: ["same barcode"] }]);
+        // The API's words, and the product holding the barcode offered under its own name.
+        say(error.message, true);
+        api("GET", "/api/v1/products/" + problem.existing_product_id).then(function (p) {
+          showCandidates([{ product_id: p.id, name: p.name, brand: p.brand, score: 1, reasons: ["same barcode"] }]);
+        }).catch(function () { /* a product this user cannot see: the message says it all */ });
       } else {
         say(error.message, true);
       }
