@@ -75,6 +75,15 @@ def test_bad_stock_input_has_its_own_code(callers, store_a, product, fields, cod
     assert not StockItem.objects.exists()
 
 
+def test_emptied_reorder_level_is_refused_not_a_server_error(callers, store_a, product):
+    item = stock(callers["staff_a"], store_a, product, reorder_level=4).json()
+    url = f"/api/v1/stores/{store_a.pk}/inventory/{item['id']}"
+    response = callers["staff_a"].patch(url, {"reorder_level": None})
+    assert response.status_code == 422
+    assert response.json()["code"] == "reorder_level_required"
+    assert StockItem.objects.get(pk=item["id"]).reorder_level == 4
+
+
 def test_unknown_reason_and_zero_moves_are_refused(callers, store_a, product):
     item = stock(callers["staff_a"], store_a, product).json()
     url = f"/api/v1/stores/{store_a.pk}/inventory/{item['id']}/movements"

@@ -40,8 +40,14 @@ def _clean_details(details: dict[str, Any]) -> dict[str, Any]:
             if price.as_tuple().exponent < -2:
                 raise InvalidStockItem(f"{name} has at most 2 decimals", code="invalid_price")
             clean[name] = price
-    if clean.get("reorder_level") is not None and clean["reorder_level"] < 0:
-        raise InvalidStockItem("reorder_level cannot be negative", code="negative_quantity")
+    if "reorder_level" in clean:
+        # The column holds a number: an emptied field is a mistake, not "no level".
+        if clean["reorder_level"] is None:
+            raise InvalidStockItem(
+                "reorder_level is a whole number, 0 or more", code="reorder_level_required"
+            )
+        if clean["reorder_level"] < 0:
+            raise InvalidStockItem("reorder_level cannot be negative", code="negative_quantity")
     for name in ("supplier", "location", "notes"):
         if name in clean:
             clean[name] = (clean[name] or "").strip()
