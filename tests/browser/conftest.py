@@ -92,8 +92,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def open_page(browser, live_server, transactional_db, request) -> Iterator[Callable[..., Page]]:
-    """`open_page(viewport=DESKTOP, init_script=None)`: a new page in a context of its own,
-    pointed at the live server (so `page.goto("/login/")` works).
+    """`open_page(viewport=DESKTOP, init_script=None, base_url=None)`: a new page in a
+    context of its own, pointed at the live server (so `page.goto("/login/")` works) or at
+    `base_url` (a real `shelfwatch front`, see `front_server`).
 
     Any uncaught JavaScript error on such a page fails the test. With BROWSER_SCREENSHOTS
     set to a directory, every page is saved there as a PNG when the test ends.
@@ -101,8 +102,12 @@ def open_page(browser, live_server, transactional_db, request) -> Iterator[Calla
     contexts = []
     errors: list[str] = []
 
-    def open_(viewport: dict[str, int] = DESKTOP, init_script: str | None = None) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport=viewport)
+    def open_(
+        viewport: dict[str, int] = DESKTOP,
+        init_script: str | None = None,
+        base_url: str | None = None,
+    ) -> Page:
+        context = browser.new_context(base_url=base_url or live_server.url, viewport=viewport)
         context.set_default_timeout(TIMEOUT_MS)
         if init_script:
             context.add_init_script(init_script)
@@ -162,3 +167,24 @@ def sign_in(page: Page, email: str, password: str = PASSWORD, *, then: str = "/"
     # A refused login answers 200 with the form again; a good one redirects.
     assert posted.value.status == 302, f"the login form refused {email}"
     page.wait_for_url(lambda url: urlsplit(url).path != "/login/")
+
+
+@pytest.fixture
+def front_server(transactional_db, subprocess_env, tmp_path) -> Iterator[str]:
+    """A real `shelfwatch front` on this test's database: Django pages and the live event
+    stream on one port, which pytest-django's live server (WSGI only) cannot stream."""
+    from tests.conftest import free_port
+    from tests.processes import running, wait_for_http
+
+    port = free_port()
+    env = {**subprocess_env, "EVENTS_TAIL_INTERVAL": "0.1", "LOG_LEVEL": "WARNING"}
+    args = ["front", "--host", "127.0.0.1", "--port", str(port)]
+    log = tmp_path / "front.log"
+    with running(args, env, log) as process:
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(base + "/health", timeout=60, process=process)
+        except Exception:
+            print(log.read_text(errors="replace"))
+            raise
+        yield base
