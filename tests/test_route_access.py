@@ -96,6 +96,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/subscriptions"): everyone(422),
     ("PATCH", "/api/v1/subscriptions/{subscription_id}"): everyone(404),
     ("DELETE", "/api/v1/subscriptions/{subscription_id}"): everyone(404),
+    # Meta's callbacks: no credentials; the handshake token and the body signature decide.
+    ("GET", "/api/v1/notify/whatsapp/webhook"): everyone(403),
+    ("POST", "/api/v1/notify/whatsapp/webhook"): everyone(401),
+    ("GET", "/api/v1/notifications"): signed_in(200),
+    ("POST", "/api/v1/notifications/{item_id}/read"): signed_in(404),
+    ("POST", "/api/v1/notifications/{notification_id}/retry"): admins(404),
 }
 
 

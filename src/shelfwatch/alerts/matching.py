@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from shelfwatch.alerts.models import Subscription
 from shelfwatch.events.models import Event
+from shelfwatch.notify.tasks import kick_delivery
 
 UPDATE_EVENTS = (
     "watch.back_in_stock",
@@ -29,12 +30,12 @@ UPDATE_EVENTS = (
 _INSERT = """
 INSERT INTO notify_notification (
     contact_id, channel, template, context, event_id, subscription_id, idempotency_key,
-    urgent, status, attempts, next_attempt_at, last_error, provider_message_id,
-    created_at, updated_at
+    urgent, status, attempts, next_attempt_at, last_error, last_error_code, lease_owner,
+    provider_message_id, created_at, updated_at
 )
 SELECT s.contact_id, c.channel, %s, '{{}}', %s, s.id,
        'event:' || CAST(%s AS TEXT) || ':sub:' || CAST(s.id AS TEXT) || ':' || c.channel,
-       %s, 'pending', 0, %s, '', '', %s, %s
+       %s, 'pending', 0, %s, '', '', '', '', %s, %s
 FROM alerts_subscription s
 JOIN alerts_contact c ON c.id = s.contact_id
 WHERE s.item_id = %s
@@ -114,6 +115,7 @@ def notifications_for_event(event: Event) -> int:
                 ),
                 last_episode=Greatest(F("last_episode"), Value(episode)),
             )
+            kick_delivery()
     return created
 
 

@@ -34,6 +34,14 @@ class Contact(models.Model):
         default=True, help_text="Off after STOP or unsubscribe-all: nothing is sent."
     )
     timezone = models.CharField(max_length=64, default="Asia/Kolkata")
+    language = models.CharField(
+        max_length=8, default="en", help_text="Language of the messages: en or hi."
+    )
+    # The last message the person sent us: WhatsApp allows free-form replies for 24 hours.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    # For webhook contacts: the key our signatures are made with (shown once).
+    signing_secret = models.CharField(max_length=64, blank=True)
     # Bumped to invalidate every link sent so far (manage and unsubscribe links).
     link_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from shelfwatch.alerts.addresses import normalize_address
 from shelfwatch.alerts.models import Contact, Subscription, SubscriptionKind
 from shelfwatch.alerts.verification import send_code
 from shelfwatch.config.problems import ApiError
+from shelfwatch.notify.models import Channel
 from shelfwatch.watch.models import WatchedItem
 
 MIN_COOLDOWN = timedelta(minutes=1)
@@ -34,7 +36,13 @@ def add_contact(
     normalized = normalize_address(channel, address)
     with transaction.atomic():
         contact, _ = Contact.objects.get_or_create(
-            channel=channel, address=normalized, defaults={"user": user}
+            channel=channel,
+            address=normalized,
+            defaults={
+                "user": user,
+                # Webhook receivers check our signature with this key.
+                "signing_secret": secrets.token_hex(32) if channel == Channel.WEBHOOK else "",
+            },
         )
     send_code(contact=contact, ip=ip)
     return contact

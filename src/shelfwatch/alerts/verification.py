@@ -22,6 +22,7 @@ from shelfwatch.alerts.links import confirm_token
 from shelfwatch.alerts.models import Contact, VerificationCode
 from shelfwatch.config.problems import ApiError
 from shelfwatch.notify.models import Channel, Notification
+from shelfwatch.notify.tasks import kick_delivery
 
 
 class TooManyCodes(ApiError):
@@ -87,6 +88,7 @@ def send_code(*, contact: Contact, ip: str | None) -> VerificationCode:
             urgent=True,
             idempotency_key=f"verify:{row.pk}",
         )
+        kick_delivery()
     return row
 
 

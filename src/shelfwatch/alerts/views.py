@@ -30,6 +30,7 @@ from shelfwatch.alerts.models import Contact, Subscription
 from shelfwatch.alerts.subscriptions import stop_contact, subscribe, unsubscribe
 from shelfwatch.alerts.verification import mark_verified
 from shelfwatch.notify.models import Notification
+from shelfwatch.notify.tasks import kick_delivery
 from shelfwatch.watch.models import Source, WatchedItem
 
 ITEMS_SHOWN = 300
@@ -158,6 +159,7 @@ def manage_link(request: HttpRequest) -> HttpResponse:
                 urgent=True,
                 idempotency_key=f"manage-link:{contact.pk}:{timezone.now().timestamp()}",
             )
+            kick_delivery()
     return _message(
         request,
         "Check your messages",

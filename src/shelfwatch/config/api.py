@@ -148,6 +148,7 @@ def mount_routers() -> None:
     from shelfwatch.catalog.images_api import images_router
     from shelfwatch.events.api import router as events_router
     from shelfwatch.inventory.api import router as stores_router
+    from shelfwatch.notify.api import notifications_router, webhook_router
     from shelfwatch.watch.api import router as sources_router
 
     api.add_router("/auth/", auth_router)
@@ -160,3 +161,5 @@ def mount_routers() -> None:
     api.add_router("/sources", sources_router)
     api.add_router("/contacts", contacts_router)
     api.add_router("/subscriptions", subscriptions_router)
+    api.add_router("/notify", webhook_router)
+    api.add_router("/notifications", notifications_router)

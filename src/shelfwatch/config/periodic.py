@@ -35,6 +35,11 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(minutes=1),
     ),
     PeriodicJob(
+        name="deliver-notifications",
+        task="shelfwatch.notify.tasks.deliver_notifications",
+        every=timedelta(seconds=10),
+    ),
+    PeriodicJob(
         name="dispatch-polls",
         task="shelfwatch.watch.tasks.dispatch_due_polls",
         every=timedelta(seconds=5),

@@ -211,9 +211,15 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- email ----------------------------------------------------------------------------------
 
+# Email providers' HTTP APIs through django-anymail: SENDGRID_API_KEY picks SendGrid.
+ANYMAIL = {"SENDGRID_API_KEY": env_str("SENDGRID_API_KEY")}
+if env_str("SENDGRID_API_URL"):
+    ANYMAIL["SENDGRID_API_URL"] = env_str("SENDGRID_API_URL")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
+    "anymail.backends.sendgrid.EmailBackend"
+    if env_str("SENDGRID_API_KEY")
+    else "django.core.mail.backends.smtp.EmailBackend"
     if env_str("EMAIL_HOST")
     else "django.core.mail.backends.console.EmailBackend",
 )
@@ -324,6 +330,33 @@ ALERTS_CODE_TTL_SECONDS = env_int("ALERTS_CODE_TTL_SECONDS", 600)
 ALERTS_CODE_MAX_ATTEMPTS = env_int("ALERTS_CODE_MAX_ATTEMPTS", 5)
 ALERTS_CODES_PER_CONTACT_HOUR = env_int("ALERTS_CODES_PER_CONTACT_HOUR", 3)
 ALERTS_CODES_PER_IP_HOUR = env_int("ALERTS_CODES_PER_IP_HOUR", 10)
+
+# --- notification delivery ------------------------------------------------------------------
+
+NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 500)
+NOTIFY_SEND_THREADS = env_int("NOTIFY_SEND_THREADS", 16)
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 120)
+NOTIFY_TASK_SECONDS = float(env_str("NOTIFY_TASK_SECONDS", "50"))
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8)
+NOTIFY_RETRY_BASE_SECONDS = float(env_str("NOTIFY_RETRY_BASE_SECONDS", "30"))
+NOTIFY_RECIPIENT_MIN_INTERVAL_SECONDS = float(env_str("NOTIFY_RECIPIENT_MIN_INTERVAL_SECONDS", "5"))
+NOTIFY_QUIET_HOURS = env_str("NOTIFY_QUIET_HOURS", "22:00-08:00")
+NOTIFY_DIGEST_SECONDS = env_int("NOTIFY_DIGEST_SECONDS", 0)
+# Sends are paced at this fraction of a provider's limit, so jitter never pushes them over.
+NOTIFY_RATE_SAFETY = float(env_str("NOTIFY_RATE_SAFETY", "0.97"))
+NOTIFY_EMAIL_RATE_PER_SECOND = float(env_str("NOTIFY_EMAIL_RATE_PER_SECOND", "20"))
+NOTIFY_EMAIL_DOMAIN = env_str("NOTIFY_EMAIL_DOMAIN", "shelfwatch.local")
+NOTIFY_WEBHOOK_TIMEOUT = float(env_str("NOTIFY_WEBHOOK_TIMEOUT", "10"))
+WHATSAPP_API_BASE = env_str("WHATSAPP_API_BASE", "https://graph.facebook.com")
+WHATSAPP_API_VERSION = env_str("WHATSAPP_API_VERSION", "v21.0")
+WHATSAPP_PHONE_NUMBER_ID = env_str("WHATSAPP_PHONE_NUMBER_ID")
+WHATSAPP_ACCESS_TOKEN = env_str("WHATSAPP_ACCESS_TOKEN")
+WHATSAPP_APP_SECRET = env_str("WHATSAPP_APP_SECRET")
+WHATSAPP_VERIFY_TOKEN = env_str("WHATSAPP_VERIFY_TOKEN")
+WHATSAPP_TIMEOUT = float(env_str("WHATSAPP_TIMEOUT", "10"))
+# Meta's default throughput for a business phone number is 80 messages a second; numbers
+# upgraded by Meta may go to 1,000.
+WHATSAPP_RATE_PER_SECOND = min(1000.0, float(env_str("WHATSAPP_RATE_PER_SECOND", "80")))
 
 LOGGING = {
     "version": 1,

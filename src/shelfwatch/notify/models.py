@@ -49,12 +49,21 @@ class Notification(models.Model):
     )
     idempotency_key = models.CharField(max_length=200, unique=True)
     urgent = models.BooleanField(default=False, help_text="Sent even in quiet hours.")
+    # A digest sends several notifications as one message: the others point at it.
+    digest_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="digested"
+    )
     status = models.CharField(
         max_length=12, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A worker's claim: while `lease_until` is ahead, nobody else sends this row; a worker
+    # that died leaves a lease that expires, and the row is claimed again.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    last_error_code = models.CharField(max_length=40, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -65,7 +74,65 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="notify_due"),
             models.Index(fields=["contact", "-created_at"], name="notify_contact_time"),
+            models.Index(fields=["provider_message_id"], name="notify_provider_id"),
         ]
 
     def __str__(self) -> str:
         return f"{self.template} to {self.contact_id} ({self.status})"
+
+
+class AttemptOutcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted by the provider"
+    TRANSIENT = "transient", "Failed, will retry"
+    PERMANENT = "permanent", "Failed for good"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a notification, as the provider answered it."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=12, choices=AttemptOutcome.choices)
+    provider_code = models.CharField(max_length=40, blank=True)  # HTTP status, Graph code...
+    detail = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} {self.outcome} at {self.at:%H:%M:%S}"
+
+
+class InboxItem(models.Model):
+    """A signed-in user's copy of a notification, listed in the app and read there."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="inbox_items")
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, related_name="inbox_item"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    url = models.CharField(max_length=1000, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="notify_inbox_user")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Pace(models.Model):
+    """The next free send slot of one rate-limited key (without Redis)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    next_free = models.FloatField(default=0.0)  # unix seconds
+
+    def __str__(self) -> str:
+        return self.key

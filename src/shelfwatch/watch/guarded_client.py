@@ -306,6 +306,7 @@ class GuardedClient:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
     ) -> FetchResult:
         """Send one request; the whole body is read, at most `max_bytes` of it.
 
@@ -317,7 +318,7 @@ class GuardedClient:
         deadline = started + self.timeout
         try:
             with self._client.stream(
-                method, url, headers=headers, params=params, json=json
+                method, url, headers=headers, params=params, json=json, content=content
             ) as response:
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > self.max_bytes:

@@ -1,0 +1,320 @@
+"""Delivery: claim due notifications, send them at the providers' pace, record every outcome.
+
+Each acceptance is written the moment the provider answers (not at the end of a batch), so
+a worker killed mid-batch can only resend what the provider accepted in that instant. A
+claimed row that is not sent (quiet hours, a person's pace, a digest wait) is released with
+its new due time. Transient failures retry with exponential backoff and jitter, never
+sooner than the provider's Retry-After; permanent ones fail at once with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import socket
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from shelfwatch.alerts.models import Contact
+from shelfwatch.notify import pacing
+from shelfwatch.notify.channels import CHANNELS, whatsapp
+from shelfwatch.notify.channels.base import SendResult
+from shelfwatch.notify.claiming import claim, release
+from shelfwatch.notify.inbox import add_to_inbox
+from shelfwatch.notify.messages import Message, build_message
+from shelfwatch.notify.models import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    Notification,
+    NotificationStatus,
+)
+from shelfwatch.notify.quiet_hours import quiet_until
+
+logger = logging.getLogger("shelfwatch.notify")
+
+MAX_BACKOFF = timedelta(hours=6)
+DIGESTIBLE = ("watch.",)
+
+
+@dataclass
+class DeliverySummary:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+    cancelled: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+            "deferred": self.deferred,
+            "cancelled": self.cancelled,
+        }
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """Exponential from NOTIFY_RETRY_BASE_SECONDS, capped, +-20 % jitter, >= Retry-After."""
+    base = timedelta(seconds=settings.NOTIFY_RETRY_BASE_SECONDS) * (2 ** min(attempts - 1, 20))
+    delay = min(base, MAX_BACKOFF) * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+@dataclass
+class _Job:
+    notification: Notification
+    message: Message
+    digested: list[Notification]
+    channel: object
+    start_at: float  # time.monotonic() of its send slot
+    attempt: DeliveryAttempt | None = None
+    result: SendResult | None = None
+    started: float = 0.0
+    recorded: threading.Event = field(default_factory=threading.Event)
+
+
+def _record(job: _Job, result: SendResult, *, worker: str, started: float) -> str:
+    """Write one outcome at once; returns "sent", "retried" or "failed"."""
+    notification = job.notification
+    now = timezone.now()
+    attempts = notification.attempts + 1
+    rows = Notification.objects.filter(pk=notification.pk, lease_owner=worker)
+    contact = notification.contact
+    effects = result.effects
+    if effects.get("window_closed"):
+        Contact.objects.filter(pk=contact.pk).update(last_inbound_at=None)
+    if effects.get("opted_out"):
+        Contact.objects.filter(pk=contact.pk).update(opted_out_at=now, is_active=False)
+    if effects.get("pause_account"):
+        pacing.pause(job.channel.account_key(), float(effects["pause_account"]))
+    if result.accepted:
+        with transaction.atomic():
+            rows.update(
+                status=NotificationStatus.SENT,
+                attempts=F("attempts") + 1,
+                provider_message_id=result.provider_message_id[:200],
+                sent_at=now,
+                lease_owner="",
+                lease_until=None,
+                last_error="",
+                last_error_code="",
+            )
+            if job.digested:
+                Notification.objects.filter(pk__in=[n.pk for n in job.digested]).update(
+                    status=NotificationStatus.SENT,
+                    digest_of=notification,
+                    sent_at=now,
+                    lease_owner="",
+                    lease_until=None,
+                )
+        outcome = "sent"
+    elif result.outcome == AttemptOutcome.TRANSIENT and attempts < settings.NOTIFY_MAX_ATTEMPTS:
+        rows.update(
+            status=NotificationStatus.PENDING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + backoff(attempts, result.retry_after),
+            lease_owner="",
+            lease_until=None,
+            last_error=result.detail,
+            last_error_code=result.code[:40],
+        )
+        outcome = "retried"
+    else:
+        rows.update(
+            status=NotificationStatus.FAILED,
+            attempts=F("attempts") + 1,
+            lease_owner="",
+            lease_until=None,
+            last_error=result.detail or "failed",
+            last_error_code=result.code[:40],
+        )
+        outcome = "failed"
+    if not result.accepted and job.digested:
+        # The digest failed: its parts go back to be sent (or digested) again.
+        Notification.objects.filter(pk__in=[n.pk for n in job.digested]).update(
+            status=NotificationStatus.PENDING,
+            lease_owner="",
+            lease_until=None,
+            next_attempt_at=now + backoff(attempts, result.retry_after),
+        )
+    job.attempt = DeliveryAttempt(
+        notification_id=notification.pk,
+        at=now,
+        outcome=result.outcome,
+        provider_code=result.code[:40],
+        detail=result.detail,
+        provider_message_id=result.provider_message_id[:200],
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
+    if result.accepted and contact.user_id and notification.template.startswith("watch."):
+        add_to_inbox(notification, job.message)
+    return outcome
+
+
+def _send(job: _Job, results: queue.SimpleQueue) -> None:
+    """Send at the job's slot, hand the result to the recording thread, and wait until it is
+    written: a sender holds at most one unrecorded acceptance, so a crash can leave at most
+    one per sender thread."""
+    delay = job.start_at - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    started = time.monotonic()
+    try:
+        kwargs = {"delivery_id": str(job.notification.pk)} if job.channel.name == "webhook" else {}
+        result = job.channel.send(contact=job.notification.contact, message=job.message, **kwargs)
+    except Exception as exc:  # a channel bug must not lose the batch
+        logger.exception("sending notification %s raised", job.notification.pk)
+        from shelfwatch.notify.channels.base import transient
+
+        result = transient("internal_error", f"{type(exc).__name__}: {exc}")
+    job.result, job.started = result, started
+    results.put(job)
+    job.recorded.wait()
+
+
+def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: DeliverySummary):
+    """Drop what must not be sent now; yields what may be sent, grouped for digests."""
+    digest_window = timedelta(seconds=settings.NOTIFY_DIGEST_SECONDS)
+    sendable: list[Notification] = []
+    for n in rows:
+        contact = n.contact
+        verifying = n.template in ("verify_code", "stopped", "started")
+        if not verifying and (not contact.is_active or not contact.is_verified):
+            Notification.objects.filter(pk=n.pk, lease_owner=worker).update(
+                status=NotificationStatus.CANCELLED,
+                lease_owner="",
+                lease_until=None,
+                last_error="the contact is not verified or has stopped alerts",
+            )
+            summary.cancelled += 1
+            continue
+        if not n.urgent:
+            morning = quiet_until(now, contact.timezone)
+            if morning is not None:
+                release(n.pk, worker=worker, until=morning, reason="quiet hours")
+                summary.deferred += 1
+                continue
+            if digest_window and n.created_at > now - digest_window:
+                release(
+                    n.pk, worker=worker, until=n.created_at + digest_window, reason="digest wait"
+                )
+                summary.deferred += 1
+                continue
+        sendable.append(n)
+    groups: dict[tuple[int, str], list[Notification]] = defaultdict(list)
+    for n in sendable:
+        digestible = digest_window and not n.urgent and n.template.startswith(DIGESTIBLE)
+        groups[(n.contact_id, n.channel) if digestible else (-n.pk, n.channel)].append(n)
+    return list(groups.values())
+
+
+def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
+    """Claim up to `limit` due notifications and deliver them; the outcome counts."""
+    summary = DeliverySummary()
+    now = timezone.now()
+    ids = claim(worker=worker, limit=limit, now=now)
+    summary.claimed = len(ids)
+    if not ids:
+        return summary
+    rows = list(
+        Notification.objects.filter(pk__in=ids, lease_owner=worker)
+        .select_related("contact", "subscription", "event")
+        .order_by("next_attempt_at", "id")
+    )
+    jobs_by_channel: dict[str, list[tuple[Notification, list[Notification]]]] = defaultdict(list)
+    recipient_gap = settings.NOTIFY_RECIPIENT_MIN_INTERVAL_SECONDS
+    for group in _screen(rows, worker=worker, now=now, summary=summary):
+        first, rest = group[0], group[1:]
+        if first.channel not in CHANNELS:
+            release(
+                first.pk, worker=worker, until=now + timedelta(hours=1), reason="unknown channel"
+            )
+            continue
+        if recipient_gap and not first.urgent:
+            wait_s = pacing.reserve(f"recipient:{first.contact_id}", rate=1.0 / recipient_gap)
+            if wait_s > 1.0:
+                for n in group:
+                    release(
+                        n.pk,
+                        worker=worker,
+                        until=now + timedelta(seconds=wait_s),
+                        reason="paced for this recipient",
+                    )
+                summary.deferred += len(group)
+                continue
+        jobs_by_channel[first.channel].append((first, rest))
+    attempts: list[DeliveryAttempt] = []
+    threads = max(1, settings.NOTIFY_SEND_THREADS)
+    results: queue.SimpleQueue = queue.SimpleQueue()
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="notify-send") as pool:
+        submitted = 0
+        for channel_name, entries in jobs_by_channel.items():
+            channel = CHANNELS[channel_name]
+            rate = channel.rate_per_second()
+            # A little under the provider's limit: network jitter can bunch arrivals.
+            rate = rate * settings.NOTIFY_RATE_SAFETY if rate else rate
+            offset = (
+                pacing.reserve(channel.account_key(), rate=rate, count=len(entries))
+                if rate
+                else 0.0
+            )
+            base = time.monotonic() + offset
+            for index, (n, rest) in enumerate(entries):
+                message = build_message(n, digest=rest)
+                if (
+                    channel is not whatsapp
+                    or whatsapp.message_kind(n.contact, message) != "template"
+                ):
+                    message.render_all()  # texts read the database: not in the sender thread
+                job = _Job(n, message, rest, channel, base + (index / rate if rate else 0.0))
+                pool.submit(_send, job, results)
+                submitted += 1
+        # Outcomes are written here, in this thread (and its database connection), one at
+        # a time as they arrive; each sender waits for its own.
+        for _ in range(submitted):
+            job = results.get()
+            try:
+                outcome = _record(job, job.result, worker=worker, started=job.started)
+            finally:
+                job.recorded.set()
+            extra = len(job.digested) if outcome == "sent" else 0
+            setattr(summary, outcome, getattr(summary, outcome) + 1 + extra)
+            attempts.append(job.attempt)
+    DeliveryAttempt.objects.bulk_create(attempts, batch_size=1000)
+    return summary
+
+
+def deliver_due(*, max_seconds: float = 60.0, batch_size: int | None = None) -> DeliverySummary:
+    """Deliver batches until nothing is due or `max_seconds` passed (one task's work)."""
+    worker = worker_name()
+    total = DeliverySummary()
+    deadline = time.monotonic() + max_seconds
+    size = batch_size or settings.NOTIFY_BATCH_SIZE
+    while time.monotonic() < deadline:
+        summary = deliver_batch(worker=worker, limit=size)
+        for name in ("claimed", "sent", "retried", "failed", "deferred", "cancelled"):
+            setattr(total, name, getattr(total, name) + getattr(summary, name))
+        if summary.claimed == 0:
+            break
+    return total

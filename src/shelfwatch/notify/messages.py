@@ -1,0 +1,170 @@
+"""What a notification says: subject, text, HTML and the WhatsApp template, per language.
+
+Texts live in templates named `notify/<template key>.<language>.txt` (and `.subject.txt`);
+English is the fallback for a language without its own. The context comes from the event
+the notification was made for (the product's name -- its regional name in the contact's
+language where the catalog has one -- the shop, the price, the link) plus the links every
+message carries: unsubscribe (one-click) and manage.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+
+from shelfwatch.notify.models import Notification
+
+LANGUAGES = ("en", "hi")
+# WhatsApp templates must be approved by Meta before use; these are the names and body
+# parameters we ask operators to register (docs/notifications.md has their texts).
+WHATSAPP_TEMPLATES = {
+    "watch.back_in_stock": ("shelfwatch_back_in_stock", ("product", "source", "price")),
+    "watch.price_changed": ("shelfwatch_price_drop", ("product", "source", "price", "old_price")),
+    "watch.out_of_stock": ("shelfwatch_update", ("product", "source", "summary")),
+    "watch.product_updated": ("shelfwatch_update", ("product", "source", "summary")),
+    "watch.gone": ("shelfwatch_update", ("product", "source", "summary")),
+    "verify_code": ("shelfwatch_verify", ("code",)),
+    "manage_link": ("shelfwatch_manage", ("url",)),
+    "digest": ("shelfwatch_digest", ("count", "summary")),
+}
+
+
+class Message:
+    """One rendered message. Texts are rendered on first use: a WhatsApp template message
+    needs only its parameters, an email all three texts."""
+
+    def __init__(self, *, template: str, language: str, context: dict[str, Any]) -> None:
+        self.template = template
+        self.language = language
+        self.context = context
+        name, params = WHATSAPP_TEMPLATES.get(template, ("", ()))
+        self.whatsapp_template = name
+        # The Cloud API refuses empty template parameters; a dash stands in for an unknown.
+        self.whatsapp_params = [str(context.get(p) or "-") for p in params]
+        self.url = str(context.get("url") or context.get("confirm_url") or "")
+
+    @property
+    def unsubscribe_url(self) -> str:
+        return self._full_context["unsubscribe_url"]
+
+    def render_all(self) -> Message:
+        """Render every text now (in the thread that may use the database)."""
+        _ = self.subject, self.text, self.html
+        return self
+
+    @cached_property
+    def subject(self) -> str:
+        return _render(f"{self.template}.subject", self.language, self._full_context)
+
+    @cached_property
+    def text(self) -> str:
+        return _render(self.template, self.language, self._full_context)
+
+    @cached_property
+    def html(self) -> str:
+        return render_to_string("notify/email.html", {**self._full_context, "body": self.text})
+
+    @cached_property
+    def _full_context(self) -> dict[str, Any]:
+        links = {k: v() if callable(v) else v for k, v in self.context.items()}
+        return {**links, "language": self.language}
+
+
+def _site(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _item_context(event_id: int | None, payload: dict[str, Any], language: str) -> dict[str, Any]:
+    """What a `watch.*` event says about its item, in `language` (cached per event)."""
+    from shelfwatch.watch.models import WatchedItem
+
+    cache_key = (event_id, language)
+    if event_id and cache_key in _item_cache:
+        return _item_cache[cache_key]
+    context: dict[str, Any] = {
+        "price": payload.get("price") or payload.get("new_price") or "",
+        "old_price": payload.get("old_price") or "",
+        "percent": payload.get("percent"),
+        "currency": payload.get("currency") or "",
+        "available": payload.get("available"),
+        "changes": payload.get("changes") or [],
+        "product": payload.get("name", ""),
+        "source": "",
+        "url": payload.get("url", ""),
+    }
+    item = (
+        WatchedItem.objects.select_related("source", "product")
+        .filter(pk=payload.get("item_id"))
+        .first()
+    )
+    if item is not None:
+        name = item.name
+        if item.product_id and language != "en":
+            regional = item.product.regional_names.filter(language__startswith=language).first()
+            name = regional.name if regional else name
+        url = item.url if item.url.startswith("http") else _site(item.url or "/subscribe")
+        context.update(product=name, source=item.source.name, url=url)
+    if event_id:
+        if len(_item_cache) > 1000:
+            _item_cache.clear()
+        _item_cache[cache_key] = context
+    return context
+
+
+_item_cache: dict[tuple[int | None, str], dict[str, Any]] = {}
+
+
+def _summary(template: str, context: dict[str, Any]) -> str:
+    if template == "watch.out_of_stock":
+        return "out of stock"
+    if template == "watch.gone":
+        return "no longer listed"
+    return ", ".join(context.get("changes") or ["updated"])
+
+
+def _render(name: str, language: str, context: dict[str, Any]) -> str:
+    for lang in (language, "en"):
+        try:
+            return render_to_string(f"notify/{name}.{lang}.txt", context).strip()
+        except TemplateDoesNotExist:
+            continue
+    raise TemplateDoesNotExist(f"notify/{name}.en.txt")
+
+
+def build_message(notification: Notification, *, digest: list[Notification] = ()) -> Message:
+    """The message for `notification` (or, with `digest`, for it and those together)."""
+    from shelfwatch.alerts.links import manage_token, unsubscribe_all_token, unsubscribe_token
+
+    contact = notification.contact
+    language = contact.language if contact.language in LANGUAGES else "en"
+    key = "digest" if digest else notification.template
+    context: dict[str, Any] = dict(notification.context)
+    if notification.template.startswith("watch."):
+        payload = notification.event.payload if notification.event_id else {}
+        context.update(_item_context(notification.event_id, payload, language))
+        context["summary"] = _summary(notification.template, context)
+    if digest:
+        lines = []
+        for part in [notification, *digest]:
+            payload = part.event.payload if part.event_id else {}
+            part_context = _item_context(part.event_id, payload, language)
+            lines.append(f"{part_context['product']}: {_summary(part.template, part_context)}")
+        context.update(count=len(lines), lines=lines, summary="; ".join(lines))
+    subscription = notification.subscription if notification.subscription_id else None
+    if subscription is not None:
+        subscription.contact = contact  # the same row: no query when a link is signed
+    # Signed links cost a few microseconds each: made only when a text needs them.
+    if subscription is not None:
+        context["unsubscribe_url"] = lambda: _site(
+            f"/alerts/unsubscribe/{unsubscribe_token(subscription)}/"
+        )
+    else:
+        context["unsubscribe_url"] = lambda: _site(
+            f"/alerts/unsubscribe-all/{unsubscribe_all_token(contact)}/"
+        )
+    context["manage_url"] = lambda: _site(f"/alerts/manage/{manage_token(contact)}/")
+    return Message(template=key, language=language, context=context)

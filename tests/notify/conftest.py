@@ -1,0 +1,60 @@
+"""Delivery tests: a verified contact per channel, and the providers as real fake servers."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from shelfwatch.alerts.models import Contact
+from shelfwatch.notify.models import Notification
+from tests.fakes.whatsapp import (
+    DEFAULT_APP_SECRET,
+    DEFAULT_PHONE_NUMBER_ID,
+    DEFAULT_TOKEN,
+    WhatsAppFake,
+)
+
+
+@pytest.fixture
+def delivery_settings(settings):
+    """Deliver at once: no quiet hours, no per-person pacing, short retries."""
+    settings.NOTIFY_QUIET_HOURS = "off"
+    settings.NOTIFY_RECIPIENT_MIN_INTERVAL_SECONDS = 0
+    settings.NOTIFY_DIGEST_SECONDS = 0
+    settings.NOTIFY_RETRY_BASE_SECONDS = 30
+    settings.NOTIFY_SEND_THREADS = 4
+    return settings
+
+
+@pytest.fixture
+def whatsapp(delivery_settings):
+    with WhatsAppFake() as fake:
+        delivery_settings.WHATSAPP_API_BASE = fake.graph_url
+        delivery_settings.WHATSAPP_API_VERSION = "v21.0"
+        delivery_settings.WHATSAPP_PHONE_NUMBER_ID = DEFAULT_PHONE_NUMBER_ID
+        delivery_settings.WHATSAPP_ACCESS_TOKEN = DEFAULT_TOKEN
+        delivery_settings.WHATSAPP_APP_SECRET = DEFAULT_APP_SECRET
+        delivery_settings.WHATSAPP_VERIFY_TOKEN = "verify-me"
+        delivery_settings.WHATSAPP_RATE_PER_SECOND = 1000
+        yield fake
+
+
+def make_contact(channel: str = "whatsapp", address: str = "+919876543210", **fields) -> Contact:
+    return Contact.objects.create(
+        channel=channel, address=address, verified_at=timezone.now(), **fields
+    )
+
+
+def queue(
+    contact: Contact, template: str = "verify_code", *, key: str | None = None, **fields
+) -> Notification:
+    """A pending notification as alerts or verification would create it."""
+    fields.setdefault("context", {"code": "123456", "minutes": 10})
+    fields.setdefault("urgent", True)
+    return Notification.objects.create(
+        contact=contact,
+        channel=contact.channel,
+        template=template,
+        idempotency_key=key or f"test:{Notification.objects.count()}:{template}",
+        **fields,
+    )

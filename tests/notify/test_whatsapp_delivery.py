@@ -1,0 +1,218 @@
+"""WhatsApp delivery against a fake Cloud API: templates, replies, every error class,
+status webhooks and STOP / START."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from shelfwatch.alerts.models import Subscription
+from shelfwatch.notify.delivery import deliver_batch
+from shelfwatch.notify.models import DeliveryAttempt, Notification
+from tests.fakes.whatsapp import DEFAULT_APP_SECRET, sign
+from tests.notify.conftest import make_contact, queue
+
+pytestmark = pytest.mark.django_db
+
+
+def deliver():
+    return deliver_batch(worker="test-worker", limit=100)
+
+
+def test_a_code_goes_out_as_an_approved_template(whatsapp):
+    contact = make_contact()
+    note = queue(contact)
+    assert deliver().sent == 1
+    [sent] = whatsapp.messages
+    assert sent.type == "template" and sent.template == "shelfwatch_verify"
+    assert sent.body["template"]["components"][0]["parameters"] == [
+        {"type": "text", "text": "123456"}
+    ]
+    assert sent.wa_id == "919876543210"
+    note.refresh_from_db()
+    assert note.status == "sent" and note.provider_message_id == sent.id and note.attempts == 1
+    assert DeliveryAttempt.objects.get(notification=note).outcome == "accepted"
+    assert deliver().claimed == 0  # sent once, never again
+
+
+def test_inside_the_reply_window_an_alert_has_a_stop_button(whatsapp):
+    contact = make_contact(last_inbound_at=timezone.now() - timedelta(hours=1))
+    queue(contact, "watch.back_in_stock", context={})
+    deliver()
+    [sent] = whatsapp.messages
+    assert sent.type == "interactive"
+    buttons = sent.body["interactive"]["action"]["buttons"]
+    assert buttons == [{"type": "reply", "reply": {"id": "stop_alerts", "title": "Stop alerts"}}]
+
+
+def test_window_closed_retries_at_once_as_a_template(whatsapp):
+    contact = make_contact(last_inbound_at=timezone.now() - timedelta(hours=1))
+    note = queue(contact, "watch.back_in_stock", context={})
+    whatsapp.error_next(131047)
+    assert deliver().retried == 1
+    note.refresh_from_db()
+    contact.refresh_from_db()
+    assert note.status == "pending" and contact.last_inbound_at is None
+    assert note.next_attempt_at <= timezone.now() + timedelta(seconds=60)
+    Notification.objects.update(next_attempt_at=timezone.now())
+    assert deliver().sent == 1
+    assert whatsapp.messages[-1].type == "template"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error_code"),
+    [
+        (131026, "failed", "131026"),  # undeliverable: permanent
+        (131050, "failed", "131050"),  # stopped marketing: permanent, contact opted out
+        (132001, "failed", "132001"),  # no such template: permanent
+        (130429, "pending", "130429"),  # throughput: retry
+        (131056, "pending", "131056"),  # pair rate: retry, not before a minute
+        (131000, "pending", "131000"),  # generic: retry
+    ],
+)
+def test_errors_are_classified_by_graph_code(whatsapp, code, status, error_code):
+    note = queue(make_contact())
+    whatsapp.error_next(code)
+    deliver()
+    note.refresh_from_db()
+    assert note.status == status and note.last_error_code == error_code
+    if status == "pending":
+        assert note.next_attempt_at > timezone.now() + timedelta(seconds=0.5)
+    if code == 131050:
+        assert not note.contact.is_active
+
+
+def test_http_429_honours_retry_after(whatsapp):
+    note = queue(make_contact())
+    whatsapp.rate_limit_next(1, retry_after=600)
+    deliver()
+    note.refresh_from_db()
+    assert note.status == "pending"
+    assert note.next_attempt_at > timezone.now() + timedelta(seconds=590)
+
+
+def test_attempts_run_out_and_the_admin_can_retry(whatsapp, settings, callers):
+    settings.NOTIFY_MAX_ATTEMPTS = 2
+    note = queue(make_contact())
+    whatsapp.fail_next(5, status=500)
+    deliver()
+    Notification.objects.update(next_attempt_at=timezone.now())
+    deliver()
+    note.refresh_from_db()
+    assert note.status == "failed" and note.attempts == 2
+    retried = callers["admin"].post(f"/api/v1/notifications/{note.pk}/retry")
+    assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    whatsapp.clear_faults()
+    assert deliver().sent == 1
+    assert callers["customer"].post(f"/api/v1/notifications/{note.pk}/retry").status_code == 403
+
+
+def webhook_post(client, document: dict, *, secret: str = DEFAULT_APP_SECRET, tamper: bool = False):
+    raw = json.dumps(document).encode()
+    signature = sign(raw, secret)
+    if tamper:
+        raw = raw.replace(b"delivered", b"read")
+    return client.post(
+        "/api/v1/notify/whatsapp/webhook",
+        data=raw,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": signature},
+    )
+
+
+def statuses(*pairs) -> dict:
+    value = {
+        "messaging_product": "whatsapp",
+        "statuses": [
+            {"id": mid, "status": st, "timestamp": "1764547200", "recipient_id": "919876543210"}
+            for mid, st in pairs
+        ],
+    }
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
+
+
+def test_status_webhooks_move_forward_only_and_need_the_signature(client, whatsapp):
+    note = queue(make_contact())
+    deliver()
+    note.refresh_from_db()
+    mid = note.provider_message_id
+    assert webhook_post(client, statuses((mid, "delivered")), tamper=True).status_code == 401
+    note.refresh_from_db()
+    assert note.status == "sent"  # a tampered body changed nothing
+    assert webhook_post(client, statuses((mid, "read"))).status_code == 200
+    assert webhook_post(client, statuses((mid, "delivered"))).status_code == 200  # late
+    note.refresh_from_db()
+    assert note.status == "read"
+    forged = webhook_post(client, statuses((mid, "failed")), secret="someone-else")
+    assert forged.status_code == 401
+
+
+def test_the_verification_handshake(client, whatsapp):
+    url = "/api/v1/notify/whatsapp/webhook"
+    ok = client.get(
+        url,
+        {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158201444"},
+    )
+    assert ok.status_code == 200 and ok.content == b"1158201444"
+    bad = client.get(
+        url, {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "x"}
+    )
+    assert bad.status_code == 403
+
+
+def inbound(text: str | None = None, button: tuple[str, str] | None = None) -> dict:
+    message = {
+        "from": "919876543210",
+        "id": f"wamid.in.{text or button[0]}",
+        "timestamp": str(int(timezone.now().timestamp())),
+    }
+    if text is not None:
+        message.update(type="text", text={"body": text})
+    else:
+        message.update(
+            type="interactive",
+            interactive={
+                "type": "button_reply",
+                "button_reply": {"id": button[0], "title": button[1]},
+            },
+        )
+    value = {
+        "messaging_product": "whatsapp",
+        "messages": [message],
+        "contacts": [{"wa_id": "919876543210", "profile": {"name": "Asha"}}],
+    }
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
+
+
+def test_stop_button_and_start_reply(client, whatsapp):
+    from shelfwatch.watch.models import Source, WatchedItem
+
+    contact = make_contact()
+    source = Source.objects.create(name="S", kind="internal")
+    item = WatchedItem.objects.create(source=source, external_id="1", name="Whey")
+    subscription = Subscription.objects.create(contact=contact, item=item)
+    assert webhook_post(client, inbound(button=("stop_alerts", "Stop alerts"))).status_code == 200
+    contact.refresh_from_db()
+    subscription.refresh_from_db()
+    assert not contact.is_active and contact.opted_out_at and not subscription.is_active
+    assert contact.last_inbound_at is not None  # the reply window is open
+    queue(contact, "watch.back_in_stock", context={}, key="after-stop")
+    summary = deliver()
+    assert summary.sent == 1 and summary.cancelled == 1  # the confirmation, not the alert
+    assert "no more alerts" in whatsapp.messages[-1].body["text"]["body"]
+    webhook_post(client, inbound(text="START"))
+    contact.refresh_from_db()
+    subscription.refresh_from_db()
+    assert contact.is_active and subscription.is_active
+    # The same webhook delivered twice confirms once.
+    webhook_post(client, inbound(text="START"))
+    assert Notification.objects.filter(template="started").count() == 1
