@@ -209,3 +209,12 @@ def test_sendgrid_through_anymail(delivery_settings):
         sendgrid.fail_next(1, status=503)
         queue(make_contact("email", "ravi@example.com"), key="second")
         assert deliver().retried == 1
+
+
+def test_a_receiver_with_another_secret_sees_a_bad_signature(delivery_settings, loopback_allowed):
+    with WebhookReceiver(secret="receivers-own-secret") as receiver:
+        contact = make_contact("webhook", receiver.url("/hook"), signing_secret="not-the-same")
+        queue(contact)
+        deliver()
+        [delivery] = receiver.wait_for(1)
+        assert not delivery.signature_valid

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -172,6 +172,50 @@ def _record(job: _Job, result: SendResult, *, worker: str, started: float) -> st
     return outcome
 
 
+_ACCEPTED_SQL = (
+    "UPDATE notify_notification SET status = %s, attempts = attempts + 1, "
+    "provider_message_id = %s, sent_at = %s, lease_owner = '', lease_until = NULL, "
+    "last_error = '', last_error_code = '' WHERE id = %s AND lease_owner = %s"
+)
+
+
+def _record_accepted(jobs: list[_Job], *, worker: str) -> None:
+    """Write plain acceptances (no digest, no side effects) in one statement batch: the
+    answers that arrived together are committed together, before their senders go on."""
+    now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)
+    params = [
+        (
+            NotificationStatus.SENT.value,
+            job.result.provider_message_id[:200],
+            at,
+            job.notification.pk,
+            worker,
+        )
+        for job in jobs
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_ACCEPTED_SQL, params)
+    for job in jobs:
+        job.attempt = DeliveryAttempt(
+            notification_id=job.notification.pk,
+            at=now,
+            outcome=AttemptOutcome.ACCEPTED,
+            provider_message_id=job.result.provider_message_id[:200],
+            duration_ms=int((time.monotonic() - job.started) * 1000),
+        )
+
+
+def _plain_acceptance(job: _Job) -> bool:
+    notification = job.notification
+    return (
+        job.result.accepted
+        and not job.digested
+        and not job.result.effects
+        and not (notification.contact.user_id and notification.template.startswith("watch."))
+    )
+
+
 def _send(job: _Job, results: queue.SimpleQueue) -> None:
     """Send at the job's slot, hand the result to the recording thread, and wait until it is
     written: a sender holds at most one unrecorded acceptance, so a crash can leave at most
@@ -290,17 +334,32 @@ def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
                 job = _Job(n, message, rest, channel, base + (index / rate if rate else 0.0))
                 pool.submit(_send, job, results)
                 submitted += 1
-        # Outcomes are written here, in this thread (and its database connection), one at
-        # a time as they arrive; each sender waits for its own.
-        for _ in range(submitted):
-            job = results.get()
+        # Outcomes are written here, in this thread (and its database connection), as they
+        # arrive: whatever has arrived is written at once, then its senders go on.
+        recorded = 0
+        while recorded < submitted:
+            arrived = [results.get()]
+            while True:
+                try:
+                    arrived.append(results.get_nowait())
+                except queue.Empty:
+                    break
+            plain = [job for job in arrived if _plain_acceptance(job)]
             try:
-                outcome = _record(job, job.result, worker=worker, started=job.started)
+                if plain:
+                    _record_accepted(plain, worker=worker)
+                    summary.sent += len(plain)
+                for job in arrived:
+                    if job in plain:
+                        continue
+                    outcome = _record(job, job.result, worker=worker, started=job.started)
+                    extra = len(job.digested) if outcome == "sent" else 0
+                    setattr(summary, outcome, getattr(summary, outcome) + 1 + extra)
             finally:
-                job.recorded.set()
-            extra = len(job.digested) if outcome == "sent" else 0
-            setattr(summary, outcome, getattr(summary, outcome) + 1 + extra)
-            attempts.append(job.attempt)
+                for job in arrived:
+                    job.recorded.set()
+            attempts.extend(job.attempt for job in arrived)
+            recorded += len(arrived)
     DeliveryAttempt.objects.bulk_create(attempts, batch_size=1000)
     return summary
 

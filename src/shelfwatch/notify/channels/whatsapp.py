@@ -72,7 +72,8 @@ def account_key() -> str:
 
 
 def rate_per_second() -> float | None:
-    return float(settings.WHATSAPP_RATE_PER_SECOND)
+    # 0 turns our pacing off (a test server with no limit), never for a real number.
+    return float(settings.WHATSAPP_RATE_PER_SECOND) or None
 
 
 def window_open(contact: Contact) -> bool:
