@@ -109,6 +109,13 @@ def load_demo_data() -> DemoSummary:
     products_created, stock_items_created = load_demo_catalog(
         admin=users["admin@shelfwatch.local"], staff=users["leo.martin@shelfwatch.local"]
     )
+    # The stocked stores are on watch, so /subscribe has shops to offer alerts for.
+    from shelfwatch.inventory.models import StockItem
+    from shelfwatch.watch.internal import internal_source_for
+
+    for store in stores.values():
+        if StockItem.objects.filter(store=store).exists():
+            internal_source_for(store)
     return DemoSummary(
         accounts, stores_created, memberships_created, products_created, stock_items_created
     )
