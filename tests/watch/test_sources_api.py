@@ -150,3 +150,24 @@ def test_owner_puts_their_store_on_watch_and_stock_drives_events(callers, store_
     assert callers["admin"].post(f"/api/v1/sources/{source.pk}/poll").json()["code"] == (
         "source_not_polled"
     )
+
+
+def test_admin_adds_a_shop_by_url_after_seeing_what_it_lists(client, make_user):
+    from tests.conftest import PASSWORD
+
+    make_user("root@example.com", admin=True)
+    assert client.login(email="root@example.com", password=PASSWORD)
+    with ShopifyShop() as shop:
+        shop.add("Amul Whey Protein 1 kg", "2399.00", handle="whey")
+        url = "/admin/watch/source/add-by-url/"
+        seen = client.get(url, {"url": shop.url("/products/whey")})
+        assert seen.status_code == 200
+        page = seen.content.decode()
+        assert "shopify" in page and "Amul Whey Protein 1 kg" in page
+        assert not Source.objects.exists()
+        saved = client.post(
+            url, {"url": shop.url("/products/whey"), "name": "Fake shop", "save": "1"}
+        )
+        assert saved.status_code == 302
+        source = Source.objects.get()
+        assert source.kind == "shopify" and source.name == "Fake shop"

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from shelfwatch.config.problems import ApiError
 from shelfwatch.watch.models import Host, Observation, Source, WatchedItem
-from shelfwatch.watch.sources import request_poll
+from shelfwatch.watch.sources import create_source, detect_source, request_poll
 
 
 @admin.register(Host)
@@ -46,6 +51,40 @@ class SourceAdmin(admin.ModelAdmin):
         "updated_at",
     )
     actions = ["poll_now"]
+    change_list_template = "watch/source_changelist.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.add_by_url)
+        return [path("add-by-url/", view, name="watch_source_add_by_url"), *super().get_urls()]
+
+    def add_by_url(self, request: HttpRequest) -> HttpResponse:
+        """Detect what a URL is, show the products it lists now, and save it on request."""
+        url = (request.POST.get("url") or request.GET.get("url") or "").strip()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add a shop by URL",
+            "url": url,
+            "opts": self.model._meta,
+        }
+        if url:
+            try:
+                found = detect_source(url)
+            except ApiError as exc:
+                context["problem"] = f"{exc.detail} ({exc.code})"
+            else:
+                context["found"] = found
+                if request.method == "POST" and request.POST.get("save"):
+                    source = create_source(
+                        name=request.POST.get("name") or found.name,
+                        kind=found.kind,
+                        base_url=found.base_url,
+                        settings=found.settings,
+                        created_by=request.user,
+                    )
+                    request_poll(source)
+                    self.message_user(request, f"Watching {source.name}; its first poll runs now.")
+                    return redirect(reverse("admin:watch_source_change", args=[source.pk]))
+        return TemplateResponse(request, "watch/add_by_url.html", context)
 
     @admin.action(description="Poll the selected sources now")
     def poll_now(self, request, queryset) -> None:
