@@ -34,6 +34,7 @@ def test_a_code_goes_out_as_an_approved_template(whatsapp):
     assert sent.wa_id == "919876543210"
     note.refresh_from_db()
     assert note.status == "sent" and note.provider_message_id == sent.id and note.attempts == 1
+    assert note.context == {}  # the code is not kept once it is sent
     assert DeliveryAttempt.objects.get(notification=note).outcome == "accepted"
     assert deliver().claimed == 0  # sent once, never again
 

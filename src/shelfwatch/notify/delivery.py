@@ -206,6 +206,21 @@ def _record_accepted(jobs: list[_Job], *, worker: str) -> None:
         )
 
 
+SECRET_TEMPLATES = ("verify_code",)
+
+
+def _scrub_secrets(jobs: list[_Job]) -> None:
+    """A code is kept only until its message is sent (or can no longer be): then it goes."""
+    done = [
+        job.notification.pk
+        for job in jobs
+        if job.notification.template in SECRET_TEMPLATES
+        and (job.result.accepted or job.result.outcome == AttemptOutcome.PERMANENT)
+    ]
+    if done:
+        Notification.objects.filter(pk__in=done).update(context={})
+
+
 def _plain_acceptance(job: _Job) -> bool:
     notification = job.notification
     return (
@@ -355,6 +370,7 @@ def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
                     outcome = _record(job, job.result, worker=worker, started=job.started)
                     extra = len(job.digested) if outcome == "sent" else 0
                     setattr(summary, outcome, getattr(summary, outcome) + 1 + extra)
+                _scrub_secrets(arrived)
             finally:
                 for job in arrived:
                     job.recorded.set()
