@@ -27,6 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from shelfwatch.alerts.models import Contact
+from shelfwatch.events.models import Event
 from shelfwatch.notify import pacing
 from shelfwatch.notify.channels import CHANNELS, whatsapp
 from shelfwatch.notify.channels.base import SendResult
@@ -298,9 +299,14 @@ def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
         return summary
     rows = list(
         Notification.objects.filter(pk__in=ids, lease_owner=worker)
-        .select_related("contact", "subscription", "event")
+        .select_related("contact", "subscription")
         .order_by("next_attempt_at", "id")
     )
+    # A fan-out batch is thousands of rows of one event: read each event once.
+    events = Event.objects.in_bulk({n.event_id for n in rows if n.event_id})
+    for n in rows:
+        if n.event_id:
+            n.event = events.get(n.event_id)
     jobs_by_channel: dict[str, list[tuple[Notification, list[Notification]]]] = defaultdict(list)
     recipient_gap = settings.NOTIFY_RECIPIENT_MIN_INTERVAL_SECONDS
     for group in _screen(rows, worker=worker, now=now, summary=summary):
