@@ -223,3 +223,18 @@ def test_creator_edits_while_pending_then_only_admins(callers):
     callers["admin"].post(f"/api/v1/catalog/review/{created['id']}/approve", {})
     locked = callers["staff_a"].patch(url, {"name": "Amul Butter"})
     assert locked.status_code == 403 and locked.json()["code"] == "product_locked"
+
+
+def test_match_finds_a_stored_plural_from_a_singular(callers):
+    callers["admin"].post(
+        "/api/v1/products",
+        {"name": "Parle Monaco Biscuits 200 g", "brand": "Parle", "confirm_new": True},
+    )
+    body = (
+        callers["staff_a"]
+        # Without the plural form, neither "monaco biscuit" nor "monaco" + "biscuit" would
+        # find the stored "Biscuits" by whole-word lookup.
+        .post("/api/v1/catalog/match", {"name": "Monaco biscuit 200g"})
+        .json()
+    )
+    assert body["candidates"] and body["candidates"][0]["name"] == "Parle Monaco Biscuits 200 g"

@@ -80,7 +80,8 @@ class ProductFilters(Schema):
 
 @products_router.get("", response=ProductPage, auth=optional_auth)
 def search(request: HttpRequest, filters: Query[ProductFilters]):
-    """Search by name, brand, regional names (any script) or barcode prefix."""
+    """Search by name, brand, regional names (any script) or barcode prefix; misspelt
+    words are corrected when they match nothing (see `corrected_query`)."""
     principal = principal_of(request)
     limit = min(max(filters.limit, 1), 100)
     products = filter_products(
@@ -91,7 +92,11 @@ def search(request: HttpRequest, filters: Query[ProductFilters]):
         status=filters.status,
     )
     page = search_products(products, q=filters.q, cursor=filters.cursor, limit=limit)
-    return {"items": page.products, "next_cursor": page.next_cursor}
+    return {
+        "items": page.products,
+        "next_cursor": page.next_cursor,
+        "corrected_query": page.corrected_query,
+    }
 
 
 @products_router.post("", response={201: ProductOut}, auth=api_auth)

@@ -28,6 +28,7 @@ from shelfwatch.catalog.similarity import (
     prepare,
     score_pair,
 )
+from shelfwatch.catalog.vocabulary import forms_in_catalog
 
 TEXT_POOL = 40  # products each word lookup hands to the scorer
 IMAGE_MAX_DISTANCE = 6
@@ -158,15 +159,25 @@ def _text_candidates(
     grocery names usually is the brand) and any other word; then each regional name.
     """
     found: dict[int, Product] = {}
+    words = _telling_words(f"{brand} {name}")
+    regional_terms = [_telling_words(regional) for regional in regional_names]
+    # Whole words, but in the forms the catalog holds: "biscuit" also finds "biscuits".
+    every = [word for terms in (words, *regional_terms) for word in terms]
+    forms = forms_in_catalog(list(dict.fromkeys(every)))
+
+    def group(word: str) -> list[str]:
+        return forms.get(word) or [word]
 
     def take(required: list[str], any_of: list[str] = ()) -> None:
         # Whole words: a prefix lookup of a common word gathers every word it begins (42 ms
         # against 3 ms on PostgreSQL at 200,000 products); the scorer forgives the rest.
-        matched = word_matches(pool, required=required, any_of=any_of, prefix=False)
+        alternatives = [form for word in any_of for form in group(word)]
+        matched = word_matches(
+            pool, required=[group(word) for word in required], any_of=alternatives, prefix=False
+        )
         for product in matched.order_by("-rank", "id")[:TEXT_POOL]:
             found.setdefault(product.pk, product)
 
-    words = _telling_words(f"{brand} {name}")
     if words:
         take(words)
     if len(found) < TEXT_POOL and len(words) > 1:
@@ -174,8 +185,7 @@ def _text_candidates(
         others = [word for word in words if word not in anchor]
         if others:
             take(anchor, others)
-    for regional in regional_names:
-        terms = _telling_words(regional)
+    for terms in regional_terms:
         if terms:
             take(terms)
     products = list(found.values())

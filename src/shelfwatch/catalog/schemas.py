@@ -93,6 +93,15 @@ class ProductSummary(Schema):
 class ProductPage(Schema):
     items: list[ProductSummary]
     next_cursor: str | None
+    corrected_query: str | None = Field(
+        None,
+        description=(
+            "Set when words of `q` matched no product and were corrected: the words the "
+            'results are for ("showing results for ..."). Null when `q` was searched as '
+            "given. Send the same `q` with `next_cursor` for the next page."
+        ),
+        examples=["amul masala"],
+    )
 
 
 class MatchIn(Schema):

@@ -14,3 +14,12 @@ def make_renditions(sha256: str) -> dict[str, str]:
     Enqueued once the upload's transaction commits; returns {kind: storage name}.
     """
     return renditions.make_renditions(sha256)
+
+
+@task()
+def refresh_search_vocabulary() -> dict[str, int]:
+    """Recount the search vocabulary exactly (the scheduler runs this daily); writes keep it
+    current between runs, with approximate counts."""
+    from shelfwatch.catalog.vocabulary import refresh_vocabulary
+
+    return {"words": refresh_vocabulary()}

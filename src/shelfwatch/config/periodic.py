@@ -35,6 +35,11 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(minutes=1),
     ),
     PeriodicJob(
+        name="refresh-search-vocabulary",
+        task="shelfwatch.catalog.tasks.refresh_search_vocabulary",
+        every=timedelta(days=1),
+    ),
+    PeriodicJob(
         name="deliver-notifications",
         task="shelfwatch.notify.tasks.deliver_notifications",
         every=timedelta(seconds=10),

@@ -1,0 +1,239 @@
+"""The catalog's vocabulary: the distinct words of the search index.
+
+Search uses it to correct a query word that no product holds to the closest word the
+catalog does hold, and matching can use it to expand a word to the forms of it the catalog
+holds (singular and plural). Whether a word matches as typed is always asked of the search
+index itself, never of the vocabulary, so a correctly spelt word is never corrected however
+the vocabulary lags.
+
+- SQLite: the FTS5 index's own vocabulary (`catalog_product_fts_vocab`, fts.py), exact by
+  construction. Listing it walks the whole index (75 ms at 200,000 products), so each
+  process keeps a copy, reread when the stamp the index triggers renew has changed.
+- PostgreSQL: the `catalog_search_word` table (migration 0006), kept up to date by triggers
+  in the writing transaction, with approximate product counts and a trigram index: the
+  nearest words to a misspelling are one index lookup. `refresh_vocabulary` recounts.
+
+Words holding a digit (sizes, barcodes, model numbers) are left out: they are never
+corrected and never a correction.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+NEAREST = 50  # words the trigram lookup hands to the edit-distance check (PostgreSQL)
+
+
+def max_edits(word: str) -> int:
+    """How many edits a correction of `word` may make (insertions, deletions, substitutions
+    and swaps of neighbours): none under 4 characters, where most words have a neighbour,
+    1 for 4-5 and 2 from 6."""
+    if len(word) < 4:
+        return 0
+    return 1 if len(word) <= 5 else 2
+
+
+def script_of(word: str) -> str:
+    """The Unicode script of the first letter of `word` ("LATIN", "DEVANAGARI", "TAMIL"),
+    or "" when it has none. Vowel signs are marks, not letters, so a Devanagari or Tamil
+    word is known by its first consonant or vowel."""
+    for char in word:
+        if char.isalpha():
+            return unicodedata.name(char, "").split(" ", 1)[0]
+    return ""
+
+
+def _has_digit(word: str) -> bool:
+    return any(char.isdigit() for char in word)
+
+
+def correctable(word: str) -> bool:
+    """Whether `word` may be corrected at all: long enough, a letter in it, and no digit."""
+    return max_edits(word) > 0 and not _has_digit(word) and script_of(word) != ""
+
+
+def _ranked(word: str, candidates: Iterable[tuple[str, int]]) -> list[str]:
+    """The `candidates` (word, products holding it) within reach of `word` and in its
+    script, best first: fewest edits, then the same first letter (rarely the mistyped
+    one), then the most products (the likelier meaning), then alphabetical."""
+    limit = max_edits(word)
+    script = script_of(word)
+    scored = []
+    for other, documents in candidates:
+        if other == word or documents <= 0 or _has_digit(other) or script_of(other) != script:
+            continue
+        distance = OSA.distance(word, other, score_cutoff=limit)
+        if distance <= limit:
+            scored.append((distance, other[:1] != word[:1], -documents, other))
+    return [other for *_, other in sorted(scored)]
+
+
+def _fts_phrase(word: str) -> str:
+    # Words hold only letters, digits and marks (search.query_terms), so quoting is enough.
+    return f'"{word}"'
+
+
+def _holds(word: str, *, prefix: bool) -> bool:
+    """Whether any product's indexed text holds `word` (as a word prefix, or whole)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM catalog_product WHERE search_vector "
+                "@@ to_tsquery('simple'::regconfig, %s))",
+                [word + (":*" if prefix else "")],
+            )
+        else:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM catalog_product_fts "
+                "WHERE catalog_product_fts MATCH %s)",
+                [_fts_phrase(word) + ("*" if prefix else "")],
+            )
+        return bool(cursor.fetchone()[0])
+
+
+def unmatched(words: Sequence[str]) -> list[str]:
+    """The `words` no product of the catalog holds as a word prefix, asked of the search
+    index itself (every product, whoever may see it)."""
+    return [word for word in words if not _holds(word, prefix=True)]
+
+
+def corrections(words: Sequence[str]) -> dict[str, str]:
+    """{word: correction} for each of `words` that matches no product as typed, may be
+    corrected (`correctable`) and has a catalog word within `max_edits` in its script.
+    Words that match as typed, and words without a close match, are left out."""
+    wrong = unmatched([word for word in words if correctable(word)])
+    found: dict[str, str] = {}
+    for word in wrong:
+        best = _closest(word)
+        if best is not None:
+            found[word] = best
+    return found
+
+
+def _closest(word: str) -> str | None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # GiST trigram nearest neighbours, then the exact edit distance on those.
+            cursor.execute(
+                "SELECT word, documents FROM catalog_search_word WHERE documents > 0 "
+                "ORDER BY word <-> %s LIMIT %s",
+                [word, NEAREST],
+            )
+            ranked = _ranked(word, cursor.fetchall())
+        # Counts are approximate and words stay listed after their last product went: the
+        # index has the last word.
+        return next((other for other in ranked if _holds(other, prefix=False)), None)
+    snapshot = _sqlite_snapshot()
+    near = process.extract(
+        word, snapshot.words, scorer=OSA.distance, score_cutoff=max_edits(word), limit=None
+    )
+    ranked = _ranked(word, ((other, snapshot.documents[i]) for other, _, i in near))
+    return ranked[0] if ranked else None
+
+
+def _forms(word: str) -> list[str]:
+    forms = [word]
+    if script_of(word) == "LATIN" and not _has_digit(word) and len(word) >= 3:
+        forms += [word + "s", word + "es"]
+        if word.endswith("ies"):
+            forms.append(word[:-3] + "y")
+        if word.endswith("es"):
+            forms.append(word[:-2])
+        if word.endswith("s"):
+            forms.append(word[:-1])
+        if word.endswith("y"):
+            forms.append(word[:-1] + "ies")
+    return list(dict.fromkeys(forms))
+
+
+def word_forms(word: str) -> list[str]:
+    """The forms of `word` that catalog products hold as whole words: itself and its
+    English singular or plural (-s, -es, -ies), e.g. "biscuit" -> ["biscuit", "biscuits"]
+    when both are used, ["biscuits"] when only the plural is; [] when none is. `word` is
+    one of search.query_terms (case-folded); a word in another script, or holding a digit,
+    only ever gives itself. For several words, `forms_in_catalog` asks once."""
+    return forms_in_catalog([word])[word]
+
+
+def forms_in_catalog(words: Sequence[str]) -> dict[str, list[str]]:
+    """{word: word_forms(word)} for each of `words`, in one indexed lookup."""
+    candidates = {word: _forms(word) for word in words}
+    every = list(dict.fromkeys(form for forms in candidates.values() for form in forms))
+    if not every:
+        return {}
+    if connection.vendor == "postgresql":
+        # The table lists every word without a digit that a product holds (written along
+        # with the product); words with one are asked of the index.
+        query = "SELECT word FROM catalog_search_word WHERE word = ANY (%s)"
+        params: list = [[form for form in every if not _has_digit(form)]]
+    else:
+        marks = ", ".join(["%s"] * len(every))
+        query = f"SELECT term FROM catalog_product_fts_vocab WHERE term IN ({marks})"  # noqa: S608
+        params = every
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        held = {row[0] for row in cursor.fetchall()}
+    if connection.vendor == "postgresql":
+        held |= {word for word in words if _has_digit(word) and _holds(word, prefix=False)}
+    return {word: [form for form in forms if form in held] for word, forms in candidates.items()}
+
+
+def refresh_vocabulary() -> int:
+    """PostgreSQL: recount the vocabulary from the index, dropping words no product holds
+    any more; returns how many words it lists. Counting on write is approximate (writers
+    skip each other's rows), so run this now and then (about 1 s per 200,000 products).
+    A no-op returning 0 on SQLite, whose vocabulary is the index itself."""
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM catalog_search_word")
+        cursor.execute(
+            "INSERT INTO catalog_search_word (word, documents) "
+            "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM catalog_product') "
+            "WHERE word !~ '[0-9]'"
+        )
+        return cursor.rowcount
+
+
+# --- SQLite: the per-process copy -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    stamp: int
+    words: list[str]
+    documents: list[int]
+
+
+_snapshots: dict[tuple[str, str], _Snapshot] = {}
+_reading = threading.Lock()
+
+
+def _sqlite_snapshot() -> _Snapshot:
+    """The vocabulary as of the index's current stamp, reread only when it changed."""
+    key = (connection.alias, str(connection.settings_dict["NAME"]))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT stamp FROM catalog_product_fts_stamp")
+        stamp = cursor.fetchone()[0]
+        current = _snapshots.get(key)
+        if current is not None and current.stamp == stamp:
+            return current
+        with _reading:
+            current = _snapshots.get(key)
+            if current is not None and current.stamp == stamp:
+                return current
+            # Terms starting with a digit sort before ":" and are never corrections.
+            cursor.execute("SELECT term, doc FROM catalog_product_fts_vocab WHERE term >= ':'")
+            rows = [(term, doc) for term, doc in cursor.fetchall() if not _has_digit(term)]
+            current = _Snapshot(
+                stamp=stamp, words=[term for term, _ in rows], documents=[d for _, d in rows]
+            )
+            _snapshots[key] = current
+            return current
