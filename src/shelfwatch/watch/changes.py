@@ -209,6 +209,7 @@ def apply_states(
     by_id = {item.external_id: item for item in source.items.all()}
     created: list[WatchedItem] = []
     updated: list[WatchedItem] = []
+    still: list[int] = []  # seen again, unchanged: only last_seen_at moves
     observations: list[Observation] = []
     seen: set[str] = set()
     for state in states:
@@ -222,7 +223,9 @@ def apply_states(
         changes = _compare(item, state, now, summary, quiet=quiet)
         if changes:
             observations.append(_observation(item, now, changes))
-        updated.append(item)
+            updated.append(item)
+        else:
+            still.append(item.pk)
     WatchedItem.objects.bulk_create(created)
     for item in created:
         observations.append(_observation(item, now, ["first seen"]))
@@ -231,10 +234,7 @@ def apply_states(
     missing = [
         item for external_id, item in by_id.items() if external_id not in seen and not item.is_gone
     ]
-    kept = [item for item in missing if item.listed_at_url in unchanged_urls]
-    for item in kept:
-        item.last_seen_at = now
-        updated.append(item)
+    still += [item.pk for item in missing if item.listed_at_url in unchanged_urls]
     if complete:
         for item in missing:
             if item.listed_at_url in unchanged_urls:
@@ -246,7 +246,12 @@ def apply_states(
             summary.gone += 1
             if not quiet:
                 _emit(summary, "watch.gone", item)
-    WatchedItem.objects.bulk_update(updated, ITEM_FIELDS, batch_size=500)
+    if updated:
+        WatchedItem.objects.bulk_update(updated, ITEM_FIELDS, batch_size=500)
+    if still:
+        # One plain UPDATE: bulk_update's per-row CASE for every field cost more CPU than
+        # the whole poll of an unchanged shop.
+        WatchedItem.objects.filter(pk__in=still).update(last_seen_at=now)
     Observation.objects.bulk_create(observations, batch_size=500)
     summary.created = len(created)
     summary.changed = sum(1 for o in observations if o.changes not in (["first seen"], ["gone"]))

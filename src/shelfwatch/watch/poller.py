@@ -147,6 +147,22 @@ def poll_source(source: Source, *, gate: HostGate) -> PollOutcome:
             logger.exception("poll of source %s raised", source.pk)
             code = _record_failure(source, exc, now=now)
             return PollOutcome(source.pk, ok=False, code=code, requests=fetcher.requests)
+    try:
+        summary = _apply(source, result, validators, now=now)
+    except Exception as exc:  # e.g. SQLite busy past its timeout: try at the next run
+        logger.exception("recording the poll of source %s failed", source.pk)
+        code = _record_failure(source, exc, now=now)
+        return PollOutcome(source.pk, ok=False, code=code, requests=fetcher.requests)
+    return PollOutcome(
+        source.pk,
+        ok=True,
+        requests=fetcher.requests,
+        not_modified=fetcher.not_modified,
+        summary=summary,
+    )
+
+
+def _apply(source: Source, result, validators: dict, *, now: datetime) -> ChangeSummary:
     with transaction.atomic():
         summary = apply_states(
             source=source,
@@ -167,13 +183,7 @@ def poll_source(source: Source, *, gate: HostGate) -> PollOutcome:
         if result.state is not None:
             updates["state"] = result.state
         Source.objects.filter(pk=source.pk).update(**updates)
-    return PollOutcome(
-        source.pk,
-        ok=True,
-        requests=fetcher.requests,
-        not_modified=fetcher.not_modified,
-        summary=summary,
-    )
+    return summary
 
 
 def poll_host(
