@@ -289,6 +289,38 @@ def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: De
     return list(groups.values())
 
 
+class _Lane:
+    """One channel's jobs of a batch, handed out in chunks with their send slots booked."""
+
+    SLOT_SECONDS = 0.02  # a chunk holds this much sending time at the channel's rate
+
+    def __init__(self, channel, entries: list[tuple[Notification, list[Notification]]]) -> None:
+        self.channel = channel
+        self.entries = list(entries)
+        rate = channel.rate_per_second()
+        # A little under the provider's limit: network jitter can bunch arrivals.
+        self.rate = rate * settings.NOTIFY_RATE_SAFETY if rate else None
+
+    def next_chunk(self) -> list[_Job]:
+        size = max(1, int(self.rate * self.SLOT_SECONDS)) if self.rate else 64
+        chunk, self.entries = self.entries[:size], self.entries[size:]
+        offset = 0.0
+        if self.rate:
+            offset = pacing.reserve(self.channel.account_key(), rate=self.rate, count=len(chunk))
+        base = time.monotonic() + offset
+        jobs = []
+        for index, (n, rest) in enumerate(chunk):
+            message = build_message(n, digest=rest)
+            if (
+                self.channel is not whatsapp
+                or whatsapp.message_kind(n.contact, message) != "template"
+            ):
+                message.render_all()  # texts read the database: not in the sender thread
+            start = base + (index / self.rate if self.rate else 0.0)
+            jobs.append(_Job(n, message, rest, self.channel, start))
+        return jobs
+
+
 def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
     """Claim up to `limit` due notifications and deliver them; the outcome counts."""
     summary = DeliverySummary()
@@ -332,39 +364,31 @@ def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
     attempts: list[DeliveryAttempt] = []
     threads = max(1, settings.NOTIFY_SEND_THREADS)
     results: queue.SimpleQueue = queue.SimpleQueue()
+    lanes = [_Lane(CHANNELS[name], entries) for name, entries in jobs_by_channel.items()]
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="notify-send") as pool:
-        submitted = 0
-        for channel_name, entries in jobs_by_channel.items():
-            channel = CHANNELS[channel_name]
-            rate = channel.rate_per_second()
-            # A little under the provider's limit: network jitter can bunch arrivals.
-            rate = rate * settings.NOTIFY_RATE_SAFETY if rate else rate
-            offset = (
-                pacing.reserve(channel.account_key(), rate=rate, count=len(entries))
-                if rate
-                else 0.0
-            )
-            base = time.monotonic() + offset
-            for index, (n, rest) in enumerate(entries):
-                message = build_message(n, digest=rest)
-                if (
-                    channel is not whatsapp
-                    or whatsapp.message_kind(n.contact, message) != "template"
-                ):
-                    message.render_all()  # texts read the database: not in the sender thread
-                job = _Job(n, message, rest, channel, base + (index / rate if rate else 0.0))
-                pool.submit(_send, job, results)
-                submitted += 1
-        # Outcomes are written here, in this thread (and its database connection), as they
-        # arrive: whatever has arrived is written at once, then its senders go on.
-        recorded = 0
-        while recorded < submitted:
-            arrived = [results.get()]
+        submitted = recorded = 0
+        while recorded < submitted or any(lane.entries for lane in lanes):
+            # Slots are booked just in time, a few at once: a worker that falls behind
+            # books its next slots from now, so it can never catch up in a burst over the
+            # limit. At most two rounds of work wait in the pool.
+            for lane in lanes:
+                while lane.entries and submitted - recorded < 2 * threads:
+                    for job in lane.next_chunk():
+                        pool.submit(_send, job, results)
+                        submitted += 1
+            if recorded == submitted:
+                continue
+            try:
+                arrived = [results.get(timeout=0.01)]
+            except queue.Empty:
+                continue
             while True:
                 try:
                     arrived.append(results.get_nowait())
                 except queue.Empty:
                     break
+            # Outcomes are written here, in this thread (and its database connection), as
+            # they arrive: whatever has arrived is written at once, then its senders go on.
             plain = [job for job in arrived if _plain_acceptance(job)]
             try:
                 if plain:
