@@ -46,28 +46,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import errno
 import hashlib
 import ipaddress
+import itertools
 import json
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
 from random import Random
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.fast_http import (
+    JSON,
+    FastServer,
+    Worker,
+    add_run_options,
+    measure_load,
+    per_cpu_second,
+    response,
+    serve,
+    spawn,
+)
+from tests.fakes.fast_http import REPO_ROOT as REPO_ROOT
+
 KINDS = ("shopify", "jsonld")
-REPO_ROOT = Path(__file__).resolve().parents[2]  # where `-m tests.fakes.fast_shops` resolves
-_REASONS = {200: b"OK", 304: b"Not Modified", 400: b"Bad Request", 404: b"Not Found"}
-_MAX_HEAD = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -279,97 +285,17 @@ class _Renderer:
         )
 
 
-def _response(status: int, headers: bytes, body: bytes) -> bytes:
-    return (
-        b"HTTP/1.1 %d %s\r\n%sContent-Length: %d\r\n\r\n"
-        % (status, _REASONS.get(status, b"OK"), headers, len(body))
-    ) + body
-
-
-_NOT_FOUND = _response(404, b"Content-Type: text/plain\r\n", b"Not Found")
+_NOT_FOUND = response(404, b"Content-Type: text/plain\r\n", b"Not Found")
 _BAD_REQUEST = (
     b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\nConnection: close\r\n\r\nBad Request"
 )
 
 
-class _Conn(asyncio.Protocol):
-    """One client connection; parses pipelined HTTP/1.1 requests and answers from the cache."""
-
-    __slots__ = ("buf", "host", "shops", "skip", "transport")
-
-    def __init__(self, shops: FastShops, host: HostState | None) -> None:
-        self.shops = shops
-        self.host = host  # None = the control server
-        self.buf = bytearray()
-        self.skip = 0  # request-body bytes still to discard
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        host = self.host
-        if host is not None:
-            host.connections += 1
-            if host.connections > host.max_connections:
-                host.max_connections = host.connections
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.host is not None:
-            self.host.connections -= 1
-
-    def data_received(self, data: bytes) -> None:
-        buf = self.buf
-        buf += data
-        transport = self.transport
-        while True:
-            if self.skip:
-                n = min(self.skip, len(buf))
-                del buf[:n]
-                self.skip -= n
-                if self.skip:
-                    return
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > _MAX_HEAD:
-                    transport.write(_BAD_REQUEST)
-                    transport.close()
-                return
-            head = bytes(buf[:end])
-            del buf[: end + 4]
-            line_end = head.find(b"\r\n")
-            line = head if line_end < 0 else head[:line_end]
-            fields = line.split(b" ")
-            if len(fields) != 3:
-                transport.write(_BAD_REQUEST)
-                transport.close()
-                return
-            method, target, version = fields
-            block = head[line_end:].lower() if line_end >= 0 else b""
-            close = (b"connection: close" in block) or (
-                version == b"HTTP/1.0" and b"connection: keep-alive" not in block
-            )
-            if b"content-length:" in block:
-                with contextlib.suppress(ValueError, IndexError):
-                    self.skip = int(block.split(b"content-length:")[1].split(b"\r\n")[0])
-                body = bytes(buf[: self.skip])
-                if len(body) < self.skip:
-                    body = b""  # control requests never need their body
-            else:
-                body = b""
-            inm = None
-            if b"if-none-match:" in block:
-                inm = block.split(b"if-none-match:")[1].split(b"\r\n")[0].strip()
-            if self.host is None:
-                out = self.shops._control(method, target, body)
-            else:
-                out = self.shops._serve(self.host, method, target, inm)
-            transport.write(out)
-            if close:
-                transport.close()
-                return
-
-
-class FastShops:
+class FastShops(FastServer):
     """`hosts` fake shop hosts with `items` products in total, served by one event loop."""
+
+    thread_name = "fast-shops"
+    bad_request = _BAD_REQUEST
 
     def __init__(
         self,
@@ -391,16 +317,10 @@ class FastShops:
         unknown = set(mix) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown kinds {unknown}; known: {KINDS}")
+        super().__init__(control_host, control_port)
         self.requested_port = port
-        self.control_host = control_host
-        self.control_port = control_port
         self._renderer = _Renderer(page_padding)
         self._rng = Random(seed)
-        self._servers: list[asyncio.base_events.Server] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._cpu_start = time.process_time()
         first = int(ipaddress.IPv4Address(first_address))
         kinds = _assign_kinds(hosts, mix)
         self.hosts: list[HostState] = []
@@ -430,7 +350,10 @@ class FastShops:
             self.hosts.append(state)
 
     # -- serving ------------------------------------------------------------------------------
-    def _serve(self, host: HostState, method: bytes, target: bytes, inm: bytes | None) -> bytes:
+    def _serve(
+        self, host: HostState, method: bytes, target: bytes, rest: bytes, lower: bytes, body: bytes
+    ) -> bytes:
+        """The response to one request to `host` (the `fast_http.Handler` of its connections)."""
         now = time.monotonic()
         if host.requests:
             gap = now - host.last_arrival
@@ -447,27 +370,30 @@ class FastShops:
             if rendered is None:
                 entry = None
             else:
-                status, ctype, body = rendered
-                etag = b'"' + hashlib.blake2b(body, digest_size=8).hexdigest().encode() + b'"'
+                status, ctype, content = rendered
+                etag = b'"' + hashlib.blake2b(content, digest_size=8).hexdigest().encode() + b'"'
                 extra = (
                     b"X-ShopId: %d\r\nPowered-By: Shopify\r\n" % (host.index + 1)
                     if host.kind == "shopify"
                     else b""
                 )
                 headers = b"Content-Type: %s\r\nETag: %s\r\n%s" % (ctype, etag, extra)
-                entry = (etag, _response(status, headers, body))
+                entry = (etag, response(status, headers, content))
             if len(cache) < 5000:  # odd query strings must not grow memory without bound
                 cache[target] = entry
         if entry is None:
             return _NOT_FOUND
         etag, full = entry
+        inm = None
+        if b"if-none-match:" in lower:
+            inm = lower.split(b"if-none-match:")[1].split(b"\r\n")[0].strip()
         if inm is not None and (inm == etag or inm == b"*" or etag in inm.split(b", ")):
             return b"HTTP/1.1 304 Not Modified\r\nETag: %s\r\n\r\n" % etag
         if method == b"HEAD":
             return full[: full.index(b"\r\n\r\n") + 4]
         return full
 
-    def _control(self, method: bytes, target: bytes, body: bytes) -> bytes:
+    def _control(self, method: bytes, target: bytes) -> bytes:
         split = urlsplit(target.decode("latin-1"))
         query = parse_qs(split.query)
         path = split.path
@@ -491,8 +417,8 @@ class FastShops:
             else:
                 return _NOT_FOUND
         except (ValueError, KeyError) as exc:
-            return _response(400, b"Content-Type: text/plain\r\n", str(exc).encode())
-        return _response(200, b"Content-Type: application/json\r\n", json.dumps(doc).encode())
+            return response(400, b"Content-Type: text/plain\r\n", str(exc).encode())
+        return response(200, JSON, json.dumps(doc).encode())
 
     # -- control API --------------------------------------------------------------------------
     def _item_url(self, item: FastItem) -> tuple[str, str]:
@@ -561,7 +487,7 @@ class FastShops:
     def stats(self) -> dict[str, Any]:
         return {
             "requests": sum(h.requests for h in self.hosts),
-            "cpu_seconds": round(time.process_time() - self._cpu_start, 4),
+            "cpu_seconds": self.cpu_seconds(),
             "hosts": [
                 {
                     "host": h.ip,
@@ -600,17 +526,18 @@ class FastShops:
         }
 
     # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> dict[str, Any]:
-        """Bind every host (same port on all when possible) and the control port."""
-        loop = asyncio.get_running_loop()
-        self._loop = loop
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> list[asyncio.base_events.Server]:
+        """Bind every host, on the same port when possible."""
         for attempt in range(20):
             port = self.requested_port
             servers = []
             try:
                 for host in self.hosts:
                     server = await loop.create_server(
-                        lambda h=host: _Conn(self, h), host.ip, port, backlog=1024
+                        lambda h=host: self.connection(partial(self._serve, h), h),
+                        host.ip,
+                        port,
+                        backlog=1024,
                     )
                     servers.append(server)
                     host.port = server.sockets[0].getsockname()[1]
@@ -621,63 +548,7 @@ class FastShops:
                     server.close()
                 if exc.errno != errno.EADDRINUSE or self.requested_port or attempt == 19:
                     raise
-        self._servers = servers
-        control = await loop.create_server(
-            lambda: _Conn(self, None), self.control_host, self.control_port
-        )
-        self.control_port = control.sockets[0].getsockname()[1]
-        self._servers.append(control)
-        self._stop_event = asyncio.Event()
-        self._cpu_start = time.process_time()
-        return self.info()
-
-    async def close(self) -> None:
-        for server in self._servers:
-            server.close()
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 1)
-        self._servers = []
-
-    async def serve_until_stopped(self) -> None:
-        assert self._stop_event is not None
-        await self._stop_event.wait()
-        await self.close()
-
-    def request_stop(self) -> None:
-        if self._loop is not None and self._stop_event is not None:
-            self._loop.call_soon_threadsafe(self._stop_event.set)
-
-    def start_in_thread(self) -> dict[str, Any]:
-        """Serve from a background thread's event loop; returns `info()`."""
-        ready = threading.Event()
-        result: dict[str, Any] = {}
-
-        def run() -> None:
-            async def main() -> None:
-                try:
-                    result["info"] = await self.start()
-                except Exception as exc:
-                    result["error"] = exc
-                    ready.set()
-                    return
-                ready.set()
-                await self.serve_until_stopped()
-
-            asyncio.run(main())
-
-        self._thread = threading.Thread(target=run, name="fast-shops", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if "error" in result:
-            raise result["error"]
-        return result["info"]
-
-    def stop(self) -> None:
-        self.request_stop()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        return servers
 
 
 def _assign_kinds(hosts: int, mix: dict[str, float]) -> list[str]:
@@ -709,29 +580,19 @@ def _parse_mix(text: str) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------
 
 
-async def _load(urls: list[tuple[str, int, bytes]], seconds: float, connections: int) -> int:
-    done = 0
-    deadline = time.monotonic() + seconds
+def _paths_of(urls: list[tuple[str, int, bytes]]) -> Worker:
+    """Load connections that each cycle through their own host's paths."""
 
-    async def worker(offset: int) -> None:
-        nonlocal done
-        ip, port, _ = urls[offset % len(urls)]
-        reader, writer = await asyncio.open_connection(ip, port)
-        # each connection cycles through its own host's paths
+    def worker(index: int) -> tuple[str, int, Callable[[], bytes]]:
+        ip, port, _ = urls[index % len(urls)]
         mine = [u for u in urls if u[0] == ip] or urls
-        i = offset
-        while time.monotonic() < deadline:
-            path = mine[i % len(mine)][2]
-            i += 1
-            writer.write(b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, ip.encode()))
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-            done += 1
-        writer.close()
+        requests = (
+            b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (mine[i % len(mine)][2], ip.encode())
+            for i in itertools.count(index)
+        )
+        return ip, port, requests.__next__
 
-    await asyncio.gather(*(worker(i) for i in range(connections)))
-    return done
+    return worker
 
 
 def measure(
@@ -739,15 +600,8 @@ def measure(
 ) -> dict[str, Any]:
     """Start the fake as a subprocess, load it from here, report requests/s (wall and per
     server CPU-second)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fast_shops", "--hosts", str(hosts), "--items",
-         str(items), "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )  # fmt: skip
-    try:
-        info = json.loads(proc.stdout.readline())
+    args = ("--hosts", str(hosts), "--items", str(items), "--port", "0")
+    with spawn("tests.fakes.fast_shops", *args) as info:
         urls = []
         for host in info["hosts"]:
             for n in range(host["items"]):
@@ -757,31 +611,18 @@ def measure(
                     else f"/p/item-{info['hosts'].index(host):03d}-{n:03d}"
                 )
                 urls.append((host["host"], host["port"], path.encode()))
-
-        def control(path: str, method: str = "GET") -> dict[str, Any]:
-            req = urllib.request.Request(info["control"] + path, method=method)
-            with urllib.request.urlopen(req) as resp:
-                return json.loads(resp.read())
-
-        asyncio.run(_load(urls, 0.5, connections))  # warm the caches
-        control("/reset_stats", "POST")
-        started = time.monotonic()
-        count = asyncio.run(_load(urls, seconds, connections))
-        elapsed = time.monotonic() - started
-        stats = control("/stats")
-        return {
-            "requests": count,
-            "seconds": round(elapsed, 3),
-            "requests_per_second": round(count / elapsed),
-            "server_cpu_seconds": stats["cpu_seconds"],
-            "requests_per_server_cpu_second": round(stats["requests"] / stats["cpu_seconds"])
-            if stats["cpu_seconds"]
-            else None,
-            "connections": connections,
-        }
-    finally:
-        proc.terminate()
-        proc.wait(5)
+        ok, other, elapsed, stats = measure_load(
+            info, "/reset_stats", _paths_of(urls), seconds, connections
+        )
+    count = ok + other
+    return {
+        "requests": count,
+        "seconds": round(elapsed, 3),
+        "requests_per_second": round(count / elapsed),
+        "server_cpu_seconds": stats["cpu_seconds"],
+        "requests_per_server_cpu_second": per_cpu_second(stats["requests"], stats["cpu_seconds"]),
+        "connections": connections,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -793,13 +634,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--first-address", default="127.0.0.1")
     parser.add_argument("--page-padding", type=int, default=0, help="extra bytes per HTML page")
-    parser.add_argument("--measure", type=float, metavar="SECONDS", help="load-test and exit")
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument(
-        "--stop-on-stdin-eof",
-        action="store_true",
-        help="exit when stdin closes (so the fake dies with a parent that holds the pipe)",
-    )
+    add_run_options(parser, connections=50)
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.connections, args.hosts, args.items)))
@@ -813,24 +648,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         page_padding=args.page_padding,
     )
-
-    async def run() -> None:
-        info = await shops.start()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, shops.request_stop)
-        if args.stop_on_stdin_eof:
-
-            def watch_stdin() -> None:
-                sys.stdin.read()
-                shops.request_stop()
-
-            threading.Thread(target=watch_stdin, daemon=True).start()
-        sys.stdout.write(json.dumps(info) + "\n")
-        sys.stdout.flush()
-        await shops.serve_until_stopped()
-
-    asyncio.run(run())
+    serve(shops, stop_on_stdin_eof=args.stop_on_stdin_eof)
 
 
 if __name__ == "__main__":

@@ -48,185 +48,65 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import itertools
 import json
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
-import urllib.request
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.fast_http import (
+    JSON,
+    FastServer,
+    Late,
+    Worker,
+    add_run_options,
+    load,
+    measure_load,
+    per_cpu_second,
+    response,
+    serve,
+    spawn,
+)
+from tests.fakes.fast_http import REPO_ROOT as REPO_ROOT
+from tests.fakes.faults import Fault, take_first
 from tests.fakes.whatsapp import (
     DEFAULT_PHONE_NUMBER_ID,
     DEFAULT_TOKEN,
     GraphError,
     check_message,
+    check_phone_number_id,
+    check_post,
     content_key,
-    graph_error,
+    injected_error,
     max_in_window,
     new_wamid,
+    parse_body,
     wa_id_of,
     window_counts,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 VERSION = "v21.0"
-_MAX_HEAD = 64 * 1024
-_MAX_BODY = 4 * 1024 * 1024
-_REASONS = {
-    200: b"OK",
-    400: b"Bad Request",
-    401: b"Unauthorized",
-    404: b"Not Found",
-    429: b"Too Many Requests",
-    500: b"Internal Server Error",
-    502: b"Bad Gateway",
-    503: b"Service Unavailable",
-}
-
-
-def _response(status: int, body: bytes, extra: bytes = b"") -> bytes:
-    return (
-        b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n"
-        % (status, _REASONS.get(status, b"Error"), extra, len(body))
-    ) + body
 
 
 def _graph_response(exc: GraphError) -> tuple[int, bytes]:
     status, doc = exc.response()
     body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-    extra = b""
+    headers = JSON
     if status == 401:
-        extra = b'WWW-Authenticate: OAuth "Facebook Platform" "invalid_token" "190"\r\n'
-    return status, _response(status, body, extra)
+        headers += b'WWW-Authenticate: OAuth "Facebook Platform" "invalid_token" "190"\r\n'
+    return status, response(status, headers, body)
 
 
-_BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-_NOT_FOUND = _response(404, b'{"error":"not found"}')
+_NOT_FOUND = response(404, JSON, b'{"error":"not found"}')
 
 
-@dataclass(slots=True)
-class _Fault:
-    kind: str  # "graph", "http", "drop", "slow"
-    remaining: int | None
-    params: dict[str, Any]
-
-
-class _Conn(asyncio.Protocol):
-    """One client connection: parses requests and hands them to the fake in order."""
-
-    __slots__ = ("buf", "close_after", "control", "fake", "head", "need", "paused", "transport")
-
-    def __init__(self, fake: FastWhatsApp, control: bool) -> None:
-        self.fake = fake
-        self.control = control
-        self.buf = bytearray()
-        self.need = -1  # body bytes awaited for the parsed head; -1 = reading a head
-        self.head: tuple[bytes, bytes, bytes, bytes, bool] | None = None
-        self.paused = False
-        self.close_after = False
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        if not self.control:
-            fake = self.fake
-            fake.connections += 1
-            fake.max_connections = max(fake.max_connections, fake.connections)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.control:
-            self.fake.connections -= 1
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        self._process()
-
-    def _process(self) -> None:
-        buf = self.buf
-        transport = self.transport
-        while not self.paused and not transport.is_closing():
-            if self.need < 0:
-                end = buf.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(buf) > _MAX_HEAD:
-                        transport.write(_BAD_REQUEST)
-                        transport.close()
-                    return
-                head = bytes(buf[:end])
-                del buf[: end + 4]
-                line_end = head.find(b"\r\n")
-                line = head if line_end < 0 else head[:line_end]
-                fields = line.split(b" ")
-                if len(fields) != 3:
-                    transport.write(_BAD_REQUEST)
-                    transport.close()
-                    return
-                method, target, version = fields
-                rest = head[line_end:] if line_end >= 0 else b""
-                block = rest.lower()
-                close = b"\nconnection: close" in block or (
-                    version == b"HTTP/1.0" and b"\nconnection: keep-alive" not in block
-                )
-                length = 0
-                at = block.find(b"\ncontent-length:")
-                if at >= 0:
-                    stop = block.find(b"\r\n", at + 1)
-                    try:
-                        length = int(block[at + 16 : stop if stop >= 0 else None])
-                    except ValueError:
-                        length = -1
-                if length < 0 or length > _MAX_BODY:
-                    transport.write(_BAD_REQUEST)
-                    transport.close()
-                    return
-                self.head = (method, target, rest, block, close)
-                self.need = length
-                if len(buf) < length and b"\nexpect: 100-continue" in block:
-                    transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            if len(buf) < self.need:
-                return
-            body = bytes(buf[: self.need])
-            del buf[: self.need]
-            self.need = -1
-            method, target, rest, block, close = self.head
-            if self.control:
-                out: bytes | None = self.fake._control(method, target)
-                delay = 0.0
-            else:
-                out, delay = self.fake._serve(method, target, rest, block, body)
-            if out is None:  # drop
-                transport.close()
-                return
-            if delay > 0:
-                self.paused = True
-                asyncio.get_running_loop().call_later(delay, self._resume, out, close)
-                return
-            transport.write(out)
-            if close:
-                transport.close()
-                return
-
-    def _resume(self, out: bytes, close: bool) -> None:
-        self.paused = False
-        if self.transport.is_closing():
-            return
-        self.transport.write(out)
-        if close:
-            self.transport.close()
-            return
-        self._process()
-
-
-class FastWhatsApp:
+class FastWhatsApp(FastServer):
     """The Cloud API messages endpoint at benchmark speed; see the module docstring."""
+
+    thread_name = "fast-whatsapp"
 
     def __init__(
         self,
@@ -239,19 +119,14 @@ class FastWhatsApp:
         phone_number_id: str | None = None,
         max_rate: float | None = None,
     ) -> None:
+        super().__init__(control_host, control_port)
         self.host = host
         self.port = port
-        self.control_host = control_host
-        self.control_port = control_port
         self.token = token
         self.phone_number_id = phone_number_id
         self.max_rate = max_rate
         self.connections = 0
         self.max_connections = 0
-        self._servers: list[asyncio.base_events.Server] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -267,30 +142,21 @@ class FastWhatsApp:
         self.by_key: dict[str, list[str]] = {}
         self.duplicates = 0
         self.records: list[tuple[str, str, str, str | None, float]] = []
-        self.faults: list[_Fault] = []
+        self.faults: list[Fault] = []  # kinds "graph", "http", "drop", "slow"
         self._window_start = 0
         self._cpu_start = time.process_time()
         self.max_connections = self.connections
 
     # -- the messages endpoint ----------------------------------------------------------------
-    def _take(self, kinds: tuple[str, ...], wa_id: str | None = None) -> _Fault | None:
-        for fault in self.faults:
-            if fault.kind not in kinds:
-                continue
-            to = fault.params.get("wa_id")
-            if to is not None and to != wa_id:
-                continue
-            if fault.remaining is not None:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.faults.remove(fault)
-            return fault
-        return None
+    def _take(self, kinds: tuple[str, ...], wa_id: str | None = None) -> Fault | None:
+        return take_first(
+            self.faults, lambda f: f.kind in kinds and f.params.get("wa_id") in (None, wa_id)
+        )
 
     def _serve(
-        self, method: bytes, target: bytes, rest: bytes, block: bytes, body: bytes
-    ) -> tuple[bytes | None, float]:
-        """(response bytes or None to drop, delay seconds) for one request."""
+        self, method: bytes, target: bytes, rest: bytes, lower: bytes, body: bytes
+    ) -> bytes | Late | None:
+        """The response to one messages request (None: close the connection unanswered)."""
         self.requests += 1
         delay = 0.0
         drop_after = False
@@ -303,36 +169,35 @@ class FastWhatsApp:
                 if fault.kind == "drop":
                     self.dropped += 1
                     if not fault.params["after"]:
-                        return None, 0.0
+                        return None
                     drop_after = True
                 else:
                     self.http_errors += 1
                     status = fault.params["status"]
-                    code = {429: 4, 503: 2}.get(status, 1)
-                    _, doc = graph_error(code, status=status)
-                    extra = b""
+                    doc = injected_error(status)
+                    headers = JSON
                     if fault.params.get("retry_after") is not None:
-                        extra = b"Retry-After: %d\r\n" % fault.params["retry_after"]
+                        headers += b"Retry-After: %d\r\n" % fault.params["retry_after"]
                     payload = json.dumps(doc, separators=(",", ":")).encode()
-                    return _response(status, payload, extra), delay
+                    out = response(status, headers, payload)
+                    return Late(out, delay) if delay > 0 else out
         try:
-            out = self._send(method, target, rest, block, body)
+            out = self._send(method, target, rest, lower, body)
         except GraphError as exc:
             self.rejected[exc.code] += 1
             out = _graph_response(exc)[1]
-        return (None if drop_after else out), delay
+        if drop_after:
+            return None
+        return Late(out, delay) if delay > 0 else out
 
-    def _send(self, method: bytes, target: bytes, rest: bytes, block: bytes, body: bytes) -> bytes:
+    def _send(self, method: bytes, target: bytes, rest: bytes, lower: bytes, body: bytes) -> bytes:
         parts = target.split(b"?", 1)[0].split(b"/")
         if len(parts) not in (4, 5) or parts[3] != b"messages" or not parts[1].startswith(b"v"):
             raise GraphError(2500, message=f"Unknown path components: {target.decode()}")
         phone_number_id = parts[2].decode()
-        if method != b"POST":
-            raise GraphError(
-                100, message=f"Unsupported {method.decode().lower()} request.", subcode=33
-            )
+        check_post(method.decode())
         if self.token is not None:
-            at = block.find(b"\nauthorization:")
+            at = lower.find(b"\nauthorization:")
             if at < 0:
                 raise GraphError(190, subcode=0)
             stop = rest.find(b"\r\n", at + 1)
@@ -340,20 +205,8 @@ class FastWhatsApp:
             scheme, _, token = value.partition(b" ")
             if scheme.lower() != b"bearer" or token.strip().decode() != self.token:
                 raise GraphError(190, subcode=0)
-        if (self.phone_number_id is not None and phone_number_id != self.phone_number_id) or (
-            self.phone_number_id is None and not phone_number_id.isdigit()
-        ):
-            raise GraphError(
-                100,
-                message=f"Unsupported post request. Object with ID '{phone_number_id}' does not "
-                "exist, cannot be loaded due to missing permissions, or does not support this "
-                "operation.",
-                subcode=33,
-            )
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            raise GraphError(100, "The request body is not valid JSON.") from None
+        check_phone_number_id(phone_number_id, self.phone_number_id)
+        doc = parse_body(body)
         info = check_message(doc)
         wa_id = info.wa_id
         if self.faults:
@@ -390,7 +243,7 @@ class FastWhatsApp:
             json.dumps(info.to).encode(),
             wa_id.encode(),
         ) + b'"messages":[{"id":"%s"%s}]}' % (wamid.encode(), status)
-        return _response(200, payload)
+        return response(200, JSON, payload)
 
     # -- control ------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -412,7 +265,7 @@ class FastWhatsApp:
             "mean_rate": round(len(times) / span, 1) if span > 0 else None,
             "first_accepted_at": self.first_wall,
             "last_accepted_at": self.last_wall,
-            "cpu_seconds": round(time.process_time() - self._cpu_start, 4),
+            "cpu_seconds": self.cpu_seconds(),
             "connections": self.connections,
             "max_connections": self.max_connections,
         }
@@ -460,7 +313,7 @@ class FastWhatsApp:
                 params: dict[str, Any] = {"code": int(query["code"])}
                 if query.get("to"):
                     params["wa_id"] = wa_id_of(query["to"])
-                self.faults.append(_Fault("graph", count(), params))
+                self.faults.append(Fault("graph", count(), params))
                 doc = {"ok": True}
             elif path == "/http_error" and post:
                 retry = query.get("retry_after")
@@ -468,15 +321,15 @@ class FastWhatsApp:
                     "status": int(query["status"]),
                     "retry_after": int(retry) if retry else None,
                 }
-                self.faults.append(_Fault("http", count(), params))
+                self.faults.append(Fault("http", count(), params))
                 doc = {"ok": True}
             elif path == "/drop" and post:
                 after = query.get("after", "0") in ("1", "true")
-                self.faults.append(_Fault("drop", count(), {"after": after}))
+                self.faults.append(Fault("drop", count(), {"after": after}))
                 doc = {"ok": True}
             elif path == "/slow" and post:
                 seconds = float(query.get("seconds", "1"))
-                self.faults.append(_Fault("slow", count(), {"seconds": seconds}))
+                self.faults.append(Fault("slow", count(), {"seconds": seconds}))
                 doc = {"ok": True}
             elif path == "/config" and post:
                 if "max_rate" in query:
@@ -488,8 +341,8 @@ class FastWhatsApp:
             else:
                 return _NOT_FOUND
         except (ValueError, KeyError) as exc:
-            return _response(400, json.dumps({"error": repr(exc)}).encode())
-        return _response(200, json.dumps(doc).encode())
+            return response(400, JSON, json.dumps({"error": repr(exc)}).encode())
+        return response(200, JSON, json.dumps(doc).encode())
 
     def info(self) -> dict[str, Any]:
         url = f"http://{self.host}:{self.port}"
@@ -505,69 +358,12 @@ class FastWhatsApp:
         }
 
     # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> list[asyncio.base_events.Server]:
         server = await loop.create_server(
-            lambda: _Conn(self, False), self.host, self.port, backlog=1024
+            lambda: self.connection(self._serve, self), self.host, self.port, backlog=1024
         )
         self.port = server.sockets[0].getsockname()[1]
-        control = await loop.create_server(
-            lambda: _Conn(self, True), self.control_host, self.control_port
-        )
-        self.control_port = control.sockets[0].getsockname()[1]
-        self._servers = [server, control]
-        self._stop_event = asyncio.Event()
-        self._cpu_start = time.process_time()
-        return self.info()
-
-    async def close(self) -> None:
-        for server in self._servers:
-            server.close()
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 1)
-        self._servers = []
-
-    async def serve_until_stopped(self) -> None:
-        assert self._stop_event is not None
-        await self._stop_event.wait()
-        await self.close()
-
-    def request_stop(self) -> None:
-        if self._loop is not None and self._stop_event is not None:
-            self._loop.call_soon_threadsafe(self._stop_event.set)
-
-    def start_in_thread(self) -> dict[str, Any]:
-        """Serve from a background thread's event loop; returns `info()`."""
-        ready = threading.Event()
-        result: dict[str, Any] = {}
-
-        def run() -> None:
-            async def main() -> None:
-                try:
-                    result["info"] = await self.start()
-                except Exception as exc:
-                    result["error"] = exc
-                    ready.set()
-                    return
-                ready.set()
-                await self.serve_until_stopped()
-
-            asyncio.run(main())
-
-        self._thread = threading.Thread(target=run, name="fast-whatsapp", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if "error" in result:
-            raise result["error"]
-        return result["info"]
-
-    def stop(self) -> None:
-        self.request_stop()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        return [server]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -598,77 +394,50 @@ def _template_body(n: int) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
+def _senders(host: str, port: int, path: bytes, token: str, connections: int) -> Worker:
+    """Load connections that each send their own numbered template messages."""
+
+    def request(n: int) -> bytes:
+        body = _template_body(n)
+        return (
+            b"POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (path, host.encode(), token.encode(), len(body), body)
+        )
+
+    def worker(index: int) -> tuple[str, int, Callable[[], bytes]]:
+        return host, port, map(request, itertools.count(index, connections)).__next__
+
+    return worker
+
+
 async def _load(
     host: str, port: int, path: bytes, token: str, seconds: float, connections: int
 ) -> tuple[int, int]:
-    done = 0
-    failed = 0
-    deadline = time.monotonic() + seconds
-
-    async def worker(offset: int) -> None:
-        nonlocal done, failed
-        reader, writer = await asyncio.open_connection(host, port)
-        n = offset
-        while time.monotonic() < deadline:
-            body = _template_body(n)
-            n += connections
-            writer.write(
-                b"POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
-                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                % (path, host.encode(), token.encode(), len(body), body)
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-            if head.startswith(b"HTTP/1.1 200"):
-                done += 1
-            else:
-                failed += 1
-        writer.close()
-
-    await asyncio.gather(*(worker(i) for i in range(connections)))
-    return done, failed
+    """(accepted, failed) sends over `connections` keep-alive connections in `seconds`."""
+    return await load(_senders(host, port, path, token, connections), seconds, connections)
 
 
 def measure(seconds: float = 3.0, connections: int = 32) -> dict[str, Any]:
     """Start the fake as a subprocess, load it from here, report accepted messages per second
     (wall clock, and per second of the server's own CPU time)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fast_whatsapp", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    try:
-        info = json.loads(proc.stdout.readline())
+    with spawn("tests.fakes.fast_whatsapp", "--port", "0") as info:
         split = urlsplit(info["messages_url"])
-
-        def control(path: str, method: str = "GET") -> dict[str, Any]:
-            req = urllib.request.Request(info["control"] + path, method=method)
-            with urllib.request.urlopen(req) as resp:
-                return json.loads(resp.read())
-
-        args = (split.hostname, split.port, split.path.encode(), info["token"])
-        asyncio.run(_load(*args, 0.5, connections))  # warm up
-        control("/reset", "POST")
-        started = time.monotonic()
-        done, failed = asyncio.run(_load(*args, seconds, connections))
-        elapsed = time.monotonic() - started
-        stats = control("/stats")
-        cpu = stats["cpu_seconds"]
-        return {
-            "accepted": done,
-            "failed": failed,
-            "seconds": round(elapsed, 3),
-            "requests_per_second": round(done / elapsed),
-            "server_cpu_seconds": cpu,
-            "requests_per_server_cpu_second": round(stats["requests"] / cpu) if cpu else None,
-            "max_per_second": stats["max_per_second"],
-            "connections": connections,
-        }
-    finally:
-        proc.terminate()
-        proc.wait(5)
+        worker = _senders(
+            split.hostname, split.port, split.path.encode(), info["token"], connections
+        )
+        done, failed, elapsed, stats = measure_load(info, "/reset", worker, seconds, connections)
+    cpu = stats["cpu_seconds"]
+    return {
+        "accepted": done,
+        "failed": failed,
+        "seconds": round(elapsed, 3),
+        "requests_per_second": round(done / elapsed),
+        "server_cpu_seconds": cpu,
+        "requests_per_server_cpu_second": per_cpu_second(stats["requests"], cpu),
+        "max_per_second": stats["max_per_second"],
+        "connections": connections,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -681,13 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="'' accepts any bearer token")
     parser.add_argument("--phone-number-id", default=None)
     parser.add_argument("--max-rate", type=float, default=None, help="130429 above this per second")
-    parser.add_argument("--measure", type=float, metavar="SECONDS", help="load-test and exit")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument(
-        "--stop-on-stdin-eof",
-        action="store_true",
-        help="exit when stdin closes (so the fake dies with a parent that holds the pipe)",
-    )
+    add_run_options(parser, connections=32)
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.connections)))
@@ -700,24 +463,7 @@ def main(argv: list[str] | None = None) -> None:
         phone_number_id=args.phone_number_id,
         max_rate=args.max_rate,
     )
-
-    async def run() -> None:
-        info = await fake.start()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, fake.request_stop)
-        if args.stop_on_stdin_eof:
-
-            def watch_stdin() -> None:
-                sys.stdin.read()
-                fake.request_stop()
-
-            threading.Thread(target=watch_stdin, daemon=True).start()
-        sys.stdout.write(json.dumps(info) + "\n")
-        sys.stdout.flush()
-        await fake.serve_until_stopped()
-
-    asyncio.run(run())
+    serve(fake, stop_on_stdin_eof=args.stop_on_stdin_eof)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ redirects), conditional requests (ETag / Last-Modified, 304 without a body) and 
 assertions about what a client sent and when.
 
 Subclasses implement `route(request) -> Response` and render the catalogue in their platform's
-format; everything else (faults, validators, logging, keep-alive) happens here, so every fake
-behaves the same way at the HTTP level.
+format; everything else (faults, validators, logging) happens here, on the server, lifecycle,
+fault queue and request log of `tests.fakes.threaded_http` (which the notification fakes'
+`JsonService` shares), so every fake behaves the same way at the HTTP level.
 """
 
 from __future__ import annotations
@@ -25,20 +26,30 @@ import email.utils
 import hashlib
 import itertools
 import json
-import socket
-import socketserver
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from random import Random
-from typing import Any, Self
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any
+
+from tests.fakes.faults import Fault
+from tests.fakes.threaded_http import (
+    RequestLog,
+    Stopped,
+    ThreadedFake,
+    has_body,
+    json_body,
+    phrase,
+    read_headers,
+    retry_after_header,
+    split_target,
+    write_head,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Catalogue
@@ -384,8 +395,7 @@ class Response:
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **kwargs: Any) -> Response:
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        return cls(status=status, body=body, **kwargs)
+        return cls(status=status, body=json_body(data), **kwargs)
 
     @classmethod
     def html(cls, text: str, status: int = 200, **kwargs: Any) -> Response:
@@ -423,81 +433,16 @@ class RequestRecord:
 
 
 # ---------------------------------------------------------------------------------------------
-# Faults
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Fault:
-    kind: str  # "status", "rate_limit", "slow", "oversized", "redirect"
-    remaining: int | None  # None = until cleared
-    path: str | None  # only requests whose path starts with this
-    params: dict[str, Any]
-
-    def matches(self, request: Request) -> bool:
-        return self.path is None or request.path.startswith(self.path)
-
-
-class _Stopped(Exception):
-    """The server is shutting down while a slow response was waiting."""
-
-
-# ---------------------------------------------------------------------------------------------
 # The server
 # ---------------------------------------------------------------------------------------------
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True  # a hung client must never block shutdown
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], shop: ShopServer) -> None:
-        self.shop = shop
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host name with getfqdn(), which can stall for
-        # seconds on 127.0.0.x without reverse DNS; the fakes never need the name.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = host
-        self.server_port = port
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like the real shops
-    # Headers and body go out in separate writes; with Nagle on, a keep-alive client's delayed
-    # ACK would stall every response by ~40 ms.
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-
-    def version_string(self) -> str:
-        return self.server.shop.server_header
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the shop keeps its own structured log
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.shop._connection_opened(self.connection)
-
-    def finish(self) -> None:
-        self.server.shop._connection_closed(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def _dispatch(self) -> None:
-        self.server.shop._handle(self)
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
 
 _CHUNK = 64 * 1024
 
 
-class ShopServer:
-    """Base fake shop: lifecycle, catalogue shortcuts, fault injection, validators and log.
+class ShopServer(ThreadedFake):
+    """Base fake shop: catalogue shortcuts, fault injection, validators and log; lifecycle as
+    `ThreadedFake`.
 
     Thread-safety: every public method may be called from the test thread while the server
     answers requests in its own threads.
@@ -505,88 +450,14 @@ class ShopServer:
 
     kind = "generic"
     server_header = "nginx"
+    request_queue_size = 128
     default_currency = "INR"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self._requested_port = port
-        self.port = port
+        super().__init__(host, port)
         self.catalogue = Catalogue()
-        self._faults: list[_Fault] = []
-        self._fault_lock = threading.Lock()
-        self._log: list[RequestRecord] = []
-        self._log_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._log: RequestLog[RequestRecord] = RequestLog()
         self._ids = itertools.count(1)
-        self._connections: set[socket.socket] = set()
-        self._in_flight = 0
-        self._max_in_flight = 0
-
-    # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> Self:
-        """Bind and serve in a daemon thread; returns self. Idempotent; after `stop()` it binds
-        the same port again, so tests can simulate an outage."""
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        self._httpd = _HTTPServer((self.host, self._requested_port), self)
-        self.port = self._httpd.server_address[1]
-        self._requested_port = self.port  # a stop()/start() outage comes back on the same URL
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"{self.kind}-fake-{self.host}:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; waiting slow responses are cut short."""
-        if self._httpd is None:
-            return
-        self._stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        # Idle keep-alive connections would otherwise go on being served by their threads, so
-        # a client's pooled connection could still reach a "stopped" shop.
-        self.drop_connections()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._httpd = None
-        self._thread = None
-
-    def drop_connections(self) -> None:
-        """Close every open client connection (the listening socket stays up)."""
-        with self._log_lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def _connection_opened(self, conn: socket.socket) -> None:
-        with self._log_lock:
-            self._connections.add(conn)
-
-    def _connection_closed(self, conn: socket.socket) -> None:
-        with self._log_lock:
-            self._connections.discard(conn)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """`http://host:port` without a trailing slash."""
-        return f"http://{self.host}:{self.port}"
-
-    def url(self, path: str = "/") -> str:
-        return self.base_url + (path if path.startswith("/") else "/" + path)
 
     # -- catalogue shortcuts ------------------------------------------------------------------
     def new_id(self) -> str:
@@ -691,12 +562,6 @@ class ShopServer:
         return self.catalogue.flip_random(fraction, seed=seed, price_factor=price_factor)
 
     # -- fault injection ----------------------------------------------------------------------
-    def _add_fault(self, kind: str, n: int | None, path: str | None, **params: Any) -> None:
-        if n is not None and n < 1:
-            return
-        with self._fault_lock:
-            self._faults.append(_Fault(kind, n, path, params))
-
     def fail_next(
         self, n: int = 1, status: int = 500, *, path: str | None = None, body: bytes | None = None
     ) -> None:
@@ -755,62 +620,22 @@ class ShopServer:
         """
         self._add_fault("redirect", n, path, location=location, status=status, keep=keep_path)
 
-    def clear_faults(self) -> None:
-        with self._fault_lock:
-            self._faults.clear()
-
-    def pending_faults(self) -> int:
-        with self._fault_lock:
-            return len(self._faults)
-
-    def _take_faults(self, request: Request) -> tuple[_Fault | None, _Fault | None]:
-        """Consume at most one delay fault and one replacing fault for this request."""
-        delay = replacement = None
-        with self._fault_lock:
-            for fault in list(self._faults):
-                if not fault.matches(request):
-                    continue
-                if fault.kind == "slow":
-                    if delay is not None:
-                        continue
-                    delay = fault
-                elif replacement is None:
-                    replacement = fault
-                else:
-                    continue
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-        return delay, replacement
-
     # -- request log --------------------------------------------------------------------------
     def log(self, path: str | None = None, method: str | None = None) -> list[RequestRecord]:
         """Logged requests in arrival order, optionally only those whose path starts with
         `path` and/or with this method."""
-        with self._log_lock:
-            records = list(self._log)
-        return [
-            r
-            for r in records
-            if (path is None or r.path.startswith(path))
-            and (method is None or r.method == method.upper())
-        ]
+        return self._log.select(path, method)
 
     def last_request(self, path: str | None = None) -> RequestRecord | None:
-        records = self.log(path)
-        return records[-1] if records else None
+        return self._log.last(path)
 
     def clear_log(self) -> None:
         """Forget logged requests and reset `max_concurrency`."""
-        with self._log_lock:
-            self._log.clear()
-            self._max_in_flight = 0
+        self._log.clear()
 
     def max_concurrency(self) -> int:
         """Most requests this shop was answering at the same time since start/`clear_log`."""
-        with self._log_lock:
-            return self._max_in_flight
+        return self._log.max_in_flight()
 
     def min_gap(self, path: str | None = None) -> float | None:
         """Smallest time in seconds between two consecutive request arrivals (None if < 2)."""
@@ -829,20 +654,16 @@ class ShopServer:
 
     def error_response(self, status: int, request: Request) -> Response:
         """The body a platform sends with an injected error status (subclasses may override)."""
-        phrase = _phrase(status)
-        return Response.json({"error": phrase, "status": status}, status)
+        return Response.json({"error": phrase(status), "status": status}, status)
 
     def extra_headers(self, request: Request) -> list[tuple[str, str]]:
         """Headers every response carries (platform fingerprints such as Shopify's)."""
         return []
 
     # -- serving ------------------------------------------------------------------------------
-    def _read_request(self, handler: _Handler) -> Request:
-        split = urlsplit(handler.path)
-        headers: dict[str, str] = {}
-        for name, value in handler.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    def _read_request(self, handler: BaseHTTPRequestHandler) -> Request:
+        path, query_string, query = split_target(handler.path)
+        headers = read_headers(handler)
         cookies: dict[str, str] = {}
         for raw in handler.headers.get_all("Cookie") or []:
             jar = SimpleCookie()
@@ -854,16 +675,16 @@ class ShopServer:
         return Request(
             method=handler.command,
             target=handler.path,
-            path=unquote(split.path),
-            query_string=split.query,
-            query=parse_qs(split.query, keep_blank_values=True),
+            path=path,
+            query_string=query_string,
+            query=query,
             headers=headers,
             cookies=cookies,
             body=body,
             client=tuple(handler.client_address[:2]),
         )
 
-    def _handle(self, handler: _Handler) -> None:
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         request = self._read_request(handler)
         record = RequestRecord(
             method=request.method,
@@ -878,10 +699,7 @@ class ShopServer:
             time=time.time(),
             monotonic=time.monotonic(),
         )
-        with self._log_lock:
-            self._log.append(record)
-            self._in_flight += 1
-            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        self._log.begin(record)
         delay, replacement = self._take_faults(request)
         try:
             if delay is not None and delay.params["during"] == "headers":
@@ -908,17 +726,12 @@ class ShopServer:
             record.response_headers = self._write(
                 handler, request, response, body, head_only, trickle
             )
-        except (OSError, _Stopped):  # the client hung up, or the shop is stopping
+        except (OSError, Stopped):  # the client hung up, or the shop is stopping
             handler.close_connection = True
         finally:
-            with self._log_lock:
-                self._in_flight -= 1
+            self._log.end()
 
-    def _sleep(self, seconds: float) -> None:
-        if self._stopping.wait(seconds):
-            raise _Stopped
-
-    def _fault_response(self, fault: _Fault, request: Request) -> Response:
+    def _fault_response(self, fault: Fault, request: Request) -> Response:
         params = fault.params
         if fault.kind == "status":
             status = params["status"]
@@ -929,9 +742,7 @@ class ShopServer:
             return self.error_response(status, request)
         if fault.kind == "rate_limit":
             response = self.error_response(429, request)
-            seconds = params["retry_after"]
-            whole = int(seconds) if float(seconds).is_integer() else int(seconds) + 1
-            response.headers.append(("Retry-After", str(whole)))
+            response.headers.append(("Retry-After", retry_after_header(params["retry_after"])))
             return response
         if fault.kind == "redirect":
             location = params["location"]
@@ -961,28 +772,16 @@ class ShopServer:
 
     def _write(
         self,
-        handler: _Handler,
+        handler: BaseHTTPRequestHandler,
         request: Request,
         response: Response,
         body: bytes,
         head_only: bool,
         trickle: float,
     ) -> dict[str, str]:
-        handler.send_response(response.status)
-        sent: dict[str, str] = {}
-
-        def header(name: str, value: str) -> None:
-            handler.send_header(name, value)
-            sent[name.lower()] = value
-
-        no_body = response.status == 304 or response.status < 200 or response.status == 204
-        if not no_body:
-            header("Content-Type", response.content_type)
-            header("Content-Length", str(len(body)))
-        for name, value in self.extra_headers(request) + response.headers:
-            header(name, value)
-        handler.end_headers()
-        if head_only or no_body:
+        headers = self.extra_headers(request) + response.headers
+        sent = write_head(handler, response.status, response.content_type, len(body), headers)
+        if head_only or not has_body(response.status):
             return sent
         if trickle and body:
             pieces = 10
@@ -994,7 +793,9 @@ class ShopServer:
             handler.wfile.write(body)
         return sent
 
-    def _write_oversized(self, handler: _Handler, request: Request, params: dict) -> None:
+    def _write_oversized(
+        self, handler: BaseHTTPRequestHandler, request: Request, params: dict
+    ) -> None:
         size: int = params["size"]
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json; charset=utf-8")
@@ -1040,13 +841,6 @@ def _not_modified(request: Request, etag: str, last_modified: int) -> bool:
             return False
         return last_modified <= since
     return False
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def slugify(text: str) -> str:

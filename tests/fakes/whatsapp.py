@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.fakes.faults import take_first
 from tests.fakes.json_service import Call, JsonService, Reply
 
 DEFAULT_TOKEN = "EAAG-fake-whatsapp-access-token"
@@ -303,6 +304,46 @@ class GraphError(Exception):
 
 def _param_error(text: str, details: str | None = None) -> GraphError:
     return GraphError(100, details or text, message=f"(#100) {text}")
+
+
+def injected_error(status: int) -> dict[str, Any]:
+    """The body Graph sends with an HTTP error that is not about the request: code 1 (unknown),
+    2 (service down, with 503) or 4 (request limit, with 429)."""
+    code = {429: 4, 503: 2}.get(status, 1)
+    return graph_error(code, status=status)[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Request checks (shared with the fast runner)
+# ---------------------------------------------------------------------------------------------
+
+
+def check_post(method: str) -> None:
+    """The messages edge takes POST only."""
+    if method != "POST":
+        raise GraphError(100, message=f"Unsupported {method.lower()} request.", subcode=33)
+
+
+def check_phone_number_id(phone_number_id: str, expected: str | None) -> None:
+    """The id in the path must be `expected` (with None, any all-digit id exists)."""
+    if (expected is not None and phone_number_id != expected) or (
+        expected is None and not phone_number_id.isdigit()
+    ):
+        raise GraphError(
+            100,
+            message=f"Unsupported post request. Object with ID '{phone_number_id}' does not "
+            "exist, cannot be loaded due to missing permissions, or does not support this "
+            "operation.",
+            subcode=33,
+        )
+
+
+def parse_body(body: bytes) -> Any:
+    """The request body as JSON, or the Graph error for one that is not."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise _param_error("Invalid parameter", "The request body is not valid JSON.") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1125,9 +1166,7 @@ class WhatsAppFake(JsonService):
             self.app_secret,
             statuses,
             errors=errors,
-            waba_id=self.waba_id,
-            phone_number_id=self.phone_number_id,
-            display_phone_number=self.display_phone_number,
+            **self._account(),
         )
 
     def inbound(
@@ -1152,10 +1191,16 @@ class WhatsAppFake(JsonService):
             button=button,
             name=name,
             context_id=context_id,
-            waba_id=self.waba_id,
-            phone_number_id=self.phone_number_id,
-            display_phone_number=self.display_phone_number,
+            **self._account(),
         )
+
+    def _account(self) -> dict[str, str]:
+        """The business account ids this fake's webhooks carry."""
+        return {
+            "waba_id": self.waba_id,
+            "phone_number_id": self.phone_number_id,
+            "display_phone_number": self.display_phone_number,
+        }
 
     def _webhook(self, url: str | None) -> str:
         url = url or self.webhook_url
@@ -1203,12 +1248,7 @@ class WhatsAppFake(JsonService):
                     self._queue_cond.wait(min(left, 0.2))
                     continue
                 heapq.heappop(self._queue)
-            payload = status_payload(
-                statuses,
-                waba_id=self.waba_id,
-                phone_number_id=self.phone_number_id,
-                display_phone_number=self.display_phone_number,
-            )
+            payload = status_payload(statuses, **self._account())
             entries = payload["entry"][0]["changes"][0]["value"]["statuses"]
             result = None
             if self.webhook_url:
@@ -1221,10 +1261,8 @@ class WhatsAppFake(JsonService):
 
     # -- serving ----------------------------------------------------------------------------------
     def error_reply(self, status: int, call: Call) -> Reply:
-        """Injected HTTP errors carry Graph's generic codes: 1 (unknown), 2 (service down, 503)
-        or 4 (request limit, with an injected 429)."""
-        code = {429: 4, 503: 2}.get(status, 1)
-        _, body = graph_error(code, status=status)
+        """Injected HTTP errors carry Graph's generic codes (see `injected_error`)."""
+        body = injected_error(status)
         return Reply.json(body, status, headers=[("x-fb-trace-id", fbtrace_id()[:11])])
 
     def _error(self, exc: GraphError) -> Reply:
@@ -1249,12 +1287,7 @@ class WhatsAppFake(JsonService):
         if match is None:
             raise GraphError(2500, message=f"Unknown path components: {call.path}", status=400)
         version, phone_number_id = match.groups()
-        if call.method != "POST":
-            raise GraphError(
-                100,
-                message=f"Unsupported {call.method.lower()} request.",
-                subcode=33,
-            )
+        check_post(call.method)
         token = call.bearer_token() or call.arg("access_token")
         with self._lock:
             expired = self._token_expired
@@ -1262,18 +1295,8 @@ class WhatsAppFake(JsonService):
             raise GraphError(190, message=expired_token_error()[1]["error"]["message"])
         if token is None or (self.token is not None and token != self.token):
             raise GraphError(190, subcode=0)
-        if phone_number_id != self.phone_number_id:
-            raise GraphError(
-                100,
-                message=f"Unsupported post request. Object with ID '{phone_number_id}' does not "
-                "exist, cannot be loaded due to missing permissions, or does not support this "
-                "operation.",
-                subcode=33,
-            )
-        try:
-            doc = call.json()
-        except ValueError:
-            raise _param_error("Invalid parameter", "The request body is not valid JSON.") from None
+        check_phone_number_id(phone_number_id, self.phone_number_id)
+        doc = parse_body(call.body)
         info = check_message(doc)
         now = time.monotonic()
         with self._lock:
@@ -1333,15 +1356,7 @@ class WhatsAppFake(JsonService):
             )
 
     def _take_rule(self, info: MessageInfo) -> _ErrorRule | None:
-        for rule in self._rules:
-            if rule.wa_id is not None and rule.wa_id != info.wa_id:
-                continue
-            if rule.remaining is not None:
-                rule.remaining -= 1
-                if rule.remaining <= 0:
-                    self._rules.remove(rule)
-            return rule
-        return None
+        return take_first(self._rules, lambda rule: rule.wa_id in (None, info.wa_id))
 
     def _check_policies(self, info: MessageInfo, now: float) -> None:
         if self.enforce_window and info.type != "template":
