@@ -16,11 +16,14 @@ PROCESSES (threads would share one GIL) started together, every one calling
   (InsufficientStock), which checks that concurrent takes never oversell.
 
 A movement's latency is the whole `move_stock` call: the conditional UPDATE, the ledger
-row, the event rows and the after-commit publish and dispatch enqueue. Afterwards every
-item is audited: ledger rows of the run == successful calls, quantity == quantity before
-+ the sum of the run's deltas == the sum of the item's whole ledger, no `quantity_after`
-below zero, and each row's `quantity_after` equals the previous row's plus its delta (the
-moves were serialized). "database is locked" and other errors are counted, not fatal.
+row, the event rows, the dispatch task (written in the move's transaction with the
+database task backend, enqueued after commit with RQ) and the after-commit publish.
+Afterwards every item is audited: ledger rows of the run == successful calls, quantity ==
+quantity before + the sum of the run's deltas == the sum of the item's whole ledger, no
+`quantity_after` below zero, and each row's `quantity_after` equals the previous row's
+plus its delta (the moves were serialized); and each move wrote one `stock.changed` event
+and one dispatch task (nothing runs the tasks meanwhile). "database is locked" and other
+errors are counted, not fatal.
 """
 
 from __future__ import annotations
@@ -182,6 +185,35 @@ def _audit(scenario: str, item_ids: list[int], before: dict[int, int], ok: dict,
     return problems
 
 
+def _dispatch_tasks() -> int:
+    """Dispatch tasks waiting so far (nothing runs them during the benchmark)."""
+    from django.conf import settings
+
+    from shelfwatch.events.tasks import dispatch_events
+
+    if settings.TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+        import django_rq
+
+        return django_rq.get_queue("default").count
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(task_path=dispatch_events.module_path).count()
+
+
+def _audit_events(last_event: int, tasks_before: int, moves: int) -> list[str]:
+    """Each successful move wrote one `stock.changed` event and ONE dispatch task."""
+    from shelfwatch.events.models import Event
+
+    changed = Event.objects.filter(pk__gt=last_event, type="stock.changed").count()
+    tasks = _dispatch_tasks() - tasks_before
+    problems = []
+    if changed != moves:
+        problems.append(f"{changed} stock.changed events for {moves} moves")
+    if tasks != moves:
+        problems.append(f"{tasks} dispatch tasks for {moves} moves")
+    return problems
+
+
 def _redis_cpu() -> float:
     total = 0.0
     for entry in os.scandir("/proc"):
@@ -196,12 +228,17 @@ def _redis_cpu() -> float:
 
 
 def inner_run(scenario: str, items: list[int], seconds: float) -> dict:
+    from django.db.models import Max
+
+    from shelfwatch.events.models import Event
     from shelfwatch.inventory.models import StockItem
 
     targets = {"hot": [items[0]] * WRITERS, "own": items[1 : WRITERS + 1]}
     targets["scarce"] = [items[-1]] * WRITERS
     chosen = targets[scenario]
     before = dict(StockItem.objects.filter(pk__in=chosen).values_list("pk", "quantity"))
+    last_event = Event.objects.aggregate(last=Max("pk"))["last"] or 0
+    tasks_before = _dispatch_tasks()
     context = multiprocessing.get_context("spawn")
     ready, start, queue = context.Queue(), context.Event(), context.Queue()
     procs = [
@@ -245,7 +282,8 @@ def inner_run(scenario: str, items: list[int], seconds: float) -> dict:
         "insufficient": sum(o["insufficient"] for o in outs),
         "locked": sum(o["locked"] for o in outs),
         "errors": errors,
-        "problems": _audit(scenario, sorted(set(chosen)), before, ok, delta),
+        "problems": _audit(scenario, sorted(set(chosen)), before, ok, delta)
+        + _audit_events(last_event, tasks_before, sum(ok.values())),
     }
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 
 from shelfwatch.events import bus
 from shelfwatch.events.models import Event, EventTopic
@@ -168,3 +171,244 @@ def test_committed_events_are_published_on_redis(recorded_tasks):
     finally:
         pubsub.close()
         client.close()
+
+
+# --- the database backend: the dispatch task row is written in the events' transaction ----
+
+
+@pytest.fixture
+def db_tasks(settings):
+    """The database task backend, whatever the suite runs on (its app is always installed)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    from django_tasks_db.models import DBTaskResult
+
+    from shelfwatch.events.tasks import dispatch_events
+
+    def rows() -> list[list[int]]:
+        found = DBTaskResult.objects.filter(task_path=dispatch_events.module_path)
+        return [row.task_result.args[0] for row in found.order_by("enqueued_at")]
+
+    return rows
+
+
+def rows_seen_by_another_connection(rows) -> list[list[int]]:
+    """What a worker would see now: the table read through a separate connection."""
+    seen: list[list[int]] = []
+
+    def read() -> None:
+        try:
+            seen.extend(rows())
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join()
+    return seen
+
+
+def test_database_backend_writes_one_task_row_inside_the_transaction(db_tasks):
+    with transaction.atomic():
+        first = emit(type="stock.changed", payload={}, topics=["product:1"]).pk
+        second = emit(type="stock.back_in_stock", payload={}, topics=["product:1"]).pk
+        # Written already, in this transaction: one row carrying both events...
+        assert db_tasks() == [[first, second]]
+        # ...that nobody else sees before the commit.
+        assert rows_seen_by_another_connection(db_tasks) == []
+    assert db_tasks() == [[first, second]]
+    assert rows_seen_by_another_connection(db_tasks) == [[first, second]]
+    with transaction.atomic():
+        third = emit(type="stock.changed", payload={}, topics=["product:1"]).pk
+    assert db_tasks() == [[first, second], [third]]
+
+
+def test_database_backend_rollback_removes_the_task_row(db_tasks, monkeypatch):
+    published = []
+    monkeypatch.setattr(bus, "publish", lambda messages: published.extend(messages))
+    with pytest.raises(Boom), transaction.atomic():
+        emit(type="stock.changed", payload={}, topics=["product:1"])
+        emit(type="stock.low", payload={}, topics=["product:1"])
+        raise Boom
+    assert Event.objects.count() == 0
+    assert db_tasks() == []
+    assert published == []
+
+
+def test_database_backend_emit_outside_a_transaction_writes_its_own_row(db_tasks):
+    event = emit(type="stock.changed", payload={}, topics=["product:1"])
+    assert db_tasks() == [[event.pk]]
+
+
+def test_database_backend_task_row_follows_savepoint_rollbacks(db_tasks):
+    with transaction.atomic():
+        kept_before = emit(type="stock.changed", payload={}, topics=["product:1"]).pk
+        with pytest.raises(Boom), transaction.atomic():
+            emit(type="stock.changed", payload={}, topics=["product:2"])
+            raise Boom
+        with transaction.atomic():
+            kept_inner = emit(type="stock.changed", payload={}, topics=["product:3"]).pk
+        kept_after = emit(type="stock.changed", payload={}, topics=["product:4"]).pk
+    assert db_tasks() == [[kept_before, kept_inner, kept_after]]
+
+
+def test_database_backend_row_written_in_a_rolled_back_savepoint_is_written_again(db_tasks):
+    with transaction.atomic():
+        with pytest.raises(Boom), transaction.atomic():
+            emit(type="stock.changed", payload={}, topics=["product:2"])
+            raise Boom
+        with pytest.raises(Boom), transaction.atomic():
+            emit(type="stock.changed", payload={}, topics=["product:3"])
+            with transaction.atomic():
+                emit(type="stock.changed", payload={}, topics=["product:4"])
+            raise Boom
+        kept = emit(type="stock.changed", payload={}, topics=["product:5"]).pk
+        with transaction.atomic():
+            kept_inner = emit(type="stock.changed", payload={}, topics=["product:6"]).pk
+    assert list(Event.objects.values_list("pk", flat=True)) == [kept, kept_inner]
+    assert db_tasks() == [[kept, kept_inner]]
+
+
+def test_database_backend_all_events_rolled_back_in_savepoints_leaves_no_row(db_tasks):
+    with transaction.atomic(), pytest.raises(Boom), transaction.atomic():
+        emit(type="stock.changed", payload={}, topics=["product:2"])
+        emit(type="stock.low", payload={}, topics=["product:2"])
+        raise Boom
+    assert db_tasks() == []
+
+
+def test_database_backend_still_publishes_committed_events_once(db_tasks, settings, monkeypatch):
+    # A bus next to the database backend (REDIS_URL set): publishing is unchanged.
+    settings.REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:1/0"
+    batches = []
+    monkeypatch.setattr(bus, "publish", lambda messages: batches.append([m.id for m in messages]))
+    with transaction.atomic():
+        first = emit(type="stock.changed", payload={}, topics=["product:1"]).pk
+        with pytest.raises(Boom), transaction.atomic():
+            emit(type="stock.changed", payload={}, topics=["product:2"])
+            raise Boom
+        second = emit(type="stock.changed", payload={}, topics=["product:3"]).pk
+    assert batches == [[first, second]]
+    assert db_tasks() == [[first, second]]
+
+
+def test_database_backend_task_row_runs_the_dispatch(db_tasks):
+    from django_tasks_db.models import DBTaskResult
+
+    from shelfwatch.events import tasks
+
+    with transaction.atomic():
+        event = emit(type="stock.changed", payload={}, topics=["product:1"])
+    row = DBTaskResult.objects.get(task_path=tasks.dispatch_events.module_path)
+    assert row.status == "READY"
+    result = row.task_result
+    report = result.task.call(*result.args, **result.kwargs)
+    assert report == {"dispatched": 1, "failed": 0, "skipped": 0}
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
+
+
+# --- RQ: one Redis client per process --------------------------------------------------------
+
+
+@pytest.fixture
+def rq_settings(settings):
+    """RQ queue settings as deployed (only the client objects are made: nothing connects)."""
+    url = settings.REDIS_URL or "redis://127.0.0.1:6379/10"
+    settings.RQ_QUEUES = {
+        "default": {
+            "URL": url,
+            "DEFAULT_TIMEOUT": 600,
+            "QUEUE_CLASS": "shelfwatch.config.task_queues.SharedClientQueue",
+        }
+    }
+    return settings
+
+
+def test_rq_queues_share_one_client_per_process(rq_settings):
+    import django_rq
+    from django_tasks_rq.backend import Job
+
+    first = django_rq.get_queue("default", job_class=Job)
+    second = django_rq.get_queue("default", job_class=Job)
+    assert first is not second
+    assert first.connection is second.connection
+    # New settings (another Redis database), a new client.
+    rq_settings.RQ_QUEUES = {
+        "default": {**rq_settings.RQ_QUEUES["default"], "URL": "redis://127.0.0.1:6379/11"}
+    }
+    moved = django_rq.get_queue("default")
+    assert moved.connection is not first.connection
+    assert moved.connection.connection_pool.connection_kwargs["db"] == 11
+
+
+def test_rq_queue_keeps_a_connection_to_another_redis(rq_settings):
+    import redis
+
+    from shelfwatch.config.task_queues import SharedClientQueue, shared_client
+
+    elsewhere = redis.Redis.from_url("redis://127.0.0.1:6379/13")
+    assert SharedClientQueue("default", connection=elsewhere).connection is elsewhere
+    same = redis.Redis.from_url(rq_settings.RQ_QUEUES["default"]["URL"])
+    assert SharedClientQueue("default", connection=same).connection is shared_client("default")
+    # A queue name RQ_QUEUES does not know keeps what it was given.
+    assert SharedClientQueue("unlisted", connection=same).connection is same
+
+
+def test_rq_client_is_made_again_after_fork(rq_settings):
+    import django_rq
+
+    inherited = django_rq.get_queue("default").connection
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running any of pytest's teardown
+        verdict = b"error"
+        try:
+            mine = django_rq.get_queue("default").connection
+            again = django_rq.get_queue("default").connection
+            verdict = b"ok" if mine is not inherited and again is mine else b"shared"
+        finally:
+            os.write(write_end, verdict)
+            os._exit(0)
+    os.close(write_end)
+    verdict = os.read(read_end, 16)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert verdict == b"ok"
+    assert django_rq.get_queue("default").connection is inherited
+
+
+@pytest.mark.skipif(
+    settings.TASKS["default"]["BACKEND"] != "django_tasks_rq.RQBackend",
+    reason="needs the RQ task backend (REDIS_URL)",
+)
+def test_rq_dispatch_enqueues_reuse_one_open_connection(monkeypatch):
+    import django_rq
+    import redis
+    from django_tasks_rq.backend import Job
+
+    from shelfwatch.events.tasks import dispatch_events
+
+    queue = django_rq.get_queue("default", job_class=Job)
+    before = set(queue.job_ids)
+    connects = []
+    original = redis.connection.Connection._connect
+
+    def counting_connect(self):  # called only to open a new socket
+        connects.append(self)
+        return original(self)
+
+    try:
+        with transaction.atomic():
+            emit(type="stock.changed", payload={}, topics=["product:1"])  # may connect once
+        monkeypatch.setattr(redis.connection.Connection, "_connect", counting_connect)
+        for n in range(5):
+            with transaction.atomic():
+                emit(type="stock.changed", payload={"n": n}, topics=["product:1"])
+        assert connects == []
+        new = [job for job in queue.get_jobs() if job.id not in before]
+        assert len(new) == 6
+        assert {job.func_name for job in new} == {dispatch_events.module_path}
+    finally:
+        for job_id in set(queue.job_ids) - before:
+            job = queue.fetch_job(job_id)
+            if job is not None:
+                job.delete()

@@ -139,7 +139,14 @@ if REDIS_URL:
         }
     }
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+    RQ_QUEUES = {
+        "default": {
+            "URL": REDIS_URL,
+            "DEFAULT_TIMEOUT": 600,
+            # One Redis client per process instead of a new connection per enqueue.
+            "QUEUE_CLASS": "shelfwatch.config.task_queues.SharedClientQueue",
+        }
+    }
 else:
     CACHES = {
         "default": {

@@ -1,8 +1,15 @@
-"""Writing events: the outbox row in the caller's transaction, bus and dispatch after commit.
+"""Writing events: the outbox rows in the caller's transaction, the bus after commit.
 
 All events emitted in one transaction travel together: one bus round trip and ONE dispatch
-task for the batch, enqueued only once the transaction has committed. A rollback (or a
-rolled-back savepoint) publishes and dispatches nothing for the events it undid.
+task for the batch. A rollback (or a rolled-back savepoint) publishes and dispatches
+nothing for the events it undid.
+
+Where the dispatch task goes depends on the task backend:
+- the database backend: the task row is written INSIDE the transaction, next to the events
+  (a transactional outbox). Workers cannot see it before the commit, a rollback removes it
+  with the events, and the change costs one write transaction instead of two;
+- any other backend (RQ on Redis): the task is enqueued once the transaction has
+  committed, since Redis cannot take part in the database transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import logging
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
@@ -22,6 +29,9 @@ from shelfwatch.events import bus
 from shelfwatch.events.messages import EventMessage
 from shelfwatch.events.models import Event, EventTopic
 from shelfwatch.events.topics import validate_event_topics
+
+if TYPE_CHECKING:
+    from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger("shelfwatch.events")
 
@@ -36,6 +46,11 @@ class _Entry:
     savepoints: frozenset[str]
 
 
+def _open_savepoints(connection: BaseDatabaseWrapper) -> frozenset[str]:
+    # atomic(savepoint=False) blocks leave None placeholders: nothing can roll back to them.
+    return frozenset(sid for sid in connection.savepoint_ids if sid)
+
+
 @dataclass
 class _Batch:
     """The events one transaction emitted, flushed once by the first commit hook to run."""
@@ -43,6 +58,8 @@ class _Batch:
     alias: str
     entries: list[_Entry] = field(default_factory=list)
     flushed: bool = False
+    # The database backend's dispatch task row written in this transaction, if any.
+    outbox_row: DBTaskResult | None = None
 
     def __post_init__(self) -> None:
         # One callable object, registered once per emit, so the batch can find its own hooks.
@@ -56,10 +73,29 @@ class _Batch:
         """
         return not self.flushed and any(hook[1] is self.hook for hook in connection.run_on_commit)
 
+    def live_entries(self, connection: BaseDatabaseWrapper) -> list[_Entry]:
+        """The entries no savepoint rollback has undone so far; call it inside the transaction.
+
+        Django drops the commit hooks a savepoint rollback covered, and each emit registered
+        ours with the savepoints then open (as the entry records them): an entry lives while
+        a hook with its savepoints does. Two entries with the same open savepoints share
+        their fate, as savepoint ids are never reused on a connection.
+        """
+        if not any(entry.savepoints for entry in self.entries):
+            return list(self.entries)
+        alive = {
+            frozenset(sid for sid in sids if sid)
+            for sids, hook, _ in connection.run_on_commit
+            if hook is self.hook
+        }
+        return [entry for entry in self.entries if entry.savepoints in alive]
+
     def flush(self) -> None:
         if self.flushed:
             return
         self.flushed = True
+        if self.outbox_row is not None and not bus.bus_enabled():
+            return  # the dispatch task committed with the events; nothing else to send
         messages = self._surviving_messages()
         if not messages:
             return
@@ -69,7 +105,8 @@ class _Batch:
             # Committed already: a failure here must not reach the caller, and the stream
             # processes' table catch-up delivers what was not published.
             logger.exception("publishing events %s failed", [m.id for m in messages])
-        _enqueue_dispatch([message.id for message in messages])
+        if self.outbox_row is None:
+            _enqueue_dispatch([message.id for message in messages])
 
     def _surviving_messages(self) -> list[EventMessage]:
         # SQLite hands a rolled-back id out again, so when two entries share an id the
@@ -96,6 +133,45 @@ class _Batch:
 _batches: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Batch] = weakref.WeakKeyDictionary()
 
 
+def _outbox_applies(alias: str) -> bool:
+    """True when the dispatch task is a row of the database backend in `alias`, so it can
+    be written in the events' own transaction."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from shelfwatch.events.tasks import dispatch_backend
+
+    return (
+        isinstance(dispatch_backend(), DatabaseBackend)
+        and (router.db_for_write(DBTaskResult) or DEFAULT_DB_ALIAS) == alias
+    )
+
+
+def _write_outbox_row(batch: _Batch, event_ids: list[int]) -> None:
+    """Make the transaction's one dispatch task row carry exactly `event_ids`.
+
+    The first emit inserts the row through the backend; later ones rewrite its arguments.
+    A savepoint rollback undoes those writes together with its events, so the row always
+    matches the events that survive; when it undid the insert itself, the UPDATE finds no
+    row and a new one is written.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    from shelfwatch.events.tasks import dispatch_events
+
+    row = batch.outbox_row
+    if row is not None:
+        args_kwargs = {**row.args_kwargs, "args": [event_ids]}
+        if (
+            DBTaskResult.objects.using(batch.alias)
+            .filter(pk=row.pk)
+            .update(args_kwargs=args_kwargs)
+        ):
+            row.args_kwargs = args_kwargs
+            return
+    batch.outbox_row = dispatch_events.enqueue(event_ids).db_result
+
+
 def _enqueue_dispatch(event_ids: list[int]) -> None:
     from shelfwatch.events.tasks import dispatch_events
 
@@ -115,35 +191,42 @@ def _normalized_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def emit(*, type: str, payload: dict[str, Any], topics: list[str]) -> Event:
-    """Write an event in the current transaction; publish and dispatch it after commit.
+    """Write an event in the current transaction; it is published and dispatched only once
+    that transaction commits.
 
     Call it inside the transaction that makes the change (it opens one when there is
-    none); payload must be JSON-serializable, topics well-formed (`product:7`).
+    none); payload must be JSON-serializable, topics well-formed (`product:7`). With the
+    database task backend the dispatch task row is written here too, so a database error
+    writing it fails the caller's transaction like any other of its writes.
     """
     if not EVENT_TYPE_RE.fullmatch(type) or len(type) > 100:
         raise ValueError(f"bad event type {type!r}; use dotted lower case, e.g. stock.changed")
     clean_topics = validate_event_topics(topics)
     clean_payload = _normalized_payload(payload)
     alias = router.db_for_write(Event) or DEFAULT_DB_ALIAS
-    with transaction.atomic(using=alias):
+    connection = connections[alias]
+    # No savepoint of our own: inside the caller's transaction the rows share its fate (an
+    # error here dooms that transaction rather than leaving half an event), and without
+    # one this block is the transaction. A savepoint would cost two statements per event.
+    with transaction.atomic(using=alias, savepoint=False):
         event = Event.objects.using(alias).create(
             type=type, payload=clean_payload, topics=clean_topics
         )
         EventTopic.objects.using(alias).bulk_create(
             [EventTopic(event=event, topic=topic) for topic in clean_topics]
         )
+        batch = _batches.get(connection)
+        if batch is None or not batch.is_pending_on(connection):
+            batch = _Batch(alias=alias)
+            _batches[connection] = batch
+        entry = _Entry(
+            message=EventMessage.from_event(event), savepoints=_open_savepoints(connection)
+        )
+        if _outbox_applies(alias):
+            live = [e.message.id for e in batch.live_entries(connection)]
+            _write_outbox_row(batch, sorted({*live, event.pk}))
+        batch.entries.append(entry)
     # Registered after our own atomic block closed, so the hook belongs to the caller's
     # transaction and savepoints (or runs at once in autocommit mode).
-    connection = connections[alias]
-    batch = _batches.get(connection)
-    if batch is None or not batch.is_pending_on(connection):
-        batch = _Batch(alias=alias)
-        _batches[connection] = batch
-    batch.entries.append(
-        _Entry(
-            message=EventMessage.from_event(event),
-            savepoints=frozenset(connection.savepoint_ids),
-        )
-    )
     transaction.on_commit(batch.hook, using=alias)
     return event

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
 from django.utils import timezone
 
@@ -55,24 +56,23 @@ def move_stock(
         raise InvalidMovement(f"unknown reason {reason!r}", code="unknown_reason")
     if delta == 0:
         raise InvalidMovement("a movement changes the quantity", code="zero_movement")
-    with transaction.atomic():
-        rows = StockItem.objects.filter(pk=item.pk)
-        if delta < 0:
-            rows = rows.filter(quantity__gte=-delta)
-        if not rows.update(quantity=F("quantity") + delta, updated_at=timezone.now()):
-            available = StockItem.objects.filter(pk=item.pk).values_list("quantity", flat=True)
-            left = available.first()
+    alias = router.db_for_write(StockItem) or DEFAULT_DB_ALIAS
+    with transaction.atomic(using=alias):
+        applied = _apply_delta(alias, item.pk, delta)
+        if applied is None:
+            left = (
+                StockItem.objects.using(alias)
+                .filter(pk=item.pk)
+                .values_list("quantity", flat=True)
+                .first()
+            )
             raise InsufficientStock(
                 f"{-delta} requested, {left} left",
                 extra={"item_id": item.pk, "available": left, "requested": -delta},
             )
-        # Our UPDATE holds the row (and, on SQLite, the whole database) until commit, so
-        # this read sees exactly our result.
-        after, reorder_level = StockItem.objects.values_list("quantity", "reorder_level").get(
-            pk=item.pk
-        )
+        after, reorder_level = applied
         before = after - delta
-        movement = StockMovement.objects.create(
+        movement = StockMovement.objects.using(alias).create(
             item=item,
             delta=delta,
             quantity_after=after,
@@ -84,6 +84,55 @@ def move_stock(
         item.reorder_level = reorder_level
         _emit_changes(item, movement, before=before, after=after)
     return Movement(movement=movement, before=before, after=after)
+
+
+def _returns_from_update(connection: BaseDatabaseWrapper) -> bool:
+    # The databases that return columns from an INSERT (SQLite >= 3.35, PostgreSQL) also
+    # take RETURNING on an UPDATE.
+    return connection.features.can_return_columns_from_insert
+
+
+def _apply_delta(alias: str, item_pk: int, delta: int) -> tuple[int, int] | None:
+    """Apply `delta` to the item's quantity if a take still fits; (quantity after, reorder
+    level), or None when nothing changed (too little left, or no such item).
+
+    One statement where the database can return what it updated (SQLite >= 3.35,
+    PostgreSQL): the row lock, held until commit, then covers one round trip fewer, which
+    is what bounds a hot item's moves per second.
+    """
+    connection = connections[alias]
+    now = timezone.now()
+    if not _returns_from_update(connection):
+        rows = StockItem.objects.using(alias).filter(pk=item_pk)
+        if delta < 0:
+            rows = rows.filter(quantity__gte=-delta)
+        if not rows.update(quantity=F("quantity") + delta, updated_at=now):
+            return None
+        # Our UPDATE holds the row (and, on SQLite, the whole database) until commit, so
+        # this read sees exactly our result.
+        return (
+            StockItem.objects.using(alias).values_list("quantity", "reorder_level").get(pk=item_pk)
+        )
+    meta = StockItem._meta
+    quote = connection.ops.quote_name
+    quantity = quote(meta.get_field("quantity").column)
+    updated_at = meta.get_field("updated_at")
+    # Only quoted identifiers from the model go into the text; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {quantity} = {quantity} + %s, "  # noqa: S608
+        f"{quote(updated_at.column)} = %s WHERE {quote(meta.pk.column)} = %s"
+    )
+    params = [delta, updated_at.get_db_prep_value(now, connection), item_pk]
+    if delta < 0:
+        # The condition that makes overselling impossible: the database checks it against
+        # the row as it is when our UPDATE gets it, after any concurrent move committed.
+        sql += f" AND {quantity} >= %s"
+        params.append(-delta)
+    sql += f" RETURNING {quantity}, {quote(meta.get_field('reorder_level').column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
 
 
 def set_quantity(
