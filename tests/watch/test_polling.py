@@ -235,3 +235,31 @@ def test_jsonld_page_with_several_prices_needs_configuration():
         )
         assert poll_again(source).ok
         assert item(source, "ghee").price == Decimal("650.00")
+
+
+def test_a_new_cdn_version_of_the_same_picture_is_not_an_update(shopify):
+    from shelfwatch.watch.adapters.base import ItemState
+    from shelfwatch.watch.changes import apply_states
+
+    source = make_source(name="Shop", kind="shopify", base_url=shopify.base_url)
+    poll_due()
+    source.refresh_from_db()  # the baseline is recorded
+    whey = item(source, "whey")
+    before = last_event_id()
+
+    def seen(image_url: str) -> None:
+        state = ItemState(
+            external_id=whey.external_id,
+            name=whey.name,
+            available=True,
+            price=whey.price,
+            url=whey.url,
+            image_url=image_url,
+        )
+        apply_states(source=source, states=[state], complete=False)
+
+    seen("https://cdn.example/whey.jpg?v=1")
+    seen("https://cdn.example/whey.jpg?v=2")
+    assert event_types(before) == ["watch.product_updated"]  # the first picture only
+    seen("https://cdn.example/whey-new-pack.jpg?v=2")
+    assert event_types(before) == ["watch.product_updated", "watch.product_updated"]

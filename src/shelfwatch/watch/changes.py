@@ -164,8 +164,10 @@ def _compare(
     details = [
         name
         for name in ("name", "url", "image_url", "currency")
-        if getattr(state, name) and getattr(state, name) != getattr(item, name)
+        if getattr(state, name) and _differs(name, getattr(state, name), getattr(item, name))
     ]
+    if state.image_url and "image_url" not in details:
+        item.image_url = state.image_url  # a new cache-busting version of the same picture
     for name in details:
         setattr(item, name, getattr(state, name))
     changed += details
@@ -180,6 +182,14 @@ def _compare(
         for event_type, extra in pending:
             _emit(summary, event_type, item, **extra)
     return changed
+
+
+def _differs(name: str, new: str, old: str) -> bool:
+    if name == "image_url":
+        # Shops version their CDN image URLs (?v=<timestamp>) on every product edit: the
+        # same picture at a new version is not news.
+        return new.split("?", 1)[0] != old.split("?", 1)[0]
+    return new != old
 
 
 def _observation(item: WatchedItem, now: datetime, changes: list[str]) -> Observation:
