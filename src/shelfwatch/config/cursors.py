@@ -28,3 +28,10 @@ def decode_cursor(cursor: str, *types: type) -> tuple:
         return tuple(kind(value) for kind, value in zip(types, values, strict=True))
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
         raise BadCursor("the cursor is not one this endpoint gave out") from None
+
+
+def id_page(rows: list, limit: int) -> tuple[list, str | None]:
+    """Cut `limit + 1` fetched rows to a page; the cursor after its last id when more exist."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].pk) if more else None

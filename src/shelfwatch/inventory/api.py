@@ -13,7 +13,7 @@ from shelfwatch.accounts.authentication import api_auth, principal_of
 from shelfwatch.accounts.permissions import get_store_for, require_principal, stores_for
 from shelfwatch.catalog.images import image_out, store_image
 from shelfwatch.catalog.selectors import get_product_for
-from shelfwatch.config.cursors import decode_cursor, encode_cursor
+from shelfwatch.config.cursors import decode_cursor, id_page
 from shelfwatch.config.problems import NotFound
 from shelfwatch.inventory.models import StockItem, StockMovement, Store
 from shelfwatch.inventory.schemas import (
@@ -67,12 +67,6 @@ def _item(store: Store, item_id: int) -> StockItem:
     return item
 
 
-def _page(rows: list, limit: int) -> tuple[list, str | None]:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].pk) if more else None
-
-
 @router.get("", response=list[StoreOut])
 def list_stores(request: HttpRequest):
     """The stores the caller works in (every store for admins)."""
@@ -93,7 +87,7 @@ def inventory(request: HttpRequest, store_id: int, filters: Query[InventoryFilte
         (after,) = decode_cursor(filters.cursor, int)
         items = items.filter(pk__gt=after)
     limit = min(max(filters.limit, 1), 200)
-    rows, cursor = _page(list(items.order_by("pk")[: limit + 1]), limit)
+    rows, cursor = id_page(list(items.order_by("pk")[: limit + 1]), limit)
     return {"items": [item_out(item) for item in rows], "next_cursor": cursor}
 
 
@@ -167,7 +161,7 @@ def movements(
         (before,) = decode_cursor(cursor, int)
         rows = rows.filter(pk__lt=before)
     limit = min(max(limit, 1), 200)
-    page, next_cursor = _page(list(rows.order_by("-pk")[: limit + 1]), limit)
+    page, next_cursor = id_page(list(rows.order_by("-pk")[: limit + 1]), limit)
     return {"items": page, "next_cursor": next_cursor}
 
 

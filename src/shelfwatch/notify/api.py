@@ -12,7 +12,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from shelfwatch.accounts.authentication import admin_auth, api_auth, principal_of
-from shelfwatch.config.cursors import decode_cursor, encode_cursor
+from shelfwatch.config.cursors import decode_cursor, id_page
 from shelfwatch.config.problems import ApiError, Forbidden, NotFound
 from shelfwatch.notify.models import InboxItem, Notification, NotificationStatus
 from shelfwatch.notify.tasks import kick_delivery
@@ -86,12 +86,6 @@ class ListFilters(Schema):
     limit: int = 50
 
 
-def _page(rows: list, limit: int) -> tuple[list, str | None]:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].pk) if more else None
-
-
 @notifications_router.get("", response=dict)
 def list_notifications(request: HttpRequest, filters: Query[ListFilters]):
     """Your inbox, newest first; admins with `all=true` see every notification."""
@@ -104,7 +98,7 @@ def list_notifications(request: HttpRequest, filters: Query[ListFilters]):
         if filters.cursor:
             (last,) = decode_cursor(filters.cursor, int)
             rows = rows.filter(pk__lt=last)
-        page, cursor = _page(list(rows[: limit + 1]), limit)
+        page, cursor = id_page(list(rows[: limit + 1]), limit)
         return {
             "items": [NotificationOut.from_orm(n).dict() for n in page],
             "next_cursor": cursor,
@@ -113,7 +107,7 @@ def list_notifications(request: HttpRequest, filters: Query[ListFilters]):
     if filters.cursor:
         (last,) = decode_cursor(filters.cursor, int)
         rows = rows.filter(pk__lt=last)
-    page, cursor = _page(list(rows[: limit + 1]), limit)
+    page, cursor = id_page(list(rows[: limit + 1]), limit)
     return {"items": [InboxOut.from_orm(i).dict() for i in page], "next_cursor": cursor}
 
 
