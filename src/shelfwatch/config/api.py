@@ -147,8 +147,16 @@ def mount_routers() -> None:
     from shelfwatch.catalog.api import catalog_router, products_router
     from shelfwatch.catalog.images_api import images_router
     from shelfwatch.events.api import router as events_router
+    from shelfwatch.feeds.api import router as feeds_router
     from shelfwatch.inventory.api import router as stores_router
+    from shelfwatch.loyalty.api import router as loyalty_router
     from shelfwatch.notify.api import notifications_router, webhook_router
+    from shelfwatch.shop.api import (
+        cart_router,
+        checkout_router,
+        flash_sales_router,
+        orders_router,
+    )
     from shelfwatch.watch.api import router as sources_router
 
     api.add_router("/auth/", auth_router)
@@ -163,3 +171,9 @@ def mount_routers() -> None:
     api.add_router("/subscriptions", subscriptions_router)
     api.add_router("/notify", webhook_router)
     api.add_router("/notifications", notifications_router)
+    api.add_router("/cart", cart_router)
+    api.add_router("/checkout", checkout_router)
+    api.add_router("/orders", orders_router)
+    api.add_router("/flash-sales", flash_sales_router)
+    api.add_router("/loyalty", loyalty_router)
+    api.add_router("/feeds", feeds_router)

@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "shelfwatch.watch",
     "shelfwatch.notify",
     "shelfwatch.alerts",
+    "shelfwatch.shop",
+    "shelfwatch.loyalty",
+    "shelfwatch.feeds",
     "shelfwatch.ops",
     "shelfwatch.web",
 ]
