@@ -6,6 +6,7 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from shelfwatch.config.problems import problem_response
 
@@ -16,15 +17,11 @@ def _wants_problem(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "json" in request.headers.get("Accept", "")
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html")
-
-
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_problem(request):
         return problem_response(request, status=404, code="not_found", detail="No such route.")
     return render(
-        request, "web/error.html", {"status": 404, "message": "Page not found."}, status=404
+        request, "web/error.html", {"status": 404, "message": _("Page not found.")}, status=404
     )
 
 
@@ -37,5 +34,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
             detail="Something went wrong on our side; the request id identifies it in our logs.",
         )
     return render(
-        request, "web/error.html", {"status": 500, "message": "Something went wrong."}, status=500
+        request,
+        "web/error.html",
+        {"status": 500, "message": _("Something went wrong.")},
+        status=500,
     )

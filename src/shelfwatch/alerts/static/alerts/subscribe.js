@@ -7,6 +7,9 @@
   var sourceId = root.dataset.source;
   var problem = document.getElementById("problem");
   var contact = null;
+  // Words the page shows from here come translated in the markup's data attributes.
+  var addressLabel = document.getElementById("address-label");
+  function label(el, key, fallback) { return (el && el.dataset[key]) || fallback; }
 
   function show(el, on) { el.hidden = !on; }
   function say(text) { problem.textContent = text || ""; }
@@ -43,8 +46,8 @@
       var row = root.querySelector('li[data-item="' + payload.item_id + '"]');
       if (!row) { return; }
       var badge = row.querySelector("[data-badge]");
-      if (payload.available === true) { badge.textContent = "In stock"; badge.className = "badge in"; }
-      if (payload.available === false) { badge.textContent = "Out of stock"; badge.className = "badge out"; }
+      if (payload.available === true) { badge.textContent = label(root, "labelIn", "In stock"); badge.className = "badge in"; }
+      if (payload.available === false) { badge.textContent = label(root, "labelOut", "Out of stock"); badge.className = "badge out"; }
       if (payload.price) { row.querySelector("[data-price]").textContent = (payload.currency || "") + " " + payload.price; }
     };
     ["watch.back_in_stock", "watch.out_of_stock", "watch.price_changed", "watch.product_updated"]
@@ -54,7 +57,9 @@
   var channel = document.getElementById("channel");
   channel.addEventListener("change", function () {
     var email = channel.value === "email";
-    document.getElementById("address-label").textContent = email ? "Email address" : "WhatsApp number";
+    addressLabel.textContent = email
+      ? label(addressLabel, "labelEmail", "Email address")
+      : label(addressLabel, "labelWhatsapp", "WhatsApp number");
     var address = document.getElementById("address");
     address.type = email ? "email" : "tel";
     address.setAttribute("inputmode", email ? "email" : "tel");
@@ -64,7 +69,7 @@
   document.getElementById("contact-form").addEventListener("submit", function (event) {
     event.preventDefault();
     say("");
-    if (!chosenItems().length) { say("Tick at least one product first."); return; }
+    if (!chosenItems().length) { say(label(problem, "tickFirst", "Tick at least one product first.")); return; }
     api("POST", "contacts", { channel: channel.value, address: document.getElementById("address").value })
       .then(function (made) {
         contact = made;
@@ -79,7 +84,7 @@
   document.getElementById("resend").addEventListener("click", function () {
     say("");
     api("POST", "contacts/" + contact.id + "/resend", { contact_token: contact.contact_token })
-      .then(function () { say("A new code is on its way."); })
+      .then(function () { say(label(problem, "codeSent", "A new code is on its way.")); })
       .catch(function (error) { say(error.message); });
   });
 

@@ -1,0 +1,135 @@
+"""The storefront pages: home, the shelf (by category or search), the product page, the
+shopper's choice of store, "notify me when it's back", and the account page.
+
+Pages render on the server and work without JavaScript; availability and price then
+follow the event stream from the page (shop/static/shop/live.js).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.views.decorators.http import require_POST
+
+from shelfwatch.alerts.links import manage_token
+from shelfwatch.config.cursors import BadCursor
+from shelfwatch.config.problems import NotFound
+from shelfwatch.shop import storefront_selectors as selectors
+from shelfwatch.shop.storefront_alerts import alert_item_for
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "").strip()
+    return int(value) if value.isdigit() and len(value) <= 18 else None
+
+
+def _language() -> str:
+    return get_language() or "en"
+
+
+def _shop_context(request: HttpRequest, **context) -> dict:
+    """What every storefront page shows: the store picker and the chosen store."""
+    return {
+        "stores": list(selectors.shop_stores()),
+        "store": selectors.chosen_store(request.session),
+        **context,
+    }
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Search, the category tree, and the first products of the chosen store."""
+    context = _shop_context(request, categories=selectors.category_tree())
+    context["page"] = selectors.shelf(store=context["store"], language=_language(), limit=8)
+    return render(request, "shop/home.html", context)
+
+
+def product_list(request: HttpRequest) -> HttpResponse:
+    """The chosen store's products (or the catalog's) by category and/or search words."""
+    q = request.GET.get("q", "").strip()[:200]
+    category = selectors.get_category(_int_param(request, "category"))
+    if request.GET.get("category") and category is None:
+        raise Http404("no such category")
+    context = _shop_context(request, q=q, category=category)
+    try:
+        context["page"] = selectors.shelf(
+            store=context["store"],
+            language=_language(),
+            q=q,
+            category_id=category.pk if category else None,
+            cursor=request.GET.get("cursor") or None,
+        )
+    except BadCursor:
+        # A stale or hand-made "more" link: start from the first page instead.
+        query = request.GET.copy()
+        query.pop("cursor", None)
+        return redirect(f"{reverse('shop-products')}?{query.urlencode()}")
+    more = request.GET.copy()
+    more["cursor"] = context["page"].next_cursor or ""
+    context["more_query"] = more.urlencode()
+    return render(request, "shop/product_list.html", context)
+
+
+def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
+    try:
+        product = selectors.storefront_product(product_id)
+    except NotFound:
+        raise Http404("no such product") from None
+    if product.merged_into_id:
+        return redirect("shop-product", product_id=product.merged_into_id, permanent=True)
+    store = selectors.chosen_store(request.session)
+    view = selectors.product_view(product, store=store, language=_language())
+    return render(request, "shop/product.html", _shop_context(request, view=view))
+
+
+@require_POST
+def choose_store(request: HttpRequest) -> HttpResponse:
+    """Remember the store the shopper picked, then go back where they were."""
+    raw = request.POST.get("store", "")
+    store = selectors.shop_stores().filter(pk=raw).first() if raw.isdigit() else None
+    if store is None:
+        request.session.pop(selectors.STORE_SESSION_KEY, None)
+    else:
+        request.session[selectors.STORE_SESSION_KEY] = store.pk
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("shop-products")
+    return HttpResponseRedirect(target)
+
+
+@require_POST
+def notify_me(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Send the shopper to the subscribe page with this product at their store ticked."""
+    try:
+        product = selectors.storefront_product(product_id)
+    except NotFound:
+        raise Http404("no such product") from None
+    store = selectors.chosen_store(request.session)
+    item = None if store is None else alert_item_for(store=store, product=product)
+    if item is None:
+        # No store chosen, not kept there, or the store takes no alerts: the page says so.
+        return redirect("shop-product", product_id=product.pk)
+    return redirect(f"{reverse('subscribe')}?source={item.source_id}&item={item.pk}")
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """Who is signed in, and the alert contacts tied to the account with their links."""
+    contacts = [
+        {
+            "contact": contact,
+            "subscriptions": contact.subscription_count,
+            "manage_url": (
+                reverse("alerts-manage", kwargs={"token": manage_token(contact)})
+                if contact.is_verified
+                else None
+            ),
+        }
+        for contact in selectors.account_contacts(request.user)
+    ]
+    return render(request, "shop/account.html", _shop_context(request, contacts=contacts))
