@@ -7,17 +7,21 @@ Run from the repository root (PostgreSQL + Redis are used when both answer on 12
 
 The fake (tests/fakes/fast_whatsapp.py, its own process) accepts messages as the Cloud API
 does and measures what it receives: acceptances per sliding second, duplicates. For each
-deployment and scenario: N verified contacts with one pending code notification each are
-created (not timed), then two `shelfwatch deliver` processes are started together and
-timed until both finish (they stop when nothing is due). Targets: 100,000 in under 60 s
-with no limit; at 1,000/s and 80/s, the achieved rate within 5 % of the limit and never
-above it in any second.
+deployment and scenario: N verified contacts with one code notification each are created,
+due tomorrow (not timed); two `shelfwatch deliver --wait` processes are started and, once
+both are waiting (a delivery worker is a long-running process), all N fall due at once.
+Timed from that moment to the fake's last acceptance. Targets: 100,000 in under 60 s with
+no limit; at 1,000/s and 80/s, the achieved rate within 5 % of the limit and never above
+it in any second. Worker CPU (both processes, from /proc) and the fake's CPU are reported
+per 1,000 messages: on a busy machine they show what a quiet one would do.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +45,8 @@ SCENARIOS = (  # label, limit (0: none of ours), share of --count
 
 
 def inner_prepare(count: int, tag: str) -> dict:
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from shelfwatch.alerts.models import Contact
@@ -69,12 +75,22 @@ def inner_prepare(count: int, tag: str) -> dict:
                     context={"code": "482913", "minutes": 10},
                     urgent=True,
                     idempotency_key=f"bench:{tag}:{c.pk}",
+                    next_attempt_at=timezone.now() + timedelta(days=1),
                 )
                 for c in contacts
             ]
         )
         made += size
     return {"seconds": round(time.perf_counter() - started, 1)}
+
+
+def inner_release() -> dict:
+    from django.utils import timezone
+
+    from shelfwatch.notify.models import Notification
+
+    due = Notification.objects.filter(status="pending", next_attempt_at__gt=timezone.now())
+    return {"released": due.update(next_attempt_at=timezone.now()), "at": time.time()}
 
 
 def inner_count() -> dict:
@@ -103,27 +119,50 @@ def _fake() -> tuple[subprocess.Popen, dict]:
     return process, json.loads(process.stdout.readline())
 
 
-def _deliver(env: dict[str, str], tmp: Path) -> float:
-    started = time.monotonic()
-    workers = []
-    for n in range(WORKERS):
-        log = open(tmp / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed below
-        workers.append(
-            (
-                subprocess.Popen(
-                    [sys.executable, "-m", "shelfwatch", "deliver", "--seconds", "900"],
-                    env=env,
-                    cwd=REPO_DIR,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                ),
-                log,
-            )
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_workers(env: dict[str, str]) -> list[subprocess.Popen]:
+    """Two waiting delivery workers; returns once both said they are waiting."""
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shelfwatch", "deliver", "--wait", "--seconds", "1800"],
+            env=env,
+            cwd=REPO_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-    for process, log in workers:
-        process.wait(timeout=1800)
-        log.close()
-    return time.monotonic() - started
+        for _ in range(WORKERS)
+    ]
+    for worker in workers:
+        line = worker.stdout.readline()
+        if "waiting" not in line:
+            raise SystemExit(f"a delivery worker did not start: {line!r}")
+    return workers
+
+
+def _stop_workers(workers: list[subprocess.Popen]) -> float:
+    """SIGTERM (each finishes its batch in hand) and wait; their CPU seconds in all."""
+    cpu = sum(_cpu_seconds(worker.pid) for worker in workers)
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.communicate(timeout=600)
+    return cpu
+
+
+def _wait_for_acceptances(info: dict, count: int, timeout: float = 1800) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stats = _control(info, "/stats")
+        if stats["accepted"] >= count:
+            return stats
+        time.sleep(0.2)
+    raise SystemExit(f"only {stats['accepted']} of {count} accepted in {timeout:.0f} s")
 
 
 def main() -> None:
@@ -132,13 +171,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="sender threads per worker")
     parser.add_argument("--skip-scale-out", action="store_true")
     parser.add_argument("--skip-embedded", action="store_true")
-    parser.add_argument("--inner", choices=("prepare", "count"), help=argparse.SUPPRESS)
+    parser.add_argument("--inner", choices=("prepare", "release", "count"), help=argparse.SUPPRESS)
     parser.add_argument("--tag", default="0", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
         setup_django()
         if args.inner == "prepare":
             print(json.dumps(inner_prepare(args.count, args.tag)))
+        elif args.inner == "release":
+            print(json.dumps(inner_release()))
         else:
             print(json.dumps(inner_count()))
         return
@@ -172,12 +213,17 @@ def main() -> None:
                             LOG_LEVEL="WARNING",
                         )
                         cpuload.wait_for_quiet(max_wait=30)
-                        wall = _deliver(env, tmp)
-                        stats = _control(info, "/stats")
+                        workers = _start_workers(env)
+                        fake_cpu = _control(info, "/stats")["cpu_seconds"]
+                        released, _ = run_inner(__file__, deployment.env, "release")
+                        stats = _wait_for_acceptances(info, count)
+                        worker_cpu = _stop_workers(workers)
+                        wall = stats["last_accepted_at"] - released["at"]
                         counts, _ = run_inner(__file__, deployment.env, "count")
                         per_second = stats.get("per_second") or []
                         steady = per_second[1:-1] or per_second
                         achieved = sum(steady) / len(steady) if steady else 0.0
+                        per_k = 1000 / count
                         row = [
                             deployment.name,
                             label,
@@ -189,6 +235,8 @@ def main() -> None:
                             f"{(achieved / limit * 100):.1f} %" if limit else "-",
                             str(stats["duplicates"]),
                             f"{counts['sent']:,} / {counts['failed']}",
+                            f"{worker_cpu * per_k:.2f}",
+                            f"{(stats['cpu_seconds'] - fake_cpu) * per_k:.2f}",
                         ]
                         print(" | ".join(row), flush=True)
                         rows.append(row)
@@ -209,6 +257,8 @@ def main() -> None:
                 "of limit",
                 "duplicates",
                 "sent / failed",
+                "worker CPU s / 1k",
+                "fake CPU s / 1k",
             ],
             rows,
         )

@@ -14,10 +14,8 @@ import os
 import queue
 import random
 import socket
-import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,7 +28,7 @@ from shelfwatch.alerts.models import Contact
 from shelfwatch.events.models import Event
 from shelfwatch.notify import pacing
 from shelfwatch.notify.channels import CHANNELS, whatsapp
-from shelfwatch.notify.channels.base import SendResult
+from shelfwatch.notify.channels.base import SendResult, transient
 from shelfwatch.notify.claiming import claim, release
 from shelfwatch.notify.inbox import add_to_inbox
 from shelfwatch.notify.messages import Message, build_message
@@ -41,6 +39,7 @@ from shelfwatch.notify.models import (
     NotificationStatus,
 )
 from shelfwatch.notify.quiet_hours import quiet_until
+from shelfwatch.notify.senders import sender_pool
 
 logger = logging.getLogger("shelfwatch.notify")
 
@@ -82,17 +81,23 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return delay
 
 
-@dataclass
+@dataclass(eq=False)  # a job is itself, never equal to another
 class _Job:
     notification: Notification
     message: Message
     digested: list[Notification]
     channel: object
     start_at: float  # time.monotonic() of its send slot
+    lane: _Lane | None = None  # where a job too late for its slot gets a new one
+    results: queue.SimpleQueue | None = None  # where the sender puts the finished job
     attempt: DeliveryAttempt | None = None
     result: SendResult | None = None
     started: float = 0.0
-    recorded: threading.Event = field(default_factory=threading.Event)
+    ack: queue.SimpleQueue | None = None  # the sender waits on it until the outcome is written
+
+    @property
+    def max_late(self) -> float | None:
+        return self.lane.max_late if self.lane is not None else None
 
 
 def _record(job: _Job, result: SendResult, *, worker: str, started: float) -> str:
@@ -159,15 +164,17 @@ def _record(job: _Job, result: SendResult, *, worker: str, started: float) -> st
             lease_until=None,
             next_attempt_at=now + backoff(attempts, result.retry_after),
         )
-    job.attempt = DeliveryAttempt(
-        notification_id=notification.pk,
-        at=now,
-        outcome=result.outcome,
-        provider_code=result.code[:40],
-        detail=result.detail,
-        provider_message_id=result.provider_message_id[:200],
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
+    if result.accepted:
+        job.attempt = None  # the notification row records an accepted try
+    else:
+        job.attempt = DeliveryAttempt(
+            notification_id=notification.pk,
+            at=now,
+            outcome=result.outcome,
+            provider_code=result.code[:40],
+            detail=result.detail,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
     if result.accepted and contact.user_id and notification.template.startswith("watch."):
         add_to_inbox(notification, job.message)
     return outcome
@@ -176,38 +183,33 @@ def _record(job: _Job, result: SendResult, *, worker: str, started: float) -> st
 _ACCEPTED_SQL = (
     "UPDATE notify_notification SET status = %s, attempts = attempts + 1, "
     "provider_message_id = %s, sent_at = %s, lease_owner = '', lease_until = NULL, "
-    "last_error = '', last_error_code = '' WHERE id = %s AND lease_owner = %s"
+    "last_error = '', last_error_code = ''{extra} WHERE id = %s AND lease_owner = %s"
 )
+SECRET_TEMPLATES = ("verify_code",)
 
 
 def _record_accepted(jobs: list[_Job], *, worker: str) -> None:
     """Write plain acceptances (no digest, no side effects) in one statement batch: the
-    answers that arrived together are committed together, before their senders go on."""
-    now = timezone.now()
-    at = connection.ops.adapt_datetimefield_value(now)
-    params = [
-        (
-            NotificationStatus.SENT.value,
-            job.result.provider_message_id[:200],
-            at,
-            job.notification.pk,
-            worker,
-        )
-        for job in jobs
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(_ACCEPTED_SQL, params)
+    answers that arrived together are committed together, before their senders go on.
+
+    The notification row is the record of an accepted attempt (`sent_at`, the provider's
+    message id, the attempt count): no DeliveryAttempt row is written for it, which halves
+    the writes of a fan-out. A sent code's context (the code itself) is emptied here too.
+    """
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    status = NotificationStatus.SENT.value
+    plain, secret = [], []
     for job in jobs:
-        job.attempt = DeliveryAttempt(
-            notification_id=job.notification.pk,
-            at=now,
-            outcome=AttemptOutcome.ACCEPTED,
-            provider_message_id=job.result.provider_message_id[:200],
-            duration_ms=int((time.monotonic() - job.started) * 1000),
-        )
-
-
-SECRET_TEMPLATES = ("verify_code",)
+        message_id = job.result.provider_message_id[:200]
+        row = (status, message_id, at, job.notification.pk, worker)
+        (secret if job.notification.template in SECRET_TEMPLATES else plain).append(row)
+    empty = Notification._meta.get_field("context").get_db_prep_value({}, connection)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if plain:
+            cursor.executemany(_ACCEPTED_SQL.format(extra=""), plain)
+        if secret:
+            sql = _ACCEPTED_SQL.format(extra=", context = %s")
+            cursor.executemany(sql, [(*row[:3], empty, *row[3:]) for row in secret])
 
 
 def _scrub_secrets(jobs: list[_Job]) -> None:
@@ -232,25 +234,14 @@ def _plain_acceptance(job: _Job) -> bool:
     )
 
 
-def _send(job: _Job, results: queue.SimpleQueue) -> None:
-    """Send at the job's slot, hand the result to the recording thread, and wait until it is
-    written: a sender holds at most one unrecorded acceptance, so a crash can leave at most
-    one per sender thread."""
-    delay = job.start_at - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
-    started = time.monotonic()
+def _send(job: _Job) -> SendResult:
+    """Send one job in a sender thread (see senders.py for the pacing and the hand-over)."""
     try:
         kwargs = {"delivery_id": str(job.notification.pk)} if job.channel.name == "webhook" else {}
-        result = job.channel.send(contact=job.notification.contact, message=job.message, **kwargs)
+        return job.channel.send(contact=job.notification.contact, message=job.message, **kwargs)
     except Exception as exc:  # a channel bug must not lose the batch
         logger.exception("sending notification %s raised", job.notification.pk)
-        from shelfwatch.notify.channels.base import transient
-
-        result = transient("internal_error", f"{type(exc).__name__}: {exc}")
-    job.result, job.started = result, started
-    results.put(job)
-    job.recorded.wait()
+        return transient("internal_error", f"{type(exc).__name__}: {exc}")
 
 
 def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: DeliverySummary):
@@ -293,6 +284,10 @@ class _Lane:
     """One channel's jobs of a batch, handed out in chunks with their send slots booked."""
 
     SLOT_SECONDS = 0.02  # a chunk holds this much sending time at the channel's rate
+    # How late after its slot a rate-limited send may still go. Lateness L lets a second
+    # hold up to rate x (1 + L) sends; under the safety margin below the provider's limit,
+    # 20 ms keeps every second under it.
+    MAX_LATE_SECONDS = 0.02
 
     def __init__(self, channel, entries: list[tuple[Notification, list[Notification]]]) -> None:
         self.channel = channel
@@ -300,6 +295,14 @@ class _Lane:
         rate = channel.rate_per_second()
         # A little under the provider's limit: network jitter can bunch arrivals.
         self.rate = rate * settings.NOTIFY_RATE_SAFETY if rate else None
+        self.max_late = self.MAX_LATE_SECONDS if self.rate else None
+
+    def rebook(self, jobs: list[_Job]) -> None:
+        """New consecutive send slots for jobs whose senders woke too late for theirs."""
+        offset = pacing.reserve(self.channel.account_key(), rate=self.rate, count=len(jobs))
+        base = time.monotonic() + offset
+        for index, job in enumerate(jobs):
+            job.start_at = base + index / self.rate
 
     def next_chunk(self) -> list[_Job]:
         size = max(1, int(self.rate * self.SLOT_SECONDS)) if self.rate else 64
@@ -317,7 +320,7 @@ class _Lane:
             ):
                 message.render_all()  # texts read the database: not in the sender thread
             start = base + (index / self.rate if self.rate else 0.0)
-            jobs.append(_Job(n, message, rest, self.channel, start))
+            jobs.append(_Job(n, message, rest, self.channel, start, self))
         return jobs
 
 
@@ -363,49 +366,57 @@ def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
         jobs_by_channel[first.channel].append((first, rest))
     attempts: list[DeliveryAttempt] = []
     threads = max(1, settings.NOTIFY_SEND_THREADS)
+    pool = sender_pool(threads, _send)
     results: queue.SimpleQueue = queue.SimpleQueue()
     lanes = [_Lane(CHANNELS[name], entries) for name, entries in jobs_by_channel.items()]
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="notify-send") as pool:
-        submitted = recorded = 0
-        while recorded < submitted or any(lane.entries for lane in lanes):
-            # Slots are booked just in time, a few at once: a worker that falls behind
-            # books its next slots from now, so it can never catch up in a burst over the
-            # limit. At most two rounds of work wait in the pool.
-            for lane in lanes:
-                while lane.entries and submitted - recorded < 2 * threads:
-                    for job in lane.next_chunk():
-                        pool.submit(_send, job, results)
-                        submitted += 1
-            if recorded == submitted:
-                continue
+    submitted = recorded = 0
+    while recorded < submitted or any(lane.entries for lane in lanes):
+        # Slots are booked just in time, a few at once: a worker that falls behind books
+        # its next slots from now, so it can never catch up in a burst over the limit. At
+        # most two rounds of work wait for a sender.
+        for lane in lanes:
+            while lane.entries and submitted - recorded < 2 * threads:
+                for job in lane.next_chunk():
+                    job.results = results
+                    pool.submit(job)
+                    submitted += 1
+        if recorded == submitted:
+            continue
+        try:
+            arrived = [results.get(timeout=0.01)]
+        except queue.Empty:
+            continue
+        while True:
             try:
-                arrived = [results.get(timeout=0.01)]
+                arrived.append(results.get_nowait())
             except queue.Empty:
-                continue
-            while True:
-                try:
-                    arrived.append(results.get_nowait())
-                except queue.Empty:
-                    break
-            # Outcomes are written here, in this thread (and its database connection), as
-            # they arrive: whatever has arrived is written at once, then its senders go on.
-            plain = [job for job in arrived if _plain_acceptance(job)]
-            try:
-                if plain:
-                    _record_accepted(plain, worker=worker)
-                    summary.sent += len(plain)
-                for job in arrived:
-                    if job in plain:
-                        continue
-                    outcome = _record(job, job.result, worker=worker, started=job.started)
-                    extra = len(job.digested) if outcome == "sent" else 0
-                    setattr(summary, outcome, getattr(summary, outcome) + 1 + extra)
-                _scrub_secrets(arrived)
-            finally:
-                for job in arrived:
-                    job.recorded.set()
-            attempts.extend(job.attempt for job in arrived)
-            recorded += len(arrived)
+                break
+        late = [job for job in arrived if job.result is None]
+        if late:
+            arrived = [job for job in arrived if job.result is not None]
+            for lane in {id(job.lane): job.lane for job in late}.values():
+                mine = [job for job in late if job.lane is lane]
+                lane.rebook(mine)
+                for job in mine:
+                    pool.submit(job)
+        # Outcomes are written here, in this thread (and its database connection), as
+        # they arrive: whatever has arrived is written at once, then its senders go on.
+        plain = [job for job in arrived if _plain_acceptance(job)]
+        try:
+            if plain:
+                _record_accepted(plain, worker=worker)
+                summary.sent += len(plain)
+            others = [job for job in arrived if job not in plain]
+            for job in others:
+                outcome = _record(job, job.result, worker=worker, started=job.started)
+                extra = len(job.digested) if outcome == "sent" else 0
+                setattr(summary, outcome, getattr(summary, outcome) + 1 + extra)
+            _scrub_secrets(others)
+        finally:
+            for job in arrived:
+                job.ack.put(None)
+        attempts.extend(job.attempt for job in others if job.attempt is not None)
+        recorded += len(arrived)
     DeliveryAttempt.objects.bulk_create(attempts, batch_size=1000)
     return summary
 

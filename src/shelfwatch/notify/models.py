@@ -88,7 +88,11 @@ class AttemptOutcome(models.TextChoices):
 
 
 class DeliveryAttempt(models.Model):
-    """One try at sending a notification, as the provider answered it."""
+    """One failed try at sending a notification, as the provider answered it.
+
+    An accepted try is recorded on the notification itself (`sent_at`, the provider's
+    message id, the attempt count), so a fan-out writes one row per message, not two.
+    """
 
     notification = models.ForeignKey(
         Notification, on_delete=models.CASCADE, related_name="attempt_log"

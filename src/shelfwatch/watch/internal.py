@@ -4,13 +4,15 @@ An `internal` source follows one store. It is never polled: when stock of a prod
 back, runs out or changes price, the inventory event is turned into the item's new state
 and `watch.changes` emits the same `watch.*` events an external shop would, so alerts do
 not care where a product lives. Quantities stay with the store; only availability and
-price are watched.
+price are watched. Only products verified into the public catalog become items: the
+subscribe page is public, and an unreviewed product must not show there.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 
+from shelfwatch.catalog.models import VerificationStatus
 from shelfwatch.events.models import Event
 from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.watch.adapters.base import ItemState
@@ -47,7 +49,9 @@ def internal_source_for(store: Store) -> Source:
             },
         )
         if created:
-            items = StockItem.objects.filter(store=store).select_related("product", "store")
+            items = StockItem.objects.filter(
+                store=store, product__status=VerificationStatus.VERIFIED
+            ).select_related("product", "store")
             apply_states(source=source, states=[_state(i) for i in items], complete=False)
     return source
 
@@ -62,7 +66,7 @@ def follow_stock_event(event: Event) -> ChangeSummary | None:
         return None
     item = (
         StockItem.objects.select_related("product", "store")
-        .filter(pk=payload.get("item_id"))
+        .filter(pk=payload.get("item_id"), product__status=VerificationStatus.VERIFIED)
         .first()
     )
     if item is None:
