@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
 
 from shelfwatch.alerts.models import Contact
 from shelfwatch.catalog.images import image_urls
@@ -189,3 +189,62 @@ def account_contacts(user) -> QuerySet[Contact]:
     return Contact.objects.filter(user=user).annotate(
         subscription_count=Count("subscriptions", filter=active)
     )
+
+
+# --- phase two: cart count, flash sales, orders and points for the pages ---------------------
+
+
+def cart_count(cart) -> int:
+    """How many units the header's cart link shows (0 without a cart)."""
+    if cart is None:
+        return 0
+    from shelfwatch.shop.models import CartLine
+
+    return CartLine.objects.filter(cart=cart).aggregate(units=Sum("quantity"))["units"] or 0
+
+
+def product_flash_sale(*, store: Store, product: Product) -> dict | None:
+    """The running (else the next upcoming) flash sale of `product` at `store`, as the
+    product page shows it: price, window and units left; None when there is none."""
+    from shelfwatch.shop.outputs import flash_sales_out
+    from shelfwatch.shop.selectors import live_flash_sales
+
+    sales = list(live_flash_sales(store_id=store.pk, product_id=product.pk)[:10])
+    if not sales:
+        return None
+    shown = flash_sales_out(sales)
+    running = [sale for sale in shown if sale["is_active"]]
+    return running[0] if running else min(shown, key=lambda sale: sale["starts_at"])
+
+
+def orders_of(*, principal, session_key: str | None, limit: int = 20) -> list:
+    """The caller's newest orders (a visitor's: this session's), with store and lines."""
+    from shelfwatch.shop.selectors import customer_orders
+
+    return list(customer_orders(principal=principal, session_key=session_key)[:limit])
+
+
+def store_order_board(*, principal, store_id: int, done_limit: int = 20) -> tuple[Store, dict]:
+    """The order board of a store the caller manages: open orders by status (oldest
+    first, as they are worked through) and the latest finished ones. Raises NotFound for
+    a store the caller does not manage."""
+    from shelfwatch.accounts.permissions import get_store_for
+    from shelfwatch.shop.models import OrderStatus
+    from shelfwatch.shop.selectors import store_board
+
+    store = get_store_for(principal, store_id)
+    orders = store_board(principal=principal, store_id=store.pk)
+    finished = [OrderStatus.DELIVERED, OrderStatus.CANCELLED]
+    open_orders = list(orders.exclude(status__in=finished).order_by("id")[:200])
+    columns = {status: [] for status in OrderStatus.values if status not in finished}
+    for order in open_orders:
+        columns[order.status].append(order)
+    done = list(orders.filter(status__in=finished).order_by("-updated_at", "-id")[:done_limit])
+    return store, {"columns": columns, "done": done}
+
+
+def board_order(*, principal, store_id: int, order_id: int):
+    """An order of a store the caller manages, or None (another store's order too)."""
+    from shelfwatch.shop.selectors import store_board
+
+    return store_board(principal=principal, store_id=store_id).filter(pk=order_id).first()

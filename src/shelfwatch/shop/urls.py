@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shelfwatch.shop import views
+from shelfwatch.shop import checkout_views, order_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,4 +10,23 @@ urlpatterns = [
     path("products/<int:product_id>/notify", views.notify_me, name="shop-notify"),
     path("store/", views.choose_store, name="shop-choose-store"),
     path("account/", views.account, name="account"),
+    path("cart/", checkout_views.cart_page, name="shop-cart"),
+    path("cart/add", checkout_views.cart_add, name="shop-cart-add"),
+    path("cart/lines/<int:line_id>", checkout_views.cart_line_update, name="shop-cart-line"),
+    path(
+        "cart/lines/<int:line_id>/remove",
+        checkout_views.cart_line_remove,
+        name="shop-cart-line-remove",
+    ),
+    path("checkout/<int:store_id>/", checkout_views.checkout_page, name="shop-checkout"),
+    path("orders/<int:order_id>", order_views.order_page, name="shop-order"),
+    path("orders/<int:order_id>/cancel", order_views.order_cancel, name="shop-order-cancel"),
+    # Beside the store dashboard (/stores/<id>/, inventory/urls.py), which this include
+    # precedes without overlapping.
+    path("stores/<int:store_id>/orders/", order_views.order_board, name="shop-order-board"),
+    path(
+        "stores/<int:store_id>/orders/<int:order_id>/status",
+        order_views.order_board_move,
+        name="shop-order-move",
+    ),
 ]

@@ -1,5 +1,7 @@
-"""The storefront pages: home, the shelf (by category or search), the product page, the
-shopper's choice of store, "notify me when it's back", and the account page.
+"""The storefront pages: home, the shelf (by category or search), the product page (with
+its flash sale), the shopper's choice of store, "notify me when it's back", and the
+account page (orders, points). Cart and checkout are in `checkout_views`, the order
+status page and the staff order board in `order_views`.
 
 Pages render on the server and work without JavaScript; availability and price then
 follow the event stream from the page (shop/static/shop/live.js).
@@ -15,10 +17,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
+from shelfwatch.accounts.authentication import page_principal
 from shelfwatch.alerts.links import manage_token
 from shelfwatch.config.cursors import BadCursor
 from shelfwatch.config.problems import NotFound
+from shelfwatch.loyalty.selectors import balances_for, history_for
+from shelfwatch.shop import carts
 from shelfwatch.shop import storefront_selectors as selectors
+from shelfwatch.shop.page_problems import label_entries, label_orders
 from shelfwatch.shop.storefront_alerts import alert_item_for
 
 
@@ -31,18 +37,28 @@ def _language() -> str:
     return get_language() or "en"
 
 
-def _shop_context(request: HttpRequest, **context) -> dict:
-    """What every storefront page shows: the store picker and the chosen store."""
+def page_owner(request: HttpRequest, *, create: bool = False) -> carts.CartOwner:
+    """The cart owner of a page request: the signed-in user, else the visitor's session
+    (the sign-in signal merges a visitor cart into the user's)."""
+    if request.user.is_authenticated:
+        return carts.CartOwner(user=request.user)
+    return carts.visitor_owner(request.session, create=create)
+
+
+def shop_context(request: HttpRequest, **context) -> dict:
+    """What every storefront page shows: the store picker, the chosen store and the
+    number of units in the cart."""
     return {
         "stores": list(selectors.shop_stores()),
         "store": selectors.chosen_store(request.session),
+        "cart_count": selectors.cart_count(carts.find_cart(page_owner(request))),
         **context,
     }
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """Search, the category tree, and the first products of the chosen store."""
-    context = _shop_context(request, categories=selectors.category_tree())
+    context = shop_context(request, categories=selectors.category_tree())
     context["page"] = selectors.shelf(store=context["store"], language=_language(), limit=8)
     return render(request, "shop/home.html", context)
 
@@ -53,7 +69,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     category = selectors.get_category(_int_param(request, "category"))
     if request.GET.get("category") and category is None:
         raise Http404("no such category")
-    context = _shop_context(request, q=q, category=category)
+    context = shop_context(request, q=q, category=category)
     try:
         context["page"] = selectors.shelf(
             store=context["store"],
@@ -82,7 +98,10 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
         return redirect("shop-product", product_id=product.merged_into_id, permanent=True)
     store = selectors.chosen_store(request.session)
     view = selectors.product_view(product, store=store, language=_language())
-    return render(request, "shop/product.html", _shop_context(request, view=view))
+    sale = None
+    if store is not None and view.stock is not None:
+        sale = selectors.product_flash_sale(store=store, product=product)
+    return render(request, "shop/product.html", shop_context(request, view=view, sale=sale))
 
 
 @require_POST
@@ -119,7 +138,8 @@ def notify_me(request: HttpRequest, product_id: int) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    """Who is signed in, and the alert contacts tied to the account with their links."""
+    """Who is signed in, the alert contacts tied to the account with their links, the
+    latest orders (live) and the loyalty points per store with their history."""
     contacts = [
         {
             "contact": contact,
@@ -132,4 +152,14 @@ def account(request: HttpRequest) -> HttpResponse:
         }
         for contact in selectors.account_contacts(request.user)
     ]
-    return render(request, "shop/account.html", _shop_context(request, contacts=contacts))
+    history, _cursor = history_for(request.user, limit=20)
+    context = shop_context(
+        request,
+        contacts=contacts,
+        orders=label_orders(
+            selectors.orders_of(principal=page_principal(request), session_key=None)
+        ),
+        balances=balances_for(request.user),
+        history=label_entries(history),
+    )
+    return render(request, "shop/account.html", context)

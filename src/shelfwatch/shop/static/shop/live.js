@@ -3,7 +3,8 @@
 // ignored. Markup: a container with data-live-store (the chosen store's id, labels and
 // currency) holding elements with data-live-product="<id>", inside which
 // [data-availability] is the badge, [data-price] the price and [data-when-out] anything
-// shown only while the product is out of stock (the "notify me" form).
+// shown only while the product is out of stock (the "notify me" form). Flash-sale events
+// on those topics are relayed as `storefront:flash-sale` for buy.js.
 (function () {
   "use strict";
   var root = document.querySelector("[data-live-store]");
@@ -45,5 +46,18 @@
   }
   ["stock.back_in_stock", "stock.out_of_stock", "stock.price_changed"].forEach(function (type) {
     stream.addEventListener(type, apply);
+  });
+
+  // Flash-sale news on the same product topics, passed on as `storefront:flash-sale`
+  // ({type, payload}) for the sale's own script (buy.js); other stores' sales are dropped.
+  function relaySale(message) {
+    var payload = JSON.parse(message.data).payload || {};
+    if (String(payload.store_id) !== storeId) { return; }
+    document.dispatchEvent(new CustomEvent("storefront:flash-sale", {
+      detail: { type: message.type, payload: payload }
+    }));
+  }
+  ["flash_sale.started", "flash_sale.units_left", "flash_sale.sold_out", "flash_sale.ended"].forEach(function (type) {
+    stream.addEventListener(type, relaySale);
   });
 })();

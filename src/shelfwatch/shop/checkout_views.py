@@ -1,0 +1,207 @@
+"""The cart and checkout pages: add to cart, change or remove lines, and place the order.
+
+Thin views over `shop.carts` and `shop.checkout`: prices, tax, fees and flash-sale holds
+are the server's, never the form's. Every form works without JavaScript; POSTs redirect
+(or re-render with the problem named) so a reload never repeats them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from shelfwatch.config.problems import ApiError
+from shelfwatch.shop import carts
+from shelfwatch.shop import storefront_selectors as selectors
+from shelfwatch.shop.checkout import CheckoutRequest, LinesShort, checkout
+from shelfwatch.shop.models import Fulfilment
+from shelfwatch.shop.page_problems import problem_message
+from shelfwatch.shop.pricing import shop_settings_for, totals_for
+from shelfwatch.shop.views import page_owner, shop_context
+
+MAX_NOTE = 500
+
+
+def _int(raw: str | None, default: int = 0) -> int | None:
+    """A form's whole number: `default` when blank, None when not a plain number."""
+    raw = (raw or "").strip()
+    if not raw:
+        return default
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+
+
+@require_POST
+def cart_add(request: HttpRequest) -> HttpResponse:
+    """Add the posted product of the chosen store; the server prices it (and reserves
+    flash-sale units). Then the cart, or the product page with the problem."""
+    product_id = _int(request.POST.get("product"), 0)
+    quantity = _int(request.POST.get("quantity"), 1)
+    store = selectors.chosen_store(request.session)
+    if not product_id:
+        raise Http404("no such product")
+    if store is None:
+        messages.error(request, _("Choose a store first."))
+        return redirect("shop-product", product_id=product_id)
+    try:
+        carts.add_to_cart(
+            owner=page_owner(request, create=True),
+            store_id=store.pk,
+            product_id=product_id,
+            quantity=quantity if quantity is not None else -1,
+        )
+    except ApiError as exc:
+        messages.error(request, problem_message(exc))
+        return redirect("shop-product", product_id=product_id)
+    messages.success(request, _("Added to your cart."))
+    return redirect("shop-cart")
+
+
+def cart_page(request: HttpRequest) -> HttpResponse:
+    """The cart per store: lines at today's prices, holds and their expiry, totals."""
+    cart = carts.find_cart(page_owner(request))
+    context = shop_context(request, store_carts=carts.priced_cart(cart))
+    return render(request, "shop/cart.html", context)
+
+
+@require_POST
+def cart_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
+    """Set a line's quantity (0 removes it); a held flash-sale line is reserved again."""
+    quantity = _int(request.POST.get("quantity"), -1)
+    try:
+        if quantity == 0:
+            carts.remove_line(owner=page_owner(request), line_id=line_id)
+        else:
+            carts.set_line_quantity(
+                owner=page_owner(request), line_id=line_id, quantity=quantity or -1
+            )
+    except ApiError as exc:
+        messages.error(request, problem_message(exc))
+    return redirect("shop-cart")
+
+
+@require_POST
+def cart_line_remove(request: HttpRequest, line_id: int) -> HttpResponse:
+    """Drop a line; its flash-sale hold goes back to the sale."""
+    try:
+        carts.remove_line(owner=page_owner(request), line_id=line_id)
+    except ApiError as exc:
+        messages.error(request, problem_message(exc))
+    return redirect("shop-cart")
+
+
+def _checkout_form(request: HttpRequest) -> dict:
+    data = request.POST if request.method == "POST" else request.GET
+    points = _int(data.get("points"), 0)
+    return {
+        "fulfilment": data.get("fulfilment", Fulfilment.PICKUP),
+        "points": points,
+        "points_raw": (data.get("points") or "").strip()[:12],
+        "address": data.get("address", "").strip()[:300],
+        "note": data.get("note", "").strip()[:MAX_NOTE],
+    }
+
+
+def _points_quote(user, store_cart, store, points: int | None) -> dict:
+    """The shopper's points at this store and what `points` would take off, or why not."""
+    from shelfwatch.loyalty.redemption import quote_redemption
+    from shelfwatch.loyalty.selectors import balances_for
+
+    if not user.is_authenticated:
+        return {"balance": None, "discount": Decimal("0"), "error": None}
+    balance = next((b for b in balances_for(user) if b.store_id == store.pk), None)
+    quote = {"balance": balance, "discount": Decimal("0"), "error": None}
+    if points is None:
+        quote["error"] = _("Enter a whole number of points.")
+    elif points:
+        try:
+            quote["discount"] = quote_redemption(
+                user=user, store=store, points=points, order_total=store_cart.totals.subtotal
+            )
+        except ApiError as exc:
+            quote["error"] = problem_message(exc)
+    return quote
+
+
+def _place(request: HttpRequest, owner, form: dict, store_id: int):
+    """Place the posted order: (its id, None, [], 302), or (None, problem, short lines,
+    status) for the form to show. Runs even when the cart is empty by now, so a form sent
+    twice finds the order its key placed the first time."""
+    if form["fulfilment"] == Fulfilment.DELIVERY and not form["address"]:
+        return None, _("Enter the delivery address."), [], 422
+    if form["points"] is None:
+        return None, _("Enter a whole number of points."), [], 422
+    try:
+        result = checkout(
+            owner=owner,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+            request=CheckoutRequest(
+                store_id=store_id,
+                fulfilment=form["fulfilment"],
+                payment_method="manual",
+                points=form["points"],
+                note="\n".join(filter(None, [form["address"], form["note"]]))[:MAX_NOTE],
+            ),
+        )
+    except LinesShort as exc:
+        return None, problem_message(exc), exc.extra.get("lines", []), 409
+    except ApiError as exc:
+        return None, problem_message(exc), [], exc.status
+    return result.order.pk, None, [], 302
+
+
+def checkout_page(request: HttpRequest, store_id: int) -> HttpResponse:
+    """GET: the order summary and form (with a fresh Idempotency-Key); POST: place the
+    order, or with `preview` only re-price it (fulfilment, points) without placing."""
+    owner = page_owner(request)
+    form = _checkout_form(request)
+    settings = shop_settings_for(store_id)
+    if form["fulfilment"] not in Fulfilment.values or (
+        form["fulfilment"] == Fulfilment.DELIVERY and not settings.offers_delivery
+    ):
+        form["fulfilment"] = Fulfilment.PICKUP
+    problem, short, status = None, [], 200
+    if request.method == "POST" and not request.POST.get("preview"):
+        order_id, problem, short, status = _place(request, owner, form, store_id)
+        if order_id is not None:
+            return redirect("shop-order", order_id=order_id)
+    store_cart = next(
+        (
+            entry
+            for entry in carts.priced_cart(carts.find_cart(owner), fulfilment=form["fulfilment"])
+            if entry.store_id == store_id
+        ),
+        None,
+    )
+    if store_cart is None:
+        messages.error(request, problem or _("Your cart has nothing from this store."))
+        return redirect("shop-cart")
+    store = store_cart.lines[0].line.store
+    quote = _points_quote(request.user, store_cart, store, form["points"])
+    totals = totals_for(
+        line_amounts=[p.amount for p in store_cart.lines if p.available],
+        settings=settings,
+        fulfilment=form["fulfilment"],
+        discount=quote["discount"] if not quote["error"] else Decimal("0"),
+    )
+    context = shop_context(
+        request,
+        store_cart=store_cart,
+        shop_store=store,
+        offers_delivery=settings.offers_delivery,
+        delivery_fee=settings.delivery_fee,
+        totals=totals,
+        form=form,
+        quote=quote,
+        problem=problem,
+        short_lines=short,
+        short_ids={row.get("line_id") for row in short},
+        # A new key per rendered form: submitting it twice places one order.
+        idempotency_key=uuid.uuid4().hex,
+    )
+    return render(request, "shop/checkout.html", context, status=status)
