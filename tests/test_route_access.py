@@ -102,6 +102,31 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/notifications"): signed_in(200),
     ("POST", "/api/v1/notifications/{item_id}/read"): signed_in(404),
     ("POST", "/api/v1/notifications/{notification_id}/retry"): admins(404),
+    # Shop: visitors have carts, checkout and orders of their own session.
+    ("GET", "/api/v1/cart"): everyone(200),
+    ("POST", "/api/v1/cart/lines"): everyone(422),
+    ("PATCH", "/api/v1/cart/lines/{line_id}"): everyone(422),
+    ("DELETE", "/api/v1/cart/lines/{line_id}"): everyone(404),
+    ("POST", "/api/v1/checkout"): everyone(400),
+    ("GET", "/api/v1/orders"): everyone(200),
+    ("GET", "/api/v1/orders/store/{store_id}"): everyone(404),
+    ("GET", "/api/v1/orders/{order_id}"): everyone(404),
+    ("POST", "/api/v1/orders/{order_id}/status"): everyone(422),
+    ("GET", "/api/v1/flash-sales"): everyone(200),
+    ("GET", "/api/v1/flash-sales/{sale_id}"): everyone(404),
+    ("POST", "/api/v1/flash-sales"): staff(422),
+    ("PATCH", "/api/v1/flash-sales/{sale_id}"): staff(404),
+    # Feeds: a caller without the dataset's scope is refused whether or not it exists.
+    ("GET", "/api/v1/feeds/health"): everyone(200),
+    ("GET", "/api/v1/feeds/{name}"): admins(404),
+    ("GET", "/api/v1/feeds/{name}/status"): admins(404),
+    ("POST", "/api/v1/feeds/{name}/refresh"): admins(404),
+    ("GET", "/api/v1/loyalty"): signed_in(200),
+    ("GET", "/api/v1/loyalty/history"): signed_in(200),
+    ("POST", "/api/v1/loyalty/quote"): signed_in(422),
+    ("GET", "/api/v1/loyalty/stores/{store_id}/program"): staff(404),
+    ("PUT", "/api/v1/loyalty/stores/{store_id}/program"): staff(422),
+    ("POST", "/api/v1/loyalty/stores/{store_id}/adjustments"): admins(422),
 }
 
 

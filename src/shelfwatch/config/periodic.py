@@ -45,8 +45,28 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(seconds=10),
     ),
     PeriodicJob(
+        name="tend-flash-sales",
+        task="shelfwatch.shop.tasks.tend_flash_sales",
+        every=timedelta(seconds=15),
+    ),
+    PeriodicJob(
+        name="purge-visitor-carts",
+        task="shelfwatch.shop.tasks.purge_visitor_carts",
+        every=timedelta(hours=6),
+    ),
+    PeriodicJob(
         name="dispatch-polls",
         task="shelfwatch.watch.tasks.dispatch_due_polls",
         every=timedelta(seconds=5),
+    ),
+    PeriodicJob(
+        name="dispatch-feed-refreshes",
+        task="shelfwatch.feeds.tasks.dispatch_due_refreshes",
+        every=timedelta(seconds=30),
+    ),
+    PeriodicJob(
+        name="expire-loyalty-points",
+        task="shelfwatch.loyalty.tasks.expire_points",
+        every=timedelta(days=1),
     ),
 ]

@@ -76,6 +76,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common: the language comes from the set_language cookie, else
+    # the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -246,6 +249,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
+# The pages are translated into these; the catalog's regional names cover more languages.
+LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -333,6 +339,33 @@ WATCH_HOSTS_PER_TASK = env_int("WATCH_HOSTS_PER_TASK", 16)
 WATCH_DISPATCH_LIMIT = env_int("WATCH_DISPATCH_LIMIT", 500)
 WATCH_RESTOCK_MIN_OUT_SECONDS = env_int("WATCH_RESTOCK_MIN_OUT_SECONDS", 900)
 
+# --- shop -----------------------------------------------------------------------------------
+
+# Payment methods beyond the built-in `manual` (cash on delivery, pay at pickup):
+# "card" = the HTTP card gateway below, enabled when its URL is set.
+SHOP_PAYMENT_GATEWAY_URL = env_str("SHOP_PAYMENT_GATEWAY_URL")
+SHOP_PAYMENT_GATEWAY_KEY = env_str("SHOP_PAYMENT_GATEWAY_KEY")
+SHOP_PAYMENT_TIMEOUT = float(env_str("SHOP_PAYMENT_TIMEOUT", "15"))
+SHOP_PAYMENT_PROVIDERS = (
+    {"card": "shelfwatch.shop.payments.gateway.GatewayProvider"}
+    if SHOP_PAYMENT_GATEWAY_URL
+    else {}
+)
+
+# --- data feeds -----------------------------------------------------------------------------
+
+FEEDS_DIR = Path(env_str("FEEDS_DIR") or DATA_DIR / "feeds").resolve()
+FEEDS_MAX_RECORDS = env_int("FEEDS_MAX_RECORDS", 2_000_000)
+FEEDS_HTTP_MAX_BYTES = env_int("FEEDS_HTTP_MAX_BYTES", 200 * 1024 * 1024)
+FEEDS_KEEP_SNAPSHOTS = env_int("FEEDS_KEEP_SNAPSHOTS", 3)
+FEEDS_LEASE_SECONDS = env_int("FEEDS_LEASE_SECONDS", 900)
+FEEDS_PROGRESS_EVERY = env_int("FEEDS_PROGRESS_EVERY", 5000)
+FEEDS_GZIP_LEVEL = env_int("FEEDS_GZIP_LEVEL", 6)
+# Snapshots up to this size (uncompressed) travel inside the stream's events; larger ones
+# as a link to GET /api/v1/feeds/{name}.
+FEEDS_SSE_INLINE_BYTES = env_int("FEEDS_SSE_INLINE_BYTES", 1024 * 1024)
+FEEDS_SSE_MAX_WAIT_SECONDS = env_int("FEEDS_SSE_MAX_WAIT_SECONDS", 1800)
+
 # --- alerts ---------------------------------------------------------------------------------
 
 ALERTS_DEFAULT_REGION = env_str("ALERTS_DEFAULT_REGION", "IN")
@@ -344,7 +377,7 @@ ALERTS_CODES_PER_IP_HOUR = env_int("ALERTS_CODES_PER_IP_HOUR", 10)
 # --- notification delivery ------------------------------------------------------------------
 
 NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 500)
-NOTIFY_SEND_THREADS = env_int("NOTIFY_SEND_THREADS", 16)
+NOTIFY_SEND_THREADS = env_int("NOTIFY_SEND_THREADS", 32)
 NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 120)
 NOTIFY_TASK_SECONDS = float(env_str("NOTIFY_TASK_SECONDS", "50"))
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8)

@@ -109,6 +109,16 @@ def load_demo_data() -> DemoSummary:
     products_created, stock_items_created = load_demo_catalog(
         admin=users["admin@shelfwatch.local"], staff=users["leo.martin@shelfwatch.local"]
     )
+    from shelfwatch.loyalty.demo import load_demo_loyalty
+
+    load_demo_loyalty(
+        store=stores["maple-street-bakery"],
+        customer=users["ava.chen@shelfwatch.local"],
+        admin=users["admin@shelfwatch.local"],
+    )
+    from shelfwatch.shop.demo import load_demo_shop
+
+    load_demo_shop(store=stores["maple-street-bakery"])
     # The stocked stores are on watch, so /subscribe has shops to offer alerts for.
     from shelfwatch.inventory.models import StockItem
     from shelfwatch.watch.internal import internal_source_for
@@ -116,6 +126,10 @@ def load_demo_data() -> DemoSummary:
     for store in stores.values():
         if StockItem.objects.filter(store=store).exists():
             internal_source_for(store)
+    # Data feeds over the demo stock; the scheduler's first dispatch fills them.
+    from shelfwatch.feeds.demo import load_demo_feeds
+
+    load_demo_feeds(admin=users["admin@shelfwatch.local"])
     return DemoSummary(
         accounts, stores_created, memberships_created, products_created, stock_items_created
     )

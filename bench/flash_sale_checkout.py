@@ -1,0 +1,303 @@
+"""Flash-sale checkout over HTTP: 100 concurrent customers buying a 1,000-unit sale.
+
+Run from the repository root (PostgreSQL + Redis are used when both answer on 127.0.0.1):
+
+    .venv/bin/python bench/flash_sale_checkout.py [--clients 100] [--units 1000]
+        [--raw-seconds 5] [--skip-embedded] [--skip-scale-out]
+
+For each deployment (see deployments.py): a store, a product with 1,000,000 in stock, a
+running flash sale of `units` units with a per-customer limit of units/clients, and one
+customer (JWT) per client. `shelfwatch web` (default workers and threads) serves; each
+client loops "add one unit to the cart (a reservation), check out with a fresh
+Idempotency-Key" until the sale answers sold out or its limit is reached. Figures:
+successful orders per second (orders / time until the last one), p50/p99 latency of the
+checkout request and of the whole add + checkout attempt as the clients saw them, the same
+inside the app (from the web process's JSON access log; the difference is time queued in
+front of the app's threads), and an audit afterwards: units
+sold by the order lines vs allotted (oversell must be 0), the most any customer bought vs
+the limit, and no stock item below zero.
+
+On PostgreSQL, in the same run, the raw rate of the same conditional stock UPDATE
+(`quantity = quantity - 1 WHERE id = ... AND quantity >= 1`, as inventory.stock does it)
+from `clients` threads, each with its own psycopg connection in autocommit, in a tight
+loop for `raw-seconds`; and the ratio of that rate to the orders per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import deployments
+import httpx
+import machine
+from inner_process import percentile, run_inner, setup_django
+from servers import SHELFWATCH, free_port, http_probe, running
+from tables import render_table
+
+STOCK = 1_000_000
+
+
+# --- inside the deployment ----------------------------------------------------------------
+
+
+def inner_prepare(clients: int, units: int) -> dict:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from shelfwatch.accounts.models import User
+    from shelfwatch.accounts.tokens import issue_access_token
+    from shelfwatch.catalog.models import Product
+    from shelfwatch.inventory.models import StockItem, Store
+    from shelfwatch.shop.models import FlashSale, ShopSettings
+
+    store = Store.objects.create(name="Bench Bakery", slug="bench-bakery")
+    ShopSettings.objects.create(store=store, tax_rate_percent=Decimal("5"))
+    product = Product.objects.create(name="Bench cake", status="verified")
+    item = StockItem.objects.create(
+        store=store, product=product, quantity=STOCK, selling_price=Decimal("400.00")
+    )
+    now = timezone.now()
+    sale = FlashSale.objects.create(
+        store=store,
+        product=product,
+        sale_price=Decimal("199.00"),
+        quantity_allotted=units,
+        per_customer_limit=max(1, units // clients),
+        starts_at=now - timedelta(seconds=5),
+        ends_at=now + timedelta(hours=2),
+    )
+    users = User.objects.bulk_create(
+        [User(email=f"flash-{n}@example.com", password=make_password(None)) for n in range(clients)]
+    )
+    return {
+        "store_id": store.pk,
+        "product_id": product.pk,
+        "item_id": item.pk,
+        "sale_id": sale.pk,
+        "limit": sale.per_customer_limit,
+        "tokens": [issue_access_token(user=user)[0] for user in users],
+    }
+
+
+def inner_audit(sale_id: int, item_id: int) -> dict:
+    from django.db.models import Sum
+
+    from shelfwatch.inventory.models import StockItem
+    from shelfwatch.shop.models import FlashSale, OrderLine
+
+    sale = FlashSale.objects.get(pk=sale_id)
+    lines = OrderLine.objects.filter(flash_sale_id=sale_id)
+    per_customer = lines.values("order__user").annotate(units=Sum("quantity"))
+    sold = lines.aggregate(total=Sum("quantity"))["total"] or 0
+    return {
+        "allotted": sale.quantity_allotted,
+        "sold_counter": sale.sold,
+        "held_counter": sale.held,
+        "sold_lines": sold,
+        "max_per_customer": max((row["units"] for row in per_customer), default=0),
+        "stock_left": StockItem.objects.get(pk=item_id).quantity,
+        "negative_items": StockItem.objects.filter(quantity__lt=0).count(),
+    }
+
+
+# --- the load -------------------------------------------------------------------------------
+
+SERVED = ("/api/v1/cart/lines", "/api/v1/checkout")
+
+
+def server_times(log_path: Path) -> dict[str, list[float]]:
+    """Durations (ms) of the served requests per path, read from the JSON access log."""
+    times: dict[str, list[float]] = {path: [] for path in SERVED}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("path") in times and "duration_ms" in entry:
+            times[entry["path"]].append(float(entry["duration_ms"]))
+    return times
+
+
+async def _customer(base: str, token: str, target: dict, index: int, out: dict) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            added = await client.post("/api/v1/cart/lines", json={**target, "quantity": 1})
+            if added.status_code != 201:
+                code = added.json().get("code", str(added.status_code))
+                out["stops"][code] = out["stops"].get(code, 0) + 1
+                return
+            before_checkout = time.perf_counter()
+            paid = await client.post(
+                "/api/v1/checkout", json={}, headers={"Idempotency-Key": f"b{index}-{attempt}"}
+            )
+            done = time.perf_counter()
+            out["checkout_ms"].append((done - before_checkout) * 1000)
+            out["attempt_ms"].append((done - started) * 1000)
+            if paid.status_code == 201:
+                out["orders"] += 1
+                out["last_order"] = done
+            else:
+                out["failed"][paid.status_code] = out["failed"].get(paid.status_code, 0) + 1
+
+
+async def _rush(base: str, tokens: list[str], target: dict) -> dict:
+    out = {"orders": 0, "checkout_ms": [], "attempt_ms": [], "stops": {}, "failed": {}}
+    out["started"] = time.perf_counter()
+    await asyncio.gather(
+        *(_customer(base, token, target, n, out) for n, token in enumerate(tokens))
+    )
+    out["wall"] = out.get("last_order", time.perf_counter()) - out["started"]
+    return out
+
+
+def raw_updates(database_url: str, item_id: int, clients: int, seconds: float) -> float:
+    """Conditional stock UPDATEs per second from `clients` autocommit connections."""
+    import psycopg
+
+    sql = (
+        "UPDATE inventory_stockitem SET quantity = quantity - 1, updated_at = now() "
+        "WHERE id = %s AND quantity >= 1 RETURNING quantity"
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE inventory_stockitem SET quantity = %s WHERE id = %s", (10**9, item_id))
+    counts = [0] * clients
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def worker(slot: int) -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            start.wait()
+            done = 0
+            while time.perf_counter() < stop_at[0]:
+                conn.execute(sql, (item_id,)).fetchone()
+                done += 1
+            counts[slot] = done
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + 3600
+    start.wait()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--units", type=int, default=1000)
+    parser.add_argument("--raw-seconds", type=float, default=5.0)
+    parser.add_argument("--skip-scale-out", action="store_true")
+    parser.add_argument("--skip-embedded", action="store_true")
+    parser.add_argument("--inner", choices=("prepare", "audit"), help=argparse.SUPPRESS)
+    parser.add_argument("--ids", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner:
+        setup_django()
+        if args.inner == "prepare":
+            result = inner_prepare(args.clients, args.units)
+        else:
+            sale_id, item_id = (int(i) for i in args.ids.split(","))
+            result = inner_audit(sale_id, item_id)
+        print(json.dumps(result))
+        return
+
+    info = machine.describe()
+    print(machine.render(info), flush=True)
+    rows, notes, inside_rows = [], [], []
+    with tempfile.TemporaryDirectory(prefix="shelfwatch-flash-") as tmp:
+        picked = deployments.chosen(
+            skip_embedded=args.skip_embedded, skip_scale_out=args.skip_scale_out
+        )
+        for deploy in picked:
+            with deploy(Path(tmp)) as deployment:
+                common = ["--clients", str(args.clients), "--units", str(args.units)]
+                prepared, _ = run_inner(__file__, deployment.env, "prepare", *common)
+                target = {"store_id": prepared["store_id"], "product_id": prepared["product_id"]}
+                port = free_port()
+                argv = [SHELFWATCH, "web", "--host", "127.0.0.1", "--port", str(port)]
+                # Access logs at INFO, as JSON, for the time spent inside the app.
+                web_env = deployment.with_env(LOG_LEVEL="INFO", LOG_FORMAT="json")
+                with running(
+                    f"web-{deployment.key}",
+                    argv,
+                    env=web_env,
+                    port=port,
+                    log_dir=Path(tmp) / "logs",
+                    probe=http_probe("/health"),
+                ) as server:
+                    print(f"\n{deployment.name}: {args.clients} customers buying", flush=True)
+                    out = asyncio.run(_rush(server.base_url, prepared["tokens"], target))
+                inside = server_times(server.log_path)
+                ids = f"{prepared['sale_id']},{prepared['item_id']}"
+                audit, _ = run_inner(__file__, deployment.env, "audit", *common, "--ids", ids)
+                per_second = out["orders"] / out["wall"] if out["wall"] > 0 else 0.0
+                oversell = max(0, audit["sold_lines"] - audit["allotted"])
+                print(f"  {out['orders']} orders in {out['wall']:.1f} s; audit {audit}", flush=True)
+                raw = ratio = None
+                if deployment.key == "postgres":
+                    url = deployment.env["DATABASE_URL"]
+                    raw = raw_updates(url, prepared["item_id"], args.clients, args.raw_seconds)
+                    ratio = raw / per_second if per_second else None
+                rows.append(
+                    [
+                        deployment.name,
+                        f"{out['orders']:,}",
+                        f"{per_second:,.1f}",
+                        f"{statistics.median(out['checkout_ms']):.0f}",
+                        f"{percentile(out['checkout_ms'], 99):.0f}",
+                        f"{statistics.median(out['attempt_ms']):.0f}",
+                        f"{percentile(out['attempt_ms'], 99):.0f}",
+                        str(oversell),
+                        f"{audit['max_per_customer']} / {prepared['limit']}",
+                        f"{raw:,.0f}" if raw else "-",
+                        f"{ratio:,.0f}x" if ratio else "-",
+                    ]
+                )
+                inside_rows.append(
+                    [deployment.name]
+                    + [
+                        f"{percentile(inside[path], pct):.0f}" if inside[path] else "-"
+                        for path in SERVED
+                        for pct in (50, 99)
+                    ]
+                )
+                notes.append(
+                    f"{deployment.name}: clients stopped on {out['stops']}; failed checkouts "
+                    f"{out['failed'] or 'none'}; stock left {audit['stock_left']:,}, "
+                    f"items below zero {audit['negative_items']}"
+                )
+    header = ["database", "orders", "orders/s", "checkout p50 ms", "checkout p99 ms"]
+    header += ["add+checkout p50 ms", "p99 ms", "oversold", "max per customer"]
+    header += ["raw UPDATE/s", "raw / orders"]
+    print(f"\n{args.clients} clients, {args.units} units, {info['date']}, {info['cpus']}\n")
+    print(render_table(header, rows))
+    print("\nTime inside the app (the access log's duration), ms:\n")
+    inside_header = ["database"] + [f"{path} p{pct}" for path in SERVED for pct in (50, 99)]
+    print(render_table(inside_header, inside_rows))
+    print()
+    for note in notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""Carts of signed-in customers and of anonymous visitors (by Django session).
+
+A visitor's cart joins the customer's cart at sign-in (`merge_carts`, called from the
+`user_logged_in` signal and by the API when a request carries both). Flash-sale units need
+a signed-in customer, because the per-customer limit needs someone to count against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from shelfwatch.accounts.models import User
+from shelfwatch.config.problems import ApiError, NotFound, Unauthorized
+from shelfwatch.shop import flash_sales
+from shelfwatch.shop.models import Cart, CartLine, Fulfilment, ReservationStatus
+from shelfwatch.shop.pricing import Totals, sellable_item, shop_settings_for, totals_for
+
+MAX_LINE_QUANTITY = 999
+
+
+class InvalidQuantity(ApiError):
+    status = 422
+    code = "invalid_quantity"
+
+
+class SignInRequired(Unauthorized):
+    code = "sign_in_required"
+
+
+@dataclass(frozen=True)
+class CartOwner:
+    """Whose cart: a signed-in user, or the visitor holding a session key."""
+
+    user: User | None = None
+    session_key: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the buyer for idempotency keys: `user:<id>` or `session:<key>`."""
+        return f"user:{self.user.pk}" if self.user else f"session:{self.session_key}"
+
+
+VISITOR_KEY = "shop_visitor_cart"
+
+
+def visitor_owner(session, *, create: bool = False) -> CartOwner:
+    """The anonymous owner of a Django session (pages and API alike). With `create`, the
+    session is saved first so it has a key; the key is also kept inside the session's
+    data, which survives the key change at sign-in, so the cart can be merged then."""
+    if session.session_key is None and create:
+        session.save()
+    key = session.session_key
+    if key and create and session.get(VISITOR_KEY) != key:
+        session[VISITOR_KEY] = key  # marks the session modified, so the cookie goes out
+    return CartOwner(session_key=key)
+
+
+def visitor_keys(session, cookie_key: str | None = None) -> list[str]:
+    """Session keys that may own a visitor cart: the recorded one and the cookie's."""
+    keys = [session.get(VISITOR_KEY) if session is not None else None, cookie_key]
+    if session is not None:
+        keys.append(session.session_key)
+    return [key for key in dict.fromkeys(keys) if key]
+
+
+def _check_quantity(quantity: int) -> None:
+    if not isinstance(quantity, int) or quantity < 1 or quantity > MAX_LINE_QUANTITY:
+        raise InvalidQuantity(f"quantity must be between 1 and {MAX_LINE_QUANTITY}")
+
+
+def find_cart(owner: CartOwner) -> Cart | None:
+    """The owner's cart if there is one (never creates)."""
+    if owner.user is not None:
+        return Cart.objects.filter(user=owner.user).first()
+    if owner.session_key:
+        return Cart.objects.filter(session_key=owner.session_key, user__isnull=True).first()
+    return None
+
+
+def get_or_create_cart(owner: CartOwner) -> Cart:
+    cart = find_cart(owner)
+    if cart is not None:
+        return cart
+    if owner.user is None and not owner.session_key:
+        raise ApiError("a cart needs a session or a signed-in user", code="no_cart_owner")
+    fields = {"user": owner.user} if owner.user else {"session_key": owner.session_key}
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(**fields)
+    except IntegrityError:  # a concurrent request created it first
+        return find_cart(owner)
+
+
+def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: int) -> CartLine:
+    """Add `quantity` units of a product of a store, priced by the server.
+
+    When the product is in a running flash sale the units are reserved for the store's hold
+    time at the sale price (signed-in customers only); the line's quantity is then what the
+    reservation holds. Raises InvalidQuantity, ProductNotSold, SignInRequired and the flash
+    sale errors, changing nothing.
+    """
+    _check_quantity(quantity)
+    item = sellable_item(store_id=store_id, product_id=product_id)
+    sale = flash_sales.active_sale(store_id=store_id, product_id=product_id)
+    if sale is not None and owner.user is None:
+        raise SignInRequired("sign in to buy at the flash sale price")
+    with transaction.atomic():
+        cart = get_or_create_cart(owner)
+        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+        line = (
+            CartLine.objects.select_for_update(of=("self",))
+            .select_related("reservation")
+            .filter(cart=cart, store_id=store_id, product_id=product_id)
+            .first()
+        )
+        total = quantity + (line.quantity if line is not None else 0)
+        _check_quantity(total)
+        saved: list[CartLine] = []
+
+        def save_line(reservation, unit_price) -> None:
+            if line is None:
+                saved.append(
+                    CartLine.objects.create(
+                        cart=cart,
+                        store_id=store_id,
+                        product_id=product_id,
+                        quantity=total,
+                        unit_price=unit_price,
+                        reservation=reservation,
+                    )
+                )
+            else:
+                line.quantity, line.unit_price, line.reservation = total, unit_price, reservation
+                line.save(update_fields=["quantity", "unit_price", "reservation"])
+                saved.append(line)
+
+        if sale is None:
+            if line is not None and _live_reservation(line):
+                # The line keeps its held units; more of them are not sold at the sale price.
+                raise flash_sales.FlashSaleNotActive("the flash sale of this line has ended")
+            save_line(None, item.selling_price)
+        else:
+            # Only a hold that was still active locked the sale row just now.
+            released = line is not None and line.reservation_id is not None
+            released = released and flash_sales.release(line.reservation)
+            flash_sales.reserve(
+                sale=sale,
+                user=owner.user,
+                quantity=total,
+                may_release_expired=not released,
+                attach=lambda reservation: save_line(reservation, sale.sale_price),
+            )
+    return saved[0]
+
+
+def _live_reservation(line: CartLine, now: datetime | None = None) -> bool:
+    reservation = line.reservation
+    return (
+        reservation is not None
+        and reservation.status == ReservationStatus.ACTIVE
+        and reservation.expires_at > (now or timezone.now())
+    )
+
+
+def _owned_line(owner: CartOwner, line_id: int) -> CartLine:
+    cart = find_cart(owner)
+    line = (
+        CartLine.objects.select_related("reservation").filter(cart=cart, pk=line_id).first()
+        if cart
+        else None
+    )
+    if line is None:
+        raise NotFound("no such line in your cart", code="cart_line_not_found")
+    return line
+
+
+def set_line_quantity(*, owner: CartOwner, line_id: int, quantity: int) -> CartLine:
+    """Change a line's quantity; a flash-sale line re-reserves the new quantity."""
+    _check_quantity(quantity)
+    with transaction.atomic():
+        line = _owned_line(owner, line_id)
+        if line.reservation_id is None:
+            line.unit_price = sellable_item(
+                store_id=line.store_id, product_id=line.product_id
+            ).selling_price
+            line.quantity = quantity
+            line.save(update_fields=["quantity", "unit_price"])
+            return line
+        sale = line.reservation.sale
+        flash_sales.release(line.reservation)
+        line.reservation = flash_sales.reserve(
+            sale=sale, user=owner.user, quantity=quantity, may_release_expired=False
+        )
+        line.quantity = quantity
+        line.save(update_fields=["quantity", "reservation"])
+        return line
+
+
+def remove_line(*, owner: CartOwner, line_id: int) -> None:
+    """Drop a line; its flash-sale hold, if any, goes back to the sale at once."""
+    with transaction.atomic():
+        line = _owned_line(owner, line_id)
+        if line.reservation_id:
+            flash_sales.release(line.reservation)
+        line.delete()
+
+
+def merge_carts(*, user: User, session_key: str | None) -> Cart | None:
+    """Move the visitor cart of `session_key` into `user`'s cart; quantities of the same
+    product add up. A line the customer holds flash-sale units for is kept as it is.
+    Returns the user's cart, or None when there was nothing to merge."""
+    if not session_key:
+        return None
+    with transaction.atomic():
+        visitor = (
+            Cart.objects.select_for_update()
+            .filter(session_key=session_key, user__isnull=True)
+            .first()
+        )
+        if visitor is None:
+            return None
+        cart = get_or_create_cart(CartOwner(user=user))
+        mine = {(line.store_id, line.product_id): line for line in cart.lines.all()}
+        for line in visitor.lines.all():
+            existing = mine.get((line.store_id, line.product_id))
+            if existing is None:
+                CartLine.objects.filter(pk=line.pk).update(cart=cart)
+            elif existing.reservation_id is None:
+                existing.quantity = min(MAX_LINE_QUANTITY, existing.quantity + line.quantity)
+                existing.save(update_fields=["quantity"])
+        visitor.delete()
+    return cart
+
+
+@dataclass
+class PricedLine:
+    line: CartLine
+    unit_price: Decimal
+    available: bool  # False when the store stopped selling it
+    reservation_expires_at: datetime | None
+    reservation_live: bool
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.line.quantity
+
+
+@dataclass
+class StoreCart:
+    store_id: int
+    store_name: str
+    currency: str
+    lines: list[PricedLine]
+    totals: Totals
+
+
+def priced_cart(cart: Cart | None, *, fulfilment: str = Fulfilment.PICKUP) -> list[StoreCart]:
+    """The cart per store, each line at today's price (held flash units at the sale
+    price), with the store's tax and fee. For the cart page and the API."""
+    if cart is None:
+        return []
+    now = timezone.now()
+    lines = list(cart.lines.select_related("product", "store", "reservation", "reservation__sale"))
+    from shelfwatch.inventory.models import StockItem
+
+    prices = {
+        (store_id, product_id): price
+        for store_id, product_id, price in StockItem.objects.filter(
+            store_id__in={line.store_id for line in lines},
+            product_id__in={line.product_id for line in lines},
+        ).values_list("store_id", "product_id", "selling_price")
+    }
+    by_store: dict[int, list[PricedLine]] = {}
+    for line in lines:
+        live = _live_reservation(line, now)
+        price = (
+            line.reservation.sale.sale_price
+            if live
+            else prices.get((line.store_id, line.product_id))
+        )
+        by_store.setdefault(line.store_id, []).append(
+            PricedLine(
+                line=line,
+                unit_price=price if price is not None else Decimal("0"),
+                available=price is not None and line.store.is_active,
+                reservation_expires_at=line.reservation.expires_at if line.reservation else None,
+                reservation_live=live,
+            )
+        )
+    result = []
+    for store_id, priced in by_store.items():
+        store = priced[0].line.store
+        totals = totals_for(
+            line_amounts=[p.amount for p in priced if p.available],
+            settings=shop_settings_for(store_id),
+            fulfilment=fulfilment,
+        )
+        result.append(StoreCart(store_id, store.name, store.currency, priced, totals))
+    return result
+
+
+def purge_visitor_carts(*, older_than: timedelta) -> int:
+    """Delete visitor carts untouched for `older_than` (their session has expired by then);
+    returns how many went. Visitor carts never hold flash-sale units."""
+    cutoff = timezone.now() - older_than
+    _, per_model = Cart.objects.filter(user__isnull=True, updated_at__lt=cutoff).delete()
+    return per_model.get(Cart._meta.label, 0)

@@ -1,0 +1,318 @@
+"""Checkout: one store's cart lines become an order in ONE transaction, then payment.
+
+Inside the transaction: the Idempotency-Key is claimed, every line is priced by the
+server, every line's stock is taken through `inventory.stock.move_stock` (reason `sale`),
+flash-sale holds are converted and points are redeemed. If any line is short nothing is
+taken and the problem lists every short line. An offline provider (`manual`) is asked
+inside the transaction; any other runs after the commit (a provider call must never hold
+database locks), and a failed or timed-out payment cancels the order, which gives
+everything back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from shelfwatch.config.problems import ApiError, Conflict
+from shelfwatch.inventory.models import MovementReason
+from shelfwatch.inventory.stock import InsufficientStock, move_stock
+from shelfwatch.shop import flash_sales
+from shelfwatch.shop.carts import CartOwner, find_cart
+from shelfwatch.shop.models import (
+    CartLine,
+    CheckoutAttempt,
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
+from shelfwatch.shop.orders import change_status, record_status
+from shelfwatch.shop.payments import get_provider
+from shelfwatch.shop.payments.base import PaymentFailed, PaymentResult, PaymentUnavailable
+from shelfwatch.shop.pricing import ProductNotSold, sellable_item, shop_settings_for, totals_for
+
+logger = logging.getLogger("shelfwatch.shop")
+
+MAX_KEY_LENGTH = 100
+
+
+class IdempotencyKeyRequired(ApiError):
+    status = 400
+    code = "idempotency_key_required"
+
+
+class IdempotencyKeyReused(ApiError):
+    status = 422
+    code = "idempotency_key_reused"
+
+
+class CartEmpty(ApiError):
+    status = 422
+    code = "cart_empty"
+
+
+class StoreRequired(ApiError):
+    status = 422
+    code = "store_required"
+
+
+class LinesShort(Conflict):
+    code = "insufficient_stock"
+
+
+class DeliveryNotOffered(ApiError):
+    status = 422
+    code = "delivery_not_offered"
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """What the buyer asked for; its hash pins an Idempotency-Key to one request."""
+
+    store_id: int | None = None
+    fulfilment: str = Fulfilment.PICKUP
+    payment_method: str = "manual"
+    points: int = 0
+    note: str = ""
+
+    def digest(self) -> str:
+        raw = json.dumps(self.__dict__, sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    created: bool  # False when the key had already placed this order
+
+
+def checkout(*, owner: CartOwner, idempotency_key: str, request: CheckoutRequest) -> CheckoutResult:
+    """Place the order for the owner's cart lines of one store, exactly once per key.
+
+    The same key with the same request returns the order it placed; with a different
+    request it raises IdempotencyKeyReused (422). Raises CartEmpty, StoreRequired,
+    ProductNotSold, LinesShort (409, listing the short lines), ReservationExpired and
+    the loyalty problems, changing nothing; PaymentFailed after cancelling the order.
+    """
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise IdempotencyKeyRequired(
+            f"send an Idempotency-Key header of 1 to {MAX_KEY_LENGTH} characters"
+        )
+    if request.fulfilment not in Fulfilment.values:
+        raise ApiError("fulfilment is pickup or delivery", status=422, code="invalid_fulfilment")
+    provider = get_provider(request.payment_method)
+    digest = request.digest()
+    previous = _previous(owner, key, digest)
+    if previous is not None:
+        return CheckoutResult(previous, created=False)
+    try:
+        with transaction.atomic():
+            order = _place(owner, key, digest, request, provider)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its order.
+        previous = _previous(owner, key, digest)
+        if previous is None:
+            raise
+        return CheckoutResult(previous, created=False)
+    if not getattr(provider, "offline", False):
+        _pay(order, provider, key)
+        order.refresh_from_db()
+    return CheckoutResult(order, created=True)
+
+
+def _previous(owner: CartOwner, key: str, digest: str) -> Order | None:
+    attempt = (
+        CheckoutAttempt.objects.select_related("order").filter(owner=owner.key, key=key).first()
+    )
+    if attempt is None:
+        return None
+    if attempt.request_hash != digest:
+        raise IdempotencyKeyReused("this Idempotency-Key was used for a different checkout request")
+    return attempt.order
+
+
+def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, provider) -> Order:
+    # The key first: a duplicate in flight fails here before touching any stock.
+    attempt = CheckoutAttempt.objects.create(owner=owner.key, key=key, request_hash=digest)
+    cart = find_cart(owner)
+    lines = list(
+        CartLine.objects.select_related("product", "reservation", "reservation__sale")
+        .filter(cart=cart)
+        .order_by("id")
+        if cart
+        else []
+    )
+    store_ids = {line.store_id for line in lines}
+    store_id = request.store_id
+    if store_id is None:
+        if len(store_ids) > 1:
+            raise StoreRequired(
+                "the cart holds several stores' products; name the store_id to check out",
+                extra={"store_ids": sorted(store_ids)},
+            )
+        store_id = next(iter(store_ids), None)
+    lines = [line for line in lines if line.store_id == store_id]
+    if not lines:
+        raise CartEmpty("the cart has nothing from that store")
+    settings = shop_settings_for(store_id)
+    if request.fulfilment == Fulfilment.DELIVERY and not settings.offers_delivery:
+        raise DeliveryNotOffered("this store offers pickup only")
+
+    now = timezone.now()
+    priced = []
+    for line in lines:
+        item = sellable_item(store_id=store_id, product_id=line.product_id)
+        reservation = line.reservation
+        if reservation is not None:
+            unit_price, sale_id = reservation.sale.sale_price, reservation.sale_id
+        else:
+            unit_price, sale_id = item.selling_price, None
+        priced.append((line, item, unit_price, sale_id))
+    totals = totals_for(
+        line_amounts=[price * line.quantity for line, _, price, _ in priced],
+        settings=settings,
+        fulfilment=request.fulfilment,
+    )
+    store = priced[0][1].store
+    order = Order.objects.create(
+        store=store,
+        user=owner.user,
+        session_key="" if owner.user else (owner.session_key or ""),
+        fulfilment=request.fulfilment,
+        currency=store.currency,
+        subtotal=totals.subtotal,
+        tax=totals.tax,
+        delivery_fee=totals.delivery_fee,
+        total=totals.total,
+        note=request.note[:500],
+        payment_provider=request.payment_method,
+        created_at=now,
+    )
+    attempt.order = order
+    attempt.save(update_fields=["order"])
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                stock_item=item,
+                product=line.product,
+                product_name=line.product.name[:300],
+                quantity=line.quantity,
+                unit_price=price,
+                line_total=price * line.quantity,
+                flash_sale_id=sale_id,
+            )
+            for line, item, price, sale_id in priced
+        ]
+    )
+    if request.points:
+        _redeem(order, owner, request.points, settings)
+    if getattr(provider, "offline", False):
+        # Nothing to call: the payment terms are part of the order's own transaction.
+        _record_payment(order, provider.charge(order=order, idempotency_key=f"{order.pk}:{key}"))
+    CartLine.objects.filter(pk__in=[line.pk for line, _, _, _ in priced]).delete()
+    record_status(order, previous=None, actor=owner.user, reason="placed")
+    # The hot rows last (stock items, then the sale rows), so their locks are held only
+    # for the few statements before the commit.
+    _take_stock(order, priced, actor=owner.user)
+    for line, _, _, _ in priced:
+        if line.reservation is not None:
+            flash_sales.convert(reservation=line.reservation, order=order, now=now)
+    return order
+
+
+def _take_stock(order: Order, priced: list, *, actor) -> None:
+    """Take every line's units, or none: each short line is collected (its failed take is
+    undone by move_stock's own savepoint), then the whole checkout is refused."""
+    short = []
+    for line, item, _, _ in priced:
+        try:
+            move_stock(
+                item=item,
+                delta=-line.quantity,
+                reason=MovementReason.SALE,
+                reference=f"order {order.pk}",
+                actor=actor,
+            )
+        except InsufficientStock as exc:
+            short.append(
+                {
+                    "line_id": line.pk,
+                    "product_id": line.product_id,
+                    "product": line.product.name,
+                    "requested": line.quantity,
+                    "available": exc.extra.get("available"),
+                }
+            )
+    if short:
+        raise LinesShort(
+            f"{len(short)} line(s) exceed the stock left; nothing was taken",
+            extra={"lines": short},
+        )
+
+
+def _redeem(order: Order, owner: CartOwner, points: int, settings) -> None:
+    if owner.user is None:
+        raise ApiError("sign in to redeem points", status=401, code="sign_in_required")
+    from shelfwatch.loyalty.redemption import redeem_points
+
+    discount = redeem_points(
+        user=owner.user,
+        store=order.store,
+        points=points,
+        order_total=order.subtotal,
+        order_id=order.pk,
+    )
+    totals = totals_for(
+        line_amounts=[order.subtotal],
+        settings=settings,
+        fulfilment=order.fulfilment,
+        discount=Decimal(discount),
+    )
+    order.discount, order.points_redeemed = totals.discount, points
+    order.tax, order.total = totals.tax, totals.total
+    order.save(update_fields=["discount", "points_redeemed", "tax", "total"])
+
+
+def _pay(order: Order, provider, key: str) -> None:
+    try:
+        try:
+            result = provider.charge(order=order, idempotency_key=f"{order.pk}:{key}")
+        except PaymentFailed:
+            raise
+        except Exception as exc:
+            # A provider bug must not leave an unpaid order holding stock.
+            logger.exception("payment provider %s crashed", order.payment_provider)
+            raise PaymentUnavailable("the payment provider failed") from exc
+    except PaymentFailed as exc:
+        logger.warning("payment of order %s failed: %s", order.pk, exc.detail)
+        Order.objects.filter(pk=order.pk).update(payment_status=PaymentStatus.FAILED)
+        change_status(
+            order=order,
+            status=OrderStatus.CANCELLED,
+            actor=None,
+            reason=f"payment failed: {exc.detail}",
+        )
+        exc.extra = {**exc.extra, "order_id": order.pk}
+        raise
+    _record_payment(order, result)
+
+
+def _record_payment(order: Order, result: PaymentResult) -> None:
+    order.payment_status = PaymentStatus.PAID if result.status == "paid" else PaymentStatus.DUE
+    order.payment_reference = result.reference[:200]
+    Order.objects.filter(pk=order.pk).update(
+        payment_status=order.payment_status, payment_reference=order.payment_reference
+    )
+
+
+__all__ = ["CheckoutRequest", "CheckoutResult", "ProductNotSold", "checkout"]

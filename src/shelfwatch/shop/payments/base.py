@@ -1,0 +1,52 @@
+"""The payment provider interface: what checkout asks of any way to take money.
+
+A provider gets the committed order and answers with a PaymentResult, or raises
+PaymentFailed (declined: the customer must try something else) or PaymentUnavailable
+(the provider did not answer in time). Checkout cancels the order on either, which
+returns the stock and flash-sale units it took.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from shelfwatch.config.problems import ApiError
+
+if TYPE_CHECKING:
+    from shelfwatch.shop.models import Order
+
+
+class PaymentFailed(ApiError):
+    status = 402
+    code = "payment_failed"
+
+
+class PaymentUnavailable(PaymentFailed):
+    status = 502
+    code = "payment_unavailable"
+
+
+class UnknownPaymentMethod(ApiError):
+    status = 422
+    code = "unknown_payment_method"
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """`status` is "paid" (money taken) or "due" (collected at delivery or pickup)."""
+
+    status: str
+    reference: str = ""
+
+
+class PaymentProvider(Protocol):
+    """One way to pay. `name` is what clients send as `payment_method`; `offline` is True
+    when `charge` contacts nobody, so checkout may ask it inside the order's transaction."""
+
+    name: str
+    offline: bool
+
+    def charge(self, *, order: Order, idempotency_key: str) -> PaymentResult:
+        """Take (or arrange) payment of `order.total`; the same key never charges twice."""
+        ...

@@ -1,0 +1,82 @@
+"""Prices as the server sets them: a store's selling price, a flash sale's price for held
+units, and the store's tax rate and delivery fee. Whatever price a client sends is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from shelfwatch.config.problems import ApiError
+from shelfwatch.inventory.models import StockItem
+from shelfwatch.shop.models import Fulfilment, ShopSettings
+
+CENT = Decimal("0.01")
+
+
+class ProductNotSold(ApiError):
+    status = 422
+    code = "product_not_sold"
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def shop_settings_for(store_id: int) -> ShopSettings:
+    """The store's shop settings; the defaults (no tax, no fee, 10-minute holds) if unset."""
+    found = ShopSettings.objects.filter(store_id=store_id).first()
+    return found or ShopSettings(store_id=store_id)
+
+
+def sellable_item(*, store_id: int, product_id: int) -> StockItem:
+    """The stock item through which `store_id` sells `product_id` at a price.
+
+    Raises ProductNotSold when the store does not stock it, has no price for it, or is
+    closed.
+    """
+    item = (
+        StockItem.objects.select_related("product", "store")
+        .filter(store_id=store_id, product_id=product_id, store__is_active=True)
+        .exclude(selling_price__isnull=True)
+        .first()
+    )
+    if item is None:
+        raise ProductNotSold(
+            "this store does not sell that product",
+            extra={"store_id": store_id, "product_id": product_id},
+        )
+    return item
+
+
+@dataclass
+class Totals:
+    """What an order of some lines costs, all in the store's currency."""
+
+    subtotal: Decimal
+    discount: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+    delivery_fee: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+
+
+def totals_for(
+    *,
+    line_amounts: list[Decimal],
+    settings: ShopSettings,
+    fulfilment: str = Fulfilment.PICKUP,
+    discount: Decimal = Decimal("0"),
+) -> Totals:
+    """Subtotal, then the discount, then tax on what is left, then the delivery fee."""
+    subtotal = money(sum(line_amounts, Decimal("0")))
+    discount = min(money(discount), subtotal)
+    taxable = subtotal - discount
+    tax = money(taxable * settings.tax_rate_percent / Decimal("100"))
+    fee = money(settings.delivery_fee) if fulfilment == Fulfilment.DELIVERY else Decimal("0.00")
+    return Totals(
+        subtotal=subtotal,
+        discount=discount,
+        tax=tax,
+        delivery_fee=fee,
+        total=taxable + tax + fee,
+    )

@@ -1,0 +1,152 @@
+"""Request and response shapes of the cart, checkout, order and flash-sale API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from ninja import Schema
+
+
+class CartLineIn(Schema):
+    """A product of a store to add. Any price sent along is ignored: the server prices."""
+
+    store_id: int
+    product_id: int
+    quantity: int = 1
+    flash_sale_id: int | None = None
+
+
+class CartQuantityIn(Schema):
+    quantity: int
+
+
+class CartLineOut(Schema):
+    id: int
+    store_id: int
+    product_id: int
+    product_name: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    available: bool
+    flash_sale_id: int | None = None
+    reservation_expires_at: datetime | None = None
+    reservation_live: bool = False
+
+
+class CartTotalsOut(Schema):
+    subtotal: Decimal
+    tax: Decimal
+    delivery_fee: Decimal
+    total: Decimal
+
+
+class StoreCartOut(Schema):
+    store_id: int
+    store_name: str
+    currency: str
+    lines: list[CartLineOut]
+    totals: CartTotalsOut
+
+
+class CartOut(Schema):
+    stores: list[StoreCartOut]
+    line_count: int
+
+
+class CheckoutIn(Schema):
+    store_id: int | None = None
+    fulfilment: str = "pickup"
+    payment_method: str = "manual"
+    points: int = 0
+    note: str = ""
+
+
+class OrderLineOut(Schema):
+    product_id: int
+    product_name: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    flash_sale_id: int | None = None
+
+
+class StatusChangeOut(Schema):
+    previous_status: str
+    status: str
+    actor_id: int | None = None
+    reason: str
+    at: datetime
+
+
+class OrderOut(Schema):
+    id: int
+    store_id: int
+    store_name: str
+    user_id: int | None = None
+    status: str
+    fulfilment: str
+    currency: str
+    subtotal: Decimal
+    discount: Decimal
+    points_redeemed: int
+    tax: Decimal
+    delivery_fee: Decimal
+    total: Decimal
+    note: str
+    payment_provider: str
+    payment_status: str
+    cancel_reason: str
+    allowed_next: list[str]
+    created_at: datetime
+    lines: list[OrderLineOut]
+    history: list[StatusChangeOut]
+
+
+class OrderPage(Schema):
+    items: list[OrderOut]
+    next_cursor: str | None = None
+
+
+class StatusIn(Schema):
+    status: str
+    reason: str = ""
+
+
+class FlashSaleIn(Schema):
+    store_id: int
+    product_id: int
+    title: str = ""
+    sale_price: Decimal
+    quantity_allotted: int
+    per_customer_limit: int = 1
+    starts_at: datetime
+    ends_at: datetime
+
+
+class FlashSaleEdit(Schema):
+    title: str | None = None
+    sale_price: Decimal | None = None
+    quantity_allotted: int | None = None
+    per_customer_limit: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+class FlashSaleOut(Schema):
+    id: int
+    store_id: int
+    product_id: int
+    product_name: str
+    title: str
+    sale_price: Decimal
+    regular_price: Decimal | None = None
+    currency: str
+    quantity_allotted: int
+    per_customer_limit: int
+    units_left: int
+    units_sold: int
+    starts_at: datetime
+    ends_at: datetime
+    is_active: bool
