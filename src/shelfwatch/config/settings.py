@@ -347,9 +347,7 @@ SHOP_PAYMENT_GATEWAY_URL = env_str("SHOP_PAYMENT_GATEWAY_URL")
 SHOP_PAYMENT_GATEWAY_KEY = env_str("SHOP_PAYMENT_GATEWAY_KEY")
 SHOP_PAYMENT_TIMEOUT = float(env_str("SHOP_PAYMENT_TIMEOUT", "15"))
 SHOP_PAYMENT_PROVIDERS = (
-    {"card": "shelfwatch.shop.payments.gateway.GatewayProvider"}
-    if SHOP_PAYMENT_GATEWAY_URL
-    else {}
+    {"card": "shelfwatch.shop.payments.gateway.GatewayProvider"} if SHOP_PAYMENT_GATEWAY_URL else {}
 )
 
 # --- data feeds -----------------------------------------------------------------------------
