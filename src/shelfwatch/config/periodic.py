@@ -47,7 +47,12 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob(
         name="tend-flash-sales",
         task="shelfwatch.shop.tasks.tend_flash_sales",
-        every=timedelta(seconds=15),
+        every=timedelta(seconds=2),
+    ),
+    PeriodicJob(
+        name="resolve-stuck-payments",
+        task="shelfwatch.shop.tasks.resolve_stuck_payments",
+        every=timedelta(minutes=1),
     ),
     PeriodicJob(
         name="purge-visitor-carts",

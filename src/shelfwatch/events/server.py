@@ -33,9 +33,32 @@ StreamHandler = Callable[[Scope, Receive, Send, Hub], Awaitable[None]]
 STREAM_ROUTES: dict[str, StreamHandler] = {STREAM_PATH: serve_event_stream}
 
 
+StreamMatcher = Callable[[Scope], bool]
+# Streams whose path has parameters or which share a path with ordinary requests (a feed
+# is a stream only with ?stream=true): tried in order after the exact paths.
+STREAM_MATCHERS: list[tuple[StreamMatcher, StreamHandler]] = []
+
+
 def register_stream_route(path: str, handler: StreamHandler) -> None:
     """Serve `path` natively in stream processes and the front (before Django sees it)."""
     STREAM_ROUTES[path.rstrip("/")] = handler
+
+
+def register_stream_matcher(matches: StreamMatcher, handler: StreamHandler) -> None:
+    """Serve the requests for which `matches(scope)` is true natively; it must be cheap
+    (it runs for every request the front sees). Registering the same pair again is a no-op."""
+    if (matches, handler) not in STREAM_MATCHERS:
+        STREAM_MATCHERS.append((matches, handler))
+
+
+def stream_handler_for(scope: Scope) -> StreamHandler | None:
+    handler = STREAM_ROUTES.get(scope["path"].rstrip("/"))
+    if handler is not None:
+        return handler
+    for matches, candidate in STREAM_MATCHERS:
+        if matches(scope):
+            return candidate
+    return None
 
 
 def end_streams_on_shutdown_signal(hub: Hub) -> None:
@@ -89,7 +112,7 @@ class StreamServer:
             await self._lifespan(receive, send)
             return
         if kind == "http":
-            handler = STREAM_ROUTES.get(scope["path"].rstrip("/"))
+            handler = stream_handler_for(scope)
             if handler is not None:
                 # Servers without lifespan support get the shutdown hook on first use.
                 end_streams_on_shutdown_signal(self.hub)

@@ -1,0 +1,239 @@
+"""Snapshot files: written atomically, stored gzip-compressed, read back as lines.
+
+A snapshot file is the default response body, gzip-compressed, laid out one record per
+line so it can be served as stored and also re-read record by record:
+
+    {"status":"success","count":N,"cursor":"...","data":[
+    {...record 1...},
+    {...record N...}
+    ]}
+
+Writing takes two passes over a plain temporary file (the record count belongs in the
+first line), so memory stays flat whatever the dataset's size.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import decimal
+import gzip
+import hashlib
+import json
+import os
+import time
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+
+CHUNK = 64 * 1024
+ENVELOPE_END = b"]}\n"
+
+
+def feeds_dir() -> Path:
+    return Path(getattr(settings, "FEEDS_DIR", None) or Path(settings.DATA_DIR) / "feeds")
+
+
+def dataset_dir(name: str) -> Path:
+    return feeds_dir() / name
+
+
+def snapshot_path(name: str, file_name: str) -> Path:
+    return dataset_dir(name) / file_name
+
+
+def json_default(value: Any) -> Any:
+    """JSON for the values sources yield: money as strings, times in fixed-width UTC."""
+    if isinstance(value, decimal.Decimal):  # the most frequent: prices and totals
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        # Fixed width, so change cursors compare correctly as strings.
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, uuid.UUID | dt.timedelta):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# One encoder for every record: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json_default)
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    return _ENCODER.encode(record).encode()
+
+
+def cursor_key(value: Any) -> tuple[int, Any]:
+    """Order of change-field values: numbers by value, anything else as text."""
+    if isinstance(value, bool):
+        return (1, str(value))
+    if isinstance(value, int | float):
+        return (0, value)
+    return (1, value if isinstance(value, str) else json_default(value))
+
+
+@dataclass(frozen=True)
+class WrittenSnapshot:
+    file_name: str
+    record_count: int
+    raw_bytes: int
+    stored_bytes: int
+    etag: str
+    cursor_value: Any
+
+
+class SnapshotWriter:
+    """Collect records into a new snapshot file; `finish()` publishes it by rename."""
+
+    def __init__(self, *, dataset_name: str, cursor_field: str | None) -> None:
+        self.dataset_name = dataset_name
+        self.cursor_field = cursor_field
+        self.directory = dataset_dir(dataset_name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = f".tmp-{uuid.uuid4().hex}"
+        self._lines_path = self.directory / f"{stem}.ndjson"
+        self._gzip_path = self.directory / f"{stem}.json.gz"
+        self._lines: BinaryIO = open(self._lines_path, "wb")  # noqa: SIM115 (closed in finish)
+        # The name keys the hash, so a tag from one dataset never matches another's.
+        self._hash = hashlib.sha256(dataset_name.encode() + b"\n")
+        self.count = 0
+        self.raw_bytes = 0
+        self.cursor_value: Any = None
+
+    def add(self, record: dict[str, Any]) -> None:
+        line = encode_record(record)
+        self._lines.write(line)
+        self._lines.write(b"\n")
+        self._hash.update(line)
+        self._hash.update(b"\n")
+        self.count += 1
+        self.raw_bytes += len(line) + 2  # the comma (or none) and the newline
+        if self.cursor_field:
+            value = record.get(self.cursor_field)
+            if value is not None:
+                value = value if isinstance(value, int | float | str) else json_default(value)
+                if self.cursor_value is None or cursor_key(value) > cursor_key(self.cursor_value):
+                    self.cursor_value = value
+
+    def finish(self, *, cursor_token: str | None) -> WrittenSnapshot:
+        """Compress, fsync and rename into place; the file is complete or absent."""
+        self._lines.close()
+        header = (
+            json.dumps(
+                {"status": "success", "count": self.count, "cursor": cursor_token},
+                separators=(",", ":"),
+            )[:-1]
+            + ',"data":[\n'
+        ).encode()
+        level = int(getattr(settings, "FEEDS_GZIP_LEVEL", 6))
+        with open(self._gzip_path, "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0) as out:
+                out.write(header)
+                with open(self._lines_path, "rb") as lines:
+                    previous: bytes | None = None
+                    for line in lines:
+                        if previous is not None:
+                            out.write(previous[:-1] + b",\n")
+                        previous = line
+                    if previous is not None:
+                        out.write(previous)
+                out.write(ENVELOPE_END)
+            raw.flush()
+            os.fsync(raw.fileno())
+            stored = raw.tell()
+        self._lines_path.unlink(missing_ok=True)
+        etag = self._hash.hexdigest()[:32]
+        file_name = f"{int(time.time() * 1000)}-{etag[:12]}.json.gz"
+        os.replace(self._gzip_path, self.directory / file_name)
+        _fsync_directory(self.directory)
+        raw_bytes = len(header) + self.raw_bytes - (1 if self.count else 0) + len(ENVELOPE_END)
+        return WrittenSnapshot(
+            file_name=file_name,
+            record_count=self.count,
+            raw_bytes=raw_bytes,
+            stored_bytes=stored,
+            etag=etag,
+            cursor_value=self.cursor_value,
+        )
+
+    def abort(self) -> None:
+        """Drop the temporary files (after a failed source)."""
+        with contextlib.suppress(OSError):
+            self._lines.close()
+        self._lines_path.unlink(missing_ok=True)
+        self._gzip_path.unlink(missing_ok=True)
+
+
+def _fsync_directory(path: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_files(name: str, file_names: list[str]) -> None:
+    for file_name in file_names:
+        # An open download keeps reading an unlinked file; nothing to wait for.
+        snapshot_path(name, file_name).unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(name: str, *, older_than: float = 3600.0) -> int:
+    """Delete temporary files a crashed refresh left behind."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for path in dataset_dir(name).glob(".tmp-*"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def iter_plain(path: Path) -> Iterator[bytes]:
+    """The snapshot's uncompressed bytes, in chunks of at most CHUNK bytes.
+
+    Bounded output, not bounded input: JSON compresses 10-20 times, and the server may
+    queue a few chunks per response, so each download's memory is a few CHUNKs.
+    """
+    decompressor = zlib.decompressobj(wbits=31)
+    with open(path, "rb") as stored:
+        while compressed := stored.read(CHUNK // 4):
+            while compressed:
+                data = decompressor.decompress(compressed, CHUNK)
+                if data:
+                    yield data
+                compressed = decompressor.unconsumed_tail
+        tail = decompressor.flush()
+        if tail:
+            yield tail
+
+
+def iter_record_lines(path: Path) -> Iterator[bytes]:
+    """Each record's JSON, without the envelope, the separating comma or the newline."""
+    with gzip.open(path, "rb") as plain:
+        first = True
+        for line in plain:
+            if first:
+                first = False
+                continue
+            if line == ENVELOPE_END:
+                return
+            yield line[:-2] if line.endswith(b",\n") else line.rstrip(b"\n")
