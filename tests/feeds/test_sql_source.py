@@ -38,8 +38,16 @@ def reachable_postgres() -> str:
             POSTGRES_URL.replace("postgres://", "postgresql://", 1), connect_timeout=2
         ).close()
     except psycopg.OperationalError:
-        pytest.skip("no PostgreSQL server for external SQL tests")
+        missing_server("PostgreSQL")
     return POSTGRES_URL
+
+
+def missing_server(what: str) -> None:
+    """Skip, loudly in the summary; under REQUIRE_SERVICES=1 (CI) a missing server fails."""
+    message = f"no {what} server for external SQL tests"
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (REQUIRE_SERVICES=1)")
+    pytest.skip(message)
 
 
 def reachable_mariadb() -> str:
@@ -48,7 +56,7 @@ def reachable_mariadb() -> str:
     try:
         pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test").close()
     except pymysql.MySQLError:
-        pytest.skip("no MariaDB server for external SQL tests")
+        missing_server("MariaDB")
     return MARIADB_URL
 
 
