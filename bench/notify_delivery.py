@@ -168,7 +168,7 @@ def _wait_for_acceptances(info: dict, count: int, timeout: float = 1800) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
-    parser.add_argument("--threads", type=int, default=32, help="sender threads per worker")
+    parser.add_argument("--threads", type=int, default=16, help="sender threads per worker")
     parser.add_argument("--skip-scale-out", action="store_true")
     parser.add_argument("--skip-embedded", action="store_true")
     parser.add_argument("--inner", choices=("prepare", "release", "count"), help=argparse.SUPPRESS)

@@ -375,7 +375,7 @@ ALERTS_CODES_PER_IP_HOUR = env_int("ALERTS_CODES_PER_IP_HOUR", 10)
 # --- notification delivery ------------------------------------------------------------------
 
 NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 500)
-NOTIFY_SEND_THREADS = env_int("NOTIFY_SEND_THREADS", 32)
+NOTIFY_SEND_THREADS = env_int("NOTIFY_SEND_THREADS", 16)
 NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 120)
 NOTIFY_TASK_SECONDS = float(env_str("NOTIFY_TASK_SECONDS", "50"))
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8)
