@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import random
 import socket
 import time
 from collections import defaultdict
@@ -20,30 +19,31 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.events.models import Event
 from shelfwatch.notify import pacing
 from shelfwatch.notify.channels import CHANNELS, whatsapp
 from shelfwatch.notify.channels.base import SendResult, transient
 from shelfwatch.notify.claiming import claim, release
-from shelfwatch.notify.inbox import add_to_inbox
-from shelfwatch.notify.messages import Message, build_message
+from shelfwatch.notify.messages import build_message
 from shelfwatch.notify.models import (
-    AttemptOutcome,
     DeliveryAttempt,
     Notification,
     NotificationStatus,
+)
+from shelfwatch.notify.outcomes import (
+    SendJob,
+    plain_acceptance,
+    record_acceptances,
+    record_outcome,
+    scrub_secrets,
 )
 from shelfwatch.notify.quiet_hours import quiet_until
 from shelfwatch.notify.senders import sender_pool
 
 logger = logging.getLogger("shelfwatch.notify")
 
-MAX_BACKOFF = timedelta(hours=6)
 DIGESTIBLE = ("watch.",)
 
 
@@ -72,169 +72,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def backoff(attempts: int, retry_after: float | None) -> timedelta:
-    """Exponential from NOTIFY_RETRY_BASE_SECONDS, capped, +-20 % jitter, >= Retry-After."""
-    base = timedelta(seconds=settings.NOTIFY_RETRY_BASE_SECONDS) * (2 ** min(attempts - 1, 20))
-    delay = min(base, MAX_BACKOFF) * random.uniform(0.8, 1.2)
-    if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return delay
-
-
-@dataclass(eq=False)  # a job is itself, never equal to another
-class _Job:
-    notification: Notification
-    message: Message
-    digested: list[Notification]
-    channel: object
-    start_at: float  # time.monotonic() of its send slot
-    lane: _Lane | None = None  # where a job too late for its slot gets a new one
-    results: queue.SimpleQueue | None = None  # where the sender puts the finished job
-    attempt: DeliveryAttempt | None = None
-    result: SendResult | None = None
-    started: float = 0.0
-    ack: queue.SimpleQueue | None = None  # the sender waits on it until the outcome is written
-
-    @property
-    def max_late(self) -> float | None:
-        return self.lane.max_late if self.lane is not None else None
-
-
-def _record(job: _Job, result: SendResult, *, worker: str, started: float) -> str:
-    """Write one outcome at once; returns "sent", "retried" or "failed"."""
-    notification = job.notification
-    now = timezone.now()
-    attempts = notification.attempts + 1
-    rows = Notification.objects.filter(pk=notification.pk, lease_owner=worker)
-    contact = notification.contact
-    effects = result.effects
-    if effects.get("window_closed"):
-        Contact.objects.filter(pk=contact.pk).update(last_inbound_at=None)
-    if effects.get("opted_out"):
-        Contact.objects.filter(pk=contact.pk).update(opted_out_at=now, is_active=False)
-    if effects.get("pause_account"):
-        pacing.pause(job.channel.account_key(), float(effects["pause_account"]))
-    if result.accepted:
-        with transaction.atomic():
-            rows.update(
-                status=NotificationStatus.SENT,
-                attempts=F("attempts") + 1,
-                provider_message_id=result.provider_message_id[:200],
-                sent_at=now,
-                lease_owner="",
-                lease_until=None,
-                last_error="",
-                last_error_code="",
-            )
-            if job.digested:
-                Notification.objects.filter(pk__in=[n.pk for n in job.digested]).update(
-                    status=NotificationStatus.SENT,
-                    digest_of=notification,
-                    sent_at=now,
-                    lease_owner="",
-                    lease_until=None,
-                )
-        outcome = "sent"
-    elif result.outcome == AttemptOutcome.TRANSIENT and attempts < settings.NOTIFY_MAX_ATTEMPTS:
-        rows.update(
-            status=NotificationStatus.PENDING,
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + backoff(attempts, result.retry_after),
-            lease_owner="",
-            lease_until=None,
-            last_error=result.detail,
-            last_error_code=result.code[:40],
-        )
-        outcome = "retried"
-    else:
-        rows.update(
-            status=NotificationStatus.FAILED,
-            attempts=F("attempts") + 1,
-            lease_owner="",
-            lease_until=None,
-            last_error=result.detail or "failed",
-            last_error_code=result.code[:40],
-        )
-        outcome = "failed"
-    if not result.accepted and job.digested:
-        # The digest failed: its parts go back to be sent (or digested) again.
-        Notification.objects.filter(pk__in=[n.pk for n in job.digested]).update(
-            status=NotificationStatus.PENDING,
-            lease_owner="",
-            lease_until=None,
-            next_attempt_at=now + backoff(attempts, result.retry_after),
-        )
-    if result.accepted:
-        job.attempt = None  # the notification row records an accepted try
-    else:
-        job.attempt = DeliveryAttempt(
-            notification_id=notification.pk,
-            at=now,
-            outcome=result.outcome,
-            provider_code=result.code[:40],
-            detail=result.detail,
-            duration_ms=int((time.monotonic() - started) * 1000),
-        )
-    if result.accepted and contact.user_id and notification.template.startswith("watch."):
-        add_to_inbox(notification, job.message)
-    return outcome
-
-
-_ACCEPTED_SQL = (
-    "UPDATE notify_notification SET status = %s, attempts = attempts + 1, "
-    "provider_message_id = %s, sent_at = %s, lease_owner = '', lease_until = NULL, "
-    "last_error = '', last_error_code = ''{extra} WHERE id = %s AND lease_owner = %s"
-)
-SECRET_TEMPLATES = ("verify_code",)
-
-
-def _record_accepted(jobs: list[_Job], *, worker: str) -> None:
-    """Write plain acceptances (no digest, no side effects) in one statement batch: the
-    answers that arrived together are committed together, before their senders go on.
-
-    The notification row is the record of an accepted attempt (`sent_at`, the provider's
-    message id, the attempt count): no DeliveryAttempt row is written for it, which halves
-    the writes of a fan-out. A sent code's context (the code itself) is emptied here too.
-    """
-    at = connection.ops.adapt_datetimefield_value(timezone.now())
-    status = NotificationStatus.SENT.value
-    plain, secret = [], []
-    for job in jobs:
-        message_id = job.result.provider_message_id[:200]
-        row = (status, message_id, at, job.notification.pk, worker)
-        (secret if job.notification.template in SECRET_TEMPLATES else plain).append(row)
-    empty = Notification._meta.get_field("context").get_db_prep_value({}, connection)
-    with transaction.atomic(), connection.cursor() as cursor:
-        if plain:
-            cursor.executemany(_ACCEPTED_SQL.format(extra=""), plain)
-        if secret:
-            sql = _ACCEPTED_SQL.format(extra=", context = %s")
-            cursor.executemany(sql, [(*row[:3], empty, *row[3:]) for row in secret])
-
-
-def _scrub_secrets(jobs: list[_Job]) -> None:
-    """A code is kept only until its message is sent (or can no longer be): then it goes."""
-    done = [
-        job.notification.pk
-        for job in jobs
-        if job.notification.template in SECRET_TEMPLATES
-        and (job.result.accepted or job.result.outcome == AttemptOutcome.PERMANENT)
-    ]
-    if done:
-        Notification.objects.filter(pk__in=done).update(context={})
-
-
-def _plain_acceptance(job: _Job) -> bool:
-    notification = job.notification
-    return (
-        job.result.accepted
-        and not job.digested
-        and not job.result.effects
-        and not (notification.contact.user_id and notification.template.startswith("watch."))
-    )
-
-
-def _send(job: _Job) -> SendResult:
+def _send(job: SendJob) -> SendResult:
     """Send one job in a sender thread (see senders.py for the pacing and the hand-over)."""
     try:
         kwargs = {"delivery_id": str(job.notification.pk)} if job.channel.name == "webhook" else {}
@@ -297,14 +135,14 @@ class _Lane:
         self.rate = rate * settings.NOTIFY_RATE_SAFETY if rate else None
         self.max_late = self.MAX_LATE_SECONDS if self.rate else None
 
-    def rebook(self, jobs: list[_Job]) -> None:
+    def rebook(self, jobs: list[SendJob]) -> None:
         """New consecutive send slots for jobs whose senders woke too late for theirs."""
         offset = pacing.reserve(self.channel.account_key(), rate=self.rate, count=len(jobs))
         base = time.monotonic() + offset
         for index, job in enumerate(jobs):
             job.start_at = base + index / self.rate
 
-    def next_chunk(self) -> list[_Job]:
+    def next_chunk(self) -> list[SendJob]:
         size = max(1, int(self.rate * self.SLOT_SECONDS)) if self.rate else 64
         chunk, self.entries = self.entries[:size], self.entries[size:]
         offset = 0.0
@@ -320,7 +158,7 @@ class _Lane:
             ):
                 message.render_all()  # texts read the database: not in the sender thread
             start = base + (index / self.rate if self.rate else 0.0)
-            jobs.append(_Job(n, message, rest, self.channel, start, self))
+            jobs.append(SendJob(n, message, rest, self.channel, start, self))
         return jobs
 
 
@@ -401,17 +239,17 @@ def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
                     pool.submit(job)
         # Outcomes are written here, in this thread (and its database connection), as
         # they arrive: whatever has arrived is written at once, then its senders go on.
-        plain = [job for job in arrived if _plain_acceptance(job)]
+        plain = [job for job in arrived if plain_acceptance(job)]
         try:
             if plain:
-                _record_accepted(plain, worker=worker)
+                record_acceptances(plain, worker=worker)
                 summary.sent += len(plain)
             others = [job for job in arrived if job not in plain]
             for job in others:
-                outcome = _record(job, job.result, worker=worker, started=job.started)
+                outcome = record_outcome(job, job.result, worker=worker, started=job.started)
                 extra = len(job.digested) if outcome == "sent" else 0
                 setattr(summary, outcome, getattr(summary, outcome) + 1 + extra)
-            _scrub_secrets(others)
+            scrub_secrets(others)
         finally:
             for job in arrived:
                 job.ack.put(None)

@@ -1,0 +1,202 @@
+"""Writing what a provider answered: the outcome of each send, as soon as it arrives.
+
+A plain acceptance (no digest, no side effects) is written with the others that arrived
+with it in one statement batch; anything else row by row. Transient failures are given
+their next attempt time here: exponential backoff with jitter, never sooner than the
+provider's Retry-After.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from shelfwatch.alerts.models import Contact
+from shelfwatch.notify import pacing
+from shelfwatch.notify.channels.base import SendResult
+from shelfwatch.notify.inbox import add_to_inbox
+from shelfwatch.notify.messages import Message
+from shelfwatch.notify.models import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    Notification,
+    NotificationStatus,
+)
+
+if TYPE_CHECKING:
+    from shelfwatch.notify.delivery import _Lane
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """Exponential from NOTIFY_RETRY_BASE_SECONDS, capped, +-20 % jitter, >= Retry-After."""
+    base = timedelta(seconds=settings.NOTIFY_RETRY_BASE_SECONDS) * (2 ** min(attempts - 1, 20))
+    delay = min(base, MAX_BACKOFF) * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+@dataclass(eq=False)  # a job is itself, never equal to another
+class SendJob:
+    """One message on its way: what to send, its send slot, and what the provider said."""
+
+    notification: Notification
+    message: Message
+    digested: list[Notification]
+    channel: object
+    start_at: float  # time.monotonic() of its send slot
+    lane: _Lane | None = None  # where a job too late for its slot gets a new one
+    results: queue.SimpleQueue | None = None  # where the sender puts the finished job
+    attempt: DeliveryAttempt | None = None
+    result: SendResult | None = None
+    started: float = 0.0
+    ack: queue.SimpleQueue | None = None  # the sender waits on it until the outcome is written
+
+    @property
+    def max_late(self) -> float | None:
+        return self.lane.max_late if self.lane is not None else None
+
+
+def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: float) -> str:
+    """Write one outcome at once; returns "sent", "retried" or "failed"."""
+    notification = job.notification
+    now = timezone.now()
+    attempts = notification.attempts + 1
+    rows = Notification.objects.filter(pk=notification.pk, lease_owner=worker)
+    contact = notification.contact
+    effects = result.effects
+    if effects.get("window_closed"):
+        Contact.objects.filter(pk=contact.pk).update(last_inbound_at=None)
+    if effects.get("opted_out"):
+        Contact.objects.filter(pk=contact.pk).update(opted_out_at=now, is_active=False)
+    if effects.get("pause_account"):
+        pacing.pause(job.channel.account_key(), float(effects["pause_account"]))
+    if result.accepted:
+        with transaction.atomic():
+            rows.update(
+                status=NotificationStatus.SENT,
+                attempts=F("attempts") + 1,
+                provider_message_id=result.provider_message_id[:200],
+                sent_at=now,
+                lease_owner="",
+                lease_until=None,
+                last_error="",
+                last_error_code="",
+            )
+            if job.digested:
+                Notification.objects.filter(pk__in=[n.pk for n in job.digested]).update(
+                    status=NotificationStatus.SENT,
+                    digest_of=notification,
+                    sent_at=now,
+                    lease_owner="",
+                    lease_until=None,
+                )
+        outcome = "sent"
+    elif result.outcome == AttemptOutcome.TRANSIENT and attempts < settings.NOTIFY_MAX_ATTEMPTS:
+        rows.update(
+            status=NotificationStatus.PENDING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + backoff(attempts, result.retry_after),
+            lease_owner="",
+            lease_until=None,
+            last_error=result.detail,
+            last_error_code=result.code[:40],
+        )
+        outcome = "retried"
+    else:
+        rows.update(
+            status=NotificationStatus.FAILED,
+            attempts=F("attempts") + 1,
+            lease_owner="",
+            lease_until=None,
+            last_error=result.detail or "failed",
+            last_error_code=result.code[:40],
+        )
+        outcome = "failed"
+    if not result.accepted and job.digested:
+        # The digest failed: its parts go back to be sent (or digested) again.
+        Notification.objects.filter(pk__in=[n.pk for n in job.digested]).update(
+            status=NotificationStatus.PENDING,
+            lease_owner="",
+            lease_until=None,
+            next_attempt_at=now + backoff(attempts, result.retry_after),
+        )
+    if result.accepted:
+        job.attempt = None  # the notification row records an accepted try
+    else:
+        job.attempt = DeliveryAttempt(
+            notification_id=notification.pk,
+            at=now,
+            outcome=result.outcome,
+            provider_code=result.code[:40],
+            detail=result.detail,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+    if result.accepted and contact.user_id and notification.template.startswith("watch."):
+        add_to_inbox(notification, job.message)
+    return outcome
+
+
+_ACCEPTED_SQL = (
+    "UPDATE notify_notification SET status = %s, attempts = attempts + 1, "
+    "provider_message_id = %s, sent_at = %s, lease_owner = '', lease_until = NULL, "
+    "last_error = '', last_error_code = ''{extra} WHERE id = %s AND lease_owner = %s"
+)
+SECRET_TEMPLATES = ("verify_code",)
+
+
+def record_acceptances(jobs: list[SendJob], *, worker: str) -> None:
+    """Write plain acceptances (no digest, no side effects) in one statement batch: the
+    answers that arrived together are committed together, before their senders go on.
+
+    The notification row is the record of an accepted attempt (`sent_at`, the provider's
+    message id, the attempt count): no DeliveryAttempt row is written for it, which halves
+    the writes of a fan-out. A sent code's context (the code itself) is emptied here too.
+    """
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    status = NotificationStatus.SENT.value
+    plain, secret = [], []
+    for job in jobs:
+        message_id = job.result.provider_message_id[:200]
+        row = (status, message_id, at, job.notification.pk, worker)
+        (secret if job.notification.template in SECRET_TEMPLATES else plain).append(row)
+    empty = Notification._meta.get_field("context").get_db_prep_value({}, connection)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if plain:
+            cursor.executemany(_ACCEPTED_SQL.format(extra=""), plain)
+        if secret:
+            sql = _ACCEPTED_SQL.format(extra=", context = %s")
+            cursor.executemany(sql, [(*row[:3], empty, *row[3:]) for row in secret])
+
+
+def scrub_secrets(jobs: list[SendJob]) -> None:
+    """A code is kept only until its message is sent (or can no longer be): then it goes."""
+    done = [
+        job.notification.pk
+        for job in jobs
+        if job.notification.template in SECRET_TEMPLATES
+        and (job.result.accepted or job.result.outcome == AttemptOutcome.PERMANENT)
+    ]
+    if done:
+        Notification.objects.filter(pk__in=done).update(context={})
+
+
+def plain_acceptance(job: SendJob) -> bool:
+    notification = job.notification
+    return (
+        job.result.accepted
+        and not job.digested
+        and not job.result.effects
+        and not (notification.contact.user_id and notification.template.startswith("watch."))
+    )
