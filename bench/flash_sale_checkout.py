@@ -9,7 +9,8 @@ For each deployment (see deployments.py): a store, a product with 1,000,000 in s
 running flash sale of `units` units with a per-customer limit of units/clients, and one
 customer (JWT) per client. `shelfwatch web` (default workers and threads) serves; each
 client loops "add one unit to the cart (a reservation), check out with a fresh
-Idempotency-Key" until the sale answers sold out or its limit is reached. Figures:
+Idempotency-Key" until its limit is reached or the sale is sold out (the cart line comes
+back at the regular price). Figures:
 successful orders per second (orders / time until the last one), p50/p99 latency of the
 checkout request and of the whole add + checkout attempt as the clients saw them, the same
 inside the app (from the web process's JSON access log; the difference is time queued in
@@ -141,6 +142,10 @@ async def _customer(base: str, token: str, target: dict, index: int, out: dict) 
             if added.status_code != 201:
                 code = added.json().get("code", str(added.status_code))
                 out["stops"][code] = out["stops"].get(code, 0) + 1
+                return
+            if added.json()["stores"][0]["lines"][0].get("price_kind") == "regular":
+                # Every sale unit is taken: the product now sells at the regular price.
+                out["stops"]["sold_out"] = out["stops"].get("sold_out", 0) + 1
                 return
             before_checkout = time.perf_counter()
             paid = await client.post(

@@ -3,7 +3,8 @@
 ``POST /charges`` with ``Authorization: Bearer <key>``, ``Idempotency-Key`` and
 ``{"amount": <minor units>, "currency", "reference"}`` answers ``200 {"id", "status":
 "succeeded"}``; with `decline` set, ``402 {"error": "card_declined", "decline_reason"}``.
-A repeated Idempotency-Key answers the first charge again without charging twice.
+A repeated Idempotency-Key answers the first charge again without charging twice, and
+``GET /charges?idempotency_key=<key>`` answers the charge made with that key (404 if none).
 Timeouts and outages come from the shared fault injection (`slow_next`, `fail_next`).
 """
 
@@ -26,10 +27,14 @@ class CardGateway(JsonService):
         self._charge_lock = threading.Lock()
 
     def handle(self, call: Call) -> Reply:
-        if call.method != "POST" or call.path != "/charges":
+        if call.path != "/charges" or call.method not in {"GET", "POST"}:
             return Reply.json({"error": "not_found"}, 404)
         if call.bearer_token() != API_KEY:
             return Reply.json({"error": "invalid_api_key"}, 401)
+        if call.method == "GET":
+            with self._charge_lock:
+                charge = self.charges.get(call.arg("idempotency_key") or "")
+            return Reply.json(charge) if charge else Reply.json({"error": "no_such_charge"}, 404)
         body = call.json()
         key = call.header("idempotency-key") or ""
         with self._charge_lock:

@@ -234,3 +234,30 @@ def test_visitor_carts_long_untouched_are_purged(client, callers, bread):
     Cart.objects.update(updated_at=old)
     assert purge_visitor_carts.call() == {"carts": 1}
     assert Cart.objects.get().user == callers["users"]["customer"]
+
+
+def test_orders_placed_as_a_visitor_follow_the_shopper_into_their_account(
+    client, callers, bread, make_user
+):
+    from tests.conftest import PASSWORD
+
+    add(client, bread, 2)
+    placed = pay(client, "visitor-order").json()
+    add(client, bread, 1)  # a cart left for later, merged as before
+    someone_else = make_user("other@example.com")
+    from django.test import Client
+
+    stranger = Client()
+    add(stranger, bread, 1)
+    theirs = pay(stranger, "stranger-order").json()
+
+    assert client.login(email="customer@example.com", password=PASSWORD)
+
+    customer = callers["users"]["customer"]
+    assert Order.objects.get(pk=placed["id"]).user == customer
+    assert Order.objects.get(pk=theirs["id"]).user is None  # another visitor's stays theirs
+    mine = callers["customer"].get("/api/v1/orders").json()["items"]
+    assert [order["id"] for order in mine] == [placed["id"]]
+    assert client.get(f"/orders/{placed['id']}").status_code == 200
+    assert Cart.objects.get(user=customer).lines.get().quantity == 1
+    assert someone_else.orders.count() == 0

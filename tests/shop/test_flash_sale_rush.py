@@ -1,6 +1,7 @@
 """A rush on a flash sale through the HTTP API of real web processes: 500 attempts by 125
-customers at 50 units, two per customer. Exactly 50 are sold, nobody gets more than two,
-and stock never goes below zero."""
+customers at 50 units, two per customer. Exactly 50 are sold at the sale price, nobody gets
+more than two of them, later buyers pay the regular price, and stock never goes below
+zero."""
 
 from __future__ import annotations
 
@@ -102,8 +103,12 @@ def test_no_overselling_and_no_customer_over_the_limit(subprocess_env, tmp_path)
     assert sold_lines.aggregate(total=Sum("quantity"))["total"] == UNITS
     per_customer = sold_lines.values("order__user").annotate(units=Sum("quantity"))
     assert max(row["units"] for row in per_customer) <= LIMIT
+    # Once the sale's units were gone, the rest sold at the regular price from stock.
+    regular = OrderLine.objects.filter(stock_item=item, flash_sale__isnull=True)
+    assert set(regular.values_list("unit_price", flat=True)) <= {Decimal("500.00")}
+    taken = UNITS + (regular.aggregate(total=Sum("quantity"))["total"] or 0)
     item.refresh_from_db()
-    assert item.quantity == 1000 - UNITS
+    assert item.quantity == 1000 - taken
     ledger = StockMovement.objects.filter(item=item).aggregate(total=Sum("delta"))["total"]
-    assert ledger == -UNITS
+    assert ledger == -taken
     assert not StockItem.objects.filter(quantity__lt=0).exists()

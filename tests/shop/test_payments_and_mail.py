@@ -157,3 +157,26 @@ def test_points_pay_part_of_the_order_and_come_back_on_cancel(callers, bread):
     callers["staff_a"].post(f"/api/v1/orders/{order['id']}/status", {"status": "cancelled"})
     dispatch(Event.objects.filter(type="order.status_changed").values_list("id", flat=True))
     assert balance_of(account) == 100
+
+
+def test_the_order_email_links_to_the_order_page(callers, bread):
+    from urllib.parse import urlsplit
+
+    from django.test import Client
+    from django.urls import resolve
+
+    from shelfwatch.events.dispatch import dispatch
+    from shelfwatch.events.models import Event
+    from shelfwatch.notify.models import Notification
+
+    customer = callers["customer"]
+    fill(customer, bread)
+    order = pay(customer).json()
+    dispatch(list(Event.objects.filter(type="order.status_changed").values_list("id", flat=True)))
+
+    url = Notification.objects.get().context["url"]
+    assert url.startswith("http") and url.endswith(f"/orders/{order['id']}")
+    assert resolve(urlsplit(url).path).url_name == "shop-order"
+    browser = Client()
+    browser.force_login(callers["users"]["customer"])
+    assert browser.get(urlsplit(url).path).status_code == 200

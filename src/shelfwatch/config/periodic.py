@@ -47,7 +47,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob(
         name="tend-flash-sales",
         task="shelfwatch.shop.tasks.tend_flash_sales",
-        every=timedelta(seconds=2),
+        every=timedelta(seconds=5),
     ),
     PeriodicJob(
         name="resolve-stuck-payments",

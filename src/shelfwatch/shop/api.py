@@ -86,13 +86,13 @@ def add_line(request: HttpRequest, payload: CartLineIn):
         sale = flash_sales.active_sale(store_id=payload.store_id, product_id=payload.product_id)
         if sale is None or sale.pk != payload.flash_sale_id:
             raise flash_sales.FlashSaleNotActive("that flash sale is not running now")
-    carts.add_to_cart(
+    line = carts.add_to_cart(
         owner=owner,
         store_id=payload.store_id,
         product_id=payload.product_id,
         quantity=payload.quantity,
     )
-    return Status(201, cart_out(carts.priced_cart(carts.find_cart(owner))))
+    return Status(201, cart_out(carts.priced_cart(line.cart)))
 
 
 @cart_router.patch("/lines/{line_id}", response=CartOut)

@@ -17,8 +17,14 @@ from django.utils import timezone
 from shelfwatch.accounts.models import User
 from shelfwatch.config.problems import ApiError, NotFound, Unauthorized
 from shelfwatch.shop import flash_sales
-from shelfwatch.shop.models import Cart, CartLine, Fulfilment, ReservationStatus
-from shelfwatch.shop.pricing import Totals, sellable_item, shop_settings_for, totals_for
+from shelfwatch.shop.models import Cart, CartLine, FlashSale, Fulfilment, ReservationStatus
+from shelfwatch.shop.pricing import (
+    Totals,
+    price_line,
+    sellable_item,
+    shop_settings_for,
+    totals_for,
+)
 
 MAX_LINE_QUANTITY = 999
 
@@ -82,6 +88,15 @@ def find_cart(owner: CartOwner) -> Cart | None:
     return None
 
 
+def lines_of(owner: CartOwner):
+    """The lines of the owner's cart, as a queryset (one query, no cart look-up first)."""
+    if owner.user is not None:
+        return CartLine.objects.filter(cart__user=owner.user)
+    if owner.session_key:
+        return CartLine.objects.filter(cart__session_key=owner.session_key, cart__user__isnull=True)
+    return CartLine.objects.none()
+
+
 def get_or_create_cart(owner: CartOwner) -> Cart:
     cart = find_cart(owner)
     if cart is not None:
@@ -99,16 +114,23 @@ def get_or_create_cart(owner: CartOwner) -> Cart:
 def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: int) -> CartLine:
     """Add `quantity` units of a product of a store, priced by the server.
 
-    When the product is in a running flash sale the units are reserved for the store's hold
-    time at the sale price (signed-in customers only); the line's quantity is then what the
-    reservation holds. Raises InvalidQuantity, ProductNotSold, SignInRequired and the flash
-    sale errors, changing nothing.
+    While a flash sale of the product runs and has units left, the line's whole quantity
+    is held for the store's hold time at the sale price (signed-in customers only; fewer
+    units left than asked is FlashSaleSoldOut with `units_left`). Once every unit is taken
+    or the sale has ended, a line without a live hold is sold at the regular price from
+    the store's stock (`line.price_note` says why). Raises
+    InvalidQuantity, ProductNotSold, SignInRequired, FlashSaleLimitExceeded, and
+    FlashSaleSoldOut or FlashSaleNotActive for a line whose live hold cannot grow,
+    changing nothing.
     """
     _check_quantity(quantity)
     item = sellable_item(store_id=store_id, product_id=product_id)
     sale = flash_sales.active_sale(store_id=store_id, product_id=product_id)
+    note = ""
     if sale is not None and owner.user is None:
-        raise SignInRequired("sign in to buy at the flash sale price")
+        if flash_sales.units_left(sale) > 0:
+            raise SignInRequired("sign in to buy at the flash sale price")
+        sale, note = None, "sale_sold_out"  # nothing left to hold: the regular price
     with transaction.atomic():
         cart = get_or_create_cart(owner)
         Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
@@ -120,9 +142,11 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
         )
         total = quantity + (line.quantity if line is not None else 0)
         _check_quantity(total)
+        live = line is not None and _live_reservation(line)
         saved: list[CartLine] = []
 
         def save_line(reservation, unit_price) -> None:
+            saved.clear()
             if line is None:
                 saved.append(
                     CartLine.objects.create(
@@ -137,25 +161,57 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
             else:
                 line.quantity, line.unit_price, line.reservation = total, unit_price, reservation
                 line.save(update_fields=["quantity", "unit_price", "reservation"])
+                line.cart = cart  # the caller prices the cart next: no look-up
                 saved.append(line)
 
-        if sale is None:
-            if line is not None and _live_reservation(line):
-                # The line keeps its held units; more of them are not sold at the sale price.
-                raise flash_sales.FlashSaleNotActive("the flash sale of this line has ended")
-            save_line(None, item.selling_price)
-        else:
-            # Only a hold that was still active locked the sale row just now.
-            released = line is not None and line.reservation_id is not None
-            released = released and flash_sales.release(line.reservation)
-            flash_sales.reserve(
-                sale=sale,
-                user=owner.user,
-                quantity=total,
-                may_release_expired=not released,
-                attach=lambda reservation: save_line(reservation, sale.sale_price),
-            )
+        if sale is None and live:
+            # The line keeps its held units; more of them are not sold at the sale price.
+            raise flash_sales.FlashSaleNotActive("the flash sale of this line has ended")
+        # An expired hold goes back to the sale; a live one is replaced by a bigger hold.
+        # Only a hold that was still active locked the sale row just now.
+        released = line is not None and line.reservation_id is not None
+        released = released and flash_sales.release(line.reservation)
+        if line is not None and line.reservation_id:
+            note = note or "sale_ended"
+        if sale is not None:
+            try:
+                flash_sales.reserve(
+                    sale=sale,
+                    user=owner.user,
+                    quantity=total,
+                    may_release_expired=not released,
+                    attach=lambda reservation: save_line(reservation, sale.sale_price),
+                    expires_by=line.reservation.expires_at if live else None,
+                )
+                return saved[0]  # held at the sale price: no note
+            except _SALE_REFUSALS as exc:
+                note = _fallback(exc, sale, live)
+        save_line(None, item.selling_price)
+    saved[0].price_note = note
     return saved[0]
+
+
+_SALE_REFUSALS = (
+    flash_sales.FlashSaleSoldOut,
+    flash_sales.FlashSaleNotActive,
+    flash_sales.FlashSaleLimitExceeded,
+)
+
+
+def _fallback(exc: ApiError, sale, live: bool) -> str:
+    """Why a refused hold may sell at the regular price instead ("sale_sold_out" or
+    "sale_ended"); re-raises `exc` when it may not: a live hold stays as it is, and while
+    the sale has units left the shopper asks for fewer (or is at their limit)."""
+    if live:
+        raise exc
+    if isinstance(exc, flash_sales.FlashSaleNotActive):
+        return "sale_ended"
+    left = exc.extra.get("units_left") if isinstance(exc, flash_sales.FlashSaleSoldOut) else None
+    if left is None:  # counted now: the caller's copy of the sale row is stale
+        left = flash_sales.units_left(FlashSale.objects.get(pk=sale.pk))
+    if left:
+        raise exc
+    return "sale_sold_out"
 
 
 def _live_reservation(line: CartLine, now: datetime | None = None) -> bool:
@@ -180,24 +236,37 @@ def _owned_line(owner: CartOwner, line_id: int) -> CartLine:
 
 
 def set_line_quantity(*, owner: CartOwner, line_id: int, quantity: int) -> CartLine:
-    """Change a line's quantity; a flash-sale line re-reserves the new quantity."""
+    """Change a line's quantity. A held line is held again for the new quantity (a live
+    hold keeps its expiry); a line whose hold ran out is held afresh while the sale runs
+    with units left, else it falls back to the regular price (`line.price_note` says why).
+    Raises InvalidQuantity, FlashSaleLimitExceeded, and FlashSaleSoldOut or
+    FlashSaleNotActive for a live hold that cannot change, changing nothing."""
     _check_quantity(quantity)
     with transaction.atomic():
         line = _owned_line(owner, line_id)
-        if line.reservation_id is None:
-            line.unit_price = sellable_item(
-                store_id=line.store_id, product_id=line.product_id
-            ).selling_price
-            line.quantity = quantity
-            line.save(update_fields=["quantity", "unit_price"])
-            return line
-        sale = line.reservation.sale
-        flash_sales.release(line.reservation)
-        line.reservation = flash_sales.reserve(
-            sale=sale, user=owner.user, quantity=quantity, may_release_expired=False
-        )
-        line.quantity = quantity
-        line.save(update_fields=["quantity", "reservation"])
+        reservation = line.reservation if line.reservation_id else None
+        line.price_note = ""
+        if reservation is not None:
+            live = _live_reservation(line)
+            released = flash_sales.release(reservation)
+            try:
+                line.reservation = flash_sales.reserve(
+                    sale=reservation.sale,
+                    user=owner.user,
+                    quantity=quantity,
+                    may_release_expired=not released,
+                    expires_by=reservation.expires_at if live else None,
+                )
+                line.quantity, line.unit_price = quantity, reservation.sale.sale_price
+                line.save(update_fields=["quantity", "unit_price", "reservation"])
+                return line
+            except _SALE_REFUSALS as exc:
+                line.price_note = _fallback(exc, reservation.sale, live)
+        line.unit_price = sellable_item(
+            store_id=line.store_id, product_id=line.product_id
+        ).selling_price
+        line.quantity, line.reservation = quantity, None
+        line.save(update_fields=["quantity", "unit_price", "reservation"])
         return line
 
 
@@ -244,6 +313,7 @@ class PricedLine:
     available: bool  # False when the store stopped selling it
     reservation_expires_at: datetime | None
     reservation_live: bool
+    kind: str = "regular"  # see pricing.LinePrice
 
     @property
     def amount(self) -> Decimal:
@@ -260,8 +330,9 @@ class StoreCart:
 
 
 def priced_cart(cart: Cart | None, *, fulfilment: str = Fulfilment.PICKUP) -> list[StoreCart]:
-    """The cart per store, each line at today's price (held flash units at the sale
-    price), with the store's tax and fee. For the cart page and the API."""
+    """The cart per store, each line priced by `pricing.price_line` as checkout prices it
+    (held flash units at the sale price), with the store's tax and fee. For the cart page
+    and the API."""
     if cart is None:
         return []
     now = timezone.now()
@@ -277,19 +348,17 @@ def priced_cart(cart: Cart | None, *, fulfilment: str = Fulfilment.PICKUP) -> li
     }
     by_store: dict[int, list[PricedLine]] = {}
     for line in lines:
-        live = _live_reservation(line, now)
-        price = (
-            line.reservation.sale.sale_price
-            if live
-            else prices.get((line.store_id, line.product_id))
+        price = price_line(
+            line, regular_price=prices.get((line.store_id, line.product_id)), now=now
         )
         by_store.setdefault(line.store_id, []).append(
             PricedLine(
                 line=line,
-                unit_price=price if price is not None else Decimal("0"),
-                available=price is not None and line.store.is_active,
+                unit_price=price.unit_price if price.unit_price is not None else Decimal("0"),
+                available=price.unit_price is not None and line.store.is_active,
                 reservation_expires_at=line.reservation.expires_at if line.reservation else None,
-                reservation_live=live,
+                reservation_live=price.kind == "sale",
+                kind=price.kind,
             )
         )
     result = []

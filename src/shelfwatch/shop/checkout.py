@@ -24,7 +24,7 @@ from shelfwatch.config.problems import ApiError, Conflict
 from shelfwatch.inventory.models import MovementReason
 from shelfwatch.inventory.stock import InsufficientStock, move_stock
 from shelfwatch.shop import flash_sales
-from shelfwatch.shop.carts import CartOwner, find_cart
+from shelfwatch.shop.carts import CartOwner, lines_of
 from shelfwatch.shop.models import (
     CartLine,
     CheckoutAttempt,
@@ -37,7 +37,13 @@ from shelfwatch.shop.models import (
 from shelfwatch.shop.orders import change_status, record_status
 from shelfwatch.shop.payments import get_provider
 from shelfwatch.shop.payments.base import PaymentFailed, PaymentResult, PaymentUnavailable
-from shelfwatch.shop.pricing import ProductNotSold, sellable_item, shop_settings_for, totals_for
+from shelfwatch.shop.pricing import (
+    ProductNotSold,
+    price_line,
+    sellable_item,
+    shop_settings_for,
+    totals_for,
+)
 
 logger = logging.getLogger("shelfwatch.shop")
 
@@ -111,9 +117,8 @@ def checkout(*, owner: CartOwner, idempotency_key: str, request: CheckoutRequest
         raise ApiError("fulfilment is pickup or delivery", status=422, code="invalid_fulfilment")
     provider = get_provider(request.payment_method)
     digest = request.digest()
-    previous = _previous(owner, key, digest)
-    if previous is not None:
-        return CheckoutResult(previous, created=False)
+    # No look-up first: claiming the key is the first statement, and a key already used
+    # fails it at once (a repeat is the rare case, so it pays the second query).
     try:
         with transaction.atomic():
             order = _place(owner, key, digest, request, provider)
@@ -143,13 +148,8 @@ def _previous(owner: CartOwner, key: str, digest: str) -> Order | None:
 def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, provider) -> Order:
     # The key first: a duplicate in flight fails here before touching any stock.
     attempt = CheckoutAttempt.objects.create(owner=owner.key, key=key, request_hash=digest)
-    cart = find_cart(owner)
     lines = list(
-        CartLine.objects.select_related("product", "reservation", "reservation__sale")
-        .filter(cart=cart)
-        .order_by("id")
-        if cart
-        else []
+        lines_of(owner).select_related("product", "reservation", "reservation__sale").order_by("id")
     )
     store_ids = {line.store_id for line in lines}
     store_id = request.store_id
@@ -168,15 +168,22 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         raise DeliveryNotOffered("this store offers pickup only")
 
     now = timezone.now()
-    priced = []
+    priced, expired = [], []
     for line in lines:
         item = sellable_item(store_id=store_id, product_id=line.product_id)
-        reservation = line.reservation
-        if reservation is not None:
-            unit_price, sale_id = reservation.sale.sale_price, reservation.sale_id
-        else:
-            unit_price, sale_id = item.selling_price, None
-        priced.append((line, item, unit_price, sale_id))
+        price = price_line(line, regular_price=item.selling_price, now=now)
+        if price.kind == "hold_expired":
+            expired.append(
+                {"line_id": line.pk, "product_id": line.product_id, "product": line.product.name}
+            )
+        priced.append((line, item, price.unit_price, price.flash_sale_id))
+    if expired:
+        # The buyer chose the sale price; charging more without asking is not an option.
+        raise flash_sales.ReservationExpired(
+            "the flash-sale hold of a line ran out; update the line to hold it again "
+            "(or to buy it at the regular price once the sale is over)",
+            extra={"lines": expired},
+        )
     totals = totals_for(
         line_amounts=[price * line.quantity for line, _, price, _ in priced],
         settings=settings,
@@ -224,8 +231,8 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
     # The hot rows last (stock items, then the sale rows), so their locks are held only
     # for the few statements before the commit.
     _take_stock(order, priced, actor=owner.user)
-    for line, _, _, _ in priced:
-        if line.reservation is not None:
+    for line, _, _, sale_id in priced:
+        if sale_id is not None:
             flash_sales.convert(reservation=line.reservation, order=order, now=now)
     return order
 
@@ -310,9 +317,16 @@ def _pay(order: Order, provider, key: str) -> None:
 def _record_payment(order: Order, result: PaymentResult) -> None:
     order.payment_status = PaymentStatus.PAID if result.status == "paid" else PaymentStatus.DUE
     order.payment_reference = result.reference[:200]
-    Order.objects.filter(pk=order.pk).update(
+    # Only while still pending: the stuck-payment sweep may have settled it meanwhile.
+    if not Order.objects.filter(pk=order.pk, payment_status=PaymentStatus.PENDING).update(
         payment_status=order.payment_status, payment_reference=order.payment_reference
-    )
+    ):
+        logger.error(
+            "order %s: the provider answered %s after the order was settled (reference %s)",
+            order.pk,
+            result.status,
+            order.payment_reference,
+        )
 
 
 __all__ = ["CheckoutRequest", "CheckoutResult", "ProductNotSold", "checkout"]

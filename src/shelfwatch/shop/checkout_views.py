@@ -49,7 +49,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose a store first."))
         return redirect("shop-product", product_id=product_id)
     try:
-        carts.add_to_cart(
+        line = carts.add_to_cart(
             owner=page_owner(request, create=True),
             store_id=store.pk,
             product_id=product_id,
@@ -59,7 +59,16 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, problem_message(exc))
         return redirect("shop-product", product_id=product_id)
     messages.success(request, _("Added to your cart."))
+    _say_price_note(request, line)
     return redirect("shop-cart")
+
+
+def _say_price_note(request: HttpRequest, line) -> None:
+    """Tell the shopper when a flash-sale line fell back to the regular price."""
+    if line.price_note == "sale_sold_out":
+        messages.info(request, _("The flash sale is sold out: this is at the regular price."))
+    elif line.price_note == "sale_ended":
+        messages.info(request, _("The flash sale has ended: this is at the regular price."))
 
 
 def cart_page(request: HttpRequest) -> HttpResponse:
@@ -77,9 +86,10 @@ def cart_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
         if quantity == 0:
             carts.remove_line(owner=page_owner(request), line_id=line_id)
         else:
-            carts.set_line_quantity(
+            line = carts.set_line_quantity(
                 owner=page_owner(request), line_id=line_id, quantity=quantity or -1
             )
+            _say_price_note(request, line)
     except ApiError as exc:
         messages.error(request, problem_message(exc))
     return redirect("shop-cart")

@@ -1,4 +1,5 @@
-"""Flash-sale units: reserving, converting at checkout, releasing, and announcing.
+"""Flash-sale units: reserving, converting at checkout and releasing (the news about them is
+in `flash_sale_news`).
 
 Every count changes through a conditional UPDATE that the database checks against the
 row as it is when the UPDATE gets it (as `inventory.stock` does for stock):
@@ -17,15 +18,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from shelfwatch.accounts.models import User
 from shelfwatch.config.problems import ApiError, Conflict
-from shelfwatch.events.publishing import emit
+from shelfwatch.shop import flash_sale_news
 from shelfwatch.shop.models import (
     FlashSale,
     FlashSaleCustomer,
@@ -34,8 +37,6 @@ from shelfwatch.shop.models import (
     ReservationStatus,
     ShopSettings,
 )
-
-UNITS_LEFT_EVERY_SECONDS = 1
 
 
 class FlashSaleNotActive(Conflict):
@@ -71,22 +72,25 @@ def active_sale(*, store_id: int, product_id: int, now: datetime | None = None) 
     )
 
 
-def live_holds(sale_ids, now: datetime | None = None) -> dict[int, int]:
-    """Units in unexpired active reservations, per sale id."""
+def live_holds(
+    sale_ids, now: datetime | None = None, *, exclude: int | None = None
+) -> dict[int, int]:
+    """Units in unexpired active reservations (but `exclude`), per sale id."""
     now = now or timezone.now()
     rows = (
         Reservation.objects.filter(
             sale_id__in=list(sale_ids), status=ReservationStatus.ACTIVE, expires_at__gt=now
         )
+        .exclude(pk=exclude)
         .values("sale_id")
         .annotate(units=Sum("quantity"))
     )
     return {row["sale_id"]: row["units"] for row in rows}
 
 
-def units_left(sale: FlashSale, now: datetime | None = None) -> int:
+def units_left(sale: FlashSale, now: datetime | None = None, *, exclude: int | None = None) -> int:
     """Allotted minus sold minus unexpired holds: expired holds are free at once."""
-    held = live_holds([sale.pk], now).get(sale.pk, 0)
+    held = live_holds([sale.pk], now, exclude=exclude).get(sale.pk, 0)
     return max(0, sale.quantity_allotted - sale.sold - held)
 
 
@@ -99,9 +103,20 @@ def hold_minutes(store_id: int) -> int:
     return value or 10
 
 
-def _try_reserve(sale: FlashSale, user: User, quantity: int, now: datetime) -> str | None:
-    """Take `quantity` units for `user` in the current transaction; None on success, else
-    which condition refused it ("limit" or "sold_out"). Nothing stays changed on refusal."""
+@dataclass(frozen=True)
+class SaleRow:
+    """The sale row as the reserving UPDATE left it: what the announcements need."""
+
+    full: bool  # held + sold reach the allotment
+    sold_out_announced: bool
+    units_left_due: bool
+    throttle_passed: bool  # the last units-left figure is older than the window
+
+
+def _try_reserve(sale: FlashSale, user: User, quantity: int, now: datetime) -> str | SaleRow:
+    """Take `quantity` units for `user` in the current transaction: the sale row as it is
+    now on success, else which condition refused it ("limit" or "sold_out"). Nothing
+    stays changed on refusal."""
     with transaction.atomic():
         FlashSaleCustomer.objects.bulk_create(
             [FlashSaleCustomer(sale=sale, user=user, units=0)], ignore_conflicts=True
@@ -111,17 +126,71 @@ def _try_reserve(sale: FlashSale, user: User, quantity: int, now: datetime) -> s
         ).update(units=F("units") + quantity)
         if not within_limit:
             return "limit"
-        room = FlashSale.objects.filter(
-            pk=sale.pk,
-            starts_at__lte=now,
-            ends_at__gt=now,
-            quantity_allotted__gte=F("held") + F("sold") + quantity,
-        ).update(held=F("held") + quantity)
-        if not room:
+        row = _take_held(sale.pk, quantity, now)
+        if row is None:
             # Undo the customer's count (and, on PostgreSQL, its row lock) with the savepoint.
             transaction.set_rollback(True)
             return "sold_out"
-    return None
+    return row
+
+
+_SALE_ROW_COLUMNS = (
+    "quantity_allotted",
+    "held",
+    "sold",
+    "sold_out_announced",
+    "units_left_due",
+    "units_left_at",
+)
+
+
+def _take_held(sale_id: int, quantity: int, now: datetime) -> SaleRow | None:
+    """Add `quantity` to the sale's `held` if the sale runs and they fit; the row after
+    it, or None. One UPDATE ... RETURNING where the database has it: the hot sale row's
+    lock then covers one round trip fewer."""
+    connection = connections[router.db_for_write(FlashSale)]
+    if not connection.features.can_return_columns_from_insert:
+        if not FlashSale.objects.filter(
+            pk=sale_id,
+            starts_at__lte=now,
+            ends_at__gt=now,
+            quantity_allotted__gte=F("held") + F("sold") + quantity,
+        ).update(held=F("held") + quantity):
+            return None
+        values = FlashSale.objects.filter(pk=sale_id).values_list(*_SALE_ROW_COLUMNS).get()
+        return _sale_row(values, now)
+    meta = FlashSale._meta
+    quote = connection.ops.quote_name
+    col = {name: quote(meta.get_field(name).column) for name in _SALE_ROW_COLUMNS}
+    starts, ends = (quote(meta.get_field(name).column) for name in ("starts_at", "ends_at"))
+    at = meta.get_field("starts_at").get_db_prep_value(now, connection)
+    # Only quoted identifiers from the model go into the text; every value is a parameter.
+    # Plain columns only after RETURNING: SQLite answered NULL for expressions there.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {col['held']} = {col['held']} + %s "  # noqa: S608
+        f"WHERE {quote(meta.pk.column)} = %s AND {starts} <= %s AND {ends} > %s "
+        f"AND {col['quantity_allotted']} >= {col['held']} + {col['sold']} + %s "
+        f"RETURNING {', '.join(col[name] for name in _SALE_ROW_COLUMNS)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [quantity, sale_id, at, at, quantity])
+        row = cursor.fetchone()
+    return None if row is None else _sale_row(row, now)
+
+
+def _sale_row(values, now: datetime) -> SaleRow:
+    allotted, held, sold, announced, due, last = values
+    if isinstance(last, str):
+        last = parse_datetime(last)
+    if last is not None and timezone.is_naive(last):
+        last = timezone.make_aware(last, UTC)  # kept in UTC where the database has no zone
+    window = now - timedelta(seconds=flash_sale_news.UNITS_LEFT_EVERY_SECONDS)
+    return SaleRow(
+        full=held + sold >= allotted,
+        sold_out_announced=bool(announced),
+        units_left_due=bool(due),
+        throttle_passed=last is None or last <= window,
+    )
 
 
 def reserve(
@@ -131,8 +200,10 @@ def reserve(
     quantity: int,
     may_release_expired: bool = True,
     attach: Callable[[Reservation], None] | None = None,
+    expires_by: datetime | None = None,
 ) -> Reservation:
-    """Hold `quantity` units of `sale` for `user` for the store's hold time.
+    """Hold `quantity` units of `sale` for `user` for the store's hold time, or until
+    `expires_by` when that comes first (a hold that replaces a live one keeps its expiry).
 
     Raises FlashSaleNotActive, FlashSaleLimitExceeded or FlashSaleSoldOut, changing nothing.
     `attach(reservation)` runs in the same transaction before the counters are taken (the
@@ -151,6 +222,8 @@ def reserve(
             extra={"limit": sale.per_customer_limit},
         )
     expires_at = now + timedelta(minutes=hold_minutes(sale.store_id))
+    if expires_by is not None and expires_by < expires_at:
+        expires_at = expires_by
     with transaction.atomic():
         reservation = Reservation.objects.create(
             sale=sale, user=user, quantity=quantity, expires_at=expires_at, created_at=now
@@ -158,7 +231,8 @@ def reserve(
         if attach is not None:
             attach(reservation)
         refused = _try_reserve(sale, user, quantity, now)
-        if refused and may_release_expired and release_expired(sale_id=sale.pk, now=now):
+        retry = isinstance(refused, str) and may_release_expired
+        if retry and release_expired(sale_id=sale.pk, now=now):
             refused = _try_reserve(sale, user, quantity, now)
         if refused == "limit":
             raise FlashSaleLimitExceeded(
@@ -168,8 +242,15 @@ def reserve(
         if refused == "sold_out":
             if not FlashSale.objects.filter(pk=sale.pk, ends_at__gt=now).exists():
                 raise FlashSaleNotActive("the flash sale has ended")
-            raise FlashSaleSoldOut("no units of this flash sale are left", extra={"units_left": 0})
-        _announce_units_left(sale, now)
+            # Counted without this attempt's own (about to vanish) reservation row.
+            left = units_left(FlashSale.objects.get(pk=sale.pk), now, exclude=reservation.pk)
+            raise FlashSaleSoldOut(
+                f"only {left} units of this flash sale are left"
+                if left
+                else "no units of this flash sale are left",
+                extra={"units_left": left},
+            )
+        flash_sale_news.announce_after_hold(sale, refused, now)
     return reservation
 
 
@@ -213,11 +294,14 @@ def _release(scope: Q, *, now: datetime | None, only_expired: bool) -> int:
                 units=F("units") - quantity
             )
         for sale_id, quantity in sorted(per_sale.items()):
-            FlashSale.objects.filter(pk=sale_id).update(held=F("held") - quantity)
+            # Units came back: a later sell-out is news again.
+            FlashSale.objects.filter(pk=sale_id).update(
+                held=F("held") - quantity, sold_out_announced=False
+            )
             freed_total += quantity
             sale = FlashSale.objects.filter(pk=sale_id).first()
             if sale is not None and sale.is_active(now):
-                _announce_units_left(sale, now, force=True)
+                flash_sale_news.announce_units_left(sale, now, force=True)
     return freed_total
 
 
@@ -238,9 +322,7 @@ def convert(*, reservation: Reservation, order: Order, now: datetime | None = No
     FlashSale.objects.filter(pk=reservation.sale_id).update(
         held=F("held") - reservation.quantity, sold=F("sold") + reservation.quantity
     )
-    sale = FlashSale.objects.get(pk=reservation.sale_id)
-    if sale.sold >= sale.quantity_allotted:
-        announce_sold_out(sale)
+    # Units left do not change (held became sold): the hold already announced any sell-out.
 
 
 def return_sold_units(*, sale_id: int, user_id: int | None, quantity: int) -> None:
@@ -250,81 +332,8 @@ def return_sold_units(*, sale_id: int, user_id: int | None, quantity: int) -> No
         FlashSaleCustomer.objects.filter(sale_id=sale_id, user_id=user_id).update(
             units=F("units") - quantity
         )
-    FlashSale.objects.filter(pk=sale_id).update(sold=F("sold") - quantity)
-
-
-# --- live events ----------------------------------------------------------------------------
-
-
-def _topics(sale: FlashSale) -> list[str]:
-    return [f"store:{sale.store_id}", f"product:{sale.product_id}", f"flash_sale:{sale.pk}"]
-
-
-def _payload(sale: FlashSale, **extra) -> dict:
-    return {
-        "flash_sale_id": sale.pk,
-        "store_id": sale.store_id,
-        "product_id": sale.product_id,
-        "sale_price": str(sale.sale_price),
-        "quantity_allotted": sale.quantity_allotted,
-        "starts_at": sale.starts_at,
-        "ends_at": sale.ends_at,
-        **extra,
-    }
-
-
-def _announce_units_left(sale: FlashSale, now: datetime, *, force: bool = False) -> None:
-    # At most one a second per sale, decided on the sale row the caller has locked anyway:
-    # under a rush every reserve would otherwise write an event, and watchers only need
-    # the figure to be fresh.
-    due = FlashSale.objects.filter(pk=sale.pk)
-    if not force:
-        due = due.filter(
-            Q(units_left_at__isnull=True)
-            | Q(units_left_at__lte=now - timedelta(seconds=UNITS_LEFT_EVERY_SECONDS))
-        )
-    if not due.update(units_left_at=now):
-        return
-    emit(
-        type="flash_sale.units_left",
-        payload=_payload(sale, units_left=units_left(FlashSale.objects.get(pk=sale.pk), now)),
-        topics=_topics(sale),
-    )
-
-
-def announce_sold_out(sale: FlashSale) -> None:
-    if FlashSale.objects.filter(pk=sale.pk, sold_out_announced=False).update(
-        sold_out_announced=True
-    ):
-        emit(type="flash_sale.sold_out", payload=_payload(sale, units_left=0), topics=_topics(sale))
-
-
-def announce_due(now: datetime | None = None) -> dict[str, int]:
-    """Emit `flash_sale.started` and `flash_sale.ended` once each, for sales whose start or
-    end has passed; run by the scheduler."""
-    now = now or timezone.now()
-    counts = {"started": 0, "ended": 0}
-    for sale in FlashSale.objects.filter(started_announced=False, starts_at__lte=now)[:200]:
-        with transaction.atomic():
-            if FlashSale.objects.filter(pk=sale.pk, started_announced=False).update(
-                started_announced=True
-            ):
-                if sale.ends_at > now:
-                    emit(
-                        type="flash_sale.started",
-                        payload=_payload(sale, units_left=units_left(sale, now)),
-                        topics=_topics(sale),
-                    )
-                counts["started"] += 1
-    for sale in FlashSale.objects.filter(ended_announced=False, ends_at__lte=now)[:200]:
-        with transaction.atomic():
-            if FlashSale.objects.filter(pk=sale.pk, ended_announced=False).update(
-                ended_announced=True
-            ):
-                emit(
-                    type="flash_sale.ended",
-                    payload=_payload(sale, units_sold=sale.sold),
-                    topics=_topics(sale),
-                )
-                counts["ended"] += 1
-    return counts
+    FlashSale.objects.filter(pk=sale_id).update(sold=F("sold") - quantity, sold_out_announced=False)
+    sale = FlashSale.objects.filter(pk=sale_id).first()
+    now = timezone.now()
+    if sale is not None and sale.is_active(now):
+        flash_sale_news.announce_units_left(sale, now, force=True)

@@ -82,6 +82,10 @@ class CartLine(models.Model):
     )
     added_at = models.DateTimeField(auto_now_add=True)
 
+    # Not stored: set by the cart services when a flash-sale line fell back to the
+    # regular price ("sale_sold_out" or "sale_ended"), so the page can say so.
+    price_note = ""
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -252,6 +256,8 @@ class FlashSale(models.Model):
     sold_out_announced = models.BooleanField(default=False, editable=False)
     ended_announced = models.BooleanField(default=False, editable=False)
     units_left_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A units-left figure the throttle held back; the next change or the tender sends it.
+    units_left_due = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from shelfwatch.alerts.models import Contact
@@ -77,7 +78,7 @@ def on_order_status_changed(event: Event) -> None:
         "currency": order.currency,
         "fulfilment": order.fulfilment,
         "reason": payload.get("reason") or "",
-        "url": settings.SITE_URL.rstrip("/") + f"/orders/{order.pk}/",
+        "url": settings.SITE_URL.rstrip("/") + reverse("shop-order", args=[order.pk]),
     }
     created = Notification.objects.bulk_create(
         [

@@ -130,3 +130,14 @@ def _give_back(order: Order, *, actor: User | None) -> None:
             flash_sales.return_sold_units(
                 sale_id=line.flash_sale_id, user_id=order.user_id, quantity=line.quantity
             )
+
+
+def claim_visitor_orders(*, user: User, session_key: str | None) -> int:
+    """Give the orders a visitor placed under `session_key` to the account they signed in
+    to, so they follow the shopper (order page, account, emails, points); returns how many.
+    """
+    if not session_key:
+        return 0
+    return Order.objects.filter(user__isnull=True, session_key=session_key).update(
+        user=user, updated_at=timezone.now()
+    )

@@ -27,6 +27,7 @@ def cart_out(stores: list[StoreCart]) -> dict:
                 "flash_sale_id": p.line.reservation.sale_id if p.line.reservation else None,
                 "reservation_expires_at": p.reservation_expires_at,
                 "reservation_live": p.reservation_live,
+                "price_kind": p.kind,
             }
             for p in store.lines
         ]

@@ -38,7 +38,8 @@ _MESSAGES = {
     "flash_sale_sold_out": lambda extra: _("The flash sale is sold out."),
     "flash_sale_limit_exceeded": _limit,
     "reservation_expired": lambda extra: _(
-        "Your hold on a flash-sale item ran out. Remove it from the cart and add it again."
+        "Your hold on a flash-sale item ran out. Update its quantity in the cart to hold it "
+        "again, or to buy it at the regular price once the sale is over."
     ),
     "cart_line_not_found": lambda extra: _("That item is no longer in your cart."),
     "cart_empty": lambda extra: _("Your cart has nothing from this store."),

@@ -5,11 +5,12 @@ units, and the store's tax rate and delivery fee. Whatever price a client sends 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from shelfwatch.config.problems import ApiError
 from shelfwatch.inventory.models import StockItem
-from shelfwatch.shop.models import Fulfilment, ShopSettings
+from shelfwatch.shop.models import CartLine, Fulfilment, ReservationStatus, ShopSettings
 
 CENT = Decimal("0.01")
 
@@ -80,3 +81,25 @@ def totals_for(
         delivery_fee=fee,
         total=taxable + tax + fee,
     )
+
+
+@dataclass(frozen=True)
+class LinePrice:
+    """How a cart line is priced now. `kind` is "sale" (units held at the sale price),
+    "hold_expired" (its hold ran out: checkout refuses it until the line is updated) or
+    "regular"; `unit_price` is None when the store no longer sells the product."""
+
+    unit_price: Decimal | None
+    flash_sale_id: int | None
+    kind: str
+
+
+def price_line(line: CartLine, *, regular_price: Decimal | None, now: datetime) -> LinePrice:
+    """The one pricing rule of cart lines, for the cart and checkout alike: a live hold
+    sells at its sale's price, anything else at the store's price."""
+    reservation = line.reservation if line.reservation_id else None
+    if reservation is None:
+        return LinePrice(regular_price, None, "regular")
+    if reservation.status == ReservationStatus.ACTIVE and reservation.expires_at > now:
+        return LinePrice(reservation.sale.sale_price, reservation.sale_id, "sale")
+    return LinePrice(regular_price, None, "hold_expired")

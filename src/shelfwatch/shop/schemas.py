@@ -33,6 +33,9 @@ class CartLineOut(Schema):
     flash_sale_id: int | None = None
     reservation_expires_at: datetime | None = None
     reservation_live: bool = False
+    # "sale" (held at the sale price), "hold_expired" (update the line before checkout)
+    # or "regular".
+    price_kind: str = "regular"
 
 
 class CartTotalsOut(Schema):

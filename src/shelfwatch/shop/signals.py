@@ -21,14 +21,16 @@ def _merge_on_login(sender, request, user, **kwargs) -> None:
     from django.conf import settings
 
     from shelfwatch.shop.carts import merge_carts, visitor_keys
+    from shelfwatch.shop.orders import claim_visitor_orders
 
     if request is None:
         return
-    # Login gives the session a new key; the visitor cart is keyed by the one from before,
-    # which the session's data and the request's cookie still carry.
+    # Login gives the session a new key; the visitor cart and orders are keyed by the one
+    # from before, which the session's data and the request's cookie still carry.
     cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     for key in visitor_keys(getattr(request, "session", None), cookie):
         merge_carts(user=user, session_key=key)
+        claim_visitor_orders(user=user, session_key=key)
 
 
 def connect() -> None:

@@ -1,5 +1,6 @@
-"""Background tasks of the shop: tending flash sales (expired holds, start and end news)
-and clearing visitor carts whose session is long gone."""
+"""Background tasks of the shop: tending flash sales (expired holds, start and end news,
+held-back units-left figures), settling orders stuck in payment, and clearing visitor
+carts whose owners are long gone."""
 
 from __future__ import annotations
 
@@ -8,15 +9,30 @@ from datetime import timedelta
 from django.conf import settings
 from django_tasks import task
 
-from shelfwatch.shop import carts, flash_sales
+from shelfwatch.shop import carts, flash_sale_news, flash_sales, payment_recovery
 
 
 @task()
 def tend_flash_sales() -> dict[str, int]:
-    """Release expired reservations and announce sales that started or ended; the
-    scheduler runs it every few seconds. Reads already treat expired holds as free."""
+    """Release expired reservations (announcing the units freed), send units-left figures
+    the throttle held back, and announce sales that started or ended; the scheduler runs
+    it every two seconds, a few indexed queries when nothing is due."""
     freed = flash_sales.release_expired()
-    return {"units_freed": freed, **flash_sales.announce_due()}
+    flushed = flash_sale_news.flush_units_left()
+    return {"units_freed": freed, "units_left_sent": flushed, **flash_sale_news.announce_due()}
+
+
+@task()
+def flush_units_left() -> dict[str, int]:
+    """Send units-left figures the throttle held back; enqueued to run just after the
+    throttle window of a sale whose figure was held back."""
+    return {"units_left_sent": flash_sale_news.flush_units_left()}
+
+
+@task()
+def resolve_stuck_payments() -> dict[str, int]:
+    """Settle orders left in the payment step by a process that died mid-checkout."""
+    return payment_recovery.resolve_stuck_payments()
 
 
 @task()

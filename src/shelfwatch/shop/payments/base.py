@@ -50,3 +50,7 @@ class PaymentProvider(Protocol):
     def charge(self, *, order: Order, idempotency_key: str) -> PaymentResult:
         """Take (or arrange) payment of `order.total`; the same key never charges twice."""
         ...
+
+    # Optional: `charge_status(*, order, idempotency_key) -> PaymentResult | None` looks up
+    # the charge made with the key (None: never charged; PaymentUnavailable: cannot say).
+    # Without it, the stuck-payment sweep cancels orders whose payment never completed.

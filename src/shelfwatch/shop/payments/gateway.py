@@ -3,7 +3,8 @@
 The gateway answers 2xx `{"id": ..., "status": "succeeded"}` for a taken payment, 402 (or
 another 4xx) for a decline; a timeout, a connection error or a 5xx means it is unavailable.
 The idempotency key travels as the `Idempotency-Key` header, so a retried checkout never
-charges twice.
+charges twice, and `GET {base}/charges?idempotency_key=...` finds the charge made with it
+(404 when there is none), which the stuck-payment sweep asks.
 """
 
 from __future__ import annotations
@@ -47,4 +48,26 @@ class GatewayProvider:
         if response.status_code >= 400 or data.get("status") != "succeeded":
             reason = data.get("decline_reason") or data.get("error") or "declined"
             raise PaymentFailed(f"the payment was declined: {reason}")
+        return PaymentResult(status="paid", reference=str(data.get("id", "")))
+
+    def charge_status(self, *, order: Order, idempotency_key: str) -> PaymentResult | None:
+        """The charge made with `idempotency_key`: a PaymentResult if the gateway took the
+        money, None if it never charged. Raises PaymentUnavailable when it cannot say."""
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        try:
+            response = httpx.get(
+                f"{self.base_url}/charges",
+                params={"idempotency_key": idempotency_key},
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except httpx.TransportError:
+            raise PaymentUnavailable("the payment provider could not be reached") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise PaymentUnavailable(f"the payment provider failed ({response.status_code})")
+        data = response.json()
+        if data.get("status") != "succeeded":
+            return None
         return PaymentResult(status="paid", reference=str(data.get("id", "")))

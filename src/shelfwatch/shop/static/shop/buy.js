@@ -19,9 +19,9 @@
 
   function refreshButton() {
     if (!button) { return; }
+    // A sold-out sale does not block: the server sells at the regular price then.
     var inStock = form.dataset.inStock === "1";
-    var saleBlocks = sale && sale.dataset.state === "sold_out";
-    button.disabled = !inStock || saleBlocks || form.dataset.priced === "0";
+    button.disabled = !inStock || form.dataset.priced === "0";
   }
 
   document.addEventListener("storefront:availability", function (event) {
