@@ -84,3 +84,25 @@ def web_server(env: dict[str, str], log: Path) -> Iterator[str]:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(base + "/health", process=proc)
         yield base
+
+
+@contextlib.contextmanager
+def serving_all(
+    commands: dict[str, list[str]], env: dict[str, str], logs: Path
+) -> Iterator[tuple[dict[str, str], dict[str, subprocess.Popen]]]:
+    """Start every server at once (startup dominates); yield base URLs and processes by name."""
+    with contextlib.ExitStack() as stack:
+        bases: dict[str, str] = {}
+        processes = {}
+        for name, args in commands.items():
+            port = free_port()
+            argv = [*args, "--host", "127.0.0.1", "--port", str(port)]
+            processes[name] = stack.enter_context(running(argv, env, logs / f"{name}.log"))
+            bases[name] = f"http://127.0.0.1:{port}"
+        for name, base in bases.items():
+            try:
+                wait_for_http(base + "/health", timeout=60, process=processes[name])
+            except Exception:
+                print((logs / f"{name}.log").read_text(errors="replace"))
+                raise
+        yield bases, processes

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,9 +19,8 @@ from django.conf import settings
 from shelfwatch.accounts.models import User
 from shelfwatch.accounts.tokens import issue_access_token
 from shelfwatch.events.models import Event
-from tests.conftest import free_port
 from tests.events.sse_harness import Frame, parse_frame
-from tests.processes import running, stop, wait_for, wait_for_http
+from tests.processes import running, serving_all, stop, wait_for
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
 
@@ -87,28 +84,6 @@ def listening(base: str, topics: str, **kwargs) -> Iterator[Listener]:
     finally:
         listener.stop()
         listener.join(5)
-
-
-@contextlib.contextmanager
-def serving_all(
-    commands: dict[str, list[str]], env: dict[str, str], logs: Path
-) -> Iterator[tuple[dict[str, str], dict[str, subprocess.Popen]]]:
-    """Start every server at once (startup dominates); yield base URLs and processes by name."""
-    with contextlib.ExitStack() as stack:
-        bases: dict[str, str] = {}
-        processes = {}
-        for name, args in commands.items():
-            port = free_port()
-            argv = [*args, "--host", "127.0.0.1", "--port", str(port)]
-            processes[name] = stack.enter_context(running(argv, env, logs / f"{name}.log"))
-            bases[name] = f"http://127.0.0.1:{port}"
-        for name, base in bases.items():
-            try:
-                wait_for_http(base + "/health", timeout=60, process=processes[name])
-            except Exception:
-                print((logs / f"{name}.log").read_text(errors="replace"))
-                raise
-        yield bases, processes
 
 
 def child_env(subprocess_env: dict[str, str]) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -13,9 +12,8 @@ from django.conf import settings
 
 from shelfwatch.feeds.models import Dataset, RefreshRun
 from shelfwatch.feeds.refresh import claim_refresh, run_refresh
-from tests.conftest import free_port
 from tests.feeds.conftest import refresh_now
-from tests.processes import running, wait_for_http
+from tests.processes import serving_all
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
 
@@ -30,31 +28,13 @@ def child_env(subprocess_env: dict[str, str]) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def servers(commands: dict[str, list[str]], env: dict[str, str], logs):
-    with contextlib.ExitStack() as stack:
-        bases, processes = {}, {}
-        for name, args in commands.items():
-            port = free_port()
-            argv = [*args, "--host", "127.0.0.1", "--port", str(port)]
-            processes[name] = stack.enter_context(running(argv, env, logs / f"{name}.log"))
-            bases[name] = f"http://127.0.0.1:{port}"
-        for name, base in bases.items():
-            try:
-                wait_for_http(base + "/health", timeout=60, process=processes[name])
-            except Exception:
-                print((logs / f"{name}.log").read_text(errors="replace"))
-                raise
-        yield bases
-
-
 def test_a_hundred_concurrent_refresh_requests_on_two_web_processes_start_one(
     subprocess_env, tmp_path, make_dataset, stocked_store, reader_key
 ):
     dataset = make_dataset("inventory")
     key = reader_key("inventory", scopes=("read", "write"))
     commands = {name: ["web", "--workers", "1", "--threads", "8"] for name in ("web-a", "web-b")}
-    with servers(commands, child_env(subprocess_env), tmp_path) as bases:
+    with serving_all(commands, child_env(subprocess_env), tmp_path) as (bases, _):
         urls = [bases["web-a"], bases["web-b"]] * 50
         barrier = threading.Barrier(len(urls))
 
@@ -121,7 +101,7 @@ def test_the_stream_sends_cached_then_updated_then_done(
     refresh_now(dataset)
     key = reader_key("inventory")
     commands = {"stream": ["stream", "--workers", "1"], "front": ["front"]}
-    with servers(commands, child_env(subprocess_env), tmp_path) as bases:
+    with serving_all(commands, child_env(subprocess_env), tmp_path) as (bases, _):
         for remaining, base in enumerate(bases.values()):
             before = 3 - remaining
             # A refresh is running (as a worker would hold it) while the client connects.
@@ -152,9 +132,9 @@ def test_the_stream_reports_a_failed_refresh_and_refuses_strangers(
     dataset = make_dataset("inventory")
     refresh_now(dataset)
     key = reader_key("inventory")
-    with servers(
+    with serving_all(
         {"stream": ["stream", "--workers", "1"]}, child_env(subprocess_env), tmp_path
-    ) as bases:
+    ) as (bases, _):
         url = bases["stream"] + "/api/v1/feeds/inventory?stream=true"
         assert httpx.get(url).status_code == 401
         stranger = reader_key("other")
