@@ -102,3 +102,52 @@ def test_rename_key(callers):
     renamed = customer.patch(f"/api/v1/api-keys/{body['id']}", {"name": "dashboard"})
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "dashboard"
+
+
+def test_a_known_key_is_verified_from_the_process_cache(callers, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shelfwatch.accounts.api_keys import verify_api_key
+
+    settings.AUTH_CACHE_SECONDS = 60
+    raw = create(callers["customer"], scopes=["read"]).json()["key"]
+    first = verify_api_key(raw)
+    first.scopes.append("write")  # a caller's copy: changing it changes nothing shared
+    with CaptureQueriesContext(connection) as queries:
+        again = verify_api_key(raw)
+    assert len(queries) == 0
+    assert again.scopes == ["read"]
+
+
+def test_revoking_or_rescoping_a_cached_key_takes_effect_at_once(callers, client, settings):
+    settings.AUTH_CACHE_SECONDS = 60
+    customer = callers["customer"]
+    body = create(customer, scopes=["read", "write"]).json()
+    headers = {"X-API-Key": body["key"]}
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+
+    key = ApiKey.objects.get(pk=body["id"])
+    key.scopes = ["read"]
+    key.save(update_fields=["scopes"])
+    response = client.post(
+        "/api/v1/api-keys/", data={"name": "x"}, content_type="application/json", headers=headers
+    )
+    assert response.json()["code"] == "insufficient_scope"
+
+    assert customer.delete(f"/api/v1/api-keys/{body['id']}").status_code == 204
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_a_cached_key_stops_working_when_it_expires(callers, client, settings):
+    import time
+
+    settings.AUTH_CACHE_SECONDS = 60
+    expires_at = timezone.now() + timedelta(seconds=1)
+    body = create(callers["customer"], expires_at=expires_at.isoformat())
+    assert body.status_code == 201, body.json()
+    headers = {"X-API-Key": body.json()["key"]}
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    time.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()) + 0.05)
+    # Nothing was saved, so the key is still in the cache: its expiry is checked on each use.
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401

@@ -12,12 +12,16 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from shelfwatch.accounts.local_cache import LocalCache, private_copy
 from shelfwatch.accounts.models import ApiKey, User
 from shelfwatch.accounts.secrets import digest, new_secret
 
 SCOPES = ("read", "write")
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Known keys by digest. Unknown digests are not kept: a stranger's guesses would fill it.
+_keys: LocalCache[ApiKey] = LocalCache(max_entries=10_000)
 
 
 @dataclass(frozen=True)
@@ -46,17 +50,31 @@ def create_api_key(
 
 
 def verify_api_key(raw: str) -> ApiKey | None:
-    """Return the usable key for `raw`, touching its last-used time; None when unusable."""
+    """The usable key for `raw` (its user's state is the caller's to check), touching its
+    last-used time at most once a minute; None when unknown, revoked or expired."""
     if not raw.startswith("sw_"):
         return None
-    key = ApiKey.objects.select_related("user").filter(key_hash=digest(raw)).first()
+    hashed = digest(raw)
+    key = _keys.get(hashed)
+    if key is None:
+        key = ApiKey.objects.filter(key_hash=hashed).order_by().first()
+        if key is None:
+            return None
+        _keys.put(hashed, key)
     now = timezone.now()
-    if key is None or not key.is_usable(now) or not key.user.is_active:
+    if not key.is_usable(now):
         return None
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        key.last_used_at = now
-    return key
+        key.last_used_at = now  # the cached entry too: one write a minute per process
+    copy = private_copy(key)
+    copy.scopes = list(key.scopes)
+    return copy
+
+
+def forget_key(key_hash: str) -> None:
+    """Drop a key from this process's cache (it was changed or deleted)."""
+    _keys.forget(key_hash)
 
 
 def revoke_api_key(*, key: ApiKey) -> None:

@@ -1,11 +1,12 @@
-"""Keeping the per-process user cache honest when accounts change."""
+"""Keeping the per-process user and API-key caches honest when accounts change."""
 
 from __future__ import annotations
 
 from django.db.models.signals import post_delete, post_save
 
 from shelfwatch.accounts import user_cache
-from shelfwatch.accounts.models import StoreMembership, User
+from shelfwatch.accounts.api_keys import forget_key
+from shelfwatch.accounts.models import ApiKey, StoreMembership, User
 from shelfwatch.inventory.models import Store
 
 
@@ -22,8 +23,13 @@ def _store_changed(sender, instance: Store, **kwargs) -> None:
     user_cache.forget()
 
 
+def _api_key_changed(sender, instance: ApiKey, **kwargs) -> None:
+    forget_key(instance.key_hash)
+
+
 def connect() -> None:
     for signal in (post_save, post_delete):
         signal.connect(_user_changed, sender=User, dispatch_uid="user_cache_user")
         signal.connect(_membership_changed, sender=StoreMembership, dispatch_uid="user_cache_m")
         signal.connect(_store_changed, sender=Store, dispatch_uid="user_cache_store")
+        signal.connect(_api_key_changed, sender=ApiKey, dispatch_uid="api_key_cache")
