@@ -106,6 +106,32 @@ def test_if_none_match_gives_304_and_a_tag_of_another_dataset_does_not(
     assert response.status_code == 200 and json.loads(body_of(response))["count"] == 3
 
 
+def test_a_repeated_304_costs_one_query_and_a_new_snapshot_is_seen_at_once(
+    feed_client, inventory, settings
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.AUTH_CACHE_SECONDS = 60
+    caller = feed_client("inventory")
+    etag = caller.get(URL)["ETag"]
+    assert caller.get(URL, **{"If-None-Match": etag}).status_code == 304
+    with CaptureQueriesContext(connection) as queries:
+        assert caller.get(URL, **{"If-None-Match": etag}).status_code == 304
+    assert len(queries) == 1  # the dataset row, compared with the one this process kept
+
+    refresh_now(inventory)  # the same records, a new snapshot: the tag may stay the same
+    Dataset.objects.filter(pk=inventory.pk).update(description="changed behind the ORM")
+    response = caller.get(URL)
+    assert response.status_code == 200
+    assert response["X-Feed-Count"] == "3"
+    current = Dataset.objects.select_related("current_snapshot").get(pk=inventory.pk)
+    assert current.current_snapshot_id != inventory.current_snapshot_id
+    status = caller.get(f"{URL}/status").json()
+    assert status["snapshot"]["finished_at"] == current.current_snapshot.finished_at.isoformat()
+    assert status["description"] == "changed behind the ORM"
+
+
 def test_ndjson_and_field_selection(feed_client, inventory):
     caller = feed_client("inventory")
     response = caller.get(URL + "?format=ndjson&fields=id,quantity")

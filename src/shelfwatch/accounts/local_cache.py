@@ -66,5 +66,6 @@ def private_copy(instance: M) -> M:
     state = ModelState()
     state.db = instance._state.db
     state.adding = False
+    state.fields_cache = dict(instance._state.fields_cache)  # related objects loaded with it
     clone.__dict__ = {**instance.__dict__, "_state": state}
     return clone
