@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import signal
 import subprocess
@@ -314,9 +315,19 @@ def add_run_options(parser: argparse.ArgumentParser, connections: int) -> None:
     )
 
 
-def serve(server: FastServer, *, stop_on_stdin_eof: bool = False) -> None:
+def serve(
+    server: FastServer, *, stop_on_stdin_eof: bool = False, collect_garbage: bool = True
+) -> None:
     """Serve in this thread: print `info()` as one JSON line on stdout, then serve until
-    SIGTERM/SIGINT (or, with `stop_on_stdin_eof`, until stdin closes)."""
+    SIGTERM/SIGINT (or, with `stop_on_stdin_eof`, until stdin closes).
+
+    `collect_garbage=False` turns automatic garbage collection off, for a fake that stamps
+    arrival times: a collection pass over everything it has recorded pauses its loop for
+    tens of milliseconds, and the requests that waited are then stamped together, as a
+    burst the client never sent. Such a fake must collect when it resets.
+    """
+    if not collect_garbage:
+        gc.disable()
 
     async def run() -> None:
         info = await server.start()

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from shelfwatch.alerts.models import Contact
-from shelfwatch.notify.delivery import deliver_batch, deliver_due
+from shelfwatch.notify.delivery import deliver_batch, deliver_due, delivery_rounds
 from shelfwatch.notify.models import Notification
 from tests.fakes.whatsapp import DEFAULT_APP_SECRET, DEFAULT_PHONE_NUMBER_ID, DEFAULT_TOKEN
 from tests.processes import wait_for
@@ -53,6 +53,26 @@ def test_the_provider_rate_is_kept_and_used(whatsapp, settings):
     # bunch one arrival into the next second, never more. 60 messages take about 3.1 s.
     assert whatsapp.max_in_window(1.0) <= 21
     assert 2.9 <= elapsed <= 5.0, elapsed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_batch_is_claimed_while_one_is_sent_and_given_back_on_stop(whatsapp):
+    many(30)
+    rounds = delivery_rounds(worker="ahead-test", limit=10)
+    try:
+        assert next(rounds).sent == 10
+        # The next ten were claimed ahead, in a helper thread, while the first were sent.
+        wait_for(lambda: Notification.objects.filter(status="sending").count() == 10, timeout=10)
+        assert set(
+            Notification.objects.filter(status="sending").values_list("lease_owner", flat=True)
+        ) == {"ahead-test"}
+    finally:
+        rounds.close()
+    # Stopping gives them back at once rather than leaving them to a lease's expiry.
+    assert Notification.objects.filter(status="sent").count() == 10
+    pending = Notification.objects.filter(status="pending")
+    assert pending.count() == 20
+    assert set(pending.values_list("lease_owner", flat=True)) == {""}
 
 
 @pytest.mark.multiprocess

@@ -14,24 +14,18 @@ import os
 import queue
 import socket
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
-from django.utils import timezone
+from django.db import connection, connections
 
-from shelfwatch.events.models import Event
 from shelfwatch.notify import pacing
+from shelfwatch.notify.batches import Batch, DeliverySummary, Entry, give_back, prepare_batch
 from shelfwatch.notify.channels import CHANNELS, whatsapp
 from shelfwatch.notify.channels.base import SendResult, transient
-from shelfwatch.notify.claiming import claim, release
 from shelfwatch.notify.messages import build_message
-from shelfwatch.notify.models import (
-    DeliveryAttempt,
-    Notification,
-    NotificationStatus,
-)
+from shelfwatch.notify.models import DeliveryAttempt
 from shelfwatch.notify.outcomes import (
     SendJob,
     plain_acceptance,
@@ -39,33 +33,11 @@ from shelfwatch.notify.outcomes import (
     record_outcome,
     scrub_secrets,
 )
-from shelfwatch.notify.quiet_hours import quiet_until
 from shelfwatch.notify.senders import sender_pool
 
 logger = logging.getLogger("shelfwatch.notify")
 
-DIGESTIBLE = ("watch.",)
-
-
-@dataclass
-class DeliverySummary:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    deferred: int = 0
-    cancelled: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "claimed": self.claimed,
-            "sent": self.sent,
-            "retried": self.retried,
-            "failed": self.failed,
-            "deferred": self.deferred,
-            "cancelled": self.cancelled,
-        }
+SUMMARY_FIELDS = ("claimed", "sent", "retried", "failed", "deferred", "cancelled")
 
 
 def worker_name() -> str:
@@ -82,73 +54,61 @@ def _send(job: SendJob) -> SendResult:
         return transient("internal_error", f"{type(exc).__name__}: {exc}")
 
 
-def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: DeliverySummary):
-    """Drop what must not be sent now; yields what may be sent, grouped for digests."""
-    digest_window = timedelta(seconds=settings.NOTIFY_DIGEST_SECONDS)
-    sendable: list[Notification] = []
-    for n in rows:
-        contact = n.contact
-        verifying = n.template in ("verify_code", "stopped", "started")
-        if not verifying and (not contact.is_active or not contact.is_verified):
-            Notification.objects.filter(pk=n.pk, lease_owner=worker).update(
-                status=NotificationStatus.CANCELLED,
-                lease_owner="",
-                lease_until=None,
-                last_error="the contact is not verified or has stopped alerts",
-            )
-            summary.cancelled += 1
-            continue
-        if not n.urgent:
-            morning = quiet_until(now, contact.timezone)
-            if morning is not None:
-                release(n.pk, worker=worker, until=morning, reason="quiet hours")
-                summary.deferred += 1
-                continue
-            if digest_window and n.created_at > now - digest_window:
-                release(
-                    n.pk, worker=worker, until=n.created_at + digest_window, reason="digest wait"
-                )
-                summary.deferred += 1
-                continue
-        sendable.append(n)
-    groups: dict[tuple[int, str], list[Notification]] = defaultdict(list)
-    for n in sendable:
-        digestible = digest_window and not n.urgent and n.template.startswith(DIGESTIBLE)
-        groups[(n.contact_id, n.channel) if digestible else (-n.pk, n.channel)].append(n)
-    return list(groups.values())
-
-
 class _Lane:
     """One channel's jobs of a batch, handed out in chunks with their send slots booked."""
 
     SLOT_SECONDS = 0.02  # a chunk holds this much sending time at the channel's rate
+    # Slots are booked this far ahead of the clock, whatever the recording thread is
+    # doing: a booking made after the shared schedule fell behind the clock starts from
+    # now, and the time in between is lost to every process.
+    LEAD_SECONDS = 0.05
     # How late after its slot a rate-limited send may still go. Lateness L lets a second
     # hold up to rate x (1 + L) sends; under the safety margin below the provider's limit,
     # 20 ms keeps every second under it.
     MAX_LATE_SECONDS = 0.02
 
-    def __init__(self, channel, entries: list[tuple[Notification, list[Notification]]]) -> None:
+    def __init__(self, channel, entries: list[Entry]) -> None:
         self.channel = channel
         self.entries = list(entries)
         rate = channel.rate_per_second()
         # A little under the provider's limit: network jitter can bunch arrivals.
         self.rate = rate * settings.NOTIFY_RATE_SAFETY if rate else None
         self.max_late = self.MAX_LATE_SECONDS if self.rate else None
+        self.booked_until = 0.0  # time.monotonic() of the end of this lane's last slot
+
+    def wants_more(self, *, unsent: int, threads: int) -> bool:
+        """Whether to hand out another chunk now, given the jobs handed out but not sent.
+
+        Unlimited lanes keep every sender busy with a round queued behind; rate-limited
+        ones keep their booked slots LEAD_SECONDS ahead of the clock.
+        """
+        if not self.entries:
+            return False
+        if self.rate is None:
+            return unsent < 2 * threads
+        return self.booked_until < time.monotonic() + self.LEAD_SECONDS and unsent < 4 * threads
+
+    def _book(self, count: int) -> float:
+        """Book `count` consecutive slots; the monotonic time of the first."""
+        # The offset counts from when the booking was made; reading the clock after the
+        # answer would shift the slots late by however long this thread then waited for
+        # the interpreter, onto the slots another process booked next.
+        asked = time.monotonic()
+        offset = pacing.reserve(self.channel.account_key(), rate=self.rate, count=count)
+        base = asked + offset
+        self.booked_until = max(self.booked_until, base + count / self.rate)
+        return base
 
     def rebook(self, jobs: list[SendJob]) -> None:
         """New consecutive send slots for jobs whose senders woke too late for theirs."""
-        offset = pacing.reserve(self.channel.account_key(), rate=self.rate, count=len(jobs))
-        base = time.monotonic() + offset
+        base = self._book(len(jobs))
         for index, job in enumerate(jobs):
             job.start_at = base + index / self.rate
 
     def next_chunk(self) -> list[SendJob]:
         size = max(1, int(self.rate * self.SLOT_SECONDS)) if self.rate else 64
         chunk, self.entries = self.entries[:size], self.entries[size:]
-        offset = 0.0
-        if self.rate:
-            offset = pacing.reserve(self.channel.account_key(), rate=self.rate, count=len(chunk))
-        base = time.monotonic() + offset
+        base = self._book(len(chunk)) if self.rate else time.monotonic()
         jobs = []
         for index, (n, rest) in enumerate(chunk):
             message = build_message(n, digest=rest)
@@ -162,66 +122,26 @@ class _Lane:
         return jobs
 
 
-def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
-    """Claim up to `limit` due notifications and deliver them; the outcome counts."""
-    summary = DeliverySummary()
-    now = timezone.now()
-    ids = claim(worker=worker, limit=limit, now=now)
-    summary.claimed = len(ids)
-    if not ids:
-        return summary
-    rows = list(
-        Notification.objects.filter(pk__in=ids, lease_owner=worker)
-        .select_related("contact", "subscription")
-        .order_by("next_attempt_at", "id")
-    )
-    # A fan-out batch is thousands of rows of one event: read each event once.
-    events = Event.objects.in_bulk({n.event_id for n in rows if n.event_id})
-    for n in rows:
-        if n.event_id:
-            n.event = events.get(n.event_id)
-    jobs_by_channel: dict[str, list[tuple[Notification, list[Notification]]]] = defaultdict(list)
-    recipient_gap = settings.NOTIFY_RECIPIENT_MIN_INTERVAL_SECONDS
-    for group in _screen(rows, worker=worker, now=now, summary=summary):
-        first, rest = group[0], group[1:]
-        if first.channel not in CHANNELS:
-            release(
-                first.pk, worker=worker, until=now + timedelta(hours=1), reason="unknown channel"
-            )
-            continue
-        if recipient_gap and not first.urgent:
-            wait_s = pacing.reserve(f"recipient:{first.contact_id}", rate=1.0 / recipient_gap)
-            if wait_s > 1.0:
-                for n in group:
-                    release(
-                        n.pk,
-                        worker=worker,
-                        until=now + timedelta(seconds=wait_s),
-                        reason="paced for this recipient",
-                    )
-                summary.deferred += len(group)
-                continue
-        jobs_by_channel[first.channel].append((first, rest))
+def send_batch(batch: Batch, *, worker: str) -> DeliverySummary:
+    """Send a prepared batch at its channels' pace, recording each outcome as it arrives."""
+    summary = batch.summary
     attempts: list[DeliveryAttempt] = []
     threads = max(1, settings.NOTIFY_SEND_THREADS)
     pool = sender_pool(threads, _send)
     results: queue.SimpleQueue = queue.SimpleQueue()
-    lanes = [_Lane(CHANNELS[name], entries) for name, entries in jobs_by_channel.items()]
-    submitted = recorded = 0
+    lanes = [_Lane(CHANNELS[name], entries) for name, entries in batch.entries_by_channel.items()]
+    submitted = sent = recorded = 0
     while recorded < submitted or any(lane.entries for lane in lanes):
         # Slots are booked just in time, a few at once: a worker that falls behind books
-        # its next slots from now, so it can never catch up in a burst over the limit. At
-        # most two rounds of work wait for a sender.
+        # its next slots from now, so it can never catch up in a burst over the limit.
         for lane in lanes:
-            while lane.entries and submitted - recorded < 2 * threads:
+            while lane.wants_more(unsent=submitted - sent, threads=threads):
                 for job in lane.next_chunk():
                     job.results = results
                     pool.submit(job)
                     submitted += 1
-        if recorded == submitted:
-            continue
         try:
-            arrived = [results.get(timeout=0.01)]
+            arrived = [results.get(timeout=0.005)]
         except queue.Empty:
             continue
         while True:
@@ -237,6 +157,7 @@ def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
                 lane.rebook(mine)
                 for job in mine:
                     pool.submit(job)
+        sent += len(arrived)
         # Outcomes are written here, in this thread (and its database connection), as
         # they arrive: whatever has arrived is written at once, then its senders go on.
         plain = [job for job in arrived if plain_acceptance(job)]
@@ -259,16 +180,58 @@ def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
     return summary
 
 
+def deliver_batch(*, worker: str, limit: int) -> DeliverySummary:
+    """Claim up to `limit` due notifications and deliver them; the outcome counts."""
+    batch = prepare_batch(worker=worker, limit=limit)
+    return send_batch(batch, worker=worker) if batch.summary.claimed else batch.summary
+
+
+def delivery_rounds(*, worker: str, limit: int) -> Iterator[DeliverySummary]:
+    """Deliver batch after batch for as long as the caller iterates; one summary each (an
+    empty one when nothing was due: the caller decides whether to wait or stop).
+
+    While a batch is sent, the next one is claimed, loaded and screened in a helper thread,
+    so the providers' slots are not left idle between batches. A batch claimed ahead and
+    not sent, because the caller stopped, is given back at once. Inside a transaction
+    (whose rows another connection cannot see) batches are claimed one after the other.
+    """
+    ahead = not connection.in_atomic_block
+    claimer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-claim")
+    upcoming: Future[Batch] | None = None
+    try:
+        while True:
+            if upcoming is not None:
+                batch, upcoming = upcoming.result(), None
+            else:
+                batch = prepare_batch(worker=worker, limit=limit)
+            if not batch.summary.claimed:
+                yield batch.summary
+                continue
+            if ahead:
+                upcoming = claimer.submit(prepare_batch, worker=worker, limit=limit)
+            yield send_batch(batch, worker=worker)
+    finally:
+        if upcoming is not None:
+            give_back(upcoming.result(), worker=worker)
+        claimer.submit(connections.close_all).result()  # the helper thread's connection
+        claimer.shutdown()
+
+
+def add_up(total: DeliverySummary, summary: DeliverySummary) -> None:
+    for name in SUMMARY_FIELDS:
+        setattr(total, name, getattr(total, name) + getattr(summary, name))
+
+
 def deliver_due(*, max_seconds: float = 60.0, batch_size: int | None = None) -> DeliverySummary:
     """Deliver batches until nothing is due or `max_seconds` passed (one task's work)."""
-    worker = worker_name()
     total = DeliverySummary()
     deadline = time.monotonic() + max_seconds
-    size = batch_size or settings.NOTIFY_BATCH_SIZE
-    while time.monotonic() < deadline:
-        summary = deliver_batch(worker=worker, limit=size)
-        for name in ("claimed", "sent", "retried", "failed", "deferred", "cancelled"):
-            setattr(total, name, getattr(total, name) + getattr(summary, name))
-        if summary.claimed == 0:
-            break
+    rounds = delivery_rounds(worker=worker_name(), limit=batch_size or settings.NOTIFY_BATCH_SIZE)
+    try:
+        for summary in rounds:
+            add_up(total, summary)
+            if summary.claimed == 0 or time.monotonic() >= deadline:
+                break
+    finally:
+        rounds.close()
     return total

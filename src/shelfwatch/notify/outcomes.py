@@ -150,8 +150,18 @@ def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: fl
 
 _ACCEPTED_SQL = (
     "UPDATE notify_notification SET status = %s, attempts = attempts + 1, "
-    "provider_message_id = %s, sent_at = %s, lease_owner = '', lease_until = NULL, "
-    "last_error = '', last_error_code = ''{extra} WHERE id = %s AND lease_owner = %s"
+    "provider_message_id = %s, sent_at = %s, updated_at = %s, lease_owner = '', "
+    "lease_until = NULL, last_error = '', last_error_code = ''{extra} "
+    "WHERE id = %s AND lease_owner = %s"
+)
+# PostgreSQL: one statement for the whole set, the rows' values passed as arrays.
+_ACCEPTED_SQL_POSTGRES = (
+    "UPDATE notify_notification AS n SET status = %s, attempts = n.attempts + 1, "
+    "provider_message_id = v.message_id, sent_at = %s, updated_at = %s, lease_owner = '', "
+    "lease_until = NULL, last_error = '', last_error_code = '', "
+    "context = CASE WHEN v.scrub THEN %s::jsonb ELSE n.context END "
+    "FROM unnest(%s::bigint[], %s::text[], %s::boolean[]) AS v(id, message_id, scrub) "
+    "WHERE n.id = v.id AND n.lease_owner = %s"
 )
 SECRET_TEMPLATES = ("verify_code",)
 
@@ -166,18 +176,31 @@ def record_acceptances(jobs: list[SendJob], *, worker: str) -> None:
     """
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     status = NotificationStatus.SENT.value
-    plain, secret = [], []
-    for job in jobs:
-        message_id = job.result.provider_message_id[:200]
-        row = (status, message_id, at, job.notification.pk, worker)
-        (secret if job.notification.template in SECRET_TEMPLATES else plain).append(row)
     empty = Notification._meta.get_field("context").get_db_prep_value({}, connection)
+    ids = [job.notification.pk for job in jobs]
+    message_ids = [job.result.provider_message_id[:200] for job in jobs]
+    scrub = [job.notification.template in SECRET_TEMPLATES for job in jobs]
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                _ACCEPTED_SQL_POSTGRES,
+                [status, at, at, empty, ids, message_ids, scrub, worker],
+            )
+            return
+        plain = [
+            (status, message_id, at, at, pk, worker)
+            for pk, message_id, secret in zip(ids, message_ids, scrub, strict=True)
+            if not secret
+        ]
+        secret = [
+            (status, message_id, at, at, empty, pk, worker)
+            for pk, message_id, secret in zip(ids, message_ids, scrub, strict=True)
+            if secret
+        ]
         if plain:
             cursor.executemany(_ACCEPTED_SQL.format(extra=""), plain)
         if secret:
-            sql = _ACCEPTED_SQL.format(extra=", context = %s")
-            cursor.executemany(sql, [(*row[:3], empty, *row[3:]) for row in secret])
+            cursor.executemany(_ACCEPTED_SQL.format(extra=", context = %s"), secret)
 
 
 def scrub_secrets(jobs: list[SendJob]) -> None:

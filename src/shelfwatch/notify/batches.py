@@ -1,0 +1,151 @@
+"""Preparing a batch for delivery: claim due notifications, load them, screen them.
+
+Screening gives back what must not be sent now (quiet hours, a digest wait, a person's
+pace) with its new due time, cancels what may no longer be sent, and groups the rest by
+channel, several alerts for one person becoming one digest where that is on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from shelfwatch.events.models import Event
+from shelfwatch.notify import pacing
+from shelfwatch.notify.channels import CHANNELS
+from shelfwatch.notify.claiming import claim, release
+from shelfwatch.notify.models import Notification, NotificationStatus
+from shelfwatch.notify.quiet_hours import quiet_until
+
+DIGESTIBLE = ("watch.",)
+
+# A notification to send first, and those folded into it as a digest.
+Entry = tuple[Notification, list[Notification]]
+
+
+@dataclass
+class DeliverySummary:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+    cancelled: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+            "deferred": self.deferred,
+            "cancelled": self.cancelled,
+        }
+
+
+@dataclass
+class Batch:
+    """Claimed notifications ready to send, by channel; `summary` counts what screening did."""
+
+    summary: DeliverySummary
+    entries_by_channel: dict[str, list[Entry]] = field(default_factory=dict)
+
+    def notification_ids(self) -> list[int]:
+        return [
+            n.pk
+            for entries in self.entries_by_channel.values()
+            for first, rest in entries
+            for n in (first, *rest)
+        ]
+
+
+def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: DeliverySummary):
+    """Drop what must not be sent now; yields what may be sent, grouped for digests."""
+    digest_window = timedelta(seconds=settings.NOTIFY_DIGEST_SECONDS)
+    sendable: list[Notification] = []
+    for n in rows:
+        contact = n.contact
+        verifying = n.template in ("verify_code", "stopped", "started")
+        if not verifying and (not contact.is_active or not contact.is_verified):
+            Notification.objects.filter(pk=n.pk, lease_owner=worker).update(
+                status=NotificationStatus.CANCELLED,
+                lease_owner="",
+                lease_until=None,
+                last_error="the contact is not verified or has stopped alerts",
+            )
+            summary.cancelled += 1
+            continue
+        if not n.urgent:
+            morning = quiet_until(now, contact.timezone)
+            if morning is not None:
+                release(n.pk, worker=worker, until=morning, reason="quiet hours")
+                summary.deferred += 1
+                continue
+            if digest_window and n.created_at > now - digest_window:
+                release(
+                    n.pk, worker=worker, until=n.created_at + digest_window, reason="digest wait"
+                )
+                summary.deferred += 1
+                continue
+        sendable.append(n)
+    groups: dict[tuple[int, str], list[Notification]] = defaultdict(list)
+    for n in sendable:
+        digestible = digest_window and not n.urgent and n.template.startswith(DIGESTIBLE)
+        groups[(n.contact_id, n.channel) if digestible else (-n.pk, n.channel)].append(n)
+    return list(groups.values())
+
+
+def prepare_batch(*, worker: str, limit: int) -> Batch:
+    """Claim up to `limit` due notifications for `worker` and screen them."""
+    summary = DeliverySummary()
+    now = timezone.now()
+    ids = claim(worker=worker, limit=limit, now=now)
+    summary.claimed = len(ids)
+    if not ids:
+        return Batch(summary)
+    rows = list(
+        Notification.objects.filter(pk__in=ids, lease_owner=worker)
+        .select_related("contact", "subscription")
+        .order_by("next_attempt_at", "id")
+    )
+    # A fan-out batch is thousands of rows of one event: read each event once.
+    events = Event.objects.in_bulk({n.event_id for n in rows if n.event_id})
+    for n in rows:
+        if n.event_id:
+            n.event = events.get(n.event_id)
+    entries_by_channel: dict[str, list[Entry]] = defaultdict(list)
+    recipient_gap = settings.NOTIFY_RECIPIENT_MIN_INTERVAL_SECONDS
+    for group in _screen(rows, worker=worker, now=now, summary=summary):
+        first, rest = group[0], group[1:]
+        if first.channel not in CHANNELS:
+            release(
+                first.pk, worker=worker, until=now + timedelta(hours=1), reason="unknown channel"
+            )
+            continue
+        if recipient_gap and not first.urgent:
+            wait_s = pacing.reserve(f"recipient:{first.contact_id}", rate=1.0 / recipient_gap)
+            if wait_s > 1.0:
+                for n in group:
+                    release(
+                        n.pk,
+                        worker=worker,
+                        until=now + timedelta(seconds=wait_s),
+                        reason="paced for this recipient",
+                    )
+                summary.deferred += len(group)
+                continue
+        entries_by_channel[first.channel].append((first, rest))
+    return Batch(summary, dict(entries_by_channel))
+
+
+def give_back(batch: Batch, *, worker: str) -> None:
+    """Release a prepared batch that will not be sent (the worker is stopping): due again
+    at once for any worker, instead of after its lease runs out."""
+    Notification.objects.filter(
+        pk__in=batch.notification_ids(), lease_owner=worker, status=NotificationStatus.SENDING
+    ).update(status=NotificationStatus.PENDING, lease_owner="", lease_until=None)
