@@ -55,6 +55,20 @@ def test_the_provider_rate_is_kept_and_used(whatsapp, settings):
     assert 2.9 <= elapsed <= 5.0, elapsed
 
 
+@pytest.mark.django_db
+def test_no_send_starts_late_in_a_lease_the_rest_is_given_back(whatsapp, settings):
+    settings.WHATSAPP_RATE_PER_SECOND = 20
+    settings.NOTIFY_LEASE_SECONDS = 2  # sends may start in the first 1.5 s: about 30 of 60
+    many(60)
+    summary = deliver_batch(worker="lease-test", limit=100)
+    sent = Notification.objects.filter(status="sent").count()
+    assert 20 <= sent <= 35, sent
+    assert summary.sent == sent and summary.deferred == 60 - sent
+    rest = Notification.objects.exclude(status="sent")
+    assert set(rest.values_list("status", "lease_owner")) == {("pending", "")}
+    assert len(whatsapp.messages) == sent
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_next_batch_is_claimed_while_one_is_sent_and_given_back_on_stop(whatsapp):
     many(30)

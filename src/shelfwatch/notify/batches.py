@@ -7,6 +7,7 @@ channel, several alerts for one person becoming one digest where that is on.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,20 +49,31 @@ class DeliverySummary:
         }
 
 
+# Sends start only in this share of a lease: the rest is for the last ones to be answered
+# and recorded. After it, what is left of the batch is given back, never sent on a lease
+# that may run out mid-send and let another worker send the same message.
+LEASE_SHARE_FOR_SENDING = 0.75
+
+
 @dataclass
 class Batch:
     """Claimed notifications ready to send, by channel; `summary` counts what screening did."""
 
     summary: DeliverySummary
     entries_by_channel: dict[str, list[Entry]] = field(default_factory=dict)
+    claimed_at: float = 0.0  # time.monotonic() just before the claim
 
-    def notification_ids(self) -> list[int]:
-        return [
-            n.pk
-            for entries in self.entries_by_channel.values()
-            for first, rest in entries
-            for n in (first, *rest)
-        ]
+    def entries(self) -> list[Entry]:
+        return [entry for entries in self.entries_by_channel.values() for entry in entries]
+
+    @property
+    def send_until(self) -> float:
+        """The monotonic time after which no send of this batch may start."""
+        return self.claimed_at + settings.NOTIFY_LEASE_SECONDS * LEASE_SHARE_FOR_SENDING
+
+
+def entry_ids(entries: list[Entry]) -> list[int]:
+    return [n.pk for first, rest in entries for n in (first, *rest)]
 
 
 def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: DeliverySummary):
@@ -103,11 +115,12 @@ def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: De
 def prepare_batch(*, worker: str, limit: int) -> Batch:
     """Claim up to `limit` due notifications for `worker` and screen them."""
     summary = DeliverySummary()
+    claimed_at = time.monotonic()
     now = timezone.now()
     ids = claim(worker=worker, limit=limit, now=now)
     summary.claimed = len(ids)
     if not ids:
-        return Batch(summary)
+        return Batch(summary, claimed_at=claimed_at)
     rows = list(
         Notification.objects.filter(pk__in=ids, lease_owner=worker)
         .select_related("contact", "subscription")
@@ -140,12 +153,12 @@ def prepare_batch(*, worker: str, limit: int) -> Batch:
                 summary.deferred += len(group)
                 continue
         entries_by_channel[first.channel].append((first, rest))
-    return Batch(summary, dict(entries_by_channel))
+    return Batch(summary, dict(entries_by_channel), claimed_at=claimed_at)
 
 
-def give_back(batch: Batch, *, worker: str) -> None:
-    """Release a prepared batch that will not be sent (the worker is stopping): due again
-    at once for any worker, instead of after its lease runs out."""
+def give_back(entries: list[Entry], *, worker: str) -> None:
+    """Release claimed notifications that will not be sent by this worker (it is stopping,
+    or their lease is running out): due again at once for any worker."""
     Notification.objects.filter(
-        pk__in=batch.notification_ids(), lease_owner=worker, status=NotificationStatus.SENDING
+        pk__in=entry_ids(entries), lease_owner=worker, status=NotificationStatus.SENDING
     ).update(status=NotificationStatus.PENDING, lease_owner="", lease_until=None)

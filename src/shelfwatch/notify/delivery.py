@@ -21,7 +21,14 @@ from django.conf import settings
 from django.db import connection, connections
 
 from shelfwatch.notify import pacing
-from shelfwatch.notify.batches import Batch, DeliverySummary, Entry, give_back, prepare_batch
+from shelfwatch.notify.batches import (
+    Batch,
+    DeliverySummary,
+    Entry,
+    entry_ids,
+    give_back,
+    prepare_batch,
+)
 from shelfwatch.notify.channels import CHANNELS, whatsapp
 from shelfwatch.notify.channels.base import SendResult, transient
 from shelfwatch.notify.messages import build_message
@@ -134,6 +141,11 @@ def send_batch(batch: Batch, *, worker: str) -> DeliverySummary:
     while recorded < submitted or any(lane.entries for lane in lanes):
         # Slots are booked just in time, a few at once: a worker that falls behind books
         # its next slots from now, so it can never catch up in a burst over the limit.
+        if time.monotonic() > batch.send_until and any(lane.entries for lane in lanes):
+            for lane in lanes:
+                give_back(lane.entries, worker=worker)
+                summary.deferred += len(entry_ids(lane.entries))
+                lane.entries = []
         for lane in lanes:
             while lane.wants_more(unsent=submitted - sent, threads=threads):
                 for job in lane.next_chunk():
@@ -212,7 +224,7 @@ def delivery_rounds(*, worker: str, limit: int) -> Iterator[DeliverySummary]:
             yield send_batch(batch, worker=worker)
     finally:
         if upcoming is not None:
-            give_back(upcoming.result(), worker=worker)
+            give_back(upcoming.result().entries(), worker=worker)
         claimer.submit(connections.close_all).result()  # the helper thread's connection
         claimer.shutdown()
 
