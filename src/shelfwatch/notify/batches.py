@@ -7,6 +7,7 @@ channel, several alerts for one person becoming one digest where that is on.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -30,23 +31,21 @@ Entry = tuple[Notification, list[Notification]]
 
 @dataclass
 class DeliverySummary:
+    """What a delivery run did, by outcome."""
+
     claimed: int = 0
     sent: int = 0
     retried: int = 0
     failed: int = 0
     deferred: int = 0
     cancelled: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "claimed": self.claimed,
-            "sent": self.sent,
-            "retried": self.retried,
-            "failed": self.failed,
-            "deferred": self.deferred,
-            "cancelled": self.cancelled,
-        }
+        return dataclasses.asdict(self)
+
+    def add(self, other: DeliverySummary) -> None:
+        for name, count in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + count)
 
 
 # Sends start only in this share of a lease: the rest is for the last ones to be answered

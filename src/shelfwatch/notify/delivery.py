@@ -44,8 +44,6 @@ from shelfwatch.notify.senders import sender_pool
 
 logger = logging.getLogger("shelfwatch.notify")
 
-SUMMARY_FIELDS = ("claimed", "sent", "retried", "failed", "deferred", "cancelled")
-
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -229,11 +227,6 @@ def delivery_rounds(*, worker: str, limit: int) -> Iterator[DeliverySummary]:
         claimer.shutdown()
 
 
-def add_up(total: DeliverySummary, summary: DeliverySummary) -> None:
-    for name in SUMMARY_FIELDS:
-        setattr(total, name, getattr(total, name) + getattr(summary, name))
-
-
 def deliver_due(*, max_seconds: float = 60.0, batch_size: int | None = None) -> DeliverySummary:
     """Deliver batches until nothing is due or `max_seconds` passed (one task's work)."""
     total = DeliverySummary()
@@ -241,7 +234,7 @@ def deliver_due(*, max_seconds: float = 60.0, batch_size: int | None = None) -> 
     rounds = delivery_rounds(worker=worker_name(), limit=batch_size or settings.NOTIFY_BATCH_SIZE)
     try:
         for summary in rounds:
-            add_up(total, summary)
+            total.add(summary)
             if summary.claimed == 0 or time.monotonic() >= deadline:
                 break
     finally:

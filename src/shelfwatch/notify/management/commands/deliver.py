@@ -10,7 +10,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from shelfwatch.notify.batches import DeliverySummary
-from shelfwatch.notify.delivery import add_up, delivery_rounds, worker_name
+from shelfwatch.notify.delivery import delivery_rounds, worker_name
 
 
 class Command(BaseCommand):
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         rounds = delivery_rounds(worker=worker, limit=batch or settings.NOTIFY_BATCH_SIZE)
         try:
             for summary in rounds:
-                add_up(totals, summary)
+                totals.add(summary)
                 if summary.claimed:
                     self.stdout.write(_line(totals))
                 elif not wait:
