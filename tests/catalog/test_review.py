@@ -118,3 +118,53 @@ def test_admin_review_queue_and_bulk_actions(client, make_user, store_a):
     assert response.status_code == 200
     assert set(Product.objects.values_list("status", flat=True)) == {"verified"}
     assert b"Kissan Jam" not in client.get(reverse("admin:catalog_reviewqueue_changelist")).content
+
+
+def test_merge_moves_watched_items_and_their_subscribers_to_the_survivor(callers, store_a, store_b):
+    from django.utils import timezone
+
+    from shelfwatch.alerts.models import Contact, Subscription
+    from shelfwatch.watch.internal import internal_source_for
+    from shelfwatch.watch.models import Observation, WatchedItem
+
+    survivor = Product.objects.create(name="Amul Ghee 1 l", status=VerificationStatus.VERIFIED)
+    duplicate = Product.objects.create(name="AMUL GHEE 1L", status=VerificationStatus.VERIFIED)
+    StockItem.objects.create(store=store_a, product=survivor, quantity=3)
+    StockItem.objects.create(store=store_a, product=duplicate, quantity=0)
+    StockItem.objects.create(store=store_b, product=duplicate, quantity=0)
+    source_a, source_b = internal_source_for(store_a), internal_source_for(store_b)
+    kept = WatchedItem.objects.get(source=source_a, product=survivor)
+    doubled = WatchedItem.objects.get(source=source_a, product=duplicate)
+    alone = WatchedItem.objects.get(source=source_b, product=duplicate)
+    Observation.objects.create(item=doubled, name=doubled.name, available=False)
+    now = timezone.now()
+    asha, ravi = (
+        Contact.objects.create(channel="whatsapp", address=address, verified_at=now)
+        for address in ("+919800000001", "+919800000002")
+    )
+    Subscription.objects.create(contact=asha, item=kept)  # on both: the survivor's stays
+    on_both = Subscription.objects.create(contact=asha, item=doubled)
+    moved = Subscription.objects.create(contact=ravi, item=doubled)
+    elsewhere = Subscription.objects.create(contact=ravi, item=alone)
+
+    response = callers["admin"].post(
+        f"/api/v1/catalog/review/{duplicate.pk}/merge", {"into": survivor.pk}
+    )
+    assert response.status_code == 200, response.json()
+
+    assert not WatchedItem.objects.filter(pk=doubled.pk).exists()
+    assert not Subscription.objects.filter(pk=on_both.pk).exists()
+    assert set(Subscription.objects.filter(item=kept).values_list("contact_id", flat=True)) == {
+        asha.pk,
+        ravi.pk,
+    }
+    assert Subscription.objects.get(pk=moved.pk).item_id == kept.pk
+    assert Observation.objects.filter(item=kept, name="AMUL GHEE 1L").exists()
+    # Store B watched only the duplicate: its item now stands for the survivor.
+    alone.refresh_from_db()
+    assert (alone.product_id, alone.external_id, alone.name) == (
+        survivor.pk,
+        str(survivor.pk),
+        "Amul Ghee 1 l",
+    )
+    assert Subscription.objects.get(pk=elsewhere.pk).item_id == alone.pk

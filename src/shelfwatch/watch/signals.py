@@ -1,4 +1,4 @@
-"""Wiring done once at start-up: event consumers and topic kinds of the watch app."""
+"""Wiring done once at start-up: event consumers, topic kinds and the catalog-merge hook."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from shelfwatch.events.topics import register_topic_kind
 
 
 def connect() -> None:
+    from shelfwatch.catalog.review import product_merged
     from shelfwatch.watch.internal import FOLLOWED_EVENTS, follow_stock_event
+    from shelfwatch.watch.merges import follow_product_merge
 
+    product_merged.connect(follow_product_merge, dispatch_uid="watch.follow_product_merge")
     for event_type in FOLLOWED_EVENTS:
         register_consumer(event_type, follow_stock_event, name=f"watch.internal.{event_type}")
     # Watched items and sources are public: anyone may follow live availability badges.
