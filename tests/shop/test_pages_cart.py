@@ -270,5 +270,7 @@ def test_cart_and_checkout_speak_hindi(client, bakery):
     add(client, bakery.butter, 1)
     cart = page(client, "/cart/")
     assert "आपकी टोकरी" in cart and "चेकआउट" in cart
+    # The line reads in Hindi, the catalog name beside it (the Marathi name is not used).
+    assert "अमूल मक्खन" in cart and "Amul Butter 500 g" in cart and "अमूल लोणी" not in cart
     checkout = page(client, f"/checkout/{bakery.store.pk}/")
     assert "ऑर्डर करें" in checkout

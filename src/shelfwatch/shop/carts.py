@@ -314,6 +314,7 @@ class PricedLine:
     reservation_expires_at: datetime | None
     reservation_live: bool
     kind: str = "regular"  # see pricing.LinePrice
+    local_name: str | None = None  # the product's regional name, where a page asked for it
 
     @property
     def amount(self) -> Decimal:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -74,7 +75,9 @@ def _say_price_note(request: HttpRequest, line) -> None:
 def cart_page(request: HttpRequest) -> HttpResponse:
     """The cart per store: lines at today's prices, holds and their expiry, totals."""
     cart = carts.find_cart(page_owner(request))
-    context = shop_context(request, store_carts=carts.priced_cart(cart))
+    store_carts = carts.priced_cart(cart)
+    selectors.name_cart_lines(store_carts, get_language() or "en")
+    context = shop_context(request, store_carts=store_carts)
     return render(request, "shop/cart.html", context)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
 
@@ -19,6 +20,9 @@ from shelfwatch.catalog.search import search_products
 from shelfwatch.catalog.selectors import filter_products, get_product_for, visible_products
 from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.watch.models import Source, SourceKind
+
+if TYPE_CHECKING:
+    from shelfwatch.shop.carts import StoreCart
 
 # Where the shopper's chosen store is kept between pages.
 STORE_SESSION_KEY = "storefront_store_id"
@@ -63,6 +67,17 @@ def regional_name(product: Product, language: str, *, region: str = "") -> str |
         if country and entry.language.upper().endswith(f"-{country}"):
             return entry.name
     return matches[0].name
+
+
+def name_cart_lines(store_carts: list[StoreCart], language: str) -> None:
+    """Give each priced cart line its product's regional name in `language` (the store's
+    country preferred), as the shelf and product pages show it."""
+    priced = [entry for group in store_carts for entry in group.lines]
+    prefetch_related_objects([entry.line.product for entry in priced], "regional_names")
+    for entry in priced:
+        entry.local_name = regional_name(
+            entry.line.product, language, region=entry.line.store.region
+        )
 
 
 def picture_url(product: Product, rendition: str) -> str | None:
