@@ -87,6 +87,8 @@ def test_gzip_clients_get_the_stored_bytes_unchanged(feed_client, inventory):
     assert sent == snapshot_path("inventory", snapshot.file_name).read_bytes()
     assert response["ETag"] == f'"{snapshot.etag}-gzip"'
     assert "Accept-Encoding" in response["Vary"]
+    # One copy per encoding in a shared cache, not one per reader's browser language too.
+    assert "Accept-Language" not in response["Vary"]
     refused = feed_client("inventory").get(URL, **{"Accept-Encoding": "gzip;q=0"})
     assert refused.get("Content-Encoding") is None
 

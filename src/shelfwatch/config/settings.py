@@ -76,9 +76,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # After sessions, before common: the language comes from the set_language cookie, else
-    # the browser's Accept-Language.
-    "django.middleware.locale.LocaleMiddleware",
+    # After sessions, before common: a page's language comes from the set_language cookie,
+    # else the browser's Accept-Language (the API skips it).
+    "shelfwatch.ops.middleware.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

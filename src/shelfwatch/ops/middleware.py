@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
 
 from shelfwatch.config.problems import problem_response
@@ -116,5 +118,26 @@ class LazyMessageMiddleware(MessageMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         messages = getattr(request, "_messages", None)
         if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)
+
+
+class PageLocaleMiddleware(LocaleMiddleware):
+    """Django's locale middleware for pages; the API answers alike in every language, so its
+    responses skip the negotiation and carry no `Vary: Accept-Language`, which would split
+    a shared cache's copies of one feed by the readers' browser languages."""
+
+    api_prefix = "/api/"
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not request.path_info.startswith(self.api_prefix):
+            return super().process_request(request)
+        # A thread keeps the language a page activated before; the API speaks the default.
+        translation.activate(settings.LANGUAGE_CODE)
+        request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+        return None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path_info.startswith(self.api_prefix):
             return response
         return super().process_response(request, response)
