@@ -66,12 +66,12 @@ def test_the_buyer_follows_the_order_and_strangers_get_a_404(client, bakery, mak
     assert order.status == OrderStatus.CONFIRMED
 
 
-def test_a_visitor_reads_their_own_order_by_polling(client, bakery):
+def test_a_visitor_reads_their_own_order_and_nobody_else_does(client, bakery):
     order = place_order(client, bakery)
     assert order.user_id is None
     html = client.get(f"/orders/{order.pk}").content.decode()
-    # Order topics need an account; the visitor's page polls itself instead.
-    assert 'data-follow-poll="10"' in html and "data-follow-topics" not in html
+    # The visitor's session follows the order topic (tests/shop/test_order_follow.py).
+    assert f'data-follow-topics="order:{order.pk}"' in html
     assert Client().get(f"/orders/{order.pk}").status_code == 404
 
 

@@ -91,6 +91,17 @@ def from_session_key(session_key: str) -> Principal | None:
     return Principal.of(cached, "session")
 
 
+def visitor_session_key(session_key: str | None) -> str | None:
+    """The cookie's session key if that session is still live, else None: an expired or
+    made-up key owns nothing."""
+    if not session_key:
+        return None
+    engine = import_string(settings.SESSION_ENGINE)
+    session = engine.SessionStore(session_key)
+    session.items()  # loading forgets a key the store does not hold (missing or expired)
+    return session_key if session.session_key == session_key else None
+
+
 def resolve_principal(
     *, authorization: str | None, api_key: str | None, session_key: str | None = None
 ) -> Principal | None:

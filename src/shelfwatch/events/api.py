@@ -7,11 +7,13 @@ routed wrongly and gets a problem document saying so.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from shelfwatch.accounts.authentication import admin_auth, optional_auth, principal_of
+from shelfwatch.accounts.principal import visitor_session_key
 from shelfwatch.config.problems import ApiError, problem_response
 from shelfwatch.events.history import events_after
 from shelfwatch.events.publishing import emit
@@ -27,7 +29,8 @@ or the single port of `shelfwatch serve`); a reverse proxy must send this path t
 
 - `topics`: comma-separated, e.g. `product:7,store:2`. Anyone may follow `product:<id>`
   (availability and price); signed-in callers (session cookie, `Authorization: Bearer`,
-  `X-API-Key`) also `user:<their id>` and `store:<id>` of their stores; admins anything,
+  `X-API-Key`) also `user:<their id>`, `store:<id>` of their stores and `order:<id>` of
+  their orders; visitors `order:<id>` of the orders their session placed; admins anything,
   including `*` for every event.
 - Each event: `id:` (the event id), `event:` (its type), `data:` JSON with `id`, `type`,
   `topics`, `payload`, `created_at`. An event that committed late with an id below one
@@ -59,7 +62,11 @@ def list_events(
     permissions as the stream. Ids are assigned at insert, so on PostgreSQL an event can
     commit after a higher id was returned; clients that must see every event use the stream.
     """
-    selection = authorize_topics(principal_of(request), parse_topic_list(topics))
+    principal = principal_of(request)
+    visitor = None
+    if principal is None:
+        visitor = visitor_session_key(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    selection = authorize_topics(principal, parse_topic_list(topics), session_key=visitor)
     page = events_after(selection, after=after, limit=limit)
     events = [message.as_dict() for message in page.messages]
     return {

@@ -16,7 +16,11 @@ from urllib.parse import parse_qs
 from django.conf import settings
 from django.http import parse_cookie
 
-from shelfwatch.accounts.principal import AuthenticationFailed, resolve_principal
+from shelfwatch.accounts.principal import (
+    AuthenticationFailed,
+    resolve_principal,
+    visitor_session_key,
+)
 from shelfwatch.config.problems import ApiError
 from shelfwatch.events import history
 from shelfwatch.events.hub import Hub, Subscription, SubscriptionClosed
@@ -66,7 +70,8 @@ def authorize_request(
     principal = resolve_principal(
         authorization=authorization, api_key=api_key, session_key=session_key
     )
-    return authorize_topics(principal, topics)
+    visitor = visitor_session_key(session_key) if principal is None else None
+    return authorize_topics(principal, topics, session_key=visitor)
 
 
 async def serve_event_stream(scope: Scope, receive: Receive, send: Send, hub: Hub) -> None:

@@ -3,7 +3,9 @@
 A topic reads `<kind>:<key>` (`product:7`, `store:2`, `user:5`). Each kind is registered
 once with a key pattern and an access rule; apps add kinds from `AppConfig.ready`, e.g.
 ``register_topic_kind("order", check=owns_order)``, and the stream and the JSON API pick
-them up without changes. Admins may follow any well-formed topic and the `*` wildcard.
+them up without changes. Admins may follow any well-formed topic and the `*` wildcard. A
+kind may also let visitors without an account follow keys their live session owns
+(`visitor_check`), as a shopper follows the order they placed without signing in.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ ID_KEY = r"[1-9][0-9]{0,18}"
 _TOPIC_RE = re.compile(r"(?P<kind>[a-z][a-z0-9_]{0,31}):(?P<key>[A-Za-z0-9_-]{1,64})")
 
 AccessCheck = Callable[[Principal, str], bool]
+VisitorCheck = Callable[[str, str], bool]  # (live session key, topic key)
 
 
 class TopicInvalid(ApiError):
@@ -34,20 +37,24 @@ class TopicInvalid(ApiError):
 class TopicKind:
     """One kind of topic: keys matching `key_pattern`; `public` kinds need no login.
 
-    `check(principal, key)` decides for signed-in non-admin callers; it runs in a worker
-    thread, so it may query the database.
+    `check(principal, key)` decides for signed-in non-admin callers and
+    `visitor_check(session_key, key)` for anonymous ones with a live session; both run in a
+    worker thread, so they may query the database.
     """
 
     name: str
     key_pattern: re.Pattern[str]
     public: bool = False
     check: AccessCheck | None = None
+    visitor_check: VisitorCheck | None = None
 
-    def allows(self, principal: Principal | None, key: str) -> bool:
+    def allows(
+        self, principal: Principal | None, key: str, *, session_key: str | None = None
+    ) -> bool:
         if self.public:
             return True
         if principal is None:
-            return False
+            return bool(session_key and self.visitor_check and self.visitor_check(session_key, key))
         if principal.is_admin:
             return True
         return self.check is not None and self.check(principal, key)
@@ -57,14 +64,25 @@ _kinds: dict[str, TopicKind] = {}
 
 
 def register_topic_kind(
-    name: str, *, key_pattern: str = ID_KEY, public: bool = False, check: AccessCheck | None = None
+    name: str,
+    *,
+    key_pattern: str = ID_KEY,
+    public: bool = False,
+    check: AccessCheck | None = None,
+    visitor_check: VisitorCheck | None = None,
 ) -> TopicKind:
     """Declare a topic kind; registering a name again replaces it (reloads stay harmless)."""
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
         raise ValueError(f"bad topic kind name {name!r}")
     if not public and check is None:
         raise ValueError(f"topic kind {name!r} needs public=True or an access check")
-    kind = TopicKind(name=name, key_pattern=re.compile(key_pattern), public=public, check=check)
+    kind = TopicKind(
+        name=name,
+        key_pattern=re.compile(key_pattern),
+        public=public,
+        check=check,
+        visitor_check=visitor_check,
+    )
     _kinds[name] = kind
     return kind
 
@@ -131,19 +149,23 @@ class TopicSelection:
         return self.everything or not self.topics.isdisjoint(event_topics)
 
 
-def may_follow(principal: Principal | None, topic: str) -> bool:
-    """Whether `principal` (None for anonymous) may hear events on `topic`."""
+def may_follow(principal: Principal | None, topic: str, *, session_key: str | None = None) -> bool:
+    """Whether `principal` (None for anonymous, then known by a live `session_key` if any)
+    may hear events on `topic`."""
     if topic == WILDCARD:
         return principal is not None and principal.is_admin
     kind_name, key = split_topic(topic)
     kind = _kinds.get(kind_name)
     if kind is None:
         return principal is not None and principal.is_admin
-    return kind.allows(principal, key)
+    return kind.allows(principal, key, session_key=session_key)
 
 
-def authorize_topics(principal: Principal | None, topics: list[str]) -> TopicSelection:
+def authorize_topics(
+    principal: Principal | None, topics: list[str], *, session_key: str | None = None
+) -> TopicSelection:
     """The selection for `topics`, or a problem: 400 malformed, 403 not allowed.
+    `session_key` is an anonymous caller's live session (see `visitor_session_key`).
 
     All topics are validated before any is authorized, so a typo is reported as such even
     next to a forbidden topic.
@@ -157,7 +179,7 @@ def authorize_topics(principal: Principal | None, topics: list[str]) -> TopicSel
             if kind_name not in _kinds and not is_admin:
                 raise TopicInvalid(f"unknown topic kind {kind_name!r}", code="topic_unknown")
     for topic in topics:
-        if not may_follow(principal, topic):
+        if not may_follow(principal, topic, session_key=session_key):
             hint = "" if principal is not None else "; sign in to follow private topics"
             raise Forbidden(f"you may not follow {topic!r}{hint}", code="topic_forbidden")
     if WILDCARD in topics:

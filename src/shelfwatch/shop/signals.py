@@ -17,6 +17,13 @@ def _may_follow_order(principal: Principal, key: str) -> bool:
     return order["user_id"] == principal.user.pk or order["store_id"] in principal.store_roles
 
 
+def _visitor_placed_order(session_key: str, key: str) -> bool:
+    """A visitor follows the orders their session placed without an account."""
+    from shelfwatch.shop.models import Order
+
+    return Order.objects.filter(pk=int(key), user__isnull=True, session_key=session_key).exists()
+
+
 def _merge_on_login(sender, request, user, **kwargs) -> None:
     from django.conf import settings
 
@@ -38,7 +45,7 @@ def connect() -> None:
     from shelfwatch.events.topics import register_topic_kind
     from shelfwatch.shop.order_mail import on_order_status_changed
 
-    register_topic_kind("order", check=_may_follow_order)
+    register_topic_kind("order", check=_may_follow_order, visitor_check=_visitor_placed_order)
     register_topic_kind("flash_sale", public=True)
     register_consumer("order.status_changed", on_order_status_changed, name="shop.order_mail")
     user_logged_in.connect(_merge_on_login, dispatch_uid="shop_merge_cart_on_login")

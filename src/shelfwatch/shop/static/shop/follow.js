@@ -2,8 +2,8 @@
 // staff order board. The element with data-follow-topics ("order:12", "store:3,...")
 // opens one EventSource on those topics; each event whose type is in data-follow-events
 // makes the page fetch itself again and swap in every [data-live-region] by id, so the
-// server renders (and translates) the new state. Without topics (a visitor, who may not
-// follow order topics), data-follow-poll gives the seconds between fetches instead.
+// server renders (and translates) the new state. A page without topics, or a browser
+// without EventSource, fetches every data-follow-poll seconds (default 15) instead.
 // data-live-state on that element reads connecting, open or retrying.
 (function () {
   "use strict";
