@@ -221,6 +221,25 @@ def test_adding_again_never_extends_a_live_hold(callers, sale):
     assert Reservation.objects.get(status="active").expires_at == first_expiry
 
 
+def test_removing_a_held_line_and_adding_it_again_keeps_the_first_expiry(callers, sale):
+    customer = callers["customer"]
+    add(customer, sale, 1)
+    first_expiry = timezone.now() + timedelta(minutes=2)
+    Reservation.objects.update(expires_at=first_expiry)
+    line_id = cart_line(customer)["id"]
+    assert customer.delete(f"/api/v1/cart/lines/{line_id}").status_code == 204
+
+    assert add(customer, sale, 1).status_code == 201
+    assert Reservation.objects.get(status="active").expires_at == first_expiry
+    # Once the dropped hold's time has run out, a new hold gets the full hold time.
+    line_id = cart_line(customer)["id"]
+    assert customer.delete(f"/api/v1/cart/lines/{line_id}").status_code == 204
+    Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert add(customer, sale, 1).status_code == 201
+    fresh = Reservation.objects.get(status="active").expires_at
+    assert fresh > timezone.now() + timedelta(minutes=9)
+
+
 # --- units-left announcements -----------------------------------------------------------------
 
 

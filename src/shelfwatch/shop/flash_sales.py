@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Min, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -111,6 +111,15 @@ class SaleRow:
     sold_out_announced: bool
     units_left_due: bool
     throttle_passed: bool  # the last units-left figure is older than the window
+
+
+def _dropped_hold_expiry(sale: FlashSale, user: User, now: datetime) -> datetime | None:
+    """When the user's earliest hold on `sale` that they gave back early would have run
+    out, if that is still to come."""
+    dropped = Reservation.objects.filter(
+        sale=sale, user=user, status=ReservationStatus.RELEASED, expires_at__gt=now
+    )
+    return dropped.aggregate(until=Min("expires_at"))["until"]
 
 
 def _try_reserve(sale: FlashSale, user: User, quantity: int, now: datetime) -> str | SaleRow:
@@ -203,7 +212,9 @@ def reserve(
     expires_by: datetime | None = None,
 ) -> Reservation:
     """Hold `quantity` units of `sale` for `user` for the store's hold time, or until
-    `expires_by` when that comes first (a hold that replaces a live one keeps its expiry).
+    `expires_by` when that comes first (a hold that replaces a live one keeps its expiry),
+    and never past a hold of theirs on this sale that they dropped before it ran out, so
+    removing a line and adding it again does not start the clock afresh.
 
     Raises FlashSaleNotActive, FlashSaleLimitExceeded or FlashSaleSoldOut, changing nothing.
     `attach(reservation)` runs in the same transaction before the counters are taken (the
@@ -221,9 +232,15 @@ def reserve(
             f"at most {sale.per_customer_limit} per customer",
             extra={"limit": sale.per_customer_limit},
         )
-    expires_at = now + timedelta(minutes=hold_minutes(sale.store_id))
-    if expires_by is not None and expires_by < expires_at:
-        expires_at = expires_by
+    expires_at = min(
+        when
+        for when in (
+            now + timedelta(minutes=hold_minutes(sale.store_id)),
+            expires_by,
+            _dropped_hold_expiry(sale, user, now),
+        )
+        if when is not None
+    )
     with transaction.atomic():
         reservation = Reservation.objects.create(
             sale=sale, user=user, quantity=quantity, expires_at=expires_at, created_at=now
