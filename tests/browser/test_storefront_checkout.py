@@ -215,8 +215,8 @@ def test_a_visitor_checks_out_and_the_order_page_keeps_up(open_page, front_serve
     expect(page).to_have_url(re.compile(r"/orders/\d+$"))
     order = Order.objects.get()
     assert order.user_id is None and order.total == Decimal("288.75")
-    # A visitor may not follow order topics: the page asks the server again instead.
-    expect(page.locator("#order")).to_have_attribute("data-live-state", "polling")
+    # The visitor's session follows its own order on the live stream, without an account.
+    expect(page.locator("#order")).to_have_attribute("data-live-state", "open")
     change_status(order=order, status=OrderStatus.CONFIRMED, actor=None)
     expect(page.locator("#status")).to_have_text("Confirmed", timeout=LIVE_TIMEOUT_MS)
     page.get_by_role("button", name="Cancel this order").click()
