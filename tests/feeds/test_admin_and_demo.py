@@ -37,6 +37,26 @@ def test_admin_lists_datasets_with_status_and_refreshes_on_request(
     assert RefreshRun.objects.filter(dataset=dataset, trigger="admin").count() == 1
 
 
+def test_admin_deletes_a_dataset_with_its_files_unless_it_is_refreshing(
+    client, admin_user, make_dataset, stocked_store, django_capture_on_commit_callbacks
+):
+    from shelfwatch.feeds.refresh import claim_refresh
+    from shelfwatch.feeds.storage import dataset_dir
+
+    dataset = make_dataset("inventory")
+    refresh_now(dataset)
+    client.force_login(admin_user)
+    delete_url = f"/admin/feeds/dataset/{dataset.pk}/delete/"
+    claim_refresh(dataset=dataset, trigger="admin")
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    Dataset.objects.filter(pk=dataset.pk).update(lease_token="", lease_until=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not Dataset.objects.exists()
+    assert not dataset_dir("inventory").exists()
+
+
 def test_admin_form_refuses_a_bad_source_config(client, admin_user):
     client.force_login(admin_user)
     response = client.post(

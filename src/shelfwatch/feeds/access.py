@@ -40,3 +40,14 @@ def get_dataset_for(principal: Principal | None, name: str) -> Dataset:
     if dataset is None:
         raise NotFound("no dataset by that name", code="dataset_not_found")
     return dataset
+
+
+def get_dataset_to_manage(principal: Principal | None, name: str) -> Dataset:
+    """The dataset called `name` if the caller may change or delete it: its owner or an admin."""
+    principal = require_principal(principal)
+    dataset = get_dataset_for(principal, name)
+    if not principal.is_admin and dataset.owner_id != principal.user.pk:
+        raise Forbidden(
+            "only the dataset's owner or an admin may change it", code="dataset_owner_required"
+        )
+    return dataset

@@ -9,7 +9,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from shelfwatch.config.problems import ApiError
-from shelfwatch.feeds.datasets import clean_source
+from shelfwatch.feeds.datasets import clean_source, delete_dataset
 from shelfwatch.feeds.models import Dataset, RefreshRun, Snapshot
 from shelfwatch.feeds.refresh import TRIGGERED, is_refreshing, request_refresh
 
@@ -102,6 +102,22 @@ class DatasetAdmin(admin.ModelAdmin):
     @admin.display(description="running", boolean=True)
     def refreshing(self, obj: Dataset):
         return is_refreshing(obj)
+
+    def has_delete_permission(self, request, obj: Dataset | None = None) -> bool:
+        # A running refresh would write into a dataset that no longer exists.
+        if obj is not None and is_refreshing(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj: Dataset) -> None:
+        delete_dataset(dataset=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for dataset in queryset:
+            try:
+                delete_dataset(dataset=dataset)
+            except ApiError as exc:
+                self.message_user(request, f"{dataset.name}: {exc.detail}", messages.WARNING)
 
     @admin.action(description="Refresh now")
     def refresh_now(self, request, queryset):

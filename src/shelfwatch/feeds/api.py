@@ -6,17 +6,22 @@ time per dataset. `?stream=true` is answered by the stream processes (feeds/stre
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
 from ninja import Router, Status
 
 from shelfwatch.accounts.authentication import principal_of
-from shelfwatch.config.problems import ApiError, problem_response
+from shelfwatch.accounts.permissions import require_principal
+from shelfwatch.config.problems import ApiError, Forbidden, problem_response
 from shelfwatch.feeds import delivery
-from shelfwatch.feeds.access import get_dataset_for
+from shelfwatch.feeds.access import datasets_for, get_dataset_for, get_dataset_to_manage
+from shelfwatch.feeds.datasets import create_dataset, delete_dataset, update_dataset
 from shelfwatch.feeds.models import Dataset, RefreshRun
 from shelfwatch.feeds.refresh import request_refresh
-from shelfwatch.feeds.schemas import FeedHealthOut, RefreshOut
-from shelfwatch.feeds.status import dataset_status
+from shelfwatch.feeds.schemas import DatasetIn, DatasetPatch, FeedHealthOut, RefreshOut
+from shelfwatch.feeds.status import dataset_status, dataset_summary
 
 router = Router(tags=["feeds"])
 
@@ -31,6 +36,63 @@ class NoSnapshot(ApiError):
 @router.get("/health", auth=None, response=FeedHealthOut, summary="Feeds health (no auth)")
 def health(request: HttpRequest):
     return {"status": "ok", "datasets": Dataset.objects.filter(is_active=True).count()}
+
+
+@router.get("", response=dict, summary="The datasets the caller may read")
+def list_datasets(request: HttpRequest):
+    principal = require_principal(principal_of(request))
+    now = timezone.now()
+    found = datasets_for(principal).select_related("current_snapshot").order_by("name")
+    return {"datasets": [dataset_summary(dataset, now=now) for dataset in found]}
+
+
+@router.post("", response={201: dict}, summary="Create a dataset and start its first refresh")
+def create(request: HttpRequest, payload: DatasetIn):
+    """Admins may use any source; others only `internal` sources over stores they manage.
+
+    SQL and HTTP sources reach other systems with the server's network and credentials,
+    which is an operator's decision. The caller becomes the owner.
+    """
+    principal = require_principal(principal_of(request))
+    source = dict(payload.source)
+    kind = str(source.pop("kind", ""))
+    if not principal.is_admin and kind != "internal":
+        raise Forbidden(
+            "only admins may create datasets over external SQL or HTTP sources",
+            code="source_admin_only",
+        )
+    dataset = create_dataset(
+        name=payload.name,
+        source_kind=kind,
+        source_config=source,
+        owner=principal.user,
+        refresh_every=timedelta(seconds=payload.refresh_every_seconds),
+        description=payload.description,
+    )
+    request_refresh(dataset=dataset, trigger=RefreshRun.Trigger.API)
+    dataset.refresh_from_db()
+    return Status(201, dataset_status(dataset))
+
+
+@router.patch("/{name}", response=dict, summary="Change a dataset's description or schedule")
+def change(request: HttpRequest, name: str, payload: DatasetPatch):
+    """`active: false` stops scheduled refreshes; reads keep answering from the snapshot."""
+    dataset = get_dataset_to_manage(principal_of(request), name)
+    every = payload.refresh_every_seconds
+    update_dataset(
+        dataset=dataset,
+        description=payload.description,
+        refresh_every=timedelta(seconds=every) if every is not None else None,
+        is_active=payload.active,
+    )
+    return dataset_status(dataset)
+
+
+@router.delete("/{name}", response={204: None}, summary="Delete a dataset and its snapshots")
+def delete(request: HttpRequest, name: str):
+    """Keys lose the dataset's scope; 409 `refresh_in_progress` while a refresh runs."""
+    delete_dataset(dataset=get_dataset_to_manage(principal_of(request), name))
+    return Status(204, None)
 
 
 @router.get("/{name}/status", response=dict, summary="A dataset's snapshot and refresh status")

@@ -46,21 +46,30 @@ def run_summary(run: RefreshRun | None) -> dict[str, Any] | None:
     }
 
 
-def dataset_status(dataset: Dataset) -> dict[str, Any]:
-    """The status document of `dataset` (GET /feeds/{name}/status, the admin, the CLI)."""
-    now = timezone.now()
-    runs = list(RefreshRun.objects.filter(dataset=dataset).order_by("-queued_at", "-id")[:2])
-    latest = runs[0] if runs else None
-    refreshing = is_refreshing(dataset, now=now)
-    finished = next((run for run in runs if run.finished_at is not None), None)
+def dataset_summary(dataset: Dataset, *, now=None) -> dict[str, Any]:
+    """What a dataset is and how fresh it is, without its refresh history (lists)."""
+    now = now or timezone.now()
     return {
         "name": dataset.name,
         "description": dataset.description,
         "source": dataset.source_kind,
         "refresh_every_seconds": int(dataset.refresh_every.total_seconds()),
+        "active": dataset.is_active,
         "next_refresh_at": dataset.next_refresh_at.isoformat(),
         "snapshot": snapshot_summary(dataset.current_snapshot, now=now),
-        "refreshing": refreshing,
-        "current_refresh": run_summary(latest) if refreshing and latest else None,
+        "refreshing": is_refreshing(dataset, now=now),
+    }
+
+
+def dataset_status(dataset: Dataset) -> dict[str, Any]:
+    """The status document of `dataset` (GET /feeds/{name}/status, the admin, the CLI)."""
+    now = timezone.now()
+    summary = dataset_summary(dataset, now=now)
+    runs = list(RefreshRun.objects.filter(dataset=dataset).order_by("-queued_at", "-id")[:2])
+    latest = runs[0] if runs else None
+    finished = next((run for run in runs if run.finished_at is not None), None)
+    return {
+        **summary,
+        "current_refresh": run_summary(latest) if summary["refreshing"] and latest else None,
         "last_refresh": run_summary(finished),
     }

@@ -1,24 +1,37 @@
-"""`shelfwatch feeds list|refresh NAME|status NAME|grant NAME KEY_PREFIX`: feeds from the CLI."""
+"""`shelfwatch feeds list|create|delete|refresh|status|grant`: datasets from the CLI."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shelfwatch.accounts.models import ApiKey
-from shelfwatch.feeds.datasets import grant_read
+from shelfwatch.accounts.models import ApiKey, User
+from shelfwatch.config.problems import ApiError
+from shelfwatch.feeds.datasets import create_dataset, delete_dataset, grant_read
 from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus
 from shelfwatch.feeds.refresh import claim_refresh, run_refresh
 from shelfwatch.feeds.status import dataset_status
 
 
 class Command(BaseCommand):
-    help = "List datasets, show one's status, or refresh one now in this process."
+    help = "List, create or delete datasets, show one's status, or refresh one in this process."
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("list", help="every dataset with its snapshot and last refresh")
+        create = sub.add_parser("create", help="create a dataset (any source kind)")
+        create.add_argument("name")
+        create.add_argument("--source", required=True, help="internal, sql, http_csv or http_json")
+        create.add_argument(
+            "--config", default="{}", help='source settings as JSON, e.g. {"table": "orders"}'
+        )
+        create.add_argument("--owner", required=True, help="the owner's email address")
+        create.add_argument("--every", type=int, default=3600, help="refresh interval, seconds")
+        create.add_argument("--description", default="")
+        delete = sub.add_parser("delete", help="delete a dataset, its snapshots and key scopes")
+        delete.add_argument("name")
         refresh = sub.add_parser("refresh", help="refresh a dataset now, printing progress")
         refresh.add_argument("name")
         status = sub.add_parser("status", help="a dataset's status as JSON")
@@ -31,6 +44,9 @@ class Command(BaseCommand):
         if action == "list":
             self._list()
             return
+        if action == "create":
+            self._create(options)
+            return
         dataset = (
             Dataset.objects.select_related("current_snapshot").filter(name=options["name"]).first()
         )
@@ -38,6 +54,12 @@ class Command(BaseCommand):
             raise CommandError(f"no dataset called {options['name']!r}")
         if action == "status":
             self.stdout.write(json.dumps(dataset_status(dataset), indent=2))
+        elif action == "delete":
+            try:
+                delete_dataset(dataset=dataset)
+            except ApiError as exc:
+                raise CommandError(f"{dataset.name}: {exc.detail}") from None
+            self.stdout.write(f"deleted {dataset.name}")
         elif action == "grant":
             key = ApiKey.objects.filter(prefix=options["key_prefix"]).first()
             if key is None:
@@ -52,6 +74,30 @@ class Command(BaseCommand):
             snapshot = dataset.current_snapshot
             count = snapshot.record_count if snapshot else "-"
             self.stdout.write(f"{dataset.name:24} {dataset.source_kind:10} records {count}")
+
+    def _create(self, options: dict) -> None:
+        owner = User.objects.filter(email__iexact=options["owner"]).first()
+        if owner is None:
+            raise CommandError(f"no user with the email {options['owner']!r}")
+        try:
+            config = json.loads(options["config"])
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--config is not JSON: {exc}") from None
+        try:
+            dataset = create_dataset(
+                name=options["name"],
+                source_kind=options["source"],
+                source_config=config,
+                owner=owner,
+                refresh_every=timedelta(seconds=options["every"]),
+                description=options["description"],
+            )
+        except ApiError as exc:
+            raise CommandError(f"{exc.code}: {exc.detail}") from None
+        self.stdout.write(
+            f"created {dataset.name} ({dataset.source_kind}); first refresh due now, "
+            f"then every {options['every']} s; readers need the scope {dataset.read_scope}"
+        )
 
     def _refresh(self, dataset: Dataset) -> None:
         run = claim_refresh(dataset=dataset, trigger=RefreshRun.Trigger.COMMAND)
