@@ -118,7 +118,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", "/api/v1/flash-sales/{sale_id}"): staff(404),
     # Feeds: a caller without the dataset's scope is refused whether or not it exists.
     ("GET", "/api/v1/feeds/health"): everyone(200),
+    ("GET", "/api/v1/feeds"): signed_in(200),
+    ("POST", "/api/v1/feeds"): signed_in(422),
     ("GET", "/api/v1/feeds/{name}"): admins(404),
+    ("PATCH", "/api/v1/feeds/{name}"): admins(404),
+    ("DELETE", "/api/v1/feeds/{name}"): admins(404),
     ("GET", "/api/v1/feeds/{name}/status"): admins(404),
     ("POST", "/api/v1/feeds/{name}/refresh"): admins(404),
     ("GET", "/api/v1/loyalty"): signed_in(200),
