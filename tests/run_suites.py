@@ -7,17 +7,22 @@ goes for the browser tests without Chromium or playwright, and REQUIRE_BROWSER=1
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shelfwatch")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CACHE_REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/12")
+# Any fixed number: runs of this suite against one server take it in turn.
+SERVICES_LOCK_KEY = 0x5357_5445_5354  # "SWTEST"
 
 
 def reachable(host: str, port: int) -> bool:
@@ -65,6 +70,30 @@ def browser_verdict(missing: str) -> int:
     return 1 if required else 0
 
 
+@contextlib.contextmanager
+def services_taken_in_turn(pg_url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while the PostgreSQL + Redis half runs.
+
+    That half uses fixed names (the test database, two Redis databases it empties), so two
+    checkouts testing at once against the same servers would wreck each other's runs; the
+    second one waits here instead, and says so.
+    """
+    import psycopg
+
+    parts = urlsplit(pg_url)
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as connection:
+        taken = connection.execute("SELECT pg_try_advisory_lock(%s)", [SERVICES_LOCK_KEY])
+        if not taken.fetchone()[0]:
+            print(
+                "Another test run is using the PostgreSQL + Redis test databases; waiting...",
+                file=sys.stderr,
+                flush=True,
+            )
+            connection.execute("SELECT pg_advisory_lock(%s)", [SERVICES_LOCK_KEY])
+        yield  # the lock goes with the connection
+
+
 def run(label: str, extra_env: dict[str, str], args: list[str]) -> int:
     env = {**os.environ, **extra_env}
     env["DATA_DIR"] = tempfile.mkdtemp(prefix=f"shelfwatch-test-{label}-")
@@ -98,7 +127,8 @@ def main() -> int:
         "SECURE_COOKIES": "0",
         "SECURE_HSTS_SECONDS": "0",
     }
-    code_pg = run("postgresql+redis", pg_env, args)
+    with services_taken_in_turn(PG_URL):
+        code_pg = run("postgresql+redis", pg_env, args)
     code_browser = browser_verdict(missing_browser)  # printed last, where it is seen
     return code or code_pg or code_browser
 
