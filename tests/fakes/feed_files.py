@@ -21,6 +21,7 @@ class FeedFiles(JsonService):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host, port)
         self._files: dict[str, tuple[bytes, str]] = {}
+        self._held: dict[str, tuple[int, threading.Event]] = {}
         self._lock = threading.Lock()
 
     def put(self, path: str, body: bytes | str, *, content_type: str = "text/plain") -> None:
@@ -28,16 +29,24 @@ class FeedFiles(JsonService):
         with self._lock:
             self._files[path] = (data, content_type)
 
+    def hold(self, path: str, *, after: int) -> threading.Event:
+        """Send `path`'s first `after` bytes, then the rest once the returned event is set."""
+        gate = threading.Event()
+        with self._lock:
+            self._held[path] = (after, gate)
+        return gate
+
     def put_json(self, path: str, document: Any) -> None:
         self.put(path, json_body(document), content_type="application/json")
 
     def handle(self, call: Call) -> Reply:
         with self._lock:
             found = self._files.get(call.path)
+            after, gate = self._held.get(call.path, (0, None))
         if found is None:
             return self.error_reply(404, call)
         body, content_type = found
-        return Reply(status=200, body=body, content_type=content_type)
+        return Reply(status=200, body=body, content_type=content_type, hold_after=after, gate=gate)
 
     def error_reply(self, status: int, call: Call) -> Reply:
         return Reply.json({"error": "not found" if status == 404 else "error"}, status=status)

@@ -29,6 +29,7 @@ import contextlib
 import itertools
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,10 @@ class Reply:
     content_type: str | None = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
     drop: bool = False
+    # Send the first `hold_after` bytes of the body, then wait for `gate` before the rest:
+    # lets a test see what a client does with a body that is still arriving.
+    hold_after: int = 0
+    gate: threading.Event | None = None
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **kwargs: Any) -> Reply:
@@ -333,4 +338,10 @@ class JsonService(ThreadedFake):
         call.response_headers = sent
         call.response_body = reply.body if has_body(reply.status) else b""
         if has_body(reply.status) and call.method != "HEAD":
-            handler.wfile.write(reply.body)
+            if reply.gate is not None:
+                handler.wfile.write(reply.body[: reply.hold_after])
+                handler.wfile.flush()
+                reply.gate.wait(10)
+                handler.wfile.write(reply.body[reply.hold_after :])
+            else:
+                handler.wfile.write(reply.body)

@@ -124,3 +124,59 @@ def test_since_on_a_source_without_a_change_field_is_a_400(
     cursor = encode_cursor("plain", 1)
     response = feed_client("plain").get(f"/api/v1/feeds/plain?since={cursor}")
     assert response.status_code == 400 and response.json()["code"] == "since_unsupported"
+
+
+def test_csv_records_arrive_while_the_file_is_still_downloading(
+    make_dataset, host, loopback_allowed
+):
+    from shelfwatch.feeds import sources
+
+    head = '\ufeffsku,note\r\nA1,"two\r\nlines"\r\n'
+    host.put(
+        "/big.csv", head + "".join(f"S{n},x\r\n" for n in range(5000)), content_type="text/csv"
+    )
+    gate = host.hold("/big.csv", after=len(head.encode()) + 3)  # the BOM and the first row
+    # The server holds the rest for 10 s, past this timeout: a client that waited for the
+    # whole body would fail here with a timeout.
+    dataset = make_dataset(
+        "big", kind="http_csv", config={"url": host.url("/big.csv"), "timeout_seconds": 4}
+    )
+    records = sources.open_records(dataset, limit=10_000)
+    try:
+        assert next(records) == {"sku": "A1", "note": "two\r\nlines"}
+        gate.set()
+        rest = list(records)
+    finally:
+        gate.set()
+        records.close()
+    assert len(rest) == 5000 and rest[-1] == {"sku": "S4999", "note": "x"}
+
+
+def test_json_lines_are_read_line_by_line_and_a_bad_line_is_named(
+    make_dataset, host, loopback_allowed
+):
+    host.put("/rows.jsonl", '{"id": 1}\n\n{"id": 2}\n3\n', content_type="application/x-ndjson")
+    dataset = make_dataset(
+        "rows", kind="http_json", config={"url": host.url("/rows.jsonl"), "lines": True}
+    )
+    assert refresh_now(dataset).status == "succeeded"
+    assert records_of(dataset) == [{"id": 1}, {"id": 2}, {"value": 3}]
+
+    host.put("/rows.jsonl", '{"id": 1}\n{"id": \n', content_type="application/x-ndjson")
+    run = refresh_now(dataset)
+    assert run.status == "failed" and run.error_code == "source_failed"
+    assert run.error.startswith("line 2 is not JSON")
+    assert records_of(dataset) == [{"id": 1}, {"id": 2}, {"value": 3}]
+
+
+def test_json_lines_settings_are_checked(make_dataset):
+    from shelfwatch.feeds.datasets import InvalidDataset
+
+    with pytest.raises(InvalidDataset, match="true or false"):
+        make_dataset("f", kind="http_json", config={"url": "https://x.example/", "lines": "yes"})
+    with pytest.raises(InvalidDataset, match="not JSON Lines"):
+        make_dataset(
+            "f",
+            kind="http_json",
+            config={"url": "https://x.example/", "lines": True, "records_path": "a"},
+        )

@@ -10,6 +10,7 @@ ranges, e.g. 127.0.0.0/8 for tests against local fakes.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -90,6 +91,16 @@ class FetchResult:
         import json
 
         return json.loads(self.content)
+
+
+@dataclass(frozen=True)
+class StreamedResponse:
+    """A response whose body is read as it arrives: `chunks` yields it within the caps."""
+
+    status: int
+    url: str  # after redirects
+    headers: httpx.Headers
+    chunks: Iterator[bytes]
 
 
 def _charset(headers: httpx.Headers) -> str:
@@ -313,9 +324,37 @@ class GuardedClient:
         Raises FetchError (a subclass saying what went wrong) instead of returning.
         HTTP error statuses are returned, not raised: callers decide what 304 or 429 mean.
         """
-        check_url(url)
         started = time.monotonic()
-        deadline = started + self.timeout
+        with self.stream(
+            method, url, headers=headers, params=params, json=json, content=content
+        ) as response:
+            body = b"".join(response.chunks)
+        return FetchResult(
+            status=response.status,
+            url=response.url,
+            headers=response.headers,
+            content=body,
+            elapsed=time.monotonic() - started,
+        )
+
+    @contextlib.contextmanager
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+    ) -> Iterator[StreamedResponse]:
+        """The response with its body still to read, for bodies too large to hold whole.
+
+        The same checks and caps as `request`: iterating `chunks` past `max_bytes` or past
+        the deadline raises, and so does any transport failure while reading.
+        """
+        check_url(url)
+        deadline = time.monotonic() + self.timeout
         try:
             with self._client.stream(
                 method, url, headers=headers, params=params, json=json, content=content
@@ -325,23 +364,11 @@ class GuardedClient:
                     raise ResponseTooLarge(
                         f"{declared} bytes announced, the limit is {self.max_bytes}", url=url
                     )
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise ResponseTooLarge(
-                            f"more than {self.max_bytes} bytes", url=str(response.url)
-                        )
-                    if time.monotonic() > deadline:
-                        raise FetchTimeout(f"body not read within {self.timeout} s", url=url)
-                    chunks.append(chunk)
-                return FetchResult(
+                yield StreamedResponse(
                     status=response.status_code,
                     url=str(response.url),
                     headers=response.headers,
-                    content=b"".join(chunks),
-                    elapsed=time.monotonic() - started,
+                    chunks=self._capped_chunks(response, deadline=deadline),
                 )
         except httpx.TooManyRedirects:
             raise TooManyRedirects("too many redirects", url=url) from None
@@ -351,6 +378,16 @@ class GuardedClient:
             raise ConnectFailed(f"undecodable body: {exc}", url=url) from None
         except httpx.HTTPError as exc:
             raise ConnectFailed(f"{type(exc).__name__}: {exc}", url=url) from None
+
+    def _capped_chunks(self, response: httpx.Response, *, deadline: float) -> Iterator[bytes]:
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise ResponseTooLarge(f"more than {self.max_bytes} bytes", url=str(response.url))
+            if time.monotonic() > deadline:
+                raise FetchTimeout(f"body not read within {self.timeout} s", url=str(response.url))
+            yield chunk
 
     def get(self, url: str, **kwargs: Any) -> FetchResult:
         return self.request("GET", url, **kwargs)
