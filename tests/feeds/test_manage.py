@@ -183,50 +183,23 @@ def test_a_dataset_being_refreshed_is_not_deleted(callers, make_dataset):
 
 def test_the_command_creates_and_deletes(make_user, stocked_store, capsys):
     make_user("ops@example.com", admin=True)
-    call_command(
-        "feeds",
-        "create",
-        "orders-feed",
-        "--source",
-        "internal",
-        "--config",
-        '{"table": "inventory"}',
-        "--owner",
-        "ops@example.com",
-        "--every",
-        "600",
-    )
+
+    def create(name: str, config: str, owner: str = "ops@example.com", *extra: str) -> None:
+        call_command(
+            "feeds", "create", name, "--source", "internal", "--config", config, "--owner", owner,
+            *extra,
+        )  # fmt: skip
+
+    create("orders-feed", '{"table": "inventory"}', "ops@example.com", "--every", "600")
     assert "created orders-feed" in capsys.readouterr().out
     dataset = Dataset.objects.get(name="orders-feed")
     assert dataset.refresh_every.total_seconds() == 600
     with pytest.raises(CommandError, match="dataset_exists"):
-        call_command(
-            "feeds",
-            "create",
-            "orders-feed",
-            "--source",
-            "internal",
-            "--config",
-            '{"table": "products"}',
-            "--owner",
-            "ops@example.com",
-        )
+        create("orders-feed", '{"table": "products"}')
     with pytest.raises(CommandError, match="not JSON"):
-        call_command(
-            "feeds",
-            "create",
-            "x",
-            "--source",
-            "internal",
-            "--config",
-            "{",
-            "--owner",
-            "ops@example.com",
-        )
+        create("x", "{")
     with pytest.raises(CommandError, match="no user"):
-        call_command(
-            "feeds", "create", "x", "--source", "internal", "--owner", "nobody@example.com"
-        )
+        create("x", '{"table": "products"}', "nobody@example.com")
     call_command("feeds", "delete", "orders-feed")
     assert "deleted orders-feed" in capsys.readouterr().out
     assert not Dataset.objects.exists()

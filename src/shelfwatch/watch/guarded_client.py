@@ -309,25 +309,16 @@ class GuardedClient:
     def cookies(self) -> httpx.Cookies:
         return self._client.cookies
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        content: bytes | None = None,
-    ) -> FetchResult:
+    def request(self, method: str, url: str, **options: Any) -> FetchResult:
         """Send one request; the whole body is read, at most `max_bytes` of it.
+
+        `options` are those of `stream` (headers, params, json, content).
 
         Raises FetchError (a subclass saying what went wrong) instead of returning.
         HTTP error statuses are returned, not raised: callers decide what 304 or 429 mean.
         """
         started = time.monotonic()
-        with self.stream(
-            method, url, headers=headers, params=params, json=json, content=content
-        ) as response:
+        with self.stream(method, url, **options) as response:
             body = b"".join(response.chunks)
         return FetchResult(
             status=response.status,
