@@ -21,6 +21,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shelfwatch.ops.supervisor import ChildSpec
 
 SETTINGS_MODULE = "shelfwatch.config.settings"
 DEFAULT_HOST = "127.0.0.1"
@@ -50,8 +54,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.db import connections
 
     from shelfwatch.ops.servers import fresh_metrics_dir
-    from shelfwatch.ops.supervisor import ChildSpec, Supervisor
+    from shelfwatch.ops.supervisor import Supervisor
 
+    if args.task_workers < 1:
+        print("--task-workers must be at least 1", file=sys.stderr)
+        return 2
     _setup_django()
     if settings.EMBEDDED:
         print("Preparing the embedded database...", flush=True)
@@ -61,18 +68,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         connections.close_all()
     metrics_dir = fresh_metrics_dir(settings.DATA_DIR, "serve")
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    me = [sys.executable, "-m", "shelfwatch"]
-    specs = [
-        ChildSpec("front", [*me, "front", "--host", args.host, "--port", str(args.port)]),
-        ChildSpec("worker", [*me, "worker"]),
-        ChildSpec("scheduler", [*me, "scheduler"]),
-    ]
+    specs = serve_children(host=args.host, port=args.port, task_workers=args.task_workers)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Shelfwatch is running at http://{host}:{args.port}/  (Ctrl-C to stop)", flush=True)
     try:
         return Supervisor(specs, env=env).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def serve_children(*, host: str, port: int, task_workers: int) -> list[ChildSpec]:
+    """What `serve` supervises: the front, `task_workers` task workers and the scheduler."""
+    from shelfwatch.ops.supervisor import ChildSpec
+
+    me = [sys.executable, "-m", "shelfwatch"]
+    workers = [
+        ChildSpec("worker" if task_workers == 1 else f"worker-{number}", [*me, "worker"])
+        for number in range(1, task_workers + 1)
+    ]
+    return [
+        ChildSpec("front", [*me, "front", "--host", host, "--port", str(port)]),
+        *workers,
+        ChildSpec("scheduler", [*me, "scheduler"]),
+    ]
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -311,6 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("serve", cmd_serve, "run everything on one port: web front, task worker, scheduler")
     _add_bind(p)
+    p.add_argument(
+        "--task-workers",
+        type=int,
+        default=_env_int("TASK_WORKERS", 1),
+        help="task worker processes (default: TASK_WORKERS or 1); more let a long feed "
+        "refresh or shop poll run beside notification delivery",
+    )
 
     p = command("web", cmd_web, "serve Django over WSGI with granian (threads per worker)")
     _add_bind(p)

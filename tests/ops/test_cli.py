@@ -137,3 +137,26 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
     result = run(["check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_serve_runs_as_many_task_workers_as_asked():
+    from shelfwatch.cli import serve_children
+
+    one = serve_children(host="127.0.0.1", port=8000, task_workers=1)
+    assert [child.name for child in one] == ["front", "worker", "scheduler"]
+    three = serve_children(host="127.0.0.1", port=8000, task_workers=3)
+    assert [child.name for child in three] == [
+        "front",
+        "worker-1",
+        "worker-2",
+        "worker-3",
+        "scheduler",
+    ]
+    assert all(child.argv[-1] == "worker" for child in three[1:4])
+    assert three[0].argv[-4:] == ["--host", "127.0.0.1", "--port", "8000"]
+
+
+def test_serve_refuses_no_task_workers(subprocess_env):
+    result = run(["serve", "--task-workers", "0"], subprocess_env)
+    assert result.returncode == 2
+    assert "--task-workers must be at least 1" in result.stderr

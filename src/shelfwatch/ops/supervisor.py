@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -83,15 +82,15 @@ class Supervisor:
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.stable_after = stable_after
-        self._stop = threading.Event()
-        self._force = False
+        # Written only by the signal handler, read by the loop: a handler runs between two
+        # bytecodes of whatever this thread was doing, possibly inside Event.wait with its
+        # lock held, so it must take no lock. The loop sees a request within poll_seconds.
+        self._stop_requests = 0
         self._preexec = _die_with_parent()
 
     def request_stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
-        if self._stop.is_set():
-            # A second Ctrl-C means "now": skip the grace period.
-            self._force = True
-        self._stop.set()
+        """Ask the supervisor to stop; a second request (Ctrl-C twice) skips the grace period."""
+        self._stop_requests += 1
 
     def run(self) -> int:
         """Supervise until SIGINT/SIGTERM (or request_stop), then stop every child."""
@@ -101,9 +100,9 @@ class Supervisor:
         try:
             for child in self.children:
                 self._start(child)
-            while not self._stop.is_set():
+            while not self._stop_requests:
                 self._check_children()
-                self._stop.wait(self.poll_seconds)
+                time.sleep(self.poll_seconds)
         finally:
             self._shutdown()
             for sig, handler in previous.items():
@@ -162,7 +161,7 @@ class Supervisor:
             logger.info("stopping %s (pid %d)", child.spec.name, child.process.pid)
             self._signal_group(child.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.grace_seconds
-        while running and time.monotonic() < deadline and not self._force:
+        while running and time.monotonic() < deadline and self._stop_requests < 2:
             running = [c for c in running if c.process.poll() is None]
             if running:
                 time.sleep(0.05)
