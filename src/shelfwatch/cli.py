@@ -208,10 +208,25 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         print(f"enqueued: {', '.join(enqueued) or 'nothing due'}")
         return 0
     stop = threading.Event()
+    # The loop runs in its own thread: a signal handler runs in the main thread, and its
+    # stop.set() could wait forever for the Event's lock if the main thread were holding
+    # it inside stop.wait() at that instant.
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            scheduler.run(stop)
+        except BaseException as exc:
+            failed.append(exc)
+            raise
+
+    runner = threading.Thread(target=run, name="scheduler")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    scheduler.run(stop)
-    return 0
+    runner.start()
+    while runner.is_alive():
+        runner.join(0.5)
+    return 1 if failed else 0
 
 
 # --- data -----------------------------------------------------------------------------------
