@@ -180,3 +180,24 @@ def test_json_lines_settings_are_checked(make_dataset):
             kind="http_json",
             config={"url": "https://x.example/", "lines": True, "records_path": "a"},
         )
+
+
+def test_a_json_list_is_read_item_by_item_while_it_downloads(make_dataset, host, loopback_allowed):
+    from shelfwatch.feeds import sources
+
+    first = '[{"sku": "A1", "qty": 5},'
+    host.put_json("/items", [{"sku": "A1", "qty": 5}] + [{"sku": f"S{n}"} for n in range(3000)])
+    gate = host.hold("/items", after=len(first) + 1)
+    dataset = make_dataset(
+        "items", kind="http_json", config={"url": host.url("/items"), "timeout_seconds": 4}
+    )
+    records = sources.open_records(dataset, limit=10_000)
+    try:
+        # The server holds the rest past the timeout: only a streaming reader gets here.
+        assert next(records) == {"sku": "A1", "qty": 5}
+        gate.set()
+        rest = list(records)
+    finally:
+        gate.set()
+        records.close()
+    assert len(rest) == 3000 and rest[-1] == {"sku": "S2999"}

@@ -3,16 +3,14 @@
 Config: `{"url": "https://...", "records_path": "data.items", "timeout_seconds": 30,
 "max_bytes": 52428800, "cursor_field": "updated_at"}`, and `"lines": true` for JSON Lines.
 A JSON body is a list of objects (or holds one at the dotted `records_path`); a CSV body
-has a header row. CSV and JSON Lines are parsed as they arrive, so a refresh holds a few
-records at a time whatever the file's size; a JSON document is read whole, which
-`max_bytes` bounds.
+has a header row. CSV, JSON Lines and a body that is itself a JSON list are parsed as they
+arrive, so a refresh holds a few records at a time whatever the file's size; a document
+with `records_path` is read whole, which `max_bytes` bounds.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -25,6 +23,7 @@ from shelfwatch.feeds.sources import (
     SourceError,
     SourceTimeout,
     SourceUnreachable,
+    text_stream,
 )
 from shelfwatch.watch.guarded_client import (
     FetchError,
@@ -83,11 +82,13 @@ def open_records(dataset: Dataset, *, limit: int) -> Iterator[dict[str, Any]]:
             if response.status != 200:
                 raise SourceError(f"the server answered HTTP {response.status}")
             if dataset.source_kind == "http_csv":
-                records = _csv_records(_text_of(response.chunks))
+                records = _csv_records(text_stream.lines(response.chunks))
             elif config.get("lines"):
-                records = _json_lines(_text_of(response.chunks))
-            else:
+                records = _json_lines(text_stream.lines(response.chunks))
+            elif config.get("records_path"):
                 records = _json_records(b"".join(response.chunks), config)
+            else:
+                records = _json_list(response.chunks)
             for count, record in enumerate(records, start=1):
                 if count > limit:
                     raise RowLimitExceeded(
@@ -98,22 +99,6 @@ def open_records(dataset: Dataset, *, limit: int) -> Iterator[dict[str, Any]]:
         raise SourceTimeout(str(exc)) from None
     except FetchError as exc:
         raise SourceUnreachable(f"{exc.code}: {exc}") from None
-
-
-def _text_of(chunks: Iterator[bytes]) -> Iterator[str]:
-    """The body as lines of text (line ends kept, a leading BOM dropped), as it arrives."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    pending = ""
-    for chunk in chunks:
-        pending += decoder.decode(chunk)
-        # Only \n ends a line here; the csv module handles \r\n and quoted line breaks.
-        cut = pending.rfind("\n") + 1
-        if cut:
-            yield from io.StringIO(pending[:cut], newline="")
-            pending = pending[cut:]
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield pending
 
 
 def _csv_records(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
@@ -137,6 +122,14 @@ def _json_lines(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
         except ValueError as exc:
             raise SourceError(f"line {number} is not JSON: {exc}") from None
         yield item if isinstance(item, dict) else {"value": item}
+
+
+def _json_list(chunks: Iterator[bytes]) -> Iterator[dict[str, Any]]:
+    try:
+        for item in text_stream.json_list_items(chunks):
+            yield item if isinstance(item, dict) else {"value": item}
+    except text_stream.MalformedJson as exc:
+        raise SourceError(f"the body is not a JSON list: {exc}") from None
 
 
 def _json_records(body: bytes, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
