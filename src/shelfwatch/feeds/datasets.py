@@ -26,6 +26,10 @@ class InvalidDataset(ApiError):
     code = "invalid_dataset"
 
 
+class NameTaken(Conflict):
+    code = "dataset_exists"
+
+
 def check_refresh_every(every: timedelta) -> timedelta:
     if not MIN_REFRESH_EVERY <= every <= MAX_REFRESH_EVERY:
         raise InvalidDataset(
@@ -67,13 +71,13 @@ def create_dataset(
         dataset.full_clean(exclude=["current_snapshot"])
     except ValidationError as exc:
         if "name" in exc.message_dict and Dataset.objects.filter(name=name).exists():
-            raise Conflict("a dataset by that name exists", code="dataset_exists") from None
+            raise NameTaken("a dataset by that name exists") from None
         raise InvalidDataset("; ".join(exc.messages)) from None
     try:
         with transaction.atomic():
             dataset.save()
     except IntegrityError:  # created by someone else since the check above
-        raise Conflict("a dataset by that name exists", code="dataset_exists") from None
+        raise NameTaken("a dataset by that name exists") from None
     return dataset
 
 
@@ -112,11 +116,6 @@ def delete_dataset(*, dataset: Dataset) -> None:
     Refused while a refresh runs (its lease ends on its own if the process died). Keys lose
     the scope so that a dataset created later under the same name is not readable to them.
     """
-    if is_refreshing(dataset):
-        raise Conflict(
-            "a refresh of this dataset is running; delete it once that finishes",
-            code="refresh_in_progress",
-        )
     scope = scope_for(dataset.name)
     with transaction.atomic():
         # The lease is taken with a conditional UPDATE, so a refresh cannot start once
@@ -134,7 +133,6 @@ def delete_dataset(*, dataset: Dataset) -> None:
             if scope in key.scopes:
                 key.scopes = [held for held in key.scopes if held != scope]
                 key.save(update_fields=["scopes"])
-        Dataset.objects.filter(pk=dataset.pk).update(current_snapshot=None)
         locked.delete()
         name = locked.name
         transaction.on_commit(lambda: shutil.rmtree(dataset_dir(name), ignore_errors=True))

@@ -121,15 +121,20 @@ def _json_lines(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             item = json.loads(line)
         except ValueError as exc:
             raise SourceError(f"line {number} is not JSON: {exc}") from None
-        yield item if isinstance(item, dict) else {"value": item}
+        yield _as_record(item)
 
 
 def _json_list(chunks: Iterator[bytes]) -> Iterator[dict[str, Any]]:
     try:
         for item in text_stream.json_list_items(chunks):
-            yield item if isinstance(item, dict) else {"value": item}
+            yield _as_record(item)
     except text_stream.MalformedJson as exc:
         raise SourceError(f"the body is not a JSON list: {exc}") from None
+
+
+def _as_record(item: Any) -> dict[str, Any]:
+    # A list of plain values still makes records, each under "value".
+    return item if isinstance(item, dict) else {"value": item}
 
 
 def _json_records(body: bytes, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -144,4 +149,4 @@ def _json_records(body: bytes, config: dict[str, Any]) -> Iterator[dict[str, Any
     if not isinstance(document, list):
         raise SourceError("the records are not a JSON list")
     for item in document:
-        yield item if isinstance(item, dict) else {"value": item}
+        yield _as_record(item)
