@@ -10,28 +10,49 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from shelfwatch.watch.adapters.base import HttpStatusProblem
+from shelfwatch.watch.adapters.base import HttpStatusProblem, SourceProblem
 from shelfwatch.watch.guarded_client import FetchResult, GuardedClient
 
 MAX_RETRY_AFTER = 3600.0
 GONE_STATUSES = (404, 410)
 
 
+class LeaseLost(SourceProblem):
+    """The host's lease went to another worker mid-poll: no further request may start."""
+
+    code = "lease_lost"
+
+
 class HostGate:
-    """Pacing for one host, shared by the threads polling its sources."""
+    """Pacing for one host, shared by the threads polling its sources.
+
+    `stop()` (the lease was lost) makes every later `slot()` raise LeaseLost, so a poll
+    that outlived its lease sends nothing more while another worker holds the host.
+    """
 
     def __init__(self, *, min_interval: float, max_concurrency: int) -> None:
         self.min_interval = max(0.0, min_interval)
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
+        self.max_concurrency = max(1, max_concurrency)
+        self._slots = threading.BoundedSemaphore(self.max_concurrency)
         self._lock = threading.Lock()
         self._next_start = 0.0
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
 
     def pause(self, seconds: float) -> None:
         """No request starts for `seconds` (a 429's Retry-After)."""
@@ -45,8 +66,10 @@ class HostGate:
                 now = time.monotonic()
                 start = max(now, self._next_start)
                 self._next_start = start + self.min_interval
-            if start > now:
-                time.sleep(start - now)
+            if start > now and self._stopped.wait(start - now):
+                raise LeaseLost("the host's lease was lost; the poll stops here")
+            if self._stopped.is_set():
+                raise LeaseLost("the host's lease was lost; the poll stops here")
             yield
 
 
@@ -79,6 +102,7 @@ class SourceFetcher:
         self.validators = validators
         self.requests = 0
         self.not_modified = 0
+        self._count_lock = threading.Lock()
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -94,7 +118,7 @@ class SourceFetcher:
         json: Any = None,
     ) -> FetchResult:
         with self.gate.slot():
-            self.requests += 1
+            self._count("requests")
             result = self.client.request(method, url, params=params, headers=headers, json=json)
         self._raise_for_status(result)
         return result
@@ -116,10 +140,10 @@ class SourceFetcher:
             if known.get("last_modified"):
                 sent["If-Modified-Since"] = known["last_modified"]
         with self.gate.slot():
-            self.requests += 1
+            self._count("requests")
             result = self.client.request("GET", url, params=params, headers=sent)
         if result.status == 304 and conditional:
-            self.not_modified += 1
+            self._count("not_modified")
             return None
         self._raise_for_status(result)
         if conditional and result.status == 200:
@@ -130,6 +154,52 @@ class SourceFetcher:
             else:
                 self.validators.pop(key, None)
         return result
+
+    def get_many(
+        self, urls: Iterable[str], *, conditional: bool = False
+    ) -> Iterator[tuple[str, FetchResult | Exception | None]]:
+        """GET each URL, up to the host's `max_concurrency` in flight; yields (url, what
+        `get` returned or the exception it raised) in the order of `urls`.
+
+        A lost lease ends the whole walk (LeaseLost is raised, not yielded)."""
+        urls = list(urls)
+        workers = min(self.gate.max_concurrency, len(urls))
+        if workers <= 1:
+            for url in urls:
+                yield url, self._get_or_error(url, conditional)
+            return
+        # A window of pages in flight or waiting to be read, so a long list never holds
+        # every body in memory at once.
+        window = workers * 2
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="watch-fetch") as pool:
+            pending: deque[tuple[str, Future]] = deque()
+            todo = iter(urls)
+            try:
+                while True:
+                    while len(pending) < window:
+                        url = next(todo, None)
+                        if url is None:
+                            break
+                        pending.append((url, pool.submit(self._get_or_error, url, conditional)))
+                    if not pending:
+                        return
+                    url, future = pending.popleft()
+                    yield url, future.result()
+            finally:
+                for _, future in pending:
+                    future.cancel()
+
+    def _get_or_error(self, url: str, conditional: bool) -> FetchResult | Exception | None:
+        try:
+            return self.get(url, conditional=conditional)
+        except LeaseLost:
+            raise
+        except Exception as exc:  # reported per URL to the caller
+            return exc
+
+    def _count(self, name: str) -> None:
+        with self._count_lock:
+            setattr(self, name, getattr(self, name) + 1)
 
     def _raise_for_status(self, result: FetchResult) -> None:
         if 200 <= result.status < 300 or result.status in GONE_STATUSES:

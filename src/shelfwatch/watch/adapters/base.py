@@ -7,11 +7,14 @@ database: change detection is `watch.changes`' job, so adapters stay easy to tes
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import httpx
+from price_parser import Price
 
 from shelfwatch.watch.guarded_client import FetchResult
 
@@ -77,6 +80,9 @@ class PollResult:
     complete: bool = True
     unchanged_urls: set[str] = field(default_factory=set)
     state: dict[str, Any] | None = None  # new adapter state to keep, when it changed
+    # Pages of a multi-page source that failed this time, url -> {"code", "message"}: their
+    # items stay as they were (never "gone"), the other pages' changes still count.
+    page_errors: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,13 @@ class Fetcher(Protocol):
         json: Any = None,
     ) -> FetchResult: ...
 
+    def get_many(
+        self, urls: Iterable[str], *, conditional: bool = False
+    ) -> Iterator[tuple[str, FetchResult | Exception | None]]:
+        """`get` for each URL, several in flight as the host allows; yields (url, what
+        `get` returned or the exception it raised), in the order of `urls`."""
+        ...
+
 
 class Adapter(Protocol):
     kind: str
@@ -132,24 +145,102 @@ class Adapter(Protocol):
     ) -> PollResult: ...
 
 
-def to_price(value: Any) -> Decimal | None:
-    """A price from a number or a string such as "1,299.00" or "₹ 1,299"; None if none."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, Decimal)):
-        text = str(value)
-    else:
-        text = "".join(ch for ch in str(value) if ch.isdigit() or ch in ".,")
-        if "," in text and "." in text:
-            text = text.replace(",", "")
-        elif "," in text:
-            # "1,299" is thousands; "12,50" is a decimal comma.
-            head, _, tail = text.rpartition(",")
-            text = f"{head.replace(',', '')}.{tail}" if len(tail) == 2 else text.replace(",", "")
+# The price column holds 14 digits, 2 after the point: anything larger is not a price.
+MAX_PRICE = Decimal("999999999999.99")
+_PLAIN_NUMBER = re.compile(r"^\s*\d{1,15}(?:\.\d+)?(?:[eE][+-]?\d{1,4})?\s*$")
+_SCIENTIFIC = re.compile(r"\d[eE][+-]?\d")
+# "Rs.99": price-parser reads the abbreviation's dot as a decimal point (0.99).
+_DOTTED_ABBREVIATION = re.compile(r"\b(Rs|INR|Rp|Kr|Dhs?)\.(?=\s*\d)", re.IGNORECASE)
+CURRENCY_SIGNS = {
+    "₹": "INR",
+    "RS": "INR",
+    "RS.": "INR",
+    "र": "INR",
+    "रु": "INR",
+    "€": "EUR",
+    "$": "USD",
+    "US$": "USD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "NZ$": "NZD",
+    "R$": "BRL",
+    "£": "GBP",
+    "ZŁ": "PLN",
+    "¥": "JPY",
+    "₩": "KRW",
+    "₽": "RUB",
+    "₺": "TRY",
+    "₱": "PHP",
+    "฿": "THB",
+    "₫": "VND",
+    "₦": "NGN",
+    "KČ": "CZK",
+    "FT": "HUF",
+    "LEI": "RON",
+    "RP": "IDR",
+    "RM": "MYR",
+    "S$": "SGD",
+    "HK$": "HKD",
+    "AED": "AED",
+    "DH": "AED",
+    "DHS": "AED",
+}
+
+
+@dataclass(frozen=True)
+class ParsedPrice:
+    """A price read from a shop: the amount (None when there is none) and its currency
+    as an ISO 4217 code ("" when the text does not say, or says it ambiguously)."""
+
+    amount: Decimal | None
+    currency: str = ""
+
+
+def currency_code(sign: str | None) -> str:
+    """The ISO 4217 code of a currency sign or code as shops write it; "" if unknown."""
+    text = (sign or "").strip().upper()
     if not text:
+        return ""
+    if text in CURRENCY_SIGNS:
+        return CURRENCY_SIGNS[text]
+    if len(text) == 3 and text.isascii() and text.isalpha():
+        return text
+    return ""
+
+
+def _bounded(amount: Decimal | None) -> Decimal | None:
+    if amount is None or not amount.is_finite() or not Decimal(0) <= amount <= MAX_PRICE:
         return None
-    try:
-        price = Decimal(text).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-    return price if price >= 0 else None
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_price(value: Any, *, structured: bool = False) -> ParsedPrice:
+    """A price from a JSON number or a string as shops write it ("Rs. 1,299", "1.299,00 €",
+    "₹1,299.00", "$1,299.99"), read by price-parser.
+
+    `structured`: the value comes from machine-readable markup (JSON-LD, microdata, a JSON
+    API), where a plain "1.299" has a decimal point, as schema.org prescribes. Text without
+    digits, negative or out-of-range amounts give no amount, never zero.
+    """
+    if value is None or isinstance(value, bool):
+        return ParsedPrice(None)
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            return ParsedPrice(_bounded(Decimal(str(value))))
+        except InvalidOperation:
+            return ParsedPrice(None)
+    text = str(value)[:200]
+    if (structured or _SCIENTIFIC.search(text)) and _PLAIN_NUMBER.match(text):
+        return ParsedPrice(_bounded(Decimal(text.strip())))
+    if re.search(r"-\s*\d", text) and not re.search(r"\d\s*[-\u2013]\s*\d|\d\s*/-", text):
+        return ParsedPrice(None)  # "-5": a negative amount is no price
+    text = _DOTTED_ABBREVIATION.sub(lambda m: f"{m.group(1)}. ", text)
+    parsed = Price.fromstring(text)
+    return ParsedPrice(_bounded(parsed.amount), currency_code(parsed.currency))
+
+
+def to_price(value: Any, *, structured: bool = False) -> Decimal | None:
+    """The amount of `parse_price(value)`; None when there is none."""
+    return parse_price(value, structured=structured).amount

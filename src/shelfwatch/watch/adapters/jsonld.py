@@ -28,6 +28,7 @@ from shelfwatch.watch.adapters.page_data import (
     page_links,
     selector_is_valid,
 )
+from shelfwatch.watch.guarded_client import FetchError
 
 kind = "jsonld"
 MAX_PAGES = 2000
@@ -149,21 +150,45 @@ def product_urls(settings: dict[str, Any], fetcher: Fetcher) -> list[str]:
     return list(dict.fromkeys(urls))[:MAX_PAGES]
 
 
+def _page_item(url: str, page: Any, settings: dict[str, Any]) -> ItemState | None:
+    """The item a fetched page shows (None when the page is gone), or the problem."""
+    if isinstance(page, Exception):
+        raise page
+    if page.status in (404, 410):
+        return None
+    item = item_from_page(page.text, url=url, settings=settings)
+    if item is None:
+        raise NeedsConfiguration(
+            f"{url} states no product offer (no JSON-LD, OpenGraph or microdata price)"
+        )
+    return item
+
+
 def poll(
     *, base_url: str, settings: dict[str, Any], state: dict[str, Any], fetcher: Fetcher
 ) -> PollResult:
+    """Fetch every product page, up to the host's concurrency at once.
+
+    A page that fails (an HTTP error, a timeout, no readable offer, several prices and no
+    choice) is reported in `page_errors` and its item kept as it was; the other pages still
+    count. Only when every page fails does the poll fail, with the first page's problem.
+    """
     result = PollResult()
-    for url in product_urls(settings, fetcher):
-        page = fetcher.get(url, conditional=True)
+    urls = product_urls(settings, fetcher)
+    first_problem: Exception | None = None
+    for url, page in fetcher.get_many(urls, conditional=True):
         if page is None:
             result.unchanged_urls.add(url)
             continue
-        if page.status in (404, 410):
-            continue  # gone: the item is missing from a complete result
-        item = item_from_page(page.text, url=url, settings=settings)
-        if item is None:
-            raise NeedsConfiguration(
-                f"{url} states no product offer (no JSON-LD, OpenGraph or microdata price)"
-            )
-        result.items.append(item)
+        try:
+            item = _page_item(url, page, settings)
+        except (FetchError, SourceProblem) as exc:
+            first_problem = first_problem or exc
+            result.page_errors[url] = {"code": exc.code, "message": str(exc)[:500]}
+            result.unchanged_urls.add(url)  # what it showed before still stands
+            continue
+        if item is not None:
+            result.items.append(item)
+    if first_problem is not None and len(result.page_errors) == len(urls):
+        raise first_problem
     return result
