@@ -101,10 +101,12 @@ class Subscription(models.Model):
     cooldown = models.DurationField(default=timedelta(hours=1))
     is_active = models.BooleanField(default=True)
     # Set when a notification is created: nothing more until quiet_until passes, and a
-    # back-in-stock alert only for an episode after last_episode.
+    # back-in-stock alert only for an episode after last_episode, the last restock episode
+    # the subscriber has seen. Subscribing while the item is out sets it one below the
+    # current episode (-1 for an item never seen in stock), so its next return is news.
     last_notified_at = models.DateTimeField(null=True, blank=True)
     quiet_until = models.DateTimeField(null=True, blank=True)
-    last_episode = models.PositiveIntegerField(default=0)
+    last_episode = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -90,9 +90,10 @@ def subscribe(
         raise InvalidSubscription(
             "price_drop needs min_drop_percent between 0 and 100", code="drop_percent_required"
         )
-    # In stock now: the next restock is news. Out of stock now: its return is, even if
-    # it comes back within the current episode (a flap).
-    seen_episode = item.episode if item.available else max(item.episode - 1, 0)
+    # In stock now: the next restock is news. Out of stock (or not known) now: its return
+    # is, even if it comes back within the current episode (a flap) and even for an item
+    # never seen in stock (episode 0, so -1).
+    seen_episode = item.episode if item.available else item.episode - 1
     with transaction.atomic():
         subscription, created = Subscription.objects.select_for_update().get_or_create(
             contact=contact,
@@ -110,6 +111,8 @@ def subscribe(
             subscription.min_drop_percent = min_drop_percent
             subscription.cooldown = _cooldown(cooldown_minutes)
             subscription.is_active = True
+            # Asking again while the item is out re-arms the alert for its return.
+            subscription.last_episode = min(subscription.last_episode, seen_episode)
             subscription.save()
     return subscription
 
