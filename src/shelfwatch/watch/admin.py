@@ -43,6 +43,7 @@ class SourceAdmin(admin.ModelAdmin):
         "last_error_code",
         "last_error_at",
         "consecutive_failures",
+        "page_errors",
         "baseline_done",
         "validators",
         "state",

@@ -63,6 +63,9 @@ def source_out(source: Source, *, admin: bool) -> dict:
             "last_error_code": source.last_error_code,
             "last_error_at": source.last_error_at,
             "consecutive_failures": source.consecutive_failures,
+            "failing_pages": [
+                {"url": url, **problem} for url, problem in (source.page_errors or {}).items()
+            ],
             "next_run_at": source.next_run_at,
             "host": host.key if host else None,
             "host_min_interval_ms": host.min_interval_ms if host else None,

@@ -199,6 +199,7 @@ def _observation(item: WatchedItem, now: datetime, changes: list[str]) -> Observ
         available=item.available,
         quantity=item.quantity,
         price=item.price,
+        currency=item.currency,
         name=item.name,
         changes=changes,
     )

@@ -233,7 +233,10 @@ class _Stream(httpx.SyncByteStream):
             close()
 
 
-class _GuardedTransport(httpx.BaseTransport):
+class GuardedTransport(httpx.BaseTransport):
+    """The checked connection pool under a GuardedClient; several clients may share one
+    (each keeping its own cookies) to reuse connections to the same host."""
+
     def __init__(self, *, max_connections: int) -> None:
         self._pool = httpcore.ConnectionPool(
             ssl_context=_ssl_context(),
@@ -293,11 +296,14 @@ class GuardedClient:
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         max_connections: int = 10,
         headers: Mapping[str, str] | None = None,
+        transport: GuardedTransport | None = None,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
+        # A shared transport belongs to whoever made it: closing this client leaves it open.
+        self._owns_transport = transport is None
         self._client = httpx.Client(
-            transport=_GuardedTransport(max_connections=max_connections),
+            transport=transport or GuardedTransport(max_connections=max_connections),
             timeout=httpx.Timeout(timeout),
             follow_redirects=True,
             max_redirects=max_redirects,
@@ -384,7 +390,8 @@ class GuardedClient:
         return self.request("GET", url, **kwargs)
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_transport:
+            self._client.close()
 
     def __enter__(self) -> GuardedClient:
         return self

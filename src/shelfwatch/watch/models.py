@@ -27,6 +27,7 @@ class SourceKind(models.TextChoices):
 class SourceStatus(models.TextChoices):
     NEW = "new", "Not polled yet"
     OK = "ok", "Healthy"
+    PARTIAL = "partial", "Some pages failing"
     FAILING = "failing", "Failing"
     NEEDS_CONFIGURATION = "needs_configuration", "Needs configuration"
 
@@ -80,6 +81,9 @@ class Source(models.Model):
     last_error_code = models.CharField(max_length=60, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # Pages of a multi-page source that failed at the last poll while the others were read:
+    # url -> {"code", "message"}. Their items keep the state they had.
+    page_errors = models.JSONField(default=dict, blank=True)
     baseline_done = models.BooleanField(default=False)
     # Per URL: {"etag": ..., "last_modified": ...} for conditional requests.
     validators = models.JSONField(default=dict, blank=True)
@@ -161,6 +165,7 @@ class Observation(models.Model):
     available = models.BooleanField(null=True)
     quantity = models.IntegerField(null=True, blank=True)
     price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
     name = models.CharField(max_length=500)
     changes = models.JSONField(default=list, blank=True)  # e.g. ["available", "price"]
 

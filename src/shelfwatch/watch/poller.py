@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import random
 import secrets
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,10 +23,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shelfwatch.watch.adapters import adapter_for
-from shelfwatch.watch.adapters.base import HttpStatusProblem, NeedsConfiguration, SourceProblem
+from shelfwatch.watch.adapters.base import (
+    HttpStatusProblem,
+    NeedsConfiguration,
+    PollResult,
+    SourceProblem,
+)
 from shelfwatch.watch.changes import ChangeSummary, apply_states
-from shelfwatch.watch.fetching import HostGate, SourceFetcher
-from shelfwatch.watch.guarded_client import FetchError, GuardedClient
+from shelfwatch.watch.fetching import HostGate, LeaseLost, SourceFetcher
+from shelfwatch.watch.guarded_client import FetchError, GuardedClient, GuardedTransport
 from shelfwatch.watch.models import Host, Source, SourceKind, SourceStatus
 
 logger = logging.getLogger("shelfwatch.watch")
@@ -36,12 +42,18 @@ JITTER = 0.1
 
 @dataclass
 class PollOutcome:
+    """What polling one source did: counts for logs and benchmarks, and while it is being
+    recorded, what the adapter saw (`result`) or the problem it met (`error`)."""
+
     source_id: int
     ok: bool
     code: str = ""
     requests: int = 0
     not_modified: int = 0
     summary: ChangeSummary | None = None
+    result: PollResult | None = None
+    error: Exception | None = None
+    validators: dict = field(default_factory=dict)
 
 
 def _lease_length() -> timedelta:
@@ -110,6 +122,7 @@ def _record_failure(source: Source, exc: Exception, *, now: datetime) -> str:
     )
     Source.objects.filter(pk=source.pk).update(
         status=status,
+        page_errors={},
         last_polled_at=now,
         last_error=str(exc)[:2000],
         last_error_code=code[:60],
@@ -122,44 +135,64 @@ def _record_failure(source: Source, exc: Exception, *, now: datetime) -> str:
     return code
 
 
-def poll_source(source: Source, *, gate: HostGate) -> PollOutcome:
-    """Poll one source now and record the outcome; never raises for a source's failure."""
-    now = timezone.now()
+def _fetch(source: Source, *, gate: HostGate, transport: GuardedTransport) -> PollOutcome:
+    """Run the source's adapter (network only, no database): the outcome carries what it
+    saw in `result`, or the problem in `error`."""
     adapter = adapter_for(source.kind)
     validators = dict(source.validators or {})
     with GuardedClient(
         timeout=getattr(settings, "WATCH_FETCH_TIMEOUT", 15.0),
         max_bytes=getattr(settings, "WATCH_MAX_RESPONSE_BYTES", 5 * 1024 * 1024),
+        transport=transport,
     ) as client:
         fetcher = SourceFetcher(client=client, gate=gate, validators=validators)
+        outcome = PollOutcome(source.pk, ok=False)
         try:
             cleaned = adapter.clean_settings(source.settings or {}, source.base_url)
-            result = adapter.poll(
+            outcome.result = adapter.poll(
                 base_url=source.base_url,
                 settings=cleaned,
                 state=dict(source.state or {}),
                 fetcher=fetcher,
             )
+            outcome.ok = True
+        except LeaseLost as exc:
+            outcome.error, outcome.code = exc, exc.code
         except (FetchError, SourceProblem) as exc:
-            code = _record_failure(source, exc, now=now)
-            return PollOutcome(source.pk, ok=False, code=code, requests=fetcher.requests)
+            outcome.error = exc
         except Exception as exc:
             logger.exception("poll of source %s raised", source.pk)
-            code = _record_failure(source, exc, now=now)
-            return PollOutcome(source.pk, ok=False, code=code, requests=fetcher.requests)
+            outcome.error = exc
+    outcome.requests, outcome.not_modified = fetcher.requests, fetcher.not_modified
+    outcome.validators = validators
+    return outcome
+
+
+def _record(source: Source, outcome: PollOutcome) -> PollOutcome:
+    """Write what a poll saw (items, events, health), timed from when the poll ended."""
+    if outcome.code == LeaseLost.code:
+        return outcome  # another worker holds the host now: its poll is the one recorded
+    now = timezone.now()
+    if outcome.error is not None:
+        outcome.code = _record_failure(source, outcome.error, now=now)
+    else:
+        try:
+            outcome.summary = _apply(source, outcome.result, outcome.validators, now=now)
+        except Exception as exc:  # e.g. SQLite busy past its timeout: try at the next run
+            logger.exception("recording the poll of source %s failed", source.pk)
+            outcome.ok = False
+            outcome.code = _record_failure(source, exc, now=now)
+    outcome.result = outcome.error = None  # the items are recorded; keep the outcome small
+    return outcome
+
+
+def poll_source(source: Source, *, gate: HostGate) -> PollOutcome:
+    """Poll one source now and record the outcome; never raises for a source's failure."""
+    transport = GuardedTransport(max_connections=gate.max_concurrency)
     try:
-        summary = _apply(source, result, validators, now=now)
-    except Exception as exc:  # e.g. SQLite busy past its timeout: try at the next run
-        logger.exception("recording the poll of source %s failed", source.pk)
-        code = _record_failure(source, exc, now=now)
-        return PollOutcome(source.pk, ok=False, code=code, requests=fetcher.requests)
-    return PollOutcome(
-        source.pk,
-        ok=True,
-        requests=fetcher.requests,
-        not_modified=fetcher.not_modified,
-        summary=summary,
-    )
+        return _record(source, _fetch(source, gate=gate, transport=transport))
+    finally:
+        transport.close()
 
 
 def _apply(source: Source, result, validators: dict, *, now: datetime) -> ChangeSummary:
@@ -172,7 +205,8 @@ def _apply(source: Source, result, validators: dict, *, now: datetime) -> Change
             now=now,
         )
         updates = {
-            "status": SourceStatus.OK,
+            "status": SourceStatus.PARTIAL if result.page_errors else SourceStatus.OK,
+            "page_errors": result.page_errors,
             "last_polled_at": now,
             "last_success_at": now,
             "consecutive_failures": 0,
@@ -186,13 +220,33 @@ def _apply(source: Source, result, validators: dict, *, now: datetime) -> Change
     return summary
 
 
+class _Lease:
+    """A host's lease, renewed every third of its length while the host is polled."""
+
+    def __init__(self, host_id: int, token: str) -> None:
+        self.host_id, self.token = host_id, token
+        self.every = _lease_length().total_seconds() / 3
+        self.renewed_at = time.monotonic()
+
+    def keep(self) -> bool:
+        """Renew when due; False once the lease belongs to someone else."""
+        if time.monotonic() - self.renewed_at < self.every:
+            return True
+        self.renewed_at = time.monotonic()
+        return _renew(self.host_id, self.token)
+
+
 def poll_host(
     host_id: int, token: str, *, only_due: bool = True, hang_up: bool = False
 ) -> list[PollOutcome]:
     """Poll the host's due sources while holding its lease, then release it.
 
-    With `hang_up` (pool threads), the database connection is closed after each piece of
-    database work, so threads waiting on a slow shop hold no connection.
+    Up to the host's `max_concurrency` sources are fetched at once (their requests share
+    the host's gate, so the cap holds across them); their results are recorded here, in
+    this thread, one at a time. The lease is renewed while the poll runs, however long a
+    source takes; if it is lost anyway, no further request starts. With `hang_up` (pool
+    threads), the database connection is closed whenever this thread would wait on the
+    shop, so threads waiting on a slow shop hold no connection.
     """
     outcomes: list[PollOutcome] = []
     idle = connections.close_all if hang_up else (lambda: None)
@@ -203,18 +257,39 @@ def poll_host(
         sources = polled_sources().filter(host=host)
         if only_due:
             sources = sources.filter(next_run_at__lte=timezone.now())
+        todo = {source.pk: source for source in sources.order_by("next_run_at", "pk")}
+        if not todo:
+            return outcomes
         gate = HostGate(
             min_interval=host.min_interval_ms / 1000, max_concurrency=host.max_concurrency
         )
-        todo = list(sources.order_by("next_run_at", "pk"))
+        lease = _Lease(host_id, token)
+        transport = GuardedTransport(max_connections=gate.max_concurrency)
+        workers = min(gate.max_concurrency, len(todo))
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="watch-source") as pool:
+                pending = {
+                    pool.submit(_fetch, source, gate=gate, transport=transport)
+                    for source in todo.values()
+                }
+                while pending:
+                    done, pending = wait(pending, timeout=0, return_when=FIRST_COMPLETED)
+                    if not done:
+                        idle()  # nothing to record: hang up while the shop answers
+                        done, pending = wait(
+                            pending, timeout=lease.every, return_when=FIRST_COMPLETED
+                        )
+                    for future in done:
+                        outcome = future.result()
+                        outcomes.append(_record(todo[outcome.source_id], outcome))
+                    if not lease.keep():
+                        logger.warning("lost the lease of host %s; stopping its polls", host.key)
+                        gate.stop()
+                        for future in pending:
+                            future.cancel()
+        finally:
+            transport.close()
         idle()
-        for source in todo:
-            outcomes.append(poll_source(source, gate=gate))
-            renewed = _renew(host_id, token)
-            idle()
-            if not renewed:
-                logger.warning("lost the lease of host %s; stopping its polls", host.key)
-                break
     finally:
         _release(host_id, token)
     return outcomes

@@ -35,6 +35,12 @@ class DetectIn(Schema):
     url: str = Field(..., max_length=1000)
 
 
+class FailingPage(Schema):
+    url: str
+    code: str
+    message: str
+
+
 class SourceHealth(Schema):
     status: str
     last_polled_at: datetime | None
@@ -43,6 +49,7 @@ class SourceHealth(Schema):
     last_error_code: str
     last_error_at: datetime | None
     consecutive_failures: int
+    failing_pages: list[FailingPage] = Field(default_factory=list)
     next_run_at: datetime
     host: str | None
     host_min_interval_ms: int | None
@@ -87,6 +94,7 @@ class ObservationOut(Schema):
     available: bool | None
     quantity: int | None
     price: Decimal | None
+    currency: str
     name: str
     changes: list[str]
 
