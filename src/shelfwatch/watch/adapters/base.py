@@ -184,6 +184,8 @@ CURRENCY_SIGNS = {
     "S$": "SGD",
     "HK$": "HKD",
     "AED": "AED",
+    "FR.": "CHF",
+    "SFR.": "CHF",
     "DH": "AED",
     "DHS": "AED",
 }
@@ -216,9 +218,26 @@ def _bounded(amount: Decimal | None) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
+# A minus right before the amount, or before a sign glued to it ("-5", "-₹5", "Rs. -5"),
+# but not a dash between words and the amount ("Price - ₹450") nor a trailing "/-".
+_NEGATIVE = re.compile(r"[-\u2212](?:[^\w\s]{1,3}|[A-Za-z]{1,3}\.?)?\s?$")
+# "₹1,299 - ₹1,499" (or an en dash), "€10 to €20": a range is two amounts around a dash or "to".
+_RANGE = re.compile(r"(?<=\d)\s*(?:[-\u2013\u2014]|\bto\b)\s*(?=\D{0,4}\d)", re.IGNORECASE)
+
+
+def _parse_text(text: str) -> ParsedPrice:
+    if not re.search(r"\d", text):
+        return ParsedPrice(None)  # "Free", "Call for price": price-parser would say 0
+    if _NEGATIVE.search(re.match(r"\D*", text).group()):
+        return ParsedPrice(None)
+    text = _DOTTED_ABBREVIATION.sub(lambda m: f"{m.group(1)}. ", text)
+    parsed = Price.fromstring(text)
+    return ParsedPrice(_bounded(parsed.amount), currency_code(parsed.currency))
+
+
 def parse_price(value: Any, *, structured: bool = False) -> ParsedPrice:
     """A price from a JSON number or a string as shops write it ("Rs. 1,299", "1.299,00 €",
-    "₹1,299.00", "$1,299.99"), read by price-parser.
+    "₹1,299.00", "$1,299.99"), read by price-parser; a range gives its lowest amount.
 
     `structured`: the value comes from machine-readable markup (JSON-LD, microdata, a JSON
     API), where a plain "1.299" has a decimal point, as schema.org prescribes. Text without
@@ -234,11 +253,14 @@ def parse_price(value: Any, *, structured: bool = False) -> ParsedPrice:
     text = str(value)[:200]
     if (structured or _SCIENTIFIC.search(text)) and _PLAIN_NUMBER.match(text):
         return ParsedPrice(_bounded(Decimal(text.strip())))
-    if re.search(r"-\s*\d", text) and not re.search(r"\d\s*[-\u2013]\s*\d|\d\s*/-", text):
-        return ParsedPrice(None)  # "-5": a negative amount is no price
-    text = _DOTTED_ABBREVIATION.sub(lambda m: f"{m.group(1)}. ", text)
-    parsed = Price.fromstring(text)
-    return ParsedPrice(_bounded(parsed.amount), currency_code(parsed.currency))
+    parts = _RANGE.split(text, maxsplit=1)
+    if len(parts) == 2:
+        ends = [_parse_text(part) for part in parts]
+        amounts = [end for end in ends if end.amount is not None]
+        if len(amounts) == 2:
+            low = min(amounts, key=lambda end: end.amount)
+            return ParsedPrice(low.amount, low.currency or ends[0].currency or ends[1].currency)
+    return _parse_text(text)
 
 
 def to_price(value: Any, *, structured: bool = False) -> Decimal | None:
