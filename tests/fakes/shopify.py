@@ -26,6 +26,17 @@ Endpoints (``<handle>`` is the product handle; unknown or removed handles answer
   ``Shopify.shop = "<shop>.myshopify.com"``, ``cdn.shopify.com`` asset URLs,
   ``<meta name="shopify-digital-wallet">``, og:price tags and a JSON-LD Product.
 * ``GET /`` → a home page linking to every product page.
+* ``GET /meta.json`` → the shop's public facts: ``{"id", "name", "city", "province",
+  "country", "currency": "USD", "domain", "url", "myshopify_domain", "description",
+  "ships_to_countries", "money_format", "published_collections_count",
+  "published_products_count"}``. products.json states no currency; this is where a client
+  learns it (``currency=`` of the constructor).
+* ``GET /cart.js`` → an empty cart: ``{"token", "note", "attributes", "original_total_price",
+  "total_price", "total_discount", "total_weight", "item_count": 0, "items": [],
+  "requires_shipping", "currency", "items_subtotal_price", "cart_level_discount_applications"}``.
+
+A product added with ``without_handle=True`` is listed with ``"handle": null``; its pages
+answer at ``/products/<id>`` (and ``.json``/``.js``) instead of a handle.
 
 Every response has the headers ``X-ShopId``, ``X-Shopify-Stage: production`` and
 ``Powered-By: Shopify``. Inventory counts are not exposed (Shopify storefronts hide them);
@@ -74,10 +85,12 @@ class ShopifyShop(ShopServer):
         *,
         shop_domain: str = "fake-shop.myshopify.com",
         shop_id: int = 55512345,
+        currency: str = "USD",
     ) -> None:
         super().__init__(host, port)
         self.shop_domain = shop_domain
         self.shop_id = shop_id
+        self.default_currency = currency  # the shop's currency, and its products' by default
         self._product_ids = itertools.count(7_000_000_000_001)
         self._variant_ids = itertools.count(40_000_000_000_001)
 
@@ -123,6 +136,10 @@ class ShopifyShop(ShopServer):
             return self._one(request, rest, self._product_page)
         if path == "/":
             return self._home()
+        if path == "/meta.json":
+            return self._meta()
+        if path == "/cart.js":
+            return self._cart()
         return self.not_found(request)
 
     def not_found(self, request: Request) -> Response:
@@ -139,9 +156,51 @@ class ShopifyShop(ShopServer):
     def _one(self, request: Request, handle: str, render: Any) -> Response:
         with self.catalogue.lock:
             product = self.catalogue.find(handle)
-            if product is None or product.handle != handle:
+            if product is None or _path_key(product) != handle:
                 return self.not_found(request)
             return render(product)
+
+    def _meta(self) -> Response:
+        with self.catalogue.lock:
+            count = len(self.catalogue)
+            collections = {c for p in self.catalogue.live() for c in p.categories}
+        return Response.json(
+            {
+                "id": self.shop_id,
+                "name": "Fake Shop",
+                "city": "Ottawa",
+                "province": "Ontario",
+                "country": "CA",
+                "currency": self.default_currency,
+                "domain": self.shop_domain,
+                "url": self.base_url,
+                "myshopify_domain": self.shop_domain,
+                "description": "",
+                "ships_to_countries": ["CA", "US"],
+                "money_format": "${{amount}}",
+                "published_collections_count": len(collections),
+                "published_products_count": count,
+            }
+        )
+
+    def _cart(self) -> Response:
+        return Response.json(
+            {
+                "token": f"c1-{self.shop_id:x}",
+                "note": None,
+                "attributes": {},
+                "original_total_price": 0,
+                "total_price": 0,
+                "total_discount": 0,
+                "total_weight": 0.0,
+                "item_count": 0,
+                "items": [],
+                "requires_shipping": False,
+                "currency": self.default_currency,
+                "items_subtotal_price": 0,
+                "cart_level_discount_applications": [],
+            }
+        )
 
     def _listing(self, request: Request, collection: str | None) -> Response:
         limit = request.int_arg("limit", DEFAULT_LIMIT)
@@ -202,7 +261,7 @@ class ShopifyShop(ShopServer):
         return {
             "id": int(product.id),
             "title": product.name,
-            "handle": product.handle,
+            "handle": _handle(product),
             "body_html": f"<p>{html.escape(product.description)}</p>",
             "published_at": iso_time(product.created_at, TZ_HOURS),
             "created_at": iso_time(product.created_at, TZ_HOURS),
@@ -246,7 +305,7 @@ class ShopifyShop(ShopServer):
             "vendor": product.brand or "Fake Shop",
             "product_type": product.attrs.get("product_type", ""),
             "created_at": iso_time(product.created_at, TZ_HOURS),
-            "handle": product.handle,
+            "handle": _handle(product),
             "updated_at": iso_time(product.updated_at, TZ_HOURS),
             "published_at": iso_time(product.created_at, TZ_HOURS),
             "template_suffix": None,
@@ -302,7 +361,7 @@ class ShopifyShop(ShopServer):
         doc = {
             "id": int(product.id),
             "title": product.name,
-            "handle": product.handle,
+            "handle": _handle(product),
             "description": f"<p>{html.escape(product.description)}</p>",
             "published_at": iso_time(product.created_at, TZ_HOURS),
             "created_at": iso_time(product.created_at, TZ_HOURS),
@@ -348,7 +407,7 @@ class ShopifyShop(ShopServer):
             "images": [image],
             "featured_image": image,
             "options": [{"name": "Title", "position": 1, "values": [v.title for v in variants]}],
-            "url": f"/products/{product.handle}",
+            "url": f"/products/{_path_key(product)}",
             "requires_selling_plan": False,
             "selling_plan_groups": [],
         }
@@ -362,7 +421,7 @@ class ShopifyShop(ShopServer):
             "@context": "http://schema.org/",
             "@type": "Product",
             "name": product.name,
-            "url": self.url(f"/products/{product.handle}"),
+            "url": self.url(f"/products/{_path_key(product)}"),
             "brand": {"@type": "Brand", "name": product.brand or "Fake Shop"},
             "offers": [
                 {
@@ -372,7 +431,7 @@ class ShopifyShop(ShopServer):
                     + ("InStock" if v.available else "OutOfStock"),
                     "price": money(v.price),
                     "priceCurrency": product.currency,
-                    "url": self.url(f"/products/{product.handle}?variant={v.id}"),
+                    "url": self.url(f"/products/{_path_key(product)}?variant={v.id}"),
                 }
                 for v in variants
             ],
@@ -393,7 +452,7 @@ class ShopifyShop(ShopServer):
 <html lang="en"><head>
 <meta charset="utf-8">
 <title>{esc(product.name)} &ndash; Fake Shop</title>
-<link rel="canonical" href="{self.url(f"/products/{product.handle}")}">
+<link rel="canonical" href="{self.url(f"/products/{_path_key(product)}")}">
 <link rel="preconnect" href="https://cdn.shopify.com" crossorigin>
 <meta property="og:type" content="product">
 <meta property="og:title" content="{esc(product.name)}">
@@ -421,7 +480,7 @@ window.ShopifyAnalytics.meta = {json.dumps(meta)};</script>
     def _home(self) -> Response:
         with self.catalogue.lock:
             links = "\n".join(
-                f'<li><a href="/products/{p.handle}">{html.escape(p.name)}</a></li>'
+                f'<li><a href="/products/{_path_key(p)}">{html.escape(p.name)}</a></li>'
                 for p in self.catalogue.live()
             )
         page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Fake Shop</title>
@@ -429,6 +488,16 @@ window.ShopifyAnalytics.meta = {json.dumps(meta)};</script>
 <script>var Shopify = Shopify || {{}}; Shopify.shop = "{self.shop_domain}";</script>
 </head><body><ul>{links}</ul></body></html>"""
         return Response.html(page, conditional=True)
+
+
+def _handle(product: Product) -> str | None:
+    """The handle as the storefront shows it: None for a product added `without_handle`."""
+    return None if product.attrs.get("without_handle") else product.handle
+
+
+def _path_key(product: Product) -> str:
+    """What follows ``/products/`` in the product's URLs: its handle, or its id without one."""
+    return _handle(product) or product.id
 
 
 def _variants(product: Product) -> list[Variant]:

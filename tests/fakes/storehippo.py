@@ -21,23 +21,33 @@ regional warehouse serving a pincode). A client must:
    ``200 {"message": "Preferences updated", "data": {"store": "<alias>"}}``. No valid session
    cookie → 401; missing ``frontend`` header, malformed ``tid`` or unknown alias → 400.
 5. ``GET /api/1/entity/ms.products?...&substore=<substore id>`` with the ``tid`` header →
-   ``{"data": [...], "paging": {"limit", "start"[, "total"]}}`` (``total`` only with ``total=1``).
+   ``{"messages": [{"name": "ms.entity.products.list", "level": "success"}], "fileBaseUrl":
+   "<shop>/s/<store id>/", "data": [...], "paging": {"limit", "start", "count"[, "total"]}}``
+   (``total`` only with ``total=1``; ``paging_offset="skip"`` names the offset ``skip``).
    Query: ``fields[<name>]=1`` projects (``_id`` always kept); ``filters[i][field|operator|value]``
    or ``filters[i][value][j]`` with operators ``eq`` (default), ``in``, ``nin``, ``ne``,
    ``regex``; or ``q=<JSON object>`` with equality, ``{"$in": [...]}`` or ``{"$regex": "..."}``
-   per field; ``start`` (default 0) and ``limit`` (default 10, at most 100).
+   per field; ``start`` (or ``skip``, default 0) and ``limit`` (default 10, at most
+   ``max_limit``, 100 unless told).
    A product document: ``{"_id", "name", "alias", "sku", "brand", "price": 450 (number),``
    ``"compare_price": number | null, "available": 0 | 1, "inventory_quantity": int,``
-   ``"categories": [...], "seller_substore_ids": [substore ids], "images": [{"image": url}],``
-   ``"description", "created_on", "updated_on"}``. A product is buyable in the session's
-   substore when ``available == 1`` and the substore id is in ``seller_substore_ids``;
-   ``inventory_quantity`` may be > 0 while ``available`` is 0.
+   ``"categories": [...], "seller_substore_ids": [substore ids], "images": [{"image": path,``
+   ``"_id"}], "options": [{"name", "values"}], "variants": [...], "default_variant",``
+   ``"description", "created_on", "updated_on"}``. Image paths are relative to the answer's
+   ``fileBaseUrl`` (``"<image id>/<alias>.png"``) unless the product was given an absolute
+   image URL. A variant: ``{"_id", "name", "options": {"Size": name}, "sku", "price",``
+   ``"compare_price", "available": 0 | 1, "inventory_quantity"}``. A product is buyable in
+   the session's substore when ``available == 1`` and the substore id is in
+   ``seller_substore_ids``; ``inventory_quantity`` may be > 0 while ``available`` is 0, and
+   may be negative (oversold), as the shop's stock counter says.
 
 The failure mode adapters must recognise: when the session is not set up — no or unknown cookie
 (e.g. after `expire_sessions()`), no preference set, the ``substore`` parameter missing or not
 the bound one, or (per `tid_check`) a missing/wrong ``tid`` header — step 5 still answers
 ``200 {"data": [], "paging": {...}}`` (without ETag/Last-Modified). That means "session not
 set up", never "all sold out". `empty_next(n)` forces the same answer for a good session.
+`fail_page(start)` makes the products call for one page (one ``start``) answer an error, so a
+listing can fail part-way.
 Successful products responses carry ETag/Last-Modified and honour conditional requests.
 
 The ``tid`` header is ``"<ms timestamp>:<random 0..1000>:<sha256 hex of`` ``"<store id>:<ts>:``
@@ -128,6 +138,9 @@ class StoreHippoShop(ShopServer):
     `tid_check`: "off" (ignore the header), "format" (products call needs a well-formed tid —
     the default), "hash" (it must also be derived from the session's tid and `store_id`).
     `require_substore_param`: the products call must name the bound substore (default True).
+    `max_limit`: the most products one page holds, whatever the client asks. `paging_offset`:
+    whether answers call the offset ``start`` (as the Amul shop does) or ``skip``.
+    `currency`: what info.js states as the session's currency.
     """
 
     kind = "storehippo"
@@ -144,10 +157,19 @@ class StoreHippoShop(ShopServer):
         require_substore_param: bool = True,
         default_substores: bool = True,
         seed: int = 0,
+        max_limit: int = MAX_LIMIT,
+        paging_offset: str = "start",
+        currency: str = "INR",
     ) -> None:
         super().__init__(host, port)
         if tid_check not in {"off", "format", "hash"}:
             raise ValueError("tid_check must be 'off', 'format' or 'hash'")
+        if paging_offset not in {"start", "skip"}:
+            raise ValueError("paging_offset must be 'start' or 'skip'")
+        self.max_limit = max_limit
+        self.paging_offset = paging_offset
+        self.currency = currency
+        self._failing_pages: dict[int, list[int]] = {}  # start -> [status, times left]
         self.store_id = store_id
         self.tid_check = tid_check
         self.require_substore_param = require_substore_param
@@ -230,8 +252,18 @@ class StoreHippoShop(ShopServer):
         with self._state_lock:
             self._empty_next += n
 
+    def fail_page(self, start: int, status: int = 500, n: int = 1) -> None:
+        """The next `n` products calls asking for offset `start` answer `status`."""
+        with self._state_lock:
+            self._failing_pages[start] = [status, n]
+
     def derive_tid(self, session_tid: str) -> str:
         return derive_tid(session_tid, self.store_id)
+
+    @property
+    def file_base_url(self) -> str:
+        """The ``fileBaseUrl`` of every API answer: the folder image paths are relative to."""
+        return self.url(f"/s/{self.store_id}/")
 
     # -- routing ------------------------------------------------------------------------------
     def route(self, request: Request) -> Response:
@@ -308,7 +340,7 @@ class StoreHippoShop(ShopServer):
                 "tid": session.tid,
                 "user": None,
                 "store": self.store_id,
-                "currency": "INR",
+                "currency": self.currency,
                 "lang": "en",
                 "substore_id": session.substore_id,
                 "substore": substore,
@@ -398,17 +430,36 @@ class StoreHippoShop(ShopServer):
                 return False
         return True
 
+    def _answer(self, data: list[dict[str, Any]], paging: dict[str, int], **kw: Any) -> Response:
+        return Response.json(
+            {
+                "messages": [{"name": "ms.entity.products.list", "level": "success"}],
+                "fileBaseUrl": self.file_base_url,
+                "data": data,
+                "paging": {**paging, "count": len(data)},
+            },
+            **kw,
+        )
+
     def _products(self, request: Request) -> Response:
-        limit = max(0, min(request.int_arg("limit", 10), MAX_LIMIT))
-        start = max(0, request.int_arg("start", 0))
-        paging: dict[str, int] = {"limit": limit, "start": start}
+        limit = max(0, min(request.int_arg("limit", 10), self.max_limit))
+        start = max(0, request.int_arg("start", request.int_arg("skip", 0)))
+        with self._state_lock:
+            failing = self._failing_pages.get(start)
+            if failing is not None:
+                failing[1] -= 1
+                if failing[1] <= 0:
+                    del self._failing_pages[start]
+        if failing is not None:
+            return self.error_response(failing[0], request)
+        paging: dict[str, int] = {"limit": limit, self.paging_offset: start}
         want_total = request.arg("total") in {"1", "true"}
         if not self._session_ready(request):
             if want_total:
                 paging["total"] = 0
             # No validators here: a client must never be able to turn "session not set up"
             # into a cached state that a later 304 confirms.
-            return Response.json({"data": [], "paging": paging})
+            return self._answer([], paging)
         filters = _parse_filters(request.query)
         raw_q = request.arg("q")
         if raw_q:
@@ -436,13 +487,27 @@ class StoreHippoShop(ShopServer):
             page = [{k: v for k, v in d.items() if k in keep} for d in page]
         if want_total:
             paging["total"] = len(matching)
-        return Response.json({"data": page, "paging": paging}, conditional=True)
+        return self._answer(page, paging, conditional=True)
 
     def _document(
         self, product: Product, by_key: dict[str, str], all_ids: list[str]
     ) -> dict[str, Any]:
         wanted = product.attrs.get("substores")
         seller_ids = list(all_ids) if wanted is None else [by_key.get(s, s) for s in wanted]
+        image_id = hashlib.md5(product.id.encode(), usedforsecurity=False).hexdigest()[:24]
+        variants = [
+            {
+                "_id": v.id,
+                "name": v.title,
+                "options": {"Size": v.title},
+                "sku": v.sku or f"{product.handle.upper()[:16]}-{i}",
+                "price": json_number(v.price),
+                "compare_price": json_number(v.compare_at_price),
+                "available": 1 if v.available else 0,
+                "inventory_quantity": v.quantity or 0,
+            }
+            for i, v in enumerate(product.variants, 1)
+        ]
         return {
             "_id": product.id,
             "name": product.name,
@@ -455,7 +520,16 @@ class StoreHippoShop(ShopServer):
             "inventory_quantity": product.quantity or 0,
             "categories": list(product.categories),
             "seller_substore_ids": seller_ids,
-            "images": [{"image": product.image or f"/s/{self.store_id}/{product.handle}.png"}],
+            "images": [
+                {"image": product.image or f"{image_id}/{product.handle}.png", "_id": image_id}
+            ],
+            "options": (
+                [{"name": "Size", "values": [v.title for v in product.variants]}]
+                if product.variants
+                else []
+            ),
+            "variants": variants,
+            "default_variant": variants[0]["_id"] if variants else None,
             "description": product.description,
             "created_on": iso_time(product.created_at),
             "updated_on": iso_time(product.updated_at),

@@ -129,7 +129,9 @@ def test_storehippo_full_session_flow(storehippo: StoreHippoShop) -> None:
 
     body = response.json()
     assert response.status_code == 200
-    assert body["paging"] == {"limit": 32, "start": 0, "total": 2}
+    assert body["paging"] == {"limit": 32, "start": 0, "count": 2, "total": 2}
+    assert body["fileBaseUrl"] == storehippo.file_base_url
+    assert body["messages"] == [{"name": "ms.entity.products.list", "level": "success"}]
     by_alias = {p["alias"]: p for p in body["data"]}
     assert set(by_alias) == {lassi.handle, "amul-whey-protein"}
     assert by_alias[lassi.handle] == {
@@ -178,7 +180,8 @@ def test_storehippo_without_session_answers_empty_data(storehippo: StoreHippoSho
             params={"substore": storehippo.substore_id(), "limit": 10},
             headers={"tid": derive_tid(info["tid"])},
         )
-        assert no_pref.json() == {"data": [], "paging": {"limit": 10, "start": 0}}
+        assert no_pref.json()["data"] == []
+        assert no_pref.json()["paging"] == {"limit": 10, "start": 0, "count": 0}
         session = _set_up_session(client)
         assert len(_products(client, session).json()["data"]) == 1
         # Bound to rajasthan, asking for gujarat's substore or none at all: empty again.
@@ -216,7 +219,12 @@ def test_storehippo_paging_and_single_product_queries(storehippo: StoreHippoShop
         pages = []
         for start in (0, 2, 4, 6):
             body = _products(client, session, limit=2, start=start).json()
-            assert body["paging"] == {"limit": 2, "start": start, "total": 5}
+            assert body["paging"] == {
+                "limit": 2,
+                "start": start,
+                "count": len(body["data"]),
+                "total": 5,
+            }
             pages.append([p["alias"] for p in body["data"]])
         assert pages == [
             [added[0].handle, added[1].handle],
@@ -292,6 +300,57 @@ def test_storehippo_set_preferences_validation(storehippo: StoreHippoShop) -> No
         ).json()
         assert unknown_pin["records"] == []
         assert unknown_pin["total"] == 0
+
+
+def test_storehippo_images_variants_and_oversold_counts(storehippo: StoreHippoShop) -> None:
+    whey = storehippo.add(
+        "Amul Whey Protein",
+        2400,
+        variants=[
+            {"title": "30 sachets", "price": 2400, "available": False, "quantity": 5},
+            {"title": "60 sachets", "price": 4600, "quantity": -2, "sku": "WHEY-60"},
+        ],
+    )
+    storehippo.add("Amul Paneer", 90, image="https://cdn.example/paneer.png", quantity=-3)
+    with httpx.Client(base_url=storehippo.base_url) as client:
+        session = _set_up_session(client)
+        body = _products(client, session, **{"fields[images]": 1, "fields[variants]": 1}).json()
+    assert body["fileBaseUrl"] == storehippo.url(f"/s/{storehippo.store_id}/")
+    by_id = {p["_id"]: p for p in body["data"]}
+    image = by_id[whey.id]["images"][0]["image"]
+    assert not image.startswith(("/", "http"))  # relative to fileBaseUrl
+    assert image.endswith(f"/{whey.handle}.png")
+    small, large = by_id[whey.id]["variants"]
+    assert (small["_id"], small["name"], small["available"]) == (
+        whey.variants[0].id,
+        "30 sachets",
+        0,
+    )
+    assert (small["price"], small["inventory_quantity"]) == (2400, 5)
+    assert (large["sku"], large["available"], large["inventory_quantity"]) == ("WHEY-60", 1, -2)
+    assert by_id[whey.id]["available"] == 1  # some variant is
+    paneer = next(p for p in body["data"] if p["_id"] != whey.id)
+    assert paneer["images"][0]["image"] == "https://cdn.example/paneer.png"
+    assert paneer["inventory_quantity"] == -3
+
+
+def test_storehippo_page_size_cap_skip_offsets_and_failing_pages() -> None:
+    with StoreHippoShop(
+        host="127.0.0.8", max_limit=3, paging_offset="skip", currency="AED"
+    ) as shop:
+        for n in range(7):
+            shop.add(f"Protein Bar {n}", 40 + n)
+        with httpx.Client(base_url=shop.base_url) as client:
+            session = _set_up_session(client)
+            assert session["currency"] == "AED"
+            first = _products(client, session, limit=100).json()
+            assert first["paging"] == {"limit": 3, "skip": 0, "count": 3, "total": 7}
+            later = _products(client, session, limit=100, start=None, skip=6).json()
+            assert later["paging"] == {"limit": 3, "skip": 6, "count": 1, "total": 7}
+            shop.fail_page(3, status=503)
+            assert _products(client, session, start=3).status_code == 503
+            assert _products(client, session, start=0).status_code == 200  # other pages
+            assert _products(client, session, start=3).status_code == 200  # once only
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,6 +430,30 @@ def test_shopify_product_page_markers_and_removal(shopify: ShopifyShop) -> None:
         assert client.get(f"/products/{bar.handle}").status_code == 404
         assert client.get(f"/products/{bar.handle}.js").status_code == 404
         assert client.get("/products.json").json() == {"products": []}
+
+
+def test_shopify_states_its_currency_in_meta_json_and_cart_js() -> None:
+    with ShopifyShop(host="127.0.0.9", currency="CAD") as shop:
+        shop.add("Maple Whey", "39.00")
+        meta = httpx.get(shop.url("/meta.json"))
+        assert meta.status_code == 200
+        assert meta.json()["currency"] == "CAD"
+        assert meta.json()["myshopify_domain"] == shop.shop_domain
+        assert meta.json()["published_products_count"] == 1
+        cart = httpx.get(shop.url("/cart.js")).json()
+        assert (cart["currency"], cart["item_count"], cart["items"]) == ("CAD", 0, [])
+        listing = httpx.get(shop.url("/products.json")).json()
+        assert "currency" not in json.dumps(listing)  # products.json never says
+
+
+def test_shopify_product_without_handle(shopify: ShopifyShop) -> None:
+    bare = shopify.add("Sample Pack", "5.00", without_handle=True)
+    with httpx.Client(base_url=shopify.base_url) as client:
+        [product] = client.get("/products.json").json()["products"]
+        assert product["handle"] is None and product["id"] == int(bare.id)
+        assert client.get(f"/products/{bare.id}").status_code == 200
+        assert client.get(f"/products/{bare.id}.js").json()["url"] == f"/products/{bare.id}"
+        assert client.get(f"/products/{bare.handle}").status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------
