@@ -78,7 +78,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def serve_children(*, host: str, port: int, task_workers: int) -> list[ChildSpec]:
-    """What `serve` supervises: the front, `task_workers` task workers and the scheduler."""
+    """What `serve` supervises: the front, `task_workers` task workers, a worker that only
+    delivers notifications (a long poll or feed refresh never holds alerts back) and the
+    scheduler."""
     from shelfwatch.ops.supervisor import ChildSpec
 
     me = [sys.executable, "-m", "shelfwatch"]
@@ -89,6 +91,7 @@ def serve_children(*, host: str, port: int, task_workers: int) -> list[ChildSpec
     return [
         ChildSpec("front", [*me, "front", "--host", host, "--port", str(port)]),
         *workers,
+        ChildSpec("delivery", [*me, "worker", "--queues", "notify"]),
         ChildSpec("scheduler", [*me, "scheduler"]),
     ]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connections
 
 
 def using_rq() -> bool:
@@ -38,3 +40,63 @@ def discard(task_paths: set[str]) -> None:
     for job in queue.get_jobs():
         if job.func_name in task_paths:
             job.delete()
+
+
+def finish_queued(task_paths: set[str]) -> None:
+    """What a worker does to the waiting tasks of `task_paths`: take them off the queue."""
+    if using_rq():
+        discard(task_paths)
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(task_path__in=task_paths, status="READY").update(
+        status="SUCCESSFUL"
+    )
+
+
+def _waiting(task_paths: set[str]) -> dict[str, tuple[str, datetime]]:
+    """Tasks of `task_paths` waiting in the default queue: id -> (task path, enqueued at)."""
+    if using_rq():
+        return {
+            job.id: (job.func_name, job.enqueued_at)
+            for job in rq_queue().get_jobs()
+            if job.func_name in task_paths
+        }
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.filter(task_path__in=task_paths, status="READY")
+    return {
+        str(pk): (path, at) for pk, path, at in rows.values_list("pk", "task_path", "enqueued_at")
+    }
+
+
+class Drain:
+    """A stand-in worker: takes the tasks of `task_paths` off the queue as they arrive and
+    remembers when each was enqueued (the queue itself forgets finished tasks on RQ)."""
+
+    def __init__(self, task_paths: set[str], *, every: float = 0.05) -> None:
+        self.task_paths = task_paths
+        self.every = every
+        self.seen: dict[str, tuple[str, datetime]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.every):
+                self.seen.update(_waiting(self.task_paths))
+                finish_queued(self.task_paths)
+        finally:
+            connections.close_all()
+
+    def times(self, task_path: str) -> list[datetime]:
+        """When each task of `task_path` seen so far was enqueued, oldest first."""
+        return sorted(at for path, at in list(self.seen.values()) if path == task_path)
+
+    def __enter__(self) -> Drain:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)

@@ -143,16 +143,19 @@ def test_serve_runs_as_many_task_workers_as_asked():
     from shelfwatch.cli import serve_children
 
     one = serve_children(host="127.0.0.1", port=8000, task_workers=1)
-    assert [child.name for child in one] == ["front", "worker", "scheduler"]
+    assert [child.name for child in one] == ["front", "worker", "delivery", "scheduler"]
     three = serve_children(host="127.0.0.1", port=8000, task_workers=3)
     assert [child.name for child in three] == [
         "front",
         "worker-1",
         "worker-2",
         "worker-3",
+        "delivery",
         "scheduler",
     ]
     assert all(child.argv[-1] == "worker" for child in three[1:4])
+    # Notifications have a worker of their own: a long poll never holds an alert back.
+    assert three[4].argv[-3:] == ["worker", "--queues", "notify"]
     assert three[0].argv[-4:] == ["--host", "127.0.0.1", "--port", "8000"]
 
 

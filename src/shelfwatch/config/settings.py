@@ -133,6 +133,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, tasks ---------------------------------------------------------------------------
 
+# Notification delivery has a queue of its own, so a long poll or feed refresh holding a
+# worker never delays an alert: `serve` runs a worker for it alone.
+TASK_QUEUES = ["default", "notify"]
+
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -144,14 +148,15 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
-    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
     RQ_QUEUES = {
-        "default": {
+        name: {
             "URL": REDIS_URL,
             "DEFAULT_TIMEOUT": 600,
             # One Redis client per process instead of a new connection per enqueue.
             "QUEUE_CLASS": "shelfwatch.config.task_queues.SharedClientQueue",
         }
+        for name in TASK_QUEUES
     }
 else:
     CACHES = {
@@ -161,7 +166,7 @@ else:
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "shelfwatch"),
         }
     }
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 
 TASK_RESULT_RETENTION = timedelta(days=env_int("TASK_RESULT_RETENTION_DAYS", 7))
 

@@ -10,7 +10,7 @@ from django_tasks import task
 from shelfwatch.notify.delivery import deliver_due
 
 
-@task()
+@task(queue_name="notify")
 def deliver_notifications() -> dict[str, int]:
     """Deliver due notifications for up to NOTIFY_TASK_SECONDS (the scheduler runs this
     every few seconds; new notifications also kick it)."""

@@ -32,7 +32,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django_tasks.base import Task
+from django_tasks.base import Task, TaskResultStatus
 
 from shelfwatch.config.periodic import PeriodicJob
 from shelfwatch.ops.models import PeriodicJobState, SchedulerLease
@@ -187,6 +187,16 @@ def load_task(job: PeriodicJob) -> Task:
     return task
 
 
+def still_queued(task: Task, result_id: str) -> bool:
+    """Whether the run `result_id` of `task` waits in its queue, not yet started."""
+    if not result_id:
+        return False
+    try:
+        return task.get_result(result_id).status == TaskResultStatus.READY
+    except Exception:  # purged, or the backend cannot say: never block the job on it
+        return False
+
+
 class Scheduler:
     """Enqueues each due periodic job while holding the lease; see the module docstring."""
 
@@ -263,6 +273,10 @@ class Scheduler:
         if due_at > now:
             return False
         task = load_task(job)
+        if still_queued(task, state.last_result_id):
+            # The last run has not even started (workers busy): another copy behind it
+            # would only repeat its work. Asked again at the next tick.
+            return False
         next_run_at = due_at + job.every
         if next_run_at <= now:
             # We were down for a while: run once now, never a burst of the missed runs.

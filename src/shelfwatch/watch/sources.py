@@ -129,9 +129,9 @@ def request_poll(source: Source, *, now: datetime | None = None) -> None:
             "internal sources follow our stock; they are never polled", code="source_not_polled"
         )
     Source.objects.filter(pk=source.pk).update(next_run_at=now or timezone.now())
-    from shelfwatch.watch.tasks import dispatch_due_polls
+    from shelfwatch.watch.tasks import kick_dispatcher
 
-    transaction.on_commit(lambda: dispatch_due_polls.enqueue())
+    kick_dispatcher()
 
 
 def _origin(url: str) -> str:

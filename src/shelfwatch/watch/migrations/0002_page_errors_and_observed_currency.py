@@ -4,25 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('watch', '0001_initial'),
+        ("watch", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='observation',
-            name='currency',
+            model_name="observation",
+            name="currency",
             field=models.CharField(blank=True, max_length=3),
         ),
         migrations.AddField(
-            model_name='source',
-            name='page_errors',
+            model_name="source",
+            name="page_errors",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='source',
-            name='status',
-            field=models.CharField(choices=[('new', 'Not polled yet'), ('ok', 'Healthy'), ('partial', 'Some pages failing'), ('failing', 'Failing'), ('needs_configuration', 'Needs configuration')], default='new', max_length=24),
+            model_name="source",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("new", "Not polled yet"),
+                    ("ok", "Healthy"),
+                    ("partial", "Some pages failing"),
+                    ("failing", "Failing"),
+                    ("needs_configuration", "Needs configuration"),
+                ],
+                default="new",
+                max_length=24,
+            ),
         ),
     ]
