@@ -19,16 +19,26 @@ the test with ``add(..., mode=...)`` or `JsonLdShop.set_mode`):
   ``<link itemprop="availability" href=".../InStock">``.
 * ``"duplicate_price"`` — JSON-LD with ``"price": 1299`` (a number) and the same price visible
   as ``₹1,299.00``: one price in two formats, not two prices.
+* ``"jsonld_graph_ref"`` — ``@graph`` where the Product's ``offers`` are ``{"@id": ...}``
+  references to Offer nodes elsewhere in the graph, and each offer's ``seller`` a reference to
+  an Organization node.
 * ``"ambiguous"`` — no structured data; several distinct visible prices (variant prices, an
   MRP, "customers also bought" prices) with no markup saying which is the product's.
 * ``"text"`` — no structured data; the price visible exactly once and "In stock" /
   "Out of stock" text.
 
 Options per product: ``availability_style`` ``"https"`` (``https://schema.org/InStock``),
-``"http"`` (``http://schema.org/OutOfStock``) or ``"bare"`` (``InStock``); ``price_style``
-``"number"`` (``1299`` / ``12.5``) or ``"string"`` (``"1299.00"``) for JSON-LD prices;
-``availability_value`` overrides the availability URL/text outright (e.g.
-``"https://schema.org/PreOrder"``).
+``"http"`` (``http://schema.org/OutOfStock``), ``"bare"`` (``InStock``) or ``"lower"``
+(``instock``); ``price_style`` ``"number"`` (``1299`` / ``12.5``), ``"string"``
+(``"1299.00"``), ``"indian"`` (``"Rs. 1,299"``) or ``"european"`` (``"1.299,00"``) for
+JSON-LD and microdata prices; ``availability_value`` overrides the availability URL/text
+outright (e.g. ``"https://schema.org/PreOrder"``); ``display_style`` for the visible price:
+``"symbol"`` (``₹1,299.00``, default), ``"indian"`` (``Rs. 1,299/-``), ``"european"``
+(``1.299,00 €``) or ``"devanagari"`` (``₹1,299.00`` in Devanagari digits); ``language``
+``"hi"`` writes the stock wording and buttons in Hindi (``स्टॉक में`` / ``स्टॉक में नहीं``);
+``offer_style`` ``"variants"`` (default: one offer per variant, with its sku and name) or
+``"sellers"`` (the variants are sellers of one article: every offer has the product's sku
+and a ``seller`` named by the variant's title).
 
 Discovery: ``GET /`` links to the category pages; ``GET /c/<category>?page=N`` (``all`` = every
 product) lists ``page_size`` products as ``<a class="product-link" href="/p/<slug>">`` with
@@ -62,16 +72,43 @@ MODES = (
     "duplicate_price",
     "ambiguous",
     "text",
+    "jsonld_graph_ref",
 )
-_SCHEMA = {"https": "https://schema.org/", "http": "http://schema.org/", "bare": ""}
+_SCHEMA = {"https": "https://schema.org/", "http": "http://schema.org/", "bare": "", "lower": ""}
+_PRICE_STYLES = {"number", "string", "indian", "european"}
+_DISPLAY_STYLES = {"symbol", "indian", "european", "devanagari"}
+_DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+_WORDS = {
+    "en": {"in": "In stock", "out": "Out of stock", "add": "Add to cart", "sold": "Sold out"},
+    "hi": {"in": "स्टॉक में", "out": "स्टॉक में नहीं", "add": "कार्ट में जोड़ें", "sold": "बिक गया"},
+}
 _SYMBOLS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£"}
 
 
-def display_price(amount: Decimal, currency: str) -> str:
-    """How the page shows money: ``₹1,299.00``, ``$12.50``, ``CHF 9.90``."""
+def display_price(amount: Decimal, currency: str, style: str = "symbol") -> str:
+    """How the page shows money: ``₹1,299.00``, ``$12.50``, ``CHF 9.90``; ``style`` as the
+    ``display_style`` option (``Rs. 1,299/-``, ``1.299,00 €``, Devanagari digits)."""
     symbol = _SYMBOLS.get(currency)
     text = f"{amount:,.2f}"
+    if style == "indian":
+        return f"Rs. {amount:,.0f}/-"
+    if style == "european":
+        european = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+        return f"{european} {symbol or currency}"
+    if style == "devanagari":
+        return f"{symbol or currency}{text.translate(_DEVANAGARI)}"
     return f"{symbol}{text}" if symbol else f"{currency} {text}"
+
+
+def markup_price(amount: Decimal, style: str) -> Any:
+    """A price as structured markup states it, in a ``price_style``."""
+    if style == "string":
+        return f"{amount:.2f}"
+    if style == "indian":
+        return f"Rs. {amount:,.0f}"
+    if style == "european":
+        return f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return json_number(amount)
 
 
 class JsonLdShop(ShopServer):
@@ -106,6 +143,7 @@ class JsonLdShop(ShopServer):
     ) -> Product:
         """As `ShopServer.add` plus the page mode and its options (see the module docstring)."""
         _check(mode, availability_style, price_style, og_prefix)
+        _check_options(kwargs)
         return super().add(
             name,
             price,
@@ -126,6 +164,7 @@ class JsonLdShop(ShopServer):
             _check(
                 attrs["mode"], attrs["availability_style"], attrs["price_style"], attrs["og_prefix"]
             )
+            _check_options(attrs)
             product.attrs = attrs
             self.catalogue.touch()
 
@@ -188,18 +227,19 @@ class JsonLdShop(ShopServer):
         if override:
             return str(override)
         available = product.in_stock if available is None else available
-        prefix = _SCHEMA[product.attrs.get("availability_style", "https")]
-        return prefix + ("InStock" if available else "OutOfStock")
+        style = product.attrs.get("availability_style", "https")
+        word = "InStock" if available else "OutOfStock"
+        return word.lower() if style == "lower" else _SCHEMA[style] + word
 
     def _ld_price(self, product: Product, amount: Decimal) -> Any:
         if product.attrs.get("mode") == "duplicate_price":
             return json_number(amount)
-        if product.attrs.get("price_style") == "string":
-            return f"{amount:.2f}"
-        return json_number(amount)
+        return markup_price(amount, product.attrs.get("price_style", "number"))
 
-    def _offer(self, product: Product, amount: Decimal, available: bool, sku: str) -> dict:
-        return {
+    def _offer(
+        self, product: Product, amount: Decimal, available: bool, sku: str, name: str = ""
+    ) -> dict:
+        offer = {
             "@type": "Offer",
             "price": self._ld_price(product, amount),
             "priceCurrency": product.currency,
@@ -208,6 +248,29 @@ class JsonLdShop(ShopServer):
             "sku": sku,
             "itemCondition": "https://schema.org/NewCondition",
         }
+        if name:
+            offer["name"] = name
+        return offer
+
+    def _offer_list(self, product: Product) -> list[dict[str, Any]]:
+        mode = product.attrs.get("mode", "jsonld")
+        if product.variants and product.attrs.get("offer_style") == "sellers":
+            offers = []
+            for n, v in enumerate(product.variants, 1):
+                offer = self._offer(product, v.price, v.available, product.sku or product.handle)
+                seller = {"@type": "Organization", "name": v.title}
+                if mode == "jsonld_graph_ref":
+                    seller = {"@id": self.url(f"/seller/{n}")}
+                offers.append({**offer, "seller": seller})
+            return offers
+        if product.variants:
+            return [
+                self._offer(
+                    product, v.price, v.available, v.sku or v.id, f"{product.name} {v.title}"
+                )
+                for v in product.variants
+            ]
+        return [self._offer(product, product.price, product.available, product.sku or product.id)]
 
     def _ld_product(self, product: Product) -> dict[str, Any]:
         mode = product.attrs.get("mode", "jsonld")
@@ -219,14 +282,7 @@ class JsonLdShop(ShopServer):
             "description": product.description or product.name,
             "brand": {"@type": "Brand", "name": product.brand or self.site_name},
         }
-        if product.variants:
-            offers = [
-                self._offer(product, v.price, v.available, v.sku or v.id) for v in product.variants
-            ]
-        else:
-            offers = [
-                self._offer(product, product.price, product.available, product.sku or product.id)
-            ]
+        offers = self._offer_list(product)
         if mode == "jsonld_aggregate":
             prices = [v.price for v in product.variants] or [product.price]
             doc["offers"] = {
@@ -238,25 +294,47 @@ class JsonLdShop(ShopServer):
                 "availability": self._availability(product),
                 "offers": offers,
             }
+        elif mode == "jsonld_graph_ref":
+            doc["offers"] = [{"@id": f"#offer-{n}"} for n in range(1, len(offers) + 1)]
         else:
             doc["offers"] = offers[0] if len(offers) == 1 else offers
         return doc
 
+    def _graph_extras(self, product: Product) -> list[dict[str, Any]]:
+        """The Offer and seller nodes a ``jsonld_graph_ref`` Product points at."""
+        nodes: list[dict[str, Any]] = [
+            {"@id": f"#offer-{n}", **offer} for n, offer in enumerate(self._offer_list(product), 1)
+        ]
+        if product.variants and product.attrs.get("offer_style") == "sellers":
+            nodes += [
+                {"@type": "Organization", "@id": self.url(f"/seller/{n}"), "name": v.title}
+                for n, v in enumerate(product.variants, 1)
+            ]
+        return nodes
+
     def _product_page(self, product: Product, others: list[Product]) -> str:
         mode = product.attrs.get("mode", "jsonld")
         esc = html.escape
-        shown = display_price(product.price, product.currency)
-        stock_text = "In stock" if product.in_stock else "Out of stock"
+        style = product.attrs.get("display_style", "symbol")
+        shown = display_price(product.price, product.currency, style)
+        words = _WORDS[product.attrs.get("language", "en")]
+        stock_text = words["in"] if product.in_stock else words["out"]
         button = (
-            '<button class="add-to-cart">Add to cart</button>'
+            f'<button class="add-to-cart">{words["add"]}</button>'
             if product.in_stock
-            else '<button class="add-to-cart" disabled>Sold out</button>'
+            else f'<button class="add-to-cart" disabled>{words["sold"]}</button>'
         )
         head = f'<link rel="canonical" href="{self.url(f"/p/{product.handle}")}">'
         body = f'<h1 class="product-title">{esc(product.name)}</h1>\n'
-        if mode in {"jsonld", "duplicate_price", "jsonld_aggregate", "jsonld_graph"}:
+        if mode in {
+            "jsonld",
+            "duplicate_price",
+            "jsonld_aggregate",
+            "jsonld_graph",
+            "jsonld_graph_ref",
+        }:
             ld = {"@context": "https://schema.org", **self._ld_product(product)}
-            if mode == "jsonld_graph":
+            if mode in {"jsonld_graph", "jsonld_graph_ref"}:
                 page_url = self.url(f"/p/{product.handle}")
                 ld = {
                     "@context": "https://schema.org",
@@ -269,6 +347,7 @@ class JsonLdShop(ShopServer):
                             ],
                         },
                         self._ld_product(product),
+                        *(self._graph_extras(product) if mode == "jsonld_graph_ref" else []),
                     ],
                 }
             head += (
@@ -291,12 +370,15 @@ class JsonLdShop(ShopServer):
 <meta property="{prefix}:price:currency" content="{product.currency}">"""
             body += f'<div class="product-price">{shown}</div>\n<p>{stock_text}</p>\n{button}\n'
         elif mode == "microdata":
+            micro_price = markup_price(product.price, product.attrs.get("price_style", "string"))
+            if product.attrs.get("price_style", "number") == "number":
+                micro_price = f"{product.price:.2f}"
             body = f"""<div itemscope itemtype="https://schema.org/Product">
 <h1 class="product-title" itemprop="name">{esc(product.name)}</h1>
 <meta itemprop="sku" content="{esc(product.sku or product.handle)}">
 <div itemprop="offers" itemscope itemtype="https://schema.org/Offer">
 <meta itemprop="priceCurrency" content="{product.currency}">
-<span class="price" itemprop="price" content="{product.price:.2f}">{shown}</span>
+<span class="price" itemprop="price" content="{esc(str(micro_price))}">{shown}</span>
 <link itemprop="availability" href="{self._availability(product)}">
 <span>{stock_text}</span>
 </div>
@@ -324,7 +406,10 @@ class JsonLdShop(ShopServer):
             body += "</section>\n"
         elif mode == "text":
             body += f"<p>Price: {shown}</p>\n<p>{stock_text}</p>\n{button}\n"
-        return self._layout(product.name, head, body)
+        page = self._layout(product.name, head, body)
+        if product.attrs.get("language", "en") != "en":
+            page = page.replace('<html lang="en">', f'<html lang="{product.attrs["language"]}">')
+        return page
 
     def _category(self, request: Request, category: str) -> Response:
         page = max(1, request.int_arg("page", 1))
@@ -384,8 +469,17 @@ def _check(mode: str, availability_style: str, price_style: str, og_prefix: str)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     if availability_style not in _SCHEMA:
-        raise ValueError("availability_style must be 'https', 'http' or 'bare'")
-    if price_style not in {"number", "string"}:
-        raise ValueError("price_style must be 'number' or 'string'")
+        raise ValueError(f"availability_style must be one of {sorted(_SCHEMA)}")
+    if price_style not in _PRICE_STYLES:
+        raise ValueError(f"price_style must be one of {sorted(_PRICE_STYLES)}")
     if og_prefix not in {"product", "og"}:
         raise ValueError("og_prefix must be 'product' or 'og'")
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    if options.get("display_style", "symbol") not in _DISPLAY_STYLES:
+        raise ValueError(f"display_style must be one of {sorted(_DISPLAY_STYLES)}")
+    if options.get("language", "en") not in _WORDS:
+        raise ValueError(f"language must be one of {sorted(_WORDS)}")
+    if options.get("offer_style", "variants") not in {"variants", "sellers"}:
+        raise ValueError("offer_style must be 'variants' or 'sellers'")

@@ -3,9 +3,10 @@
 Settings name the pages: `urls` (product pages), and/or `listing_url` (a category page
 whose links matching `link_pattern` are the products) or `sitemap_url`. A page with
 several distinct prices needs a choice: `price_selector` (the element holding the price:
-`.class`, `#id`, `tag` or `tag.class`), `offer` (text found in the wanted offer's sku, name
-or url) or `price_choice` ("lowest" or "highest"); without one the source is reported as
-needing configuration, never guessed.
+`.class`, `#id`, `tag` or `tag.class`), `offer` (the wanted offer's sku, name or url, or
+text found in them; the message lists the offers) or `price_choice` ("lowest" or "highest");
+without one the source is reported as needing configuration, never guessed. One article
+sold by several sellers is in stock when any seller has it, at the lowest price in stock.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shelfwatch.watch.adapters.base import (
     SourceProblem,
 )
 from shelfwatch.watch.adapters.page_data import (
+    PageOffer,
     PageProduct,
     extract_product,
     page_links,
@@ -76,41 +78,99 @@ def clean_settings(settings: dict[str, Any], base_url: str) -> dict[str, Any]:
     return cleaned
 
 
-def chosen_price(product: PageProduct, settings: dict[str, Any], url: str) -> Decimal | None:
-    """The page's price, or NeedsConfiguration when several differ and nothing chooses."""
-    offers = product.offers
-    wanted = settings.get("offer")
-    if wanted:
-        offers = [o for o in offers if wanted.lower() in o.label.lower()] or offers
-    prices = sorted({o.price for o in offers if o.price is not None})
-    if len(prices) <= 1:
-        return prices[0] if prices else None
-    choice = settings.get("price_choice")
-    if choice == "lowest":
-        return prices[0]
-    if choice == "highest":
-        return prices[-1]
-    shown = ", ".join(str(p) for p in prices[:5])
-    raise NeedsConfiguration(
-        f"{url} shows several prices ({shown}); set 'price_selector', 'offer' or "
-        "'price_choice' to pick one"
+def _one_article(offers: list[PageOffer]) -> bool:
+    """Offers of one article from different sellers (same sku and name, or none)."""
+    sellers = [o.seller.lower() for o in offers]
+    return (
+        len({(o.sku.lower(), o.name.lower()) for o in offers}) == 1
+        and all(sellers)
+        and len(set(sellers)) == len(sellers)
     )
 
 
+def _listing(offers: list[PageOffer]) -> str:
+    named = [o.describe() for o in offers if o.sku or o.name or o.url or o.seller][:10]
+    more = len(offers) - len(named)
+    return "; ".join(named) + (f"; and {more} more" if more > 0 and named else "")
+
+
+def chosen_offers(product: PageProduct, settings: dict[str, Any], url: str) -> list[PageOffer]:
+    """The offers the item is: those matching the `offer` setting (exactly by sku, name or
+    url, else as part of them), or every offer; NeedsConfiguration when none matches and
+    the offers differ in price."""
+    offers = product.offers
+    wanted = str(settings.get("offer") or "").strip().lower()
+    if not wanted:
+        return offers
+    exact = [o for o in offers if wanted in (o.sku.lower(), o.name.lower(), o.url.lower())]
+    matching = exact or [o for o in offers if wanted in o.label.lower()]
+    if matching:
+        return matching
+    if len({o.price for o in offers if o.price is not None}) > 1:
+        listing = _listing(offers)
+        raise NeedsConfiguration(
+            f"no offer on {url} matches offer '{settings['offer']}'"
+            + (f"; its offers: {listing}" if listing else "")
+        )
+    return offers
+
+
+def chosen_price(product: PageProduct, settings: dict[str, Any], url: str) -> Decimal | None:
+    """The page's price, or NeedsConfiguration when several differ and nothing chooses.
+
+    One article from several sellers costs what the cheapest seller in stock asks.
+    """
+    return _chosen(chosen_offers(product, settings, url), settings, url)[0]
+
+
+def _chosen(
+    offers: list[PageOffer], settings: dict[str, Any], url: str
+) -> tuple[Decimal | None, str]:
+    """The price of `offers` and its currency ("" when no offer states one)."""
+    priced = [o for o in offers if o.price is not None]
+    prices = sorted({o.price for o in priced})
+    if len(prices) <= 1:
+        price = prices[0] if prices else None
+    elif _one_article(priced):
+        buyable = [o.price for o in priced if o.available] or prices
+        price = min(buyable)
+    elif settings.get("price_choice") == "lowest":
+        price = prices[0]
+    elif settings.get("price_choice") == "highest":
+        price = prices[-1]
+    else:
+        shown = ", ".join(str(p) for p in prices[:5])
+        listing = _listing(priced)
+        if listing:
+            raise NeedsConfiguration(
+                f"{url} shows several prices ({shown}) in different offers: {listing}. "
+                "Set 'offer' to the sku or name of the one to watch, or 'price_choice' "
+                "('lowest' or 'highest')"
+            )
+        raise NeedsConfiguration(
+            f"{url} shows several prices ({shown}); set 'price_selector', 'offer' or "
+            "'price_choice' to pick one"
+        )
+    currency = next((o.currency for o in priced if o.price == price and o.currency), "")
+    return price, currency or next((o.currency for o in offers if o.currency), "")
+
+
 def item_from_page(html: str, *, url: str, settings: dict[str, Any]) -> ItemState | None:
+    """The item a product page shows (None when it states no product), in the currency its
+    markup states or, failing that, its price's sign; NeedsConfiguration when ambiguous."""
     product = extract_product(html, price_selector=settings.get("price_selector", ""))
     if product is None:
         return None
-    offers = product.offers
-    if settings.get("offer"):
-        offers = [o for o in offers if settings["offer"].lower() in o.label.lower()] or offers
+    offers = chosen_offers(product, settings, url)
     known = [o.available for o in offers if o.available is not None]
-    currency = next((o.currency for o in offers if o.currency), "")
+    price, currency = _chosen(offers, settings, url)
+    if not currency and price is not None:
+        currency = product.currency_shown_for(price)
     return ItemState(
         external_id=url,
         name=(product.name or url)[:500],
         available=any(known) if known else None,
-        price=chosen_price(product, settings, url),
+        price=price,
         currency=currency,
         url=url,
         image_url=product.image if product.image.startswith(("http://", "https://")) else "",
