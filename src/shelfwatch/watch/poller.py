@@ -283,10 +283,12 @@ def poll_host(
                         outcome = future.result()
                         outcomes.append(_record(todo[outcome.source_id], outcome))
                     if not lease.keep():
+                        # Sources not recorded yet stay due for whoever holds the host now.
                         logger.warning("lost the lease of host %s; stopping its polls", host.key)
                         gate.stop()
                         for future in pending:
                             future.cancel()
+                        break
         finally:
             transport.close()
         idle()
