@@ -242,16 +242,13 @@ def poll(
     currency, learned = shop_currency(base_url, state, fetcher)
     if not learned:
         return result
-    state = {**(result.state or state), **learned}
-    if currency == kept:
-        result.state = state
-        return result
-    if result.unchanged_urls:
-        # Items of unchanged pages would keep the old currency: read every page again.
-        result = _read_listing(
-            base_url, settings, state, fetcher, currency=currency, conditional=False
-        )
-    else:
-        result.items = [replace(item, currency=currency) for item in result.items]
-    result.state = result.state or state
+    if currency != kept:
+        if result.unchanged_urls:
+            # Items of unchanged pages would keep the old currency: read every page again.
+            result = _read_listing(
+                base_url, settings, state, fetcher, currency=currency, conditional=False
+            )
+        else:
+            result.items = [replace(item, currency=currency) for item in result.items]
+    result.state = {**(result.state or state), **learned}
     return result
