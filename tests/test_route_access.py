@@ -42,11 +42,14 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/auth/refresh"): everyone(422),
     ("POST", "/api/v1/auth/logout"): signed_in(422),
     ("GET", "/api/v1/auth/me"): signed_in(200),
+    ("GET", "/api/v1/api-keys"): signed_in(200),
+    ("POST", "/api/v1/api-keys"): signed_in(422),
     ("GET", "/api/v1/api-keys/"): signed_in(200),
     ("POST", "/api/v1/api-keys/"): signed_in(422),
     ("GET", "/api/v1/api-keys/{key_id}"): signed_in(404),
     ("PATCH", "/api/v1/api-keys/{key_id}"): signed_in(404),
     ("DELETE", "/api/v1/api-keys/{key_id}"): signed_in(404),
+    ("GET", "/api/v1/events"): everyone(422),
     ("GET", "/api/v1/events/"): everyone(422),
     ("GET", "/api/v1/events/stream"): everyone(421),
     ("POST", "/api/v1/events/test"): admins(422),
@@ -144,10 +147,14 @@ def registered_routes() -> set[tuple[str, str]]:
     }
 
 
+# The slashed forms of slash-less paths: answered (not redirected), left out of the document.
+ALIASES = {("GET", "/api/v1/api-keys/"), ("POST", "/api/v1/api-keys/"), ("GET", "/api/v1/events/")}
+
+
 def test_every_route_has_an_entry():
     routes = registered_routes()
     missing = sorted(routes - EXPECTED.keys())
-    stale = sorted(EXPECTED.keys() - routes)
+    stale = sorted(EXPECTED.keys() - routes - ALIASES)
     assert not missing, f"routes without an access entry: {missing}"
     assert not stale, f"entries for routes that no longer exist: {stale}"
 

@@ -151,3 +151,19 @@ def test_a_cached_key_stops_working_when_it_expires(callers, client, settings):
     time.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()) + 0.05)
     # Nothing was saved, so the key is still in the cache: its expiry is checked on each use.
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_keys_are_made_at_the_slash_less_path_and_the_slashed_one_without_a_redirect(callers):
+    for path in ("/api/v1/api-keys", "/api/v1/api-keys/"):
+        made = callers["customer"].post(path, {"name": "shelf scanner"})
+        assert made.status_code == 201, made.json()
+    assert len(callers["customer"].get("/api/v1/api-keys").json()) == 2
+
+
+def test_a_key_that_would_expire_in_the_past_is_refused(callers):
+    answer = callers["customer"].post(
+        "/api/v1/api-keys", {"name": "late", "expires_at": "2001-01-01T00:00:00Z"}
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "expires_at"
+    assert callers["customer"].get("/api/v1/api-keys").json() == []

@@ -1,4 +1,4 @@
-"""`/api/v1/auth/` and `/api/v1/api-keys/`."""
+"""`/api/v1/auth/...` and `/api/v1/api-keys`."""
 
 from __future__ import annotations
 
@@ -95,12 +95,16 @@ def _own_key(request: HttpRequest, key_id: int) -> ApiKey:
     return key
 
 
-@api_keys_router.get("/", response=list[ApiKeyOut])
+# No API path ends in a slash; the slashed form is still answered (not redirected, which
+# would silently drop a POST by a client that does not follow redirects).
+@api_keys_router.get("", response=list[ApiKeyOut])
+@api_keys_router.get("/", response=list[ApiKeyOut], include_in_schema=False)
 def list_keys(request: HttpRequest):
     return ApiKey.objects.filter(user=principal_of(request).user)
 
 
-@api_keys_router.post("/", response={201: ApiKeyCreatedOut})
+@api_keys_router.post("", response={201: ApiKeyCreatedOut})
+@api_keys_router.post("/", response={201: ApiKeyCreatedOut}, include_in_schema=False)
 def create_key(request: HttpRequest, payload: ApiKeyIn):
     try:
         created = api_keys.create_api_key(

@@ -4,8 +4,12 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from ninja import Schema
 from pydantic import Field, field_validator
+
+from shelfwatch.accounts.models import ApiKey
+from shelfwatch.kernel.bounds import BoundedSchema, column
 
 
 class CredentialsIn(Schema):
@@ -56,14 +60,21 @@ class UserOut(Schema):
     email: str
 
 
-class ApiKeyIn(Schema):
-    name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(default_factory=lambda: ["read"])
+class ApiKeyIn(BoundedSchema):
+    name: column(ApiKey, "name", min_length=1)
+    scopes: list[str] = Field(default_factory=lambda: ["read"], max_length=20)
     expires_at: datetime | None = None
 
+    @field_validator("expires_at")
+    @classmethod
+    def expires_in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= timezone.now():
+            raise ValueError("must be in the future")
+        return value
 
-class ApiKeyUpdate(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+
+class ApiKeyUpdate(BoundedSchema):
+    name: column(ApiKey, "name", min_length=1) | None = None
 
 
 class ApiKeyOut(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from ninja import File, Query, Router, Schema, Status
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
 from shelfwatch.accounts.authentication import admin_auth, api_auth, optional_auth, principal_of
@@ -37,6 +37,7 @@ from shelfwatch.catalog.selectors import (
     visible_products,
 )
 from shelfwatch.config.problems import Conflict, Forbidden, NotFound
+from shelfwatch.kernel.bounds import BoundedSchema, Id
 
 products_router = Router(tags=["catalog"])
 catalog_router = Router(tags=["catalog"])
@@ -68,11 +69,11 @@ def product_out(product: Product) -> dict:
     }
 
 
-class ProductFilters(Schema):
+class ProductFilters(BoundedSchema):
     q: str | None = None
-    category: int | None = None
+    category: Id | None = None
     brand: str | None = None
-    in_stock_at: int | None = None
+    in_stock_at: Id | None = None
     status: VerificationStatus | None = None
     cursor: str | None = None
     limit: int = 20

@@ -8,17 +8,22 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from shelfwatch.catalog.models import Category, ImageBlob, Product, RegionalName
+from shelfwatch.kernel.bounds import BoundedSchema, column
 
-class ProductIn(Schema):
-    name: str
-    brand: str = ""
-    category_id: int | None = None
-    barcode: str | None = None
-    net_quantity: Decimal | None = None
-    net_unit: str = ""
-    description: str = ""
+RegionalNames = dict[column(RegionalName, "language"), list[column(RegionalName, "name")]]
+
+
+class ProductIn(BoundedSchema):
+    name: column(Product, "name")
+    brand: column(Product, "brand") = ""
+    category_id: column(Product, "category") | None = None
+    barcode: column(Product, "barcode", max_length=64) | None = None
+    net_quantity: column(Product, "net_quantity", ge=0) | None = None
+    net_unit: column(Product, "net_unit", max_length=16) = ""
+    description: column(Product, "description") = ""
     attributes: dict[str, Any] = Field(default_factory=dict)
-    regional_names: dict[str, list[str]] = Field(
+    regional_names: RegionalNames = Field(
         default_factory=dict, examples=[{"hi-IN": ["अमूल मक्खन"], "ta-IN": ["அமுல் வெண்ணெய்"]}]
     )
     confirm_new: bool = Field(
@@ -26,16 +31,16 @@ class ProductIn(Schema):
     )
 
 
-class ProductPatch(Schema):
-    name: str | None = None
-    brand: str | None = None
-    category_id: int | None = None
-    barcode: str | None = None
-    net_quantity: Decimal | None = None
-    net_unit: str | None = None
-    description: str | None = None
+class ProductPatch(BoundedSchema):
+    name: column(Product, "name") | None = None
+    brand: column(Product, "brand") | None = None
+    category_id: column(Product, "category") | None = None
+    barcode: column(Product, "barcode", max_length=64) | None = None
+    net_quantity: column(Product, "net_quantity", ge=0) | None = None
+    net_unit: column(Product, "net_unit", max_length=16) | None = None
+    description: column(Product, "description") | None = None
     attributes: dict[str, Any] | None = None
-    regional_names: dict[str, list[str]] | None = None
+    regional_names: RegionalNames | None = None
 
 
 class CategoryRef(Schema):
@@ -104,14 +109,14 @@ class ProductPage(Schema):
     )
 
 
-class MatchIn(Schema):
-    name: str
-    brand: str = ""
-    net_quantity: Decimal | None = None
-    net_unit: str = ""
-    regional_names: dict[str, list[str]] = Field(default_factory=dict)
-    barcode: str | None = None
-    image_sha256: str | None = Field(
+class MatchIn(BoundedSchema):
+    name: column(Product, "name")
+    brand: column(Product, "brand") = ""
+    net_quantity: column(Product, "net_quantity", ge=0) | None = None
+    net_unit: column(Product, "net_unit", max_length=16) = ""
+    regional_names: RegionalNames = Field(default_factory=dict)
+    barcode: column(Product, "barcode", max_length=64) | None = None
+    image_sha256: column(ImageBlob, "sha256") | None = Field(
         None, description="A picture stored first with POST /api/v1/catalog/images."
     )
     limit: int = Field(10, ge=1, le=50)
@@ -142,22 +147,22 @@ class ReviewItemOut(Schema):
     created_at: datetime
 
 
-class ApproveIn(Schema):
-    notes: str = ""
+class ApproveIn(BoundedSchema):
+    notes: column(Product, "review_notes") = ""
 
 
-class RejectIn(Schema):
-    reason: str
+class RejectIn(BoundedSchema):
+    reason: column(Product, "review_notes")
 
 
-class MergeIn(Schema):
-    into: int = Field(description="The id of the product that survives.")
+class MergeIn(BoundedSchema):
+    into: column(Product, "merged_into") = Field(description="The id of the product that survives.")
 
 
-class CategoryIn(Schema):
-    name: str
-    slug: str
-    parent_id: int | None = None
+class CategoryIn(BoundedSchema):
+    name: column(Category, "name")
+    slug: column(Category, "slug")
+    parent_id: column(Category, "parent") | None = None
 
 
 class CategoryOut(Schema):

@@ -160,8 +160,8 @@ def mount_routers() -> None:
     from shelfwatch.watch.api import router as sources_router
 
     api.add_router("/auth/", auth_router)
-    api.add_router("/api-keys/", api_keys_router)
-    api.add_router("/events/", events_router)
+    api.add_router("/api-keys", api_keys_router)
+    api.add_router("/events", events_router)
     api.add_router("/products", products_router)
     api.add_router("/catalog/", catalog_router)
     api.add_router("", images_router)

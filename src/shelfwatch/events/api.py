@@ -19,6 +19,7 @@ from shelfwatch.events.history import events_after
 from shelfwatch.events.publishing import emit
 from shelfwatch.events.schemas import EventListOut, PingIn, PingOut
 from shelfwatch.events.topics import authorize_topics, parse_topic_list
+from shelfwatch.kernel.bounds import INT64_MAX
 
 router = Router(tags=["events"])
 
@@ -45,7 +46,14 @@ or the single port of `shelfwatch serve`); a reverse proxy must send this path t
 
 
 @router.get(
+    "",
+    auth=optional_auth,
+    response=EventListOut,
+    summary="Events on topics after an id",
+)
+@router.get(
     "/",
+    include_in_schema=False,
     auth=optional_auth,
     response=EventListOut,
     summary="Events on topics after an id",
@@ -53,7 +61,7 @@ or the single port of `shelfwatch serve`); a reverse proxy must send this path t
 def list_events(
     request: HttpRequest,
     topics: str,
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=INT64_MAX),
     limit: int = Query(100, ge=1, le=500),
 ):
     """Events the caller may see on `topics`, oldest first, after event id `after`.

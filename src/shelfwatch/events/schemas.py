@@ -7,6 +7,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from shelfwatch.kernel.bounds import BoundedSchema
+
 
 class EventOut(Schema):
     id: int
@@ -23,7 +25,7 @@ class EventListOut(Schema):
     has_more: bool
 
 
-class PingIn(Schema):
+class PingIn(BoundedSchema):
     topic: str = Field(min_length=1, max_length=120, examples=["product:1"])
     message: str = Field(default="ping", max_length=200)
 

@@ -7,7 +7,7 @@ a 404, and every item through that store, so another store's item id is too.
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import File, Query, Router, Schema, Status, UploadedFile
+from ninja import File, Query, Router, Status, UploadedFile
 
 from shelfwatch.accounts.authentication import api_auth, principal_of
 from shelfwatch.accounts.permissions import get_store_for, require_principal, stores_for
@@ -30,11 +30,12 @@ from shelfwatch.inventory.schemas import (
 from shelfwatch.inventory.selectors import store_items
 from shelfwatch.inventory.stock import move_stock, set_quantity
 from shelfwatch.inventory.stock_items import add_stock_item, update_stock_item
+from shelfwatch.kernel.bounds import BoundedSchema
 
 router = Router(tags=["inventory"], auth=api_auth)
 
 
-class InventoryFilters(Schema):
+class InventoryFilters(BoundedSchema):
     q: str | None = None
     low: bool = False
     cursor: str | None = None

@@ -8,6 +8,8 @@ from decimal import Decimal
 from ninja import Field, Schema
 
 from shelfwatch.catalog.schemas import ProductImageOut
+from shelfwatch.inventory.models import StockItem, StockMovement
+from shelfwatch.kernel.bounds import BoundedSchema, column
 
 
 class StoreOut(Schema):
@@ -21,18 +23,18 @@ class StoreOut(Schema):
     is_active: bool
 
 
-class StockDetails(Schema):
-    cost_price: Decimal | None = None
-    selling_price: Decimal | None = None
-    reorder_level: int | None = None
-    supplier: str | None = None
-    location: str | None = None
-    notes: str | None = None
+class StockDetails(BoundedSchema):
+    cost_price: column(StockItem, "cost_price") | None = None
+    selling_price: column(StockItem, "selling_price") | None = None
+    reorder_level: column(StockItem, "reorder_level") | None = None
+    supplier: column(StockItem, "supplier") | None = None
+    location: column(StockItem, "location") | None = None
+    notes: column(StockItem, "notes") | None = None
 
 
 class StockItemIn(StockDetails):
-    product_id: int
-    quantity: int = 0
+    product_id: column(StockItem, "product")
+    quantity: column(StockItem, "quantity") = 0
 
 
 class ProductBrief(Schema):
@@ -67,15 +69,21 @@ class StockItemPage(Schema):
     next_cursor: str | None
 
 
-class MovementIn(Schema):
-    delta: int = Field(description="Units added (positive) or taken (negative).")
-    reason: str = Field(description="sale, restock, adjustment, import, return or reservation")
-    reference: str = ""
+class MovementIn(BoundedSchema):
+    delta: column(StockMovement, "delta") = Field(
+        description="Units added (positive) or taken (negative)."
+    )
+    reason: column(StockMovement, "reason") = Field(
+        description="sale, restock, adjustment, import, return or reservation"
+    )
+    reference: column(StockMovement, "reference") = ""
 
 
-class CountIn(Schema):
-    quantity: int = Field(description="The quantity counted on the shelf.")
-    reference: str = ""
+class CountIn(BoundedSchema):
+    quantity: column(StockItem, "quantity") = Field(
+        description="The quantity counted on the shelf."
+    )
+    reference: column(StockMovement, "reference") = ""
 
 
 class MovementOut(Schema):

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from shelfwatch.kernel.bounds import BoundedSchema, Id
+
 
 class BalanceOut(Schema):
     store_id: int
@@ -33,8 +35,8 @@ class EntryPage(Schema):
     next_cursor: str | None
 
 
-class QuoteIn(Schema):
-    store_id: int
+class QuoteIn(BoundedSchema):
+    store_id: Id
     points: int = Field(gt=0)
     order_total: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
 
@@ -46,7 +48,7 @@ class QuoteOut(Schema):
     currency: str
 
 
-class ProgramIn(Schema):
+class ProgramIn(BoundedSchema):
     enabled: bool
     earn_points: int = Field(ge=0, le=1_000_000)
     earn_per_amount: Decimal = Field(gt=0, max_digits=10, decimal_places=2)
@@ -60,8 +62,8 @@ class ProgramOut(ProgramIn):
     updated_at: datetime | None
 
 
-class AdjustmentIn(Schema):
-    user_id: int
+class AdjustmentIn(BoundedSchema):
+    user_id: Id
     points: int = Field(ge=-1_000_000, le=1_000_000)
     reason: str = Field(min_length=1, max_length=200)
 

@@ -7,12 +7,13 @@ a request that carries both a signed-in user and a visitor cart merges the two f
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from shelfwatch.accounts.authentication import optional_auth, principal_of, store_staff_auth
 from shelfwatch.accounts.permissions import get_store_for
 from shelfwatch.config.cursors import decode_cursor, id_page
 from shelfwatch.config.problems import Forbidden, NotFound
+from shelfwatch.kernel.bounds import BoundedSchema, Id
 from shelfwatch.shop import carts, flash_sales, orders
 from shelfwatch.shop.checkout import CheckoutRequest, checkout
 from shelfwatch.shop.models import FlashSale, OrderStatus
@@ -133,7 +134,7 @@ def place_order(request: HttpRequest, payload: CheckoutIn):
 # --- orders ---------------------------------------------------------------------------------
 
 
-class OrderFilters(Schema):
+class OrderFilters(BoundedSchema):
     status: str | None = None
     cursor: str | None = None
     limit: int = 20
@@ -198,9 +199,9 @@ def move_order(request: HttpRequest, order_id: int, payload: StatusIn):
 # --- flash sales ----------------------------------------------------------------------------
 
 
-class SaleFilters(Schema):
-    store_id: int | None = None
-    product_id: int | None = None
+class SaleFilters(BoundedSchema):
+    store_id: Id | None = None
+    product_id: Id | None = None
 
 
 # Public reads, with optional credentials so signed-in callers get their own rate limit.

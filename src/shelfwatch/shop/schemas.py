@@ -7,18 +7,21 @@ from decimal import Decimal
 
 from ninja import Schema
 
+from shelfwatch.kernel.bounds import BoundedSchema, column
+from shelfwatch.shop.models import CartLine, FlashSale, Order, OrderStatusChange
 
-class CartLineIn(Schema):
+
+class CartLineIn(BoundedSchema):
     """A product of a store to add. Any price sent along is ignored: the server prices."""
 
-    store_id: int
-    product_id: int
-    quantity: int = 1
-    flash_sale_id: int | None = None
+    store_id: column(CartLine, "store")
+    product_id: column(CartLine, "product")
+    quantity: column(CartLine, "quantity") = 1
+    flash_sale_id: column(FlashSale, "id") | None = None
 
 
-class CartQuantityIn(Schema):
-    quantity: int
+class CartQuantityIn(BoundedSchema):
+    quantity: column(CartLine, "quantity")
 
 
 class CartLineOut(Schema):
@@ -58,12 +61,12 @@ class CartOut(Schema):
     line_count: int
 
 
-class CheckoutIn(Schema):
-    store_id: int | None = None
-    fulfilment: str = "pickup"
-    payment_method: str = "manual"
-    points: int = 0
-    note: str = ""
+class CheckoutIn(BoundedSchema):
+    store_id: column(Order, "store") | None = None
+    fulfilment: column(Order, "fulfilment") = "pickup"
+    payment_method: column(Order, "payment_provider") = "manual"
+    points: column(Order, "points_redeemed") = 0
+    note: column(Order, "note") = ""
 
 
 class OrderLineOut(Schema):
@@ -112,27 +115,27 @@ class OrderPage(Schema):
     next_cursor: str | None = None
 
 
-class StatusIn(Schema):
-    status: str
-    reason: str = ""
+class StatusIn(BoundedSchema):
+    status: column(Order, "status")
+    reason: column(OrderStatusChange, "reason") = ""
 
 
-class FlashSaleIn(Schema):
-    store_id: int
-    product_id: int
-    title: str = ""
-    sale_price: Decimal
-    quantity_allotted: int
-    per_customer_limit: int = 1
+class FlashSaleIn(BoundedSchema):
+    store_id: column(FlashSale, "store")
+    product_id: column(FlashSale, "product")
+    title: column(FlashSale, "title") = ""
+    sale_price: column(FlashSale, "sale_price")
+    quantity_allotted: column(FlashSale, "quantity_allotted")
+    per_customer_limit: column(FlashSale, "per_customer_limit") = 1
     starts_at: datetime
     ends_at: datetime
 
 
-class FlashSaleEdit(Schema):
-    title: str | None = None
-    sale_price: Decimal | None = None
-    quantity_allotted: int | None = None
-    per_customer_limit: int | None = None
+class FlashSaleEdit(BoundedSchema):
+    title: column(FlashSale, "title") | None = None
+    sale_price: column(FlashSale, "sale_price") | None = None
+    quantity_allotted: column(FlashSale, "quantity_allotted") | None = None
+    per_customer_limit: column(FlashSale, "per_customer_limit") | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
 

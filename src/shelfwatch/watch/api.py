@@ -8,7 +8,7 @@ owner may put their own store on watch (an internal source).
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from shelfwatch.accounts.authentication import (
     admin_auth,
@@ -19,6 +19,7 @@ from shelfwatch.accounts.authentication import (
 from shelfwatch.accounts.permissions import get_store_for, require_admin
 from shelfwatch.config.cursors import decode_cursor, encode_cursor
 from shelfwatch.config.problems import NotFound
+from shelfwatch.kernel.bounds import BoundedSchema
 from shelfwatch.watch.internal import internal_source_for
 from shelfwatch.watch.models import Source
 from shelfwatch.watch.schemas import (
@@ -79,7 +80,7 @@ def _is_admin(request: HttpRequest) -> bool:
     return principal is not None and principal.is_admin
 
 
-class ItemFilters(Schema):
+class ItemFilters(BoundedSchema):
     available: bool | None = None
     include_gone: bool = False
     cursor: str | None = None

@@ -8,31 +8,34 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from shelfwatch.kernel.bounds import BoundedSchema, column
+from shelfwatch.watch.models import Source
 
-class SourceIn(Schema):
-    name: str = Field("", max_length=200)
-    kind: str
-    base_url: str = Field(..., max_length=1000)
+
+class SourceIn(BoundedSchema):
+    name: column(Source, "name") = ""
+    kind: column(Source, "kind")
+    base_url: column(Source, "base_url")
     settings: dict[str, Any] = Field(default_factory=dict)
-    poll_interval: int = 300
+    poll_interval: column(Source, "poll_interval") = 300
     is_public: bool = True
 
 
-class SourcePatch(Schema):
-    name: str | None = Field(None, max_length=200)
-    base_url: str | None = Field(None, max_length=1000)
+class SourcePatch(BoundedSchema):
+    name: column(Source, "name") | None = None
+    base_url: column(Source, "base_url") | None = None
     settings: dict[str, Any] | None = None
-    poll_interval: int | None = None
+    poll_interval: column(Source, "poll_interval") | None = None
     is_active: bool | None = None
     is_public: bool | None = None
 
 
-class InternalSourceIn(Schema):
-    store_id: int
+class InternalSourceIn(BoundedSchema):
+    store_id: column(Source, "store")
 
 
-class DetectIn(Schema):
-    url: str = Field(..., max_length=1000)
+class DetectIn(BoundedSchema):
+    url: column(Source, "base_url")
 
 
 class FailingPage(Schema):

@@ -1,0 +1,1 @@
+"""The shared kernel: small pieces every app may use and none owns."""
