@@ -164,7 +164,7 @@ def test_json_lines_are_read_line_by_line_and_a_bad_line_is_named(
 
     host.put("/rows.jsonl", '{"id": 1}\n{"id": \n', content_type="application/x-ndjson")
     run = refresh_now(dataset)
-    assert run.status == "failed" and run.error_code == "source_failed"
+    assert run.status == "failed" and run.error_code == "bad_record"
     assert run.error.startswith("line 2 is not JSON")
     assert records_of(dataset) == [{"id": 1}, {"id": 2}, {"value": 3}]
 

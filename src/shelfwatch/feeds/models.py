@@ -117,6 +117,9 @@ class RefreshRun(models.Model):
     )
     records = models.PositiveIntegerField(default=0)
     raw_bytes = models.PositiveBigIntegerField(default=0)
+    # Malformed rows a dataset with `"on_bad_rows": "skip"` left out, and the first's problem.
+    skipped_rows = models.PositiveIntegerField(default=0)
+    first_skipped = models.CharField(max_length=300, blank=True)
     snapshot = models.ForeignKey(
         Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

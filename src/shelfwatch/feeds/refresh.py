@@ -114,8 +114,11 @@ def run_refresh(run_id: int, *, progress: Progress | None = None) -> RefreshRun:
     writer = SnapshotWriter(dataset_name=dataset.name, cursor_field=sources.cursor_field(dataset))
     every = max(1, int(settings.FEEDS_PROGRESS_EVERY))
     last_report = time.monotonic()
+    bad_rows = sources.BadRows()
     try:
-        records = sources.open_records(dataset, limit=int(settings.FEEDS_MAX_RECORDS))
+        records = sources.open_records(
+            dataset, limit=int(settings.FEEDS_MAX_RECORDS), bad_rows=bad_rows
+        )
         try:
             for record in records:
                 writer.add(record)
@@ -157,6 +160,8 @@ def run_refresh(run_id: int, *, progress: Progress | None = None) -> RefreshRun:
         run.status = RefreshStatus.SUCCEEDED
         run.records = written.record_count
         run.raw_bytes = written.raw_bytes
+        run.skipped_rows = bad_rows.skipped
+        run.first_skipped = bad_rows.first
         run.snapshot = snapshot
         run.finished_at = now
         run.save()

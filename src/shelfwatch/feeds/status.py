@@ -41,6 +41,8 @@ def run_summary(run: RefreshRun | None) -> dict[str, Any] | None:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "duration_seconds": round(duration, 3) if duration is not None else None,
+        "skipped_rows": run.skipped_rows,
+        "first_skipped": run.first_skipped or None,
         "error_code": run.error_code or None,
         "error": run.error or None,
     }

@@ -21,6 +21,7 @@ import decimal
 import gzip
 import hashlib
 import json
+import math
 import os
 import time
 import uuid
@@ -69,11 +70,29 @@ def json_default(value: Any) -> Any:
 
 
 # One encoder for every record: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json_default)
+# allow_nan=False: NaN and Infinity are not JSON, and strict clients refuse a body with them.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, default=json_default, allow_nan=False
+)
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
-    return _ENCODER.encode(record).encode()
+    """One record as compact JSON; NaN and infinite floats (a database may hold them)
+    are written as null."""
+    try:
+        return _ENCODER.encode(record).encode()
+    except ValueError:
+        return _ENCODER.encode(_finite(record)).encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def cursor_key(value: Any) -> tuple[int, Any]:

@@ -2,13 +2,16 @@
 
 Each source module offers `validate_config(config, *, owner) -> dict` (raises
 SourceConfigError), `cursor_field(config) -> str | None` (the field `since=` filters on)
-and `open_records(dataset, *, limit) -> Iterator[dict]`, a generator that releases what it
-holds when closed early and raises SourceError subclasses for failures a status should show.
+and `open_records(dataset, *, limit, bad_rows) -> Iterator[dict]`, a generator that
+releases what it holds when closed early and raises SourceError subclasses for failures a
+status should show. A source whose dataset may skip malformed rows counts them in
+`bad_rows`; every other source leaves it alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +50,25 @@ class RowLimitExceeded(SourceError):
     code = "row_limit_exceeded"
 
 
+class BadRecord(SourceError):
+    """A row or line that is malformed (the message names its line) in a strict source."""
+
+    code = "bad_record"
+
+
+@dataclass
+class BadRows:
+    """The malformed rows a lenient source skipped: how many, and the first one's problem."""
+
+    skipped: int = 0
+    first: str = ""
+
+    def skip(self, problem: str) -> None:
+        self.skipped += 1
+        if not self.first:
+            self.first = problem[:300]
+
+
 def _modules() -> dict[str, ModuleType]:
     from shelfwatch.feeds.sources import http_files, internal, sql
 
@@ -77,7 +99,10 @@ def cursor_field(dataset: Dataset) -> str | None:
     return source_module(dataset.source_kind).cursor_field(config)
 
 
-def open_records(dataset: Dataset, *, limit: int) -> Iterator[dict[str, Any]]:
-    """The dataset's records, at most `limit` of them (RowLimitExceeded past that)."""
+def open_records(
+    dataset: Dataset, *, limit: int, bad_rows: BadRows | None = None
+) -> Iterator[dict[str, Any]]:
+    """The dataset's records, at most `limit` of them (RowLimitExceeded past that); rows a
+    lenient dataset skipped are counted in `bad_rows`."""
     module = source_module(dataset.source_kind)
-    return module.open_records(dataset, limit=limit)
+    return module.open_records(dataset, limit=limit, bad_rows=bad_rows or BadRows())

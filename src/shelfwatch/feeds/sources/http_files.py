@@ -1,11 +1,16 @@
 """CSV or JSON files over HTTP, fetched through the guarded client.
 
 Config: `{"url": "https://...", "records_path": "data.items", "timeout_seconds": 30,
-"max_bytes": 52428800, "cursor_field": "updated_at"}`, and `"lines": true` for JSON Lines.
+"max_bytes": 52428800, "cursor_field": "updated_at"}`, `"lines": true` for JSON Lines and
+`"on_bad_rows": "skip"` to skip malformed CSV rows and JSON lines instead of failing.
 A JSON body is a list of objects (or holds one at the dotted `records_path`); a CSV body
 has a header row. CSV, JSON Lines and a body that is itself a JSON list are parsed as they
 arrive, so a refresh holds a few records at a time whatever the file's size; a document
 with `records_path` is read whole, which `max_bytes` bounds.
+
+Parsing is strict: bytes that are not UTF-8, an unterminated quote, a row whose field
+count differs from the header's, a line that is not JSON, and NaN or Infinity (not JSON,
+though Python reads them) each fail the refresh with the line number.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from shelfwatch.feeds.sources import (
+    BadRecord,
+    BadRows,
     RowLimitExceeded,
     SourceConfigError,
     SourceError,
@@ -63,6 +70,13 @@ def validate_config(config: dict[str, Any], *, owner: User) -> dict[str, Any]:
             cleaned["records_path"] = str(config["records_path"])
     if config.get("cursor_field"):
         cleaned["cursor_field"] = str(config["cursor_field"])
+    on_bad_rows = config.get("on_bad_rows", "fail")
+    if on_bad_rows not in ("fail", "skip"):
+        raise SourceConfigError('on_bad_rows must be "fail" or "skip"')
+    if on_bad_rows == "skip":
+        if config.get("kind") == "http_json" and not lines:
+            raise SourceConfigError("on_bad_rows applies to CSV and JSON Lines, not a document")
+        cleaned["on_bad_rows"] = "skip"
     return cleaned
 
 
@@ -70,10 +84,13 @@ def cursor_field(config: dict[str, Any]) -> str | None:
     return config.get("cursor_field") or None
 
 
-def open_records(dataset: Dataset, *, limit: int) -> Iterator[dict[str, Any]]:
+def open_records(
+    dataset: Dataset, *, limit: int, bad_rows: BadRows | None = None
+) -> Iterator[dict[str, Any]]:
     config = dataset.source_config
     timeout = float(config.get("timeout_seconds", 30))
     max_bytes = int(config.get("max_bytes", settings.FEEDS_HTTP_MAX_BYTES))
+    bad = _BadRowPolicy(skip=config.get("on_bad_rows") == "skip", rows=bad_rows or BadRows())
     try:
         with (
             GuardedClient(timeout=timeout, max_bytes=max_bytes) as client,
@@ -82,9 +99,9 @@ def open_records(dataset: Dataset, *, limit: int) -> Iterator[dict[str, Any]]:
             if response.status != 200:
                 raise SourceError(f"the server answered HTTP {response.status}")
             if dataset.source_kind == "http_csv":
-                records = _csv_records(text_stream.lines(response.chunks))
+                records = _csv_records(response.chunks, bad)
             elif config.get("lines"):
-                records = _json_lines(text_stream.lines(response.chunks))
+                records = _json_lines(response.chunks, bad)
             elif config.get("records_path"):
                 records = _json_records(b"".join(response.chunks), config)
             else:
@@ -95,32 +112,74 @@ def open_records(dataset: Dataset, *, limit: int) -> Iterator[dict[str, Any]]:
                         f"the file holds more than {limit} records; stopped there"
                     )
                 yield record
+    except text_stream.UndecodableText as exc:
+        raise BadRecord(str(exc)) from None
     except FetchTimeout as exc:
         raise SourceTimeout(str(exc)) from None
     except FetchError as exc:
         raise SourceUnreachable(f"{exc.code}: {exc}") from None
 
 
-def _csv_records(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    reader = csv.DictReader(lines)
+class _BadRowPolicy:
+    """Fail on the first malformed row (the default), or skip and count each one."""
+
+    def __init__(self, *, skip: bool, rows: BadRows) -> None:
+        self.skip = skip
+        self.rows = rows
+        self.undecodable: set[int] | None = set() if skip else None
+
+    def __call__(self, problem: str) -> None:
+        if not self.skip:
+            raise BadRecord(problem)
+        self.rows.skip(problem)
+
+
+def _csv_records(chunks: Iterator[bytes], bad: _BadRowPolicy) -> Iterator[dict[str, Any]]:
+    # strict=True: a stray quote is an error, not a field that swallows what follows.
+    reader = csv.reader(text_stream.lines(chunks, bad_lines=bad.undecodable), strict=True)
     try:
-        if not reader.fieldnames:
-            raise SourceError("the CSV file has no header row")
-        for row in reader:
-            # Short rows leave None; a long row's extras land under the None key.
-            yield {key: value for key, value in row.items() if key is not None}
+        header = next(reader, None)
     except csv.Error as exc:
-        raise SourceError(f"CSV line {reader.line_num}: {exc}") from None
+        raise BadRecord(f"CSV line {reader.line_num}: the header row is malformed: {exc}") from None
+    if not header or bad.undecodable:
+        raise BadRecord("the CSV file has no readable header row")
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                bad(f"CSV line {start}: a quoted field opened in this row never closes")
+                return
+            bad(f"CSV line {start}: {exc}")
+            continue
+        if bad.undecodable and any(start <= n <= reader.line_num for n in bad.undecodable):
+            bad.undecodable.clear()
+            bad(f"CSV line {start}: not UTF-8")
+            continue
+        if not row:
+            continue  # a blank line
+        if len(row) != len(header):
+            bad(f"CSV line {start}: {len(row)} fields where the header has {len(header)}")
+            continue
+        yield dict(zip(header, row, strict=True))
 
 
-def _json_lines(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(lines, start=1):
+def _json_lines(chunks: Iterator[bytes], bad: _BadRowPolicy) -> Iterator[dict[str, Any]]:
+    decoder = json.JSONDecoder(parse_constant=text_stream.refuse_constant)
+    for number, line in enumerate(text_stream.lines(chunks, bad_lines=bad.undecodable), 1):
+        if bad.undecodable and number in bad.undecodable:
+            bad(f"line {number} is not UTF-8")
+            continue
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = decoder.decode(line)
         except ValueError as exc:
-            raise SourceError(f"line {number} is not JSON: {exc}") from None
+            bad(f"line {number} is not JSON: {exc}")
+            continue
         yield _as_record(item)
 
 
@@ -139,8 +198,11 @@ def _as_record(item: Any) -> dict[str, Any]:
 
 def _json_records(body: bytes, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = json.loads(body, parse_constant=text_stream.refuse_constant)
+    except UnicodeDecodeError as exc:
+        line = body[: exc.start].count(b"\n") + 1
+        raise BadRecord(f"line {line} is not UTF-8: {exc.reason}") from None
+    except ValueError as exc:
         raise SourceError(f"the body is not JSON: {exc}") from None
     for part in filter(None, str(config.get("records_path") or "").split(".")):
         if not isinstance(document, dict) or part not in document:

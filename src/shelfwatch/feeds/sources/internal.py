@@ -68,7 +68,9 @@ def cursor_field(config: dict[str, Any]) -> str | None:
     return "updated_at"
 
 
-def open_records(dataset: Dataset, *, limit: int) -> Iterator[dict[str, Any]]:
+def open_records(
+    dataset: Dataset, *, limit: int, bad_rows: object = None
+) -> Iterator[dict[str, Any]]:
     config = dataset.source_config
     table = config.get("table")
     builder = _BUILDERS.get(table) if table in tables() else None

@@ -108,7 +108,9 @@ def _url(config: dict[str, Any]) -> str:
     return url
 
 
-def open_records(dataset: Dataset, *, limit: int) -> Iterator[dict[str, Any]]:
+def open_records(
+    dataset: Dataset, *, limit: int, bad_rows: object = None
+) -> Iterator[dict[str, Any]]:
     config = dataset.source_config
     url = _url(config)
     try:
