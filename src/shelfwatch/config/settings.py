@@ -393,6 +393,41 @@ NOTIFY_RATE_SAFETY = float(env_str("NOTIFY_RATE_SAFETY", "0.97"))
 NOTIFY_EMAIL_RATE_PER_SECOND = float(env_str("NOTIFY_EMAIL_RATE_PER_SECOND", "20"))
 NOTIFY_EMAIL_DOMAIN = env_str("NOTIFY_EMAIL_DOMAIN", "shelfwatch.local")
 NOTIFY_WEBHOOK_TIMEOUT = float(env_str("NOTIFY_WEBHOOK_TIMEOUT", "10"))
+# Apprise URL schemes contacts may use. Left out on purpose: syslog and other local targets,
+# and mailto (its query can name any SMTP server); an operator may add them.
+NOTIFY_APPRISE_SCHEMES = env_list(
+    "NOTIFY_APPRISE_SCHEMES",
+    [
+        "json",
+        "jsons",
+        "form",
+        "forms",
+        "xml",
+        "xmls",
+        "ntfy",
+        "ntfys",
+        "gotify",
+        "gotifys",
+        "discord",
+        "slack",
+        "tgram",
+        "pover",
+        "pbul",
+        "matrix",
+        "matrixs",
+        "mmost",
+        "mmosts",
+        "rocket",
+        "rockets",
+        "workflow",
+        "workflows",
+        "msteams",
+    ],
+)
+# Whether an allowed mailto target may name its own SMTP server (?smtp=, ?port=).
+NOTIFY_APPRISE_SMTP_OVERRIDES = env_bool("NOTIFY_APPRISE_SMTP_OVERRIDES", False)
+# Longest email subject sent; longer ones are cut with an ellipsis.
+NOTIFY_EMAIL_SUBJECT_MAX = env_int("NOTIFY_EMAIL_SUBJECT_MAX", 200)
 WHATSAPP_API_BASE = env_str("WHATSAPP_API_BASE", "https://graph.facebook.com")
 WHATSAPP_API_VERSION = env_str("WHATSAPP_API_VERSION", "v21.0")
 WHATSAPP_PHONE_NUMBER_ID = env_str("WHATSAPP_PHONE_NUMBER_ID")

@@ -6,17 +6,40 @@ Every message has a text and an HTML part and the `List-Unsubscribe` /
 
 from __future__ import annotations
 
+import re
 import smtplib
+import unicodedata
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 
 from shelfwatch.alerts.models import Contact
 from shelfwatch.notify.channels.base import SendResult, accepted, permanent, transient
 from shelfwatch.notify.messages import Message
 
 name = "email"
+_SPACES = re.compile(r"\s+")
+# Line and paragraph separators some mail software reads as line breaks.
+_BREAKING = frozenset({"\u0085", "\u2028", "\u2029"})
+
+
+def header_text(value: str, *, limit: int | None = None) -> str:
+    """`value` fit for one header line: control characters and line breaks become spaces,
+    runs of space fold to one, lone surrogates become U+FFFD, and it is cut to `limit`
+    characters (NOTIFY_EMAIL_SUBJECT_MAX) with an ellipsis."""
+    limit = limit or int(settings.NOTIFY_EMAIL_SUBJECT_MAX)
+    cleaned = []
+    for character in str(value):
+        category = unicodedata.category(character)
+        if category == "Cc" or character in _BREAKING:
+            cleaned.append(" ")
+        elif category == "Cs":
+            cleaned.append("\ufffd")
+        else:
+            cleaned.append(character)
+    text = _SPACES.sub(" ", "".join(cleaned)).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def account_key() -> str:
@@ -30,7 +53,8 @@ def rate_per_second() -> float | None:
 def build_email(contact: Contact, message: Message) -> EmailMultiAlternatives:
     message_id = make_msgid(domain=settings.NOTIFY_EMAIL_DOMAIN)
     email = EmailMultiAlternatives(
-        subject=message.subject,
+        # Shop-supplied names reach the subject: one bad character must not break the mail.
+        subject=header_text(message.subject),
         body=message.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[contact.address],
@@ -45,27 +69,14 @@ def build_email(contact: Contact, message: Message) -> EmailMultiAlternatives:
     return email
 
 
-def _provider_failure(exc: Exception) -> SendResult:
-    # django-anymail's errors carry the provider's HTTP status; SMTP errors their code.
-    status = getattr(exc, "status_code", None)
-    name = type(exc).__name__
-    if name == "AnymailRecipientsRefused":
-        return permanent("recipient_refused", str(exc))
-    if isinstance(status, int):
-        if status == 429 or status >= 500:
-            return transient(str(status), str(exc))
-        return permanent(str(status), str(exc))
-    return transient(name, str(exc))
-
-
-def send(*, contact: Contact, message: Message) -> SendResult:
-    email = build_email(contact, message)
-    try:
-        with get_connection(fail_silently=False) as connection:
-            sent = connection.send_messages([email])
-    except smtplib.SMTPRecipientsRefused as exc:
+def classify_failure(exc: Exception) -> SendResult:
+    """A failed send as transient (retrying may help) or permanent (it cannot)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return permanent("recipient_refused", str(exc.recipients)[:500])
-    except smtplib.SMTPResponseException as exc:
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        # e.g. a non-ASCII address to a server without SMTPUTF8: the same every time.
+        return permanent("smtp_not_supported", str(exc))
+    if isinstance(exc, smtplib.SMTPResponseException):
         code = str(exc.smtp_code)
         detail = (
             exc.smtp_error.decode(errors="replace")
@@ -73,10 +84,32 @@ def send(*, contact: Contact, message: Message) -> SendResult:
             else str(exc.smtp_error)
         )
         return transient(code, detail) if exc.smtp_code < 500 else permanent(code, detail)
-    except (smtplib.SMTPException, OSError) as exc:
+    if type(exc).__name__ == "AnymailRecipientsRefused":
+        return permanent("recipient_refused", str(exc))
+    # django-anymail's errors carry the provider's HTTP status (checked before OSError:
+    # its API errors are requests' HTTPError, an OSError).
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        if status in (408, 429) or status >= 500:
+            return transient(str(status), str(exc))
+        return permanent(str(status), str(exc))
+    if isinstance(exc, BadHeaderError):
+        return permanent("bad_header", str(exc))
+    if isinstance(exc, smtplib.SMTPException | OSError):
         return transient(type(exc).__name__, str(exc))
-    except Exception as exc:  # provider backends raise their own error types
-        return _provider_failure(exc)
+    if isinstance(exc, ValueError | TypeError | UnicodeError):
+        # The message itself cannot be built or encoded: it will fail the same way again.
+        return permanent("bad_message", f"{type(exc).__name__}: {exc}")
+    return transient(type(exc).__name__, str(exc))
+
+
+def send(*, contact: Contact, message: Message) -> SendResult:
+    try:
+        email = build_email(contact, message)
+        with get_connection(fail_silently=False) as connection:
+            sent = connection.send_messages([email])
+    except Exception as exc:  # classified: provider backends raise their own error types
+        return classify_failure(exc)
     if not sent:
         return transient("not_sent", "the mail backend sent nothing")
     status = getattr(email, "anymail_status", None)
