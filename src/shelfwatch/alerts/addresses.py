@@ -54,14 +54,15 @@ def normalize_webhook(raw: str) -> str:
 
 
 def normalize_apprise(raw: str) -> str:
-    import apprise
+    """An Apprise URL whose scheme is allowed and whose own servers are public, or
+    InvalidAddress with the refusal's code (e.g. `apprise_scheme_not_allowed`)."""
+    from shelfwatch.notify.channels.apprise import check_target
 
     text = raw.strip()
-    if not apprise.Apprise().add(text):
-        raise InvalidAddress(
-            "not an Apprise URL that any installed service understands",
-            code="invalid_apprise_url",
-        )
+    try:
+        check_target(text)
+    except FetchError as exc:
+        raise InvalidAddress(str(exc), code=exc.code) from None
     return text
 
 

@@ -1,19 +1,59 @@
-"""Apprise: any of the 100+ services an Apprise URL names (Telegram, Discord, Slack, ntfy...).
+"""Apprise: the services an Apprise URL names (ntfy, Discord, Slack, Telegram, JSON posts...).
 
-A send counts only when Apprise reports success. The URL's host is checked like every
-user-supplied address before Apprise connects to it.
+Three walls stand between a contact's URL and the network. Only the schemes in
+`NOTIFY_APPRISE_SCHEMES` are taken (no syslog or other local targets; mailto only when an
+operator adds it, and its `smtp=` override only with `NOTIFY_APPRISE_SMTP_OVERRIDES`). A
+server the URL names itself (json://host, ntfy://host, mailto's SMTP host) must be public
+when the contact is saved; tokens of hosted services (Discord, Slack, Pushover, Telegram)
+are never looked up as host names. And while Apprise sends, every lookup and connection it
+makes, redirects included, is checked by `socket_guard` against the address actually
+contacted. A send counts only when Apprise reports success; a refused address is permanent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
 import apprise
+from apprise.manager_plugins import NotificationManager
+from django.conf import settings
 
 from shelfwatch.alerts.models import Contact
 from shelfwatch.notify.channels.base import SendResult, accepted, permanent, transient
+from shelfwatch.notify.channels.email import header_text
+from shelfwatch.notify.channels.socket_guard import guarded_sockets
 from shelfwatch.notify.messages import Message
-from shelfwatch.watch.guarded_client import FetchError, resolve_checked
+from shelfwatch.watch.guarded_client import (
+    AddressNotAllowed,
+    ConnectFailed,
+    FetchError,
+    address_refusal,
+    allowed_networks,
+    resolve_checked,
+)
 
 name = "apprise"
+MAIL_SCHEMES = frozenset({"mailto", "mailtos"})
+# Query keys by which a mailto URL names the server Apprise connects to.
+SMTP_OVERRIDE_KEYS = frozenset({"smtp", "port"})
+
+
+class InvalidTarget(FetchError):
+    code = "invalid_apprise_url"
+    transient = False
+
+
+class SchemeNotAllowed(FetchError):
+    code = "apprise_scheme_not_allowed"
+    transient = False
+
+
+class SmtpOverrideNotAllowed(FetchError):
+    code = "apprise_smtp_override_not_allowed"
+    transient = False
 
 
 def account_key() -> str:
@@ -24,19 +64,64 @@ def rate_per_second() -> float | None:
     return None
 
 
-def check_target(url: str) -> None:
-    """Refuse (FetchError) an Apprise URL whose host is not a public address."""
+def allowed_schemes() -> frozenset[str]:
+    return frozenset(scheme.strip().lower() for scheme in settings.NOTIFY_APPRISE_SCHEMES)
+
+
+def _named_servers(plugin: Any) -> list[tuple[str, int]]:
+    """The servers the URL itself names, as (host, port); none for hosted services, whose
+    URL fields are tokens (Apprise's own template says which field is a host name)."""
+    servers: list[tuple[str, int]] = []
+    port = int(getattr(plugin, "port", None) or 443)
+    if "host" in getattr(plugin, "template_tokens", {}) and getattr(plugin, "host", None):
+        servers.append((str(plugin.host), port))
+    smtp_host = getattr(plugin, "smtp_host", None)
+    if smtp_host and (str(smtp_host), port) not in servers:
+        servers.append((str(smtp_host), port))
+    return servers
+
+
+def _check_server(host: str, port: int, *, resolve: bool) -> None:
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        ip = None
+    if ip is not None:
+        reason = address_refusal(ip, allowed_networks())
+        if reason:
+            raise AddressNotAllowed(f"{ip} is a {reason} address")
+        return
+    if resolve:
+        # Not resolvable today is no refusal: every send checks the address it connects to.
+        with contextlib.suppress(ConnectFailed):
+            resolve_checked(host, port)
+
+
+def check_target(url: str, *, resolve: bool = True) -> Any:
+    """The Apprise plugin for `url`, or FetchError with a stable code: scheme not allowed,
+    SMTP override not allowed, not an Apprise URL, or a named server that is not public.
+    With `resolve`, named servers' host names are looked up (never a service's tokens)."""
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in NotificationManager():
+        raise InvalidTarget("not an Apprise URL that any installed service understands", url=url)
+    if scheme not in allowed_schemes():
+        raise SchemeNotAllowed(f"Apprise {scheme}:// targets are not allowed here", url=url)
+    if scheme in MAIL_SCHEMES and not settings.NOTIFY_APPRISE_SMTP_OVERRIDES:
+        query = {key.lower() for key in parse_qs(urlsplit(url).query, keep_blank_values=True)}
+        if query & SMTP_OVERRIDE_KEYS:
+            raise SmtpOverrideNotAllowed("mailto URLs may not name their SMTP server", url=url)
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
-        raise FetchError("not an Apprise URL", url=url)
-    host = getattr(plugin, "host", None)
-    if host and not str(host).startswith("/"):
-        resolve_checked(str(host), int(getattr(plugin, "port", None) or 443))
+        raise InvalidTarget("not an Apprise URL that any installed service understands", url=url)
+    for host, port in _named_servers(plugin):
+        _check_server(host, port, resolve=resolve)
+    return plugin
 
 
 def send(*, contact: Contact, message: Message) -> SendResult:
     try:
-        check_target(contact.address)
+        # No lookup here: the guard below checks the address each connection really uses.
+        check_target(contact.address, resolve=False)
     except FetchError as exc:
         return permanent(exc.code, str(exc))
     sender = apprise.Apprise()
@@ -47,6 +132,10 @@ def send(*, contact: Contact, message: Message) -> SendResult:
         if not message.url or message.url in message.text
         else f"{message.text}\n{message.url}"
     )
-    if sender.notify(title=message.subject, body=body):
+    with guarded_sockets() as guard:
+        sent = sender.notify(title=header_text(message.subject), body=body)
+    if sent:
         return accepted(f"apprise-{contact.pk}")
+    if guard.refusals:
+        return permanent(AddressNotAllowed.code, "; ".join(guard.refusals))
     return transient("apprise_failed", "Apprise reported the send as failed")
