@@ -1,4 +1,4 @@
-"""Checking image bytes before anything is stored, and the perceptual hash.
+"""Checking image bytes before anything is stored, stripping their metadata, and the hash.
 
 Only JPEG, PNG and WebP are taken. Size, dimensions and format are checked from the bytes
 and the image header before a single pixel is decoded, so a decompression bomb costs a
@@ -8,6 +8,7 @@ header parse. Used by uploads (`images.py`) and by the photo barcode reader.
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 from typing import IO
 
@@ -161,6 +162,116 @@ def upright_copy(image: Image.Image) -> Image.Image:
         return ImageOps.exif_transpose(image)
     except Exception:  # a damaged EXIF block is no reason to refuse the picture
         return image
+
+
+# --- metadata ---------------------------------------------------------------------------------
+
+# JPEG segments kept as they are: JFIF (APP0), ICC colour profiles (APP2 "ICC_PROFILE") and
+# Adobe's colour transform (APP14), which decoders need to read the pixels right. Every
+# other APPn (EXIF and XMP in APP1, IPTC in APP13, maker notes...) and comments go.
+_JPEG_KEPT_APPS = {0xE0, 0xEE}
+_JPEG_SOS, _JPEG_COM = 0xDA, 0xFE
+# PNG chunks that are only text, time or EXIF.
+_PNG_DROPPED = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
+_WEBP_DROPPED = {b"EXIF", b"XMP "}
+_VP8X_EXIF, _VP8X_XMP = 0x08, 0x04
+
+
+def orientation_of(data: bytes) -> int:
+    """The EXIF orientation tag of an image (1, upright, when absent or unreadable)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS)) as image:
+            value = image.getexif().get(0x0112, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def without_metadata(data: bytes, fmt: str) -> bytes:
+    """`data` with EXIF (GPS position, camera, serial numbers), XMP, IPTC, text and
+    comments removed, turned upright first when its EXIF orientation says so.
+
+    Upright pictures lose only metadata: their image data is kept byte for byte. A turned
+    picture is decoded, rotated and encoded again (JPEG at quality 95, its colour profile
+    kept), as its orientation lives in the EXIF that goes.
+    """
+    if orientation_of(data) != 1:
+        return _upright_reencoded(data, fmt)
+    if fmt == "jpeg":
+        return _jpeg_without_metadata(data)
+    if fmt == "png":
+        return _png_without_metadata(data)
+    return _webp_without_metadata(data)
+
+
+def _upright_reencoded(data: bytes, fmt: str) -> bytes:
+    with Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS)) as image:
+        icc = image.info.get("icc_profile")
+        upright = ImageOps.exif_transpose(image)
+        options: dict[str, object] = {"icc_profile": icc} if icc else {}
+        if fmt in ("jpeg", "webp"):
+            options["quality"] = 95
+        out = io.BytesIO()
+        # No exif= argument: Pillow writes none unless given one.
+        upright.save(out, {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt], **options)
+    return out.getvalue()
+
+
+def _jpeg_without_metadata(data: bytes) -> bytes:
+    out = bytearray(data[:2])  # SOI
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            break  # not a marker where one belongs: keep the rest as it is
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == _JPEG_SOS:
+            break  # entropy-coded data follows: copied whole below
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        end = pos + 2 + length
+        segment = data[pos:end]
+        is_app = 0xE0 <= marker <= 0xEF
+        keep = not (is_app or marker == _JPEG_COM) or marker in _JPEG_KEPT_APPS
+        if marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00":
+            keep = True
+        if keep:
+            out += segment
+        pos = end
+    out += data[pos:]
+    return bytes(out)
+
+
+def _png_without_metadata(data: bytes) -> bytes:
+    out = bytearray(data[:8])  # signature
+    pos = 8
+    while pos + 8 <= len(data):
+        length = struct.unpack(">I", data[pos : pos + 4])[0]
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length  # length, type, data, CRC
+        if kind not in _PNG_DROPPED:
+            out += data[pos:end]
+        pos = end
+        if kind == b"IEND":
+            break
+    return bytes(out)
+
+
+def _webp_without_metadata(data: bytes) -> bytes:
+    chunks = bytearray()
+    pos = 12  # "RIFF", size, "WEBP"
+    while pos + 8 <= len(data):
+        kind = data[pos : pos + 4]
+        length = struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        end = pos + 8 + length + (length & 1)  # chunks are padded to even sizes
+        chunk = bytearray(data[pos:end])
+        if kind == b"VP8X" and len(chunk) > 8:
+            chunk[8] &= ~(_VP8X_EXIF | _VP8X_XMP) & 0xFF  # the flags saying they follow
+        if kind not in _WEBP_DROPPED:
+            chunks += chunk
+        pos = end
+    return b"RIFF" + struct.pack("<I", len(chunks) + 4) + b"WEBP" + bytes(chunks)
 
 
 # --- perceptual hash ------------------------------------------------------------------------

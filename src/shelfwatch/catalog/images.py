@@ -24,6 +24,7 @@ from shelfwatch.catalog.image_files import (
     MASK64,
     inspect_image,
     read_limited,
+    without_metadata,
 )
 from shelfwatch.catalog.models import ImageBlob, Product, ProductImage, VerificationStatus
 from shelfwatch.catalog.quality import refresh_quality_score
@@ -71,9 +72,16 @@ def store_image(*, data: bytes | IO[bytes]) -> ImageBlob:
     """
     raw = read_limited(data)
     sha256 = hashlib.sha256(raw).hexdigest()
+    # Stored originals carry no metadata, so bytes equal to one are already clean.
     blob = ImageBlob.objects.filter(pk=sha256).first()
     if blob is None:
         info = inspect_image(raw)
+        # The original is kept without EXIF (GPS position, camera) and other metadata, and
+        # addressed by what is kept: the same photo with other metadata is one blob.
+        raw = without_metadata(raw, info.format)
+        sha256 = hashlib.sha256(raw).hexdigest()
+        blob = ImageBlob.objects.filter(pk=sha256).first()
+    if blob is None:
         # File first, row second: a row never names a missing file, and a file whose row
         # was rolled back is simply reused by the next upload of the same bytes.
         name = f"{blob_prefix(sha256)}.{EXTENSIONS[info.format]}"
