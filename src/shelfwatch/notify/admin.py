@@ -7,12 +7,15 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
 
+from shelfwatch.notify import pauses
 from shelfwatch.notify.models import (
+    ChannelPause,
     DeliveryAttempt,
     InboxItem,
     Notification,
     NotificationStatus,
     Pace,
+    WhatsAppProfile,
 )
 from shelfwatch.notify.previews import previews
 
@@ -88,3 +91,53 @@ class InboxItemAdmin(admin.ModelAdmin):
 @admin.register(Pace)
 class PaceAdmin(admin.ModelAdmin):
     list_display = ("key", "next_free")
+
+
+@admin.register(ChannelPause)
+class ChannelPauseAdmin(admin.ModelAdmin):
+    """Pauses of a sending number or channel: why, until when, whether the operator knows."""
+
+    list_display = (
+        "key",
+        "in_force",
+        "until",
+        "code",
+        "reason",
+        "started_at",
+        "operator_notified_at",
+    )
+    readonly_fields = (
+        "key",
+        "until",
+        "code",
+        "reason",
+        "detail",
+        "started_at",
+        "updated_at",
+        "operator_notified_at",
+    )
+    actions = ["lift"]
+
+    @admin.display(boolean=True, description="in force")
+    def in_force(self, obj: ChannelPause) -> bool:
+        return obj.active
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Lift the selected pauses now (the cause is fixed)")
+    def lift(self, request: HttpRequest, queryset) -> None:
+        from shelfwatch.notify.tasks import kick_delivery
+
+        keys = list(queryset.values_list("key", flat=True))
+        for key in keys:
+            pauses.lift(key)
+        kick_delivery()
+        self.message_user(request, f"Lifted: {', '.join(keys)}.", messages.SUCCESS)
+
+
+@admin.register(WhatsAppProfile)
+class WhatsAppProfileAdmin(admin.ModelAdmin):
+    list_display = ("contact", "wa_id", "marketing_stopped_at", "updated_at")
+    search_fields = ("wa_id", "contact__address")
+    raw_id_fields = ("contact",)

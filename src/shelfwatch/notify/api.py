@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -16,7 +17,9 @@ from shelfwatch.config.cursors import decode_cursor, id_page
 from shelfwatch.config.problems import ApiError, Forbidden, NotFound
 from shelfwatch.notify.models import InboxItem, Notification, NotificationStatus
 from shelfwatch.notify.tasks import kick_delivery
-from shelfwatch.notify.whatsapp_webhook import handle_update, signature_valid
+from shelfwatch.notify.whatsapp_webhook import Malformed, handle_update, signature_valid
+
+logger = logging.getLogger("shelfwatch.notify")
 
 webhook_router = Router(tags=["notify"])
 notifications_router = Router(tags=["notify"], auth=api_auth)
@@ -45,10 +48,12 @@ def whatsapp_updates(request: HttpRequest):
     if not signature_valid(raw, request.META.get("HTTP_X_HUB_SIGNATURE_256")):
         raise BadSignature("the X-Hub-Signature-256 header does not match the body")
     try:
-        document = json.loads(raw)
-    except ValueError:
-        raise ApiError("the body is not JSON", code="malformed_json") from None
-    counts = handle_update(document if isinstance(document, dict) else {})
+        counts = handle_update(json.loads(raw))
+    except (ValueError, Malformed) as exc:
+        # Signed by Meta but not in its shape: answering an error would only make Meta send
+        # it again, so it is acknowledged, logged, and nothing of it is applied.
+        logger.warning("ignored a signed WhatsApp webhook that is malformed: %s", exc)
+        return {"ignored": "malformed"}
     kick_delivery()  # confirmations of STOP / START go out at once
     return counts
 

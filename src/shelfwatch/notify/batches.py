@@ -17,9 +17,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from shelfwatch.events.models import Event
-from shelfwatch.notify import pacing
+from shelfwatch.notify import pacing, pauses, whatsapp_contacts
 from shelfwatch.notify.channels import CHANNELS
-from shelfwatch.notify.claiming import claim, release
+from shelfwatch.notify.claiming import claim, release, release_held
+from shelfwatch.notify.messages import MARKETING, category_of
 from shelfwatch.notify.models import Notification, NotificationStatus
 from shelfwatch.notify.quiet_hours import quiet_until
 
@@ -79,8 +80,27 @@ def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: De
     """Drop what must not be sent now; yields what may be sent, grouped for digests."""
     digest_window = timedelta(seconds=settings.NOTIFY_DIGEST_SECONDS)
     sendable: list[Notification] = []
+    marketing = [
+        n.contact_id
+        for n in rows
+        if n.channel == "whatsapp" and category_of(n.template) == MARKETING
+    ]
+    stopped_marketing = whatsapp_contacts.marketing_stopped(marketing) if marketing else set()
     for n in rows:
         contact = n.contact
+        if (
+            n.contact_id in stopped_marketing
+            and n.channel == "whatsapp"
+            and (category_of(n.template) == MARKETING)
+        ):
+            Notification.objects.filter(pk=n.pk, lease_owner=worker).update(
+                status=NotificationStatus.CANCELLED,
+                lease_owner="",
+                lease_until=None,
+                last_error="the person stopped marketing messages on WhatsApp",
+            )
+            summary.cancelled += 1
+            continue
         verifying = n.template in ("verify_code", "stopped", "started")
         if not verifying and (not contact.is_active or not contact.is_verified):
             Notification.objects.filter(pk=n.pk, lease_owner=worker).update(
@@ -152,6 +172,16 @@ def prepare_batch(*, worker: str, limit: int) -> Batch:
                 summary.deferred += len(group)
                 continue
         entries_by_channel[first.channel].append((first, rest))
+    for name, entries in list(entries_by_channel.items()):
+        channel = CHANNELS[name]
+        keys = channel.pause_keys() if hasattr(channel, "pause_keys") else ()
+        until = max((u for u in map(pauses.paused_until, keys) if u is not None), default=None)
+        if until is not None:
+            # The channel is paused: its messages wait for the end, nothing is tried.
+            held = entry_ids(entries)
+            release_held(held, worker=worker, until=until)
+            summary.deferred += len(held)
+            del entries_by_channel[name]
     return Batch(summary, dict(entries_by_channel), claimed_at=claimed_at)
 
 

@@ -52,3 +52,17 @@ def release(notification_id: int, *, worker: str, until: datetime, reason: str =
         lease_until=None,
         last_error=reason,
     )
+
+
+def release_held(ids: list[int], *, worker: str, until: datetime) -> None:
+    """Give back claimed notifications whose channel is paused: due again when it ends,
+    their tries unspent."""
+    Notification.objects.filter(
+        pk__in=ids, lease_owner=worker, status=NotificationStatus.SENDING
+    ).update(
+        status=NotificationStatus.PENDING,
+        next_attempt_at=until,
+        lease_owner="",
+        lease_until=None,
+        last_error="waiting: the sending number or channel is paused",
+    )

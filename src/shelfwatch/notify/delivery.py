@@ -16,11 +16,12 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, connections
 
-from shelfwatch.notify import pacing
+from shelfwatch.notify import pacing, pauses
 from shelfwatch.notify.batches import (
     Batch,
     DeliverySummary,
@@ -31,8 +32,9 @@ from shelfwatch.notify.batches import (
 )
 from shelfwatch.notify.channels import CHANNELS, whatsapp
 from shelfwatch.notify.channels.base import SendResult, transient
+from shelfwatch.notify.claiming import release_held
 from shelfwatch.notify.messages import build_message
-from shelfwatch.notify.models import DeliveryAttempt
+from shelfwatch.notify.models import AttemptOutcome, DeliveryAttempt
 from shelfwatch.notify.outcomes import (
     SendJob,
     plain_acceptance,
@@ -41,6 +43,7 @@ from shelfwatch.notify.outcomes import (
     scrub_secrets,
 )
 from shelfwatch.notify.senders import sender_pool
+from shelfwatch.notify.whatsapp_webhook import apply_early_statuses
 
 logger = logging.getLogger("shelfwatch.notify")
 
@@ -50,7 +53,16 @@ def worker_name() -> str:
 
 
 def _send(job: SendJob) -> SendResult:
-    """Send one job in a sender thread (see senders.py for the pacing and the hand-over)."""
+    """Send one job in a sender thread (see senders.py for the pacing and the hand-over).
+    A job whose channel was paused after it was handed out is not sent: it waits."""
+    held = job.lane.held_until if job.lane is not None else None
+    if held is not None:
+        return SendResult(
+            AttemptOutcome.TRANSIENT,
+            code="paused",
+            detail="the sending number or channel is paused",
+            effects={"held_until": held},
+        )
     try:
         kwargs = {"delivery_id": str(job.notification.pk)} if job.channel.name == "webhook" else {}
         return job.channel.send(contact=job.notification.contact, message=job.message, **kwargs)
@@ -80,6 +92,26 @@ class _Lane:
         self.rate = rate * settings.NOTIFY_RATE_SAFETY if rate else None
         self.max_late = self.MAX_LATE_SECONDS if self.rate else None
         self.booked_until = 0.0  # time.monotonic() of the end of this lane's last slot
+        self.held_until: datetime | None = None  # the channel is paused until then
+        self._pause_keys = channel.pause_keys() if hasattr(channel, "pause_keys") else ()
+        self._checked = 0.0
+
+    def hold(self, until: datetime) -> None:
+        """Stop this lane until `until`: nothing more is handed out or sent."""
+        if self.held_until is None or until > self.held_until:
+            self.held_until = until
+
+    def check_paused(self) -> None:
+        """Hold the lane if another process paused its number or channel (read every
+        pauses.CACHE_SECONDS at most)."""
+        now = time.monotonic()
+        if not self._pause_keys or now - self._checked < pauses.CACHE_SECONDS:
+            return
+        self._checked = now
+        for key in self._pause_keys:
+            until = pauses.paused_until(key)
+            if until is not None:
+                self.hold(until)
 
     def wants_more(self, *, unsent: int, threads: int) -> bool:
         """Whether to hand out another chunk now, given the jobs handed out but not sent.
@@ -87,7 +119,7 @@ class _Lane:
         Unlimited lanes keep every sender busy with a round queued behind; rate-limited
         ones keep their booked slots LEAD_SECONDS ahead of the clock.
         """
-        if not self.entries:
+        if not self.entries or self.held_until is not None:
             return False
         if self.rate is None:
             return unsent < 2 * threads
@@ -145,6 +177,13 @@ def send_batch(batch: Batch, *, worker: str) -> DeliverySummary:
                 summary.deferred += len(entry_ids(lane.entries))
                 lane.entries = []
         for lane in lanes:
+            lane.check_paused()
+            if lane.held_until is not None and lane.entries:
+                # Paused: what this worker had not handed out yet waits for the pause's end.
+                held = entry_ids(lane.entries)
+                release_held(held, worker=worker, until=lane.held_until)
+                summary.deferred += len(held)
+                lane.entries = []
             while lane.wants_more(unsent=submitted - sent, threads=threads):
                 for job in lane.next_chunk():
                     job.results = results
@@ -187,6 +226,7 @@ def send_batch(batch: Batch, *, worker: str) -> DeliverySummary:
         attempts.extend(job.attempt for job in others if job.attempt is not None)
         recorded += len(arrived)
     DeliveryAttempt.objects.bulk_create(attempts, batch_size=1000)
+    apply_early_statuses()
     return summary
 
 

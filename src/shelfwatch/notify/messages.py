@@ -9,6 +9,7 @@ message carries: unsubscribe (one-click) and manage.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import Any
 
@@ -19,18 +20,46 @@ from django.template.loader import render_to_string
 from shelfwatch.notify.models import Notification
 
 LANGUAGES = ("en", "hi")
-# WhatsApp templates must be approved by Meta before use; these are the names and body
-# parameters we ask operators to register (docs/notifications.md has their texts).
+AUTHENTICATION = "AUTHENTICATION"
+UTILITY = "UTILITY"
+MARKETING = "MARKETING"
+# WhatsApp templates must be approved by Meta before use; these are the names, categories and
+# body parameters operators register (docs/notifications.md lists them exactly). A code is an
+# AUTHENTICATION template: Meta's preset text "<code> is your verification code." with a
+# copy-code button, so its only parameter is the code.
 WHATSAPP_TEMPLATES = {
-    "watch.back_in_stock": ("shelfwatch_back_in_stock", ("product", "source", "price")),
-    "watch.price_changed": ("shelfwatch_price_drop", ("product", "source", "price", "old_price")),
-    "watch.out_of_stock": ("shelfwatch_update", ("product", "source", "summary")),
-    "watch.product_updated": ("shelfwatch_update", ("product", "source", "summary")),
-    "watch.gone": ("shelfwatch_update", ("product", "source", "summary")),
-    "verify_code": ("shelfwatch_verify", ("code",)),
-    "manage_link": ("shelfwatch_manage", ("url",)),
-    "digest": ("shelfwatch_digest", ("count", "summary")),
+    "watch.back_in_stock": ("shelfwatch_back_in_stock", UTILITY, ("product", "source", "price")),
+    "watch.price_changed": (
+        "shelfwatch_price_drop",
+        MARKETING,
+        ("product", "source", "price", "old_price"),
+    ),
+    "watch.out_of_stock": ("shelfwatch_update", UTILITY, ("product", "source", "summary")),
+    "watch.product_updated": ("shelfwatch_update", UTILITY, ("product", "source", "summary")),
+    "watch.gone": ("shelfwatch_update", UTILITY, ("product", "source", "summary")),
+    "verify_code": ("shelfwatch_verify_code", AUTHENTICATION, ("code",)),
+    "manage_link": ("shelfwatch_manage", UTILITY, ("url",)),
+    "digest": ("shelfwatch_digest", UTILITY, ("count", "summary")),
 }
+# Meta's limits: a body parameter is cut to this many characters here (the body as a whole
+# may hold 1,024), an authentication code may have at most 15.
+PARAM_LIMIT = 256
+CODE_LIMIT = 15
+_SPACES = re.compile(r"\s+")
+
+
+def clean_param(value: object, limit: int = PARAM_LIMIT) -> str:
+    """A template parameter as the Cloud API takes it: newlines and tabs become spaces, runs
+    of spaces one space, at most `limit` characters (cut with an ellipsis), never empty."""
+    text = _SPACES.sub(" ", str(value or "")).strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "\u2026"
+    return text or "-"
+
+
+def category_of(template: str) -> str:
+    """The WhatsApp template category of a notification template key ("" if it has none)."""
+    return WHATSAPP_TEMPLATES.get(template, ("", "", ()))[1]
 
 
 class Message:
@@ -41,10 +70,13 @@ class Message:
         self.template = template
         self.language = language
         self.context = context
-        name, params = WHATSAPP_TEMPLATES.get(template, ("", ()))
+        name, category, params = WHATSAPP_TEMPLATES.get(template, ("", "", ()))
         self.whatsapp_template = name
-        # The Cloud API refuses empty template parameters; a dash stands in for an unknown.
-        self.whatsapp_params = [str(context.get(p) or "-") for p in params]
+        self.whatsapp_category = category
+        # The Cloud API refuses empty parameters and ones with newlines, tabs or more than
+        # four spaces in a row; a dash stands in for an unknown.
+        limit = CODE_LIMIT if category == AUTHENTICATION else PARAM_LIMIT
+        self.whatsapp_params = [clean_param(context.get(p), limit) for p in params]
         self.url = str(context.get("url") or context.get("confirm_url") or "")
 
     @property

@@ -140,3 +140,61 @@ class Pace(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WhatsAppProfile(models.Model):
+    """What WhatsApp told us about one contact: the `wa_id` Meta answers a send with (it can
+    differ from the dialled number), a marketing opt-out, and what the person's STOP turned
+    off (so START restores exactly that)."""
+
+    contact = models.OneToOneField(
+        "alerts.Contact", on_delete=models.CASCADE, related_name="whatsapp_profile"
+    )
+    wa_id = models.CharField(max_length=32, blank=True, db_index=True)
+    marketing_stopped_at = models.DateTimeField(null=True, blank=True)
+    # {"subscriptions": [ids], "contact_was_active": bool} while a STOP is in force.
+    stop_snapshot = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.wa_id or '-'}"
+
+
+class ChannelPause(models.Model):
+    """A pause of a sending number or a whole channel, as the provider imposed it.
+
+    Without Redis this row is the shared pause every process reads; with Redis the pause
+    lives there and this row is its record for the admin. One row per key, reused by the
+    next pause; `operator_notified_at` is set once per pause (one email, not one a message).
+    """
+
+    key = models.CharField(max_length=200, unique=True)  # "whatsapp" or "whatsapp:<number id>"
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=300, blank=True)
+    code = models.CharField(max_length=40, blank=True)
+    detail = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    operator_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-until"]
+
+    def __str__(self) -> str:
+        return f"{self.key} paused until {self.until:%Y-%m-%d %H:%M:%S} ({self.code})"
+
+    @property
+    def active(self) -> bool:
+        return self.until > timezone.now()
+
+
+class EarlyStatus(models.Model):
+    """A status webhook that named a message id no notification carries yet: its acceptance
+    may still be on its way to the database. Applied once it lands, dropped after a day."""
+
+    provider_message_id = models.CharField(max_length=200, db_index=True)
+    status = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id} {self.status.get('status', '')}"

@@ -12,7 +12,7 @@ import queue
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from shelfwatch.alerts.models import Contact
-from shelfwatch.notify import pacing
+from shelfwatch.notify import pauses, whatsapp_contacts
 from shelfwatch.notify.channels.base import SendResult
 from shelfwatch.notify.inbox import add_to_inbox
 from shelfwatch.notify.messages import Message
@@ -38,10 +38,12 @@ if TYPE_CHECKING:
 MAX_BACKOFF = timedelta(hours=6)
 
 
-def backoff(attempts: int, retry_after: float | None) -> timedelta:
-    """Exponential from NOTIFY_RETRY_BASE_SECONDS, capped, +-20 % jitter, >= Retry-After."""
-    base = timedelta(seconds=settings.NOTIFY_RETRY_BASE_SECONDS) * (2 ** min(attempts - 1, 20))
-    delay = min(base, MAX_BACKOFF) * random.uniform(0.8, 1.2)
+def backoff(attempts: int, retry_after: float | None, *, base: float | None = None) -> timedelta:
+    """Exponential from `base` (NOTIFY_RETRY_BASE_SECONDS by default), capped at 6 hours
+    unless `base` is longer, +-20 % jitter, never sooner than Retry-After."""
+    first = timedelta(seconds=base or settings.NOTIFY_RETRY_BASE_SECONDS)
+    cap = max(MAX_BACKOFF, first * 4)
+    delay = min(first * (2 ** min(attempts - 1, 20)), cap) * random.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay
@@ -68,20 +70,69 @@ class SendJob:
         return self.lane.max_late if self.lane is not None else None
 
 
+def pause_channel(channel: object, pause: dict, *, code: str, detail: str) -> datetime:
+    """Apply a pause effect: the channel's number (or the whole channel) waits; its end."""
+    number_key, channel_key = channel.pause_keys()
+    return pauses.pause(
+        number_key if pause["scope"] == "number" else channel_key,
+        seconds=float(pause["seconds"]),
+        reason=str(pause["reason"]),
+        code=code,
+        detail=detail,
+        tell_operator=bool(pause.get("tell_operator")),
+    )
+
+
 def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: float) -> str:
-    """Write one outcome at once; returns "sent", "retried" or "failed"."""
+    """Write one outcome at once; returns "sent", "retried", "failed" or "deferred" (the
+    number or channel is paused: the message waits for the pause to end, tries unspent)."""
     notification = job.notification
     now = timezone.now()
     attempts = notification.attempts + 1
     rows = Notification.objects.filter(pk=notification.pk, lease_owner=worker)
     contact = notification.contact
     effects = result.effects
+    if effects.get("wa_id"):
+        whatsapp_contacts.remember_wa_id(contact.pk, effects["wa_id"])
     if effects.get("window_closed"):
         Contact.objects.filter(pk=contact.pk).update(last_inbound_at=None)
-    if effects.get("opted_out"):
+    if effects.get("opted_out"):  # the address is gone for good (a webhook's 410)
         Contact.objects.filter(pk=contact.pk).update(opted_out_at=now, is_active=False)
-    if effects.get("pause_account"):
-        pacing.pause(job.channel.account_key(), float(effects["pause_account"]))
+    if effects.get("marketing_opt_out"):
+        whatsapp_contacts.stop_marketing(contact.pk, now)
+    hold = effects.get("held_until")
+    if effects.get("pause"):
+        hold = pause_channel(job.channel, effects["pause"], code=result.code, detail=result.detail)
+        if job.lane is not None:
+            job.lane.hold(hold)
+    if hold is not None:
+        # The number or channel is paused, not this message: it waits, its tries unspent.
+        rows.update(
+            status=NotificationStatus.PENDING,
+            next_attempt_at=max(now, hold),
+            lease_owner="",
+            lease_until=None,
+            last_error=result.detail,
+            last_error_code=result.code[:40],
+        )
+        if job.digested:
+            Notification.objects.filter(pk__in=[n.pk for n in job.digested]).update(
+                status=NotificationStatus.PENDING,
+                lease_owner="",
+                lease_until=None,
+                next_attempt_at=max(now, hold),
+            )
+        job.attempt = None
+        if effects.get("pause"):  # the provider's answer is kept; a held send made none
+            job.attempt = DeliveryAttempt(
+                notification_id=notification.pk,
+                at=now,
+                outcome=result.outcome,
+                provider_code=result.code[:40],
+                detail=result.detail,
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+        return "deferred"
     if result.accepted:
         with transaction.atomic():
             rows.update(
@@ -107,7 +158,10 @@ def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: fl
         rows.update(
             status=NotificationStatus.PENDING,
             attempts=F("attempts") + 1,
-            next_attempt_at=now + backoff(attempts, result.retry_after),
+            # A closed reply window is no fault of the message: its template goes at once.
+            next_attempt_at=now
+            if effects.get("window_closed")
+            else now + backoff(attempts, result.retry_after, base=effects.get("backoff_base")),
             lease_owner="",
             lease_until=None,
             last_error=result.detail,

@@ -3,20 +3,25 @@
 Business-initiated alerts go out as approved template messages (name, language, body
 parameters, a URL button with the product link). Within 24 hours of the person's last
 message to us, an interactive message with a "Stop alerts" reply button is sent instead.
-Failures are classified by the Graph error `code`, not only the HTTP status.
+Failures are classified by the Graph error `code` through the one table of
+`whatsapp_errors` (the status webhook uses the same table for errors Meta reports later).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from datetime import timedelta
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
 
 from shelfwatch.alerts.models import Contact
+from shelfwatch.notify import whatsapp_errors as table
 from shelfwatch.notify.channels.base import SendResult, accepted, permanent, transient
-from shelfwatch.notify.messages import Message
+from shelfwatch.notify.messages import AUTHENTICATION, Message
 from shelfwatch.notify.provider_http import ProviderClient, ProviderUnreachable
 
 name = "whatsapp"
@@ -24,39 +29,45 @@ WINDOW_HOURS = 24
 STOP_BUTTON = ("stop_alerts", "Stop alerts")
 BODY_LIMIT = 1024
 
-# Graph error codes (WhatsApp Cloud API) that retrying cannot fix.
-PERMANENT_CODES = {
-    100: "invalid parameter",
-    131008: "required parameter missing",
-    131009: "parameter value not valid",
-    131021: "recipient is the sender",
-    131026: "message undeliverable",
-    131050: "user stopped marketing messages",
-    131051: "unsupported message type",
-    132000: "template parameter count mismatch",
-    132001: "template does not exist",
-    132005: "template text too long",
-    132007: "template format policy violated",
-    132012: "template parameter format mismatch",
-    133010: "phone number not registered",
-}
-# Codes worth retrying, with the least wait that makes sense.
-TRANSIENT_CODES = {
-    130429: ("throughput limit reached", 1.0),
-    131056: ("pair rate limit: too many messages to this number", 60.0),
-    131000: ("something went wrong", 5.0),
-    131016: ("service unavailable", 10.0),
-    133004: ("server temporarily unavailable", 10.0),
-    1: ("API unknown", 5.0),
-    2: ("API service", 5.0),
-    4: ("API too many calls", 60.0),
-    80007: ("rate limit issues", 60.0),
-    190: ("access token expired or invalid", 300.0),
-}
-RE_ENGAGEMENT = 131047
+# Reply ids of our "Stop alerts" / "Start alerts" buttons, and quick-reply payloads an operator
+# may give a template's buttons: read before the visible label, which may be in any language.
+STOP_PAYLOADS = {STOP_BUTTON[0], "stop", "stop_alerts", "unsubscribe"}
+START_PAYLOADS = {"start", "start_alerts", "resume_alerts"}
 
 
 _clients: dict[str, ProviderClient] = {}
+
+
+def api_base_refusal(base: str | None = None) -> str | None:
+    """Why WHATSAPP_API_BASE may not carry the access token, or None when it may: it must be
+    https, except http to a loopback address inside OUTBOUND_ALLOWED_NETWORKS (test fakes)."""
+    base = settings.WHATSAPP_API_BASE if base is None else base
+    return _refusal(base, tuple(getattr(settings, "OUTBOUND_ALLOWED_NETWORKS", ())))
+
+
+@lru_cache(maxsize=16)  # read on every send: judged once per setting
+def _refusal(base: str, allowed_networks: tuple[str, ...]) -> str | None:
+    parts = urlsplit(base)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme != "http" or not parts.hostname:
+        return f"WHATSAPP_API_BASE {base!r} is not an https URL"
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        address = None
+    allowed = [ipaddress.ip_network(cidr, strict=False) for cidr in allowed_networks]
+    if (
+        address is not None
+        and address.is_loopback
+        and any(address in network for network in allowed if network.version == address.version)
+    ):
+        return None
+    return (
+        f"WHATSAPP_API_BASE {base!r} is plain http: the access token would travel unencrypted "
+        "(use https; http is accepted only for a loopback test server inside "
+        "OUTBOUND_ALLOWED_NETWORKS)"
+    )
 
 
 def _client() -> ProviderClient:
@@ -69,6 +80,11 @@ def _client() -> ProviderClient:
 
 def account_key() -> str:
     return f"whatsapp:{settings.WHATSAPP_PHONE_NUMBER_ID}"
+
+
+def pause_keys() -> tuple[str, str]:
+    """The keys a pause of this channel is kept under: the sending number, the channel."""
+    return account_key(), name
 
 
 def rate_per_second() -> float | None:
@@ -110,22 +126,36 @@ def payload_for(contact: Contact, message: Message, *, kind: str) -> dict:
             },
         }
         return body
-    components: list[dict] = [
-        {
-            "type": "body",
-            "parameters": [{"type": "text", "text": p[:256]} for p in message.whatsapp_params],
-        }
-    ]
-    suffix = _button_suffix(message.url) if message.url else ""
-    if suffix:
-        components.append(
+    if message.whatsapp_category == AUTHENTICATION:
+        # Meta's preset text with a copy-code button: the code goes in the body and, as the
+        # button's URL parameter, is what the button copies.
+        code = message.whatsapp_params[0] if message.whatsapp_params else "-"
+        components: list[dict] = [
+            {"type": "body", "parameters": [{"type": "text", "text": code}]},
             {
                 "type": "button",
                 "sub_type": "url",
                 "index": "0",
-                "parameters": [{"type": "text", "text": suffix}],
+                "parameters": [{"type": "text", "text": code}],
+            },
+        ]
+    else:
+        components = [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": p} for p in message.whatsapp_params],
             }
-        )
+        ]
+        suffix = _button_suffix(message.url) if message.url else ""
+        if suffix:
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": suffix[:2000]}],
+                }
+            )
     body["type"] = "template"
     body["template"] = {
         "name": message.whatsapp_template,
@@ -135,14 +165,58 @@ def payload_for(contact: Contact, message: Message, *, kind: str) -> dict:
     return body
 
 
-def classify(status: int, data: object, headers: dict[str, str]) -> SendResult:
-    """A Cloud API answer as accepted / transient / permanent."""
+_NON_DIGITS = re.compile(r"\D")
+
+
+def digits(address: str) -> str:
+    return _NON_DIGITS.sub("", address)
+
+
+def error_result(
+    code: int, detail: str, *, http_status: int = 400, retry_after: float | None = None
+) -> SendResult:
+    """The outcome the error table gives `code`, whether it came in the send response or in
+    a `failed` status webhook."""
+    rule = table.rule_for(code, http_status)
+    text = detail or rule.meaning
+    label = str(code or http_status)
+    if rule.action in (table.PAUSE_NUMBER, table.PAUSE_CHANNEL):
+        pause = {
+            "scope": "number" if rule.action == table.PAUSE_NUMBER else "channel",
+            "seconds": max(rule.wait, retry_after or 0.0),
+            "reason": rule.meaning,
+            "tell_operator": rule.tell_operator,
+        }
+        return transient(label, text, retry_after=pause["seconds"], effects={"pause": pause})
+    if rule.action == table.TEMPLATE:
+        # Outside the 24-hour window: send the template version next time, at once.
+        return transient(label, text, retry_after=0.0, effects={"window_closed": True})
+    if rule.action == table.OPT_OUT:
+        return permanent(label, text, effects={"marketing_opt_out": True})
+    if rule.action == table.RETRY:
+        effects = {"backoff_base": rule.backoff_base} if rule.backoff_base else {}
+        return transient(
+            label, text, retry_after=max(rule.wait, retry_after or 0.0), effects=effects
+        )
+    return permanent(label, text)
+
+
+def classify(
+    status: int, data: object, headers: dict[str, str], *, dialled: str = ""
+) -> SendResult:
+    """A Cloud API answer as accepted / transient / permanent, by the error table. An
+    acceptance whose `wa_id` differs from the dialled digits carries it as an effect."""
     if 200 <= status < 300 and isinstance(data, dict):
         messages = data.get("messages") or [{}]
-        message_id = str(messages[0].get("id") or "")
-        if message_id:
-            return accepted(message_id)
-        return transient("no_message_id", "the API accepted but named no message")
+        first = messages[0] if isinstance(messages[0], dict) else {}
+        message_id = str(first.get("id") or "")
+        if not message_id:
+            return transient("no_message_id", "the API accepted but named no message")
+        contacts = data.get("contacts") or [{}]
+        wa_id = str((contacts[0] if isinstance(contacts[0], dict) else {}).get("wa_id") or "")
+        if wa_id and dialled and wa_id != digits(dialled):
+            return accepted(message_id, effects={"wa_id": wa_id})
+        return accepted(message_id)
     error = data.get("error") if isinstance(data, dict) else None
     retry_after = None
     if headers.get("retry-after", "").isdigit():
@@ -151,26 +225,15 @@ def classify(status: int, data: object, headers: dict[str, str]) -> SendResult:
         if status == 429 or status >= 500:
             return transient(str(status), f"HTTP {status}", retry_after=retry_after)
         return permanent(str(status), f"HTTP {status}")
-    code = int(error.get("code") or 0)
+    try:
+        code = int(error.get("code") or 0)
+    except (TypeError, ValueError):
+        code = 0
     detail = str(error.get("message") or "")
     details = (error.get("error_data") or {}).get("details")
     if details:
         detail = f"{detail}: {details}"
-    if code == RE_ENGAGEMENT:
-        # Outside the 24-hour window: send the template version next time, at once.
-        return transient(str(code), detail, retry_after=0.0, effects={"window_closed": True})
-    if code in PERMANENT_CODES:
-        effects = {"opted_out": True} if code == 131050 else {}
-        return permanent(str(code), detail or PERMANENT_CODES[code], effects=effects)
-    if code in TRANSIENT_CODES:
-        label, wait = TRANSIENT_CODES[code]
-        effects = {"pause_account": wait} if code in (130429, 4, 80007) else {}
-        return transient(
-            str(code), detail or label, retry_after=max(wait, retry_after or 0), effects=effects
-        )
-    if status == 429 or status >= 500:
-        return transient(str(code or status), detail, retry_after=retry_after)
-    return permanent(str(code or status), detail or f"HTTP {status}")
+    return error_result(code, detail, http_status=status, retry_after=retry_after)
 
 
 def message_kind(contact: Contact, message: Message) -> str:
@@ -186,6 +249,22 @@ def send(*, contact: Contact, message: Message) -> SendResult:
     kind = message_kind(contact, message)
     if kind == "template" and not message.whatsapp_template:
         return permanent("no_template", f"no WhatsApp template for {message.template}")
+    refusal = api_base_refusal()
+    if refusal:
+        # Never send the token in clear: the channel waits for the operator to fix the URL.
+        return transient(
+            "insecure_api_base",
+            refusal,
+            retry_after=900.0,
+            effects={
+                "pause": {
+                    "scope": "channel",
+                    "seconds": 900.0,
+                    "reason": "WHATSAPP_API_BASE is not https",
+                    "tell_operator": True,
+                }
+            },
+        )
     path = f"/{settings.WHATSAPP_API_VERSION}/{settings.WHATSAPP_PHONE_NUMBER_ID}/messages"
     try:
         response = _client().post_json(
@@ -195,4 +274,4 @@ def send(*, contact: Contact, message: Message) -> SendResult:
         )
     except ProviderUnreachable as exc:
         return transient("unreachable", str(exc))
-    return classify(response.status, response.json(), response.headers)
+    return classify(response.status, response.json(), response.headers, dialled=contact.address)
