@@ -33,9 +33,20 @@ Errors — the Graph error document with the HTTP status Meta uses (see `ERRORS`
 Token errors (code 190, HTTP 401) have no ``error_data``, as Graph sends them. A body that breaks
 the rules gets code 100 (``(#100) ...``, 400) or, for interactive limits, 131009 (400).
 
+Errors Meta reports asynchronously (131026, 131047, 131049, 131050, 131048, ...; see
+``ErrorSpec.reported``) are, by default, accepted with a wamid and then reported in a ``failed``
+status webhook, as on Meta. ``wa_id`` follows Meta's forms of some countries' numbers (Brazil
+without the ninth digit, Mexico 521, Argentina 549), so it can differ from ``to``. Templates
+have categories: an AUTHENTICATION one needs its copy-code button, a MARKETING one fails with
+131050 for someone who stopped marketing messages. Template text parameters with newlines,
+tabs or more than four spaces in a row are refused (100).
+
 Webhooks to the app (`post_statuses`, `post_inbound_message`, `verify_subscription`, and the
-`WhatsAppFake` methods of the same purpose) carry Meta's ``whatsapp_business_account`` envelope
+`WhatsAppFake` methods of the same purpose, plus `stop_marketing` for ``user_preferences`` and
+`change_number` for a ``system`` message) carry Meta's ``whatsapp_business_account`` envelope
 signed with ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, key app secret>``.
+Without a ``webhook_url`` the status webhooks the fake makes by itself are kept for
+`take_webhooks`.
 
 The fake records every request (`calls()`) and every accepted message (`messages`), counts per
 recipient, finds duplicates (the same body, ``biz_opaque_callback_data`` included, to the same
@@ -143,6 +154,13 @@ class ErrorSpec:
     title: str
     details: str
     subcode: int | None = None
+    # How Meta reports it: "response" (the send is refused), "webhook" (the send is accepted
+    # and a `failed` status follows). `error_next` uses it when not told otherwise.
+    reported: str = "response"
+
+
+def _more(code: int, status: int, title: str, reported: str = "response") -> ErrorSpec:
+    return ErrorSpec(code, status, title, title + ".", reported=reported)
 
 
 ERRORS: dict[int, ErrorSpec] = {
@@ -155,7 +173,11 @@ ERRORS: dict[int, ErrorSpec] = {
         ErrorSpec(190, 401, "Access token has expired", "Access token has expired", 463),
         ErrorSpec(130429, 400, "Rate limit hit", "Cloud API message throughput has been reached."),
         ErrorSpec(
-            131000, 500, "Something went wrong", "Message failed to send due to an unknown error."
+            131000,
+            500,
+            "Something went wrong",
+            "Message failed to send due to an unknown error.",
+            reported="webhook",
         ),
         ErrorSpec(131008, 400, "Required parameter is missing", "Required parameter is missing"),
         ErrorSpec(131009, 400, "Parameter value is not valid", "Parameter value is not valid"),
@@ -167,6 +189,7 @@ ERRORS: dict[int, ErrorSpec] = {
             "Unable to deliver message. Reasons can include: the recipient phone number is not a "
             "WhatsApp phone number; the recipient has not accepted the new Terms of Service; "
             "the recipient is using an old WhatsApp version.",
+            reported="webhook",
         ),
         ErrorSpec(
             131047,
@@ -175,6 +198,7 @@ ERRORS: dict[int, ErrorSpec] = {
             "Message failed to send because more than 24 hours have passed since the customer "
             "last replied to this number.",
             2494010,
+            reported="webhook",
         ),
         ErrorSpec(
             131048,
@@ -182,6 +206,7 @@ ERRORS: dict[int, ErrorSpec] = {
             "Spam rate limit hit",
             "Message failed to send because there are restrictions on how many messages can be "
             "sent from this phone number.",
+            reported="webhook",
         ),
         ErrorSpec(
             131050,
@@ -189,6 +214,7 @@ ERRORS: dict[int, ErrorSpec] = {
             "Unable to deliver the message. This recipient has chosen to stop receiving "
             "marketing messages on WhatsApp from your business",
             "The recipient has stopped marketing messages from this business.",
+            reported="webhook",
         ),
         ErrorSpec(
             131056,
@@ -209,6 +235,42 @@ ERRORS: dict[int, ErrorSpec] = {
             "Template name does not exist in the translation",
             "The template does not exist in the requested language.",
         ),
+        _more(0, 401, "AuthException: we were unable to authenticate the app user"),
+        _more(3, 403, "API method: capability or permissions issue"),
+        _more(10, 403, "Permission denied: permission is either not granted or removed"),
+        _more(200, 403, "API permission: permission is either not granted or removed"),
+        _more(368, 403, "Temporarily blocked for policies violations"),
+        _more(80007, 400, "Rate limit issues: the WhatsApp Business Account reached its limit"),
+        _more(130472, 400, "User's number is part of an experiment", "webhook"),
+        _more(130497, 400, "Business account is restricted from messaging users in this country"),
+        _more(131005, 403, "Access denied"),
+        _more(131021, 400, "Recipient cannot be sender"),
+        _more(131030, 400, "Recipient phone number not in allowed list"),
+        _more(131031, 403, "Business Account locked"),
+        _more(131037, 400, "WhatsApp provided number needs display name approval"),
+        _more(131042, 400, "Business eligibility payment issue", "webhook"),
+        _more(131045, 400, "Incorrect certificate"),
+        _more(
+            131049,
+            400,
+            "This message was not delivered to maintain healthy ecosystem engagement",
+            "webhook",
+        ),
+        _more(131051, 400, "Unsupported message type"),
+        _more(131052, 400, "Media download error", "webhook"),
+        _more(131053, 400, "Media upload error", "webhook"),
+        _more(131057, 400, "Account in maintenance mode"),
+        _more(132005, 400, "Translated text too long"),
+        _more(132007, 400, "Template format character policy violated"),
+        _more(132008, 400, "Template parameter value formatted incorrectly"),
+        _more(132012, 400, "Template parameter format mismatch"),
+        _more(132015, 400, "Template is paused"),
+        _more(132016, 400, "Template is disabled"),
+        _more(132018, 400, "There was an issue with the parameters in your template"),
+        _more(133000, 400, "Incomplete deregistration"),
+        _more(133004, 503, "Server temporarily unavailable"),
+        _more(133010, 400, "Phone number not registered"),
+        _more(135000, 400, "Generic user error"),
     )
 }
 
@@ -363,6 +425,7 @@ class MessageInfo:
     text: str = ""  # text body, interactive body, or template body parameters joined by " | "
     body_params: list[str] = field(default_factory=list)
     button_params: list[str] = field(default_factory=list)  # template button parameters
+    button_sub_types: list[str] = field(default_factory=list)  # template button sub_types
     buttons: list[dict[str, str]] = field(default_factory=list)  # interactive reply buttons
     callback_data: str | None = None
 
@@ -372,8 +435,18 @@ _PHONE_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
 
 
 def wa_id_of(to: str) -> str:
-    """The digits of a phone number, the way Meta reports ``wa_id`` for it."""
-    return to if to.isdigit() else _NON_DIGITS.sub("", to)
+    """The ``wa_id`` Meta reports for a dialled number: its digits, except where WhatsApp
+    accounts are known under another form of the number -- Brazil's mobiles without the
+    ninth digit (55 AA 9XXXXXXXX -> 55 AA XXXXXXXX), Mexico's with 521 (52 + 10 digits ->
+    521 + 10), Argentina's with 549 (54 + 10 digits -> 549 + 10)."""
+    digits = to if to.isdigit() else _NON_DIGITS.sub("", to)
+    if digits.startswith("55") and len(digits) == 13 and digits[4] == "9":
+        return digits[:4] + digits[5:]
+    if digits.startswith("52") and len(digits) == 12:
+        return "521" + digits[2:]
+    if digits.startswith("54") and len(digits) == 12:
+        return "549" + digits[2:]
+    return digits
 
 
 def _str(value: Any, name: str, *, required: bool = True, limit: int | None = None) -> str | None:
@@ -497,6 +570,7 @@ def _check_template(template: dict[str, Any], info: MessageInfo) -> None:
             ):
                 raise _param_error(f"Param {where}['index'] must be a number from 0 to 9.")
             info.button_params += _check_parameters(params, where)
+            info.button_sub_types.append(sub_type)
         elif ctype == "body":
             info.body_params += _check_parameters(params, where)
         else:
@@ -812,6 +886,63 @@ def inbound_payload(
     return _envelope(value, waba_id, phone_number_id, display_phone_number)
 
 
+def user_preferences_payload(
+    wa_id: str,
+    value: str = "stop",
+    *,
+    waba_id: str = DEFAULT_WABA_ID,
+    phone_number_id: str = DEFAULT_PHONE_NUMBER_ID,
+    display_phone_number: str = DEFAULT_DISPLAY_PHONE_NUMBER,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """The ``user_preferences`` webhook: the person stopped (or resumed) marketing messages."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    detail = {
+        "stop": "User requested to stop marketing messages",
+        "resume": "User requested to resume marketing messages",
+    }.get(value, value)
+    value_doc = {
+        "contacts": [{"profile": {"name": "Test User"}, "wa_id": wa_id}],
+        "user_preferences": [
+            {
+                "wa_id": wa_id,
+                "detail": detail,
+                "category": "marketing_messages",
+                "value": value,
+                "timestamp": stamp,
+            }
+        ],
+    }
+    payload = _envelope(value_doc, waba_id, phone_number_id, display_phone_number)
+    payload["entry"][0]["changes"][0]["field"] = "user_preferences"
+    return payload
+
+
+def system_change_number_payload(
+    old_wa_id: str,
+    new_wa_id: str,
+    *,
+    waba_id: str = DEFAULT_WABA_ID,
+    phone_number_id: str = DEFAULT_PHONE_NUMBER_ID,
+    display_phone_number: str = DEFAULT_DISPLAY_PHONE_NUMBER,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A ``system`` message: the person changed their WhatsApp number from old to new."""
+    message = {
+        "from": old_wa_id,
+        "id": new_wamid(old_wa_id),
+        "timestamp": str(int(time.time()) if timestamp is None else timestamp),
+        "type": "system",
+        "system": {
+            "body": f"User {old_wa_id} changed from {old_wa_id} to {new_wa_id}",
+            "wa_id": new_wa_id,
+            "type": "user_changed_number",
+            "customer": old_wa_id,
+        },
+    }
+    return _envelope({"messages": [message]}, waba_id, phone_number_id, display_phone_number)
+
+
 def post_statuses(
     webhook_url: str,
     app_secret: str,
@@ -982,6 +1113,8 @@ class WhatsAppFake(JsonService):
         self._windows: dict[str, float] = {}
         self._rules: list[_ErrorRule] = []
         self._templates: dict[tuple[str, str], Template] = {}
+        self._marketing_stopped: set[str] = set()
+        self._unsent: list[tuple[dict[str, Any], bytes, str]] = []  # webhooks with no URL
         self._token_expired = False
         self._rejected: Counter[int] = Counter()
         # status webhooks
@@ -1026,15 +1159,19 @@ class WhatsAppFake(JsonService):
         *,
         to: str | None = None,
         details: str | None = None,
-        via: str = "response",
+        via: str | None = None,
     ) -> None:
         """Refuse the next `n` valid sends (`None`: all, until `clear_errors`), or only those to
         `to`, with Cloud API error `code`.
 
         ``via="response"`` answers with the Graph error and records nothing. ``via="webhook"``
         accepts the message (200, a wamid) and then reports it ``failed`` with that error in a
-        status webhook, which is how Meta reports 131047/131026/131050 for many sends.
+        status webhook. By default each code is reported the way Meta reports it
+        (`ErrorSpec.reported`: 131026, 131047, 131049, 131050, 131048... by webhook).
         """
+        if via is None:
+            spec = ERRORS.get(code)
+            via = spec.reported if spec is not None else "response"
         if via not in ("response", "webhook"):
             raise ValueError("via must be 'response' or 'webhook'")
         wa_id = wa_id_of(to) if to is not None else None
@@ -1048,7 +1185,7 @@ class WhatsAppFake(JsonService):
         *,
         n: int | None = None,
         details: str | None = None,
-        via: str = "response",
+        via: str | None = None,
     ) -> None:
         """Refuse every send to `to` (or the next `n`) with `code`; see `error_next`."""
         self.error_next(code, n, to=to, details=details, via=via)
@@ -1072,7 +1209,14 @@ class WhatsAppFake(JsonService):
         category: str = "UTILITY",
     ) -> None:
         """Register an approved template. Once any is registered, sends of unknown name/language
-        pairs get 132001 (404) and a body parameter count other than `body_params` gets 132000."""
+        pairs get 132001 (404) and a body parameter count other than `body_params` gets 132000.
+
+        `category` is UTILITY, MARKETING or AUTHENTICATION. An AUTHENTICATION template has
+        Meta's preset text with one parameter, the code (at most 15 characters), and a
+        copy-code button that must be sent as a ``url`` button whose parameter is that code
+        (131008 without it, 131009 when it differs). A MARKETING template to someone who
+        stopped marketing messages (`stop_marketing`) is accepted and then reported failed
+        with 131050, as Meta does."""
         with self._lock:
             self._templates[(name, language)] = Template(name, language, body_params, category)
 
@@ -1149,6 +1293,8 @@ class WhatsAppFake(JsonService):
             self._token_expired = False
             self._statuses.clear()
             self._webhook_results.clear()
+            self._unsent.clear()
+            self._marketing_stopped.clear()
         self.clear_calls()
         self.clear_faults()
 
@@ -1257,7 +1403,50 @@ class WhatsAppFake(JsonService):
                 self._statuses.extend(entries)
                 if result is not None:
                     self._webhook_results.append(result)
+                else:
+                    self._unsent.append(self._signed(payload))
                 self._queue_cond.notify_all()
+
+    def _signed(self, payload: dict[str, Any]) -> tuple[dict[str, Any], bytes, str]:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        return payload, body, sign(body, self.app_secret)
+
+    def take_webhooks(self, n: int = 0, timeout: float = 5.0) -> list[tuple[dict, bytes, str]]:
+        """The status webhooks the fake made by itself while it had no `webhook_url` (after
+        waiting for at least `n`), each as (payload, exact body, X-Hub-Signature-256), and
+        forgets them: a test hands them to the app however it serves."""
+        deadline = time.monotonic() + timeout
+        with self._queue_cond:
+            while len(self._unsent) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{len(self._unsent)} of {n} webhooks made")
+                self._queue_cond.wait(left)
+            taken, self._unsent = self._unsent, []
+            return taken
+
+    def stop_marketing(self, to: str, *, value: str = "stop") -> tuple[dict, bytes, str]:
+        """The person taps "stop" (or, with value="resume", "resume") on marketing messages:
+        MARKETING templates to them fail with 131050 from now on (until resumed). Returns the
+        signed `user_preferences` webhook Meta sends, and posts it when `webhook_url` is set."""
+        wa_id = wa_id_of(to)
+        with self._lock:
+            if value == "stop":
+                self._marketing_stopped.add(wa_id)
+            else:
+                self._marketing_stopped.discard(wa_id)
+        payload = user_preferences_payload(wa_id, value, **self._account())
+        if self.webhook_url:
+            _post(self.webhook_url, payload, self.app_secret, 5.0)
+        return self._signed(payload)
+
+    def change_number(self, old: str, new: str) -> tuple[dict, bytes, str]:
+        """The person moves WhatsApp from `old` to `new`: the signed `system` message webhook
+        Meta sends (posted when `webhook_url` is set)."""
+        payload = system_change_number_payload(wa_id_of(old), wa_id_of(new), **self._account())
+        if self.webhook_url:
+            _post(self.webhook_url, payload, self.app_secret, 5.0)
+        return self._signed(payload)
 
     # -- serving ----------------------------------------------------------------------------------
     def error_reply(self, status: int, call: Call) -> Reply:
@@ -1304,6 +1493,8 @@ class WhatsAppFake(JsonService):
             rule = self._take_rule(info)
             if rule is not None and rule.via == "response":
                 raise GraphError(rule.code, rule.details)
+            if rule is None and self._stops_marketing(info):
+                rule = _ErrorRule(131050, 1, info.wa_id, None, "webhook")
             if rule is None:
                 self._check_policies(info, now)
             message = SentMessage(
@@ -1354,6 +1545,24 @@ class WhatsAppFake(JsonService):
                 f"body: number of localizable_params ({len(info.body_params)}) does not match "
                 f"the expected number of params ({template.body_params})",
             )
+        if template.category == "AUTHENTICATION":
+            if len(info.body_params) != 1:
+                raise GraphError(132000, "an authentication template takes exactly one parameter")
+            code = info.body_params[0]
+            if len(code) > 15:
+                raise GraphError(131009, "the one-time code may have at most 15 characters")
+            if "url" not in info.button_sub_types or not info.button_params:
+                raise GraphError(
+                    131008, "buttons: the copy code button needs the code as its parameter"
+                )
+            if info.button_params[0] != code:
+                raise GraphError(131009, "the copy code button's parameter is not the code")
+
+    def _stops_marketing(self, info: MessageInfo) -> bool:
+        if info.type != "template" or info.wa_id not in self._marketing_stopped:
+            return False
+        template = self._templates.get((info.template, info.language))
+        return template is not None and template.category == "MARKETING"
 
     def _take_rule(self, info: MessageInfo) -> _ErrorRule | None:
         return take_first(self._rules, lambda rule: rule.wa_id in (None, info.wa_id))

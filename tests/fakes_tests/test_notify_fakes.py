@@ -38,6 +38,7 @@ from tests.fakes.whatsapp import (
     DEFAULT_WABA_ID,
     ERRORS,
     WhatsAppFake,
+    graph_error,
     max_in_window,
     post_inbound_message,
     post_statuses,
@@ -262,7 +263,7 @@ def test_programmed_errors_for_the_next_sends(
     whatsapp: WhatsAppFake, wa_client: httpx.Client, code: int, status: int
 ) -> None:
     assert ERRORS[code].http_status == status
-    whatsapp.error_next(code, 2)
+    whatsapp.error_next(code, 2, via="response")
     for _ in range(2):
         response = wa_client.post(whatsapp.messages_url(), json=template_body())
         assert_graph_error(response, code, status)
@@ -272,7 +273,7 @@ def test_programmed_errors_for_the_next_sends(
 
 
 def test_programmed_errors_per_recipient(whatsapp: WhatsAppFake, wa_client: httpx.Client) -> None:
-    whatsapp.error_for("+44 7700 900123", 131026)
+    whatsapp.error_for("+44 7700 900123", 131026, via="response")
     url = whatsapp.messages_url()
     for _ in range(3):
         blocked = wa_client.post(url, json=template_body("447700900123"))
@@ -500,6 +501,131 @@ def test_auto_statuses_and_failures_by_webhook(receiver: WebhookReceiver) -> Non
         for delivery in receiver.deliveries(path="/wa"):
             signature = delivery.header("x-hub-signature-256")
             assert verify_signature(delivery.body, signature, DEFAULT_APP_SECRET)
+
+
+def test_errors_meta_reports_later_are_accepted_then_failed_by_default(
+    whatsapp: WhatsAppFake, wa_client: httpx.Client
+) -> None:
+    url = whatsapp.messages_url()
+    for code in (131026, 131047, 131049, 131050, 131048):
+        assert ERRORS[code].reported == "webhook"
+        whatsapp.error_next(code)
+        answer = wa_client.post(url, json=template_body(product=f"p{code}"))
+        assert answer.status_code == 200, answer.text  # accepted; the failure comes later
+    whatsapp.error_next(132001)  # a refused template is refused at once
+    assert_graph_error(wa_client.post(url, json=template_body(product="y")), 132001, 404)
+    made = whatsapp.take_webhooks(5)
+    failures = [
+        status
+        for payload, body, signature in made
+        for status in payload["entry"][0]["changes"][0]["value"]["statuses"]
+    ]
+    assert sorted(f["errors"][0]["code"] for f in failures) == [
+        131026,
+        131047,
+        131048,
+        131049,
+        131050,
+    ]
+    assert all(f["status"] == "failed" for f in failures)
+    assert all(verify_signature(body, sig, DEFAULT_APP_SECRET) for _p, body, sig in made)
+
+
+def test_every_error_the_app_classifies_is_known_to_the_fake() -> None:
+    from shelfwatch.notify.whatsapp_errors import TABLE
+
+    assert set(TABLE) <= set(ERRORS)
+    for code in TABLE:
+        status, body = graph_error(code)
+        assert body["error"]["code"] == code and 400 <= status < 600
+
+
+@pytest.mark.parametrize(
+    ("dialled", "wa_id"),
+    [
+        ("+55 11 91234 5678", "551112345678"),  # Brazil: no ninth digit
+        ("+52 55 1234 5678", "5215512345678"),  # Mexico: 521
+        ("+54 11 1234 5678", "5491112345678"),  # Argentina: 549
+        ("+91 98765 43210", "919876543210"),  # elsewhere: the digits
+    ],
+)
+def test_wa_id_can_differ_from_the_dialled_number(
+    whatsapp: WhatsAppFake, wa_client: httpx.Client, dialled: str, wa_id: str
+) -> None:
+    answer = wa_client.post(whatsapp.messages_url(), json=template_body(to=dialled)).json()
+    assert answer["contacts"] == [{"input": dialled, "wa_id": wa_id}]
+    assert whatsapp.messages_to(dialled)[0].wa_id == wa_id
+
+
+def auth_body(code: str, button: str | None) -> dict[str, Any]:
+    components: list[dict[str, Any]] = [
+        {"type": "body", "parameters": [{"type": "text", "text": code}]}
+    ]
+    if button is not None:
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "0",
+                "parameters": [{"type": "text", "text": button}],
+            }
+        )
+    return {
+        "messaging_product": "whatsapp",
+        "to": "919876543210",
+        "type": "template",
+        "template": {"name": "code", "language": {"code": "en"}, "components": components},
+    }
+
+
+def test_authentication_templates_need_their_copy_code_button(
+    whatsapp: WhatsAppFake, wa_client: httpx.Client
+) -> None:
+    whatsapp.add_template("code", "en", body_params=1, category="AUTHENTICATION")
+    url = whatsapp.messages_url()
+    assert wa_client.post(url, json=auth_body("482913", "482913")).status_code == 200
+    assert_graph_error(wa_client.post(url, json=auth_body("482913", None)), 131008, 400)
+    assert_graph_error(wa_client.post(url, json=auth_body("482913", "111111")), 131009, 400)
+    assert_graph_error(wa_client.post(url, json=auth_body("1" * 16, "1" * 16)), 131009, 400)
+
+
+def test_newline_parameters_are_refused(whatsapp: WhatsAppFake, wa_client: httpx.Client) -> None:
+    for bad in ("Whey\n1 kg", "Whey\t1 kg", "Whey      1 kg"):
+        assert_graph_error(
+            wa_client.post(whatsapp.messages_url(), json=template_body(product=bad)), 100, 400
+        )
+
+
+def test_a_marketing_stop_fails_marketing_templates_and_is_announced(
+    whatsapp: WhatsAppFake, wa_client: httpx.Client
+) -> None:
+    whatsapp.add_template("back_in_stock", "en_US", body_params=1, category="MARKETING")
+    whatsapp.add_template("code", "en", body_params=1, category="AUTHENTICATION")
+    payload, body, signature = whatsapp.stop_marketing("+91 98765 43210")
+    change = payload["entry"][0]["changes"][0]
+    assert change["field"] == "user_preferences"
+    [preference] = change["value"]["user_preferences"]
+    assert preference["wa_id"] == "919876543210" and preference["value"] == "stop"
+    assert preference["category"] == "marketing_messages"
+    assert verify_signature(body, signature, DEFAULT_APP_SECRET)
+    url = whatsapp.messages_url()
+    assert wa_client.post(url, json=template_body()).status_code == 200
+    assert wa_client.post(url, json=auth_body("482913", "482913")).status_code == 200
+    [(failed, _b, _s)] = whatsapp.take_webhooks(1)
+    [status] = failed["entry"][0]["changes"][0]["value"]["statuses"]
+    assert status["status"] == "failed" and status["errors"][0]["code"] == 131050
+    whatsapp.stop_marketing("+91 98765 43210", value="resume")
+    assert wa_client.post(url, json=template_body(product="again")).status_code == 200
+    time.sleep(0.2)
+    assert whatsapp.take_webhooks() == []
+
+
+def test_a_changed_number_comes_as_a_system_message(whatsapp: WhatsAppFake) -> None:
+    payload, _body, _signature = whatsapp.change_number("+91 98765 43210", "+91 91234 56789")
+    [message] = payload["entry"][0]["changes"][0]["value"]["messages"]
+    assert message["type"] == "system" and message["from"] == "919876543210"
+    assert message["system"]["type"] == "user_changed_number"
+    assert message["system"]["wa_id"] == "919123456789"
 
 
 # ---------------------------------------------------------------------------------------------
