@@ -26,11 +26,31 @@ def delivery_settings(settings):
     return settings
 
 
+@pytest.fixture(autouse=True)
+def _no_pauses(request):
+    """Every test starts with no number or channel paused (a Redis pause outlives a test's
+    database) and no pause cached in this process."""
+    from shelfwatch.notify import pauses
+    from shelfwatch.notify.channels import whatsapp as channel
+
+    if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("settings")
+        for key in channel.pause_keys():
+            pauses.lift(key)
+    pauses.forget()
+    yield
+    pauses.forget()
+
+
 @pytest.fixture
-def whatsapp(delivery_settings):
+def whatsapp(delivery_settings, monkeypatch):
     with WhatsAppFake() as fake:
+        # The fake is plain http on loopback: allowed only through the test allow-list, here
+        # and in the processes a test starts (their environment is copied after this).
+        delivery_settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+        monkeypatch.setenv("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8")
         delivery_settings.WHATSAPP_API_BASE = fake.graph_url
-        delivery_settings.WHATSAPP_API_VERSION = "v21.0"
+        delivery_settings.WHATSAPP_API_VERSION = "v26.0"
         delivery_settings.WHATSAPP_PHONE_NUMBER_ID = DEFAULT_PHONE_NUMBER_ID
         delivery_settings.WHATSAPP_ACCESS_TOKEN = DEFAULT_TOKEN
         delivery_settings.WHATSAPP_APP_SECRET = DEFAULT_APP_SECRET
@@ -57,4 +77,22 @@ def queue(
         template=template,
         idempotency_key=key or f"test:{Notification.objects.count()}:{template}",
         **fields,
+    )
+
+
+def forward_webhooks(client, fake: WhatsAppFake, n: int = 0) -> list:
+    """Hand the status webhooks the fake made by itself to the app, as Meta would post them
+    (the exact bytes and their signature); the app's answers."""
+    answers = []
+    for _payload, body, signature in fake.take_webhooks(n):
+        answers.append(post_signed(client, body, signature))
+    return answers
+
+
+def post_signed(client, body: bytes, signature: str):
+    return client.post(
+        "/api/v1/notify/whatsapp/webhook",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": signature},
     )

@@ -1,5 +1,6 @@
-"""WhatsApp delivery against a fake Cloud API: templates, replies, every error class,
-status webhooks and STOP / START."""
+"""WhatsApp delivery against a fake Cloud API: templates, replies, errors in the send
+response, status webhooks and STOP / START (errors reported by webhook, pauses and opt-outs:
+test_whatsapp_errors.py and test_whatsapp_optouts.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 from shelfwatch.alerts.models import Subscription
 from shelfwatch.notify.delivery import deliver_batch
 from shelfwatch.notify.models import DeliveryAttempt, Notification
-from tests.fakes.whatsapp import DEFAULT_APP_SECRET, sign
+from tests.fakes.whatsapp import DEFAULT_APP_SECRET, DEFAULT_PHONE_NUMBER_ID, sign
 from tests.notify.conftest import make_contact, queue
 
 pytestmark = pytest.mark.django_db
@@ -22,15 +23,22 @@ def deliver():
     return deliver_batch(worker="test-worker", limit=100)
 
 
-def test_a_code_goes_out_as_an_approved_template(whatsapp):
+def test_a_code_goes_out_as_an_authentication_template_with_its_copy_code_button(whatsapp):
+    # Registered as Meta requires: preset text, one parameter, a copy-code button.
+    whatsapp.add_template("shelfwatch_verify_code", "en", body_params=1, category="AUTHENTICATION")
     contact = make_contact()
     note = queue(contact)
     assert deliver().sent == 1
     [sent] = whatsapp.messages
-    assert sent.type == "template" and sent.template == "shelfwatch_verify"
-    assert sent.body["template"]["components"][0]["parameters"] == [
-        {"type": "text", "text": "123456"}
-    ]
+    assert sent.type == "template" and sent.template == "shelfwatch_verify_code"
+    body, button = sent.body["template"]["components"]
+    assert body["parameters"] == [{"type": "text", "text": "123456"}]
+    assert button == {
+        "type": "button",
+        "sub_type": "url",
+        "index": "0",
+        "parameters": [{"type": "text", "text": "123456"}],
+    }
     assert sent.wa_id == "919876543210"
     note.refresh_from_db()
     assert note.status == "sent" and note.provider_message_id == sent.id and note.attempts == 1
@@ -54,7 +62,7 @@ def test_inside_the_reply_window_an_alert_has_a_stop_button(whatsapp):
 def test_window_closed_retries_at_once_as_a_template(whatsapp):
     contact = make_contact(last_inbound_at=timezone.now() - timedelta(hours=1))
     note = queue(contact, "watch.back_in_stock", context={})
-    whatsapp.error_next(131047)
+    whatsapp.error_next(131047, via="response")  # Meta reports it both ways
     assert deliver().retried == 1
     note.refresh_from_db()
     contact.refresh_from_db()
@@ -68,24 +76,27 @@ def test_window_closed_retries_at_once_as_a_template(whatsapp):
 @pytest.mark.parametrize(
     ("code", "status", "error_code"),
     [
-        (131026, "failed", "131026"),  # undeliverable: permanent
-        (131050, "failed", "131050"),  # stopped marketing: permanent, contact opted out
-        (132001, "failed", "132001"),  # no such template: permanent
-        (130429, "pending", "130429"),  # throughput: retry
+        (131026, "failed", "131026"),  # undeliverable: this message fails
+        (132001, "failed", "132001"),  # no such template: this message fails
         (131056, "pending", "131056"),  # pair rate: retry, not before a minute
         (131000, "pending", "131000"),  # generic: retry
+        (131049, "pending", "131049"),  # per-person marketing limit: retry, hours later
     ],
 )
-def test_errors_are_classified_by_graph_code(whatsapp, code, status, error_code):
-    note = queue(make_contact())
-    whatsapp.error_next(code)
+def test_errors_in_the_send_response_are_classified_by_the_table(
+    whatsapp, code, status, error_code
+):
+    note = queue(make_contact(), "manage_link", context={"url": "https://x.example/m"})
+    whatsapp.error_next(code, via="response")
     deliver()
     note.refresh_from_db()
     assert note.status == status and note.last_error_code == error_code
-    if status == "pending":
-        assert note.next_attempt_at > timezone.now() + timedelta(seconds=0.5)
-    if code == 131050:
-        assert not note.contact.is_active
+    if code == 131056:
+        assert note.next_attempt_at > timezone.now() + timedelta(seconds=59)
+    if code == 131049:
+        assert note.next_attempt_at > timezone.now() + timedelta(hours=4)
+    if code == 131000:
+        assert note.next_attempt_at > timezone.now() + timedelta(seconds=5)
 
 
 def test_http_429_honours_retry_after(whatsapp):
@@ -113,6 +124,9 @@ def test_attempts_run_out_and_the_admin_can_retry(whatsapp, settings, callers):
     assert callers["customer"].post(f"/api/v1/notifications/{note.pk}/retry").status_code == 403
 
 
+PHONE_ID = DEFAULT_PHONE_NUMBER_ID
+
+
 def webhook_post(client, document: dict, *, secret: str = DEFAULT_APP_SECRET, tamper: bool = False):
     raw = json.dumps(document).encode()
     signature = sign(raw, secret)
@@ -129,6 +143,7 @@ def webhook_post(client, document: dict, *, secret: str = DEFAULT_APP_SECRET, ta
 def statuses(*pairs) -> dict:
     value = {
         "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
         "statuses": [
             {"id": mid, "status": st, "timestamp": "1764547200", "recipient_id": "919876543210"}
             for mid, st in pairs
@@ -187,6 +202,7 @@ def inbound(text: str | None = None, button: tuple[str, str] | None = None) -> d
         )
     value = {
         "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
         "messages": [message],
         "contacts": [{"wa_id": "919876543210", "profile": {"name": "Asha"}}],
     }
