@@ -75,9 +75,11 @@ def test_a_poll_longer_than_its_lease_keeps_the_host_and_fetches_each_page_once(
         first_done = threading.Event()
         second_polls: list[int] = []
 
+        token, hosts = poller.claim_due_hosts()  # the first worker has the host
+        assert hosts == [source.host_id]
+
         def first_worker() -> None:
             try:
-                token, hosts = poller.claim_due_hosts()
                 poller.poll_hosts(hosts, token, threads=1)
             finally:
                 connections.close_all()

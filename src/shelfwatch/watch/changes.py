@@ -205,6 +205,99 @@ def _observation(item: WatchedItem, now: datetime, changes: list[str]) -> Observ
     )
 
 
+@dataclass
+class PendingWrites:
+    """The rows one source's change detection wants written, kept apart so the writes of
+    many sources can go out as one statement each (`write_changes`)."""
+
+    now: datetime
+    quiet: bool
+    summary: ChangeSummary
+    created: list[WatchedItem] = field(default_factory=list)
+    updated: list[WatchedItem] = field(default_factory=list)
+    still: list[int] = field(default_factory=list)  # seen again, unchanged: last_seen_at moves
+    observations: list[Observation] = field(default_factory=list)
+
+
+def detect_changes(
+    *,
+    source: Source,
+    states: list[ItemState],
+    complete: bool,
+    unchanged_urls: set[str] | frozenset[str] = frozenset(),
+    now: datetime,
+    items: list[WatchedItem] | None = None,
+) -> PendingWrites:
+    """Compare `states` with the source's items (`items`, or read now), emit the events of
+    changed and gone items, and return the rows to write. Call inside a transaction."""
+    summary = ChangeSummary(seen=len(states))
+    quiet = not source.baseline_done
+    if items is None:
+        items = list(source.items.order_by())
+    by_id = {item.external_id: item for item in items}
+    pending = PendingWrites(now=now, quiet=quiet, summary=summary)
+    seen: set[str] = set()
+    for state in states:
+        if state.external_id in seen:
+            continue  # a listing that shows a product twice
+        seen.add(state.external_id)
+        item = by_id.get(state.external_id)
+        if item is None:
+            pending.created.append(_new_item(source, state, now))
+            continue
+        changes = _compare(item, state, now, summary, quiet=quiet)
+        if changes:
+            pending.observations.append(_observation(item, now, changes))
+            pending.updated.append(item)
+        else:
+            pending.still.append(item.pk)
+    missing = [
+        item for external_id, item in by_id.items() if external_id not in seen and not item.is_gone
+    ]
+    pending.still += [item.pk for item in missing if item.listed_at_url in unchanged_urls]
+    if complete:
+        for item in missing:
+            if item.listed_at_url in unchanged_urls:
+                continue
+            item.is_gone = True
+            item.last_changed_at = now
+            pending.observations.append(_observation(item, now, ["gone"]))
+            pending.updated.append(item)
+            summary.gone += 1
+            if not quiet:
+                _emit(summary, "watch.gone", item)
+    summary.created = len(pending.created)
+    summary.changed = len(pending.observations) - summary.gone
+    if quiet:
+        source.baseline_done = True
+    return pending
+
+
+def write_changes(batch: list[PendingWrites]) -> None:
+    """Write the rows of one or more sources' detections, a statement per kind of row."""
+    created = [item for pending in batch for item in pending.created]
+    WatchedItem.objects.bulk_create(created, batch_size=500)
+    observations: list[Observation] = []
+    for pending in batch:
+        observations += pending.observations
+        for item in pending.created:
+            observations.append(_observation(item, pending.now, ["first seen"]))
+            if not pending.quiet:
+                _emit(pending.summary, "watch.new_product", item)
+    updated = [item for pending in batch for item in pending.updated]
+    if updated:
+        WatchedItem.objects.bulk_update(updated, ITEM_FIELDS, batch_size=500)
+    still: dict[datetime, list[int]] = {}
+    for pending in batch:
+        if pending.still:
+            still.setdefault(pending.now, []).extend(pending.still)
+    for now, pks in still.items():
+        # One plain UPDATE: bulk_update's per-row CASE for every field cost more CPU than
+        # the whole poll of an unchanged shop.
+        WatchedItem.objects.filter(pk__in=pks).update(last_seen_at=now)
+    Observation.objects.bulk_create(observations, batch_size=500)
+
+
 def apply_states(
     *,
     source: Source,
@@ -213,60 +306,16 @@ def apply_states(
     unchanged_urls: set[str] | frozenset[str] = frozenset(),
     now: datetime | None = None,
 ) -> ChangeSummary:
-    """Bring `source`'s items in line with `states` (call inside a transaction)."""
-    now = now or timezone.now()
-    summary = ChangeSummary(seen=len(states))
-    quiet = not source.baseline_done
-    by_id = {item.external_id: item for item in source.items.all()}
-    created: list[WatchedItem] = []
-    updated: list[WatchedItem] = []
-    still: list[int] = []  # seen again, unchanged: only last_seen_at moves
-    observations: list[Observation] = []
-    seen: set[str] = set()
-    for state in states:
-        if state.external_id in seen:
-            continue  # a listing that shows a product twice
-        seen.add(state.external_id)
-        item = by_id.get(state.external_id)
-        if item is None:
-            created.append(_new_item(source, state, now))
-            continue
-        changes = _compare(item, state, now, summary, quiet=quiet)
-        if changes:
-            observations.append(_observation(item, now, changes))
-            updated.append(item)
-        else:
-            still.append(item.pk)
-    WatchedItem.objects.bulk_create(created)
-    for item in created:
-        observations.append(_observation(item, now, ["first seen"]))
-        if not quiet:
-            _emit(summary, "watch.new_product", item)
-    missing = [
-        item for external_id, item in by_id.items() if external_id not in seen and not item.is_gone
-    ]
-    still += [item.pk for item in missing if item.listed_at_url in unchanged_urls]
-    if complete:
-        for item in missing:
-            if item.listed_at_url in unchanged_urls:
-                continue
-            item.is_gone = True
-            item.last_changed_at = now
-            observations.append(_observation(item, now, ["gone"]))
-            updated.append(item)
-            summary.gone += 1
-            if not quiet:
-                _emit(summary, "watch.gone", item)
-    if updated:
-        WatchedItem.objects.bulk_update(updated, ITEM_FIELDS, batch_size=500)
-    if still:
-        # One plain UPDATE: bulk_update's per-row CASE for every field cost more CPU than
-        # the whole poll of an unchanged shop.
-        WatchedItem.objects.filter(pk__in=still).update(last_seen_at=now)
-    Observation.objects.bulk_create(observations, batch_size=500)
-    summary.created = len(created)
-    summary.changed = sum(1 for o in observations if o.changes not in (["first seen"], ["gone"]))
-    if quiet:
-        source.baseline_done = True
+    """Bring `source`'s items in line with `states` (call inside a transaction); the first
+    call records the baseline and marks it done on the source."""
+    pending = detect_changes(
+        source=source,
+        states=states,
+        complete=complete,
+        unchanged_urls=unchanged_urls,
+        now=now or timezone.now(),
+    )
+    write_changes([pending])
+    if pending.quiet:
         source.save(update_fields=["baseline_done", "updated_at"])
-    return summary
+    return pending.summary

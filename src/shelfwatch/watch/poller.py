@@ -1,4 +1,4 @@
-"""Polling: claim hosts with due sources, poll their sources at the host's pace, record health.
+"""Polling: claim hosts with due sources, poll their sources at the host's pace.
 
 The dispatcher (a scheduler job every few seconds) claims hosts, not sources: a host's lease
 (`Host.lease_token`, `lease_until`) gives one worker at a time the right to talk to that
@@ -10,50 +10,25 @@ after WATCH_HOST_LEASE_SECONDS; the next tick claims the host again.
 from __future__ import annotations
 
 import logging
-import random
 import secrets
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
 from shelfwatch.watch.adapters import adapter_for
-from shelfwatch.watch.adapters.base import (
-    HttpStatusProblem,
-    NeedsConfiguration,
-    PollResult,
-    SourceProblem,
-)
-from shelfwatch.watch.changes import ChangeSummary, apply_states
+from shelfwatch.watch.adapters.base import SourceProblem
 from shelfwatch.watch.fetching import HostGate, LeaseLost, SourceFetcher
 from shelfwatch.watch.guarded_client import FetchError, GuardedClient, GuardedTransport
-from shelfwatch.watch.models import Host, Source, SourceKind, SourceStatus
+from shelfwatch.watch.models import Host, Source, SourceKind
+from shelfwatch.watch.recording import PollOutcome, record_all
 
 logger = logging.getLogger("shelfwatch.watch")
-
-MAX_BACKOFF = timedelta(hours=6)
-JITTER = 0.1
-
-
-@dataclass
-class PollOutcome:
-    """What polling one source did: counts for logs and benchmarks, and while it is being
-    recorded, what the adapter saw (`result`) or the problem it met (`error`)."""
-
-    source_id: int
-    ok: bool
-    code: str = ""
-    requests: int = 0
-    not_modified: int = 0
-    summary: ChangeSummary | None = None
-    result: PollResult | None = None
-    error: Exception | None = None
-    validators: dict = field(default_factory=dict)
 
 
 def _lease_length() -> timedelta:
@@ -100,41 +75,6 @@ def _release(host_id: int, token: str) -> None:
     Host.objects.filter(pk=host_id, lease_token=token).update(lease_token="", lease_until=None)
 
 
-def next_delay(source: Source, *, failures: int, retry_after: float | None = None) -> timedelta:
-    """The wait before the next poll: the interval, doubled per failure (capped), jittered."""
-    base = timedelta(seconds=source.poll_interval)
-    if failures:
-        base = min(base * (2 ** min(failures - 1, 16)), MAX_BACKOFF)
-    jittered = base * random.uniform(1 - JITTER, 1 + JITTER)
-    if retry_after:
-        jittered = max(jittered, timedelta(seconds=retry_after))
-    return jittered
-
-
-def _record_failure(source: Source, exc: Exception, *, now: datetime) -> str:
-    code = getattr(exc, "code", "internal_error")
-    failures = source.consecutive_failures + 1
-    retry_after = exc.retry_after if isinstance(exc, HttpStatusProblem) else None
-    status = (
-        SourceStatus.NEEDS_CONFIGURATION
-        if code == NeedsConfiguration.code
-        else SourceStatus.FAILING
-    )
-    Source.objects.filter(pk=source.pk).update(
-        status=status,
-        page_errors={},
-        last_polled_at=now,
-        last_error=str(exc)[:2000],
-        last_error_code=code[:60],
-        last_error_at=now,
-        consecutive_failures=failures,
-        next_run_at=now + next_delay(source, failures=failures, retry_after=retry_after),
-        updated_at=now,
-    )
-    logger.warning("poll of source %s failed (%s): %s", source.pk, code, exc)
-    return code
-
-
 def _fetch(source: Source, *, gate: HostGate, transport: GuardedTransport) -> PollOutcome:
     """Run the source's adapter (network only, no database): the outcome carries what it
     saw in `result`, or the problem in `error`."""
@@ -168,56 +108,13 @@ def _fetch(source: Source, *, gate: HostGate, transport: GuardedTransport) -> Po
     return outcome
 
 
-def _record(source: Source, outcome: PollOutcome) -> PollOutcome:
-    """Write what a poll saw (items, events, health), timed from when the poll ended."""
-    if outcome.code == LeaseLost.code:
-        return outcome  # another worker holds the host now: its poll is the one recorded
-    now = timezone.now()
-    if outcome.error is not None:
-        outcome.code = _record_failure(source, outcome.error, now=now)
-    else:
-        try:
-            outcome.summary = _apply(source, outcome.result, outcome.validators, now=now)
-        except Exception as exc:  # e.g. SQLite busy past its timeout: try at the next run
-            logger.exception("recording the poll of source %s failed", source.pk)
-            outcome.ok = False
-            outcome.code = _record_failure(source, exc, now=now)
-    outcome.result = outcome.error = None  # the items are recorded; keep the outcome small
-    return outcome
-
-
 def poll_source(source: Source, *, gate: HostGate) -> PollOutcome:
     """Poll one source now and record the outcome; never raises for a source's failure."""
     transport = GuardedTransport(max_connections=gate.max_concurrency)
     try:
-        return _record(source, _fetch(source, gate=gate, transport=transport))
+        return record_all([(source, _fetch(source, gate=gate, transport=transport))])[0]
     finally:
         transport.close()
-
-
-def _apply(source: Source, result, validators: dict, *, now: datetime) -> ChangeSummary:
-    with transaction.atomic():
-        summary = apply_states(
-            source=source,
-            states=result.items,
-            complete=result.complete,
-            unchanged_urls=result.unchanged_urls,
-            now=now,
-        )
-        updates = {
-            "status": SourceStatus.PARTIAL if result.page_errors else SourceStatus.OK,
-            "page_errors": result.page_errors,
-            "last_polled_at": now,
-            "last_success_at": now,
-            "consecutive_failures": 0,
-            "validators": validators,
-            "next_run_at": now + next_delay(source, failures=0),
-            "updated_at": now,
-        }
-        if result.state is not None:
-            updates["state"] = result.state
-        Source.objects.filter(pk=source.pk).update(**updates)
-    return summary
 
 
 class _Lease:
@@ -236,6 +133,42 @@ class _Lease:
         return _renew(self.host_id, self.token)
 
 
+class _DatabaseTurn:
+    """A host thread's use of the database, for pool threads (`hang_up`): at most
+    WATCH_DB_CONNECTIONS threads of the process hold a connection at once, and a thread that
+    goes back to waiting on its shop closes its connection and gives up its turn. Hundreds
+    of hosts can then be polled side by side without running the database out of
+    connections."""
+
+    _turns: threading.BoundedSemaphore | None = None
+    _turns_lock = threading.Lock()
+
+    def __init__(self, *, hang_up: bool) -> None:
+        self.hang_up = hang_up
+        self.held = False
+
+    @classmethod
+    def _semaphore(cls) -> threading.BoundedSemaphore:
+        with cls._turns_lock:
+            if cls._turns is None:
+                size = max(1, getattr(settings, "WATCH_DB_CONNECTIONS", 8))
+                cls._turns = threading.BoundedSemaphore(size)
+            return cls._turns
+
+    def take(self) -> None:
+        if self.hang_up and not self.held:
+            self._semaphore().acquire()
+            self.held = True
+
+    def give_up(self) -> None:
+        if self.held:
+            try:
+                connections.close_all()
+            finally:
+                self.held = False
+                self._semaphore().release()
+
+
 def poll_host(
     host_id: int, token: str, *, only_due: bool = True, hang_up: bool = False
 ) -> list[PollOutcome]:
@@ -243,13 +176,14 @@ def poll_host(
 
     Up to the host's `max_concurrency` sources are fetched at once (their requests share
     the host's gate, so the cap holds across them); their results are recorded here, in
-    this thread, one at a time. The lease is renewed while the poll runs, however long a
-    source takes; if it is lost anyway, no further request starts. With `hang_up` (pool
-    threads), the database connection is closed whenever this thread would wait on the
-    shop, so threads waiting on a slow shop hold no connection.
+    this thread. The lease is renewed while the poll runs, however long a source takes; if
+    it is lost anyway, no further request starts. With `hang_up` (pool threads), the
+    database connection is closed whenever this thread would wait on the shop, so threads
+    waiting on a slow shop hold no connection (see `_DatabaseTurn`).
     """
     outcomes: list[PollOutcome] = []
-    idle = connections.close_all if hang_up else (lambda: None)
+    turn = _DatabaseTurn(hang_up=hang_up)
+    turn.take()
     try:
         host = Host.objects.filter(pk=host_id, lease_token=token).first()
         if host is None:
@@ -275,13 +209,14 @@ def poll_host(
                 while pending:
                     done, pending = wait(pending, timeout=0, return_when=FIRST_COMPLETED)
                     if not done:
-                        idle()  # nothing to record: hang up while the shop answers
+                        turn.give_up()  # nothing to record: hang up while the shop answers
                         done, pending = wait(
                             pending, timeout=lease.every, return_when=FIRST_COMPLETED
                         )
-                    for future in done:
-                        outcome = future.result()
-                        outcomes.append(_record(todo[outcome.source_id], outcome))
+                    turn.take()
+                    # Results that finished together are written together.
+                    finished = [future.result() for future in done]
+                    outcomes += record_all([(todo[o.source_id], o) for o in finished])
                     if not lease.keep():
                         # Sources not recorded yet stay due for whoever holds the host now.
                         logger.warning("lost the lease of host %s; stopping its polls", host.key)
@@ -291,9 +226,12 @@ def poll_host(
                         break
         finally:
             transport.close()
-        idle()
     finally:
-        _release(host_id, token)
+        turn.take()
+        try:
+            _release(host_id, token)
+        finally:
+            turn.give_up()
     return outcomes
 
 
@@ -309,8 +247,11 @@ def _poll_host_in_thread(host_id: int, token: str) -> list[PollOutcome]:
 
 
 def poll_hosts(host_ids: list[int], token: str, *, threads: int | None = None) -> list[PollOutcome]:
-    """Poll several leased hosts side by side (one thread per host, at most `threads`)."""
-    workers = max(1, min(len(host_ids), threads or getattr(settings, "WATCH_POLL_THREADS", 16)))
+    """Poll several leased hosts side by side (one thread per host, at most `threads`).
+
+    Threads are cheap here: a host's poll mostly waits on the host's pacing, so one thread
+    per host lets 100 polite hosts take as long as the slowest of them, not their sum."""
+    workers = max(1, min(len(host_ids), threads or getattr(settings, "WATCH_POLL_THREADS", 128)))
     if workers == 1:
         return [o for host_id in host_ids for o in poll_host(host_id, token)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="watch-poll") as pool:

@@ -30,7 +30,7 @@ def dispatch_due_polls() -> dict[str, int]:
     """Lease hosts with due sources and enqueue their polls, a batch of hosts per task."""
     cache.delete(KICK_KEY)
     token, host_ids = poller.claim_due_hosts(limit=getattr(settings, "WATCH_DISPATCH_LIMIT", 500))
-    size = max(1, getattr(settings, "WATCH_HOSTS_PER_TASK", 16))
+    size = max(1, getattr(settings, "WATCH_HOSTS_PER_TASK", 128))
     batches = [host_ids[i : i + size] for i in range(0, len(host_ids), size)]
     for batch in batches:
         poll_hosts.enqueue(batch, token)
