@@ -19,7 +19,7 @@ class ProductIn(BoundedSchema):
     brand: column(Product, "brand") = ""
     category_id: column(Product, "category") | None = None
     barcode: column(Product, "barcode", max_length=64) | None = None
-    net_quantity: column(Product, "net_quantity", ge=0) | None = None
+    net_quantity: column(Product, "net_quantity") | None = None
     net_unit: column(Product, "net_unit", max_length=16) = ""
     description: column(Product, "description") = ""
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -36,7 +36,7 @@ class ProductPatch(BoundedSchema):
     brand: column(Product, "brand") | None = None
     category_id: column(Product, "category") | None = None
     barcode: column(Product, "barcode", max_length=64) | None = None
-    net_quantity: column(Product, "net_quantity", ge=0) | None = None
+    net_quantity: column(Product, "net_quantity") | None = None
     net_unit: column(Product, "net_unit", max_length=16) | None = None
     description: column(Product, "description") | None = None
     attributes: dict[str, Any] | None = None
@@ -112,7 +112,7 @@ class ProductPage(Schema):
 class MatchIn(BoundedSchema):
     name: column(Product, "name")
     brand: column(Product, "brand") = ""
-    net_quantity: column(Product, "net_quantity", ge=0) | None = None
+    net_quantity: column(Product, "net_quantity") | None = None
     net_unit: column(Product, "net_unit", max_length=16) = ""
     regional_names: RegionalNames = Field(default_factory=dict)
     barcode: column(Product, "barcode", max_length=64) | None = None
