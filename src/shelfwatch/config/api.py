@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +18,62 @@ from shelfwatch.config.problems import ApiError, problem_response
 
 logger = logging.getLogger("shelfwatch.api")
 
-api = NinjaAPI(
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "type": "object",
+    "description": "An RFC 9457 problem document; `code` is stable for clients to branch on.",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+
+def problem_statuses(method: str, operation: dict) -> set[int]:
+    """The error statuses a route can answer, besides those it documents itself: bad
+    input, credentials, rate limits and missing rows everywhere; conflicts on writes; a
+    body too large where there is a body."""
+    statuses = {400, 401, 403, 404, 422, 429}
+    if method in ("post", "put", "patch", "delete"):
+        statuses.add(409)
+    if "requestBody" in operation:
+        statuses.add(413)
+    return statuses
+
+
+class ShelfwatchAPI(NinjaAPI):
+    """The API root; its OpenAPI document also lists the problem answers of every route."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem = {"$ref": "#/components/schemas/Problem"}
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        # Every error leaves as problem+json, whatever the route declared.
+                        content["application/problem+json"] = content.pop("application/json")
+                for status in sorted(problem_statuses(method, operation)):
+                    responses.setdefault(
+                        str(status),
+                        {
+                            "description": HTTPStatus(status).phrase,
+                            "content": {"application/problem+json": {"schema": problem}},
+                        },
+                    )
+        return schema
+
+
+api = ShelfwatchAPI(
     title="Shelfwatch API",
     version="1",
     description="Products and stock, alerts, notifications, live updates and data feeds.",
