@@ -99,7 +99,12 @@ def serve_children(*, host: str, port: int, task_workers: int) -> list[ChildSpec
 def cmd_web(args: argparse.Namespace) -> int:
     from django.conf import settings
 
-    from shelfwatch.ops.servers import WSGI_TARGET, fresh_metrics_dir, run_granian
+    from shelfwatch.ops.servers import (
+        WSGI_TARGET,
+        fresh_metrics_dir,
+        run_granian,
+        web_backpressure,
+    )
 
     metrics_dir = None
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -115,9 +120,9 @@ def cmd_web(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             blocking_threads=args.threads,
-            # Accept only as many requests as there are threads; the rest wait in the listen
-            # backlog where any idle worker can take them.
-            backpressure=args.threads,
+            # A limit on connections, not requests (see servers.web_backpressure): every
+            # keep-alive client is accepted and its requests wait their turn for a thread.
+            backpressure=web_backpressure(),
         )
     finally:
         if metrics_dir is not None:
@@ -128,10 +133,10 @@ def cmd_web(args: argparse.Namespace) -> int:
 def cmd_stream(args: argparse.Namespace) -> int:
     from shelfwatch.ops.servers import (
         STREAM_BACKLOG,
-        STREAM_BACKPRESSURE,
         STREAM_TARGET,
         raise_open_files_limit,
         run_granian,
+        stream_backpressure,
     )
 
     raise_open_files_limit()
@@ -141,7 +146,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        backpressure=STREAM_BACKPRESSURE,
+        backpressure=stream_backpressure(),
         backlog=STREAM_BACKLOG,
     )
     return 0
@@ -151,7 +156,7 @@ def cmd_front(args: argparse.Namespace) -> int:
     from shelfwatch.ops.servers import (
         FRONT_TARGET,
         STREAM_BACKLOG,
-        STREAM_BACKPRESSURE,
+        front_backpressure,
         raise_open_files_limit,
         run_granian,
     )
@@ -163,7 +168,7 @@ def cmd_front(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=1,
-        backpressure=STREAM_BACKPRESSURE,
+        backpressure=front_backpressure(),
         backlog=STREAM_BACKLOG,
     )
     return 0

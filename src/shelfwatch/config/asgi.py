@@ -21,6 +21,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from shelfwatch.config.wsgi_bridge import WsgiBridge  # noqa: E402
 from shelfwatch.events.server import StreamServer  # noqa: E402
+from shelfwatch.ops.middleware import body_limit  # noqa: E402
 
 stream_application = StreamServer()
 
@@ -28,4 +29,6 @@ stream_application = StreamServer()
 # front is one process, so it gets a few more than a scale-out web worker.
 _threads = os.environ.get("WEB_THREADS", "").strip()
 _front_threads = int(_threads) if _threads.isdigit() and int(_threads) > 0 else 8
-application = StreamServer(fallback=WsgiBridge(get_wsgi_application(), threads=_front_threads))
+application = StreamServer(
+    fallback=WsgiBridge(get_wsgi_application(), threads=_front_threads, body_limit=body_limit)
+)

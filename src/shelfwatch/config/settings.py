@@ -332,6 +332,14 @@ EVENTS_CHANNEL = env_str("EVENTS_CHANNEL")
 SCHEDULER_LEASE_SECONDS = env_int("SCHEDULER_LEASE_SECONDS", 30)
 SCHEDULER_TICK_SECONDS = float(env_str("SCHEDULER_TICK_SECONDS", "5"))
 
+# Connections one web worker process (and the single-port front) accepts at once. Requests
+# on them wait in one first-come queue for the worker's threads, so every client is served
+# in turn; beyond this, new connections wait in the listen backlog.
+WEB_MAX_CONNECTIONS = env_int("WEB_MAX_CONNECTIONS", 1024)
+# Open streams one stream process (and the front) serves; the next client is answered 503
+# with Retry-After at once.
+STREAM_MAX_CLIENTS = env_int("STREAM_MAX_CLIENTS", 10_000)
+
 # --- watching external shops ----------------------------------------------------------------
 
 # CIDRs the guarded client may reach although they are not public (tests: 127.0.0.0/8).

@@ -10,12 +10,16 @@ ASGI message served half the requests per second here (see bench/RESULTS.md).
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
+
+from shelfwatch.config.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
+from shelfwatch.config.problems import problem_body
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -69,17 +73,53 @@ def build_environ(scope: Message, body: IO[bytes], length: int) -> dict[str, Any
     return environ
 
 
-class WsgiBridge:
-    """An ASGI app that runs `app` (WSGI) on a pool of `threads` threads."""
+class BodyTooLarge(Exception):
+    """The request body is, or declares to be, over the limit."""
 
-    def __init__(self, app: WsgiApp, *, threads: int) -> None:
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class WsgiBridge:
+    """An ASGI app that runs `app` (WSGI) on a pool of `threads` threads.
+
+    `body_limit(path, content_type)` gives the most bytes a request body may have (None:
+    no limit). A body that declares more in Content-Length is answered 413 problem+json
+    before any of it is read, and one that turns out longer (chunked) as soon as it passes
+    the limit; either way the connection is closed, since the rest of the body is unread.
+    """
+
+    def __init__(
+        self,
+        app: WsgiApp,
+        *,
+        threads: int,
+        body_limit: Callable[[str, str], int | None] | None = None,
+    ) -> None:
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+        self.body_limit = body_limit
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body, length = await self._read_body(receive)
+        limit = None
+        if self.body_limit is not None:
+            limit = self.body_limit(scope["path"], _header(scope, b"content-type"))
+        declared = _header(scope, b"content-length")
+        if declared:
+            if not declared.strip().isdigit():
+                await _send_problem(send, scope, 400, "bad_content_length", "Bad Content-Length.")
+                return
+            if limit is not None and int(declared) > limit:
+                await _refuse_too_large(send, scope, limit)
+                return
+        try:
+            body, length = await self._read_body(receive, limit)
+        except BodyTooLarge as exc:
+            await _refuse_too_large(send, scope, exc.limit)
+            return
         loop = asyncio.get_running_loop()
         try:
             started = await loop.run_in_executor(
@@ -93,18 +133,24 @@ class WsgiBridge:
         finally:
             body.close()
 
-    async def _read_body(self, receive: Receive) -> tuple[IO[bytes], int]:
+    async def _read_body(self, receive: Receive, limit: int | None) -> tuple[IO[bytes], int]:
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         length = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            body.write(chunk)
-            length += len(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                length += len(chunk)
+                if limit is not None and length > limit:
+                    raise BodyTooLarge(limit)
+                body.write(chunk)
+                if not message.get("more_body", False):
+                    break
+        except BaseException:
+            body.close()
+            raise
         body.seek(0)
         return body, length
 
@@ -156,3 +202,28 @@ class WsgiBridge:
                 break
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _header(scope: Message, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+async def _send_problem(send: Send, scope: Message, status: int, code: str, detail: str) -> None:
+    # The unread body stays on the connection: close it rather than parse it as a request.
+    body = json.dumps(
+        problem_body(status=status, code=code, detail=detail, instance=scope.get("path"))
+    ).encode()
+    headers = [
+        (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse_too_large(send: Send, scope: Message, limit: int) -> None:
+    await _send_problem(send, scope, 413, "body_too_large", f"The body exceeds {limit} bytes.")

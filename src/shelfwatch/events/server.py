@@ -29,6 +29,9 @@ logger = logging.getLogger("shelfwatch.events.server")
 
 StreamHandler = Callable[[Scope, Receive, Send, Hub], Awaitable[None]]
 
+# Seconds a client refused for capacity is asked to wait before it tries again.
+CAPACITY_RETRY_AFTER = 5
+
 # Path -> handler. Other long-lived streams (e.g. data feeds) join here.
 STREAM_ROUTES: dict[str, StreamHandler] = {STREAM_PATH: serve_event_stream}
 
@@ -96,11 +99,28 @@ _chained_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
 class StreamServer:
-    """ASGI app: stream routes natively, everything else to `fallback` or a 404 problem."""
+    """ASGI app: stream routes natively, everything else to `fallback` or a 404 problem.
 
-    def __init__(self, *, fallback: ASGIApp | None = None, hub: Hub | None = None) -> None:
+    At most `max_streams` streams are open at once in this process (STREAM_MAX_CLIENTS by
+    default); a stream request beyond that is answered 503 with Retry-After at once and its
+    connection closed, so a client never waits unanswered for room.
+    """
+
+    def __init__(
+        self,
+        *,
+        fallback: ASGIApp | None = None,
+        hub: Hub | None = None,
+        max_streams: int | None = None,
+    ) -> None:
+        from django.conf import settings
+
         self.fallback = fallback
         self._hub = hub
+        self.max_streams = (
+            int(settings.STREAM_MAX_CLIENTS) if max_streams is None else int(max_streams)
+        )
+        self.open_streams = 0
 
     @property
     def hub(self) -> Hub:
@@ -114,15 +134,20 @@ class StreamServer:
         if kind == "http":
             handler = stream_handler_for(scope)
             if handler is not None:
-                # Servers without lifespan support get the shutdown hook on first use.
-                end_streams_on_shutdown_signal(self.hub)
-                await handler(scope, receive, send, self.hub)
+                await self._serve_stream(handler, scope, receive, send)
             elif self.fallback is not None:
                 await self.fallback(scope, receive, send)
             elif scope["path"] == "/health":
                 hub = self.hub
                 await send_json(
-                    send, 200, {"status": "ok", "clients": hub.client_count, "started": hub.started}
+                    send,
+                    200,
+                    {
+                        "status": "ok",
+                        "clients": hub.client_count,
+                        "streams": self.open_streams,
+                        "started": hub.started,
+                    },
                 )
             else:
                 await send_problem(
@@ -138,6 +163,29 @@ class StreamServer:
                 await self.fallback(scope, receive, send)
             else:
                 await send({"type": "websocket.close", "code": 1000})
+
+    async def _serve_stream(
+        self, handler: StreamHandler, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if self.open_streams >= self.max_streams:
+            # Counted per process on its one event loop: no lock needed between the check
+            # and the increment (no await between them).
+            await send_problem(
+                send,
+                scope,
+                status=503,
+                code="stream_capacity",
+                detail="This stream server is at its client limit; retry shortly.",
+                headers={"Retry-After": str(CAPACITY_RETRY_AFTER), "Connection": "close"},
+            )
+            return
+        self.open_streams += 1
+        try:
+            # Servers without lifespan support get the shutdown hook on first use.
+            end_streams_on_shutdown_signal(self.hub)
+            await handler(scope, receive, send, self.hub)
+        finally:
+            self.open_streams -= 1
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

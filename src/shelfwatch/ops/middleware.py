@@ -28,6 +28,22 @@ MULTIPART_OVERHEAD = 64 * 1024
 QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
 
 
+def body_limit(path: str, content_type: str) -> int | None:
+    """The most bytes a request body may declare, or None for no limit here.
+
+    JSON and forms get MAX_REQUEST_BODY_BYTES, file uploads (multipart, which Django streams
+    to disk) room for one image of IMAGE_MAX_BYTES; the admin is left to Django's own limits.
+    One rule for the WSGI middleware and the single-port front, which applies it before it
+    reads a byte of the body.
+    """
+    if path.startswith("/admin/"):
+        return None
+    limit = settings.MAX_REQUEST_BODY_BYTES
+    if content_type.startswith("multipart/form-data"):
+        limit = max(limit, settings.IMAGE_MAX_BYTES + MULTIPART_OVERHEAD)
+    return limit
+
+
 class RequestMiddleware:
     """Per request: the request id, the body size limit, metrics and the access log line.
 
@@ -56,22 +72,19 @@ class RequestMiddleware:
         return response
 
     def _too_large(self, request: HttpRequest) -> HttpResponse | None:
-        """Refuse a body over its limit by its declared length, before reading it: JSON and
-        forms get MAX_REQUEST_BODY_BYTES, file uploads (multipart, which Django streams to
-        disk) room for one image of IMAGE_MAX_BYTES."""
+        """Refuse a body over its limit (body_limit) by its declared length, before reading
+        it; a Content-Length that is not a number is 400."""
         length = request.META.get("CONTENT_LENGTH")
         if not length:
             return None
-        limit = settings.MAX_REQUEST_BODY_BYTES
-        if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
-            limit = max(limit, settings.IMAGE_MAX_BYTES + MULTIPART_OVERHEAD)
         try:
-            too_big = int(length) > limit
+            declared = int(length)
         except ValueError:
             return problem_response(
                 request, status=400, code="bad_content_length", detail="Bad Content-Length."
             )
-        if too_big and not request.path.startswith("/admin/"):
+        limit = body_limit(request.path, request.META.get("CONTENT_TYPE", ""))
+        if limit is not None and declared > limit:
             return problem_response(
                 request,
                 status=413,

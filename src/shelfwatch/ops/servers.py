@@ -26,9 +26,37 @@ FRONT_TARGET = "shelfwatch.config.asgi:application"
 # Workers are killed if they do not stop this long after SIGTERM (open SSE streams never end
 # on their own); keeps every shutdown bounded.
 WORKERS_KILL_TIMEOUT = 5
-# An SSE client is a request in flight for its whole life: allow many per stream worker.
-STREAM_BACKPRESSURE = 10_000
 STREAM_BACKLOG = 2048
+# Connections a stream process accepts beyond STREAM_MAX_CLIENTS: room to answer the clients
+# over the limit (503, then the connection closes) and ordinary requests such as /health.
+STREAM_OVERFLOW_CONNECTIONS = 1024
+
+
+# granian's `backpressure` is not a request limit: each worker takes a permit before it
+# accepts a connection and gives it back only when that connection closes (granian 2.8,
+# src/workers.rs). Set to the thread count, a few keep-alive clients held every permit and
+# all others waited unanswered in the listen backlog. So the limit is on connections, well
+# above the threads: accepted requests queue first come, first served for the worker's
+# blocking threads (one FIFO channel), one request at a time per HTTP/1 connection, so the
+# queue is fair across connections and bounded by the connection limit.
+def web_backpressure() -> int:
+    """Connections one web worker process accepts at once (WEB_MAX_CONNECTIONS)."""
+    from django.conf import settings
+
+    return max(1, int(settings.WEB_MAX_CONNECTIONS))
+
+
+def stream_backpressure() -> int:
+    """Connections one stream worker accepts: its streams plus room to refuse the next ones
+    (an SSE client holds its connection, and so a permit, for its whole life)."""
+    from django.conf import settings
+
+    return max(1, int(settings.STREAM_MAX_CLIENTS)) + STREAM_OVERFLOW_CONNECTIONS
+
+
+def front_backpressure() -> int:
+    """The single-port front carries both: streams and ordinary requests."""
+    return stream_backpressure() + web_backpressure()
 
 
 def default_web_workers() -> int:
