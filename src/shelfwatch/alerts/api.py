@@ -8,7 +8,7 @@ signed-in owner of a verified contact) allows subscribing and managing.
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from shelfwatch.accounts.authentication import api_auth, optional_auth, principal_of
 from shelfwatch.accounts.throttling import client_ip
@@ -33,6 +33,7 @@ from shelfwatch.alerts.subscriptions import (
 )
 from shelfwatch.alerts.verification import check_code, send_code
 from shelfwatch.config.problems import ApiError, NotFound
+from shelfwatch.kernel.bounds import BoundedSchema, Id
 from shelfwatch.watch.models import WatchedItem
 
 contacts_router = Router(tags=["alerts"], auth=optional_auth)
@@ -111,8 +112,8 @@ def resend_code(request: HttpRequest, contact_id: int, body: ResendIn):
     return Status(202, contact_out(contact, token=body.contact_token))
 
 
-class TokenQuery(Schema):
-    contact_token: str | None = None
+class TokenQuery(BoundedSchema):
+    contact_token: str | None = Field(None, max_length=200)
 
 
 @contacts_router.delete("/{contact_id}", response={204: None})
@@ -139,9 +140,9 @@ def subscription_out(subscription: Subscription) -> dict:
     }
 
 
-class SubscriptionQuery(Schema):
-    contact_id: int | None = None
-    contact_token: str | None = None
+class SubscriptionQuery(BoundedSchema):
+    contact_id: Id | None = None
+    contact_token: str | None = Field(None, max_length=200)
 
 
 @subscriptions_router.get("", response=list[SubscriptionOut])

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from shelfwatch.kernel.bounds import BoundedSchema, Id, Int32
 
-class ContactIn(Schema):
+
+class ContactIn(BoundedSchema):
     channel: str
     address: str = Field(..., max_length=500)
 
@@ -22,30 +24,30 @@ class ContactOut(Schema):
     contact_token: str | None = None
 
 
-class VerifyIn(Schema):
+class VerifyIn(BoundedSchema):
     code: str = Field(..., max_length=12)
-    contact_token: str | None = None
+    contact_token: str | None = Field(None, max_length=200)
 
 
-class ResendIn(Schema):
-    contact_token: str | None = None
+class ResendIn(BoundedSchema):
+    contact_token: str | None = Field(None, max_length=200)
 
 
-class SubscriptionIn(Schema):
-    contact_id: int
-    contact_token: str | None = None
-    item_id: int
+class SubscriptionIn(BoundedSchema):
+    contact_id: Id
+    contact_token: str | None = Field(None, max_length=200)
+    item_id: Id
     kind: str = "back_in_stock"
     target_price: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     min_drop_percent: Decimal | None = Field(None, gt=0, lt=100)
-    cooldown_minutes: int | None = None
+    cooldown_minutes: Int32 | None = None
 
 
-class SubscriptionPatch(Schema):
-    contact_token: str | None = None
+class SubscriptionPatch(BoundedSchema):
+    contact_token: str | None = Field(None, max_length=200)
     target_price: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     min_drop_percent: Decimal | None = Field(None, gt=0, lt=100)
-    cooldown_minutes: int | None = None
+    cooldown_minutes: Int32 | None = None
     is_active: bool | None = None
 
 

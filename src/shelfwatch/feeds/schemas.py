@@ -6,6 +6,9 @@ from typing import Any
 
 from ninja import Schema
 
+from shelfwatch.feeds.models import Dataset
+from shelfwatch.kernel.bounds import BoundedSchema, Int32, column
+
 
 class FeedHealthOut(Schema):
     status: str
@@ -17,16 +20,16 @@ class RefreshOut(Schema):
     run: int | None = None
 
 
-class DatasetIn(Schema):
+class DatasetIn(BoundedSchema):
     """A new dataset; `source` holds `kind` and that kind's settings (docs/feeds.md)."""
 
-    name: str
+    name: column(Dataset, "name")
     source: dict[str, Any]
-    description: str = ""
-    refresh_every_seconds: int = 3600
+    description: column(Dataset, "description") = ""
+    refresh_every_seconds: Int32 = 3600
 
 
-class DatasetPatch(Schema):
-    description: str | None = None
-    refresh_every_seconds: int | None = None
+class DatasetPatch(BoundedSchema):
+    description: column(Dataset, "description") | None = None
+    refresh_every_seconds: Int32 | None = None
     active: bool | None = None
