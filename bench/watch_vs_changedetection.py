@@ -392,8 +392,8 @@ def main() -> None:
     parser.add_argument("--cycle-hosts", type=int, default=100)
     parser.add_argument("--cycle-items", type=int, default=10_000)
     parser.add_argument("--cycle-threads", type=int, default=100)
-    parser.add_argument("--hosts-per-task", type=int, default=16, help="WATCH_HOSTS_PER_TASK")
-    parser.add_argument("--poll-threads", type=int, default=16, help="WATCH_POLL_THREADS")
+    parser.add_argument("--hosts-per-task", type=int, default=128, help="WATCH_HOSTS_PER_TASK")
+    parser.add_argument("--poll-threads", type=int, default=128, help="WATCH_POLL_THREADS")
     parser.add_argument(
         "--cdio-venv",
         type=Path,
