@@ -31,15 +31,25 @@ def _no_pauses(request):
     """Every test starts with no number or channel paused (a Redis pause outlives a test's
     database) and no pause cached in this process."""
     from shelfwatch.notify import pauses
-    from shelfwatch.notify.channels import whatsapp as channel
 
-    if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
-        request.getfixturevalue("settings")
-        for key in channel.pause_keys():
-            pauses.lift(key)
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is not None or {"db", "transactional_db"} & names:
+        if marker is None:  # asked for by fixture: set the database up before using it
+            request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+        pauses.lift_all()
     pauses.forget()
     yield
     pauses.forget()
+    # Database rows go with the test; pauses in Redis would outlive it into other suites.
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        conn = redis.Redis.from_url(settings.REDIS_URL)
+        for name in conn.scan_iter(match=pauses._redis_key("") + "*"):
+            conn.delete(name)
 
 
 @pytest.fixture

@@ -242,3 +242,19 @@ def test_the_operator_sees_a_pause_in_the_admin_and_lifts_it(whatsapp, operator,
     )
     assert lifted.status_code == 302
     assert pauses.paused_until("whatsapp") is None and not pauses.active()
+
+
+def test_pauses_in_force_are_there_for_ready_and_metrics(whatsapp):
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from shelfwatch.notify.health import PauseCollector, paused_channels
+
+    assert paused_channels() == []
+    pauses.pause(NUMBER_KEY, seconds=600, reason="Spam rate limit", code="131048")
+    [pause] = paused_channels()
+    assert pause["key"] == NUMBER_KEY and pause["code"] == "131048"
+    assert 590 < pause["seconds_left"] <= 600
+    registry = CollectorRegistry()
+    registry.register(PauseCollector())
+    text = generate_latest(registry).decode()
+    assert f'shelfwatch_notify_paused_seconds{{code="131048",key="{NUMBER_KEY}"}}' in text

@@ -155,14 +155,28 @@ def _read(key: str) -> float:
 
 
 def lift(key: str) -> None:
-    """End the pause of `key` now (the operator fixed the cause)."""
+    """End the pause of `key` now (the operator fixed the cause): its record goes, and the
+    next error starts a new pause, with its own email."""
     if settings.REDIS_URL:
         conn, _script = _client()
-        conn.hset(_redis_key(key), "until", f"{time.time():.3f}")
-    ChannelPause.objects.filter(key=key[:200], until__gt=timezone.now()).update(
-        until=timezone.now()
-    )
+        conn.delete(_redis_key(key))
+    ChannelPause.objects.filter(key=key[:200]).delete()
     forget()
+
+
+def lift_all() -> list[str]:
+    """End every pause now; the keys that were paused."""
+    keys = list(ChannelPause.objects.values_list("key", flat=True))
+    if settings.REDIS_URL:
+        conn, _script = _client()
+        prefix = _redis_key("")
+        for raw in conn.scan_iter(match=prefix + "*"):
+            name = raw.decode()
+            keys.append(name[len(prefix) :])
+            conn.delete(name)
+    ChannelPause.objects.all().delete()
+    forget()
+    return sorted(set(keys))
 
 
 def forget() -> None:
