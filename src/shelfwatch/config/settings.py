@@ -437,13 +437,18 @@ NOTIFY_APPRISE_SCHEMES = env_list(
 NOTIFY_APPRISE_SMTP_OVERRIDES = env_bool("NOTIFY_APPRISE_SMTP_OVERRIDES", False)
 # Longest email subject sent; longer ones are cut with an ellipsis.
 NOTIFY_EMAIL_SUBJECT_MAX = env_int("NOTIFY_EMAIL_SUBJECT_MAX", 200)
+# Must be https: http is refused (a start-up check and at send time) except to a loopback
+# test server inside OUTBOUND_ALLOWED_NETWORKS.
 WHATSAPP_API_BASE = env_str("WHATSAPP_API_BASE", "https://graph.facebook.com")
-WHATSAPP_API_VERSION = env_str("WHATSAPP_API_VERSION", "v21.0")
+# Graph API v26.0 was released on 2026-07-29; v21.0 is served until 2027-01-21.
+WHATSAPP_API_VERSION = env_str("WHATSAPP_API_VERSION", "v26.0")
 WHATSAPP_PHONE_NUMBER_ID = env_str("WHATSAPP_PHONE_NUMBER_ID")
 WHATSAPP_ACCESS_TOKEN = env_str("WHATSAPP_ACCESS_TOKEN")
 WHATSAPP_APP_SECRET = env_str("WHATSAPP_APP_SECRET")
 WHATSAPP_VERIFY_TOKEN = env_str("WHATSAPP_VERIFY_TOKEN")
 WHATSAPP_TIMEOUT = float(env_str("WHATSAPP_TIMEOUT", "10"))
+# Who gets the one email per pause of the number or channel (default: the ADMINS).
+WHATSAPP_OPERATOR_EMAILS = env_list("WHATSAPP_OPERATOR_EMAILS", [])
 # Meta's default throughput for a business phone number is 80 messages a second; numbers
 # upgraded by Meta may go to 1,000.
 WHATSAPP_RATE_PER_SECOND = min(1000.0, float(env_str("WHATSAPP_RATE_PER_SECOND", "80")))
