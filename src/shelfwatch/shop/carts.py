@@ -17,7 +17,7 @@ from django.utils import timezone
 from shelfwatch.accounts.models import User
 from shelfwatch.config.problems import ApiError, NotFound, Unauthorized
 from shelfwatch.shop import flash_sales
-from shelfwatch.shop.models import Cart, CartLine, FlashSale, Fulfilment, ReservationStatus
+from shelfwatch.shop.models import Cart, CartLine, Fulfilment, ReservationStatus
 from shelfwatch.shop.pricing import (
     Totals,
     price_line,
@@ -128,7 +128,7 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
     sale = flash_sales.active_sale(store_id=store_id, product_id=product_id)
     note = ""
     if sale is not None and owner.user is None:
-        if flash_sales.units_left(sale) > 0:
+        if flash_sales.units_left_now(sale.pk):
             raise SignInRequired("sign in to buy at the flash sale price")
         sale, note = None, "sale_sold_out"  # nothing left to hold: the regular price
     with transaction.atomic():
@@ -207,8 +207,8 @@ def _fallback(exc: ApiError, sale, live: bool) -> str:
     if isinstance(exc, flash_sales.FlashSaleNotActive):
         return "sale_ended"
     left = exc.extra.get("units_left") if isinstance(exc, flash_sales.FlashSaleSoldOut) else None
-    if left is None:  # counted now: the caller's copy of the sale row is stale
-        left = flash_sales.units_left(FlashSale.objects.get(pk=sale.pk))
+    if left is None:  # counted now, in one statement: the caller's copy is stale
+        left = flash_sales.units_left_now(sale.pk) or 0
     if left:
         raise exc
     return "sale_sold_out"

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import F, Min, Q, Sum
+from django.db.models import F, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -92,6 +93,36 @@ def units_left(sale: FlashSale, now: datetime | None = None, *, exclude: int | N
     """Allotted minus sold minus unexpired holds: expired holds are free at once."""
     held = live_holds([sale.pk], now, exclude=exclude).get(sale.pk, 0)
     return max(0, sale.quantity_allotted - sale.sold - held)
+
+
+def units_left_now(
+    sale_id: int, now: datetime | None = None, *, exclude: int | None = None
+) -> int | None:
+    """Units left of the sale as the database has it now (None when the sale has ended or
+    is gone), read in ONE statement.
+
+    One statement sees one snapshot. Read in two (the sale row, then its holds), a checkout
+    converting a hold between them is seen half done: its units neither held nor sold yet,
+    so a sold-out sale seemed to have units left and a shopper was told 409 "ask for fewer"
+    instead of getting the regular price.
+    """
+    now = now or timezone.now()
+    holds = Reservation.objects.filter(
+        sale_id=OuterRef("pk"), status=ReservationStatus.ACTIVE, expires_at__gt=now
+    )
+    if exclude is not None:
+        holds = holds.exclude(pk=exclude)
+    holds = holds.order_by().values("sale_id").annotate(units=Sum("quantity")).values("units")
+    row = (
+        FlashSale.objects.filter(pk=sale_id, ends_at__gt=now)
+        .annotate(holds=Coalesce(Subquery(holds), 0))
+        .values_list("quantity_allotted", "sold", "holds")
+        .first()
+    )
+    if row is None:
+        return None
+    allotted, sold, held = row
+    return max(0, allotted - sold - held)
 
 
 def hold_minutes(store_id: int) -> int:
@@ -248,8 +279,10 @@ def reserve(
         if attach is not None:
             attach(reservation)
         refused = _try_reserve(sale, user, quantity, now)
-        retry = isinstance(refused, str) and may_release_expired
-        if retry and release_expired(sale_id=sale.pk, now=now):
+        if isinstance(refused, str) and may_release_expired:
+            # Try again even when this call freed nothing: a concurrent buyer may have
+            # released the same expired holds a moment earlier, and their units are free.
+            release_expired(sale_id=sale.pk, now=now)
             refused = _try_reserve(sale, user, quantity, now)
         if refused == "limit":
             raise FlashSaleLimitExceeded(
@@ -257,10 +290,11 @@ def reserve(
                 extra={"limit": sale.per_customer_limit},
             )
         if refused == "sold_out":
-            if not FlashSale.objects.filter(pk=sale.pk, ends_at__gt=now).exists():
+            # Counted without this attempt's own (about to vanish) reservation row, in one
+            # statement (see units_left_now).
+            left = units_left_now(sale.pk, now, exclude=reservation.pk)
+            if left is None:
                 raise FlashSaleNotActive("the flash sale has ended")
-            # Counted without this attempt's own (about to vanish) reservation row.
-            left = units_left(FlashSale.objects.get(pk=sale.pk), now, exclude=reservation.pk)
             raise FlashSaleSoldOut(
                 f"only {left} units of this flash sale are left"
                 if left
