@@ -4,6 +4,7 @@ time for 100,000 with no limit, and the achieved rate with the limit at 1,000/s 
 Run from the repository root (PostgreSQL + Redis are used when both answer on 127.0.0.1):
 
     .venv/bin/python bench/notify_delivery.py [--count 100000] [--skip-embedded]
+        [--skip-async | --only-async]
 
 The fake (tests/fakes/fast_whatsapp.py, its own process) accepts messages as the Cloud API
 does and measures what it receives: acceptances per sliding second, duplicates. For each
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -37,14 +39,19 @@ from servers import REPO_DIR
 from tables import render_table
 
 WORKERS = 2
-SCENARIOS = (  # label, limit (0: none of ours), share of --count
-    ("no limit", 0, 1.0),
-    ("limit 1,000/s", 1000, 0.25),
-    ("limit 80/s", 80, 0.03),
+SCENARIOS = (  # label, limit (0: none of ours), share of --count, kind
+    ("no limit", 0, 1.0, "plain"),
+    ("limit 1,000/s", 1000, 0.25, "plain"),
+    ("limit 80/s", 80, 0.03, "plain"),
+    ("1 % fail later, 1,000/s", 1000, 0.1, "async"),
 )
+FAIL_EVERY = 100
+FAIL_CODES = (131026, 131049, 131047, 131050, 131000, 130472)
+WEBHOOK = "/api/v1/notify/whatsapp/webhook"
+APP_SECRET = secrets.token_hex(16)  # signs the forwarded webhooks of one run
 
 
-def inner_prepare(count: int, tag: str) -> dict:
+def inner_prepare(count: int, tag: str, kind: str = "plain") -> dict:
     from datetime import timedelta
 
     from django.utils import timezone
@@ -71,8 +78,12 @@ def inner_prepare(count: int, tag: str) -> dict:
                 Notification(
                     contact=c,
                     channel="whatsapp",
-                    template="verify_code",
-                    context={"code": "482913", "minutes": 10},
+                    # A code is not kept once sent, so it is never sent again: the scenario of
+                    # errors reported later sends a message that can be.
+                    template="verify_code" if kind == "plain" else "manage_link",
+                    context={"code": "482913", "minutes": 10}
+                    if kind == "plain"
+                    else {"url": f"https://shelfwatch.example/alerts/manage/{c.pk}/"},
                     urgent=True,
                     idempotency_key=f"bench:{tag}:{c.pk}",
                     next_attempt_at=timezone.now() + timedelta(days=1),
@@ -94,12 +105,123 @@ def inner_release() -> dict:
 
 
 def inner_count() -> dict:
-    from shelfwatch.notify.models import Notification
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shelfwatch.notify.models import EarlyStatus, Notification
 
     by_status = {}
-    for status in ("pending", "sending", "sent", "failed"):
+    for status in ("pending", "sending", "sent", "failed", "cancelled"):
         by_status[status] = Notification.objects.filter(status=status).count()
+    soon = timezone.now() + timedelta(seconds=60)
+    by_status["due_soon"] = Notification.objects.filter(
+        status="pending", next_attempt_at__lt=soon
+    ).count()
+    by_status["early"] = EarlyStatus.objects.count()
     return by_status
+
+
+def inner_forward(control: str) -> None:
+    """Post the fake's `failed` statuses to the app's webhook view, signed, as they come
+    (every 0.2 s) until SIGTERM; prints how many were posted."""
+    from django.conf import settings
+    from django.test import Client
+
+    sys.path.insert(0, str(REPO_DIR))  # the fakes' payload builders live in tests/
+    from tests.fakes.whatsapp import sign, status_payload
+
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    client = Client()
+    offset = 0
+    while not stop:
+        with urllib.request.urlopen(f"{control}/statuses?offset={offset}&limit=500") as answer:
+            statuses = json.loads(answer.read())["statuses"]
+        if statuses:
+            payload = status_payload(statuses, phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID)
+            body = json.dumps(payload).encode()
+            response = client.post(
+                WEBHOOK,
+                data=body,
+                content_type="application/json",
+                headers={"X-Hub-Signature-256": sign(body, settings.WHATSAPP_APP_SECRET)},
+                secure=True,  # as Meta posts it: over https
+            )
+            if response.status_code != 200 or "ignored" in response.json():
+                raise SystemExit(f"the webhook answered {response.status_code}: {response.content}")
+            offset += len(statuses)
+            print(json.dumps({"posted": offset}), flush=True)
+        else:
+            time.sleep(0.2)
+
+
+def inner_verify(control: str) -> dict:
+    """Every notification against the error table: what each code did, and any message
+    lost (in a state the table does not give) or sent twice."""
+    from collections import Counter, defaultdict
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shelfwatch.notify import whatsapp_errors as table
+    from shelfwatch.notify.models import DeliveryAttempt, Notification
+
+    def fetch(path: str, key: str) -> list:
+        items, offset = [], 0
+        while True:
+            with urllib.request.urlopen(f"{control}{path}?offset={offset}&limit=5000") as r:
+                chunk = json.loads(r.read())[key]
+            if not chunk:
+                return items
+            items += chunk
+            offset += len(chunk)
+
+    failed = {s["id"]: s["errors"][0]["code"] for s in fetch("/statuses", "statuses")}
+    accepted: dict[str, list[str]] = defaultdict(list)  # wa_id -> wamids in order
+    for message in fetch("/messages", "messages"):
+        accepted[message["wa_id"]].append(message["id"])
+    applied = set(
+        DeliveryAttempt.objects.exclude(provider_message_id="").values_list(
+            "provider_message_id", flat=True
+        )
+    )
+    now = timezone.now()
+    outcome: dict[str, Counter] = defaultdict(Counter)
+    wrong, twice, unapplied = [], 0, 0
+    for n in Notification.objects.select_related("contact").iterator(chunk_size=5000):
+        wamids = accepted.get(n.contact.address.lstrip("+"), [])
+        live = [w for w in wamids if w not in failed]
+        lost = [w for w in wamids if w in failed]
+        unapplied += sum(1 for w in lost if w not in applied)
+        twice += max(0, len(live) - 1)
+        if not lost:
+            ok = n.status == "sent" and live == [n.provider_message_id]
+            outcome["none"][n.status] += 1
+        else:
+            code = failed[lost[-1]]
+            action = table.rule_for(code).action
+            outcome[str(code)][n.status] += 1
+            if n.status == "sent":
+                ok = action in (table.TEMPLATE, table.RETRY) and live == [n.provider_message_id]
+            elif n.status == "failed":
+                ok = action in (table.FAIL, table.OPT_OUT) and not live
+            elif n.status == "pending":
+                least = timedelta(seconds=table.rule_for(code).backoff_base * 0.75)
+                ok = action == table.RETRY and not live and n.next_attempt_at > now + least
+            else:
+                ok = False
+            ok = ok and n.last_error_code in ("", str(code))
+        if not ok:
+            wrong.append(n.pk)
+    return {
+        "failed_later": len(failed),
+        "by_code": {code: dict(states) for code, states in sorted(outcome.items())},
+        "not_as_the_table_says": len(wrong),
+        "examples": wrong[:5],
+        "sent_twice": twice,
+        "failures_not_applied": unapplied,
+    }
 
 
 def _control(info: dict, path: str, method: str = "GET") -> dict:
@@ -155,6 +277,32 @@ def _stop_workers(workers: list[subprocess.Popen]) -> float:
     return cpu
 
 
+def _start_forwarder(env: dict[str, str], info: dict) -> subprocess.Popen:
+    """The process that posts the fake's failed statuses to the app's webhook view."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "--inner", "forward", "--control", info["control"]],
+        env=env,
+        cwd=REPO_DIR,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def _wait_until_settled(
+    env: dict[str, str], forwarder: subprocess.Popen, timeout: float = 600
+) -> dict:
+    """Wait until every failure reported later was applied and whatever it sends again went:
+    nothing being sent, nothing due within a minute, no status waiting for its message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        if forwarder.poll() is not None:
+            raise SystemExit(f"the webhook forwarder stopped (exit {forwarder.returncode})")
+        counts, _ = run_inner(__file__, env, "count")
+        if not counts["sending"] and not counts["due_soon"] and not counts["early"]:
+            return counts
+    raise SystemExit(f"not settled in {timeout:.0f} s: {counts}")
+
+
 def _wait_for_acceptances(info: dict, count: int, timeout: float = 1800) -> dict:
     """The fake's stats once `count` messages were accepted. Polls its cheap progress count:
     computing the stats while messages arrive would pause the fake and bunch its stamps."""
@@ -173,15 +321,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="sender threads per worker")
     parser.add_argument("--skip-scale-out", action="store_true")
     parser.add_argument("--skip-embedded", action="store_true")
-    parser.add_argument("--inner", choices=("prepare", "release", "count"), help=argparse.SUPPRESS)
+    parser.add_argument("--skip-async", action="store_true", help="no '1 %% fail later' run")
+    parser.add_argument("--only-async", action="store_true", help="only the '1 %% fail later' run")
+    parser.add_argument(
+        "--inner",
+        choices=("prepare", "release", "count", "forward", "verify"),
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument("--tag", default="0", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", default="plain", help=argparse.SUPPRESS)
+    parser.add_argument("--control", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
         setup_django()
         if args.inner == "prepare":
-            print(json.dumps(inner_prepare(args.count, args.tag)))
+            print(json.dumps(inner_prepare(args.count, args.tag, args.kind)))
         elif args.inner == "release":
             print(json.dumps(inner_release()))
+        elif args.inner == "forward":
+            inner_forward(args.control)
+        elif args.inner == "verify":
+            print(json.dumps(inner_verify(args.control)))
         else:
             print(json.dumps(inner_count()))
         return
@@ -189,6 +349,7 @@ def main() -> None:
     print(machine.render(machine.describe()), flush=True)
     fake, info = _fake()
     rows = []
+    verdicts = []
     try:
         with tempfile.TemporaryDirectory(prefix="shelfwatch-notify-") as tmp_dir:
             tmp = Path(tmp_dir)
@@ -196,14 +357,37 @@ def main() -> None:
                 skip_embedded=args.skip_embedded, skip_scale_out=args.skip_scale_out
             ):
                 with deploy(tmp) as deployment:
-                    for number, (label, limit, share) in enumerate(SCENARIOS):
+                    for number, (label, limit, share, kind) in enumerate(SCENARIOS):
+                        if (kind == "async" and args.skip_async) or (
+                            kind != "async" and args.only_async
+                        ):
+                            continue
                         count = max(100, int(args.count * share))
                         tag = str(number)
                         run_inner(
-                            __file__, deployment.env, "prepare", "--count", str(count), "--tag", tag
+                            __file__,
+                            deployment.env,
+                            "prepare",
+                            "--count",
+                            str(count),
+                            "--tag",
+                            tag,
+                            "--kind",
+                            kind,
                         )
                         _control(info, "/reset", "POST")
+                        failing = kind == "async"
+                        codes = ",".join(map(str, FAIL_CODES))
+                        _control(
+                            info,
+                            f"/config?fail_every={FAIL_EVERY if failing else 0}&fail_codes={codes}",
+                            "POST",
+                        )
                         env = deployment.with_env(
+                            # The fake is plain http on loopback: the test allow-list admits it.
+                            OUTBOUND_ALLOWED_NETWORKS="127.0.0.0/8",
+                            WHATSAPP_APP_SECRET=APP_SECRET,
+                            NOTIFY_RETRY_BASE_SECONDS="2",
                             WHATSAPP_API_BASE=info["url"],
                             WHATSAPP_PHONE_NUMBER_ID=info["phone_number_id"] or "106540352242922",
                             WHATSAPP_ACCESS_TOKEN=info.get("token") or "bench-token",
@@ -216,9 +400,13 @@ def main() -> None:
                         )
                         cpuload.wait_for_quiet(max_wait=30)
                         workers = _start_workers(env)
+                        forwarder = _start_forwarder(env, info) if failing else None
                         fake_cpu = _control(info, "/stats")["cpu_seconds"]
                         released, _ = run_inner(__file__, deployment.env, "release")
                         stats = _wait_for_acceptances(info, count)
+                        if failing:
+                            _wait_until_settled(env, forwarder)
+                            _stop_workers([forwarder])
                         worker_cpu = _stop_workers(workers)
                         wall = stats["last_accepted_at"] - released["at"]
                         counts, _ = run_inner(__file__, deployment.env, "count")
@@ -242,6 +430,12 @@ def main() -> None:
                         ]
                         print(" | ".join(row), flush=True)
                         rows.append(row)
+                        if failing:
+                            verdict, _ = run_inner(
+                                __file__, env, "verify", "--control", info["control"]
+                            )
+                            print(f"{deployment.name}, {label}: {json.dumps(verdict)}", flush=True)
+                            verdicts.append((deployment.name, verdict))
     finally:
         fake.stdin.close()
         fake.wait(timeout=30)
@@ -265,6 +459,8 @@ def main() -> None:
             rows,
         )
     )
+    for name, verdict in verdicts:
+        print(f"\n{name}, 1 % of sends failed later: {json.dumps(verdict, indent=1)}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,12 @@ Control (a separate port on 127.0.0.1, URL in the startup line), all JSON:
 * ``POST /slow?n=1&seconds=1`` — answer the next n requests late (without blocking others).
 * ``POST /config?max_rate=80[&token=...]`` — sends above ``max_rate`` per sliding second get
   130429 (``max_rate=0`` turns it off); ``token=`` (empty) accepts any bearer token.
+  ``fail_every=100&fail_codes=131026,131049`` — every 100th accepted message is reported
+  ``failed`` afterwards, as Meta reports many errors, with the codes in turn (``fail_every=0``
+  turns it off). Such a message no longer counts for duplicates: sending it again is right.
+* ``GET /statuses?offset=0&limit=1000`` → ``{"total", "statuses": [...]}``: the ``failed``
+  status objects made so far, in the webhook's shape (wrap them with
+  ``tests.fakes.whatsapp.status_payload`` to post them).
 
 Run it as its own process::
 
@@ -88,6 +94,7 @@ from tests.fakes.whatsapp import (
     new_wamid,
     parse_body,
     wa_id_of,
+    webhook_error,
     window_counts,
 )
 
@@ -128,6 +135,8 @@ class FastWhatsApp(FastServer):
         self.token = token
         self.phone_number_id = phone_number_id
         self.max_rate = max_rate
+        self.fail_every = 0
+        self.fail_codes: list[int] = [131026]
         self.connections = 0
         self.max_connections = 0
         self._reset()
@@ -147,6 +156,7 @@ class FastWhatsApp(FastServer):
         self.duplicates = 0
         self.records: list[tuple[str, str, str, str | None, float]] = []
         self.faults: list[Fault] = []  # kinds "graph", "http", "drop", "slow"
+        self.failed_statuses: list[dict[str, Any]] = []  # reported failed after acceptance
         self._window_start = 0
         self._cpu_start = time.process_time()
         self.max_connections = self.connections
@@ -242,12 +252,34 @@ class FastWhatsApp(FastServer):
         self.accepted += 1
         self.per_recipient[wa_id] += 1
         self.records.append((wamid, wa_id, info.type, info.template, wall))
+        if self.fail_every and self.accepted % self.fail_every == 0:
+            self._fail_later(wamid, wa_id, key, wall)
         status = b',"message_status":"accepted"' if info.type == "template" else b""
         payload = b'{"messaging_product":"whatsapp","contacts":[{"input":%s,"wa_id":"%s"}],' % (
             json.dumps(info.to).encode(),
             wa_id.encode(),
         ) + b'"messages":[{"id":"%s"%s}]}' % (wamid.encode(), status)
         return response(200, JSON, payload)
+
+    def _fail_later(self, wamid: str, wa_id: str, key: str, wall: float) -> None:
+        """Report an accepted message failed, as Meta does for many errors: it was never
+        delivered, so sending it again is no duplicate."""
+        code = self.fail_codes[len(self.failed_statuses) % len(self.fail_codes)]
+        self.failed_statuses.append(
+            {
+                "id": wamid,
+                "status": "failed",
+                "timestamp": str(int(wall)),
+                "recipient_id": wa_id,
+                "errors": [webhook_error(code)],
+            }
+        )
+        ids = self.by_key[key]
+        ids.remove(wamid)
+        if not ids:
+            del self.by_key[key]
+        else:
+            self.duplicates -= 1
 
     # -- control ------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -260,6 +292,7 @@ class FastWhatsApp(FastServer):
             "http_errors": self.http_errors,
             "dropped": self.dropped,
             "duplicates": self.duplicates,
+            "failed_later": len(self.failed_statuses),
             "duplicate_groups": sum(1 for ids in self.by_key.values() if len(ids) > 1),
             "recipients": len(self.per_recipient),
             "max_per_second": max_in_window(times, 1.0),
@@ -291,6 +324,13 @@ class FastWhatsApp(FastServer):
                 doc = self.stats()
             elif path == "/progress":
                 doc = {"requests": self.requests, "accepted": self.accepted}
+            elif path == "/statuses":
+                offset = int(query.get("offset", "0"))
+                limit = int(query.get("limit", "1000"))
+                doc = {
+                    "total": len(self.failed_statuses),
+                    "statuses": self.failed_statuses[offset : offset + limit],
+                }
             elif path == "/counts":
                 doc = dict(self.per_recipient)
             elif path == "/messages":
@@ -343,7 +383,16 @@ class FastWhatsApp(FastServer):
                     self._window_start = 0
                 if "token" in query:
                     self.token = query["token"] or None
-                doc = {"max_rate": self.max_rate, "token": self.token}
+                if "fail_every" in query:
+                    self.fail_every = int(query["fail_every"])
+                if query.get("fail_codes"):
+                    self.fail_codes = [int(c) for c in query["fail_codes"].split(",")]
+                doc = {
+                    "max_rate": self.max_rate,
+                    "token": self.token,
+                    "fail_every": self.fail_every,
+                    "fail_codes": self.fail_codes,
+                }
             else:
                 return _NOT_FOUND
         except (ValueError, KeyError) as exc:

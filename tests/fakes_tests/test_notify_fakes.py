@@ -737,6 +737,30 @@ def test_fast_whatsapp_in_thread() -> None:
         fake.stop()
 
 
+def test_fast_whatsapp_reports_every_nth_message_failed_later() -> None:
+    fake = FastWhatsApp(token=None)
+    info = fake.start_in_thread()
+    try:
+        control = info["control"]
+        httpx.post(f"{control}/config?fail_every=3&fail_codes=131026,131049")
+        with httpx.Client(headers={"Authorization": "Bearer any"}) as client:
+            for n in range(6):
+                body = template_body(to=f"91987654{n:04d}")
+                assert client.post(info["messages_url"], json=body).status_code == 200
+            # The third message failed later: sending it again is no duplicate.
+            again = client.post(info["messages_url"], json=template_body(to="919876540002"))
+            assert again.status_code == 200
+        statuses = httpx.get(f"{control}/statuses").json()
+        assert statuses["total"] == 2
+        assert [s["errors"][0]["code"] for s in statuses["statuses"]] == [131026, 131049]
+        assert all(s["status"] == "failed" for s in statuses["statuses"])
+        stats = httpx.get(f"{control}/stats").json()
+        assert stats["accepted"] == 7 and stats["failed_later"] == 2
+        assert stats["duplicates"] == 0
+    finally:
+        fake.stop()
+
+
 # ---------------------------------------------------------------------------------------------
 # SendGrid
 # ---------------------------------------------------------------------------------------------
