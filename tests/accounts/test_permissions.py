@@ -7,7 +7,7 @@ import pytest
 from shelfwatch.accounts.permissions import get_store_for, require_admin, stores_for
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 
 pytestmark = pytest.mark.django_db
 

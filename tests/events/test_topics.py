@@ -7,9 +7,9 @@ import pytest
 from shelfwatch.accounts.api_keys import create_api_key
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
-from shelfwatch.config.problems import ApiError
 from shelfwatch.events import topics
 from shelfwatch.events.topics import authorize_topics, parse_topic_list
+from shelfwatch.http.problems import ApiError
 
 pytestmark = pytest.mark.django_db
 

@@ -172,7 +172,7 @@ def test_since_returns_only_records_changed_after_the_cursor(feed_client, invent
 def test_malformed_or_foreign_cursors_are_400_with_their_own_code(
     feed_client, inventory, make_dataset
 ):
-    from shelfwatch.config.cursors import encode_cursor
+    from shelfwatch.http.cursors import encode_cursor
 
     caller = feed_client("inventory")
     for bad in ("not-a-cursor", "e30", encode_cursor("other", "2020-01-01")):

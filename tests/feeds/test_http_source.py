@@ -116,7 +116,7 @@ def test_non_http_urls_are_refused_when_the_dataset_is_made(make_dataset):
 def test_since_on_a_source_without_a_change_field_is_a_400(
     make_dataset, host, loopback_allowed, feed_client
 ):
-    from shelfwatch.config.cursors import encode_cursor
+    from shelfwatch.http.cursors import encode_cursor
 
     host.put_json("/plain", [{"a": 1}])
     dataset = make_dataset("plain", kind="http_json", config={"url": host.url("/plain")})

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from shelfwatch.watch.guarded_client import (
+from shelfwatch.http.outbound import (
     AddressNotAllowed,
     GuardedClient,
     ResponseTooLarge,

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 from shelfwatch.loyalty.ledger import adjust
 from shelfwatch.loyalty.models import Entry
 from shelfwatch.loyalty.redemption import quote_redemption, redeem_points

@@ -23,7 +23,7 @@ from shelfwatch.accounts.schemas import (
     UserOut,
 )
 from shelfwatch.accounts.throttling import auth_throttles
-from shelfwatch.config.problems import ApiError, NotFound, Unauthorized
+from shelfwatch.http.problems import ApiError, NotFound, Unauthorized
 
 auth_router = Router(tags=["auth"])
 api_keys_router = Router(tags=["api-keys"])

@@ -23,7 +23,7 @@ from shelfwatch.accounts.principal import (
     from_session_key,
 )
 from shelfwatch.accounts.user_cache import active_user
-from shelfwatch.config.problems import Forbidden
+from shelfwatch.http.problems import Forbidden
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

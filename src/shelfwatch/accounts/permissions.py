@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.config.problems import Forbidden, NotFound, Unauthorized
+from shelfwatch.http.problems import Forbidden, NotFound, Unauthorized
 from shelfwatch.inventory.models import Store
 
 STORE_ROLES = ("owner", "staff")

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from shelfwatch.accounts.models import User
-from shelfwatch.config.problems import ApiError, Conflict, Unauthorized
+from shelfwatch.http.problems import ApiError, Conflict, Unauthorized
 
 
 def register_user(*, email: str, password: str) -> User:

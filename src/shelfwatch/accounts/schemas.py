@@ -9,7 +9,7 @@ from ninja import Schema
 from pydantic import Field, field_validator
 
 from shelfwatch.accounts.models import ApiKey
-from shelfwatch.kernel.bounds import BoundedSchema, column
+from shelfwatch.http.bounds import BoundedSchema, column
 
 
 class CredentialsIn(Schema):

@@ -7,9 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.outbound import FetchError, check_url
+from shelfwatch.http.problems import ApiError
 from shelfwatch.notify.models import Channel
-from shelfwatch.watch.guarded_client import FetchError, check_url
 
 
 class InvalidAddress(ApiError):

@@ -32,8 +32,8 @@ from shelfwatch.alerts.subscriptions import (
     unsubscribe,
 )
 from shelfwatch.alerts.verification import check_code, send_code
-from shelfwatch.config.problems import ApiError, NotFound
-from shelfwatch.kernel.bounds import BoundedSchema, Id
+from shelfwatch.http.bounds import BoundedSchema, Id
+from shelfwatch.http.problems import ApiError, NotFound
 from shelfwatch.watch.models import WatchedItem
 
 contacts_router = Router(tags=["alerts"], auth=optional_auth)

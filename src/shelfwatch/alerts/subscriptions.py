@@ -12,7 +12,7 @@ from shelfwatch.accounts.models import User
 from shelfwatch.alerts.addresses import normalize_address
 from shelfwatch.alerts.models import Contact, Subscription, SubscriptionKind
 from shelfwatch.alerts.verification import send_code
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 from shelfwatch.notify.models import Channel
 from shelfwatch.watch.models import WatchedItem
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from shelfwatch.alerts.links import confirm_token
 from shelfwatch.alerts.models import Contact, VerificationCode
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 from shelfwatch.notify.models import Channel, Notification
 from shelfwatch.notify.tasks import kick_delivery
 

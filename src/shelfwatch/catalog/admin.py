@@ -25,7 +25,7 @@ from shelfwatch.catalog.models import (
 )
 from shelfwatch.catalog.products import build_search_text
 from shelfwatch.catalog.quality import refresh_quality_score
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 
 
 def _principal(request: HttpRequest) -> Principal:

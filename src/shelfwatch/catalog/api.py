@@ -36,8 +36,8 @@ from shelfwatch.catalog.selectors import (
     review_queue,
     visible_products,
 )
-from shelfwatch.config.problems import Conflict, Forbidden, NotFound
-from shelfwatch.kernel.bounds import BoundedSchema, Id
+from shelfwatch.http.bounds import BoundedSchema, Id
+from shelfwatch.http.problems import Conflict, Forbidden, NotFound
 
 products_router = Router(tags=["catalog"])
 catalog_router = Router(tags=["catalog"])

@@ -15,7 +15,7 @@ from typing import IO
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 
 # Pillow's format name -> ours (stored in ImageBlob.format) and the file extension.
 ALLOWED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}

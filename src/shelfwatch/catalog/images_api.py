@@ -22,7 +22,7 @@ from shelfwatch.catalog.image_files import phash_hex
 from shelfwatch.catalog.models import ImageBlob, Product, VerificationStatus
 from shelfwatch.catalog.schemas import ImageUrls
 from shelfwatch.catalog.selectors import get_product_for, visible_products
-from shelfwatch.config.problems import Forbidden, NotFound
+from shelfwatch.http.problems import Forbidden, NotFound
 
 images_router = Router(tags=["catalog images"])
 

@@ -24,8 +24,8 @@ from shelfwatch.catalog.models import (
     VerificationStatus,
 )
 from shelfwatch.catalog.quality import refresh_quality_score
-from shelfwatch.config.problems import ApiError, Conflict
 from shelfwatch.events.publishing import emit
+from shelfwatch.http.problems import ApiError, Conflict
 
 MAX_NAMES_PER_LANGUAGE = 10
 EDITABLE_FIELDS = frozenset(

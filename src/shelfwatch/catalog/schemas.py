@@ -9,7 +9,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from shelfwatch.catalog.models import Category, ImageBlob, Product, RegionalName
-from shelfwatch.kernel.bounds import BoundedSchema, column
+from shelfwatch.http.bounds import BoundedSchema, column
 
 RegionalNames = dict[column(RegionalName, "language"), list[column(RegionalName, "name")]]
 

@@ -37,7 +37,7 @@ from django.db.models.expressions import RawSQL
 from shelfwatch.catalog import vocabulary
 from shelfwatch.catalog.barcodes import barcode_prefixes
 from shelfwatch.catalog.models import Product
-from shelfwatch.config.cursors import BadCursor, decode_cursor, encode_cursor
+from shelfwatch.http.cursors import BadCursor, decode_cursor, encode_cursor
 
 MAX_TERMS = 8
 # Above this many matches a query is listed in catalog order rather than ranked: ranking

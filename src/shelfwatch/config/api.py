@@ -14,7 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from shelfwatch.accounts.authentication import api_auth
 from shelfwatch.accounts.principal import AuthenticationFailed
 from shelfwatch.accounts.throttling import default_throttles
-from shelfwatch.config.problems import ApiError, problem_response
+from shelfwatch.http.problems import ApiError, problem_response
 
 logger = logging.getLogger("shelfwatch.api")
 

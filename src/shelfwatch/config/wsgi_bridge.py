@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
-from shelfwatch.config.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
-from shelfwatch.config.problems import problem_body
+from shelfwatch.http.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
+from shelfwatch.http.problems import problem_body
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]

@@ -14,12 +14,12 @@ from ninja import Query, Router, Status
 
 from shelfwatch.accounts.authentication import admin_auth, optional_auth, principal_of
 from shelfwatch.accounts.principal import visitor_session_key
-from shelfwatch.config.problems import ApiError, problem_response
 from shelfwatch.events.history import events_after
 from shelfwatch.events.publishing import emit
 from shelfwatch.events.schemas import EventListOut, PingIn, PingOut
 from shelfwatch.events.topics import authorize_topics, parse_topic_list
-from shelfwatch.kernel.bounds import INT64_MAX
+from shelfwatch.http.bounds import INT64_MAX
+from shelfwatch.http.problems import ApiError, problem_response
 
 router = Router(tags=["events"])
 

@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from shelfwatch.kernel.bounds import BoundedSchema
+from shelfwatch.http.bounds import BoundedSchema
 
 
 class EventOut(Schema):

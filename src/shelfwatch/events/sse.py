@@ -6,9 +6,9 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from shelfwatch.config.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
-from shelfwatch.config.problems import problem_body
 from shelfwatch.events.messages import EventMessage
+from shelfwatch.http.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
+from shelfwatch.http.problems import problem_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

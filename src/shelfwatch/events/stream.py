@@ -21,7 +21,6 @@ from shelfwatch.accounts.principal import (
     resolve_principal,
     visitor_session_key,
 )
-from shelfwatch.config.problems import ApiError
 from shelfwatch.events import history
 from shelfwatch.events.hub import Hub, Subscription, SubscriptionClosed
 from shelfwatch.events.sse import (
@@ -37,6 +36,7 @@ from shelfwatch.events.sse import (
     send_problem,
 )
 from shelfwatch.events.topics import TopicSelection, authorize_topics, parse_topic_list
+from shelfwatch.http.problems import ApiError
 
 logger = logging.getLogger("shelfwatch.events.stream")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from shelfwatch.accounts.permissions import require_scope
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.config.problems import ApiError, Forbidden
+from shelfwatch.http.problems import ApiError, Forbidden
 
 WILDCARD = "*"
 MAX_TOPICS_PER_REQUEST = 50

@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 
 from shelfwatch.accounts.permissions import require_principal
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.config.problems import Forbidden, NotFound
 from shelfwatch.feeds.lookup import dataset_named
 from shelfwatch.feeds.models import Dataset, scope_for
+from shelfwatch.http.problems import Forbidden, NotFound
 
 
 def datasets_for(principal: Principal) -> QuerySet[Dataset]:

@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from shelfwatch.config.problems import ApiError
 from shelfwatch.feeds.datasets import clean_source, delete_dataset
 from shelfwatch.feeds.models import Dataset, RefreshRun, Snapshot
 from shelfwatch.feeds.refresh import TRIGGERED, is_refreshing, request_refresh
+from shelfwatch.http.problems import ApiError
 
 
 class DatasetForm(forms.ModelForm):

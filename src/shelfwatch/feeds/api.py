@@ -14,7 +14,6 @@ from ninja import Router, Status
 
 from shelfwatch.accounts.authentication import principal_of
 from shelfwatch.accounts.permissions import require_principal
-from shelfwatch.config.problems import ApiError, Forbidden, problem_response
 from shelfwatch.feeds import delivery
 from shelfwatch.feeds.access import datasets_for, get_dataset_for, get_dataset_to_manage
 from shelfwatch.feeds.datasets import create_dataset, delete_dataset, update_dataset
@@ -22,6 +21,7 @@ from shelfwatch.feeds.models import Dataset, RefreshRun
 from shelfwatch.feeds.refresh import request_refresh
 from shelfwatch.feeds.schemas import DatasetIn, DatasetPatch, FeedHealthOut, RefreshOut
 from shelfwatch.feeds.status import dataset_status, dataset_summary
+from shelfwatch.http.problems import ApiError, Forbidden, problem_response
 
 router = Router(tags=["feeds"])
 

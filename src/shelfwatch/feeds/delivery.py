@@ -18,11 +18,11 @@ from typing import Any
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import http_date
 
-from shelfwatch.config.cursors import BadCursor, decode_cursor
-from shelfwatch.config.problems import ApiError
 from shelfwatch.feeds import sources
 from shelfwatch.feeds.models import Dataset, Snapshot
 from shelfwatch.feeds.storage import CHUNK, cursor_key, iter_plain, iter_record_lines, snapshot_path
+from shelfwatch.http.cursors import BadCursor, decode_cursor
+from shelfwatch.http.problems import ApiError
 
 FORMATS = {"json": "application/json", "ndjson": "application/x-ndjson"}
 MAX_FIELDS = 100

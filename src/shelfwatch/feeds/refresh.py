@@ -20,11 +20,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from shelfwatch.config.cursors import encode_cursor
 from shelfwatch.events.publishing import emit
 from shelfwatch.feeds import sources
 from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus, Snapshot
 from shelfwatch.feeds.storage import SnapshotWriter, remove_files, remove_stale_temporaries
+from shelfwatch.http.cursors import encode_cursor
 
 logger = logging.getLogger("shelfwatch.feeds")
 

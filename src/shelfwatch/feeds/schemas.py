@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Schema
 
 from shelfwatch.feeds.models import Dataset
-from shelfwatch.kernel.bounds import BoundedSchema, Int32, column
+from shelfwatch.http.bounds import BoundedSchema, Int32, column
 
 
 class FeedHealthOut(Schema):

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.http import parse_cookie
 
 from shelfwatch.accounts.principal import AuthenticationFailed, resolve_principal
-from shelfwatch.config.problems import ApiError
 from shelfwatch.events.hub import Hub, SubscriptionClosed
 from shelfwatch.events.sse import SSE_HEADERS, Receive, Scope, Send, comment_frame, header
 from shelfwatch.events.sse import send_problem as send_problem_response
@@ -31,6 +30,7 @@ from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus
 from shelfwatch.feeds.refresh import UNFINISHED, is_refreshing, request_refresh
 from shelfwatch.feeds.storage import iter_plain as read_plain
 from shelfwatch.feeds.storage import snapshot_path
+from shelfwatch.http.problems import ApiError
 
 logger = logging.getLogger("shelfwatch.feeds.stream")
 

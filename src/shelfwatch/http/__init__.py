@@ -1,1 +1,2 @@
-"""The shared kernel: small pieces every app may use and none owns."""
+"""What every app needs to speak HTTP safely: problem responses, list cursors, input bounds
+and the guarded client for outbound requests. It imports none of the apps."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 
 
 class BadCursor(ApiError):

@@ -13,8 +13,9 @@ from shelfwatch.accounts.authentication import api_auth, principal_of
 from shelfwatch.accounts.permissions import get_store_for, require_principal, stores_for
 from shelfwatch.catalog.images import image_out, store_image
 from shelfwatch.catalog.selectors import get_product_for
-from shelfwatch.config.cursors import decode_cursor, id_page
-from shelfwatch.config.problems import NotFound
+from shelfwatch.http.bounds import BoundedSchema
+from shelfwatch.http.cursors import decode_cursor, id_page
+from shelfwatch.http.problems import NotFound
 from shelfwatch.inventory.models import StockItem, StockMovement, Store
 from shelfwatch.inventory.schemas import (
     CountIn,
@@ -30,7 +31,6 @@ from shelfwatch.inventory.schemas import (
 from shelfwatch.inventory.selectors import store_items
 from shelfwatch.inventory.stock import move_stock, set_quantity
 from shelfwatch.inventory.stock_items import add_stock_item, update_stock_item
-from shelfwatch.kernel.bounds import BoundedSchema
 
 router = Router(tags=["inventory"], auth=api_auth)
 

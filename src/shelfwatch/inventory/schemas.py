@@ -8,8 +8,8 @@ from decimal import Decimal
 from ninja import Field, Schema
 
 from shelfwatch.catalog.schemas import ProductImageOut
+from shelfwatch.http.bounds import BoundedSchema, column
 from shelfwatch.inventory.models import StockItem, StockMovement
-from shelfwatch.kernel.bounds import BoundedSchema, column
 
 
 class StoreOut(Schema):

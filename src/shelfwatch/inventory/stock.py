@@ -16,8 +16,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
-from shelfwatch.config.problems import ApiError, Conflict
 from shelfwatch.events.publishing import emit
+from shelfwatch.http.problems import ApiError, Conflict
 from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
 
 

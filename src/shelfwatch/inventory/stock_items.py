@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.models import Product, VerificationStatus
-from shelfwatch.config.problems import ApiError, Conflict
 from shelfwatch.events.publishing import emit
+from shelfwatch.http.problems import ApiError, Conflict
 from shelfwatch.inventory.models import MovementReason, StockItem, Store
 from shelfwatch.inventory.stock import move_stock
 

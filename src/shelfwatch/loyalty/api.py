@@ -18,7 +18,7 @@ from shelfwatch.accounts.authentication import (
 )
 from shelfwatch.accounts.models import User
 from shelfwatch.accounts.permissions import get_store_for, require_principal
-from shelfwatch.config.problems import NotFound
+from shelfwatch.http.problems import NotFound
 from shelfwatch.inventory.models import Store
 from shelfwatch.loyalty.ledger import adjust
 from shelfwatch.loyalty.models import Entry

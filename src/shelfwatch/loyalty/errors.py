@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shelfwatch.config.problems import ApiError, Conflict
+from shelfwatch.http.problems import ApiError, Conflict
 
 
 class InsufficientPoints(Conflict):

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
-from shelfwatch.kernel.bounds import BoundedSchema, Id
+from shelfwatch.http.bounds import BoundedSchema, Id
 
 
 class BalanceOut(Schema):

@@ -9,7 +9,7 @@ from django.db.models import QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from shelfwatch.accounts.models import User
-from shelfwatch.config.cursors import decode_cursor, id_page
+from shelfwatch.http.cursors import decode_cursor, id_page
 from shelfwatch.loyalty.models import Account, Entry, Program
 
 MAX_PAGE = 200

@@ -13,8 +13,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from shelfwatch.accounts.authentication import admin_auth, api_auth, principal_of
-from shelfwatch.config.cursors import decode_cursor, id_page
-from shelfwatch.config.problems import ApiError, Forbidden, NotFound
+from shelfwatch.http.cursors import decode_cursor, id_page
+from shelfwatch.http.problems import ApiError, Forbidden, NotFound
 from shelfwatch.notify.models import InboxItem, Notification, NotificationStatus
 from shelfwatch.notify.tasks import kick_delivery
 from shelfwatch.notify.whatsapp_webhook import Malformed, handle_update, signature_valid

@@ -14,7 +14,7 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
 
-from shelfwatch.config.problems import problem_response
+from shelfwatch.http.problems import problem_response
 from shelfwatch.ops import metrics
 from shelfwatch.ops.logs import new_request_id, request_id_var
 

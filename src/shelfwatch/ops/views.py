@@ -16,7 +16,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from shelfwatch.config.problems import problem_response
+from shelfwatch.http.problems import problem_response
 
 logger = logging.getLogger("shelfwatch.ops")
 

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
-from shelfwatch.config.problems import ApiError, NotFound, Unauthorized
+from shelfwatch.http.problems import ApiError, NotFound, Unauthorized
 from shelfwatch.shop import flash_sales
 from shelfwatch.shop.models import Cart, CartLine, Fulfilment, ReservationStatus
 from shelfwatch.shop.pricing import (

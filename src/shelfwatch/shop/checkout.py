@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shelfwatch.config.problems import ApiError, Conflict
+from shelfwatch.http.problems import ApiError, Conflict
 from shelfwatch.inventory.models import MovementReason
 from shelfwatch.inventory.stock import InsufficientStock, move_stock
 from shelfwatch.shop import flash_sales

@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 from shelfwatch.shop import carts
 from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.checkout import CheckoutRequest, LinesShort, checkout

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from shelfwatch.accounts.models import User
-from shelfwatch.config.problems import ApiError, Conflict
+from shelfwatch.http.problems import ApiError, Conflict
 from shelfwatch.shop import flash_sale_news
 from shelfwatch.shop.models import (
     FlashSale,

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shelfwatch.accounts.authentication import page_principal
-from shelfwatch.config.problems import ApiError, NotFound
+from shelfwatch.http.problems import ApiError, NotFound
 from shelfwatch.shop import orders
 from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.models import Fulfilment, OrderStatus

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 
 
 def _limit(extra: dict) -> str:

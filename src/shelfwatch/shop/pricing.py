@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop.models import CartLine, Fulfilment, ReservationStatus, ShopSettings
 

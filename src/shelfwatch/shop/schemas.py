@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ninja import Schema
 
-from shelfwatch.kernel.bounds import BoundedSchema, column
+from shelfwatch.http.bounds import BoundedSchema, column
 from shelfwatch.shop.models import CartLine, FlashSale, Order, OrderStatusChange
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from shelfwatch.accounts.permissions import get_store_for, stores_for
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.config.problems import NotFound
+from shelfwatch.http.problems import NotFound
 from shelfwatch.shop.models import FlashSale, Order
 
 

@@ -113,7 +113,7 @@ def shelf(
 ) -> ShelfPage:
     """One page of products matching `q` in `category_id`: the ones `store` keeps (in
     stock or not) with its stock item, or the whole public catalog when no store is chosen.
-    A bad cursor raises `shelfwatch.config.cursors.BadCursor`."""
+    A bad cursor raises `shelfwatch.http.cursors.BadCursor`."""
     products = filter_products(visible_products(None), category_id=category_id)
     if store is not None:
         kept = StockItem.objects.filter(store=store, product=OuterRef("pk"))

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 
 from shelfwatch.accounts.authentication import page_principal
 from shelfwatch.alerts.links import manage_token
-from shelfwatch.config.cursors import BadCursor
-from shelfwatch.config.problems import NotFound
+from shelfwatch.http.cursors import BadCursor
+from shelfwatch.http.problems import NotFound
 from shelfwatch.loyalty.selectors import balances_for, history_for
 from shelfwatch.shop import carts
 from shelfwatch.shop import storefront_selectors as selectors

@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 from shelfwatch.watch.models import Host, Observation, Source, WatchedItem
 from shelfwatch.watch.sources import create_source, detect_source, request_poll
 

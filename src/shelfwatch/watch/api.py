@@ -17,9 +17,9 @@ from shelfwatch.accounts.authentication import (
     principal_of,
 )
 from shelfwatch.accounts.permissions import get_store_for, require_admin
-from shelfwatch.config.cursors import decode_cursor, encode_cursor
-from shelfwatch.config.problems import NotFound
-from shelfwatch.kernel.bounds import BoundedSchema
+from shelfwatch.http.bounds import BoundedSchema
+from shelfwatch.http.cursors import decode_cursor, encode_cursor
+from shelfwatch.http.problems import NotFound
 from shelfwatch.watch.internal import internal_source_for
 from shelfwatch.watch.models import Source
 from shelfwatch.watch.schemas import (

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
+from shelfwatch.http.outbound import FetchResult, GuardedClient
 from shelfwatch.watch.adapters.base import HttpStatusProblem, SourceProblem
-from shelfwatch.watch.guarded_client import FetchResult, GuardedClient
 
 MAX_RETRY_AFTER = 3600.0
 GONE_STATUSES = (404, 410)

@@ -21,10 +21,10 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
+from shelfwatch.http.outbound import FetchError, GuardedClient, GuardedTransport
 from shelfwatch.watch.adapters import adapter_for
 from shelfwatch.watch.adapters.base import SourceProblem
 from shelfwatch.watch.fetching import HostGate, LeaseLost, SourceFetcher
-from shelfwatch.watch.guarded_client import FetchError, GuardedClient, GuardedTransport
 from shelfwatch.watch.models import Host, Source, SourceKind
 from shelfwatch.watch.recording import PollOutcome, record_all
 

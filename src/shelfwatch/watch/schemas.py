@@ -8,7 +8,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from shelfwatch.kernel.bounds import BoundedSchema, column
+from shelfwatch.http.bounds import BoundedSchema, column
 from shelfwatch.watch.models import Source
 
 

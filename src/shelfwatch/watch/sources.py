@@ -10,13 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.outbound import FetchError, GuardedClient, check_url
+from shelfwatch.http.problems import ApiError
 from shelfwatch.watch.adapters import ADAPTERS, adapter_for
 from shelfwatch.watch.adapters.base import Detection, NeedsConfiguration, SourceProblem
 from shelfwatch.watch.adapters.page_data import extract_product, page_links
 from shelfwatch.watch.adapters.shopify import item_from_product
 from shelfwatch.watch.fetching import HostGate, SourceFetcher
-from shelfwatch.watch.guarded_client import FetchError, GuardedClient, check_url
 from shelfwatch.watch.models import MIN_POLL_INTERVAL, Host, Source, SourceKind
 
 PREVIEW_ITEMS = 20

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from shelfwatch.config.problems import problem_response
+from shelfwatch.http.problems import problem_response
 
 logger = logging.getLogger("shelfwatch.web")
 

@@ -32,7 +32,7 @@ from shelfwatch.feeds.sources import (
     SourceUnreachable,
     text_stream,
 )
-from shelfwatch.watch.guarded_client import (
+from shelfwatch.http.outbound import (
     FetchError,
     FetchTimeout,
     GuardedClient,

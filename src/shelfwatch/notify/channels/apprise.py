@@ -22,11 +22,7 @@ from apprise.manager_plugins import NotificationManager
 from django.conf import settings
 
 from shelfwatch.alerts.models import Contact
-from shelfwatch.notify.channels.base import SendResult, accepted, permanent, transient
-from shelfwatch.notify.channels.email import header_text
-from shelfwatch.notify.channels.socket_guard import guarded_sockets
-from shelfwatch.notify.messages import Message
-from shelfwatch.watch.guarded_client import (
+from shelfwatch.http.outbound import (
     AddressNotAllowed,
     ConnectFailed,
     FetchError,
@@ -34,6 +30,10 @@ from shelfwatch.watch.guarded_client import (
     allowed_networks,
     resolve_checked,
 )
+from shelfwatch.notify.channels.base import SendResult, accepted, permanent, transient
+from shelfwatch.notify.channels.email import header_text
+from shelfwatch.notify.channels.socket_guard import guarded_sockets
+from shelfwatch.notify.messages import Message
 
 name = "apprise"
 MAIL_SCHEMES = frozenset({"mailto", "mailtos"})

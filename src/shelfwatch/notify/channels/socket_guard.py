@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shelfwatch.watch.guarded_client import address_refusal, allowed_networks, resolve_checked
+from shelfwatch.http.outbound import address_refusal, allowed_networks, resolve_checked
 
 
 class ConnectionRefusedByGuard(OSError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shelfwatch.config.problems import ApiError
+from shelfwatch.http.problems import ApiError
 
 if TYPE_CHECKING:
     from shelfwatch.shop.models import Order

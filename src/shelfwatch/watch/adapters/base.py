@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import httpx
 from price_parser import Price
 
-from shelfwatch.watch.guarded_client import FetchResult
+from shelfwatch.http.outbound import FetchResult
 
 
 class SourceProblem(Exception):

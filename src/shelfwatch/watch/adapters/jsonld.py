@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 from typing import Any
 
+from shelfwatch.http.outbound import FetchError
 from shelfwatch.watch.adapters.base import (
     Fetcher,
     ItemState,
@@ -30,7 +31,6 @@ from shelfwatch.watch.adapters.page_data import (
     page_links,
     selector_is_valid,
 )
-from shelfwatch.watch.guarded_client import FetchError
 
 kind = "jsonld"
 MAX_PAGES = 2000

@@ -18,6 +18,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from shelfwatch.http.outbound import FetchError
 from shelfwatch.watch.adapters.base import (
     Fetcher,
     HttpStatusProblem,
@@ -29,7 +30,6 @@ from shelfwatch.watch.adapters.base import (
     to_price,
 )
 from shelfwatch.watch.adapters.storehippo import Offer, clean_variant_settings
-from shelfwatch.watch.guarded_client import FetchError
 
 kind = "shopify"
 PAGE_SIZE = 250

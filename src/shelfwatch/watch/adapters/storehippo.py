@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
+from shelfwatch.http.outbound import FetchError
 from shelfwatch.watch.adapters.base import (
     Fetcher,
     HttpStatusProblem,
@@ -46,7 +47,6 @@ from shelfwatch.watch.adapters.base import (
     currency_code,
     parse_price,
 )
-from shelfwatch.watch.guarded_client import FetchError
 
 kind = "storehippo"
 PAGE_SIZE = 100

@@ -8,11 +8,11 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from shelfwatch.accounts.models import ApiKey, User
-from shelfwatch.config.problems import ApiError
 from shelfwatch.feeds.datasets import create_dataset, delete_dataset, grant_read
 from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus
 from shelfwatch.feeds.refresh import claim_refresh, run_refresh
 from shelfwatch.feeds.status import dataset_status
+from shelfwatch.http.problems import ApiError
 
 
 class Command(BaseCommand):
