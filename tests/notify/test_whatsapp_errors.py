@@ -258,3 +258,16 @@ def test_pauses_in_force_are_there_for_ready_and_metrics(whatsapp):
     registry.register(PauseCollector())
     text = generate_latest(registry).decode()
     assert f'shelfwatch_notify_paused_seconds{{code="131048",key="{NUMBER_KEY}"}}' in text
+
+
+def test_a_message_meta_keeps_failing_later_runs_out_of_tries(client, whatsapp, settings):
+    settings.NOTIFY_MAX_ATTEMPTS = 2
+    note = link(make_contact())
+    whatsapp.error_next(131000, None, via="webhook")  # every send accepted, then failed
+    for _ in range(2):
+        Notification.objects.filter(pk=note.pk).update(next_attempt_at=timezone.now())
+        assert deliver().sent == 1
+        forward_webhooks(client, whatsapp, 1)
+    note.refresh_from_db()
+    assert note.status == "failed" and note.attempts == 2 and note.last_error_code == "131000"
+    assert deliver().claimed == 0

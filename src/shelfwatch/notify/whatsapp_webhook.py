@@ -157,14 +157,14 @@ def _apply_failure(notification: Notification, message_id: str, errors: object) 
     if effects.get("marketing_opt_out"):
         whatsapp_contacts.stop_marketing(contact.pk, now)
     resend_at = None
+    # Each acceptance counted a try: a message Meta keeps failing runs out of tries, as it
+    # would in the send response (a pause is the number's fault, not the message's).
+    tries_left = notification.attempts < settings.NOTIFY_MAX_ATTEMPTS
     if effects.get("pause"):
         resend_at = pause_channel(whatsapp, effects["pause"], code=result.code, detail=detail)
-    elif effects.get("window_closed"):
+    elif effects.get("window_closed") and tries_left:
         resend_at = now  # as a template, at once
-    elif (
-        result.outcome == AttemptOutcome.TRANSIENT
-        and notification.attempts < settings.NOTIFY_MAX_ATTEMPTS
-    ):
+    elif result.outcome == AttemptOutcome.TRANSIENT and tries_left:
         resend_at = now + backoff(
             notification.attempts, result.retry_after, base=effects.get("backoff_base")
         )
