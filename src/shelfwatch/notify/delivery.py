@@ -255,6 +255,9 @@ def delivery_rounds(*, worker: str, limit: int) -> Iterator[DeliverySummary]:
             else:
                 batch = prepare_batch(worker=worker, limit=limit)
             if not batch.summary.claimed:
+                # Idle: statuses that came before their message was recorded still get
+                # applied (a busy worker does it after each batch).
+                apply_early_statuses()
                 yield batch.summary
                 continue
             if ahead:
