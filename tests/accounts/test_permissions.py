@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shelfwatch.accounts.permissions import get_store_for, require_admin, stores_for
+from shelfwatch.accounts.permissions import require_admin
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
 from shelfwatch.http.problems import ApiError
+from shelfwatch.inventory.selectors import get_store_for, stores_for
 
 pytestmark = pytest.mark.django_db
 

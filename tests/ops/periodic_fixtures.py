@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django_tasks import task
 
-from shelfwatch.config.periodic import PeriodicJob
+from shelfwatch.ops.jobs import PeriodicJob
 
 
 @task()

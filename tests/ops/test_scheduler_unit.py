@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shelfwatch.config.periodic import PeriodicJob
+from shelfwatch.ops.jobs import PeriodicJob
 from shelfwatch.ops.models import PeriodicJobState
 from shelfwatch.ops.scheduler import DatabaseLease, RedisLease, Scheduler, redis_lease_key
 from tests.ops.periodic_fixtures import JOBS, fast_tick, slow_tick

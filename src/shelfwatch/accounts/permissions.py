@@ -1,18 +1,13 @@
-"""The authorization layer every router uses: role checks and store-scoped querysets.
+"""The authorization checks every router uses: who is calling and what they may do.
 
-Tenant boundaries live in the queries returned here, so a store owner can never reach
-another store's rows by guessing ids.
+Which stores a caller may manage is a query of the inventory app (`inventory.selectors.
+stores_for`), so tenant walls stay in the queries there.
 """
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.http.problems import Forbidden, NotFound, Unauthorized
-from shelfwatch.inventory.models import Store
-
-STORE_ROLES = ("owner", "staff")
+from shelfwatch.http.problems import Forbidden, Unauthorized
 
 
 def require_principal(principal: Principal | None) -> Principal:
@@ -39,29 +34,3 @@ def require_store_staff(principal: Principal | None) -> Principal:
 def require_scope(principal: Principal, scope: str) -> None:
     if not principal.allows(scope):
         raise Forbidden(f"this API key lacks the '{scope}' scope", code="insufficient_scope")
-
-
-def stores_for(
-    principal: Principal | None, *, roles: tuple[str, ...] = STORE_ROLES
-) -> QuerySet[Store]:
-    """Stores the caller may manage with one of `roles`; admins see every store."""
-    if principal is None:
-        return Store.objects.none()
-    if principal.is_admin:
-        return Store.objects.all()
-    return Store.objects.filter(
-        memberships__user=principal.user, memberships__role__in=roles, is_active=True
-    )
-
-
-def get_store_for(
-    principal: Principal | None, store_id: int, *, roles: tuple[str, ...] = STORE_ROLES
-) -> Store:
-    """The store with `store_id` if the caller may manage it; a 404 otherwise.
-
-    404 rather than 403 so ids of other tenants' stores are not confirmed to exist.
-    """
-    store = stores_for(principal, roles=roles).filter(pk=store_id).first()
-    if store is None:
-        raise NotFound("store not found", code="store_not_found")
-    return store

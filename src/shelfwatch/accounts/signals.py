@@ -7,7 +7,6 @@ from django.db.models.signals import post_delete, post_save
 from shelfwatch.accounts import user_cache
 from shelfwatch.accounts.api_keys import forget_key
 from shelfwatch.accounts.models import ApiKey, StoreMembership, User
-from shelfwatch.inventory.models import Store
 
 
 def _user_changed(sender, instance: User, **kwargs) -> None:
@@ -18,11 +17,6 @@ def _membership_changed(sender, instance: StoreMembership, **kwargs) -> None:
     user_cache.forget(instance.user_id)
 
 
-def _store_changed(sender, instance: Store, **kwargs) -> None:
-    # A store's name or state shows in every member's entry; stores change rarely.
-    user_cache.forget()
-
-
 def _api_key_changed(sender, instance: ApiKey, **kwargs) -> None:
     forget_key(instance.key_hash)
 
@@ -31,5 +25,4 @@ def connect() -> None:
     for signal in (post_save, post_delete):
         signal.connect(_user_changed, sender=User, dispatch_uid="user_cache_user")
         signal.connect(_membership_changed, sender=StoreMembership, dispatch_uid="user_cache_m")
-        signal.connect(_store_changed, sender=Store, dispatch_uid="user_cache_store")
         signal.connect(_api_key_changed, sender=ApiKey, dispatch_uid="api_key_cache")

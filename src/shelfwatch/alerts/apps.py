@@ -7,6 +7,6 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts: contacts and subscriptions"
 
     def ready(self) -> None:
-        from shelfwatch.alerts.matching import connect
+        from shelfwatch.alerts import signals
 
-        connect()
+        signals.connect()

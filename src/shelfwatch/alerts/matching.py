@@ -122,10 +122,3 @@ def notifications_for_event(event: Event) -> int:
 def match_event(event: Event) -> None:
     """Consumer of `watch.*` events."""
     notifications_for_event(event)
-
-
-def connect() -> None:
-    from shelfwatch.events.consumers import register_consumer
-
-    for event_type in UPDATE_EVENTS:
-        register_consumer(event_type, match_event, name=f"alerts.match.{event_type}")

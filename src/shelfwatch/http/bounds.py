@@ -85,8 +85,10 @@ def _integer_range(field: models.Field) -> tuple[int, int]:
 def column(model: type[models.Model], name: str, **constraints: Any) -> Any:
     """The input type of a value bound for `model.name`, limited as that column is.
 
-    `constraints` narrow it further (e.g. `ge=0` for a count the column would allow
-    negative). A ForeignKey gives the referenced key's type and range.
+    `constraints` are added (e.g. `min_length`); `ge`/`le` replace an integer column's own
+    range, where a domain rule refuses the rest with a code of its own (a negative quantity
+    the service reports as `invalid_quantity`). A ForeignKey gives the referenced key's
+    type and range.
     """
     field = model._meta.get_field(name)
     if isinstance(field, models.DecimalField):
@@ -95,19 +97,13 @@ def column(model: type[models.Model], name: str, **constraints: Any) -> Any:
         limits = {"ge": -bound, "le": bound, **constraints}
         return Annotated[
             Decimal,
-            Field(allow_inf_nan=False, decimal_places=field.decimal_places, **limits),
+            Field(allow_inf_nan=False, **limits),
             AfterValidator(_finite),
         ]
     if isinstance(field, (models.IntegerField, models.AutoField, models.ForeignKey)):
         low, high = _integer_range(field)
-        return Annotated[
-            int,
-            Field(
-                ge=max(low, constraints.pop("ge", low)),
-                le=min(high, constraints.pop("le", high)),
-                **constraints,
-            ),
-        ]
+        low, high = constraints.pop("ge", low), constraints.pop("le", high)
+        return Annotated[int, Field(ge=max(low, INT64_MIN), le=min(high, INT64_MAX), **constraints)]
     if isinstance(field, models.CharField):
         length = min(
             field.max_length or TEXT_MAX_LENGTH, constraints.pop("max_length", TEXT_MAX_LENGTH)

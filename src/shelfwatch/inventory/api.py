@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import File, Query, Router, Status, UploadedFile
 
 from shelfwatch.accounts.authentication import api_auth, principal_of
-from shelfwatch.accounts.permissions import get_store_for, require_principal, stores_for
+from shelfwatch.accounts.permissions import require_principal
 from shelfwatch.catalog.images import image_out, store_image
 from shelfwatch.catalog.selectors import get_product_for
 from shelfwatch.http.bounds import BoundedSchema
@@ -28,7 +28,7 @@ from shelfwatch.inventory.schemas import (
     StockItemPage,
     StoreOut,
 )
-from shelfwatch.inventory.selectors import store_items
+from shelfwatch.inventory.selectors import get_store_for, store_items, stores_for
 from shelfwatch.inventory.stock import move_stock, set_quantity
 from shelfwatch.inventory.stock_items import add_stock_item, update_stock_item
 

@@ -12,9 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from shelfwatch.accounts.authentication import page_principal
-from shelfwatch.accounts.permissions import stores_for
 from shelfwatch.catalog.models import UNITS
-from shelfwatch.inventory.selectors import store_items
+from shelfwatch.inventory.selectors import store_items, stores_for
 
 PAGE_SIZE = 200
 

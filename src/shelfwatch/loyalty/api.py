@@ -17,9 +17,10 @@ from shelfwatch.accounts.authentication import (
     store_staff_auth,
 )
 from shelfwatch.accounts.models import User
-from shelfwatch.accounts.permissions import get_store_for, require_principal
+from shelfwatch.accounts.permissions import require_principal
 from shelfwatch.http.problems import NotFound
 from shelfwatch.inventory.models import Store
+from shelfwatch.inventory.selectors import get_store_for
 from shelfwatch.loyalty.ledger import adjust
 from shelfwatch.loyalty.models import Entry
 from shelfwatch.loyalty.programs import program_of, save_program

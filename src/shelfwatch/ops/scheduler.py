@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks.base import Task, TaskResultStatus
 
-from shelfwatch.config.periodic import PeriodicJob
+from shelfwatch.ops.jobs import PeriodicJob
 from shelfwatch.ops.models import PeriodicJobState, SchedulerLease
 
 logger = logging.getLogger("shelfwatch.scheduler")

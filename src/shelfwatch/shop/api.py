@@ -10,10 +10,10 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from shelfwatch.accounts.authentication import optional_auth, principal_of, store_staff_auth
-from shelfwatch.accounts.permissions import get_store_for
 from shelfwatch.http.bounds import BoundedSchema, Id
 from shelfwatch.http.cursors import decode_cursor, id_page
 from shelfwatch.http.problems import Forbidden, NotFound
+from shelfwatch.inventory.selectors import get_store_for
 from shelfwatch.shop import carts, flash_sales, orders
 from shelfwatch.shop.checkout import CheckoutRequest, checkout
 from shelfwatch.shop.models import FlashSale, OrderStatus

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ninja import Schema
 
-from shelfwatch.http.bounds import BoundedSchema, column
+from shelfwatch.http.bounds import INT32_MIN, BoundedSchema, column
 from shelfwatch.shop.models import CartLine, FlashSale, Order, OrderStatusChange
 
 
@@ -16,12 +16,13 @@ class CartLineIn(BoundedSchema):
 
     store_id: column(CartLine, "store")
     product_id: column(CartLine, "product")
-    quantity: column(CartLine, "quantity") = 1
+    # Below 1 is the cart's own `invalid_quantity`.
+    quantity: column(CartLine, "quantity", ge=INT32_MIN) = 1
     flash_sale_id: column(FlashSale, "id") | None = None
 
 
 class CartQuantityIn(BoundedSchema):
-    quantity: column(CartLine, "quantity")
+    quantity: column(CartLine, "quantity", ge=INT32_MIN)
 
 
 class CartLineOut(Schema):

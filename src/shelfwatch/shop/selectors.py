@@ -1,7 +1,7 @@
 """Reads of orders and flash sales, with the tenant boundary inside each query.
 
 A customer reaches their own orders, store staff their stores' orders (through
-`accounts.permissions.stores_for`), admins every order; anything else is a 404.
+`inventory.selectors.stores_for`), admins every order; anything else is a 404.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from shelfwatch.accounts.permissions import get_store_for, stores_for
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.http.problems import NotFound
+from shelfwatch.inventory.selectors import get_store_for, stores_for
 from shelfwatch.shop.models import FlashSale, Order
 
 

@@ -243,7 +243,7 @@ def store_order_board(*, principal, store_id: int, done_limit: int = 20) -> tupl
     """The order board of a store the caller manages: open orders by status (oldest
     first, as they are worked through) and the latest finished ones. Raises NotFound for
     a store the caller does not manage."""
-    from shelfwatch.accounts.permissions import get_store_for
+    from shelfwatch.inventory.selectors import get_store_for
     from shelfwatch.shop.models import OrderStatus
     from shelfwatch.shop.selectors import store_board
 

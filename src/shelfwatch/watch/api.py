@@ -16,10 +16,11 @@ from shelfwatch.accounts.authentication import (
     optional_auth,
     principal_of,
 )
-from shelfwatch.accounts.permissions import get_store_for, require_admin
+from shelfwatch.accounts.permissions import require_admin
 from shelfwatch.http.bounds import BoundedSchema
 from shelfwatch.http.cursors import decode_cursor, encode_cursor
 from shelfwatch.http.problems import NotFound
+from shelfwatch.inventory.selectors import get_store_for
 from shelfwatch.watch.internal import internal_source_for
 from shelfwatch.watch.models import Source
 from shelfwatch.watch.schemas import (

@@ -2,18 +2,23 @@
 
 Where a store's internal source watched only the duplicate, its item now stands for the
 survivor (internal items are keyed by product id). Where it watched both, the duplicate's
-subscribers and history join the survivor's item and the duplicate's item goes; a person
-subscribed to both, for the same kind of alert, keeps the survivor's subscription. Runs
-inside the merge's transaction, so a failed merge moves nothing.
+history joins the survivor's item, `items_merged` lets other apps move what pointed at the
+duplicate's item (the alerts app moves its subscribers), and the duplicate's item goes.
+Runs inside the merge's transaction, so a failed merge moves nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from shelfwatch.alerts.models import Subscription
+from django.dispatch import Signal
+
 from shelfwatch.catalog.models import Product
 from shelfwatch.watch.models import Observation, SourceKind, WatchedItem
+
+# Sent with `item` (about to be deleted) and `into` (the item that stays), in the merge's
+# transaction: receivers move their rows from one to the other.
+items_merged = Signal()
 
 
 def follow_product_merge(*, duplicate: Product, survivor: Product, **kwargs: Any) -> int:
@@ -34,18 +39,8 @@ def follow_product_merge(*, duplicate: Product, survivor: Product, **kwargs: Any
                 fields += ["external_id", "name"]
             item.save(update_fields=fields)
         else:
-            _move_subscriptions(item, kept)
+            items_merged.send(sender=WatchedItem, item=item, into=kept)
             Observation.objects.filter(item=item).update(item=kept)
             item.delete()
         affected += 1
     return affected
-
-
-def _move_subscriptions(item: WatchedItem, kept: WatchedItem) -> None:
-    taken = set(Subscription.objects.filter(item=kept).values_list("contact_id", "kind"))
-    for subscription in Subscription.objects.filter(item=item):
-        if (subscription.contact_id, subscription.kind) in taken:
-            subscription.delete()
-        else:
-            subscription.item = kept
-            subscription.save(update_fields=["item"])

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.db.models import F, QuerySet
 
-from shelfwatch.accounts.permissions import stores_for
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.feeds.sources import RowLimitExceeded, SourceConfigError, SourceForbidden
+from shelfwatch.inventory.selectors import stores_for
 
 if TYPE_CHECKING:
     from shelfwatch.accounts.models import User
