@@ -66,9 +66,8 @@ def reject_product(*, product: Product, principal: Principal, reason: str) -> Pr
 
 
 def merge_products(*, duplicate: Product, survivor: Product, principal: Principal) -> Product:
-    """Fold `duplicate` into `survivor`; returns the survivor."""
-    from shelfwatch.inventory.stock import merge_stock_items
-
+    """Fold `duplicate` into `survivor`; returns the survivor. Other apps move their own
+    rows (stock, watched items) on `product_merged`, inside the same transaction."""
     if duplicate.pk == survivor.pk:
         raise InvalidReview("a product cannot be merged into itself", code="merge_into_self")
     with transaction.atomic():
@@ -78,7 +77,6 @@ def merge_products(*, duplicate: Product, survivor: Product, principal: Principa
         duplicate, survivor = locked[duplicate.pk], locked[survivor.pk]
         if duplicate.is_merged or survivor.is_merged:
             raise Conflict("one of these products was already merged", code="product_merged")
-        merge_stock_items(duplicate=duplicate, survivor=survivor, actor=principal.user)
         _move_images(duplicate, survivor)
         _move_regional_names(duplicate, survivor)
         barcode = duplicate.barcode

@@ -12,7 +12,12 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.models import Category, Product, VerificationStatus
 from shelfwatch.http.problems import NotFound
-from shelfwatch.inventory.models import StockItem
+
+
+def _stock_items() -> QuerySet:
+    # Stores stock catalog products, not the other way round: the rows are reached through
+    # the reverse relation, so the catalog needs no import of the inventory app.
+    return Product._meta.get_field("stock_items").related_model.objects.all()
 
 
 def visible_products(principal: Principal | None) -> QuerySet[Product]:
@@ -25,7 +30,7 @@ def visible_products(principal: Principal | None) -> QuerySet[Product]:
         visible |= Q(created_by=principal.user) & ~Q(status=VerificationStatus.REJECTED)
         store_ids = list(principal.store_roles)
         if store_ids:
-            stocked = StockItem.objects.filter(product=OuterRef("pk"), store_id__in=store_ids)
+            stocked = _stock_items().filter(product=OuterRef("pk"), store_id__in=store_ids)
             visible |= Exists(stocked) & Q(status=VerificationStatus.PENDING)
     return products.filter(visible)
 
@@ -64,9 +69,7 @@ def filter_products(
     if in_stock_at is not None:
         products = products.filter(
             Exists(
-                StockItem.objects.filter(
-                    product=OuterRef("pk"), store_id=in_stock_at, quantity__gt=0
-                )
+                _stock_items().filter(product=OuterRef("pk"), store_id=in_stock_at, quantity__gt=0)
             )
         )
     if status:

@@ -1,4 +1,5 @@
-"""Wiring done once at start-up: keeping the accounts' per-process caches honest."""
+"""Wiring done once at start-up: a catalog merge moves stock, and the accounts' per-process
+caches stay honest when stores change."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.db.models.signals import post_delete, post_save
 
 from shelfwatch.accounts import user_cache
 from shelfwatch.inventory.models import Store
+from shelfwatch.inventory.stock import merge_stock_items
 
 
 def _store_changed(sender, instance: Store, **kwargs) -> None:
@@ -13,6 +15,13 @@ def _store_changed(sender, instance: Store, **kwargs) -> None:
     user_cache.forget()
 
 
+def _follow_product_merge(*, duplicate, survivor, principal, **kwargs) -> None:
+    merge_stock_items(duplicate=duplicate, survivor=survivor, actor=principal.user)
+
+
 def connect() -> None:
+    from shelfwatch.catalog.review import product_merged
+
+    product_merged.connect(_follow_product_merge, dispatch_uid="inventory.follow_product_merge")
     for signal in (post_save, post_delete):
         signal.connect(_store_changed, sender=Store, dispatch_uid="user_cache_store")
