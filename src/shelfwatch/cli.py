@@ -9,6 +9,7 @@ shelfwatch scheduler        the periodic-work scheduler (one holds the lease)
 shelfwatch demo             load the demo accounts and stores
 shelfwatch createadmin      create a platform admin
 shelfwatch manage <cmd>     any Django management command; `shelfwatch <cmd>` works too
+                            (Shelfwatch's own: deliver, feeds; `shelfwatch --help` lists them)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -68,13 +70,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         connections.close_all()
     metrics_dir = fresh_metrics_dir(settings.DATA_DIR, "serve")
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    site_url = serve_site_url(args.host, args.port)
+    if settings.EMBEDDED and not os.environ.get("SITE_URL"):
+        # Links in emails (codes, manage, unsubscribe, orders) point where this serve runs;
+        # off the embedded setup SITE_URL is the public address and must be set.
+        env["SITE_URL"] = site_url
     specs = serve_children(host=args.host, port=args.port, task_workers=args.task_workers)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"Shelfwatch is running at http://{host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    print(f"Shelfwatch is running at {site_url}/  (Ctrl-C to stop)", flush=True)
     try:
         return Supervisor(specs, env=env).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def serve_site_url(host: str, port: int) -> str:
+    """The base URL a browser on this machine uses for `serve --host host --port port`: a
+    wildcard bind is reached on the loopback address."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - naming the wildcard, not binding to it
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def serve_children(*, host: str, port: int, task_workers: int) -> list[ChildSpec]:
@@ -253,6 +269,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if not _database_ready_for_demo():
+        return 2
     summary = load_demo_data()
     print(
         f"Demo data: {sum(a.created for a in summary.accounts)} accounts,"
@@ -266,6 +284,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
         password = account.password if loaded.created else "(existing account, unchanged)"
         print(f"  {account.role:<15} {account.email:<30} {password}")
     return 0
+
+
+def _database_ready_for_demo() -> bool:
+    """Bring the embedded database up to date (as `serve` does); elsewhere only check it,
+    saying what to run, since migrating a shared production database is the operator's
+    decision. False when the demo cannot be loaded yet."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    if settings.EMBEDDED:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        return True
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        print(
+            "error: the database has migrations that are not applied yet; run"
+            " `shelfwatch migrate` first, then `shelfwatch demo` again.",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
@@ -332,13 +374,26 @@ def _add_bind(parser: argparse.ArgumentParser, port: int = DEFAULT_PORT) -> None
     parser.add_argument("--port", type=int, default=port, help="bind port (default: %(default)s)")
 
 
+def project_management_commands() -> list[str]:
+    """The management commands Shelfwatch's own apps define (deliver, feeds, ...), found
+    on disk so that `--help` lists them without setting Django up."""
+    root = Path(__file__).resolve().parent
+    return sorted(
+        path.stem
+        for path in root.glob("*/management/commands/*.py")
+        if not path.stem.startswith("_")
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from shelfwatch.ops.servers import DEFAULT_WEB_THREADS, default_web_workers
 
+    own = ", ".join(project_management_commands())
     parser = argparse.ArgumentParser(
         prog="shelfwatch",
         description="Run and manage a Shelfwatch installation.",
         epilog=(
+            f"Shelfwatch's own management commands: {own} (`shelfwatch <command> --help`). "
             "Any other command is a Django management command: `shelfwatch migrate`, "
             "`shelfwatch check --deploy`, `shelfwatch shell`; `shelfwatch manage help` lists them."
         ),
@@ -418,6 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the `shelfwatch` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -429,7 +491,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(run_django(args_list))
     if first == "manage" and len(args_list) > 1 and args_list[1] not in ("-h", "--help"):
         sys.exit(run_django(args_list[1:]))
-    args = parser.parse_args(args_list)
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        # Report it with the subcommand's usage (`serve --prot 8151` shows serve's options),
+        # not the top-level one argparse would print.
+        subparser = _subparsers(parser).get(args.command or "", parser)
+        subparser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "handler", None):
         parser.print_help()
         sys.exit(0)

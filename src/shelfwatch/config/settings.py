@@ -456,7 +456,10 @@ WHATSAPP_RATE_PER_SECOND = min(1000.0, float(env_str("WHATSAPP_RATE_PER_SECOND",
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shelfwatch.ops.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "shelfwatch.ops.logs.RequestIdFilter"},
+        "routine": {"()": "shelfwatch.ops.logs.RoutineLinesFilter", "level": LOG_LEVEL},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
@@ -471,7 +474,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "routine"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -35,6 +35,36 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# Lines every task run writes at INFO: the task worker's start and finish of each task
+# (django_tasks logs both with this one format; a failure is logged at ERROR).
+ROUTINE_FORMATS = {
+    "django_tasks": frozenset({"Task id=%s path=%s state=%s"}),
+    "django.tasks": frozenset({"Task id=%s path=%s state=%s"}),
+}
+
+
+class RoutineLinesFilter(logging.Filter):
+    """Demotes routine INFO lines (ROUTINE_FORMATS) to DEBUG, and drops them unless the
+    configured `level` is DEBUG: a `serve` log at INFO shows what people need (verification
+    codes printed by the console email backend, warnings, failures), not one line per task.
+
+    A handler filter, because the task worker sets its logger's level to INFO itself.
+    """
+
+    def __init__(self, level: str | int = "INFO") -> None:
+        super().__init__()
+        self.threshold = level if isinstance(level, int) else logging.getLevelName(level.upper())
+        if not isinstance(self.threshold, int):
+            self.threshold = logging.INFO
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        formats = ROUTINE_FORMATS.get(record.name)
+        if record.levelno == logging.INFO and formats is not None and record.msg in formats:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self.threshold <= logging.DEBUG
+        return True
+
+
 def granian_log_config(logging_settings: dict[str, Any]) -> dict[str, Any]:
     """granian's `log_dictconfig`: its server messages go through our root handler and format.
 

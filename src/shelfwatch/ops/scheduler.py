@@ -289,7 +289,8 @@ class Scheduler:
                 return False
             result = task.enqueue()
             PeriodicJobState.objects.filter(name=job.name).update(last_result_id=str(result.id))
-        logger.info(
+        # Routine: one line per job every few seconds would bury everything else at INFO.
+        logger.debug(
             "enqueued periodic job %s (%s) as %s; next run at %s",
             job.name,
             job.task,
