@@ -17,6 +17,7 @@ import ssl
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from django.conf import settings
 DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
+MAX_RETRY_AFTER = 3600.0
 USER_AGENT = "Shelfwatch/0.1 (+stock and price watcher)"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -398,3 +400,17 @@ class GuardedClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds (delta or HTTP date), capped at an hour; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))

@@ -14,15 +14,13 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from shelfwatch.http.outbound import FetchResult, GuardedClient
+from shelfwatch.http.outbound import FetchResult, GuardedClient, retry_after_seconds
 from shelfwatch.watch.adapters.base import HttpStatusProblem, SourceProblem
 
-MAX_RETRY_AFTER = 3600.0
 GONE_STATUSES = (404, 410)
 
 
@@ -71,20 +69,6 @@ class HostGate:
             if self._stopped.is_set():
                 raise LeaseLost("the host's lease was lost; the poll stops here")
             yield
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds (delta or HTTP date), capped at an hour; None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
 
 
 class SourceFetcher:
