@@ -262,3 +262,11 @@ def test_changing_a_sale_line_re_reserves_or_keeps_the_old_hold(callers, sale):
     sale.refresh_from_db()
     assert sale.held == 2
     assert Reservation.objects.filter(status="active").count() == 1
+
+
+def test_a_throttled_units_left_figure_is_scheduled_to_go_out_after_the_window(caplog):
+    from shelfwatch.shop.flash_sale_news import _flush_after_window
+
+    with caplog.at_level("WARNING", logger="shelfwatch"):
+        _flush_after_window()
+    assert "could not schedule" not in caplog.text

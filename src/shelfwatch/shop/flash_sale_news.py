@@ -76,7 +76,8 @@ def _flush_after_window() -> None:
     from shelfwatch.shop.tasks import flush_units_left as flush_task
 
     try:
-        flush_task.using(run_after=timedelta(seconds=UNITS_LEFT_EVERY_SECONDS)).enqueue()
+        after = timezone.now() + timedelta(seconds=UNITS_LEFT_EVERY_SECONDS)
+        flush_task.using(run_after=after).enqueue()
     except Exception:
         # The tender flushes every few seconds anyway; a busy queue must not fail a sale.
         logger.warning("could not schedule the units-left flush", exc_info=True)
