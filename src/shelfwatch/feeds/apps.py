@@ -7,12 +7,6 @@ class FeedsConfig(AppConfig):
     verbose_name = "Data feeds"
 
     def ready(self) -> None:
-        from shelfwatch.events.server import register_stream_matcher
-        from shelfwatch.events.topics import register_topic_kind
-        from shelfwatch.feeds.models import NAME_PATTERN
-        from shelfwatch.feeds.stream import is_feed_stream, serve_feed_stream
-        from shelfwatch.feeds.topics import may_follow_feed
+        from shelfwatch.feeds import signals
 
-        # `feed:<name>` carries a dataset's refresh outcomes (feeds.refreshed/refresh_failed).
-        register_topic_kind("feed", key_pattern=NAME_PATTERN, check=may_follow_feed)
-        register_stream_matcher(is_feed_stream, serve_feed_stream)
+        signals.connect()

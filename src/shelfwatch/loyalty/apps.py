@@ -7,9 +7,6 @@ class LoyaltyConfig(AppConfig):
     verbose_name = "Loyalty points"
 
     def ready(self) -> None:
-        from shelfwatch.events.consumers import register_consumer
-        from shelfwatch.loyalty.orders import on_order_status_changed
+        from shelfwatch.loyalty import signals
 
-        register_consumer(
-            "order.status_changed", on_order_status_changed, name="loyalty.order_points"
-        )
+        signals.connect()
