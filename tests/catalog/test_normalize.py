@@ -123,3 +123,11 @@ def test_strip_language_tag():
     assert strip_language_tag("hi-IN:अमूल मक्खन") == "अमूल मक्खन"
     assert strip_language_tag("ta: ஆவின் நெய்") == "ஆவின் நெய்"
     assert strip_language_tag("अमूल मक्खन") == "अमूल मक्खन"
+
+
+def test_counts_and_versions_joined_to_a_word_are_not_model_numbers():
+    assert model_codes("Norton Internet Security users-5") == ()
+    assert model_codes("Office 2007 5-user licence win-98") == ()
+    assert model_codes("Photoshop v17.0 upgrade") == ()
+    # Real codes with a dash stay codes.
+    assert model_codes("Sony DSC-H50 PS-LX350H") == ("dsch50", "pslx350h")

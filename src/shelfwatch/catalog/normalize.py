@@ -79,6 +79,11 @@ _APOSTROPHES = str.maketrans("", "", "'\u2019\u02bc`\u00b4")
 _LANG_TAG_RE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*:", re.IGNORECASE)
 # A short number then letters is a size or a word ("1080p", "320gb", "2minute"), not a model.
 _SPEC_RE = re.compile(r"^\d{1,5}[a-z]+$")
+# A word and a small count joined by a dash or slash ("users-5", "5-user", "pack/2",
+# "win-98"), or a version ("v17.0"): a count or a version of something, not a model number.
+_COUNTED_WORD_RE = re.compile(
+    r"^(?:[a-z]{3,}[-/.]\d{1,3}|\d{1,3}[-/.][a-z]{3,}|v\d{1,3}(?:\.\d{1,3})*)$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +242,7 @@ def model_codes(text: str) -> tuple[str, ...]:
             and not code.isalpha()
             and word.isascii()
             and not _SPEC_RE.match(code)
+            and not _COUNTED_WORD_RE.match(word)
             and code not in found
         ):
             found.append(code)
