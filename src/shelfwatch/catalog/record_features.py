@@ -26,6 +26,7 @@ from .normalize import (
     parse_quantity,
     strip_language_tag,
 )
+from .romanize import canonical_words, sound_key
 
 SAME_TEXT = 88.0  # rapidfuzz ratio at/above which two names or brands are one spelling
 
@@ -40,6 +41,7 @@ class ProductRecord:
     regional_names: tuple[str, ...] = ()
     description: str = ""
     barcode: str | None = None
+    price: float | None = None  # in any one currency; only ratios are compared
 
     def __post_init__(self) -> None:
         # Records are cache keys for `prepare`, so a list of regional names becomes a tuple.
@@ -63,15 +65,38 @@ _COLOUR_TEXT = """
     turquoise"""
 _COLOURS = frozenset(_COLOUR_TEXT.split())
 _QUANTITY_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:g|ml|pcs)$")
+# Words that name an edition, a licence or a platform: two listings that differ in one of
+# them are usually two products ("upgrade", "academic", "for mac", "east region"). General
+# words of software and electronics listings, not taken from any one data set's records.
+_EDITION_TEXT = """
+    upgrade academic student students teacher edu education trial oem retail full deluxe
+    premium professional pro standard home basic plus ultimate enterprise business server
+    personal family lite express essentials special collector collectors limited bundle
+    kit renewal subscription license licence licenses upgrades expansion addon
+    east west north south central region"""
+_EDITION_WORDS = frozenset(_EDITION_TEXT.split())
+_PLATFORM_TEXT = """
+    mac macintosh osx win windows linux unix pc xbox ps2 ps3 ps4 psp wii nintendo ds
+    playstation ipod iphone ipad android palm"""
+_PLATFORM_WORDS = frozenset(_PLATFORM_TEXT.split())
+_VERSION_MARKS = frozenset({"v", "ver", "version"})
+_ROMAN_TEXT = "ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx"
+_ROMAN = {r: str(i) for i, r in enumerate(_ROMAN_TEXT.split(), start=2)}
+_ROMAN.pop("v")  # a lone v is more often "version" than five
+_ROMAN.pop("x")  # and a lone x "times" or an OS name
+_VERSION_RE = re.compile(r"^v?(\d{1,4})(?:\.0+)?$|^v(\d+(?:\.\d+)+)$")
 _SAME_WORD = 80.0  # ratio at/above which two words are one word with a typo
 
 
 @dataclass(eq=False)
 class CorpusStats:
-    """Token document frequencies over a catalog, for IDF weighting of name tokens.
+    """Word document frequencies over a catalog, for IDF weighting of name words.
 
-    Optional: without it every token weighs 1 (weak words less). Build it once with
-    `CorpusStats.from_names(names)` and pass the same object to `prepare` and `score_pair`.
+    Optional: without it every word weighs 1 (weak words less). The benchmark builds one
+    from its tables with `from_names`; the catalog builds one per lookup from its search
+    index (`matching.catalog_stats`), so both weigh words the same way. Words holding a
+    digit (sizes, model numbers, versions) always weigh as the rarest words do: the search
+    vocabulary does not count them, and they are the most telling words anyway.
     """
 
     documents: int = 0
@@ -85,8 +110,32 @@ class CorpusStats:
             stats.frequencies.update(set(normalize_text(name).split()))
         return stats
 
+    _memo: dict[str, float] = field(default_factory=dict, repr=False)
+
     def idf(self, token: str) -> float:
-        return math.log((self.documents + 1) / (self.frequencies.get(token, 0) + 1)) + 1.0
+        value = self._memo.get(token)
+        if value is None:
+            digit = any(ch.isdigit() for ch in token)
+            count = 0 if digit else self.frequencies.get(token, 0)
+            value = self._memo[token] = math.log((self.documents + 1) / (count + 1)) + 1.0
+        return value
+
+
+def version_words(words: Iterable[str]) -> list[str]:
+    """Words with versions written one way: "v17" and "17.0" -> "17", "xi" -> "11"; the
+    words "v", "ver" and "version" before a number are dropped."""
+    out: list[str] = []
+    items = list(words)
+    for i, word in enumerate(items):
+        nxt = items[i + 1] if i + 1 < len(items) else ""
+        if word in _VERSION_MARKS and nxt[:1].isdigit():
+            continue
+        match = _VERSION_RE.match(word)
+        if match:
+            out.append(match.group(1) or match.group(2))
+        else:
+            out.append(_ROMAN.get(word, word))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +159,19 @@ class PreparedRecord:
     barcode: str
     weights: dict[str, float]
     norm: float
+    # All the name's words (brand included), romanised, synonyms in English, versions one
+    # way, with IDF weights: the model's word features.
+    words: tuple[str, ...] = ()
+    all_weights: dict[str, float] = field(default_factory=dict)
+    all_norm: float = 0.0
+    joined: str = ""  # the words run together, for joined/split words and char n-grams
+    grams: dict[str, float] = field(default_factory=dict)  # unit-length char 3-gram vector
+    numbers: frozenset[str] = frozenset()  # number words that are not quantities
+    editions: frozenset[str] = frozenset()
+    platforms: frozenset[str] = frozenset()
+    keys: str = ""  # sound keys of the words, for names written in two scripts
+    regional_keys: tuple[str, ...] = ()
+    price: float | None = None
 
 
 def _token_weight(token: str, stats: CorpusStats | None) -> float:
@@ -123,27 +185,43 @@ def _is_brand_word(token: str, brand_key: str, brand_tokens: frozenset[str]) -> 
     )
 
 
+def _grams(text: str) -> dict[str, float]:
+    counts = Counter(text[i : i + 3] for i in range(len(text) - 2)) if len(text) > 2 else {}
+    if not counts and text:
+        counts = Counter([text])
+    norm = math.sqrt(sum(c * c for c in counts.values())) or 1.0
+    return {g: c / norm for g, c in counts.items()}
+
+
+def _canonical(text: str) -> list[str]:
+    words = [t for t in normalize_text(text).split() if not _QUANTITY_TOKEN.match(t)]
+    return version_words(canonical_words(tuple(words)))
+
+
 @lru_cache(maxsize=8192)
 def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> PreparedRecord:
     """Features of one record; cached, so repeated scoring of the same record is cheap."""
-    brand_norm = normalize_text(record.brand)
-    brand_key = brand_norm.replace(" ", "")
-    brand_tokens = frozenset(brand_norm.split())
-    words = [t for t in normalize_text(record.name).split() if not _QUANTITY_TOKEN.match(t)]
+    brand_words = _canonical(record.brand)
+    brand_key = "".join(brand_words)
+    brand_tokens = frozenset(brand_words)
+    words = _canonical(record.name)
     core = tuple(t for t in words if not _is_brand_word(t, brand_key, brand_tokens)) or tuple(words)
-    regional = tuple(
-        text
-        for text in (normalize_text(strip_language_tag(n)) for n in record.regional_names)
-        if text
-    )
+    regional_words = [_canonical(strip_language_tag(n)) for n in record.regional_names]
+    regional = tuple(" ".join(w) for w in regional_words if w)
     codes = model_codes(record.name)
     weights = {t: _token_weight(t, stats) for t in set(core)}
+    all_weights = {t: _token_weight(t, stats) for t in set(words)}
+    joined = "".join(words)
+    code_set = set(codes)
+    numbers = frozenset(
+        t for t in words if t.replace(".", "").isdigit() and t not in code_set and len(t) <= 6
+    )
     return PreparedRecord(
         record=record,
         core=core,
         core_text=" ".join(core),
         name_tokens=frozenset(words),
-        name_key="".join(words),
+        name_key=joined,
         plain_name=" ".join(words),
         brand_key=brand_key,
         brand_tokens=brand_tokens,
@@ -156,6 +234,17 @@ def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> Prepared
         barcode=re.sub(r"\D", "", record.barcode or "").lstrip("0"),
         weights=weights,
         norm=math.sqrt(sum(w * w for w in weights.values())),
+        words=tuple(words),
+        all_weights=all_weights,
+        all_norm=math.sqrt(sum(w * w for w in all_weights.values())),
+        joined=joined,
+        grams=_grams(joined),
+        numbers=numbers,
+        editions=frozenset(words) & _EDITION_WORDS,
+        platforms=frozenset(words) & _PLATFORM_WORDS,
+        keys=" ".join(sound_key(t) for t in words),
+        regional_keys=tuple(" ".join(sound_key(t) for t in w) for w in regional_words if w),
+        price=record.price if record.price and record.price > 0 else None,
     )
 
 

@@ -1,0 +1,496 @@
+"""The learned part of the matcher: pair features, and a gradient-boosted tree model over
+them that is shipped as a small JSON file (`matcher_model.json`) and loaded once per process.
+
+Features are ones that carry across kinds of products rather than words of one data set:
+word TF-IDF cosines (typo-, abbreviation- and joined-word-tolerant), character 3-gram
+cosine, how much of each name the other covers (listings padded with vendor names, SKUs and
+platform text), model-code and number agreement and conflict, edition/version/platform
+words present on one side only or differing, colour, brand agreement (missing brands
+apart), net quantity in canonical units, regional names, names compared by sound across
+scripts, and the price ratio when both prices are known.
+
+Scoring needs only numpy and the JSON file; fitting (`fit`, used by the `train_matcher`
+command and the benchmark) needs scikit-learn. The model file holds the trees as arrays
+(no pickle), so it loads the same under any scikit-learn version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from .record_features import (
+    PreparedRecord,
+    brand_evidence,
+    model_evidence,
+    name_similarity,
+)
+
+MODEL_PATH = Path(__file__).with_name("matcher_model.json")
+FORMAT = "shelfwatch-matcher-trees/1"
+
+FEATURES: tuple[str, ...] = (
+    "word_cosine",
+    "core_cosine",
+    "core_chars",
+    "core_differ",
+    "char_cosine",
+    "cover_min",
+    "cover_max",
+    "joined_partial",
+    "model_match",
+    "model_conflict",
+    "model_variant",
+    "codes_both",
+    "code_suffix_conflict",
+    "numbers_shared",
+    "numbers_conflict",
+    "year_conflict",
+    "edition_one_side",
+    "edition_conflict",
+    "platform_one_side",
+    "platform_conflict",
+    "colour_differs",
+    "brand",
+    "quantity",
+    "regional",
+    "sound",
+    "price_ratio",
+    "barcode_differs",
+)
+MISSING = -1.0  # a feature that cannot be computed for the pair (no price, no numbers)
+# How each feature may move the score: +1 only up, -1 only down, 0 either way. Constraining
+# the trees so keeps a small data set from teaching that more alike names or a model-code
+# conflict could ever make a match likelier: rules that hold for any kind of product.
+_RISING = {
+    "word_cosine",
+    "core_cosine",
+    "core_chars",
+    "char_cosine",
+    "cover_min",
+    "cover_max",
+    "joined_partial",
+    "model_match",
+    "numbers_shared",
+    "brand",
+    "quantity",
+    "regional",
+    "sound",
+}
+_FALLING = {
+    "core_differ",
+    "model_conflict",
+    "model_variant",
+    "code_suffix_conflict",
+    "numbers_conflict",
+    "year_conflict",
+    "edition_one_side",
+    "edition_conflict",
+    "platform_one_side",
+    "platform_conflict",
+    "colour_differs",
+    "barcode_differs",
+}
+MONOTONIC = tuple(1 if f in _RISING else -1 if f in _FALLING else 0 for f in FEATURES)
+
+
+def _aligned(a: PreparedRecord, b: PreparedRecord) -> tuple[dict[str, float], dict[str, float]]:
+    """Both records' word weights with words one side runs together that the other splits
+    merged ("spysweeper" / "spy sweeper")."""
+    wa, wb = dict(a.all_weights), dict(b.all_weights)
+    for x, y, wy in ((a, b, wb), (b, a, wa)):
+        rest = set(x.words) - set(y.words)
+        for first, second in zip(y.words, y.words[1:], strict=False):
+            joined = first + second
+            if joined in rest and first in wy and second in wy:
+                weight = max(wy.pop(first), wy.pop(second))
+                wy[joined] = max(weight, x.all_weights.get(joined, weight))
+    return wa, wb
+
+
+def _near(word: str, others: list[str]) -> tuple[str, float]:
+    """The word of `others` that is `word` with a typo, or an abbreviation of it or it of
+    them ("prem" / "premium"), with how much it counts (0..1); ("", 0) when none is."""
+    if not word.isalpha():
+        return "", 0.0
+    if len(word) >= 3:
+        for other in others:
+            short, long = (word, other) if len(word) <= len(other) else (other, word)
+            if len(short) >= 3 and long.startswith(short) and short.isalpha():
+                return other, 0.8
+    if len(word) >= 4:
+        hit = process.extractOne(word, others, scorer=fuzz.ratio, score_cutoff=80)
+        if hit and hit[0].isalpha():
+            return hit[0], hit[1] / 100.0
+    return "", 0.0
+
+
+def _word_overlap(wa: dict[str, float], wb: dict[str, float]) -> tuple[float, float, float]:
+    """(weighted cosine, share of a's weight matched, share of b's) with near words
+    counted as partly the same."""
+    na = sum(w * w for w in wa.values())
+    nb = sum(w * w for w in wb.values())
+    if not na or not nb:
+        return 0.0, 0.0, 0.0
+    common = wa.keys() & wb.keys()
+    dot = sum(wa[t] * wb[t] for t in common)
+    got_a = sum(wa[t] ** 2 for t in common)
+    got_b = sum(wb[t] ** 2 for t in common)
+    rest_b = [t for t in wb if t not in common and t.isalpha() and len(t) >= 3]
+    for t in wa:
+        if t in common or not rest_b:
+            continue
+        hit, credit = _near(t, rest_b)
+        if hit:
+            dot += wa[t] * wb[hit] * credit
+            got_a += wa[t] ** 2 * credit
+            got_b += wb[hit] ** 2 * credit
+            rest_b.remove(hit)
+    return dot / math.sqrt(na * nb), got_a / na, got_b / nb
+
+
+def _numbers(a: PreparedRecord, b: PreparedRecord) -> tuple[float, float, float]:
+    if not a.numbers or not b.numbers:
+        return MISSING, 0.0, 0.0
+    shared = a.numbers & b.numbers
+    # A number one name holds may be in the other's model code or description.
+    a_only = [n for n in a.numbers - shared if n not in b.haystack]
+    b_only = [n for n in b.numbers - shared if n not in a.haystack]
+    years_a = {n for n in a.numbers if len(n) == 4 and n[:2] in ("19", "20")}
+    years_b = {n for n in b.numbers if len(n) == 4 and n[:2] in ("19", "20")}
+    year_conflict = float(bool(years_a and years_b and not years_a & years_b))
+    jaccard = len(shared) / len(a.numbers | b.numbers)
+    return jaccard, float(bool(a_only and b_only)), year_conflict
+
+
+def _suffix_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Both names hold one model with different finish suffixes ("f360b" / "f360w")."""
+    return any(
+        sx == sy and x != y and x != sx and y != sy
+        for x, sx in zip(a.codes, a.stems, strict=True)
+        for y, sy in zip(b.codes, b.stems, strict=True)
+    )
+
+
+def _one_side_and_conflict(x: frozenset[str], y: frozenset[str]) -> tuple[float, float]:
+    return float(len(x ^ y)), float(bool(x and y and x != y))
+
+
+def _sound(a: PreparedRecord, b: PreparedRecord) -> float:
+    best = fuzz.token_sort_ratio(a.keys, b.keys)
+    for x, y in ((a, b), (b, a)):
+        for local in x.regional_keys:
+            best = max(best, fuzz.token_sort_ratio(local, y.keys))
+            for other in y.regional_keys:
+                best = max(best, fuzz.token_sort_ratio(local, other))
+    return best / 100.0
+
+
+def _regional(a: PreparedRecord, b: PreparedRecord) -> float:
+    best = 0.0
+    for x, y in ((a, b), (b, a)):
+        for local in x.regional:
+            for other in (y.plain_name, *y.regional):
+                best = max(best, fuzz.token_sort_ratio(local, other) / 100.0)
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class PairEvidence:
+    """The feature values of a pair (in FEATURES order) and the reasons a reviewer reads."""
+
+    values: tuple[float, ...]
+    reasons: tuple[str, ...]
+    same_barcode: bool
+    quantity_differs: bool
+
+
+def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
+    """Every feature of a prepared pair, with short readable reasons."""
+    reasons: list[str] = []
+    same_barcode = bool(a.barcode) and a.barcode == b.barcode
+    barcode_differs = bool(a.barcode and b.barcode) and not same_barcode
+    if same_barcode:
+        reasons.append("same barcode")
+    elif barcode_differs:
+        reasons.append("different barcodes")
+
+    wa, wb = _aligned(a, b)
+    word_cos, cover_a, cover_b = _word_overlap(wa, wb)
+    core_words, core_chars, core_differ = name_similarity(a, b)
+    char_cos = sum(v * b.grams.get(g, 0.0) for g, v in a.grams.items())
+    short, long = sorted((a.joined, b.joined), key=len)
+    partial = fuzz.partial_ratio(short, long) / 100.0 if short else 0.0
+    regional = _regional(a, b) if a.regional or b.regional else 0.0
+    sound = _sound(a, b)
+    if regional >= 0.88:
+        reasons.append("regional name matches")
+    elif sound >= 0.85 and word_cos < 0.6:
+        reasons.append("names sound alike across scripts")
+    reasons.append(f"name {max(word_cos, core_chars):.2f} similar")
+
+    model, code, variant = model_evidence(a, b)
+    conflict = not model and not variant and bool(a.codes and b.codes)
+    if model:
+        reasons.append(f"same model number {code}")
+    elif variant:
+        reasons.append(f"variants of model {code}")
+    elif conflict:
+        reasons.append(f"model numbers differ: {a.codes[0]} vs {b.codes[0]}")
+    suffix_conflict = _suffix_conflict(a, b)
+    if suffix_conflict and not variant:
+        reasons.append("model suffixes differ")
+    numbers_shared, numbers_conflict, year_conflict = _numbers(a, b)
+    if numbers_conflict:
+        differing = sorted(a.numbers ^ b.numbers)
+        reasons.append(f"numbers differ: {' '.join(differing[:4])}")
+    edition_one, edition_conflict = _one_side_and_conflict(a.editions, b.editions)
+    platform_one, platform_conflict = _one_side_and_conflict(a.platforms, b.platforms)
+    if edition_one:
+        reasons.append(f"edition words differ: {' '.join(sorted(a.editions ^ b.editions))}")
+    if platform_one:
+        reasons.append(f"platform differs: {' '.join(sorted(a.platforms ^ b.platforms))}")
+    colours_differ = bool(a.colours and b.colours and not a.colours & b.colours)
+    if colours_differ:
+        reasons.append(
+            f"colour differs: {' '.join(sorted(a.colours))} vs {' '.join(sorted(b.colours))}"
+        )
+    brand = brand_evidence(a, b)
+    # Ordered worst to best for the model: different brands, a brand the other name does
+    # not mention, unknown, the same brand.
+    brand_value = {-1: -1.0, -2: -0.5, 0: 0.0, 1: 1.0}[brand]
+    if brand == 1:
+        reasons.append("same brand")
+    elif brand == -1:
+        reasons.append(f"different brands: {a.record.brand} vs {b.record.brand}")
+    elif brand == -2:
+        reasons.append("brand not in the other name")
+    qa, qb = a.quantity, b.quantity
+    quantity = 0.0
+    if qa is not None and qb is not None:
+        quantity = 1.0 if qa == qb else -1.0
+        reasons.append(f"same quantity: {qa}" if qa == qb else f"quantity differs: {qa} vs {qb}")
+    price_ratio = MISSING
+    if a.price and b.price:
+        price_ratio = min(a.price, b.price) / max(a.price, b.price)
+    values = (
+        word_cos,
+        core_words,
+        core_chars,
+        core_differ,
+        char_cos,
+        min(cover_a, cover_b),
+        max(cover_a, cover_b),
+        partial,
+        model,
+        float(conflict),
+        float(variant),
+        float(bool(a.codes and b.codes)),
+        float(suffix_conflict),
+        numbers_shared,
+        numbers_conflict,
+        year_conflict,
+        edition_one,
+        edition_conflict,
+        platform_one,
+        platform_conflict,
+        float(colours_differ),
+        brand_value,
+        quantity,
+        regional,
+        sound,
+        price_ratio,
+        float(barcode_differs),
+    )
+    return PairEvidence(values, tuple(reasons), same_barcode, quantity == -1.0)
+
+
+# --- the tree ensemble --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TreeModel:
+    """Boosted regression trees as padded arrays: node feature, threshold, children, value.
+    The log-odds of a pair is `bias + sum of its leaf values`; `offset` shifts it so that
+    the threshold chosen on validation data scores 0.5."""
+
+    version: str
+    features: tuple[str, ...]
+    bias: float
+    feature: np.ndarray  # (trees, nodes) int32; -1 at leaves
+    threshold: np.ndarray  # (trees, nodes) float64
+    left: np.ndarray  # (trees, nodes) int32
+    right: np.ndarray  # (trees, nodes) int32
+    value: np.ndarray  # (trees, nodes) float64, the leaf values already scaled
+    depth: int
+    meta: dict
+
+    def log_odds(self, rows: np.ndarray) -> np.ndarray:
+        """The model's log-odds for each row of feature values (rows x features)."""
+        n_trees = self.feature.shape[0]
+        trees = np.arange(n_trees)[None, :]
+        node = np.zeros((rows.shape[0], n_trees), dtype=np.int32)
+        for _ in range(self.depth):
+            feat = self.feature[trees, node]
+            leaf = feat < 0
+            x = np.take_along_axis(rows, np.where(leaf, 0, feat), axis=1)
+            go_left = x <= self.threshold[trees, node]
+            nxt = np.where(go_left, self.left[trees, node], self.right[trees, node])
+            node = np.where(leaf, node, nxt)
+        return self.bias + self.value[trees, node].sum(axis=1)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """Scores in 0..1 (0.5 at the model's chosen threshold)."""
+        z = np.clip(self.log_odds(rows), -60, 60)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_json(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": self.version,
+            "features": list(self.features),
+            "bias": self.bias,
+            "depth": self.depth,
+            "feature": self.feature.tolist(),
+            "threshold": [[round(t, 6) for t in row] for row in self.threshold.tolist()],
+            "left": self.left.tolist(),
+            "right": self.right.tolist(),
+            "value": [[round(v, 6) for v in row] for row in self.value.tolist()],
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> TreeModel:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"not a matcher model file: format {data.get('format')!r}")
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError("the model file was fitted on other features; retrain it")
+        return cls(
+            version=data["version"],
+            features=tuple(data["features"]),
+            bias=float(data["bias"]),
+            feature=np.asarray(data["feature"], dtype=np.int32),
+            threshold=np.asarray(data["threshold"], dtype=np.float64),
+            left=np.asarray(data["left"], dtype=np.int32),
+            right=np.asarray(data["right"], dtype=np.int32),
+            value=np.asarray(data["value"], dtype=np.float64),
+            depth=int(data["depth"]),
+            meta=data.get("meta", {}),
+        )
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_PATH) -> TreeModel:
+    """The model in `path` (the shipped one by default), read once per process."""
+    return TreeModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def fit(
+    rows: list[tuple[float, ...]],
+    labels: list[int],
+    *,
+    valid_rows: list[tuple[float, ...]] | None = None,
+    valid_labels: list[int] | None = None,
+    weights: list[float] | None = None,
+    version: str = "dev",
+    seed: int = 0,
+    meta: dict | None = None,
+) -> TreeModel:
+    """Fit boosted trees on feature rows (scikit-learn); with validation rows, the decision
+    threshold that maximises F1 on them becomes the model's 0.5. `weights` weigh the rows
+    (so that a small data set of one kind of product counts as much as a large one)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    params = {
+        "max_iter": 500,
+        "max_depth": 3,
+        "learning_rate": 0.05,
+        "min_samples_leaf": 20,
+        "l2_regularization": 1.0,
+        "early_stopping": False,
+        "random_state": seed,
+    }
+    clf = HistGradientBoostingClassifier(monotonic_cst=list(MONOTONIC), **params)
+    x = np.asarray(rows, dtype=np.float64)
+    clf.fit(x, np.asarray(labels), sample_weight=None if weights is None else np.asarray(weights))
+    # Each tree's nodes: feature, threshold, children and (at leaves) the value, learning
+    # rate already applied.
+    trees = [predictors[0].nodes for predictors in clf._predictors]
+    width = max(len(nodes) for nodes in trees)
+    feature = np.full((len(trees), width), -1, dtype=np.int32)
+    threshold = np.zeros((len(trees), width), dtype=np.float64)
+    left = np.zeros((len(trees), width), dtype=np.int32)
+    right = np.zeros((len(trees), width), dtype=np.int32)
+    value = np.zeros((len(trees), width), dtype=np.float64)
+    for i, nodes in enumerate(trees):
+        n = len(nodes)
+        leaf = nodes["is_leaf"].astype(bool)
+        feature[i, :n] = np.where(leaf, -1, nodes["feature_idx"])
+        threshold[i, :n] = nodes["num_threshold"]
+        left[i, :n] = np.where(leaf, 0, nodes["left"])
+        right[i, :n] = np.where(leaf, 0, nodes["right"])
+        value[i, :n] = np.where(leaf, nodes["value"], 0.0)
+    model = TreeModel(
+        version=version,
+        features=FEATURES,
+        bias=0.0,
+        feature=feature,
+        threshold=threshold,
+        left=left,
+        right=right,
+        value=value,
+        depth=int(max(nodes["depth"].max() for nodes in trees)),
+        meta={"params": params, **(meta or {})},
+    )
+    # The prior (log-odds of the base rate) is sklearn's starting point: read it back as
+    # the difference between its decision function and the trees' sum.
+    probe = x[:200]
+    gap = clf.decision_function(probe) - model.log_odds(probe)
+    bias = float(np.mean(gap))
+    if float(np.ptp(gap)) > 1e-6:
+        raise RuntimeError("the exported trees do not reproduce scikit-learn's scores")
+    model = _with_bias(model, bias)
+    if valid_rows:
+        scores = model.log_odds(np.asarray(valid_rows, dtype=np.float64))
+        cut = best_threshold(scores.tolist(), list(valid_labels or []))
+        model = _with_bias(model, bias - cut)
+        model.meta["valid_threshold_log_odds"] = round(cut, 6)
+    return model
+
+
+def _with_bias(model: TreeModel, bias: float) -> TreeModel:
+    return TreeModel(**{**model.__dict__, "bias": bias})
+
+
+def prf(predicted: list[bool], labels: list[int]) -> tuple[float, float, float]:
+    """Precision, recall and F1 of yes/no predictions against 0/1 labels."""
+    tp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and y)
+    fp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and not y)
+    fn = sum(1 for p, y in zip(predicted, labels, strict=True) if not p and y)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def best_threshold(scores: list[float], labels: list[int]) -> float:
+    """The score cut (score >= cut is a match) with the best F1; the midpoint between
+    neighbouring scores, so that a slightly different score on new data falls the same way."""
+    ranked = sorted(zip(scores, labels, strict=True), key=lambda p: -p[0])
+    positives = sum(labels)
+    best, best_cut, tp = -1.0, ranked[0][0] if ranked else 0.0, 0
+    for i, (score, label) in enumerate(ranked):
+        tp += label
+        if i + 1 < len(ranked) and ranked[i + 1][0] == score:
+            continue
+        f1 = 2 * tp / (i + 1 + positives) if positives else 0.0
+        if f1 > best:
+            nxt = ranked[i + 1][0] if i + 1 < len(ranked) else score - 1.0
+            best, best_cut = f1, (score + nxt) / 2
+    return best_cut
