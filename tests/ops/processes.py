@@ -13,6 +13,22 @@ from pathlib import Path
 from tests.conftest import REPO
 
 
+def run_shelfwatch(
+    args: list[str], env: dict[str, str], *, timeout: float = 180, **kwargs
+) -> subprocess.CompletedProcess:
+    """`shelfwatch <args>` to its end, output captured, no standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "shelfwatch", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        **kwargs,
+    )
+
+
 class Running:
     """A child process whose combined output is collected by a reader thread."""
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from shelfwatch.cli import OWN_COMMANDS, main
-from tests.conftest import REPO
+from tests.ops.processes import run_shelfwatch
 
 # The shared autouse fixture clears the (database) cache, so every test needs the database.
 pytestmark = pytest.mark.django_db
@@ -19,16 +19,7 @@ SHELFWATCH = [sys.executable, "-m", "shelfwatch"]
 
 
 def run(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*SHELFWATCH, *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        **kwargs,
-    )
+    return run_shelfwatch(args, env, timeout=120, **kwargs)
 
 
 @pytest.mark.parametrize("command", ["", *sorted(OWN_COMMANDS)])

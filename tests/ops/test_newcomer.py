@@ -14,7 +14,7 @@ from django_tasks import TaskResultStatus
 
 from shelfwatch.cli import main, project_management_commands
 from tests.conftest import REPO, free_port
-from tests.ops.processes import Running
+from tests.ops.processes import Running, run_shelfwatch
 from tests.ops.queues import using_rq
 from tests.ops.task_fixtures import broken_work, routine_work
 from tests.processes import wait_for, wait_for_http
@@ -25,15 +25,7 @@ SHELFWATCH = [sys.executable, "-m", "shelfwatch"]
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*SHELFWATCH, *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_shelfwatch(args, env)
 
 
 def embedded_env(tmp_path) -> dict[str, str]:
