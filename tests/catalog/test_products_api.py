@@ -86,6 +86,9 @@ def test_a_near_duplicate_needs_confirmation(callers):
     assert refused.status_code == 409
     assert refused.json()["code"] == "possible_duplicate"
     assert refused.json()["candidates"][0]["name"] == "Amul Butter 500 g"
+    # Creating it anyway is allowed, and the answer says what that means.
+    assert refused.json()["status_if_created"] == "pending"
+    assert "hidden" in refused.json()["detail"] and "review" in refused.json()["detail"]
     assert Product.objects.count() == 1
     confirmed = callers["staff_a"].post("/api/v1/products", {**lookalike, "confirm_new": True})
     assert confirmed.status_code == 201

@@ -168,3 +168,47 @@ def test_merge_moves_watched_items_and_their_subscribers_to_the_survivor(callers
         "Amul Ghee 1 l",
     )
     assert Subscription.objects.get(pk=elsewhere.pk).item_id == alone.pk
+
+
+def test_review_queue_shows_candidates_with_reasons_and_merges_from_the_page(client, make_user):
+    from shelfwatch.catalog.products import build_search_text
+
+    make_user("root@example.com", admin=True)
+    client.login(email="root@example.com", password="a-long-test-passphrase-42")
+    survivor = Product(name="Amul Butter", brand="Amul", status=VerificationStatus.VERIFIED)
+    survivor.search_text = build_search_text(survivor, {})
+    survivor.save()
+    duplicate = pending("Amul Buttr 500 g", brand="Amul")
+    unrelated = pending("Maggi Noodles 70 g", brand="Maggi")
+    queue = client.get(reverse("admin:catalog_reviewqueue_changelist"))
+    assert queue.status_code == 200
+    page = queue.content.decode()
+    assert f'value="{duplicate.pk}:{survivor.pk}"' in page
+    assert "same brand" in page  # the reasons are shown beside each candidate
+    assert f'value="{unrelated.pk}:' not in page
+    response = client.post(
+        reverse("admin:catalog_reviewqueue_changelist"),
+        {"merge_into": f"{duplicate.pk}:{survivor.pk}"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into_id == survivor.pk
+    assert Event.objects.filter(type="catalog.product_merged").count() == 1
+    assert (
+        "Amul Buttr"
+        not in client.get(reverse("admin:catalog_reviewqueue_changelist")).content.decode()
+    )
+
+
+def test_review_queue_merge_of_a_product_into_itself_changes_nothing(client, make_user):
+    make_user("root@example.com", admin=True)
+    client.login(email="root@example.com", password="a-long-test-passphrase-42")
+    product = pending("Kissan Jam 500 g")
+    client.post(
+        reverse("admin:catalog_reviewqueue_changelist"),
+        {"merge_into": f"{product.pk}:{product.pk}"},
+        follow=True,
+    )
+    product.refresh_from_db()
+    assert product.merged_into_id is None and product.status == "pending"

@@ -3,32 +3,44 @@
 Three kinds of evidence: the same barcode, the same picture (perceptual hash), and a
 name + brand + quantity (+ regional names) that the matcher in `similarity.py` scores as
 alike. The full-text index narrows 100,000s of products to a few dozen first, so only
-those are scored.
+those are scored, with the word statistics of the catalog itself (`catalog_stats`: the
+search index's own document counts, so they are as current as the index).
+
+Lookups forgive what people type: a word no product holds is corrected to the nearest
+catalog word (one or two letters off), split in two ("goodday") or joined with its
+neighbour ("mini box"), looked up as a prefix ("prem" of "premium"); a word in Devanagari,
+Tamil and other Indic scripts is also looked up in Latin letters, and a Hindi or Tamil
+grocery word also by its English name and the reverse (`romanize.py`).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import prefetch_related_objects
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.catalog.normalize import Quantity, parse_quantity, to_canonical
-from shelfwatch.catalog.search import query_terms, word_matches
+from shelfwatch.catalog.romanize import english_for, romanize, spellings_for
+from shelfwatch.catalog.search import MAX_TERMS, query_terms, word_matches
 from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.catalog.similarity import (
     CANDIDATE_THRESHOLD,
     MATCH_THRESHOLD,
+    CorpusStats,
     ProductRecord,
     prepare,
-    score_pair,
+    score_many,
 )
-from shelfwatch.catalog.vocabulary import forms_in_catalog
+from shelfwatch.catalog.vocabulary import corrections, forms_in_catalog
 
 TEXT_POOL = 40  # products each word lookup hands to the scorer
 IMAGE_MAX_DISTANCE = 6
@@ -78,6 +90,35 @@ def record_of(product: Product) -> ProductRecord:
     )
 
 
+def catalog_stats(records: list[ProductRecord]) -> CorpusStats:
+    """Word statistics of the catalog for the words of `records`: how many products the
+    search index holds each word in, and about how many products there are (the highest
+    id: one index probe). One indexed lookup; exact on SQLite (the FTS5 vocabulary), the
+    trigger-kept counts on PostgreSQL."""
+    words = sorted(
+        {word for r in records for word in query_terms(f"{r.brand} {r.name}") if word.isalpha()}
+    )
+    frequencies: Counter[str] = Counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM catalog_product")
+        documents = cursor.fetchone()[0] or 0
+        if words:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT word, documents FROM catalog_search_word WHERE word = ANY (%s)",
+                    [words],
+                )
+            else:
+                marks = ", ".join(["%s"] * len(words))
+                cursor.execute(
+                    "SELECT term, doc FROM catalog_product_fts_vocab "  # noqa: S608
+                    f"WHERE term IN ({marks})",
+                    words,
+                )
+            frequencies.update(dict(cursor.fetchall()))
+    return CorpusStats(documents=documents, frequencies=frequencies)
+
+
 def _add(found: dict[int, Candidate], product: Product, score: float, reasons: list[str]) -> None:
     current = found.get(product.pk)
     if current is None:
@@ -105,13 +146,17 @@ def find_candidates(
     barcode: str | None = None,
     image_sha256: str | None = None,
     limit: int = 10,
+    exclude_id: int | None = None,
 ) -> list[Candidate]:
-    """Products the caller can see that may be the described one, best first."""
+    """Products the caller can see that may be the described one, best first (leaving
+    out `exclude_id`, the product itself when it is already stored)."""
     pool = (
         visible_products(principal)
         .filter(merged_into__isnull=True)
         .exclude(status=VerificationStatus.REJECTED)
     )
+    if exclude_id is not None:
+        pool = pool.exclude(pk=exclude_id)
     found: dict[int, Candidate] = {}
     if barcode:
         try:
@@ -129,10 +174,12 @@ def find_candidates(
         regional_names=tuple(regional_names),
         barcode=None,
     )
-    prepared = prepare(query)
     nearby = _text_candidates(pool, name=name, brand=brand, regional_names=regional_names)
-    for product in nearby:
-        result = score_pair(prepared, record_of(product))
+    records = [record_of(product) for product in nearby]
+    stats = catalog_stats([query, *records])
+    prepared = prepare(query, stats)
+    results = score_many(prepared, [prepare(r, stats) for r in records], stats=stats)
+    for product, result in zip(nearby, results, strict=True):
         if result.score >= CANDIDATE_THRESHOLD:
             _add(found, product, result.score, list(result.reasons))
     ranked = sorted(found.values(), key=lambda c: (-c.score, c.product_id))
@@ -148,43 +195,104 @@ def _telling_words(text: str) -> list[str]:
     ]
 
 
+def _alternatives(words: list[str]) -> dict[str, list[str]]:
+    """{word: other words to look it up by}: its Latin letters when it is written in an
+    Indic script, the English words for a Hindi/Tamil grocery word and the reverse."""
+    out: dict[str, list[str]] = {}
+    for word in words:
+        latin = romanize(word)
+        extra = [latin] if latin != word else []
+        extra += english_for([word])
+        extra += spellings_for(latin)
+        out[word] = [e for e in dict.fromkeys(extra) if e != word]
+    return out
+
+
+def _splits(word: str) -> list[tuple[str, str]]:
+    if not word.isalpha() or len(word) < 6:
+        return []
+    return [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
+
+
 def _text_candidates(
     pool, *, name: str, brand: str, regional_names: list[str] | tuple[str, ...]
 ) -> list[Product]:
     """Up to a few TEXT_POOLs of products sharing words with the description.
 
     Selective word sets only, never "any word": an OR of common words ("powder", "milk")
-    would rank half the catalog. First products holding every word; then, for a name that
-    has a word the stored one lacks, those holding the brand (or the first word, which in
-    grocery names usually is the brand) and any other word; then each regional name.
+    would rank half the catalog. First products holding every word (or a stand-in for it:
+    see the module docstring); then, for a name that has a word the stored one lacks,
+    those holding the brand (or the first word, which in grocery names usually is the
+    brand) and any other word; then each regional name.
     """
     found: dict[int, Product] = {}
     words = _telling_words(f"{brand} {name}")
     regional_terms = [_telling_words(regional) for regional in regional_names]
+    every = list(dict.fromkeys(word for terms in (words, *regional_terms) for word in terms))
+    alternatives = _alternatives(every)
+    splits = {word: _splits(word) for word in words}
+    joins = [a + b for a, b in itertools.pairwise(words)]
+    asked = [
+        *every,
+        *(alt for alts in alternatives.values() for alt in alts),
+        *(part for parts in splits.values() for pair in parts for part in pair),
+        *joins,
+    ]
     # Whole words, but in the forms the catalog holds: "biscuit" also finds "biscuits".
-    every = [word for terms in (words, *regional_terms) for word in terms]
-    forms = forms_in_catalog(list(dict.fromkeys(every)))
+    forms = forms_in_catalog(list(dict.fromkeys(asked)))
+    unknown = [word for word in words if not forms.get(word)]
+    fixes = corrections(unknown) if unknown else {}
 
     def group(word: str) -> list[str]:
-        return forms.get(word) or [word]
+        held = list(forms.get(word) or [])
+        for alt in alternatives.get(word, ()):
+            held += forms.get(alt) or []
+        if word in fixes:
+            held.append(fixes[word])
+        if not held:
+            for first, second in splits.get(word, ()):
+                if forms.get(first) and forms.get(second):
+                    held.append(f"{first} {second}")
+                    break
+        return list(dict.fromkeys(held))
 
-    def take(required: list[str], any_of: list[str] = ()) -> None:
-        # Whole words: a prefix lookup of a common word gathers every word it begins (42 ms
-        # against 3 ms on PostgreSQL at 200,000 products); the scorer forgives the rest.
-        alternatives = [form for word in any_of for form in group(word)]
-        matched = word_matches(
-            pool, required=[group(word) for word in required], any_of=alternatives, prefix=False
-        )
+    def take(required: list[str], any_of: list[str] = (), *, prefix: bool = False) -> None:
+        # Whole words, except for words the catalog does not hold whole: a prefix lookup
+        # of a common word gathers every word it begins (42 ms against 3 ms on PostgreSQL
+        # at 200,000 products); the scorer forgives the rest.
+        groups = []
+        for word in required:
+            alts = group(word)
+            if any(" " in alt for alt in alts):
+                groups += [[part] for part in alts[0].split()]
+            elif alts:
+                groups.append(alts)
+            elif prefix:
+                groups.append([word])
+        either = [form for word in any_of for form in group(word)]
+        if not groups and not either:
+            return
+        matched = word_matches(pool, required=groups[:MAX_TERMS], any_of=either, prefix=prefix)
         for product in matched.order_by("-rank", "id")[:TEXT_POOL]:
             found.setdefault(product.pk, product)
 
     if words:
         take(words)
+    for first, second in itertools.pairwise(words):
+        if forms.get(first + second):
+            joined = [first + second if w == first else w for w in words if w != second]
+            take(joined)
     if len(found) < TEXT_POOL and len(words) > 1:
         anchor = _telling_words(brand) or words[:1]
         others = [word for word in words if word not in anchor]
         if others:
             take(anchor, others)
+    # An abbreviation ("prem", "choc"): a word no product holds whole, nor any stand-in,
+    # is looked up as a word prefix, with the brand or first word.
+    short = [w for w in unknown if not group(w) and len(w) >= 3 and w.isalpha()]
+    if short and len(found) < TEXT_POOL:
+        anchor = [w for w in (_telling_words(brand) or words[:1]) if w not in short]
+        take([*anchor, *short], prefix=True)
     for terms in regional_terms:
         if terms:
             take(terms)
@@ -211,6 +319,21 @@ def _add_image_candidates(found: dict[int, Candidate], pool, image_sha256: str) 
         distance = min(distances.get(i.blob_id, 64) for i in product.images.all())
         reason = "same image" if distance == 0 else f"same image ({distance} bits apart)"
         _add(found, product, 0.95 if distance == 0 else 0.85, [reason])
+
+
+def candidates_for(product: Product, *, principal: Principal | None, limit: int = 3):
+    """The best candidates for a stored product (the review queue's view): other products
+    that may be the same one."""
+    return find_candidates(
+        principal=principal,
+        name=product.name,
+        brand=product.brand,
+        net_quantity=product.net_quantity,
+        net_unit=product.net_unit,
+        regional_names=[r.name for r in product.regional_names.all()],
+        limit=limit,
+        exclude_id=product.pk,
+    )
 
 
 def likely_duplicates(candidates: list[Candidate]) -> list[Candidate]:

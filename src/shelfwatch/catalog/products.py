@@ -196,11 +196,21 @@ def create_product(
             )
         )
         if duplicates:
+            hidden = product.status == VerificationStatus.PENDING
             raise Conflict(
                 "the catalog already has products like this one; add one of them to your "
-                "store, or send confirm_new=true if it really is a different product",
+                "store, or send confirm_new=true if it really is a different product"
+                + (
+                    " (it then stays pending, hidden from other stores and customers, until "
+                    "an admin has reviewed it)"
+                    if hidden
+                    else ""
+                ),
                 code="possible_duplicate",
-                extra={"candidates": [c.as_dict() for c in duplicates]},
+                extra={
+                    "candidates": [c.as_dict() for c in duplicates],
+                    "status_if_created": product.status,
+                },
             )
     product.search_text = build_search_text(product, regional)
     try:

@@ -230,6 +230,7 @@
 
   addForm.addEventListener("submit", function (event) {
     event.preventDefault();
+    confirmNew = false;
     var d = details();
     var query = { name: d.name, brand: d.brand || "", barcode: d.barcode || null, net_unit: d.net_unit || "" };
     if (d.net_quantity) { query.net_quantity = d.net_quantity; }
@@ -244,15 +245,24 @@
     }).catch(function (error) { say(error.message, true); });
   });
 
+  // Sent without confirm_new first: when the catalog has a likely duplicate the API says so
+  // (possible_duplicate), the candidates are shown with its message, and only the button
+  // pressed again creates the product anyway.
+  var confirmNew = false;
   function createProduct() {
     var d = details();
-    var body = { name: d.name, brand: d.brand || "", barcode: d.barcode || null, net_unit: d.net_unit || "", confirm_new: true };
+    var body = { name: d.name, brand: d.brand || "", barcode: d.barcode || null, net_unit: d.net_unit || "", confirm_new: confirmNew };
     if (d.net_quantity) { body.net_quantity = d.net_quantity; }
     api("POST", "/api/v1/products", body).then(function (product) {
+      confirmNew = false;
       return stockProduct(product.id);
     }).catch(function (error) {
       var problem = error.problem || {};
-      if (problem.code === "duplicate_barcode") {
+      if (problem.code === "possible_duplicate") {
+        showCandidates(problem.candidates || []);
+        confirmNew = true;
+        say(error.message + " Press \u201cNone of these\u201d again to create it anyway.", true);
+      } else if (problem.code === "duplicate_barcode") {
         // The API's words, and the product holding the barcode offered under its own name.
         say(error.message, true);
         api("GET", "/api/v1/products/" + problem.existing_product_id).then(function (p) {
