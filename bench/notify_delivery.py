@@ -156,9 +156,9 @@ def inner_forward(control: str) -> None:
             time.sleep(0.2)
 
 
-def inner_verify(control: str) -> dict:
-    """Every notification against the error table: what each code did, and any message
-    lost (in a state the table does not give) or sent twice."""
+def inner_verify(control: str, tag: str) -> dict:
+    """Every notification of this run (`tag`) against the error table: what each code did,
+    and any message lost (in a state the table does not give) or sent twice."""
     from collections import Counter, defaultdict
     from datetime import timedelta
 
@@ -189,7 +189,8 @@ def inner_verify(control: str) -> dict:
     now = timezone.now()
     outcome: dict[str, Counter] = defaultdict(Counter)
     wrong, twice, unapplied = [], 0, 0
-    for n in Notification.objects.select_related("contact").iterator(chunk_size=5000):
+    mine = Notification.objects.filter(idempotency_key__startswith=f"bench:{tag}:")
+    for n in mine.select_related("contact").iterator(chunk_size=5000):
         wamids = accepted.get(n.contact.address.lstrip("+"), [])
         live = [w for w in wamids if w not in failed]
         lost = [w for w in wamids if w in failed]
@@ -341,7 +342,7 @@ def main() -> None:
         elif args.inner == "forward":
             inner_forward(args.control)
         elif args.inner == "verify":
-            print(json.dumps(inner_verify(args.control)))
+            print(json.dumps(inner_verify(args.control, args.tag)))
         else:
             print(json.dumps(inner_count()))
         return
@@ -432,7 +433,7 @@ def main() -> None:
                         rows.append(row)
                         if failing:
                             verdict, _ = run_inner(
-                                __file__, env, "verify", "--control", info["control"]
+                                __file__, env, "verify", "--control", info["control"], "--tag", tag
                             )
                             print(f"{deployment.name}, {label}: {json.dumps(verdict)}", flush=True)
                             verdicts.append((deployment.name, verdict))
