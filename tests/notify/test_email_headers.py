@@ -57,7 +57,7 @@ def restock_alert(item_name: str, address: str = "asha@example.com"):
         "Whey\r\nBcc: victim@evil.test",
         "Whey\nX-Injected: yes",
         "Whey\rProtein",
-        "Whey\x00\x1b[31m\u2028Protein",
+        "Whey\x07\x1b[31m\u2028Protein",
         "Whey\tProtein\u0085",
     ],
 )

@@ -500,3 +500,15 @@ def test_structured_prices_follow_schema_org():
         )
     )
     assert item_from_page(html, url=URL, settings={}).price == Decimal("1.30")
+
+
+def test_a_nul_byte_in_a_shop_name_is_dropped_so_the_poll_is_recorded():
+    from shelfwatch.watch.adapters.base import ItemState
+    from shelfwatch.watch.changes import apply_states
+    from shelfwatch.watch.models import Source
+
+    source = Source.objects.create(name="Shop", kind="internal", baseline_done=True)
+    state = ItemState(external_id="w\x001", name="Whey\x00 Protein", available=True)
+    apply_states(source=source, states=[state], complete=False)
+    item = source.items.get()
+    assert item.name == "Whey Protein" and item.external_id == "w1"

@@ -12,7 +12,7 @@ per episode (alerts compare the episode number), so flapping cannot flood them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -184,6 +184,18 @@ def _compare(
     return changed
 
 
+_TEXT_FIELDS = ("external_id", "name", "url", "image_url", "listed_at_url", "currency")
+
+
+def _storable(state: ItemState) -> ItemState:
+    """`state` with its text storable anywhere: shops send NUL bytes in names now and then,
+    which a PostgreSQL text column refuses (the whole poll would fail to record)."""
+    dirty = {f: getattr(state, f) for f in _TEXT_FIELDS if "\x00" in getattr(state, f)}
+    if not dirty:
+        return state
+    return replace(state, **{f: value.replace("\x00", "") for f, value in dirty.items()})
+
+
 def _differs(name: str, new: str, old: str) -> bool:
     if name == "image_url":
         # Shops version their CDN image URLs (?v=<timestamp>) on every product edit: the
@@ -237,7 +249,7 @@ def detect_changes(
     by_id = {item.external_id: item for item in items}
     pending = PendingWrites(now=now, quiet=quiet, summary=summary)
     seen: set[str] = set()
-    for state in states:
+    for state in map(_storable, states):
         if state.external_id in seen:
             continue  # a listing that shows a product twice
         seen.add(state.external_id)
