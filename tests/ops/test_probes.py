@@ -62,3 +62,19 @@ def test_ready_names_the_failing_check(client):
 def test_probes_echo_the_request_id(client, path):
     response = client.get(path, HTTP_X_REQUEST_ID="probe-7")
     assert response["X-Request-ID"] == "probe-7"
+
+
+def test_ready_shows_a_paused_sending_number_without_failing(client):
+    from shelfwatch.notify import pauses
+
+    pauses.pause("whatsapp:123", seconds=600, reason="spam rate limit", code="131048")
+    try:
+        response = client.get("/ready")
+        assert response.status_code == 200
+        [paused] = response.json()["paused"]
+        assert paused["key"] == "whatsapp:123" and paused["code"] == "131048"
+        assert 590 < paused["seconds_left"] <= 600
+        metrics = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+        assert 'shelfwatch_notify_paused_seconds{code="131048",key="whatsapp:123"}' in metrics
+    finally:
+        pauses.lift("whatsapp:123")

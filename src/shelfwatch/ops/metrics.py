@@ -18,6 +18,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, m
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
+from shelfwatch.notify.health import PauseCollector
+
 logger = logging.getLogger("shelfwatch.metrics")
 
 REQUESTS = Counter(
@@ -113,8 +115,23 @@ def render_latest(accept: str = "") -> tuple[bytes, str]:
     else:
         registry.register(_DefaultRegistry())
     registry.register(TaskQueueCollector())
+    registry.register(_Guarded(PauseCollector()))
     encoder, content_type = choose_encoder(accept)
     return encoder(registry), content_type
+
+
+class _Guarded:
+    """A collector whose failure (its store unreachable) costs its own metrics, not the
+    whole scrape."""
+
+    def __init__(self, collector: object) -> None:
+        self.collector = collector
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            yield from list(self.collector.collect())
+        except Exception as exc:
+            logger.warning("collector %s failed: %r", type(self.collector).__name__, exc)
 
 
 class _DefaultRegistry:

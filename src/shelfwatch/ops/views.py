@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from shelfwatch.http.problems import problem_response
+from shelfwatch.notify.health import paused_channels
 
 logger = logging.getLogger("shelfwatch.ops")
 
@@ -95,11 +96,20 @@ def ready(request: HttpRequest) -> HttpResponse:
             extra={"failed": failed, "checks": checks},
             headers={"Cache-Control": "no-store"},
         )
-    response = HttpResponse(
-        json.dumps({"status": "ok", "checks": checks}), content_type="application/json"
-    )
+    body = {"status": "ok", "checks": checks, "paused": _paused_sending()}
+    response = HttpResponse(json.dumps(body), content_type="application/json")
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _paused_sending() -> list[dict[str, object]]:
+    """Paused numbers and channels, for the operator: a pause leaves the process ready (it
+    serves and queues), so it is shown here without failing the probe."""
+    try:
+        return paused_channels()
+    except Exception as exc:
+        logger.warning("could not read the sending pauses: %r", exc)
+        return []
 
 
 def _is_loopback(address: str) -> bool:
