@@ -134,3 +134,12 @@ def test_an_out_of_range_price_is_refused_and_the_item_stays_readable(world):
     assert world["admin"].patch(url, {"selling_price": "12.50"}).json()["selling_price"] == "12.50"
     item.refresh_from_db()
     assert item.selling_price == Decimal("12.50")
+
+
+def test_a_forged_cursor_holding_a_key_beyond_64_bits_is_a_400(world):
+    from shelfwatch.http.cursors import encode_cursor
+
+    forged = encode_cursor(2**70)
+    answer = world["customer"].get(f"/api/v1/loyalty/history?cursor={forged}")
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid_cursor"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
+from shelfwatch.http.bounds import INT64_MAX, INT64_MIN
 from shelfwatch.http.problems import ApiError
 
 
@@ -25,7 +27,15 @@ def decode_cursor(cursor: str, *types: type) -> tuple:
         values = json.loads(base64.urlsafe_b64decode(padded))
         if not isinstance(values, list) or len(values) != len(types):
             raise ValueError
-        return tuple(kind(value) for kind, value in zip(types, values, strict=True))
+        key = tuple(kind(value) for kind, value in zip(types, values, strict=True))
+        # A key no column can hold (a forged cursor) would reach the database as an error.
+        if any(isinstance(part, int) and not INT64_MIN <= part <= INT64_MAX for part in key):
+            raise ValueError
+        if any(isinstance(part, float) and not math.isfinite(part) for part in key):
+            raise ValueError
+        if any(isinstance(part, str) and "\x00" in part for part in key):
+            raise ValueError
+        return key
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
         raise BadCursor("the cursor is not one this endpoint gave out") from None
 

@@ -8,7 +8,7 @@ adjustments are for platform admins.
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from shelfwatch.accounts.authentication import (
     admin_auth,
@@ -18,6 +18,7 @@ from shelfwatch.accounts.authentication import (
 )
 from shelfwatch.accounts.models import User
 from shelfwatch.accounts.permissions import require_principal
+from shelfwatch.http.bounds import Id
 from shelfwatch.http.problems import NotFound
 from shelfwatch.inventory.models import Store
 from shelfwatch.inventory.selectors import get_store_for
@@ -81,7 +82,10 @@ def balances(request: HttpRequest):
 
 @router.get("/history", response=EntryPage)
 def history(
-    request: HttpRequest, store_id: int | None = None, cursor: str | None = None, limit: int = 50
+    request: HttpRequest,
+    store_id: Id | None = None,
+    cursor: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=500),
 ):
     """The caller's ledger, newest first; `store_id` narrows it to one store."""
     user = require_principal(principal_of(request)).user
