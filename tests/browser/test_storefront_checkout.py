@@ -149,7 +149,7 @@ def test_flash_sale_counts_down_and_units_left_follow_the_holds(
     page.goto(f"/products/{bakery.butter.pk}")
     slot = page.locator("#flash-sale")
     expect(slot).to_have_attribute("data-state", "upcoming")
-    expect(slot.locator("[data-countdown]")).to_have_text(re.compile(r"^00:0[0-4]$"))
+    expect(slot.locator("[data-countdown]")).to_have_text(re.compile(r"^[0-4] s$"))
     expect(slot).to_contain_text("Starts in")
     expect(slot.locator("[data-units-left]")).to_have_text("3")
     fits_the_screen(page)
@@ -157,7 +157,7 @@ def test_flash_sale_counts_down_and_units_left_follow_the_holds(
     # The clock reaches the start: the page switches to the running sale by itself.
     expect(slot).to_have_attribute("data-state", "running", timeout=LIVE_TIMEOUT_MS)
     expect(slot).to_contain_text("Ends in")
-    expect(slot.locator("[data-countdown]")).to_have_text(re.compile(r"^(29|30):\d\d$"))
+    expect(slot.locator("[data-countdown]")).to_have_text(re.compile(r"^(29|30) min$"))
     expect(page.locator("#product")).to_have_attribute("data-live-state", "open")
 
     # The shopper takes one: the cart shows the hold counting down from the store's
@@ -166,7 +166,7 @@ def test_flash_sale_counts_down_and_units_left_follow_the_holds(
     expect(page).to_have_url(re.compile(r"/cart/$"))
     hold = page.locator("li.line .hold")
     expect(hold).to_have_attribute("data-state", "live")
-    expect(hold.locator("[data-countdown]")).to_have_text(re.compile(r"^(09|10):\d\d$"))
+    expect(hold.locator("[data-countdown]")).to_have_text(re.compile(r"^(9|10) min$"))
     expect(page.locator("li.line .line-price")).to_have_text("INR 199.00")
     fits_the_screen(page)
     page.go_back()

@@ -211,7 +211,10 @@ def test_a_pickup_only_store_offers_no_delivery(client, bakery):
 def test_short_stock_names_the_short_lines_and_takes_nothing(client, bakery):
     shop_at(client, bakery.store)
     add(client, bakery.butter, 2)
-    add(client, bakery.bread, 1)  # out of stock at the bakery
+    # The last loaf goes into the cart, then sells over the counter before checkout.
+    StockItem.objects.filter(pk=bakery.bread_stock.pk).update(quantity=1)
+    add(client, bakery.bread, 1)
+    StockItem.objects.filter(pk=bakery.bread_stock.pk).update(quantity=0)
     url = f"/checkout/{bakery.store.pk}/"
     key = idempotency_key(page(client, url))
     response = client.post(url, {"idempotency_key": key, "fulfilment": "pickup"})
@@ -274,3 +277,30 @@ def test_cart_and_checkout_speak_hindi(client, bakery):
     assert "अमूल मक्खन" in cart and "Amul Butter 500 g" in cart and "अमूल लोणी" not in cart
     checkout = page(client, f"/checkout/{bakery.store.pk}/")
     assert "ऑर्डर करें" in checkout
+
+
+def test_the_cart_refuses_more_than_the_store_has_and_says_how_many_there_are(client, bakery):
+    shop_at(client, bakery.store)
+    product_url = f"/products/{bakery.butter.pk}"
+    refused = client.post("/cart/add", {"product": bakery.butter.pk, "quantity": 50}, follow=True)
+    assert refused.redirect_chain[-1][0] == product_url
+    assert "Only 12 are in stock: choose 12 or fewer." in refused.content.decode()
+    assert not CartLine.objects.exists()
+
+    add(client, bakery.butter, 10)
+    # Ten in the cart already: two more fit, three do not.
+    client.post("/cart/add", {"product": bakery.butter.pk, "quantity": 3})
+    assert CartLine.objects.get().quantity == 10
+    line = CartLine.objects.get()
+    grown = client.post(f"/cart/lines/{line.pk}", {"quantity": 13}, follow=True)
+    assert "Only 12 are in stock" in grown.content.decode()
+    assert CartLine.objects.get().quantity == 10
+    client.post(f"/cart/lines/{line.pk}", {"quantity": 12})
+    assert CartLine.objects.get().quantity == 12
+
+
+def test_an_out_of_stock_product_cannot_be_put_in_the_cart(client, bakery):
+    shop_at(client, bakery.store)
+    refused = client.post("/cart/add", {"product": bakery.bread.pk, "quantity": 1}, follow=True)
+    assert "Sorry, this is out of stock right now." in refused.content.decode()
+    assert not CartLine.objects.exists()

@@ -86,7 +86,8 @@ def test_a_visitor_must_sign_in_and_a_customer_holds_units(bakery, make_user):
     cart = client.get("/cart/").content.decode()
     expires = timezone.localtime(line.reservation.expires_at)
     assert f'data-expires-at="{expires.isoformat()}' in cart
-    assert 'data-state="live"' in cart and "Flash-sale price held for you until" in cart
+    assert 'data-state="live"' in cart and "Flash-sale price held for you for" in cart
+    assert re.search(r"data-countdown[^>]*>(9|10) min</time>", cart)
     assert "INR 398.00" in cart
     assert line.reservation.expires_at - timezone.now() > timedelta(minutes=9)
     page = client.get(f"/products/{bakery.butter.pk}").content.decode()

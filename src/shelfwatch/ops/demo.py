@@ -6,6 +6,7 @@ nothing (existing accounts keep whatever password they have now).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -28,7 +29,9 @@ class DemoStore:
     slug: str
     name: str
     city: str
-    region: str = "US-OR"
+    region: str
+    currency: str
+    timezone: str
 
 
 ACCOUNTS = [
@@ -40,16 +43,26 @@ ACCOUNTS = [
     DemoAccount("customer", "ava.chen@shelfwatch.local", "Ava Chen", "customer-demo-2468"),
 ]
 
+# A bakery selling its own bakes in dollars, and two Indian grocery stores in rupees.
 STORES = [
-    DemoStore("maple-street-bakery", "Maple Street Bakery", "Portland", "US-OR"),
-    DemoStore("harbor-fresh-market", "Harbor Fresh Market", "Seattle", "US-WA"),
-    DemoStore("riverside-pantry", "Riverside Pantry", "Sacramento", "US-CA"),
+    DemoStore(
+        "maple-street-bakery",
+        "Maple Street Bakery",
+        "Portland",
+        "US-OR",
+        "USD",
+        "America/Los_Angeles",
+    ),
+    DemoStore("annapurna-kirana-pune", "Annapurna Kirana", "Pune", "IN-MH", "INR", "Asia/Kolkata"),
+    DemoStore(
+        "saravana-stores-chennai", "Saravana Stores", "Chennai", "IN-TN", "INR", "Asia/Kolkata"
+    ),
 ]
 
 # (email, store slug, role): the owner runs two stores, the staff member works in one.
 MEMBERSHIPS = [
     ("maya.patel@shelfwatch.local", "maple-street-bakery", StoreMembership.Role.OWNER),
-    ("maya.patel@shelfwatch.local", "harbor-fresh-market", StoreMembership.Role.OWNER),
+    ("maya.patel@shelfwatch.local", "annapurna-kirana-pune", StoreMembership.Role.OWNER),
     ("leo.martin@shelfwatch.local", "maple-street-bakery", StoreMembership.Role.STAFF),
 ]
 
@@ -91,8 +104,8 @@ def load_demo_data() -> DemoSummary:
                 "name": spec.name,
                 "city": spec.city,
                 "region": spec.region,
-                "currency": "USD",
-                "timezone": "America/Los_Angeles",
+                "currency": spec.currency,
+                "timezone": spec.timezone,
             },
         )
         stores[spec.slug] = store
@@ -119,6 +132,12 @@ def load_demo_data() -> DemoSummary:
     from shelfwatch.shop.demo import load_demo_shop
 
     load_demo_shop(store=stores["maple-street-bakery"])
+    # Groceries in India: 5% GST and a delivery fee in rupees.
+    load_demo_shop(
+        store=stores["annapurna-kirana-pune"],
+        tax_rate_percent=Decimal("5.00"),
+        delivery_fee=Decimal("30.00"),
+    )
     # The stocked stores are on watch, so /subscribe has shops to offer alerts for.
     from shelfwatch.inventory.models import StockItem
     from shelfwatch.watch.internal import internal_source_for

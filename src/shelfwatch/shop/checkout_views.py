@@ -13,11 +13,12 @@ from decimal import Decimal
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shelfwatch.http.problems import ApiError
+from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import carts
 from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.checkout import CheckoutRequest, LinesShort, checkout
@@ -37,6 +38,28 @@ def _int(raw: str | None, default: int = 0) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
+def _over_stock(request: HttpRequest, *, store_id: int, product_id: int, wanted: int) -> bool:
+    """Whether `wanted` units (the line's whole quantity) is more than the store has; if
+    so the shopper is told how many there are. Checkout checks again under lock: this is
+    the early word, so nobody fills a cart with units that are not on the shelf."""
+    stock = StockItem.objects.filter(store_id=store_id, product_id=product_id).first()
+    if stock is None or wanted <= stock.quantity:
+        return False
+    if stock.quantity <= 0:
+        messages.error(request, _("Sorry, this is out of stock right now."))
+    else:
+        messages.error(
+            request,
+            ngettext(
+                "Only %(count)d is in stock: choose %(count)d or fewer.",
+                "Only %(count)d are in stock: choose %(count)d or fewer.",
+                stock.quantity,
+            )
+            % {"count": stock.quantity},
+        )
+    return True
+
+
 @require_POST
 def cart_add(request: HttpRequest) -> HttpResponse:
     """Add the posted product of the chosen store; the server prices it (and reserves
@@ -49,6 +72,18 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     if store is None:
         messages.error(request, _("Choose a store first."))
         return redirect("shop-product", product_id=product_id)
+    if quantity is not None and quantity > 0:
+        in_cart = (
+            carts.lines_of(page_owner(request))
+            .filter(store=store, product_id=product_id)
+            .values_list("quantity", flat=True)
+            .first()
+            or 0
+        )
+        if _over_stock(
+            request, store_id=store.pk, product_id=product_id, wanted=in_cart + quantity
+        ):
+            return redirect("shop-product", product_id=product_id)
     try:
         line = carts.add_to_cart(
             owner=page_owner(request, create=True),
@@ -86,8 +121,18 @@ def cart_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
     """Set a line's quantity (0 removes it); a held flash-sale line is reserved again."""
     quantity = _int(request.POST.get("quantity"), -1)
     try:
+        line = carts.lines_of(page_owner(request)).filter(pk=line_id).first()
         if quantity == 0:
             carts.remove_line(owner=page_owner(request), line_id=line_id)
+        elif (
+            line is not None
+            and quantity
+            and quantity > line.quantity
+            and _over_stock(
+                request, store_id=line.store_id, product_id=line.product_id, wanted=quantity
+            )
+        ):
+            pass
         else:
             line = carts.set_line_quantity(
                 owner=page_owner(request), line_id=line_id, quantity=quantity or -1

@@ -1,4 +1,4 @@
-"""Demo shop data: the bakery's shop settings and a running flash sale."""
+"""Demo shop data: a store's shop settings and a running flash sale."""
 
 from __future__ import annotations
 
@@ -13,14 +13,20 @@ from shelfwatch.shop.models import FlashSale, ShopSettings
 SALE_DAYS = 7
 
 
-def load_demo_shop(*, store: Store) -> bool:
-    """Give `store` shop settings (once) and, when none is running or upcoming, a flash
-    sale of one stocked product at half price for a week; True if a sale was created."""
+def load_demo_shop(
+    *,
+    store: Store,
+    tax_rate_percent: Decimal = Decimal("8.25"),
+    delivery_fee: Decimal = Decimal("4.99"),
+) -> bool:
+    """Give `store` shop settings (once: its tax rate and delivery fee) and, when none is
+    running or upcoming, a flash sale of one stocked product at half price for a week;
+    True if a sale was created."""
     ShopSettings.objects.get_or_create(
         store=store,
         defaults={
-            "tax_rate_percent": Decimal("8.25"),
-            "delivery_fee": Decimal("4.99"),
+            "tax_rate_percent": tax_rate_percent,
+            "delivery_fee": delivery_fee,
             "reservation_hold_minutes": 10,
         },
     )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
 
 from shelfwatch.alerts.models import Contact
 from shelfwatch.catalog.images import image_urls
@@ -80,11 +80,31 @@ def name_cart_lines(store_carts: list[StoreCart], language: str) -> None:
         )
 
 
-def picture_url(product: Product, rendition: str) -> str | None:
-    """The URL of the product's first image in `rendition` ("thumbnail", "medium"), or
-    None while it has no image or the rendition is not made yet (images prefetched)."""
+# The widths of the renditions (catalog/renditions.py), for `srcset`.
+RENDITION_WIDTHS = {"thumbnail": 200, "medium": 800}
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A product picture as an `<img>` shows it: `src` for old browsers and `srcset` with
+    each rendition's width, so the browser fetches the smallest that fills the slot."""
+
+    src: str
+    srcset: str
+
+
+def product_picture(product: Product, *, prefer: str = "thumbnail") -> Picture | None:
+    """The product's first image (images prefetched), or None without one (the page then
+    draws a placeholder). Until the renditions are made the original is shown alone."""
     images = list(product.images.all())
-    return image_urls(images[0].blob)[rendition] if images else None
+    if not images:
+        return None
+    urls = image_urls(images[0].blob)
+    made = [(kind, urls[kind]) for kind in RENDITION_WIDTHS if urls[kind]]
+    if not made:
+        return Picture(src=urls["original"], srcset="")
+    srcset = ", ".join(f"{url} {RENDITION_WIDTHS[kind]}w" for kind, url in made)
+    return Picture(src=urls[prefer] or made[0][1], srcset=srcset)
 
 
 @dataclass(frozen=True)
@@ -92,7 +112,9 @@ class ShelfEntry:
     product: Product
     local_name: str | None
     stock: StockItem | None
-    image_url: str | None = None
+    picture: Picture | None = None
+    # A running flash sale of this product at the chosen store: {"sale_price", "ends_at"}.
+    sale: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -128,12 +150,14 @@ def shelf(
             for item in StockItem.objects.filter(store=store, product_id__in=ids)
         }
     region = store.region if store is not None else ""
+    sales = running_sales(store, [p.pk for p in page.products]) if store is not None else {}
     entries = [
         ShelfEntry(
             product=product,
             local_name=regional_name(product, language, region=region),
             stock=stock.get(product.pk),
-            image_url=picture_url(product, "thumbnail"),
+            picture=product_picture(product),
+            sale=sales.get(product.pk),
         )
         for product in page.products
     ]
@@ -157,7 +181,7 @@ class ProductView:
     # Whether a shopper may ask to hear when it is back: the store takes alerts.
     alerts_open: bool
     offers: list[StoreOffer] = field(default_factory=list)
-    image_url: str | None = None
+    picture: Picture | None = None
 
 
 def product_view(product: Product, *, store: Store | None, language: str) -> ProductView:
@@ -182,7 +206,7 @@ def product_view(product: Product, *, store: Store | None, language: str) -> Pro
         stock=stock,
         alerts_open=store is not None and stock is not None and store_takes_alerts(store),
         offers=offers,
-        image_url=picture_url(product, "medium"),
+        picture=product_picture(product, prefer="medium"),
     )
 
 
@@ -230,6 +254,83 @@ def product_flash_sale(*, store: Store, product: Product) -> dict | None:
     shown = flash_sales_out(sales)
     running = [sale for sale in shown if sale["is_active"]]
     return running[0] if running else min(shown, key=lambda sale: sale["starts_at"])
+
+
+def running_sales(store: Store, product_ids: list[int]) -> dict[int, dict]:
+    """{product id: {"sale_price", "ends_at", "title"}} for the flash sales running now at
+    `store` on those products with units left, so cards can show the sale price."""
+    from django.utils import timezone
+
+    from shelfwatch.shop.models import FlashSale
+
+    now = timezone.now()
+    sales = FlashSale.objects.filter(
+        store=store,
+        product_id__in=product_ids,
+        starts_at__lte=now,
+        ends_at__gt=now,
+        # A sold-out sale sells at the regular price: the card shows that price then.
+        quantity_allotted__gt=F("held") + F("sold"),
+    ).order_by("ends_at")
+    found: dict[int, dict] = {}
+    for sale in sales:
+        if sale.product_id not in found:
+            found[sale.product_id] = {
+                "sale_price": sale.sale_price,
+                "ends_at": sale.ends_at,
+                "title": sale.title,
+            }
+    return found
+
+
+def _running_sales_query(now):
+    from shelfwatch.shop.models import FlashSale
+
+    return FlashSale.objects.filter(
+        starts_at__lte=now,
+        ends_at__gt=now,
+        quantity_allotted__gt=F("held") + F("sold"),
+        store__is_active=True,
+    )
+
+
+def sale_shelf(*, store: Store, language: str, limit: int = 8) -> list[ShelfEntry]:
+    """The products on a running flash sale (with units left) at `store`, soonest ending
+    first, as shelf cards carrying the sale price and its end."""
+    from django.utils import timezone
+
+    sales = list(_running_sales_query(timezone.now()).filter(store=store).order_by("ends_at"))
+    product_ids = list(dict.fromkeys(sale.product_id for sale in sales))[:limit]
+    products = {
+        p.pk: p
+        for p in visible_products(None)
+        .filter(pk__in=product_ids)
+        .prefetch_related("regional_names", "images__blob")
+    }
+    stock = {
+        item.product_id: item
+        for item in StockItem.objects.filter(store=store, product_id__in=product_ids)
+    }
+    offers = running_sales(store, product_ids)
+    return [
+        ShelfEntry(
+            product=products[pk],
+            local_name=regional_name(products[pk], language, region=store.region),
+            stock=stock.get(pk),
+            picture=product_picture(products[pk]),
+            sale=offers.get(pk),
+        )
+        for pk in product_ids
+        if pk in products and pk in stock
+    ]
+
+
+def running_sale_count() -> int:
+    """How many flash sales with units left run now at open stores (for a shopper who has
+    not picked a store yet)."""
+    from django.utils import timezone
+
+    return _running_sales_query(timezone.now()).count()
 
 
 def orders_of(*, principal, session_key: str | None, limit: int = 20) -> list:

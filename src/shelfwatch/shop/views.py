@@ -59,7 +59,12 @@ def shop_context(request: HttpRequest, **context) -> dict:
 def home(request: HttpRequest) -> HttpResponse:
     """Search, the category tree, and the first products of the chosen store."""
     context = shop_context(request, categories=selectors.category_tree())
-    context["page"] = selectors.shelf(store=context["store"], language=_language(), limit=8)
+    store = context["store"]
+    context["page"] = selectors.shelf(store=store, language=_language(), limit=8)
+    if store is not None:
+        context["sale_entries"] = selectors.sale_shelf(store=store, language=_language())
+    else:
+        context["sales_elsewhere"] = selectors.running_sale_count()
     return render(request, "shop/home.html", context)
 
 

@@ -10,11 +10,20 @@
   var sale = document.querySelector("[data-slot=flash-sale][data-sale-id]");
   var button = form ? form.querySelector("button[type=submit]") : null;
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // What is left, in the largest units ("6 d 23 h", "5 h 12 min", "9 min", "40 s"), in the
+  // page's language: the words come from the body's data-fmt-* attributes, the same
+  // translations the server used to write the first value.
+  var formats = document.body.dataset;
+  function fill(format, values) {
+    return format.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
   function clock(ms) {
     var s = Math.max(0, Math.floor(ms / 1000));
-    var h = Math.floor(s / 3600);
-    return (h ? h + ":" : "") + pad(Math.floor(s / 60) % 60) + ":" + pad(s % 60);
+    var values = { days: Math.floor(s / 86400), hours: Math.floor(s / 3600) % 24, minutes: Math.floor(s / 60) % 60 };
+    if (values.days) { return fill(formats.fmtDays || "{days} d {hours} h", values); }
+    if (values.hours) { return fill(formats.fmtHours || "{hours} h {minutes} min", values); }
+    if (values.minutes) { return fill(formats.fmtMinutes || "{minutes} min", values); }
+    return fill(formats.fmtSeconds || "{seconds} s", { seconds: s });
   }
 
   function refreshButton() {
