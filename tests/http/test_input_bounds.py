@@ -143,3 +143,9 @@ def test_a_forged_cursor_holding_a_key_beyond_64_bits_is_a_400(world):
     answer = world["customer"].get(f"/api/v1/loyalty/history?cursor={forged}")
     assert answer.status_code == 400
     assert answer.json()["code"] == "invalid_cursor"
+
+
+def test_a_search_in_a_category_that_does_not_exist_finds_nothing(world):
+    answer = world["anon"].get("/api/v1/products?q=butter&category=987654")
+    assert answer.status_code == 200
+    assert answer.json()["items"] == []

@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, FloatField, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -190,7 +191,10 @@ def _matches_more_than(products: QuerySet[Product], terms: list[str], bound: int
         # filters leave, so a brand or a store's stock makes a common word narrow, where
         # walking the table in id order would find little.
         matched = _postgres_match(products, _ts_query(terms, (), prefix=True), ranked=False)
-        sql, params = matched.order_by().values("pk").query.sql_with_params()
+        try:
+            sql, params = matched.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:
+            return False  # the filters match nothing (an unknown category, say)
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
             plan = cursor.fetchone()[0]
