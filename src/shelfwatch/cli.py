@@ -32,7 +32,19 @@ SETTINGS_MODULE = "shelfwatch.config.settings"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 OWN_COMMANDS = frozenset(
-    {"serve", "web", "stream", "front", "worker", "scheduler", "demo", "createadmin", "manage"}
+    {
+        "serve",
+        "web",
+        "stream",
+        "front",
+        "worker",
+        "scheduler",
+        "demo",
+        "createadmin",
+        "backup",
+        "restore",
+        "manage",
+    }
 )
 
 
@@ -286,6 +298,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from django.conf import settings
+
+    _setup_django()
+    from shelfwatch.ops.backup import BackupError, create_backup, prune_backups
+
+    destination = Path(args.to or settings.BACKUP_DIR or settings.DATA_DIR / "backups")
+    try:
+        create_backup(destination=destination, progress=lambda line: print(line, flush=True))
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.keep:
+        for path in prune_backups(destination=destination, keep=args.keep):
+            print(f"removed the old backup {path.name}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    _setup_django()
+    from shelfwatch.ops.backup import BackupError, restore_backup
+
+    try:
+        restored = restore_backup(
+            archive_path=Path(args.archive), progress=lambda line: print(line, flush=True)
+        )
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Bringing the database from version {restored.version} up to date...", flush=True)
+    call_command("migrate", interactive=False, verbosity=1)
+    return 0
+
+
 def _database_ready_for_demo() -> bool:
     """Bring the embedded database up to date (as `serve` does); elsewhere only check it,
     saying what to run, since migrating a shared production database is the operator's
@@ -459,6 +507,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force", action="store_true", help="allow on a non-embedded, non-DEBUG installation"
     )
+
+    p = command("backup", cmd_backup, "write a backup archive: database, media and feeds")
+    p.add_argument("--to", help="folder for the archive (default: BACKUP_DIR or DATA_DIR/backups)")
+    p.add_argument("--keep", type=int, default=0, help="then keep only the newest N archives")
+
+    p = command("restore", cmd_restore, "restore a backup into an empty database and data folder")
+    p.add_argument("archive", help="the shelfwatch-backup-*.tar to restore")
 
     p = command("createadmin", cmd_createadmin, "create a platform admin (superuser)")
     p.add_argument("--email", help="login email (prompted when interactive)")

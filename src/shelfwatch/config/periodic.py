@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
+
 from shelfwatch.ops.jobs import PeriodicJob
 
 PERIODIC_JOBS: list[PeriodicJob] = [
@@ -60,5 +62,10 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         name="expire-loyalty-points",
         task="shelfwatch.loyalty.tasks.expire_points",
         every=timedelta(days=1),
+    ),
+    PeriodicJob(
+        name="backup",
+        task="shelfwatch.ops.tasks.scheduled_backup",
+        every=timedelta(hours=settings.BACKUP_EVERY_HOURS),
     ),
 ]

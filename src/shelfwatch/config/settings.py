@@ -367,6 +367,10 @@ SHOP_PAYMENT_PROVIDERS = (
 # --- data feeds -----------------------------------------------------------------------------
 
 FEEDS_DIR = Path(env_str("FEEDS_DIR") or DATA_DIR / "feeds").resolve()
+# Scheduled backups (`shelfwatch backup` writes one on demand): off until BACKUP_DIR is set.
+BACKUP_DIR = env_str("BACKUP_DIR")
+BACKUP_EVERY_HOURS = max(1, env_int("BACKUP_EVERY_HOURS", 24))
+BACKUP_KEEP = max(1, env_int("BACKUP_KEEP", 7))
 FEEDS_MAX_RECORDS = env_int("FEEDS_MAX_RECORDS", 2_000_000)
 FEEDS_HTTP_MAX_BYTES = env_int("FEEDS_HTTP_MAX_BYTES", 200 * 1024 * 1024)
 FEEDS_KEEP_SNAPSHOTS = env_int("FEEDS_KEEP_SNAPSHOTS", 3)

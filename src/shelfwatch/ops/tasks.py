@@ -17,3 +17,20 @@ def purge_expired_records() -> dict[str, int]:
     only rows of the database backend.
     """
     return retention.purge_expired_records()
+
+
+@task()
+def scheduled_backup() -> dict[str, object]:
+    """Write a backup into BACKUP_DIR and keep the newest BACKUP_KEEP (nothing when unset)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from shelfwatch.ops.backup import create_backup, prune_backups
+
+    if not settings.BACKUP_DIR:
+        return {"skipped": "BACKUP_DIR is not set"}
+    destination = Path(settings.BACKUP_DIR)
+    archive = create_backup(destination=destination, progress=lambda line: None)
+    removed = prune_backups(destination=destination, keep=settings.BACKUP_KEEP)
+    return {"archive": archive.name, "removed": len(removed)}
