@@ -102,3 +102,12 @@ def test_catalog_statistics_count_products_holding_each_word(shelf):
     assert stats.frequencies["turmeric"] == 1
     # A word held by fewer products weighs more.
     assert stats.idf("turmeric") > stats.idf("tata")
+
+
+def test_the_product_meant_is_scored_among_many_of_its_brand(shelf):
+    # More products share the brand than the model scores: the quick text comparison
+    # must keep the one meant among those scored.
+    for i in range(40):
+        stored(f"Amul Flavoured Drink Variety {i}", "Amul", "200", "ml")
+    assert top("Amul Drink Buttr", "Amul", "500", "g")[0] == "Amul Butter"
+    assert top("Amul Drink Butter", "Amul", "500", "g")[0] == "Amul Butter"

@@ -259,7 +259,7 @@ LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_TZ = True
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or DATA_DIR / "static").resolve()
 STATIC_ROOT.mkdir(exist_ok=True)
 # WhiteNoise serves static files from the web processes; finders let the embedded install
 # skip `collectstatic` (a deployment runs it once and serves the hashed copies).
@@ -277,6 +277,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# In a deployment, collected static files get content-hashed names (cached for a year by the
+# proxy, see deploy/nginx.conf); the embedded default serves the source files as they are.
+if env_bool("STATIC_HASHED_NAMES", not EMBEDDED):
+    STORAGES["staticfiles"] = {"BACKEND": "shelfwatch.web.static_storage.HashedStaticFiles"}
 if MEDIA_S3_BUCKET:
     import importlib.util
 
