@@ -136,8 +136,10 @@ def features(pairs: Iterable[Pair], stats: CorpusStats | None = None) -> list[tu
 def other_product_pairs(pairs: list[Pair], seed: int = SEED) -> list[Pair]:
     """Negative pairs made from the positives: each matched record against records of
     the same brand and size whose product words (all, or the last half) come from another
-    matched pair ("Amul Butter 500 g" against "Amul Ghee 500 g"). Brand and size agree
-    between many products of one maker; these teach the model that product words decide."""
+    matched pair ("Amul Butter 500 g" against "Amul Ghee 500 g"), and against the same
+    words under another pair's brand ("Mother Dairy Butter 500 g"). Brand and size agree
+    between many products of one maker, and product words between makers: these teach
+    the model that neither alone makes a match."""
     rng = random.Random(seed)
     positives = [(a, b) for a, b, y in pairs if y]
     out: list[Pair] = []
@@ -157,6 +159,17 @@ def other_product_pairs(pairs: list[Pair], seed: int = SEED) -> list[Pair]:
             other = ProductRecord(
                 name=" ".join([*brand, *words]),
                 brand=b.brand,
+                quantity=b.quantity or mine.quantity,
+            )
+            out.append((a, other, 0))
+        # The same product words from another maker: another product.
+        _, e = rng.choice(positives)
+        maker = prepare(e)
+        if e.brand and maker.brand_key and maker.brand_key != mine.brand_key:
+            words = [w for w in mine.words if w not in mine.brand_tokens]
+            other = ProductRecord(
+                name=" ".join([e.brand, *words]),
+                brand=e.brand,
                 quantity=b.quantity or mine.quantity,
             )
             out.append((a, other, 0))

@@ -290,6 +290,14 @@ def brand_evidence(a: PreparedRecord, b: PreparedRecord) -> int:
         return 1
     if any(_is_brand_word(t, known.brand_key, known.brand_tokens) for t in other.name_tokens):
         return 1
+    # A brand written in another script sounds the same ("டாடா" is Tata).
+    brand_sound = "".join(sound_key(t) for t in known.brand_tokens)
+    if len(brand_sound) >= 3:
+        name_sound = other.keys.replace(" ", "")
+        # Tamil writes s and ch alike, so two letters in ten may differ by sound alone.
+        close = SAME_TEXT if len(brand_sound) < 6 else 80.0
+        if brand_sound in name_sound or fuzz.partial_ratio(brand_sound, name_sound) >= close:
+            return 1
     return -2
 
 
