@@ -291,7 +291,7 @@ def brand_evidence(a: PreparedRecord, b: PreparedRecord) -> int:
     if any(_is_brand_word(t, known.brand_key, known.brand_tokens) for t in other.name_tokens):
         return 1
     # A brand written in another script sounds the same ("டாடா" is Tata).
-    brand_sound = "".join(sound_key(t) for t in known.brand_tokens)
+    brand_sound = sound_key(known.brand_key)
     if len(brand_sound) >= 3:
         name_sound = other.keys.replace(" ", "")
         # Tamil writes s and ch alike, so two letters in ten may differ by sound alone.
