@@ -209,8 +209,10 @@ def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> Prepared
     regional_words = [_canonical(strip_language_tag(n)) for n in record.regional_names]
     regional = tuple(" ".join(w) for w in regional_words if w)
     codes = model_codes(record.name)
-    weights = {t: _token_weight(t, stats) for t in set(core)}
-    all_weights = {t: _token_weight(t, stats) for t in set(words)}
+    # In the names' word order, not a set's: near words are paired greedily in this order,
+    # and a score must not depend on the process's string hashing.
+    weights = {t: _token_weight(t, stats) for t in dict.fromkeys(core)}
+    all_weights = {t: _token_weight(t, stats) for t in dict.fromkeys(words)}
     joined = "".join(words)
     code_set = set(codes)
     numbers = frozenset(
