@@ -156,7 +156,9 @@ def test_subscribe_page_in_hindi_keeps_its_words_in_hindi(open_page, front_serve
     page = open_page(viewport=PHONE, base_url=front_server)
     page.context.add_cookies([{"name": "django_language", "value": "hi", "url": front_server}])
     page.goto(f"/subscribe?source={source.pk}")
-    expect(page.get_by_role("heading", level=1)).to_have_text("वापस आते ही ख़बर पाएँ")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "जब यह वापस आए या सस्ता हो, तब ख़बर पाएँ"
+    )
     bread = page.locator("li[data-item]").filter(has_text="Sourdough Country Loaf")
     expect(bread.locator("[data-badge]")).to_have_text("स्टॉक ख़त्म")
     # Words the script writes come in Hindi too: the address label, a problem, a badge.

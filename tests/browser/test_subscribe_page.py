@@ -70,9 +70,58 @@ def test_badges_follow_the_shop_live_and_errors_are_shown(open_page, front_serve
         complete=False,
     )
     expect(badge).to_have_text("In stock", timeout=15_000)
-    # A number that is no phone number: the API's reason is shown, nothing is created.
+    # A number that is no phone number: the page says so in words, nothing is created.
     page.locator(f'li[data-item="{whey.pk}"]').get_by_role("checkbox").check()
     page.get_by_label("WhatsApp number").fill("12345")
     page.get_by_role("button", name="Send me a code").click()
-    expect(page.locator("#problem")).to_contain_text("not a valid phone number")
+    expect(page.locator("#problem")).to_contain_text("That does not look like a phone number.")
     assert not Contact.objects.exists()
+
+
+def test_a_price_target_alert_from_a_phone_with_the_form_first(open_page, live_server, shop):
+    source, _, lassi = shop
+    page = open_page(viewport=PHONE)
+    page.goto(f"/subscribe?source={source.pk}&item={lassi.pk}")
+    # The form is above the list on a phone: no scrolling past every product to reach it.
+    form_top = page.locator("#contact-form").bounding_box()["y"]
+    assert form_top < page.locator("#items").bounding_box()["y"]
+    assert form_top < 844
+    page.get_by_label("the price is at or under").check()
+    target = page.get_by_label("Target price")
+    expect(target).to_be_visible()
+    page.get_by_label("WhatsApp number").fill("98765 43210")
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.locator("#problem")).to_have_text("Type the price you would pay, such as 250.")
+    assert not Contact.objects.exists()
+    target.fill("250")
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.locator("#code-form")).to_be_visible()
+    message = Notification.objects.get(template="verify_code")
+    wrong = "000000" if message.context["code"] != "000000" else "111111"
+    page.get_by_label("Code").fill(wrong)
+    page.get_by_role("button", name="Verify and subscribe").click()
+    expect(page.locator("#problem")).to_contain_text("That is not the code we sent.")
+    page.get_by_label("Code").fill(message.context["code"])
+    page.get_by_role("button", name="Verify and subscribe").click()
+    expect(page.locator("#done-count")).to_have_text("1")
+    subscription = Subscription.objects.get()
+    assert (subscription.item_id, subscription.kind) == (lassi.pk, "price_below")
+    assert subscription.target_price == 250
+
+
+def test_a_percentage_drop_alert(open_page, live_server, shop):
+    source, whey, _ = shop
+    page = open_page()
+    page.goto(f"/subscribe?source={source.pk}&item={whey.pk}")
+    page.get_by_label("the price drops by a percentage").check()
+    page.get_by_label("Drop of at least, in percent").fill("15")
+    page.get_by_label("Tell me on").select_option("email")
+    page.get_by_label("Email address").fill("asha@example.com")
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.locator("#code-form")).to_be_visible()
+    message = Notification.objects.get(template="verify_code")
+    page.get_by_label("Code").fill(message.context["code"])
+    page.get_by_role("button", name="Verify and subscribe").click()
+    expect(page.locator("#done-count")).to_have_text("1")
+    subscription = Subscription.objects.get()
+    assert (subscription.kind, subscription.min_drop_percent) == ("price_drop", 15)

@@ -68,9 +68,9 @@ def test_the_subscribe_page_speaks_hindi(client):
     source = Source.objects.create(name="Amul shop", kind="internal", status=SourceStatus.OK)
     WatchedItem.objects.create(source=source, external_id="1", name="Amul Lassi", available=False)
     english = client.get(f"/subscribe?source={source.pk}", HTTP_ACCEPT_LANGUAGE="en")
-    assert "Get told when it's back" in english.content.decode()
+    assert "Get told when it's back or cheaper" in english.content.decode()
     html = client.get(f"/subscribe?source={source.pk}", HTTP_ACCEPT_LANGUAGE="hi").content.decode()
-    assert "वापस आते ही ख़बर पाएँ" in html
+    assert "जब यह वापस आए या सस्ता हो, तब ख़बर पाएँ" in html
     assert "स्टॉक ख़त्म" in html  # the item's badge: "Out of stock"
     assert "मुझे कोड भेजें" in html  # "Send me a code"
     assert "Amul Lassi" in html

@@ -37,8 +37,43 @@ ITEMS_SHOWN = 300
 MANAGE_LINKS_PER_HOUR = 3
 
 
+def subscribe_words() -> dict[str, str]:
+    """What the subscribe page's script says, in the request's language, by the API's
+    problem `code` (so a shopper never reads the API's own terse wording)."""
+    from django.utils.translation import gettext as _
+
+    phone = _(
+        "That does not look like a phone number. Type it with the country code, "
+        "like +91 98765 43210, or without it for an Indian mobile."
+    )
+    return {
+        "invalid_phone": phone,
+        "not_a_mobile_number": _("WhatsApp needs a mobile number; that one is a landline."),
+        "invalid_email": _("That does not look like an email address. Check it and try again."),
+        "invalid_address": phone,
+        "code_invalid": _(
+            "That is not the code we sent. Check the latest message and type its 6 digits."
+        ),
+        "code_expired": _("That code has expired. Press “Send a new code” for a fresh one."),
+        "code_attempts_exhausted": _(
+            "Too many wrong tries for that code. Press “Send a new code” for a fresh one."
+        ),
+        "verification_rate_limited": _(
+            "We have sent several codes already. Please try again in an hour."
+        ),
+        "target_price_required": _("Type the price you would pay, such as 250."),
+        "drop_percent_required": _("Type a drop between 1 and 99 percent."),
+        "item_not_found": _("That product is no longer listed. Reload the page."),
+        "rate_limited": _("Too many tries at once. Wait a minute and try again."),
+        "generic": _("Something went wrong on our side. Please try again in a moment."),
+        "offline": _("Could not reach the server. Check the connection and try again."),
+    }
+
+
 def subscribe_page(request: HttpRequest) -> HttpResponse:
-    """Pick a shop, see its products live, choose some, leave a number or email, verify."""
+    """Pick a shop, see its products live, choose some and what to hear about (back in
+    stock, a price at or under a target, a drop of some percent), leave a number or
+    email, verify."""
     sources = list(Source.objects.filter(is_public=True, is_active=True).order_by("name"))
     chosen = None
     wanted = request.GET.get("source", "")
@@ -54,7 +89,7 @@ def subscribe_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/subscribe.html",
-        {"sources": sources, "source": chosen, "items": items},
+        {"sources": sources, "source": chosen, "items": items, "words": subscribe_words()},
     )
 
 

@@ -1,29 +1,84 @@
 """The store dashboard: a store's inventory for its staff, with search, low-stock filter,
-inline edits, the add-product flow with match candidates, and the barcode scanner.
+inline edits, the add-product flow with match candidates, the barcode scanner, and photo
+uploads (the product's catalog photo, or the store's own shelf photo).
 
 The table is rendered here (it works without JavaScript); edits, matching and scanning
-call the JSON API from the page with the session and its CSRF token.
+call the JSON API from the page with the session and its CSRF token. The page hands the
+script its words in the page's language (`dashboard_words`), so what staff read is
+written for people and translated, never the API's own wording.
 """
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from shelfwatch.accounts.authentication import page_principal
+from shelfwatch.catalog import images
 from shelfwatch.catalog.models import UNITS
+from shelfwatch.catalog.selectors import get_product_for
+from shelfwatch.http.problems import ApiError
+from shelfwatch.inventory.models import StockItem
 from shelfwatch.inventory.selectors import store_items, stores_for
 
 PAGE_SIZE = 200
 
 
-@login_required
-def store_list(request: HttpRequest) -> HttpResponse:
-    stores = list(stores_for(page_principal(request)))
-    if len(stores) == 1:
-        return redirect("store-dashboard", store_id=stores[0].pk)
-    return render(request, "inventory/stores.html", {"stores": stores})
+def dashboard_words() -> dict[str, str]:
+    """What the dashboard's script says, in the request's language: by problem code (the
+    API's `code`), by field for a refused value, and its own messages."""
+    whole = _("Type a whole number, 0 or more.")
+    price = _("Type a price of 0 or more, such as 4.50.")
+    return {
+        "saved": _("Saved."),
+        "low": _("low"),
+        "offline": _("Could not reach the server. Check the connection and try again."),
+        "generic": _("That could not be saved. Check the value and try again."),
+        "not_found": _("That item is gone: reload the page."),
+        "permission_denied": _("You may not change this store."),
+        "rate_limited": _("Too many changes at once: wait a moment and try again."),
+        # A refused value, by the field it was typed in.
+        "field:quantity": whole,
+        "field:reorder_level": whole,
+        "field:selling_price": price,
+        "field:cost_price": price,
+        "field:net_quantity": _("Type the pack size as a number, such as 500."),
+        "field:name": _("Give the product a name."),
+        "field:barcode": _("That barcode is not valid: check the digits."),
+        # The API's problem codes.
+        "negative_price": price,
+        "invalid_price": price,
+        "negative_quantity": whole,
+        "invalid_quantity": whole,
+        "reorder_level_required": whole,
+        "invalid_name": _("Give the product a name."),
+        "invalid_barcode": _("That barcode is not valid: check the digits."),
+        "unknown_unit": _("Choose a unit from the list."),
+        "duplicate_barcode": _("Another product already has this barcode."),
+        "possible_duplicate": _(
+            "This looks like a product already in the catalog. Pick it below, or press "
+            "“None of these” again to create it anyway."
+        ),
+        "stock_item_exists": _("This store already stocks it: edit its row in the table."),
+        "stock_item_not_found": _("That item is gone: reload the page."),
+        "product_rejected": _("That product was turned down in review and cannot be stocked."),
+        "product_merged": _("That product was merged into another: reload the page."),
+        # The page's own messages.
+        "reading": _("Reading the barcode…"),
+        "no_barcode": _("No barcode found in that photo; try closer and in focus."),
+        "found": _("Found %(code)s: type the counted quantity."),
+        "not_stocked": _("%(code)s is not stocked here. Add it below."),
+        "not_in_catalog": _("Not in the catalog yet: fill in the name and check."),
+        "added": _("Added to the store."),
+        "already_stocked": _("This store already stocks it: edit its row in the table."),
+        "stock_this": _("Stock this"),
+        "likely_duplicate": _("This looks like a product the catalog already has."),
+        "possible_matches": _("Possible matches below."),
+    }
 
 
 @login_required
@@ -33,8 +88,11 @@ def dashboard(request: HttpRequest, store_id: int) -> HttpResponse:
         raise Http404("no such store")  # not 403: other tenants' ids stay unconfirmed
     q = request.GET.get("q", "").strip()
     low = request.GET.get("low") == "1"
-    items = store_items(store, q=q, low=low)
+    items = store_items(store, q=q, low=low).prefetch_related("product__images__blob")
     items = list(items.order_by("product__name")[: PAGE_SIZE + 1])
+    for item in items:
+        pictures = list(item.product.images.all())
+        item.thumbnail = images.image_urls(pictures[0].blob)["thumbnail"] if pictures else None
     context = {
         "store": store,
         "items": items[:PAGE_SIZE],
@@ -42,5 +100,55 @@ def dashboard(request: HttpRequest, store_id: int) -> HttpResponse:
         "q": q,
         "low": low,
         "units": UNITS,
+        "words": dashboard_words(),
+        "staff_page": True,
     }
     return render(request, "inventory/dashboard.html", context)
+
+
+PHOTO_PROBLEMS = {
+    "image_too_large": lambda: _("That photo is too large. Take it again at a lower size."),
+    "image_not_an_image": lambda: _("That file is not a photo: choose a JPEG, PNG or WebP."),
+    "image_format_not_allowed": lambda: _("Choose a JPEG, PNG or WebP photo."),
+    "image_corrupt": lambda: _("That photo could not be read. Try taking it again."),
+    "image_dimensions_too_large": lambda: _(
+        "That photo is too large. Take it again at a lower size."
+    ),
+    "too_many_images": lambda: _("This product has as many photos as it can show."),
+    "product_merged": lambda: _("This product was merged into another: reload the page."),
+}
+
+
+@login_required
+@require_POST
+def upload_photo(request: HttpRequest, store_id: int, item_id: int) -> HttpResponse:
+    """A photo for a stock item of a store the caller works in: `kind=product` shows it on
+    the catalog product (every store's shop), `kind=shelf` keeps it as this store's own
+    picture of its shelf. Then back to the dashboard with what happened."""
+    principal = page_principal(request)
+    store = stores_for(principal).filter(pk=store_id).first()
+    item = None if store is None else StockItem.objects.filter(store=store, pk=item_id).first()
+    if item is None:
+        raise Http404("no such item")
+    upload = request.FILES.get("photo")
+    if upload is None:
+        messages.error(request, _("Choose a photo first."))
+        return redirect("store-dashboard", store_id=store.pk)
+    try:
+        if request.POST.get("kind") == "shelf":
+            item.custom_images.add(images.store_image(data=upload))
+        else:
+            product = get_product_for(principal, item.product_id)
+            images.ensure_accepts_images(product)
+            blob = images.store_image(data=upload)
+            images.attach_image(product=product, blob=blob, principal=principal)
+    except ApiError as exc:  # ImageRejected included
+        problem = PHOTO_PROBLEMS.get(exc.code)
+        messages.error(request, problem() if problem else _("That photo could not be used."))
+    else:
+        messages.success(
+            request,
+            _("Photo added to %(name)s. The smaller sizes appear in a moment.")
+            % {"name": item.product.name},
+        )
+    return redirect("store-dashboard", store_id=store.pk)

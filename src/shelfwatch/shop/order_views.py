@@ -94,6 +94,16 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @login_required
+def stores_overview(request: HttpRequest) -> HttpResponse:
+    """The stores the caller works in, each with its low-stock count, its open orders and
+    links to its dashboard and order board; one store opens its dashboard at once."""
+    stores = selectors.stores_overview(page_principal(request))
+    if len(stores) == 1:
+        return redirect("store-dashboard", store_id=stores[0]["store"].pk)
+    return render(request, "shop/stores.html", {"rows": stores, "staff_page": True})
+
+
+@login_required
 def order_board(request: HttpRequest, store_id: int) -> HttpResponse:
     """A store's open orders by status and the latest finished ones, for its staff."""
     try:
@@ -112,6 +122,10 @@ def order_board(request: HttpRequest, store_id: int) -> HttpResponse:
                 {"status": status, "label": MOVE_LABELS[status]}
                 for status in sorted(orders.allowed_next(order), key=S.values.index)
             ]
+    open_orders = [order for column in columns for order in column["orders"]]
+    phones = selectors.customer_phones([order.user_id for order in open_orders if order.user_id])
+    for order in open_orders:
+        order.customer_phone = phones.get(order.user_id, "")
     context = shop_context(
         request, board_store=store, columns=columns, done=label_orders(board["done"])
     )

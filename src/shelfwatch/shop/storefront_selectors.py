@@ -349,7 +349,7 @@ def store_order_board(*, principal, store_id: int, done_limit: int = 20) -> tupl
     from shelfwatch.shop.selectors import store_board
 
     store = get_store_for(principal, store_id)
-    orders = store_board(principal=principal, store_id=store.pk)
+    orders = store_board(principal=principal, store_id=store.pk).select_related("user")
     finished = [OrderStatus.DELIVERED, OrderStatus.CANCELLED]
     open_orders = list(orders.exclude(status__in=finished).order_by("id")[:200])
     columns = {status: [] for status in OrderStatus.values if status not in finished}
@@ -357,6 +357,46 @@ def store_order_board(*, principal, store_id: int, done_limit: int = 20) -> tupl
         columns[order.status].append(order)
     done = list(orders.filter(status__in=finished).order_by("-updated_at", "-id")[:done_limit])
     return store, {"columns": columns, "done": done}
+
+
+def stores_overview(principal) -> list[dict]:
+    """The stores `principal` manages, by name, each as {"store", "low_stock", "open_orders"}:
+    items at or under their reorder level, orders not yet delivered or cancelled."""
+    from shelfwatch.inventory.selectors import stores_for
+    from shelfwatch.shop.models import Order, OrderStatus
+
+    stores = list(stores_for(principal).order_by("name"))
+    ids = [store.pk for store in stores]
+    low = dict(
+        StockItem.objects.filter(store_id__in=ids, quantity__lte=F("reorder_level"))
+        .values_list("store_id")
+        .annotate(n=Count("id"))
+        .values_list("store_id", "n")
+    )
+    finished = [OrderStatus.DELIVERED, OrderStatus.CANCELLED]
+    open_orders = dict(
+        Order.objects.filter(store_id__in=ids)
+        .exclude(status__in=finished)
+        .values_list("store_id")
+        .annotate(n=Count("id"))
+        .values_list("store_id", "n")
+    )
+    return [
+        {"store": s, "low_stock": low.get(s.pk, 0), "open_orders": open_orders.get(s.pk, 0)}
+        for s in stores
+    ]
+
+
+def customer_phones(user_ids: list[int]) -> dict[int, str]:
+    """{user id: WhatsApp number} of customers who gave one for alerts (verified), so the
+    store can call about an order; customers without one are left out."""
+    rows = Contact.objects.filter(
+        user_id__in=set(user_ids), channel="whatsapp", verified_at__isnull=False
+    ).order_by("-id")
+    phones: dict[int, str] = {}
+    for user_id, address in rows.values_list("user_id", "address"):
+        phones.setdefault(user_id, address)
+    return phones
 
 
 def board_order(*, principal, store_id: int, order_id: int):

@@ -21,6 +21,9 @@ urlpatterns = [
     path("checkout/<int:store_id>/", checkout_views.checkout_page, name="shop-checkout"),
     path("orders/<int:order_id>", order_views.order_page, name="shop-order"),
     path("orders/<int:order_id>/cancel", order_views.order_cancel, name="shop-order-cancel"),
+    # The staff's list of stores, with counts from inventory and orders (so it lives in the
+    # shop, which knows both); it takes the /stores/ path before inventory/urls.py's.
+    path("stores/", order_views.stores_overview, name="stores"),
     # Beside the store dashboard (/stores/<id>/, inventory/urls.py), which this include
     # precedes without overlapping.
     path("stores/<int:store_id>/orders/", order_views.order_board, name="shop-order-board"),

@@ -166,5 +166,9 @@ def account(request: HttpRequest) -> HttpResponse:
         ),
         balances=balances_for(request.user),
         history=label_entries(history),
+        email_verified=any(
+            row["contact"].address == request.user.email and row["contact"].is_verified
+            for row in contacts
+        ),
     )
     return render(request, "shop/account.html", context)

@@ -5,3 +5,8 @@ class WebConfig(AppConfig):
     name = "shelfwatch.web"
     label = "web"
     verbose_name = "Pages"
+
+    def ready(self) -> None:
+        from shelfwatch.web.admin_front import brand_admin_site
+
+        brand_admin_site()

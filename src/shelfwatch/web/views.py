@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 
 from shelfwatch.http.problems import problem_response
@@ -39,3 +40,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
         {"status": 500, "message": _("Something went wrong.")},
         status=500,
     )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The site's icon where browsers look for it first, the admin's pages included
+    (resolved per request: the static file's name may carry its content hash)."""
+    return HttpResponsePermanentRedirect(static("web/icons/icon-192.png"))

@@ -11,6 +11,15 @@
   var addressLabel = document.getElementById("address-label");
   function label(el, key, fallback) { return (el && el.dataset[key]) || fallback; }
 
+  // Problems in words for people, by the API's code (alerts/views.py subscribe_words).
+  var wordsNode = document.getElementById("subscribe-words");
+  var words = wordsNode ? JSON.parse(wordsNode.textContent) : {};
+  function friendly(data, status) {
+    if (data && data.code && words[data.code]) { return words[data.code]; }
+    if (status === 429) { return words.rate_limited || "Too many tries at once. Wait a minute and try again."; }
+    return words.generic || "Something went wrong on our side. Please try again in a moment.";
+  }
+
   function show(el, on) { el.hidden = !on; }
   function say(text) { problem.textContent = text || ""; }
 
@@ -20,10 +29,12 @@
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
       credentials: "same-origin",
       body: body ? JSON.stringify(body) : undefined
+    }).catch(function () {
+      throw new Error(words.offline || "Could not reach the server. Check the connection and try again.");
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (!response.ok) {
-          var error = new Error(data.detail || ("The server answered " + response.status));
+          var error = new Error(friendly(data, response.status));
           error.code = data.code;
           throw error;
         }
@@ -54,6 +65,36 @@
       .forEach(function (type) { stream.addEventListener(type, update); });
   }
 
+  // What to hear about: back in stock, a price at or under a target, or a drop of some
+  // percent; the matching number field shows under the chosen kind.
+  var kinds = root.querySelectorAll("input[name=kind]");
+  function chosenKind() {
+    var checked = root.querySelector("input[name=kind]:checked");
+    return checked ? checked.value : "back_in_stock";
+  }
+  function showKindDetails() {
+    root.querySelectorAll("[data-for-kind]").forEach(function (detail) {
+      detail.hidden = detail.dataset.forKind !== chosenKind();
+    });
+  }
+  Array.prototype.forEach.call(kinds, function (box) { box.addEventListener("change", showKindDetails); });
+  showKindDetails();
+  function terms() {
+    var kind = chosenKind();
+    var body = { kind: kind };
+    if (kind === "price_below") { body.target_price = document.getElementById("target-price").value || null; }
+    if (kind === "price_drop") { body.min_drop_percent = document.getElementById("drop-percent").value || null; }
+    return body;
+  }
+  function termsProblem() {
+    var body = terms();
+    if (body.kind === "price_below" && !(Number(body.target_price) > 0)) { return words.target_price_required; }
+    if (body.kind === "price_drop" && !(Number(body.min_drop_percent) >= 1 && Number(body.min_drop_percent) <= 99)) {
+      return words.drop_percent_required;
+    }
+    return "";
+  }
+
   var channel = document.getElementById("channel");
   channel.addEventListener("change", function () {
     var email = channel.value === "email";
@@ -70,6 +111,8 @@
     event.preventDefault();
     say("");
     if (!chosenItems().length) { say(label(problem, "tickFirst", "Tick at least one product first.")); return; }
+    var wrongTerms = termsProblem();
+    if (wrongTerms) { say(wrongTerms); return; }
     api("POST", "contacts", { channel: channel.value, address: document.getElementById("address").value })
       .then(function (made) {
         contact = made;
@@ -96,9 +139,11 @@
       .then(function (verified) {
         var items = chosenItems();
         return Promise.all(items.map(function (itemId) {
-          return api("POST", "subscriptions", {
-            contact_id: verified.id, contact_token: verified.contact_token, item_id: itemId, kind: "back_in_stock"
-          });
+          var body = terms();
+          body.contact_id = verified.id;
+          body.contact_token = verified.contact_token;
+          body.item_id = itemId;
+          return api("POST", "subscriptions", body);
         }));
       })
       .then(function (made) {

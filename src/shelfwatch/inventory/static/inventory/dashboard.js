@@ -8,6 +8,30 @@
   var store = root.dataset.store;
   var base = "/api/v1/stores/" + store + "/inventory";
   var statusLine = document.getElementById("status");
+  // The page's words in its language (inventory/views.py dashboard_words): API problems
+  // are shown by their code or field, never in the API's own wording.
+  var wordsNode = document.getElementById("dashboard-words");
+  var words = wordsNode ? JSON.parse(wordsNode.textContent) : {};
+  function t(key, fallback, values) {
+    var text = words[key] || fallback;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("%(" + name + ")s").join(values[name]);
+    });
+    return text;
+  }
+
+  function humanMessage(data, status) {
+    if (data && data.code && words[data.code]) { return words[data.code]; }
+    var fields = (data && data.errors) || [];
+    for (var i = 0; i < fields.length; i += 1) {
+      var key = "field:" + String(fields[i].field || "").split(".").pop();
+      if (words[key]) { return words[key]; }
+    }
+    if (status === 404) { return t("not_found", "That item is gone: reload the page."); }
+    if (status === 403) { return t("permission_denied", "You may not change this store."); }
+    if (status === 429) { return t("rate_limited", "Too many changes at once: wait a moment and try again."); }
+    return t("generic", "That could not be saved. Check the value and try again.");
+  }
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -27,16 +51,14 @@
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    return fetch(url, options).then(function (response) {
+    return fetch(url, options).catch(function () {
+      throw new Error(t("offline", "Could not reach the server. Check the connection and try again."));
+    }).then(function (response) {
       return response.text().then(function (text) {
-        var data = text ? JSON.parse(text) : null;
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (ignored) { data = null; }
         if (!response.ok) {
-          var message = (data && (data.detail || data.title)) || response.statusText;
-          // A validation problem's detail is generic; its field errors say what to fix.
-          if (data && data.errors && data.errors.length) {
-            message += " " + data.errors.map(function (e) { return e.field + ": " + e.message; }).join("; ");
-          }
-          var error = new Error(message);
+          var error = new Error(humanMessage(data, response.status));
           error.problem = data;
           throw error;
         }
@@ -60,7 +82,7 @@
       // refuses a null count, and a null reorder level fails on the server (a 500).
       if (input.value === "" && field !== "selling_price") {
         input.value = input.dataset.saved;
-        say("Type a whole number, 0 or more.", true);
+        say(t("field:quantity", "Type a whole number, 0 or more."), true);
         return;
       }
       // Number, not parseInt: a count of 2.5 must be refused, not saved as 2.
@@ -78,12 +100,12 @@
         if (item.is_low) {
           var tag = document.createElement("span");
           tag.className = "tag warn";
-          tag.textContent = "low";
+          tag.textContent = t("low", "low");
           flag.appendChild(tag);
         }
         row.classList.add("saved");
         setTimeout(function () { row.classList.remove("saved"); }, 1200);
-        say("Saved.");
+        say(t("saved", "Saved."));
       }).catch(function (error) {
         input.value = input.dataset.saved;
         say(error.message, true);
@@ -136,9 +158,9 @@
     var form = new FormData();
     form.append("file", photo.files[0]);
     photo.value = "";
-    say("Reading the barcode…");
+    say(t("reading", "Reading the barcode…"));
     api("POST", "/api/v1/catalog/scan", form).then(function (result) {
-      if (!result.codes.length) { say("No barcode found in that photo; try closer and in focus.", true); return; }
+      if (!result.codes.length) { say(t("no_barcode", "No barcode found in that photo; try closer and in focus."), true); return; }
       say("");
       onCode(result.codes[0].gtin || result.codes[0].text);
     }).catch(function (error) { say(error.message, true); });
@@ -157,11 +179,11 @@
           var input = rows[i].querySelector('input[data-field="quantity"]');
           input.focus();
           input.select();
-          say("Found " + code + ": type the counted quantity.");
+          say(t("found", "Found %(code)s: type the counted quantity.", { code: code }));
           return;
         }
       }
-      say(code + " is not stocked here. Add it below.", true);
+      say(t("not_stocked", "%(code)s is not stocked here. Add it below.", { code: code }), true);
       addForm.barcode.value = code;
       lookup(code);
     });
@@ -182,7 +204,7 @@
       if (exact.length) {
         showCandidates([{ product_id: exact[0].id, name: exact[0].name, brand: exact[0].brand, score: 1, reasons: ["same barcode"] }]);
       } else {
-        say("Not in the catalog yet: fill in the name and check.");
+        say(t("not_in_catalog", "Not in the catalog yet: fill in the name and check."));
       }
     }).catch(function (error) { say(error.message, true); });
   }
@@ -199,11 +221,11 @@
     var body = { product_id: productId, quantity: parseInt(d.quantity || "0", 10) };
     if (d.selling_price) { body.selling_price = d.selling_price; }
     return api("POST", base, body).then(function () {
-      say("Added to the store.");
+      say(t("added", "Added to the store."));
       window.location.reload();
     }).catch(function (error) {
       if (error.problem && error.problem.code === "stock_item_exists") {
-        say("This store already stocks it: edit its row in the table.", true);
+        say(t("already_stocked", "This store already stocks it: edit its row in the table."), true);
       } else {
         say(error.message, true);
       }
@@ -218,7 +240,7 @@
       label.textContent = c.name + (c.brand ? " (" + c.brand + ")" : "") + " · " + Math.round(c.score * 100) + "% · " + c.reasons.join(", ");
       var button = document.createElement("button");
       button.type = "button";
-      button.textContent = "Stock this";
+      button.textContent = t("stock_this", "Stock this");
       button.addEventListener("click", function () { stockProduct(c.product_id); });
       item.appendChild(label);
       item.appendChild(document.createTextNode(" "));
@@ -237,7 +259,7 @@
     api("POST", "/api/v1/catalog/match", query).then(function (result) {
       if (result.candidates.length) {
         showCandidates(result.candidates);
-        say(result.likely_duplicate ? "This looks like a product the catalog already has." : "Possible matches below.");
+        say(result.likely_duplicate ? t("likely_duplicate", "This looks like a product the catalog already has.") : t("possible_matches", "Possible matches below."));
       } else {
         panel.hidden = true;
         createProduct();
@@ -261,7 +283,7 @@
       if (problem.code === "possible_duplicate") {
         showCandidates(problem.candidates || []);
         confirmNew = true;
-        say(error.message + " Press \u201cNone of these\u201d again to create it anyway.", true);
+        say(error.message, true);
       } else if (problem.code === "duplicate_barcode") {
         // The API's words, and the product holding the barcode offered under its own name.
         say(error.message, true);

@@ -1,0 +1,210 @@
+"""The account pages of the site: sign up (the email is verified with a one-time code
+sent through the notifications outbox, or its link), sign in and out, forgot and reset
+password (Django's signed token, which expires after PASSWORD_RESET_TIMEOUT and dies as
+soon as the password changes), and change password.
+
+Every form post is throttled per IP with the API's `auth` rate, so the pages are no
+easier to guess passwords or flood mailboxes through than the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from shelfwatch.accounts.models import User
+from shelfwatch.accounts.registration import register_user
+from shelfwatch.accounts.throttling import client_ip, hit
+from shelfwatch.alerts.models import Contact
+from shelfwatch.alerts.verification import CodeExpired, CodeInvalid, TooManyCodes, check_code
+from shelfwatch.alerts.verification import send_code as send_verification_code
+from shelfwatch.http.problems import ApiError
+from shelfwatch.notify.models import Channel
+
+
+def throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Count every POST to `view` against the API's per-IP `auth` limit; past it, answer
+    429 with a page that says when to try again, without running the view."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST" and settings.THROTTLE_ENABLED:
+            wait = hit("auth", "ip:" + client_ip(request), settings.THROTTLE_RATES["auth"])
+            if wait is not None:
+                response = render(
+                    request,
+                    "web/error.html",
+                    {
+                        "status": 429,
+                        "message": _("Too many tries. Please wait a minute and try again."),
+                    },
+                    status=429,
+                )
+                response["Retry-After"] = str(int(wait))
+                return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def landing_url(user: User) -> str:
+    """Where a sign-in without a `next` lands: staff of a store (and admins) on their
+    store dashboards (one store opens directly), shoppers on the storefront."""
+    if user.is_staff or user.memberships.exists():
+        return reverse("stores")
+    return reverse("home")
+
+
+class SignInView(auth_views.LoginView):
+    """Django's login, with the page's own template and staff sent to their stores."""
+
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return landing_url(self.request.user)
+
+
+class SignUpForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Your name"), max_length=150, required=False)
+    email = forms.EmailField(label=gettext_lazy("Email"), max_length=254)
+    password = forms.CharField(
+        label=gettext_lazy("Password"), widget=forms.PasswordInput, max_length=256
+    )
+
+
+def email_contact(user: User) -> Contact:
+    """The user's email contact (their sign-in address), created unverified if missing."""
+    contact = Contact.objects.filter(channel=Channel.EMAIL, address=user.email).first()
+    if contact is None:
+        contact = Contact.objects.create(
+            user=user,
+            channel=Channel.EMAIL,
+            address=user.email,
+            language=(get_language() or "en").split("-")[0],
+        )
+    elif contact.user_id is None:
+        Contact.objects.filter(pk=contact.pk).update(user=user)
+    return contact
+
+
+def _send_code(request: HttpRequest, contact: Contact) -> bool:
+    """Queue a verification code for `contact`; False (with a message) when too many were
+    asked for in the last hour."""
+    try:
+        send_verification_code(contact=contact, ip=client_ip(request))
+    except TooManyCodes:
+        messages.error(request, _("We have sent several codes already. Try again in an hour."))
+        return False
+    return True
+
+
+@throttled
+@require_http_methods(["GET", "POST"])
+def sign_up(request: HttpRequest) -> HttpResponse:
+    """Create a shopper account, sign it in, and send a code to verify its email."""
+    if request.user.is_authenticated:
+        return redirect("account")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = register_user(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except ApiError as exc:
+            if exc.code == "email_taken":
+                form.add_error(
+                    "email",
+                    _("An account with this email already exists. Sign in, or reset the password."),
+                )
+            else:
+                for error in exc.extra.get("errors", []):
+                    form.add_error("password", error["message"])
+        else:
+            if form.cleaned_data["name"]:
+                User.objects.filter(pk=user.pk).update(name=form.cleaned_data["name"])
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            _send_code(request, email_contact(user))
+            return redirect("verify-email")
+    return render(request, "web/account/sign_up.html", {"form": form})
+
+
+@login_required
+@throttled
+@require_http_methods(["GET", "POST"])
+def verify_email(request: HttpRequest) -> HttpResponse:
+    """Enter the code the sign-up email carries (the email's link works as well), or ask
+    for a new one."""
+    contact = email_contact(request.user)
+    if contact.is_verified:
+        messages.success(request, _("Your email address is verified."))
+        return redirect("account")
+    problem = ""
+    if request.method == "POST":
+        if request.POST.get("action") == "resend":
+            if _send_code(request, contact):
+                messages.info(request, _("A new code is on its way."))
+            return redirect("verify-email")
+        try:
+            check_code(contact=contact, code=request.POST.get("code", "")[:12])
+        except CodeInvalid:
+            problem = _("That code is not the one we sent. Check the email and try again.")
+        except CodeExpired:
+            problem = _("That code has expired or was tried too often. Ask for a new one.")
+        else:
+            messages.success(request, _("Thank you: your email address is verified."))
+            return redirect("account")
+    return render(
+        request, "web/account/verify_email.html", {"contact": contact, "problem": problem}
+    )
+
+
+class ResetRequestView(auth_views.PasswordResetView):
+    """Asks for the email and sends Django's reset link; says the same whether or not an
+    account exists, so the page tells nobody who has one."""
+
+    template_name = "web/account/reset_request.html"
+    email_template_name = "web/account/reset_email.txt"
+    subject_template_name = "web/account/reset_subject.txt"
+    # Without the sites framework the link names the host and port the request came in
+    # on, so it works whatever port `serve` was started on.
+    success_url = reverse_lazy("password-reset-sent")
+
+
+sign_in = throttled(SignInView.as_view())
+reset_request = throttled(ResetRequestView.as_view())
+reset_sent = auth_views.PasswordResetDoneView.as_view(template_name="web/account/reset_sent.html")
+reset_confirm = throttled(
+    auth_views.PasswordResetConfirmView.as_view(
+        template_name="web/account/reset_confirm.html",
+        success_url=reverse_lazy("password-reset-done"),
+    )
+)
+reset_done = auth_views.PasswordResetCompleteView.as_view(
+    template_name="web/account/reset_done.html"
+)
+change_password = throttled(
+    auth_views.PasswordChangeView.as_view(
+        template_name="web/account/change_password.html",
+        success_url=reverse_lazy("password-changed"),
+    )
+)
+
+
+@login_required
+def password_changed(request: HttpRequest) -> HttpResponse:
+    messages.success(request, _("Your password is changed."))
+    return redirect("account")

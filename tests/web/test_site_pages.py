@@ -1,0 +1,41 @@
+"""The site around the shop: a branded admin whose front page leaves out the machinery
+(still reachable, and linked under "Internals"), the favicon, and a 404 page that offers
+a search and a way home."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_admin_is_branded_and_keeps_internals_off_its_front_page(client, make_user):
+    client.force_login(make_user("root@example.com", admin=True))
+    html = client.get("/admin/").content.decode()
+    assert "Shelfwatch admin" in html and "Django administration" not in html
+    front, internals = html.split('id="internals"')
+    assert "/admin/shop/order/" in front and "/admin/catalog/product/" in front
+    for path in (
+        "/admin/accounts/refreshtoken/",
+        "/admin/notify/pace/",
+        "/admin/django_tasks_database/dbtaskresult/",
+    ):
+        assert path not in front
+        assert path in internals
+        assert client.get(path).status_code == 200
+    # An app's own page still lists its internals.
+    assert "/admin/accounts/refreshtoken/" in client.get("/admin/accounts/").content.decode()
+    assert 'rel="icon"' in html
+
+
+def test_the_favicon_is_where_browsers_look(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith(".png")
+
+
+def test_a_missing_page_offers_a_search_and_the_way_home(client):
+    response = client.get("/no-such-page/")
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert '<a class="button primary" href="/">Back to the shop</a>' in html
+    assert 'action="/products/"' in html and 'name="q"' in html
