@@ -49,6 +49,7 @@ from shelfwatch.catalog.matcher_training import (
     grocery_training_pairs,
     split_grocery,
 )
+from shelfwatch.catalog.record_features import forget_prepared
 from shelfwatch.catalog.similarity import CorpusStats, prepare, score_many
 
 REPO = Path(__file__).resolve().parent.parent
@@ -218,7 +219,7 @@ def main() -> int:
         t0 = time.perf_counter()
         score_many(query, candidates, stats=bench.stats, model=shipped)
         batch = min(batch, time.perf_counter() - t0)
-    prepare.cache_clear()
+    forget_prepared()
     records = [*bench.left.values(), *bench.right.values()]
     t0 = time.perf_counter()
     for record in records:

@@ -11,7 +11,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -199,8 +199,9 @@ def _canonical(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=8192)
-def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> PreparedRecord:
-    """Features of one record; cached, so repeated scoring of the same record is cheap."""
+def _base(record: ProductRecord) -> PreparedRecord:
+    """Everything of `prepare` but the word weights, which depend on the statistics: kept
+    per record across lookups, since the catalog's statistics object is new for each."""
     brand_words = _canonical(record.brand)
     brand_key = "".join(brand_words)
     brand_tokens = frozenset(brand_words)
@@ -209,10 +210,6 @@ def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> Prepared
     regional_words = [_canonical(strip_language_tag(n)) for n in record.regional_names]
     regional = tuple(" ".join(w) for w in regional_words if w)
     codes = model_codes(record.name)
-    # In the names' word order, not a set's: near words are paired greedily in this order,
-    # and a score must not depend on the process's string hashing.
-    weights = {t: _token_weight(t, stats) for t in dict.fromkeys(core)}
-    all_weights = {t: _token_weight(t, stats) for t in dict.fromkeys(words)}
     joined = "".join(words)
     code_set = set(codes)
     numbers = frozenset(
@@ -234,11 +231,9 @@ def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> Prepared
         colours=frozenset(words) & _COLOURS,
         haystack=compact(f"{record.name} {record.description}"),
         barcode=re.sub(r"\D", "", record.barcode or "").lstrip("0"),
-        weights=weights,
-        norm=math.sqrt(sum(w * w for w in weights.values())),
+        weights={},
+        norm=0.0,
         words=tuple(words),
-        all_weights=all_weights,
-        all_norm=math.sqrt(sum(w * w for w in all_weights.values())),
         joined=joined,
         grams=_grams(joined),
         numbers=numbers,
@@ -247,6 +242,23 @@ def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> Prepared
         keys=" ".join(sound_key(t) for t in words),
         regional_keys=tuple(" ".join(sound_key(t) for t in w) for w in regional_words if w),
         price=record.price if record.price and record.price > 0 else None,
+    )
+
+
+@lru_cache(maxsize=8192)
+def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> PreparedRecord:
+    """Features of one record; cached, so repeated scoring of the same record is cheap."""
+    base = _base(record)
+    # In the names' word order, not a set's: near words are paired greedily in this order,
+    # and a score must not depend on the process's string hashing.
+    weights = {t: _token_weight(t, stats) for t in dict.fromkeys(base.core)}
+    all_weights = {t: _token_weight(t, stats) for t in dict.fromkeys(base.words)}
+    return replace(
+        base,
+        weights=weights,
+        norm=math.sqrt(sum(w * w for w in weights.values())),
+        all_weights=all_weights,
+        all_norm=math.sqrt(sum(w * w for w in all_weights.values())),
     )
 
 
@@ -357,3 +369,9 @@ def regional_similarity(a: PreparedRecord, b: PreparedRecord) -> float:
             for other in (y.plain_name, *y.regional):
                 best = max(best, fuzz.ratio(local, other) / 100.0)
     return best
+
+
+def forget_prepared() -> None:
+    """Empty the caches of prepared records (for measuring what preparing costs)."""
+    prepare.cache_clear()
+    _base.cache_clear()
