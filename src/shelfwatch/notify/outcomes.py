@@ -83,6 +83,20 @@ def pause_channel(channel: object, pause: dict, *, code: str, detail: str) -> da
     )
 
 
+def _attempt(
+    notification: Notification, result: SendResult, *, now: datetime, started: float
+) -> DeliveryAttempt:
+    """The attempt row of one send that the provider did not accept."""
+    return DeliveryAttempt(
+        notification_id=notification.pk,
+        at=now,
+        outcome=result.outcome,
+        provider_code=result.code[:40],
+        detail=result.detail,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
+
+
 def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: float) -> str:
     """Write one outcome at once; returns "sent", "retried", "failed" or "deferred" (the
     number or channel is paused: the message waits for the pause to end, tries unspent)."""
@@ -124,14 +138,7 @@ def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: fl
             )
         job.attempt = None
         if effects.get("pause"):  # the provider's answer is kept; a held send made none
-            job.attempt = DeliveryAttempt(
-                notification_id=notification.pk,
-                at=now,
-                outcome=result.outcome,
-                provider_code=result.code[:40],
-                detail=result.detail,
-                duration_ms=int((time.monotonic() - started) * 1000),
-            )
+            job.attempt = _attempt(notification, result, now=now, started=started)
         return "deferred"
     if result.accepted:
         with transaction.atomic():
@@ -189,14 +196,7 @@ def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: fl
     if result.accepted:
         job.attempt = None  # the notification row records an accepted try
     else:
-        job.attempt = DeliveryAttempt(
-            notification_id=notification.pk,
-            at=now,
-            outcome=result.outcome,
-            provider_code=result.code[:40],
-            detail=result.detail,
-            duration_ms=int((time.monotonic() - started) * 1000),
-        )
+        job.attempt = _attempt(notification, result, now=now, started=started)
     if result.accepted and contact.user_id and notification.template.startswith("watch."):
         add_to_inbox(notification, job.message)
     return outcome
