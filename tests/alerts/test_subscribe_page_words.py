@@ -43,3 +43,15 @@ def test_the_words_come_in_hindi(client, source):
     client.cookies["django_language"] = "hi"
     words = words_of(client.get(f"/subscribe?source={source.pk}").content.decode())
     assert words["invalid_phone"] and "phone number" not in words["invalid_phone"]
+
+
+def test_link_pages_speak_in_words_for_people_and_in_hindi(client):
+    expired = client.get("/alerts/manage/not-a-token/")
+    assert expired.status_code == 410
+    assert "Ask for a new one on the alerts page." in expired.content.decode()
+    wrong = client.post("/alerts/manage-link/", {"channel": "whatsapp", "address": "12345"})
+    html = wrong.content.decode()
+    assert wrong.status_code == 422 and "That does not look like a phone number." in html
+    assert "'12345'" not in html
+    client.cookies["django_language"] = "hi"
+    assert "यह लिंक समाप्त हो गया है" in client.get("/alerts/manage/not-a-token/").content.decode()

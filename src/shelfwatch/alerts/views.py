@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -40,8 +41,6 @@ MANAGE_LINKS_PER_HOUR = 3
 def subscribe_words() -> dict[str, str]:
     """What the subscribe page's script says, in the request's language, by the API's
     problem `code` (so a shopper never reads the API's own terse wording)."""
-    from django.utils.translation import gettext as _
-
     phone = _(
         "That does not look like a phone number. Type it with the country code, "
         "like +91 98765 43210, or without it for an Indian mobile."
@@ -98,7 +97,12 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
     """The email's confirmation link. GET only asks: mail scanners follow links."""
     contact = contact_from_confirm_token(token)
     if contact is None:
-        return _message(request, "This link has expired", "Ask for a new code on the page.", 410)
+        return _message(
+            request,
+            _("This link has expired"),
+            _("Links in our emails work for a while only. Ask for a new code on the alerts page."),
+            410,
+        )
     if request.method == "POST":
         mark_verified(contact)
         return redirect("alerts-manage", token=manage_token(contact))
@@ -115,7 +119,13 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     contact = contact_from_manage_token(token)
     if contact is None:
         return _message(
-            request, "This link has expired", "Ask for a new link on the subscribe page.", 410
+            request,
+            _("This link has expired"),
+            _(
+                "For your safety, manage links work for a while only. "
+                "Ask for a new one on the alerts page."
+            ),
+            410,
         )
     if request.method == "POST":
         _apply_manage_action(request, contact)
@@ -174,7 +184,13 @@ def manage_link(request: HttpRequest) -> HttpResponse:
     try:
         address = normalize_address(channel, request.POST.get("address", ""))
     except InvalidAddress as exc:
-        return _message(request, "That address does not look right", exc.detail, 422)
+        words = subscribe_words()
+        return _message(
+            request,
+            _("That address does not look right"),
+            words.get(exc.code) or words["invalid_address"],
+            422,
+        )
     contact = Contact.objects.filter(
         channel=channel, address=address, verified_at__isnull=False
     ).first()
@@ -197,8 +213,8 @@ def manage_link(request: HttpRequest) -> HttpResponse:
             kick_delivery()
     return _message(
         request,
-        "Check your messages",
-        "If this address has subscriptions, a link to manage them is on its way.",
+        _("Check your messages"),
+        _("If this address has alerts with us, a link to manage them is on its way."),
     )
 
 
@@ -209,13 +225,13 @@ def unsubscribe_one(request: HttpRequest, token: str) -> HttpResponse:
     one-click with `List-Unsubscribe=One-Click`) unsubscribes, GET only asks."""
     subscription = subscription_from_unsubscribe_token(token)
     if subscription is None:
-        return _message(request, "Unknown link", "This unsubscribe link is not valid.", 404)
+        return _message(request, _("Unknown link"), _("This unsubscribe link is not valid."), 404)
     if request.method == "POST":
         unsubscribe(subscription)
         return _message(
             request,
-            "Unsubscribed",
-            f"You will hear no more about {subscription.item.name}.",
+            _("Unsubscribed"),
+            _("Done: you will hear no more about %(name)s.") % {"name": subscription.item.name},
         )
     return render(
         request, "alerts/unsubscribe.html", {"what": subscription.item.name, "all": False}
@@ -227,11 +243,13 @@ def unsubscribe_one(request: HttpRequest, token: str) -> HttpResponse:
 def unsubscribe_all(request: HttpRequest, token: str) -> HttpResponse:
     contact = contact_from_unsubscribe_all_token(token)
     if contact is None:
-        return _message(request, "Unknown link", "This unsubscribe link is not valid.", 404)
+        return _message(request, _("Unknown link"), _("This unsubscribe link is not valid."), 404)
     if request.method == "POST":
         stop_contact(contact)
-        return _message(request, "Unsubscribed", "You will receive no more alerts from us.")
-    return render(request, "alerts/unsubscribe.html", {"what": "every alert", "all": True})
+        return _message(
+            request, _("Unsubscribed"), _("Done: you will receive no more alerts from us.")
+        )
+    return render(request, "alerts/unsubscribe.html", {"what": _("every alert"), "all": True})
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
