@@ -184,16 +184,31 @@ def _compare(
     return changed
 
 
-_TEXT_FIELDS = ("external_id", "name", "url", "image_url", "listed_at_url", "currency")
+_TEXT_LIMITS = {
+    "external_id": 200,
+    "name": 500,
+    "url": 1000,
+    "image_url": 1000,
+    "listed_at_url": 1000,
+    "currency": 3,
+}
+_QUANTITY_RANGE = (-(2**31), 2**31 - 1)
 
 
 def _storable(state: ItemState) -> ItemState:
-    """`state` with its text storable anywhere: shops send NUL bytes in names now and then,
-    which a PostgreSQL text column refuses (the whole poll would fail to record)."""
-    dirty = {f: getattr(state, f) for f in _TEXT_FIELDS if "\x00" in getattr(state, f)}
-    if not dirty:
-        return state
-    return replace(state, **{f: value.replace("\x00", "") for f, value in dirty.items()})
+    """`state` as its columns can hold it: shops send NUL bytes in names now and then (a
+    PostgreSQL text column refuses them), over-long text and absurd stock counts, and one
+    such row must not keep a whole poll from being recorded."""
+    changes: dict[str, object] = {}
+    for name, limit in _TEXT_LIMITS.items():
+        value = getattr(state, name)
+        clean = value.replace("\x00", "")[:limit]
+        if clean != value:
+            changes[name] = clean
+    low, high = _QUANTITY_RANGE
+    if state.quantity is not None and not low <= state.quantity <= high:
+        changes["quantity"] = None
+    return replace(state, **changes) if changes else state
 
 
 def _differs(name: str, new: str, old: str) -> bool:

@@ -97,6 +97,10 @@ def record_all(polled: list[tuple[Source, PollOutcome]]) -> list[PollOutcome]:
             healthy = []
         except Exception:
             logger.exception("recording %d polls together failed; one at a time", len(healthy))
+            # The failed attempt changed the sources in memory (a baseline marked done) and
+            # the database rolled it back: start again from the rows as they are.
+            fresh = Source.objects.in_bulk([source.pk for source, _ in healthy])
+            healthy = [(fresh[s.pk], o) for s, o in healthy if s.pk in fresh]
     for source, outcome in healthy:
         try:
             with transaction.atomic():
