@@ -108,15 +108,6 @@ def _fetch(source: Source, *, gate: HostGate, transport: GuardedTransport) -> Po
     return outcome
 
 
-def poll_source(source: Source, *, gate: HostGate) -> PollOutcome:
-    """Poll one source now and record the outcome; never raises for a source's failure."""
-    transport = GuardedTransport(max_connections=gate.max_concurrency)
-    try:
-        return record_all([(source, _fetch(source, gate=gate, transport=transport))])[0]
-    finally:
-        transport.close()
-
-
 class _Lease:
     """A host's lease, renewed every third of its length while the host is polled."""
 
