@@ -70,6 +70,20 @@ def _waiting(task_paths: set[str]) -> dict[str, tuple[str, datetime]]:
     }
 
 
+def _finish(task_ids: list[str]) -> None:
+    if not task_ids:
+        return
+    if using_rq():
+        queue = rq_queue()
+        for job in queue.get_jobs():
+            if job.id in task_ids:
+                job.delete()
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(pk__in=task_ids, status="READY").update(status="SUCCESSFUL")
+
+
 class Drain:
     """A stand-in worker: takes the tasks of `task_paths` off the queue as they arrive and
     remembers when each was enqueued (the queue itself forgets finished tasks on RQ)."""
@@ -84,8 +98,10 @@ class Drain:
     def _run(self) -> None:
         try:
             while not self._stop.wait(self.every):
-                self.seen.update(_waiting(self.task_paths))
-                finish_queued(self.task_paths)
+                waiting = _waiting(self.task_paths)
+                self.seen.update(waiting)
+                # Only what was seen: a task enqueued after the read waits for the next round.
+                _finish(list(waiting))
         finally:
             connections.close_all()
 
