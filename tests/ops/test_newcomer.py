@@ -110,10 +110,13 @@ def test_a_worker_log_at_info_shows_failures_but_not_each_routine_task(subproces
 
 @pytest.mark.django_db(transaction=True)
 def test_the_scheduler_enqueues_without_a_line_at_info(subprocess_env):
+    from shelfwatch.ops.models import PeriodicJobState
     from tests.ops.periodic_fixtures import fast_tick, slow_tick
     from tests.ops.queues import discard
 
-    # Runs of these jobs still waiting from other tests would (rightly) hold them back.
+    # Another test's schedule of these jobs (committed by its subprocess) or its runs still
+    # waiting would (rightly) hold them back: start from none.
+    PeriodicJobState.objects.filter(name__in=["test-fast", "test-slow"]).delete()
     discard({fast_tick.module_path, slow_tick.module_path})
     env = {**subprocess_env, "LOG_LEVEL": "INFO"}
     args = ["scheduler", "--once", "--jobs", "tests.ops.periodic_fixtures.JOBS"]
