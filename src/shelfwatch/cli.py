@@ -226,7 +226,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from django.utils.module_loading import import_string
 
     _setup_django()
-    from shelfwatch.ops.scheduler import Scheduler, default_lease
+    from shelfwatch.ops.scheduler import Scheduler, current_holder, default_lease
 
     jobs = import_string(args.jobs)
     tick = args.tick if args.tick is not None else settings.SCHEDULER_TICK_SECONDS
@@ -241,6 +241,9 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         enqueued = scheduler.tick()
         if scheduler.holding:
             scheduler.lease.release()
+        elif holder := current_holder():
+            print(f"enqueued: nothing (scheduler {holder} holds the lease)")
+            return 0
         print(f"enqueued: {', '.join(enqueued) or 'nothing due'}")
         return 0
     stop = threading.Event()

@@ -116,3 +116,17 @@ class Drain:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+def free_scheduler_lease() -> None:
+    """Forget any scheduler lease another test's process left behind (it would hold for its
+    full length after that process was killed)."""
+    from shelfwatch.ops.models import SchedulerLease
+    from shelfwatch.ops.scheduler import redis_lease_key
+
+    if settings.REDIS_URL:
+        import redis
+
+        with redis.Redis.from_url(settings.REDIS_URL) as client:
+            client.delete(redis_lease_key())
+    SchedulerLease.objects.all().delete()

@@ -112,11 +112,12 @@ def test_a_worker_log_at_info_shows_failures_but_not_each_routine_task(subproces
 def test_the_scheduler_enqueues_without_a_line_at_info(subprocess_env):
     from shelfwatch.ops.models import PeriodicJobState
     from tests.ops.periodic_fixtures import fast_tick, slow_tick
-    from tests.ops.queues import discard
+    from tests.ops.queues import discard, free_scheduler_lease
 
     # Another test's schedule of these jobs (committed by its subprocess) or its runs still
     # waiting would (rightly) hold them back: start from none.
     PeriodicJobState.objects.filter(name__in=["test-fast", "test-slow"]).delete()
+    free_scheduler_lease()
     discard({fast_tick.module_path, slow_tick.module_path})
     env = {**subprocess_env, "LOG_LEVEL": "INFO"}
     args = ["scheduler", "--once", "--jobs", "tests.ops.periodic_fixtures.JOBS"]
@@ -125,6 +126,23 @@ def test_the_scheduler_enqueues_without_a_line_at_info(subprocess_env):
     assert "enqueued: test-fast, test-slow" in quiet.stdout
     assert "enqueued periodic job" not in quiet.stdout + quiet.stderr
     discard({fast_tick.module_path, slow_tick.module_path})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_one_off_scheduler_run_names_the_scheduler_holding_the_lease(subprocess_env):
+    from shelfwatch.ops.scheduler import default_lease
+    from tests.ops.queues import free_scheduler_lease
+
+    free_scheduler_lease()
+    running = default_lease(holder="other-host:4242:abcd", seconds=60)
+    assert running.acquire()
+    try:
+        args = ["scheduler", "--once", "--jobs", "tests.ops.periodic_fixtures.JOBS"]
+        once = run(args, subprocess_env)
+    finally:
+        running.release()
+    assert once.returncode == 0, once.stderr
+    assert "scheduler other-host:4242:abcd holds the lease" in once.stdout
 
 
 @pytest.mark.multiprocess

@@ -7,12 +7,11 @@ import signal
 import time
 
 import pytest
-from django.conf import settings
 
-from shelfwatch.ops.scheduler import current_holder, redis_lease_key
+from shelfwatch.ops.scheduler import current_holder
 from tests.ops.periodic_fixtures import FAST_EVERY, fast_tick, slow_tick
 from tests.ops.processes import Running
-from tests.ops.queues import Drain, discard
+from tests.ops.queues import Drain, discard, free_scheduler_lease
 from tests.processes import wait_for
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
@@ -28,10 +27,7 @@ TEST_TASKS = {fast_tick.module_path, slow_tick.module_path}
 @pytest.fixture
 def scheduler_env(subprocess_env):
     discard(TEST_TASKS)
-    if settings.REDIS_URL:
-        import redis
-
-        redis.Redis.from_url(settings.REDIS_URL).delete(redis_lease_key())
+    free_scheduler_lease()
     env = {
         **subprocess_env,
         "SCHEDULER_TICK_SECONDS": str(TICK),
