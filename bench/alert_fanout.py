@@ -35,7 +35,8 @@ DECOYS = 1000
 def inner_prepare(subscriptions: int) -> dict:
     from django.utils import timezone
 
-    from shelfwatch.alerts.models import Contact, Subscription
+    from shelfwatch.alerts.models import Subscription
+    from shelfwatch.notify.models import Contact
     from shelfwatch.watch.models import Source, SourceStatus, WatchedItem
 
     started = time.perf_counter()

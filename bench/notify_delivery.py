@@ -56,8 +56,7 @@ def inner_prepare(count: int, tag: str, kind: str = "plain") -> dict:
 
     from django.utils import timezone
 
-    from shelfwatch.alerts.models import Contact
-    from shelfwatch.notify.models import Notification
+    from shelfwatch.notify.models import Contact, Notification
 
     started = time.perf_counter()
     made = 0

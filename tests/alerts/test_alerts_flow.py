@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact, Subscription
+from shelfwatch.alerts.models import Subscription
 from shelfwatch.events.dispatch import dispatch
 from shelfwatch.events.models import Event
-from shelfwatch.notify.models import Notification
+from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.watch.models import Source, WatchedItem
 from tests.fakes.shopify import ShopifyShop
 from tests.watch.conftest import last_event_id, make_source, poll_again, poll_due

@@ -5,14 +5,10 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from shelfwatch.alerts.links import (
-    confirm_token,
-    manage_token,
-    unsubscribe_all_token,
-    unsubscribe_token,
-)
-from shelfwatch.alerts.models import Contact, Subscription
-from shelfwatch.notify.models import Notification
+from shelfwatch.alerts.links import unsubscribe_token
+from shelfwatch.alerts.models import Subscription
+from shelfwatch.notify.links import confirm_token, manage_token, unsubscribe_all_token
+from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.watch.models import Source, SourceStatus, WatchedItem
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,8 @@ from django.test import Client
 from django.utils import timezone
 
 from shelfwatch.accounts.models import StoreMembership
-from shelfwatch.alerts.links import manage_token
-from shelfwatch.alerts.models import Contact
+from shelfwatch.notify.links import manage_token
+from shelfwatch.notify.models import Contact
 from shelfwatch.watch.internal import internal_source_for
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.shop.storefront_data import make_bakery

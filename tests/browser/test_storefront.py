@@ -11,9 +11,9 @@ import re
 import pytest
 from django.db import transaction
 
-from shelfwatch.alerts.models import Contact, Subscription
+from shelfwatch.alerts.models import Subscription
 from shelfwatch.inventory.stock import set_quantity
-from shelfwatch.notify.models import Notification
+from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.watch.adapters.base import ItemState
 from shelfwatch.watch.changes import apply_states
 from tests.browser.conftest import PHONE

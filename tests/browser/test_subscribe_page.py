@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from shelfwatch.alerts.models import Contact, Subscription
-from shelfwatch.notify.models import Notification
+from shelfwatch.alerts.models import Subscription
+from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.watch.adapters.base import ItemState
 from shelfwatch.watch.changes import apply_states
 from shelfwatch.watch.models import Source, SourceStatus, WatchedItem

@@ -123,7 +123,8 @@ def test_admin_review_queue_and_bulk_actions(client, make_user, store_a):
 def test_merge_moves_watched_items_and_their_subscribers_to_the_survivor(callers, store_a, store_b):
     from django.utils import timezone
 
-    from shelfwatch.alerts.models import Contact, Subscription
+    from shelfwatch.alerts.models import Subscription
+    from shelfwatch.notify.models import Contact
     from shelfwatch.watch.internal import internal_source_for
     from shelfwatch.watch.models import Observation, WatchedItem
 

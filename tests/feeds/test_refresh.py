@@ -109,8 +109,7 @@ def test_global_and_notification_datasets_need_an_admin_owner(make_dataset, make
 
 
 def test_notifications_log_leaves_out_addresses(make_dataset, admin_user):
-    from shelfwatch.alerts.models import Contact
-    from shelfwatch.notify.models import Notification
+    from shelfwatch.notify.models import Contact, Notification
 
     contact = Contact.objects.create(user=admin_user, channel="email", address="x@example.com")
     Notification.objects.create(

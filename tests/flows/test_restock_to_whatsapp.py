@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact, Subscription
-from shelfwatch.notify.models import Notification
+from shelfwatch.alerts.models import Subscription
+from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.watch.models import Host, Source
 from shelfwatch.watch.sources import create_source
 from tests.fakes.shopify import ShopifyShop

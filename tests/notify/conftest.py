@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact
-from shelfwatch.notify.models import Notification
+from shelfwatch.alerts.matching import alert_context
+from shelfwatch.notify.models import Contact, Notification, NotificationKind
 from tests.fakes.whatsapp import (
     DEFAULT_APP_SECRET,
     DEFAULT_PHONE_NUMBER_ID,
@@ -78,7 +78,13 @@ def make_contact(channel: str = "whatsapp", address: str = "+919876543210", **fi
 def queue(
     contact: Contact, template: str = "verify_code", *, key: str | None = None, **fields
 ) -> Notification:
-    """A pending notification as alerts or verification would create it."""
+    """A pending notification as alerts or verification would create it: an alert about an
+    event carries the context alerts captures from it."""
+    if template.startswith("watch."):
+        fields.setdefault("kind", NotificationKind.ALERT)
+        event = fields.get("event")
+        captured = alert_context(event) if event is not None else {}
+        fields["context"] = {**captured, **fields.get("context", {})}
     fields.setdefault("context", {"code": "123456", "minutes": 10})
     fields.setdefault("urgent", True)
     return Notification.objects.create(

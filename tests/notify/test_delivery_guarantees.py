@@ -12,9 +12,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.notify.delivery import deliver_batch, deliver_due, delivery_rounds
-from shelfwatch.notify.models import Notification
+from shelfwatch.notify.models import Contact, Notification
 from tests.fakes.whatsapp import DEFAULT_APP_SECRET, DEFAULT_PHONE_NUMBER_ID, DEFAULT_TOKEN
 from tests.processes import wait_for
 

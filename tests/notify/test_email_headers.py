@@ -18,15 +18,6 @@ def deliver():
     return deliver_batch(worker="test-worker", limit=100)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_item_texts():
-    # Rendered item texts are kept per event id for the process, and on SQLite a rolled-back
-    # test's ids come round again: without this a test would see an earlier test's name.
-    from shelfwatch.notify import messages
-
-    messages._item_cache.clear()
-
-
 @pytest.fixture
 def smtp(delivery_settings):
     with SmtpSink() as sink:

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from shelfwatch.alerts.models import Contact, Subscription
+from shelfwatch.alerts.models import Subscription
 from shelfwatch.catalog.models import Product
-from shelfwatch.notify.models import Notification
+from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.shop.storefront_selectors import STORE_SESSION_KEY
 from shelfwatch.watch.models import Source, WatchedItem
 from tests.shop.storefront_data import Bakery, make_bakery

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from shelfwatch.accounts.models import StoreMembership
-from shelfwatch.alerts.models import Contact
+from shelfwatch.notify.models import Contact
 from shelfwatch.shop.models import Order
 from tests.shop.storefront_data import Bakery, make_bakery
 from tests.shop.test_pages_orders import place_order

@@ -10,8 +10,7 @@ import pytest
 from django.core import mail
 
 from shelfwatch.accounts.models import StoreMembership, User
-from shelfwatch.alerts.models import Contact
-from shelfwatch.notify.models import Notification
+from shelfwatch.notify.models import Contact, Notification
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -1,10 +1,12 @@
-"""Admin for contacts and subscriptions."""
+"""Admin for subscriptions, and for contacts with their subscriptions."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from shelfwatch.alerts.models import Contact, Subscription, VerificationCode
+from shelfwatch.alerts.models import Subscription, VerificationCode
+from shelfwatch.notify.contacts import start_contact, stop_contact
+from shelfwatch.notify.models import Contact
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -25,12 +27,28 @@ class SubscriptionInline(admin.TabularInline):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    """Notify's address book with each contact's subscriptions. Stopping and starting go
+    through the actions, the same functions a STOP message or a manage page uses."""
+
     list_display = ("address", "channel", "user", "verified_at", "is_active", "created_at")
     list_filter = ("channel", "is_active")
     search_fields = ("address", "user__email")
     raw_id_fields = ("user",)
-    readonly_fields = ("verified_at", "link_version", "created_at")
+    readonly_fields = ("verified_at", "is_active", "opted_out_at", "link_version", "created_at")
     inlines = [SubscriptionInline]
+    actions = ["stop_contacts", "start_contacts"]
+
+    @admin.action(description="Stop: send nothing more to the selected contacts")
+    def stop_contacts(self, request, queryset) -> None:
+        for contact in queryset:
+            stop_contact(contact=contact)
+        self.message_user(request, f"Stopped {len(queryset)} contact(s).")
+
+    @admin.action(description="Start: the selected contacts receive messages again")
+    def start_contacts(self, request, queryset) -> None:
+        for contact in queryset:
+            start_contact(contact=contact)
+        self.message_user(request, f"Started {len(queryset)} contact(s).")
 
 
 @admin.register(Subscription)

@@ -13,8 +13,7 @@ from ninja import Field, Query, Router, Status
 from shelfwatch.accounts.authentication import api_auth, optional_auth, principal_of
 from shelfwatch.accounts.throttling import client_ip
 from shelfwatch.alerts.addresses import masked
-from shelfwatch.alerts.links import contact_from_token, contact_token
-from shelfwatch.alerts.models import Contact, Subscription
+from shelfwatch.alerts.models import Subscription
 from shelfwatch.alerts.schemas import (
     ContactIn,
     ContactOut,
@@ -27,13 +26,15 @@ from shelfwatch.alerts.schemas import (
 from shelfwatch.alerts.subscriptions import (
     add_contact,
     claim_contact,
-    stop_contact,
     subscribe,
     unsubscribe,
 )
 from shelfwatch.alerts.verification import check_code, send_code
 from shelfwatch.http.bounds import BoundedSchema, Id
 from shelfwatch.http.problems import ApiError, NotFound
+from shelfwatch.notify.contacts import stop_contact
+from shelfwatch.notify.links import contact_from_token, contact_token
+from shelfwatch.notify.models import Contact
 from shelfwatch.watch.models import WatchedItem
 
 contacts_router = Router(tags=["alerts"], auth=optional_auth)
@@ -119,7 +120,7 @@ class TokenQuery(BoundedSchema):
 @contacts_router.delete("/{contact_id}", response={204: None})
 def stop(request: HttpRequest, contact_id: int, query: Query[TokenQuery]):
     """Stop every alert to this contact (its subscriptions are switched off)."""
-    stop_contact(_contact(request, contact_id, query.contact_token, proven=True))
+    stop_contact(contact=_contact(request, contact_id, query.contact_token, proven=True))
     return Status(204, None)
 
 

@@ -1,87 +1,19 @@
-"""Signed tokens in the links we hand out: no table to keep, revoked by `link_version`.
-
-- contact token: proves to the API that the caller created this contact (anonymous
-  subscribe flow); a day.
-- manage token: the magic link to a contact's manage page; a week.
-- confirm token: the email confirmation link; as long as a code lives.
-- unsubscribe token: one subscription, or every one of a contact; never expires.
-"""
+"""Reading the one-click unsubscribe link of one subscription (notify signs it)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.core import signing
-
-from shelfwatch.alerts.models import Contact, Subscription
-
-CONTACT_MAX_AGE = timedelta(days=1)
-MANAGE_MAX_AGE = timedelta(days=7)
-CONFIRM_MAX_AGE = timedelta(minutes=30)
-
-
-def _dump(salt: str, payload: dict) -> str:
-    return signing.dumps(payload, salt=f"shelfwatch.alerts.{salt}", compress=True)
-
-
-def _load(salt: str, token: str, max_age: timedelta | None) -> dict | None:
-    try:
-        payload = signing.loads(token, salt=f"shelfwatch.alerts.{salt}", max_age=max_age)
-    except signing.BadSignature:  # SignatureExpired is one
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def _contact_token(salt: str, contact: Contact) -> str:
-    return _dump(salt, {"c": contact.pk, "v": contact.link_version})
-
-
-def _contact_from(salt: str, token: str, max_age: timedelta | None) -> Contact | None:
-    payload = _load(salt, token or "", max_age)
-    if not payload:
-        return None
-    return Contact.objects.filter(pk=payload.get("c"), link_version=payload.get("v")).first()
-
-
-def contact_token(contact: Contact, *, proven: bool) -> str:
-    """`proven` only after the caller entered the code: an unproven token may verify, not
-    subscribe, so asking for a code to someone else's address grants nothing."""
-    return _dump("contact", {"c": contact.pk, "v": contact.link_version, "p": int(proven)})
-
-
-def contact_from_token(token: str, *, proven: bool) -> Contact | None:
-    payload = _load("contact", token or "", CONTACT_MAX_AGE)
-    if not payload or (proven and not payload.get("p")):
-        return None
-    return Contact.objects.filter(pk=payload.get("c"), link_version=payload.get("v")).first()
-
-
-def manage_token(contact: Contact) -> str:
-    return _contact_token("manage", contact)
-
-
-def contact_from_manage_token(token: str) -> Contact | None:
-    return _contact_from("manage", token, MANAGE_MAX_AGE)
-
-
-def confirm_token(contact: Contact) -> str:
-    return _contact_token("confirm", contact)
-
-
-def contact_from_confirm_token(token: str) -> Contact | None:
-    return _contact_from("confirm", token, CONFIRM_MAX_AGE)
+from shelfwatch.alerts.models import Subscription
+from shelfwatch.notify import links
 
 
 def unsubscribe_token(subscription: Subscription) -> str:
-    return _dump("unsubscribe", {"s": subscription.pk, "v": subscription.contact.link_version})
-
-
-def unsubscribe_all_token(contact: Contact) -> str:
-    return _contact_token("unsubscribe-all", contact)
+    """The token of `subscription`'s one-click unsubscribe link."""
+    return links.unsubscribe_token(subscription_id=subscription.pk, contact=subscription.contact)
 
 
 def subscription_from_unsubscribe_token(token: str) -> Subscription | None:
-    payload = _load("unsubscribe", token or "", None)
+    """The subscription a genuine unsubscribe token names, if its links are still valid."""
+    payload = links.load("unsubscribe", token or "", None)
     if not payload:
         return None
     return (
@@ -89,7 +21,3 @@ def subscription_from_unsubscribe_token(token: str) -> Subscription | None:
         .filter(pk=payload.get("s"), contact__link_version=payload.get("v"))
         .first()
     )
-
-
-def contact_from_unsubscribe_all_token(token: str) -> Contact | None:
-    return _contact_from("unsubscribe-all", token, None)

@@ -1,23 +1,29 @@
 """Turning `watch.*` events into notifications, in one set-based statement per event.
 
 For the event's item, every active subscription of a verified, active contact whose terms
-the event meets (and that is not in its cooldown) gets a `notify.Notification` row, keyed
-by (event, subscription, channel) so a redispatched event creates nothing twice. No Python
-loop over subscribers: 100,000 subscriptions are one INSERT ... SELECT.
+the event meets (and that is not in its cooldown) gets a notification through notify's
+outbox, keyed by (event, subscription, channel) so a redispatched event creates nothing
+twice. No Python loop over subscribers: 100,000 subscriptions are one INSERT ... SELECT.
+The message's context (the product's name in each language, the shop, the price, the link)
+is read once per event and captured with the rows, so sending reads nothing of ours.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Value
-from django.db.models.functions import Greatest
+from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Cast, Concat, Greatest
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Subscription
+from shelfwatch.alerts.models import Subscription, SubscriptionKind
 from shelfwatch.events.models import Event
-from shelfwatch.notify.tasks import kick_delivery
+from shelfwatch.notify.messages import LANGUAGES
+from shelfwatch.notify.outbox import enqueue_many
+from shelfwatch.watch.models import WatchedItem
 
 UPDATE_EVENTS = (
     "watch.back_in_stock",
@@ -27,24 +33,6 @@ UPDATE_EVENTS = (
     "watch.gone",
 )
 
-_INSERT = """
-INSERT INTO notify_notification (
-    contact_id, channel, template, context, event_id, subscription_id, idempotency_key,
-    urgent, status, attempts, next_attempt_at, last_error, last_error_code, lease_owner,
-    provider_message_id, created_at, updated_at
-)
-SELECT s.contact_id, c.channel, %s, '{{}}', %s, s.id,
-       'event:' || CAST(%s AS TEXT) || ':sub:' || CAST(s.id AS TEXT) || ':' || c.channel,
-       %s, 'pending', 0, %s, '', '', '', '', %s, %s
-FROM alerts_subscription s
-JOIN alerts_contact c ON c.id = s.contact_id
-WHERE s.item_id = %s
-  AND s.is_active AND c.is_active AND c.verified_at IS NOT NULL
-  AND (s.quiet_until IS NULL OR s.quiet_until <= %s)
-  AND ({conditions})
-ON CONFLICT (idempotency_key) DO NOTHING
-"""
-
 
 def _decimal(value) -> Decimal | None:
     try:
@@ -53,26 +41,69 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
-def _conditions(event: Event) -> tuple[list[str], list]:
-    """SQL conditions on `s` (subscription) that the event meets, with their parameters."""
+def _terms_met(event: Event) -> Q:
+    """The subscriptions whose terms `event` meets."""
     payload = event.payload
-    parts: list[str] = ["s.kind = 'any_update'"]
-    params: list = []
+    met = Q(kind=SubscriptionKind.ANY_UPDATE)
     if event.type == "watch.back_in_stock":
-        parts.append("(s.kind = 'back_in_stock' AND s.last_episode < %s)")
-        params.append(int(payload.get("episode") or 0))
+        episode = int(payload.get("episode") or 0)
+        met |= Q(kind=SubscriptionKind.BACK_IN_STOCK, last_episode__lt=episode)
     elif event.type == "watch.price_changed":
         new, old = _decimal(payload.get("new_price")), _decimal(payload.get("old_price"))
         if new is not None:
             # Told when the price crosses the target, not at every change below it.
-            crossing = "s.target_price >= %s" + (" AND s.target_price < %s" if old else "")
-            parts.append(f"(s.kind = 'price_below' AND {crossing})")
-            params += [new, old] if old else [new]
+            crossing = Q(kind=SubscriptionKind.PRICE_BELOW, target_price__gte=new)
+            if old:
+                crossing &= Q(target_price__lt=old)
+            met |= crossing
         percent = payload.get("percent")
         if isinstance(percent, (int, float)) and percent < 0:
-            parts.append("(s.kind = 'price_drop' AND s.min_drop_percent <= %s)")
-            params.append(Decimal(str(-percent)))
-    return parts, params
+            met |= Q(kind=SubscriptionKind.PRICE_DROP, min_drop_percent__lte=Decimal(str(-percent)))
+    return met
+
+
+def _summary(event_type: str, changes: list[str]) -> str:
+    if event_type == "watch.out_of_stock":
+        return "out of stock"
+    if event_type == "watch.gone":
+        return "no longer listed"
+    return ", ".join(changes or ["updated"])
+
+
+def alert_context(event: Event) -> dict[str, Any]:
+    """What a `watch.*` event's message says: the product (and its regional names by
+    language), the shop, the price and the link, read once for all its subscribers."""
+    payload = event.payload
+    changes = [str(change) for change in payload.get("changes") or []]
+    context: dict[str, Any] = {
+        "price": payload.get("price") or payload.get("new_price") or "",
+        "old_price": payload.get("old_price") or "",
+        "percent": payload.get("percent"),
+        "currency": payload.get("currency") or "",
+        "available": payload.get("available"),
+        "changes": changes,
+        "summary": _summary(event.type, changes),
+        "product": payload.get("name", ""),
+        "product_names": {},
+        "source": "",
+        "url": payload.get("url", ""),
+    }
+    item = (
+        WatchedItem.objects.select_related("source", "product")
+        .filter(pk=payload.get("item_id"))
+        .first()
+    )
+    if item is not None:
+        url = item.url
+        if not url.startswith("http"):
+            url = settings.SITE_URL.rstrip("/") + (url or "/subscribe")
+        context.update(product=item.name, source=item.source.name, url=url)
+        if item.product_id:
+            for language in LANGUAGES[1:]:
+                regional = item.product.regional_names.filter(language__startswith=language).first()
+                if regional is not None:
+                    context["product_names"][language] = regional.name
+    return context
 
 
 def notifications_for_event(event: Event) -> int:
@@ -81,33 +112,41 @@ def notifications_for_event(event: Event) -> int:
     if not item_id or event.type not in UPDATE_EVENTS:
         return 0
     now = timezone.now()
-    parts, condition_params = _conditions(event)
-    sql = _INSERT.format(conditions=" OR ".join(parts))
-    ops = connection.ops
-    at = ops.adapt_datetimefield_value(now)
-    params = [
-        event.type,
-        event.pk,
-        event.pk,
-        event.type == "watch.back_in_stock",
-        at,
-        at,
-        at,
-        item_id,
-        at,
-        *[
-            ops.adapt_decimalfield_value(p) if isinstance(p, Decimal) else p
-            for p in condition_params
-        ],
-    ]
+    recipients = (
+        Subscription.objects.filter(
+            item_id=item_id,
+            is_active=True,
+            contact__is_active=True,
+            contact__verified_at__isnull=False,
+        )
+        .filter(Q(quiet_until__isnull=True) | Q(quiet_until__lte=now))
+        .filter(_terms_met(event))
+        .order_by()
+        .values(
+            "contact_id",
+            channel=F("contact__channel"),
+            subscription_id=F("id"),
+            idempotency_key=Concat(
+                Value(f"event:{event.pk}:sub:"),
+                Cast("id", output_field=CharField()),
+                Value(":"),
+                F("contact__channel"),
+                output_field=CharField(),
+            ),
+        )
+    )
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            created = max(cursor.rowcount, 0)
+        created = enqueue_many(
+            recipients=recipients,
+            template=event.type,
+            context=alert_context(event),
+            urgent=event.type == "watch.back_in_stock",
+            event_id=event.pk,
+        )
         if created:
             episode = int(event.payload.get("episode") or 0)
             Subscription.objects.filter(
-                notifications__event_id=event.pk, notifications__created_at=now
+                notifications__event_id=event.pk, notifications__created_at__gte=now
             ).update(
                 last_notified_at=now,
                 quiet_until=ExpressionWrapper(
@@ -115,7 +154,6 @@ def notifications_for_event(event: Event) -> int:
                 ),
                 last_episode=Greatest(F("last_episode"), Value(episode)),
             )
-            kick_delivery()
     return created
 
 

@@ -1,63 +1,19 @@
-"""Who wants to hear about what: contacts (verified ways to reach someone) and subscriptions.
+"""Who wants to hear about what: subscriptions of contacts (notify's address book) to
+watched items, and the codes that verify a contact.
 
-A contact receives nothing until verified. A subscription ties a contact to a watched item
-(an external shop's product, or one of our store's products through its internal source)
-and says what to be told about.
+A subscription ties a contact to a watched item (an external shop's product, or one of our
+store's products through its internal source) and says what to be told about. Its contact
+receives nothing until verified.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from shelfwatch.notify.models import Channel
-
-
-class Contact(models.Model):
-    """One address on one channel: a WhatsApp number (E.164), an email, a webhook or an
-    Apprise URL. Unique per (channel, address); a signed-in user may have several."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="contacts",
-    )
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    address = models.CharField(max_length=500)
-    verified_at = models.DateTimeField(null=True, blank=True)
-    is_active = models.BooleanField(
-        default=True, help_text="Off after STOP or unsubscribe-all: nothing is sent."
-    )
-    timezone = models.CharField(max_length=64, default="Asia/Kolkata")
-    language = models.CharField(
-        max_length=8, default="en", help_text="Language of the messages: en or hi."
-    )
-    # The last message the person sent us: WhatsApp allows free-form replies for 24 hours.
-    last_inbound_at = models.DateTimeField(null=True, blank=True)
-    opted_out_at = models.DateTimeField(null=True, blank=True)
-    # For webhook contacts: the key our signatures are made with (shown once).
-    signing_secret = models.CharField(max_length=64, blank=True)
-    # Bumped to invalidate every link sent so far (manage and unsubscribe links).
-    link_version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["channel", "address"], name="alerts_contact_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.channel}:{self.address}"
-
-    @property
-    def is_verified(self) -> bool:
-        return self.verified_at is not None
+from shelfwatch.notify.models import Contact
 
 
 class VerificationCode(models.Model):
@@ -100,6 +56,9 @@ class Subscription(models.Model):
     min_drop_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     cooldown = models.DurationField(default=timedelta(hours=1))
     is_active = models.BooleanField(default=True)
+    # Switched off by its contact's STOP (not by the person): the contact's START turns
+    # exactly these back on.
+    stopped_with_contact = models.BooleanField(default=False)
     # Set when a notification is created: nothing more until quiet_until passes, and a
     # back-in-stock alert only for an episode after last_episode, the last restock episode
     # the subscriber has seen. Subscribing while the item is out sets it one below the

@@ -1,4 +1,5 @@
-"""Contacts and subscriptions: the service functions the API and the pages call."""
+"""Subscriptions (and adding a contact to subscribe with): the service functions the API
+and the pages call."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from django.db import transaction
 
 from shelfwatch.accounts.models import User
 from shelfwatch.alerts.addresses import normalize_address
-from shelfwatch.alerts.models import Contact, Subscription, SubscriptionKind
+from shelfwatch.alerts.models import Subscription, SubscriptionKind
 from shelfwatch.alerts.verification import send_code
 from shelfwatch.http.problems import ApiError
-from shelfwatch.notify.models import Channel
+from shelfwatch.notify.contacts import start_contact
+from shelfwatch.notify.models import Channel, Contact
 from shelfwatch.watch.models import WatchedItem
 
 MIN_COOLDOWN = timedelta(minutes=1)
@@ -118,12 +120,32 @@ def subscribe(
 
 
 def unsubscribe(subscription: Subscription) -> None:
-    Subscription.objects.filter(pk=subscription.pk).update(is_active=False)
+    """`subscription` off (the person's choice: a START does not bring it back)."""
+    Subscription.objects.filter(pk=subscription.pk).update(
+        is_active=False, stopped_with_contact=False
+    )
 
 
-def stop_contact(contact: Contact) -> int:
-    """Everything off for this contact (STOP, or unsubscribe from all); returns how many
-    subscriptions were active."""
-    with transaction.atomic():
-        Contact.objects.filter(pk=contact.pk).update(is_active=False)
-        return contact.subscriptions.filter(is_active=True).update(is_active=False)
+def resume(subscription: Subscription) -> None:
+    """`subscription` on again, and its contact with it if it was stopped."""
+    Subscription.objects.filter(pk=subscription.pk).update(
+        is_active=True, stopped_with_contact=False
+    )
+    if not Contact.objects.filter(pk=subscription.contact_id, is_active=True).exists():
+        start_contact(contact=subscription.contact)
+
+
+def switch_off_for_stopped_contact(*, contact: Contact, opted_out: bool, **_: object) -> int:
+    """Receiver of notify's `contact_stopped`: the contact's subscriptions off, marked for
+    its START when the person opted out; returns how many were on."""
+    return contact.subscriptions.filter(is_active=True).update(
+        is_active=False, stopped_with_contact=opted_out
+    )
+
+
+def switch_on_for_started_contact(*, contact: Contact, **_: object) -> int:
+    """Receiver of notify's `contact_started`: the subscriptions its STOP switched off come
+    back; returns how many."""
+    return contact.subscriptions.filter(stopped_with_contact=True).update(
+        is_active=True, stopped_with_contact=False
+    )

@@ -18,11 +18,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from shelfwatch.alerts.links import confirm_token
-from shelfwatch.alerts.models import Contact, VerificationCode
+from shelfwatch.alerts.models import VerificationCode
 from shelfwatch.http.problems import ApiError
-from shelfwatch.notify.models import Channel, Notification
-from shelfwatch.notify.tasks import kick_delivery
+from shelfwatch.notify.links import confirm_token
+from shelfwatch.notify.models import Channel, Contact
+from shelfwatch.notify.outbox import enqueue
 
 
 class TooManyCodes(ApiError):
@@ -80,15 +80,13 @@ def send_code(*, contact: Contact, ip: str | None) -> VerificationCode:
         if contact.channel == Channel.EMAIL:
             base = getattr(settings, "SITE_URL", "").rstrip("/")
             context["confirm_url"] = f"{base}/alerts/confirm/{confirm_token(contact)}/"
-        Notification.objects.create(
+        enqueue(
             contact=contact,
-            channel=contact.channel,
             template="verify_code",
             context=context,
             urgent=True,
             idempotency_key=f"verify:{row.pk}",
         )
-        kick_delivery()
     return row
 
 

@@ -18,20 +18,20 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from shelfwatch.alerts.addresses import InvalidAddress, normalize_address
-from shelfwatch.alerts.links import (
+from shelfwatch.alerts.links import subscription_from_unsubscribe_token, unsubscribe_token
+from shelfwatch.alerts.models import Subscription
+from shelfwatch.alerts.subscriptions import resume, subscribe, unsubscribe
+from shelfwatch.alerts.verification import mark_verified
+from shelfwatch.notify.contacts import stop_contact
+from shelfwatch.notify.links import (
     contact_from_confirm_token,
     contact_from_manage_token,
     contact_from_unsubscribe_all_token,
     manage_token,
-    subscription_from_unsubscribe_token,
     unsubscribe_all_token,
-    unsubscribe_token,
 )
-from shelfwatch.alerts.models import Contact, Subscription
-from shelfwatch.alerts.subscriptions import stop_contact, subscribe, unsubscribe
-from shelfwatch.alerts.verification import mark_verified
-from shelfwatch.notify.models import Notification
-from shelfwatch.notify.tasks import kick_delivery
+from shelfwatch.notify.models import Contact, Notification
+from shelfwatch.notify.outbox import enqueue
 from shelfwatch.watch.models import Source, WatchedItem
 
 ITEMS_SHOWN = 300
@@ -147,7 +147,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 def _apply_manage_action(request: HttpRequest, contact: Contact) -> None:
     action = request.POST.get("action", "")
     if action == "stop_all":
-        stop_contact(contact)
+        stop_contact(contact=contact)
         return
     subscription = contact.subscriptions.filter(pk=request.POST.get("subscription", 0)).first()
     if subscription is None:
@@ -155,8 +155,8 @@ def _apply_manage_action(request: HttpRequest, contact: Contact) -> None:
     if action == "pause":
         unsubscribe(subscription)
     elif action == "resume":
-        Subscription.objects.filter(pk=subscription.pk).update(is_active=True)
-        Contact.objects.filter(pk=contact.pk).update(is_active=True)
+        subscription.contact = contact
+        resume(subscription)
     elif action == "delete":
         subscription.delete()
     elif action == "target":
@@ -202,15 +202,13 @@ def manage_link(request: HttpRequest) -> HttpResponse:
         ).count()
         if recent < MANAGE_LINKS_PER_HOUR:
             base = settings.SITE_URL.rstrip("/")
-            Notification.objects.create(
+            enqueue(
                 contact=contact,
-                channel=contact.channel,
                 template="manage_link",
                 context={"url": f"{base}/alerts/manage/{manage_token(contact)}/"},
                 urgent=True,
                 idempotency_key=f"manage-link:{contact.pk}:{timezone.now().timestamp()}",
             )
-            kick_delivery()
     return _message(
         request,
         _("Check your messages"),
@@ -245,7 +243,7 @@ def unsubscribe_all(request: HttpRequest, token: str) -> HttpResponse:
     if contact is None:
         return _message(request, _("Unknown link"), _("This unsubscribe link is not valid."), 404)
     if request.method == "POST":
-        stop_contact(contact)
+        stop_contact(contact=contact)
         return _message(
             request, _("Unsubscribed"), _("Done: you will receive no more alerts from us.")
         )

@@ -16,15 +16,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from shelfwatch.events.models import Event
 from shelfwatch.notify import pacing, pauses, whatsapp_contacts
 from shelfwatch.notify.channels import CHANNELS
 from shelfwatch.notify.claiming import claim, release, release_held
 from shelfwatch.notify.messages import MARKETING, category_of
-from shelfwatch.notify.models import Notification, NotificationStatus
+from shelfwatch.notify.models import Notification, NotificationKind, NotificationStatus
 from shelfwatch.notify.quiet_hours import quiet_until
-
-DIGESTIBLE = ("watch.",)
 
 # A notification to send first, and those folded into it as a digest.
 Entry = tuple[Notification, list[Notification]]
@@ -126,7 +123,7 @@ def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: De
         sendable.append(n)
     groups: dict[tuple[int, str], list[Notification]] = defaultdict(list)
     for n in sendable:
-        digestible = digest_window and not n.urgent and n.template.startswith(DIGESTIBLE)
+        digestible = digest_window and not n.urgent and n.kind == NotificationKind.ALERT
         groups[(n.contact_id, n.channel) if digestible else (-n.pk, n.channel)].append(n)
     return list(groups.values())
 
@@ -142,14 +139,9 @@ def prepare_batch(*, worker: str, limit: int) -> Batch:
         return Batch(summary, claimed_at=claimed_at)
     rows = list(
         Notification.objects.filter(pk__in=ids, lease_owner=worker)
-        .select_related("contact", "subscription")
+        .select_related("contact")
         .order_by("next_attempt_at", "id")
     )
-    # A fan-out batch is thousands of rows of one event: read each event once.
-    events = Event.objects.in_bulk({n.event_id for n in rows if n.event_id})
-    for n in rows:
-        if n.event_id:
-            n.event = events.get(n.event_id)
     entries_by_channel: dict[str, list[Entry]] = defaultdict(list)
     recipient_gap = settings.NOTIFY_RECIPIENT_MIN_INTERVAL_SECONDS
     for group in _screen(rows, worker=worker, now=now, summary=summary):

@@ -2,9 +2,9 @@
 
 Texts live in templates named `notify/<template key>.<language>.txt` (and `.subject.txt`);
 English is the fallback for a language without its own. The context comes from the event
-the notification was made for (the product's name -- its regional name in the contact's
-language where the catalog has one -- the shop, the price, the link) plus the links every
-message carries: unsubscribe (one-click) and manage.
+captured when the notification was enqueued (for an alert: the product's name -- its
+regional name in the contact's language where the catalog has one -- the shop, the price,
+the link) plus the links every message carries: unsubscribe (one-click) and manage.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 
-from shelfwatch.notify.models import Notification
+from shelfwatch.notify.links import manage_token, unsubscribe_all_token, unsubscribe_token
+from shelfwatch.notify.models import Notification, NotificationKind
 
 LANGUAGES = ("en", "hi")
 AUTHENTICATION = "AUTHENTICATION"
@@ -66,8 +67,16 @@ class Message:
     """One rendered message. Texts are rendered on first use: a WhatsApp template message
     needs only its parameters, an email all three texts."""
 
-    def __init__(self, *, template: str, language: str, context: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        *,
+        template: str,
+        language: str,
+        context: dict[str, Any],
+        kind: str = NotificationKind.MESSAGE,
+    ) -> None:
         self.template = template
+        self.kind = kind
         self.language = language
         self.context = context
         name, category, params = WHATSAPP_TEMPLATES.get(template, ("", "", ()))
@@ -110,52 +119,12 @@ def _site(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def _item_context(event_id: int | None, payload: dict[str, Any], language: str) -> dict[str, Any]:
-    """What a `watch.*` event says about its item, in `language` (cached per event)."""
-    from shelfwatch.watch.models import WatchedItem
-
-    cache_key = (event_id, language)
-    if event_id and cache_key in _item_cache:
-        return _item_cache[cache_key]
-    context: dict[str, Any] = {
-        "price": payload.get("price") or payload.get("new_price") or "",
-        "old_price": payload.get("old_price") or "",
-        "percent": payload.get("percent"),
-        "currency": payload.get("currency") or "",
-        "available": payload.get("available"),
-        "changes": payload.get("changes") or [],
-        "product": payload.get("name", ""),
-        "source": "",
-        "url": payload.get("url", ""),
-    }
-    item = (
-        WatchedItem.objects.select_related("source", "product")
-        .filter(pk=payload.get("item_id"))
-        .first()
-    )
-    if item is not None:
-        name = item.name
-        if item.product_id and language != "en":
-            regional = item.product.regional_names.filter(language__startswith=language).first()
-            name = regional.name if regional else name
-        url = item.url if item.url.startswith("http") else _site(item.url or "/subscribe")
-        context.update(product=name, source=item.source.name, url=url)
-    if event_id:
-        if len(_item_cache) > 1000:
-            _item_cache.clear()
-        _item_cache[cache_key] = context
+def _in_language(context: dict[str, Any], language: str) -> dict[str, Any]:
+    """An alert's context with the product named in `language` where a name was captured."""
+    names = context.get("product_names") or {}
+    if language in names:
+        return {**context, "product": names[language]}
     return context
-
-
-_item_cache: dict[tuple[int | None, str], dict[str, Any]] = {}
-
-
-def _summary(template: str, context: dict[str, Any]) -> str:
-    if template == "watch.out_of_stock":
-        return "out of stock"
-    if template == "watch.gone":
-        return "no longer listed"
-    return ", ".join(context.get("changes") or ["updated"])
 
 
 def _render(name: str, language: str, context: dict[str, Any]) -> str:
@@ -168,35 +137,28 @@ def _render(name: str, language: str, context: dict[str, Any]) -> str:
 
 
 def build_message(notification: Notification, *, digest: list[Notification] = ()) -> Message:
-    """The message for `notification` (or, with `digest`, for it and those together)."""
-    from shelfwatch.alerts.links import manage_token, unsubscribe_all_token, unsubscribe_token
-
+    """The message for `notification` (or, with `digest`, for it and those together), from
+    the context captured when each was enqueued."""
     contact = notification.contact
     language = contact.language if contact.language in LANGUAGES else "en"
     key = "digest" if digest else notification.template
-    context: dict[str, Any] = dict(notification.context)
-    if notification.template.startswith("watch."):
-        payload = notification.event.payload if notification.event_id else {}
-        context.update(_item_context(notification.event_id, payload, language))
-        context["summary"] = _summary(notification.template, context)
+    context = _in_language(dict(notification.context), language)
     if digest:
         lines = []
         for part in [notification, *digest]:
-            payload = part.event.payload if part.event_id else {}
-            part_context = _item_context(part.event_id, payload, language)
-            lines.append(f"{part_context['product']}: {_summary(part.template, part_context)}")
+            part_context = _in_language(part.context, language)
+            lines.append(f"{part_context.get('product', '')}: {part_context.get('summary', '')}")
         context.update(count=len(lines), lines=lines, summary="; ".join(lines))
-    subscription = notification.subscription if notification.subscription_id else None
-    if subscription is not None:
-        subscription.contact = contact  # the same row: no query when a link is signed
     # Signed links cost a few microseconds each: made only when a text needs them.
-    if subscription is not None:
+    subscription_id = notification.subscription_id
+    if subscription_id is not None:
         context["unsubscribe_url"] = lambda: _site(
-            f"/alerts/unsubscribe/{unsubscribe_token(subscription)}/"
+            "/alerts/unsubscribe/"
+            f"{unsubscribe_token(subscription_id=subscription_id, contact=contact)}/"
         )
     else:
         context["unsubscribe_url"] = lambda: _site(
             f"/alerts/unsubscribe-all/{unsubscribe_all_token(contact)}/"
         )
     context["manage_url"] = lambda: _site(f"/alerts/manage/{manage_token(contact)}/")
-    return Message(template=key, language=language, context=context)
+    return Message(template=key, language=language, context=context, kind=notification.kind)

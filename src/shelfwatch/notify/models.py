@@ -7,6 +7,7 @@ Delivery claims pending rows, sends them and moves them along `status`.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -16,6 +17,52 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
     APPRISE = "apprise", "Apprise"
+
+
+class Contact(models.Model):
+    """One address on one channel: a WhatsApp number (E.164), an email, a webhook or an
+    Apprise URL. Unique per (channel, address); a signed-in user may have several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    address = models.CharField(max_length=500)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Off after STOP or unsubscribe-all: nothing is sent."
+    )
+    timezone = models.CharField(max_length=64, default="Asia/Kolkata")
+    language = models.CharField(
+        max_length=8, default="en", help_text="Language of the messages: en or hi."
+    )
+    # The last message the person sent us: WhatsApp allows free-form replies for 24 hours.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    # For webhook contacts: the key our signatures are made with (shown once).
+    signing_secret = models.CharField(max_length=64, blank=True)
+    # Bumped to invalidate every link sent so far (manage and unsubscribe links).
+    link_version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The address book began in the alerts app: the table keeps its name.
+        db_table = "alerts_contact"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "address"], name="alerts_contact_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.address}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class NotificationStatus(models.TextChoices):
@@ -28,14 +75,23 @@ class NotificationStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Notification(models.Model):
-    """One message to one contact through one channel."""
+class NotificationKind(models.TextChoices):
+    # An alert about a watched item: may be digested, gets an inbox copy and buttons.
+    ALERT = "alert", "Alert"
+    # Everything else a person asked for or needs: codes, links, order mail.
+    MESSAGE = "message", "Message"
 
-    contact = models.ForeignKey(
-        "alerts.Contact", on_delete=models.CASCADE, related_name="notifications"
-    )
+
+class Notification(models.Model):
+    """One message to one contact through one channel, with everything needed to render it
+    captured when it was enqueued (`template` and `context`)."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notifications")
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    template = models.CharField(max_length=60)  # e.g. "back_in_stock", "verify_code"
+    template = models.CharField(max_length=60)  # e.g. "watch.back_in_stock", "verify_code"
+    kind = models.CharField(
+        max_length=12, choices=NotificationKind.choices, default=NotificationKind.MESSAGE
+    )
     context = models.JSONField(default=dict, blank=True)
     event = models.ForeignKey(
         "events.Event", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -144,16 +200,13 @@ class Pace(models.Model):
 
 class WhatsAppProfile(models.Model):
     """What WhatsApp told us about one contact: the `wa_id` Meta answers a send with (it can
-    differ from the dialled number), a marketing opt-out, and what the person's STOP turned
-    off (so START restores exactly that)."""
+    differ from the dialled number) and a marketing opt-out."""
 
     contact = models.OneToOneField(
-        "alerts.Contact", on_delete=models.CASCADE, related_name="whatsapp_profile"
+        Contact, on_delete=models.CASCADE, related_name="whatsapp_profile"
     )
     wa_id = models.CharField(max_length=32, blank=True, db_index=True)
     marketing_stopped_at = models.DateTimeField(null=True, blank=True)
-    # {"subscriptions": [ids], "contact_was_active": bool} while a STOP is in force.
-    stop_snapshot = models.JSONField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

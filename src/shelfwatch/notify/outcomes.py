@@ -20,15 +20,17 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.notify import pauses, whatsapp_contacts
 from shelfwatch.notify.channels.base import SendResult
+from shelfwatch.notify.contacts import stop_contact
 from shelfwatch.notify.inbox import add_to_inbox
 from shelfwatch.notify.messages import Message
 from shelfwatch.notify.models import (
     AttemptOutcome,
+    Contact,
     DeliveryAttempt,
     Notification,
+    NotificationKind,
     NotificationStatus,
 )
 
@@ -111,7 +113,7 @@ def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: fl
     if effects.get("window_closed"):
         Contact.objects.filter(pk=contact.pk).update(last_inbound_at=None)
     if effects.get("opted_out"):  # the address is gone for good (a webhook's 410)
-        Contact.objects.filter(pk=contact.pk).update(opted_out_at=now, is_active=False)
+        stop_contact(contact=contact, opted_out=True)
     if effects.get("marketing_opt_out"):
         whatsapp_contacts.stop_marketing(contact.pk, now)
     hold = effects.get("held_until")
@@ -197,7 +199,7 @@ def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: fl
         job.attempt = None  # the notification row records an accepted try
     else:
         job.attempt = _attempt(notification, result, now=now, started=started)
-    if result.accepted and contact.user_id and notification.template.startswith("watch."):
+    if result.accepted and contact.user_id and notification.kind == NotificationKind.ALERT:
         add_to_inbox(notification, job.message)
     return outcome
 
@@ -275,5 +277,5 @@ def plain_acceptance(job: SendJob) -> bool:
         job.result.accepted
         and not job.digested
         and not job.result.effects
-        and not (notification.contact.user_id and notification.template.startswith("watch."))
+        and not (notification.contact.user_id and notification.kind == NotificationKind.ALERT)
     )

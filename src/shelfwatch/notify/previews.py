@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shelfwatch.notify.messages import LANGUAGES, WHATSAPP_TEMPLATES, Message
+from shelfwatch.notify.models import NotificationKind
 
 SAMPLE: dict[str, Any] = {
     "product": "Amul High Protein Buttermilk 200 ml",
@@ -32,7 +33,8 @@ def previews() -> list[dict[str, str]]:
     shown = []
     for key in dict.fromkeys(keys):
         for language in LANGUAGES:
-            message = Message(template=key, language=language, context=dict(SAMPLE))
+            kind = NotificationKind.ALERT if key.startswith("watch.") else NotificationKind.MESSAGE
+            message = Message(template=key, language=language, context=dict(SAMPLE), kind=kind)
             shown.append(
                 {
                     "key": key,

@@ -2,8 +2,8 @@
 
 Meta names people by `wa_id`, which can differ from the number we dialled (Brazil's ninth
 digit, Mexico's 521, Argentina's 549): the one a send's answer carries is stored and matched
-first, the dialled number second. STOP switches off what was on and remembers it, so START
-restores exactly that; a marketing opt-out (a `user_preferences` webhook or error 131050)
+first, the dialled number second. STOP and START go through the address book
+(`notify.contacts`); a marketing opt-out (a `user_preferences` webhook or error 131050)
 stops marketing templates only.
 """
 
@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact
-from shelfwatch.notify.models import WhatsAppProfile
+from shelfwatch.notify.models import Contact, WhatsAppProfile
 
 
 def contact_for(wa_id: str) -> Contact | None:
@@ -68,40 +66,3 @@ def marketing_stopped(contact_ids: list[int]) -> set[int]:
             contact_id__in=contact_ids, marketing_stopped_at__isnull=False
         ).values_list("contact_id", flat=True)
     )
-
-
-def stop(contact: Contact) -> None:
-    """STOP: every alert off, remembering which subscriptions were on (a second STOP adds to
-    what the first remembered)."""
-    # alerts.subscriptions reaches back into notify's delivery: imported when used.
-    from shelfwatch.alerts.subscriptions import stop_contact
-
-    with transaction.atomic():
-        profile, _ = WhatsAppProfile.objects.select_for_update().get_or_create(contact=contact)
-        was_on = list(contact.subscriptions.filter(is_active=True).values_list("pk", flat=True))
-        snapshot = profile.stop_snapshot or {
-            "subscriptions": [],
-            "contact_was_active": Contact.objects.filter(pk=contact.pk, is_active=True).exists(),
-        }
-        snapshot["subscriptions"] = sorted(set(snapshot["subscriptions"]) | set(was_on))
-        profile.stop_snapshot = snapshot
-        profile.save(update_fields=["stop_snapshot", "updated_at"])
-        stop_contact(contact)
-        Contact.objects.filter(pk=contact.pk).update(opted_out_at=timezone.now())
-
-
-def start(contact: Contact) -> int:
-    """START: the contact back on and exactly the subscriptions its STOP switched off; how
-    many subscriptions came back. Without a STOP on record only the contact comes back."""
-    with transaction.atomic():
-        profile = WhatsAppProfile.objects.select_for_update().filter(contact=contact).first()
-        snapshot = (profile.stop_snapshot if profile else None) or {}
-        Contact.objects.filter(pk=contact.pk).update(is_active=True, opted_out_at=None)
-        restored = 0
-        if snapshot.get("subscriptions"):
-            restored = contact.subscriptions.filter(pk__in=snapshot["subscriptions"]).update(
-                is_active=True
-            )
-        if profile is not None:
-            WhatsAppProfile.objects.filter(pk=profile.pk).update(stop_snapshot=None)
-    return restored

@@ -27,11 +27,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact
-from shelfwatch.notify import whatsapp_contacts
+# The module, not its function: the outbox wakes delivery, which reads early statuses here.
+from shelfwatch.notify import outbox, whatsapp_contacts
 from shelfwatch.notify.channels import whatsapp
+from shelfwatch.notify.contacts import start_contact, stop_contact
 from shelfwatch.notify.models import (
     AttemptOutcome,
+    Contact,
     DeliveryAttempt,
     EarlyStatus,
     Notification,
@@ -233,15 +235,16 @@ def apply_early_statuses(*, force: bool = False) -> int:
 def _confirm(contact: Contact, template: str, inbound_id: str) -> None:
     try:
         with transaction.atomic():
-            Notification.objects.create(
+            # A redelivered webhook finds its confirmation enqueued already.
+            outbox.enqueue(
                 contact=contact,
-                channel=contact.channel,
                 template=template,
+                context={},
                 urgent=True,
                 idempotency_key=f"inbound:{inbound_id}:{template}",
             )
     except IntegrityError:
-        pass  # a redelivered webhook: confirmed already
+        pass  # the same webhook delivered twice at once: the other enqueued it
 
 
 def _intent(message: dict) -> str:
@@ -294,11 +297,11 @@ def apply_inbound(message: dict) -> str:
     inbound_id = str(message.get("id") or "")
     intent = _intent(message)
     if intent == "stop":
-        whatsapp_contacts.stop(contact)
+        stop_contact(contact=contact, opted_out=True)
         _confirm(contact, "stopped", inbound_id)
         return "stopped"
     if intent == "start":
-        whatsapp_contacts.start(contact)
+        start_contact(contact=contact)
         _confirm(contact, "started", inbound_id)
         return "started"
     return "noted"

@@ -1,4 +1,4 @@
-"""Order emails: each `order.status_changed` event becomes one notify.Notification.
+"""Order emails: each `order.status_changed` event becomes one message in notify's outbox.
 
 This runs as an event consumer, i.e. in the events' dispatch task, which is retried until
 every consumer succeeded. The idempotency key (order x status) makes a retried or
@@ -8,14 +8,11 @@ duplicated event create nothing twice; the notify workers deliver the row.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.events.models import Event
-from shelfwatch.notify.models import Channel, Notification
-from shelfwatch.notify.tasks import kick_delivery
+from shelfwatch.notify.contacts import email_contact_of
+from shelfwatch.notify.outbox import enqueue
 from shelfwatch.shop.models import Order, OrderStatus
 
 TEMPLATE = "shop.order_status"
@@ -36,27 +33,6 @@ def idempotency_key(order_id: int, status: str) -> str:
     return f"order:{order_id}:status:{status}:email"
 
 
-def _contact_for(order: Order) -> Contact | None:
-    """The customer's email contact: their account address, created on first order."""
-    user = order.user
-    if user is None or not user.email:
-        return None
-    contact = Contact.objects.filter(channel=Channel.EMAIL, address=user.email).first()
-    if contact is None:
-        try:
-            with transaction.atomic():
-                # The address the customer signs in with: their own, so no code is needed.
-                contact = Contact.objects.create(
-                    user=user,
-                    channel=Channel.EMAIL,
-                    address=user.email,
-                    verified_at=timezone.now(),
-                )
-        except IntegrityError:
-            contact = Contact.objects.filter(channel=Channel.EMAIL, address=user.email).first()
-    return contact
-
-
 def on_order_status_changed(event: Event) -> None:
     """Create the status email of the event's order (once per order and status)."""
     payload = event.payload
@@ -66,9 +42,11 @@ def on_order_status_changed(event: Event) -> None:
     order = Order.objects.select_related("store", "user").filter(pk=payload["order_id"]).first()
     if order is None:
         return
-    contact = _contact_for(order)
-    if contact is None:
+    user = order.user
+    if user is None or not user.email:
         return
+    # The address the customer signs in with: their own, so no code is needed.
+    contact = email_contact_of(user, verified=True)
     context = {
         "order_id": order.pk,
         "status": status,
@@ -80,20 +58,12 @@ def on_order_status_changed(event: Event) -> None:
         "reason": payload.get("reason") or "",
         "url": settings.SITE_URL.rstrip("/") + reverse("shop-order", args=[order.pk]),
     }
-    created = Notification.objects.bulk_create(
-        [
-            Notification(
-                contact=contact,
-                channel=Channel.EMAIL,
-                template=TEMPLATE,
-                context=context,
-                event=event,
-                idempotency_key=idempotency_key(order.pk, status),
-                # Transactional: the customer is waiting for it, quiet hours or not.
-                urgent=True,
-            )
-        ],
-        ignore_conflicts=True,
+    enqueue(
+        contact=contact,
+        template=TEMPLATE,
+        context=context,
+        event_id=event.pk,
+        idempotency_key=idempotency_key(order.pk, status),
+        # Transactional: the customer is waiting for it, quiet hours or not.
+        urgent=True,
     )
-    if created:
-        kick_delivery()

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.catalog.images import image_urls
 from shelfwatch.catalog.models import Category, Product
 from shelfwatch.catalog.search import search_products
 from shelfwatch.catalog.selectors import filter_products, get_product_for, visible_products
 from shelfwatch.inventory.models import StockItem, Store
+from shelfwatch.notify.models import Contact
 from shelfwatch.watch.models import Source, SourceKind
 
 if TYPE_CHECKING:

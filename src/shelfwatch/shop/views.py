@@ -18,10 +18,10 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from shelfwatch.accounts.authentication import page_principal
-from shelfwatch.alerts.links import manage_token
 from shelfwatch.http.cursors import BadCursor
 from shelfwatch.http.problems import NotFound
 from shelfwatch.loyalty.selectors import balances_for, history_for
+from shelfwatch.notify.links import manage_token
 from shelfwatch.shop import carts
 from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.page_problems import label_entries, label_orders

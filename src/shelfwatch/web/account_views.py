@@ -28,11 +28,11 @@ from django.views.decorators.http import require_http_methods
 from shelfwatch.accounts.models import User
 from shelfwatch.accounts.registration import register_user
 from shelfwatch.accounts.throttling import client_ip, hit
-from shelfwatch.alerts.models import Contact
 from shelfwatch.alerts.verification import CodeExpired, CodeInvalid, TooManyCodes, check_code
 from shelfwatch.alerts.verification import send_code as send_verification_code
 from shelfwatch.http.problems import ApiError
-from shelfwatch.notify.models import Channel
+from shelfwatch.notify.contacts import email_contact_of
+from shelfwatch.notify.models import Contact
 
 
 def throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -88,17 +88,8 @@ class SignUpForm(forms.Form):
 
 def email_contact(user: User) -> Contact:
     """The user's email contact (their sign-in address), created unverified if missing."""
-    contact = Contact.objects.filter(channel=Channel.EMAIL, address=user.email).first()
-    if contact is None:
-        contact = Contact.objects.create(
-            user=user,
-            channel=Channel.EMAIL,
-            address=user.email,
-            language=(get_language() or "en").split("-")[0],
-        )
-    elif contact.user_id is None:
-        Contact.objects.filter(pk=contact.pk).update(user=user)
-    return contact
+    language = (get_language() or "en").split("-")[0]
+    return email_contact_of(user, verified=False, language=language)
 
 
 def _send_code(request: HttpRequest, contact: Contact) -> bool:

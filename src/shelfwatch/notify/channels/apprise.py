@@ -21,7 +21,6 @@ import apprise
 from apprise.manager_plugins import NotificationManager
 from django.conf import settings
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.http.outbound import (
     AddressNotAllowed,
     ConnectFailed,
@@ -34,6 +33,7 @@ from shelfwatch.notify.channels.base import SendResult, accepted, permanent, tra
 from shelfwatch.notify.channels.email import header_text
 from shelfwatch.notify.channels.socket_guard import guarded_sockets
 from shelfwatch.notify.messages import Message
+from shelfwatch.notify.models import Contact
 
 name = "apprise"
 MAIL_SCHEMES = frozenset({"mailto", "mailtos"})

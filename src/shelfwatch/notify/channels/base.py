@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.notify.messages import Message
-from shelfwatch.notify.models import AttemptOutcome
+from shelfwatch.notify.models import AttemptOutcome, Contact
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.notify.channels.base import SendResult, accepted, permanent, transient
 from shelfwatch.notify.messages import Message
+from shelfwatch.notify.models import Contact
 
 name = "email"
 _SPACES = re.compile(r"\s+")

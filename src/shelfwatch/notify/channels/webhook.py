@@ -13,10 +13,10 @@ import time
 
 from django.conf import settings
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.http.outbound import FetchError, GuardedClient, retry_after_seconds
 from shelfwatch.notify.channels.base import SendResult, accepted, permanent, transient
 from shelfwatch.notify.messages import Message
+from shelfwatch.notify.models import Contact
 
 name = "webhook"
 

@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 
-from shelfwatch.alerts.models import Contact
 from shelfwatch.notify import whatsapp_errors as table
 from shelfwatch.notify.channels.base import SendResult, accepted, permanent, transient
 from shelfwatch.notify.messages import AUTHENTICATION, Message
+from shelfwatch.notify.models import Contact, NotificationKind
 from shelfwatch.notify.provider_http import ProviderClient, ProviderUnreachable
 
 name = "whatsapp"
@@ -238,7 +238,7 @@ def classify(
 
 def message_kind(contact: Contact, message: Message) -> str:
     if window_open(contact):
-        if message.template.startswith(("watch.", "digest")):
+        if message.kind == NotificationKind.ALERT:
             return "interactive"
         if not message.whatsapp_template:
             return "text"
