@@ -7,7 +7,8 @@ import pytest
 from shelfwatch.accounts.permissions import require_admin
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
+from shelfwatch.http.problems import status_of
 from shelfwatch.inventory.selectors import get_store_for, stores_for
 
 pytestmark = pytest.mark.django_db
@@ -21,10 +22,10 @@ def test_staff_reach_their_store_only(callers, store_a, store_b):
     staff = principal(callers["users"]["staff_a"])
     assert list(stores_for(staff)) == [store_a]
     assert get_store_for(staff, store_a.pk) == store_a
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         get_store_for(staff, store_b.pk)
     # Not found rather than forbidden: another tenant's ids are not confirmed to exist.
-    assert refused.value.status == 404
+    assert status_of(refused.value) == 404
 
 
 def test_roles_narrow_the_stores(callers, store_b):
@@ -40,7 +41,7 @@ def test_admins_reach_every_store_and_customers_none(callers, store_a, store_b):
     customer = principal(callers["users"]["customer"])
     assert list(stores_for(customer)) == []
     assert list(stores_for(None)) == []
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         require_admin(customer)
     assert refused.value.code == "admin_required"
 

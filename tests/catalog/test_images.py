@@ -14,6 +14,7 @@ from shelfwatch.catalog.image_files import ImageRejected, hamming, perceptual_ha
 from shelfwatch.catalog.images import store_image
 from shelfwatch.catalog.models import ImageBlob, Product, ProductImage
 from shelfwatch.events.models import Event
+from shelfwatch.http.problems import status_of
 from tests.catalog.images_factory import (
     encode,
     jpeg,
@@ -37,7 +38,7 @@ def media_root(settings, tmp_path):
 def refused(data, code: str, status: int = 422) -> ImageRejected:
     with pytest.raises(ImageRejected) as caught:
         store_image(data=data)
-    assert (caught.value.code, caught.value.status) == (code, status)
+    assert (caught.value.code, status_of(caught.value)) == (code, status)
     return caught.value
 
 

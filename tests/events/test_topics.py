@@ -7,9 +7,10 @@ import pytest
 from shelfwatch.accounts.api_keys import create_api_key
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
+from shelfwatch.errors import DomainError
 from shelfwatch.events import topics
 from shelfwatch.events.topics import authorize_topics, parse_topic_list
-from shelfwatch.http.problems import ApiError
+from shelfwatch.http.problems import status_of
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +22,8 @@ def principal(caller) -> Principal | None:
 def outcome(caller, wanted: list[str]) -> str:
     try:
         authorize_topics(principal(caller), wanted)
-    except ApiError as exc:
-        return f"{exc.status} {exc.code}"
+    except DomainError as exc:
+        return f"{status_of(exc)} {exc.code}"
     return "ok"
 
 
@@ -74,10 +75,10 @@ def test_malformed_topics_are_400(cast, raw, code):
 def test_topic_lists_are_parsed_from_commas_and_repeats():
     assert parse_topic_list("product:1, product:2,,product:1") == ["product:1", "product:2"]
     assert parse_topic_list(["product:1", "store:2,store:3"]) == ["product:1", "store:2", "store:3"]
-    with pytest.raises(ApiError) as empty:
+    with pytest.raises(DomainError) as empty:
         parse_topic_list(" , ")
     assert empty.value.code == "topics_required"
-    with pytest.raises(ApiError) as too_many:
+    with pytest.raises(DomainError) as too_many:
         parse_topic_list(",".join(f"product:{n}" for n in range(1, 60)))
     assert too_many.value.code == "too_many_topics"
 
@@ -90,7 +91,7 @@ def test_api_key_without_read_scope_is_refused(cast):
         api_key=created.key,
         scopes=frozenset(created.key.scopes),
     )
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         authorize_topics(key_principal, ["product:1"])
     assert refused.value.code == "insufficient_scope"
 
@@ -106,7 +107,7 @@ def test_apps_can_add_topic_kinds():
 
         buyer = Principal(user=User(pk=1, is_superuser=False), method="jwt")
         assert authorize_topics(buyer, ["parcel:42"]).topics == frozenset({"parcel:42"})
-        with pytest.raises(ApiError) as forbidden:
+        with pytest.raises(DomainError) as forbidden:
             authorize_topics(buyer, ["parcel:43"])
         assert forbidden.value.code == "topic_forbidden"
         # Without a check, a private kind would be open to everyone signed in: refused.

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
 from shelfwatch.loyalty.ledger import adjust
 from shelfwatch.loyalty.models import Entry
 from shelfwatch.loyalty.redemption import quote_redemption, redeem_points
@@ -26,7 +26,7 @@ def holder(program, store_a, customer):
 
 
 def codes(call) -> str:
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(DomainError) as raised:
         call()
     return raised.value.code
 
@@ -75,14 +75,14 @@ def test_a_refused_redemption_changes_nothing(holder, store_a, points, total, co
 
 
 def test_over_the_cap_says_how_many_points_fit(holder, store_a):
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(DomainError) as raised:
         quote_redemption(user=holder, store=store_a, points=80, order_total=Decimal("249.99"))
     assert raised.value.extra == {"max_points": 49, "max_discount": "49.99"}
 
 
 def test_a_refusal_leaves_the_checkouts_transaction_usable(holder, store_a):
     with transaction.atomic():
-        with pytest.raises(ApiError):
+        with pytest.raises(DomainError):
             redeem_points(
                 user=holder, store=store_a, points=500, order_total=Decimal("99999"), order_id=9
             )

@@ -23,7 +23,7 @@ from shelfwatch.accounts.principal import (
     from_session_key,
 )
 from shelfwatch.accounts.user_cache import active_user
-from shelfwatch.http.problems import Forbidden
+from shelfwatch.errors import NotAllowed
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -87,7 +87,7 @@ class SessionCookieAuth(APIKeyCookie):
         if principal is None:
             return None
         if request.method not in SAFE_METHODS and _csrf_failed(request):
-            raise Forbidden("CSRF token missing or incorrect", code="csrf_failed")
+            raise NotAllowed("CSRF token missing or incorrect", code="csrf_failed")
         return _admit(request, principal)
 
 

@@ -7,19 +7,19 @@ stores_for`), so tenant walls stay in the queries there.
 from __future__ import annotations
 
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.http.problems import Forbidden, Unauthorized
+from shelfwatch.errors import NotAllowed, NotSignedIn
 
 
 def require_principal(principal: Principal | None) -> Principal:
     if principal is None:
-        raise Unauthorized("authentication required")
+        raise NotSignedIn("authentication required")
     return principal
 
 
 def require_admin(principal: Principal | None) -> Principal:
     principal = require_principal(principal)
     if not principal.is_admin:
-        raise Forbidden("platform admins only", code="admin_required")
+        raise NotAllowed("platform admins only", code="admin_required")
     return principal
 
 
@@ -27,10 +27,10 @@ def require_store_staff(principal: Principal | None) -> Principal:
     """Admins and members (owner or staff) of an active store: the catalog's editors."""
     principal = require_principal(principal)
     if not principal.is_admin and not principal.memberships:
-        raise Forbidden("store staff and admins only", code="store_staff_required")
+        raise NotAllowed("store staff and admins only", code="store_staff_required")
     return principal
 
 
 def require_scope(principal: Principal, scope: str) -> None:
     if not principal.allows(scope):
-        raise Forbidden(f"this API key lacks the '{scope}' scope", code="insufficient_scope")
+        raise NotAllowed(f"this API key lacks the '{scope}' scope", code="insufficient_scope")

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from shelfwatch.accounts.models import User
-from shelfwatch.http.problems import ApiError, Conflict, Unauthorized
+from shelfwatch.errors import Conflict, Invalid, NotSignedIn
 
 
 def register_user(*, email: str, password: str) -> User:
@@ -18,10 +18,9 @@ def register_user(*, email: str, password: str) -> User:
     try:
         validate_password(password, user=candidate)
     except ValidationError as exc:
-        raise ApiError(
+        raise Invalid(
             "The password is not acceptable.",
             code="weak_password",
-            status=422,
             extra={
                 "errors": [
                     {"field": "password", "location": "body", "message": m, "type": "password"}
@@ -41,5 +40,5 @@ def register_user(*, email: str, password: str) -> User:
 def check_credentials(*, email: str, password: str) -> User:
     user = authenticate(email=email.strip().lower(), password=password)
     if user is None:
-        raise Unauthorized("Email or password is wrong.", code="invalid_login")
+        raise NotSignedIn("Email or password is wrong.", code="invalid_login")
     return user

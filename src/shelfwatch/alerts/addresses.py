@@ -7,13 +7,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from shelfwatch.errors import Invalid
 from shelfwatch.http.outbound import FetchError, check_url
-from shelfwatch.http.problems import ApiError
 from shelfwatch.notify.models import Channel
 
 
-class InvalidAddress(ApiError):
-    status = 422
+class InvalidAddress(Invalid):
     code = "invalid_address"
 
 

@@ -13,7 +13,7 @@ from shelfwatch.accounts.models import User
 from shelfwatch.alerts.addresses import normalize_address
 from shelfwatch.alerts.models import Subscription, SubscriptionKind
 from shelfwatch.alerts.verification import send_code
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import Invalid
 from shelfwatch.notify.contacts import start_contact
 from shelfwatch.notify.models import Channel, Contact
 from shelfwatch.watch.models import WatchedItem
@@ -22,8 +22,7 @@ MIN_COOLDOWN = timedelta(minutes=1)
 MAX_COOLDOWN = timedelta(days=30)
 
 
-class InvalidSubscription(ApiError):
-    status = 422
+class InvalidSubscription(Invalid):
     code = "invalid_subscription"
 
 

@@ -19,24 +19,21 @@ from django.db.models import F
 from django.utils import timezone
 
 from shelfwatch.alerts.models import VerificationCode
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import Expired, Invalid, TooMany
 from shelfwatch.notify.links import confirm_token
 from shelfwatch.notify.models import Channel, Contact
 from shelfwatch.notify.outbox import enqueue
 
 
-class TooManyCodes(ApiError):
-    status = 429
+class TooManyCodes(TooMany):
     code = "verification_rate_limited"
 
 
-class CodeInvalid(ApiError):
-    status = 422
+class CodeInvalid(Invalid):
     code = "code_invalid"
 
 
-class CodeExpired(ApiError):
-    status = 410
+class CodeExpired(Expired):
     code = "code_expired"
 
 
@@ -65,9 +62,7 @@ def send_code(*, contact: Contact, ip: str | None) -> VerificationCode:
         if per_contact >= _setting("ALERTS_CODES_PER_CONTACT_HOUR", 3) or per_ip >= _setting(
             "ALERTS_CODES_PER_IP_HOUR", 10
         ):
-            raise TooManyCodes(
-                "too many codes asked for; try again later", headers={"Retry-After": "3600"}
-            )
+            raise TooManyCodes("too many codes asked for; try again later", retry_after=3600)
         code = f"{secrets.randbelow(1_000_000):06d}"
         row = VerificationCode.objects.create(
             contact=contact,

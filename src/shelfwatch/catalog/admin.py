@@ -29,7 +29,7 @@ from shelfwatch.catalog.models import (
 )
 from shelfwatch.catalog.products import build_search_text
 from shelfwatch.catalog.quality import refresh_quality_score
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
 
 # The admin looking at the review queue, for the candidate lookups of its rows (one admin
 # instance serves every thread, so not an attribute of it).
@@ -116,7 +116,7 @@ class ProductAdmin(admin.ModelAdmin):
                     reason="rejected in bulk review",
                 )
                 done += 1
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{product}: {exc.detail}", messages.ERROR)
         self.message_user(request, f"Rejected {done} product(s).", messages.SUCCESS)
 
@@ -202,7 +202,7 @@ class ReviewQueueAdmin(ProductAdmin):
             review.merge_products(
                 duplicate=duplicate, survivor=survivor, principal=_principal(request)
             )
-        except ApiError as exc:
+        except DomainError as exc:
             self.message_user(request, f"{duplicate}: {exc.detail}", messages.ERROR)
         else:
             self.message_user(

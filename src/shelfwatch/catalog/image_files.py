@@ -15,7 +15,7 @@ from typing import IO
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import Invalid
 
 # Pillow's format name -> ours (stored in ImageBlob.format) and the file extension.
 ALLOWED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
@@ -29,10 +29,9 @@ BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
 Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
 
 
-class ImageRejected(ApiError):
+class ImageRejected(Invalid):
     """An upload refused; `code` says why (nothing was stored)."""
 
-    status = 422
     code = "image_invalid"
 
 

@@ -28,8 +28,8 @@ from shelfwatch.catalog.image_files import (
 )
 from shelfwatch.catalog.models import ImageBlob, Product, ProductImage, VerificationStatus
 from shelfwatch.catalog.quality import refresh_quality_score
+from shelfwatch.errors import Conflict, NotFound
 from shelfwatch.events.publishing import emit
-from shelfwatch.http.problems import Conflict, NotFound
 
 logger = logging.getLogger("shelfwatch.catalog.images")
 

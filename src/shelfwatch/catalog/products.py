@@ -24,8 +24,8 @@ from shelfwatch.catalog.models import (
     VerificationStatus,
 )
 from shelfwatch.catalog.quality import refresh_quality_score
+from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.events.publishing import emit
-from shelfwatch.http.problems import ApiError, Conflict
 
 MAX_NAMES_PER_LANGUAGE = 10
 EDITABLE_FIELDS = frozenset(
@@ -34,8 +34,7 @@ EDITABLE_FIELDS = frozenset(
 )
 
 
-class InvalidProduct(ApiError):
-    status = 422
+class InvalidProduct(Invalid):
     code = "invalid_product"
 
 

@@ -16,15 +16,14 @@ from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.models import Product, ProductImage, RegionalName, VerificationStatus
 from shelfwatch.catalog.products import build_search_text
 from shelfwatch.catalog.quality import refresh_quality_score
+from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.events.publishing import emit
-from shelfwatch.http.problems import ApiError, Conflict
 
 # Sent with duplicate=, survivor=, principal= inside the merge transaction.
 product_merged = Signal()
 
 
-class InvalidReview(ApiError):
-    status = 422
+class InvalidReview(Invalid):
     code = "invalid_review"
 
 

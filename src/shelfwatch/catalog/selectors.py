@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.models import Category, Product, VerificationStatus
-from shelfwatch.http.problems import NotFound
+from shelfwatch.errors import NotFound
 
 
 def _stock_items() -> QuerySet:

@@ -14,7 +14,8 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from shelfwatch.accounts.authentication import api_auth
 from shelfwatch.accounts.principal import AuthenticationFailed
 from shelfwatch.accounts.throttling import default_throttles
-from shelfwatch.http.problems import ApiError, problem_response
+from shelfwatch.errors import DomainError
+from shelfwatch.http.problems import error_response, problem_response
 
 logger = logging.getLogger("shelfwatch.api")
 
@@ -103,16 +104,9 @@ def _field_errors(errors: list[dict]) -> list[dict]:
     return fields
 
 
-@api.exception_handler(ApiError)
-def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return problem_response(
-        request,
-        status=exc.status,
-        code=exc.code,
-        detail=exc.detail,
-        extra=exc.extra,
-        headers=exc.headers,
-    )
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return error_response(request, exc)
 
 
 @api.exception_handler(ValidationError)

@@ -21,6 +21,7 @@ from shelfwatch.accounts.principal import (
     resolve_principal,
     visitor_session_key,
 )
+from shelfwatch.errors import DomainError, Malformed
 from shelfwatch.events import history
 from shelfwatch.events.hub import Hub, Subscription, SubscriptionClosed
 from shelfwatch.events.sse import (
@@ -36,7 +37,7 @@ from shelfwatch.events.sse import (
     send_problem,
 )
 from shelfwatch.events.topics import TopicSelection, authorize_topics, parse_topic_list
-from shelfwatch.http.problems import ApiError
+from shelfwatch.http.problems import headers_of, status_of
 
 logger = logging.getLogger("shelfwatch.events.stream")
 
@@ -56,7 +57,7 @@ def parse_last_event_id(raw: str | None) -> int | None:
         return None
     raw = raw.strip()
     if not raw.isdigit() or len(raw) > 19:
-        raise ApiError(
+        raise Malformed(
             "Last-Event-ID must be an event id (a non-negative integer)",
             code="invalid_last_event_id",
         )
@@ -111,9 +112,14 @@ async def serve_event_stream(scope: Scope, receive: Receive, send: Send, hub: Hu
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
         return
-    except ApiError as exc:
+    except DomainError as exc:
         await send_problem(
-            send, scope, status=exc.status, code=exc.code, detail=exc.detail, headers=exc.headers
+            send,
+            scope,
+            status=status_of(exc),
+            code=exc.code,
+            detail=exc.detail,
+            headers=headers_of(exc),
         )
         return
     except Exception:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from shelfwatch.accounts.permissions import require_scope
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.http.problems import ApiError, Forbidden
+from shelfwatch.errors import Malformed, NotAllowed
 
 WILDCARD = "*"
 MAX_TOPICS_PER_REQUEST = 50
@@ -28,8 +28,7 @@ AccessCheck = Callable[[Principal, str], bool]
 VisitorCheck = Callable[[str, str], bool]  # (live session key, topic key)
 
 
-class TopicInvalid(ApiError):
-    status = 400
+class TopicInvalid(Malformed):
     code = "topic_invalid"
 
 
@@ -130,9 +129,9 @@ def parse_topic_list(raw: str | Iterable[str] | None) -> list[str]:
             if part and part not in topics:
                 topics.append(part)
     if not topics:
-        raise ApiError("name at least one topic, e.g. ?topics=product:7", code="topics_required")
+        raise Malformed("name at least one topic, e.g. ?topics=product:7", code="topics_required")
     if len(topics) > MAX_TOPICS_PER_REQUEST:
-        raise ApiError(
+        raise Malformed(
             f"at most {MAX_TOPICS_PER_REQUEST} topics per request", code="too_many_topics"
         )
     return topics
@@ -181,7 +180,7 @@ def authorize_topics(
     for topic in topics:
         if not may_follow(principal, topic, session_key=session_key):
             hint = "" if principal is not None else "; sign in to follow private topics"
-            raise Forbidden(f"you may not follow {topic!r}{hint}", code="topic_forbidden")
+            raise NotAllowed(f"you may not follow {topic!r}{hint}", code="topic_forbidden")
     if WILDCARD in topics:
         return TopicSelection(topics=frozenset(), everything=True)
     return TopicSelection(topics=frozenset(topics))

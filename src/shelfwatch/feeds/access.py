@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 
 from shelfwatch.accounts.permissions import require_principal
 from shelfwatch.accounts.principal import Principal
+from shelfwatch.errors import NotAllowed, NotFound
 from shelfwatch.feeds.lookup import dataset_named
 from shelfwatch.feeds.models import Dataset, scope_for
-from shelfwatch.http.problems import Forbidden, NotFound
 
 
 def datasets_for(principal: Principal) -> QuerySet[Dataset]:
@@ -34,7 +34,7 @@ def get_dataset_for(principal: Principal | None, name: str) -> Dataset:
     if dataset is not None and dataset.owner_id == principal.user.pk:
         allowed = True
     if not allowed:
-        raise Forbidden(
+        raise NotAllowed(
             f"this caller lacks the '{scope_for(name)}' scope", code="dataset_forbidden"
         )
     if dataset is None:
@@ -47,7 +47,7 @@ def get_dataset_to_manage(principal: Principal | None, name: str) -> Dataset:
     principal = require_principal(principal)
     dataset = get_dataset_for(principal, name)
     if not principal.is_admin and dataset.owner_id != principal.user.pk:
-        raise Forbidden(
+        raise NotAllowed(
             "only the dataset's owner or an admin may change it", code="dataset_owner_required"
         )
     return dataset

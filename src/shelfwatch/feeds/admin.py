@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from shelfwatch.errors import DomainError
 from shelfwatch.feeds.datasets import clean_source, delete_dataset
 from shelfwatch.feeds.models import Dataset, RefreshRun, Snapshot
 from shelfwatch.feeds.refresh import TRIGGERED, is_refreshing, request_refresh
-from shelfwatch.http.problems import ApiError
 
 
 class DatasetForm(forms.ModelForm):
@@ -36,7 +36,7 @@ class DatasetForm(forms.ModelForm):
                 data["source_config"] = clean_source(
                     kind=kind, config=data.get("source_config") or {}, owner=owner
                 )
-            except ApiError as exc:
+            except DomainError as exc:
                 self.add_error("source_config", exc.detail)
         return data
 
@@ -116,7 +116,7 @@ class DatasetAdmin(admin.ModelAdmin):
         for dataset in queryset:
             try:
                 delete_dataset(dataset=dataset)
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{dataset.name}: {exc.detail}", messages.WARNING)
 
     @admin.action(description="Refresh now")

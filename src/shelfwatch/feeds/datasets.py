@@ -11,18 +11,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shelfwatch.accounts.models import ApiKey, User
+from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.feeds.models import Dataset, scope_for
 from shelfwatch.feeds.refresh import is_refreshing
 from shelfwatch.feeds.sources import SourceConfigError, validate_source
 from shelfwatch.feeds.storage import dataset_dir
-from shelfwatch.http.problems import ApiError, Conflict
 
 MIN_REFRESH_EVERY = timedelta(minutes=1)
 MAX_REFRESH_EVERY = timedelta(days=31)
 
 
-class InvalidDataset(ApiError):
-    status = 422
+class InvalidDataset(Invalid):
     code = "invalid_dataset"
 
 

@@ -18,26 +18,26 @@ from typing import Any
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import http_date
 
+from shelfwatch.errors import Malformed
 from shelfwatch.feeds import sources
 from shelfwatch.feeds.models import Dataset, Snapshot
 from shelfwatch.feeds.storage import CHUNK, cursor_key, iter_plain, iter_record_lines, snapshot_path
 from shelfwatch.http.cursors import BadCursor, decode_cursor
-from shelfwatch.http.problems import ApiError
 
 FORMATS = {"json": "application/json", "ndjson": "application/x-ndjson"}
 MAX_FIELDS = 100
 STREAM_GZIP_LEVEL = 1  # derived bodies are compressed while sent: speed over ratio
 
 
-class InvalidFormat(ApiError):
+class InvalidFormat(Malformed):
     code = "invalid_format"
 
 
-class InvalidFields(ApiError):
+class InvalidFields(Malformed):
     code = "invalid_fields"
 
 
-class SinceUnsupported(ApiError):
+class SinceUnsupported(Malformed):
     code = "since_unsupported"
 
 

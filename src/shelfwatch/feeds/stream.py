@@ -21,6 +21,7 @@ from django.conf import settings
 from django.http import parse_cookie
 
 from shelfwatch.accounts.principal import AuthenticationFailed, resolve_principal
+from shelfwatch.errors import DomainError
 from shelfwatch.events.hub import Hub, SubscriptionClosed
 from shelfwatch.events.sse import SSE_HEADERS, Receive, Scope, Send, comment_frame, header
 from shelfwatch.events.sse import send_problem as send_problem_response
@@ -30,7 +31,7 @@ from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus
 from shelfwatch.feeds.refresh import UNFINISHED, is_refreshing, request_refresh
 from shelfwatch.feeds.storage import iter_plain as read_plain
 from shelfwatch.feeds.storage import snapshot_path
-from shelfwatch.http.problems import ApiError
+from shelfwatch.http.problems import headers_of, status_of
 
 logger = logging.getLogger("shelfwatch.feeds.stream")
 
@@ -155,10 +156,15 @@ async def serve_feed_stream(scope: Scope, receive: Receive, send: Send, hub: Hub
             send, scope, status=401, code="invalid_credentials", detail=str(exc)
         )
         return
-    except ApiError as exc:
+    except DomainError as exc:
         hub.unsubscribe(subscription)
         await send_problem_response(
-            send, scope, status=exc.status, code=exc.code, detail=exc.detail, headers=exc.headers
+            send,
+            scope,
+            status=status_of(exc),
+            code=exc.code,
+            detail=exc.detail,
+            headers=headers_of(exc),
         )
         return
     except Exception:

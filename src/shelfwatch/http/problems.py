@@ -8,12 +8,16 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from shelfwatch import errors
+from shelfwatch.errors import DomainError
+
 CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://shelfwatch.dev/problems/"
 
 
-class ApiError(Exception):
-    """Raise from endpoints and services to answer with a problem document.
+class ApiError(DomainError):
+    """Raise from endpoints to answer with a given status; domain code raises the families
+    of `shelfwatch.errors` instead, mapped to a status by STATUS_FOR.
 
     `code` is the stable machine-readable identifier clients branch on; `detail` is for people.
     """
@@ -30,34 +34,50 @@ class ApiError(Exception):
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if code:
-            self.code = code
+        super().__init__(detail, code=code, extra=extra)
         if status:
             self.status = status
-        self.extra = extra or {}
         self.headers = headers or {}
 
 
-class NotFound(ApiError):
-    status = 404
-    code = "not_found"
+# The one table from domain errors to HTTP statuses; an error takes the status of the first
+# class of its MRO listed here.
+STATUS_FOR: dict[type[DomainError], int] = {
+    errors.Malformed: 400,
+    errors.NotSignedIn: 401,
+    errors.PaymentRefused: 402,
+    errors.NotAllowed: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Expired: 410,
+    errors.Invalid: 422,
+    errors.TooMany: 429,
+    DomainError: 400,
+}
+
+# What endpoints raise for the common cases are the domain families themselves.
+NotFound = errors.NotFound
+Forbidden = errors.NotAllowed
+Conflict = errors.Conflict
+Unauthorized = errors.NotSignedIn
 
 
-class Forbidden(ApiError):
-    status = 403
-    code = "forbidden"
+def status_of(exc: DomainError) -> int:
+    """The HTTP status `exc` answers with."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    for cls in type(exc).__mro__:
+        if cls in STATUS_FOR:
+            return STATUS_FOR[cls]
+    return 400
 
 
-class Conflict(ApiError):
-    status = 409
-    code = "conflict"
-
-
-class Unauthorized(ApiError):
-    status = 401
-    code = "not_authenticated"
+def headers_of(exc: DomainError) -> dict[str, str]:
+    """The response headers `exc` asks for (Retry-After when it says when to come back)."""
+    headers = dict(getattr(exc, "headers", {}))
+    if exc.retry_after is not None:
+        headers.setdefault("Retry-After", str(exc.retry_after))
+    return headers
 
 
 def problem_body(
@@ -105,3 +125,15 @@ def problem_response(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def error_response(request: HttpRequest | None, exc: DomainError) -> HttpResponse:
+    """The problem document answering a domain (or API) error."""
+    return problem_response(
+        request,
+        status=status_of(exc),
+        code=exc.code,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=headers_of(exc),
+    )

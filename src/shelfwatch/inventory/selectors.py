@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet
 
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.http.problems import NotFound
+from shelfwatch.errors import NotFound
 from shelfwatch.inventory.models import StockItem, Store
 
 MAX_SEARCH_WORDS = 5

@@ -16,8 +16,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
+from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.events.publishing import emit
-from shelfwatch.http.problems import ApiError, Conflict
 from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
 
 
@@ -25,8 +25,7 @@ class InsufficientStock(Conflict):
     code = "insufficient_stock"
 
 
-class InvalidMovement(ApiError):
-    status = 422
+class InvalidMovement(Invalid):
     code = "invalid_movement"
 
 

@@ -13,16 +13,15 @@ from django.db import IntegrityError, transaction
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.models import Product, VerificationStatus
+from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.events.publishing import emit
-from shelfwatch.http.problems import ApiError, Conflict
 from shelfwatch.inventory.models import MovementReason, StockItem, Store
 from shelfwatch.inventory.stock import move_stock
 
 DETAIL_FIELDS = ("cost_price", "selling_price", "reorder_level", "supplier", "location", "notes")
 
 
-class InvalidStockItem(ApiError):
-    status = 422
+class InvalidStockItem(Invalid):
     code = "invalid_stock_item"
 
 

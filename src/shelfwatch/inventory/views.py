@@ -21,7 +21,7 @@ from shelfwatch.accounts.authentication import page_principal
 from shelfwatch.catalog import images
 from shelfwatch.catalog.models import UNITS
 from shelfwatch.catalog.selectors import get_product_for
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.inventory.selectors import store_items, stores_for
 
@@ -142,7 +142,7 @@ def upload_photo(request: HttpRequest, store_id: int, item_id: int) -> HttpRespo
             images.ensure_accepts_images(product)
             blob = images.store_image(data=upload)
             images.attach_image(product=product, blob=blob, principal=principal)
-    except ApiError as exc:  # ImageRejected included
+    except DomainError as exc:  # ImageRejected included
         problem = PHOTO_PROBLEMS.get(exc.code)
         messages.error(request, problem() if problem else _("That photo could not be used."))
     else:

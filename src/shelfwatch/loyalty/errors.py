@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from shelfwatch.http.problems import ApiError, Conflict
+from shelfwatch.errors import Conflict, Invalid
 
 
 class InsufficientPoints(Conflict):
     code = "insufficient_points"
 
 
-class PointsOverCap(ApiError):
-    status = 422
+class PointsOverCap(Invalid):
     code = "points_over_cap"
 
 
-class InvalidPoints(ApiError):
-    status = 422
+class InvalidPoints(Invalid):
     code = "invalid_points"
 
 

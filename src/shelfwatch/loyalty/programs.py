@@ -7,13 +7,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import Invalid
 from shelfwatch.inventory.models import Store
 from shelfwatch.loyalty.models import Program
 
 
-class InvalidProgram(ApiError):
-    status = 422
+class InvalidProgram(Invalid):
     code = "invalid_program"
 
 

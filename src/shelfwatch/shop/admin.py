@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
 from shelfwatch.inventory.models import Store
 from shelfwatch.shop import flash_sales
 from shelfwatch.shop.models import (
@@ -106,7 +106,7 @@ def _move_action(status: str):
             try:
                 change_status(order=order, status=status, actor=request.user, reason="admin")
                 moved += 1
-            except ApiError as exc:
+            except DomainError as exc:
                 refused.append(f"#{order.pk}: {exc.detail}")
         if moved:
             modeladmin.message_user(request, f"{moved} order(s) now {status}.")

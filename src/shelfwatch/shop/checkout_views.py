@@ -17,7 +17,8 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
+from shelfwatch.http.problems import status_of
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import carts
 from shelfwatch.shop import storefront_selectors as selectors
@@ -91,7 +92,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
             product_id=product_id,
             quantity=quantity if quantity is not None else -1,
         )
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, problem_message(exc))
         return redirect("shop-product", product_id=product_id)
     messages.success(request, _("Added to your cart."))
@@ -138,7 +139,7 @@ def cart_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
                 owner=page_owner(request), line_id=line_id, quantity=quantity or -1
             )
             _say_price_note(request, line)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, problem_message(exc))
     return redirect("shop-cart")
 
@@ -148,7 +149,7 @@ def cart_line_remove(request: HttpRequest, line_id: int) -> HttpResponse:
     """Drop a line; its flash-sale hold goes back to the sale."""
     try:
         carts.remove_line(owner=page_owner(request), line_id=line_id)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, problem_message(exc))
     return redirect("shop-cart")
 
@@ -181,7 +182,7 @@ def _points_quote(user, store_cart, store, points: int | None) -> dict:
             quote["discount"] = quote_redemption(
                 user=user, store=store, points=points, order_total=store_cart.totals.subtotal
             )
-        except ApiError as exc:
+        except DomainError as exc:
             quote["error"] = problem_message(exc)
     return quote
 
@@ -208,8 +209,8 @@ def _place(request: HttpRequest, owner, form: dict, store_id: int):
         )
     except LinesShort as exc:
         return None, problem_message(exc), exc.extra.get("lines", []), 409
-    except ApiError as exc:
-        return None, problem_message(exc), [], exc.status
+    except DomainError as exc:
+        return None, problem_message(exc), [], status_of(exc)
     return result.order.pk, None, [], 302
 
 

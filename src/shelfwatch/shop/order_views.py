@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shelfwatch.accounts.authentication import page_principal
-from shelfwatch.http.problems import ApiError, NotFound
+from shelfwatch.errors import DomainError
+from shelfwatch.http.problems import NotFound
 from shelfwatch.shop import orders
 from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.models import Fulfilment, OrderStatus
@@ -86,7 +87,7 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
             actor=request.user if request.user.is_authenticated else None,
             reason="cancelled by the customer",
         )
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, problem_message(exc))
     else:
         messages.success(request, _("Your order is cancelled."))
@@ -150,6 +151,6 @@ def order_board_move(request: HttpRequest, store_id: int, order_id: int) -> Http
             actor=request.user,
             reason=request.POST.get("reason", "").strip()[:500],
         )
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, problem_message(exc))
     return redirect("shop-order-board", store_id=store_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
 
 
 def _limit(extra: dict) -> str:
@@ -64,7 +64,7 @@ _MESSAGES = {
 }
 
 
-def problem_message(exc: ApiError) -> str:
+def problem_message(exc: DomainError) -> str:
     """A sentence for the shopper about `exc`, in the active language."""
     message = _MESSAGES.get(exc.code)
     return message(exc.extra) if message else exc.detail

@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
 from shelfwatch.watch.models import Host, Observation, Source, WatchedItem
 from shelfwatch.watch.sources import create_source, detect_source, request_poll
 
@@ -70,7 +70,7 @@ class SourceAdmin(admin.ModelAdmin):
         if url:
             try:
                 found = detect_source(url)
-            except ApiError as exc:
+            except DomainError as exc:
                 context["problem"] = f"{exc.detail} ({exc.code})"
             else:
                 context["found"] = found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.http.problems import NotFound
+from shelfwatch.errors import NotFound
 from shelfwatch.watch.models import Observation, Source, WatchedItem
 
 HISTORY_LIMIT = 50

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
+from shelfwatch.errors import Invalid
 from shelfwatch.http.outbound import FetchError, GuardedClient, check_url
-from shelfwatch.http.problems import ApiError
 from shelfwatch.watch.adapters import ADAPTERS, adapter_for
 from shelfwatch.watch.adapters.base import Detection, NeedsConfiguration, SourceProblem
 from shelfwatch.watch.adapters.page_data import extract_product, page_links
@@ -23,13 +23,11 @@ PREVIEW_ITEMS = 20
 _TITLE = re.compile(r"<title[^>]*>([^<]{1,200})</title>", re.IGNORECASE)
 
 
-class InvalidSource(ApiError):
-    status = 422
+class InvalidSource(Invalid):
     code = "invalid_source"
 
 
-class DetectionFailed(ApiError):
-    status = 422
+class DetectionFailed(Invalid):
     code = "kind_not_detected"
 
 

@@ -30,7 +30,7 @@ from shelfwatch.accounts.registration import register_user
 from shelfwatch.accounts.throttling import client_ip, hit
 from shelfwatch.alerts.verification import CodeExpired, CodeInvalid, TooManyCodes, check_code
 from shelfwatch.alerts.verification import send_code as send_verification_code
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import DomainError
 from shelfwatch.notify.contacts import email_contact_of
 from shelfwatch.notify.models import Contact
 
@@ -115,7 +115,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             user = register_user(
                 email=form.cleaned_data["email"], password=form.cleaned_data["password"]
             )
-        except ApiError as exc:
+        except DomainError as exc:
             if exc.code == "email_taken":
                 form.add_error(
                     "email",

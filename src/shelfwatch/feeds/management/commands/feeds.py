@@ -8,11 +8,11 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from shelfwatch.accounts.models import ApiKey, User
+from shelfwatch.errors import DomainError
 from shelfwatch.feeds.datasets import create_dataset, delete_dataset, grant_read
 from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus
 from shelfwatch.feeds.refresh import claim_refresh, run_refresh
 from shelfwatch.feeds.status import dataset_status
-from shelfwatch.http.problems import ApiError
 
 
 class Command(BaseCommand):
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         elif action == "delete":
             try:
                 delete_dataset(dataset=dataset)
-            except ApiError as exc:
+            except DomainError as exc:
                 raise CommandError(f"{dataset.name}: {exc.detail}") from None
             self.stdout.write(f"deleted {dataset.name}")
         elif action == "grant":
@@ -92,7 +92,7 @@ class Command(BaseCommand):
                 refresh_every=timedelta(seconds=options["every"]),
                 description=options["description"],
             )
-        except ApiError as exc:
+        except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from None
         self.stdout.write(
             f"created {dataset.name} ({dataset.source_kind}); first refresh due now, "
