@@ -80,6 +80,12 @@ class Invalid(DomainError):
     code = "invalid"
 
 
+class TooLarge(DomainError):
+    """What was sent is larger than allowed."""
+
+    code = "too_large"
+
+
 class TooMany(DomainError):
     """Asked too often; `retry_after` says when to try again."""
 

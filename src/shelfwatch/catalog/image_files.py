@@ -15,7 +15,7 @@ from typing import IO
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from shelfwatch.errors import Invalid
+from shelfwatch.errors import Invalid, TooLarge
 
 # Pillow's format name -> ours (stored in ImageBlob.format) and the file extension.
 ALLOWED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
@@ -33,6 +33,12 @@ class ImageRejected(Invalid):
     """An upload refused; `code` says why (nothing was stored)."""
 
     code = "image_invalid"
+
+
+class ImageTooLarge(TooLarge, ImageRejected):
+    """An upload refused for its size alone (TooLarge first: that is its status)."""
+
+    code = "image_too_large"
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,7 @@ def read_limited(source: bytes | IO[bytes]) -> bytes:
         # One byte past the limit is enough to know it is too large.
         data = source.read(limit + 1)
     if data is None or len(data) > limit:
-        raise ImageRejected(
-            f"the image is larger than {limit} bytes", code="image_too_large", status=413
-        )
+        raise ImageTooLarge(f"the image is larger than {limit} bytes")
     if not data:
         raise ImageRejected("the file is empty", code="image_not_an_image")
     return data

@@ -50,6 +50,7 @@ STATUS_FOR: dict[type[DomainError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.Expired: 410,
+    errors.TooLarge: 413,
     errors.Invalid: 422,
     errors.TooMany: 429,
     DomainError: 400,
