@@ -41,7 +41,7 @@ def named_frame(name: str, data: dict[str, Any]) -> bytes:
 
 
 def comment_frame(text: str) -> bytes:
-    """An SSE comment frame, which clients ignore (used as a keep-alive)."""
+    """An SSE comment frame, which clients ignore (keep-alives and notes for humans)."""
     return f": {text}\n\n".encode()
 
 
