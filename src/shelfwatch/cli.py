@@ -283,8 +283,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Load the demo data and print the logins; refused (2) off the embedded setup and DEBUG without
-    `--force`, or while the database is not migrated."""
+    """Load the demo data and print the logins; returns 2 without `--force` on a database neither
+    embedded nor DEBUG, or when it is not migrated."""
     from django.conf import settings
 
     _setup_django()

@@ -26,13 +26,15 @@ class UserManager(BaseUserManager["User"]):
         return user
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
-        """A new user that is neither staff nor superuser unless `fields` say so."""
+        """A new user, its email lowercased, neither staff nor superuser unless `fields` say so;
+        raises ValueError without an email."""
         fields.setdefault("is_staff", False)
         fields.setdefault("is_superuser", False)
         return self._create(email, password, **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
-        """A new user with is_staff and is_superuser set, whatever `fields` say."""
+        """A new user with is_staff and is_superuser set, whatever `fields` say; raises ValueError
+        without an email."""
         fields.update(is_staff=True, is_superuser=True)
         return self._create(email, password, **fields)
 

@@ -114,7 +114,7 @@ class CorpusStats:
     _memo: dict[str, float] = field(default_factory=dict, repr=False)
 
     def idf(self, token: str) -> float:
-        """The smoothed inverse document frequency of `token`, at least 1.0; a token holding a digit
+        """The smoothed inverse document frequency of `token`, memoized; a token holding a digit
         weighs as a word seen in no document."""
         value = self._memo.get(token)
         if value is None:

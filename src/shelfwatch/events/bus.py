@@ -115,7 +115,7 @@ class BusListener:
                 return
 
     async def close(self) -> None:
-        """Unsubscribe and close the Redis connection, ignoring connection errors; safe to call
+        """Close the subscription and the Redis connection, ignoring connection errors; safe to call
         twice."""
         if self._pubsub is not None:
             with contextlib.suppress(redis.RedisError, OSError):

@@ -58,7 +58,7 @@ class Representation:
 
 
 def accepts_gzip(header: str) -> bool:
-    """True if an Accept-Encoding header accepts gzip (named or '*') with a quality above 0."""
+    """True if the first of gzip and '*' an Accept-Encoding header names has a quality above 0."""
     for part in header.split(","):
         coding, _, params = part.strip().partition(";")
         if coding.strip().lower() in ("gzip", "*"):

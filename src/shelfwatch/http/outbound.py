@@ -251,8 +251,8 @@ class GuardedTransport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Send the request through the checked pool; raises UrlNotAllowed for a scheme other than
-        http(s), FetchTimeout or ConnectFailed when the network fails."""
+        """Send the request through the checked pool; raises UrlNotAllowed for a non-http(s) URL,
+        AddressNotAllowed for a refused address, FetchTimeout or ConnectFailed."""
         url = request.url
         if url.scheme not in ("http", "https"):
             raise UrlNotAllowed(f"redirected to a {url.scheme!r} URL", url=str(url))

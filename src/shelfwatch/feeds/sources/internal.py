@@ -68,7 +68,7 @@ def validate_config(config: dict[str, Any], *, owner: User) -> dict[str, Any]:
 
 
 def cursor_field(config: dict[str, Any]) -> str | None:
-    """Always 'updated_at': every internal table has one."""
+    """Always 'updated_at': the records of every internal table carry it."""
     return "updated_at"
 
 
