@@ -380,7 +380,7 @@ def _database_ready_for_demo() -> bool:
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
     """Create a platform admin, asking for what is missing on a terminal; returns 2 for missing
-    input, 1 for a taken email or a refused password."""
+    input, 1 for mismatched passwords, a taken email or a refused password."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 

@@ -397,7 +397,7 @@ class GuardedClient:
             yield chunk
 
     def get(self, url: str, **kwargs: Any) -> FetchResult:
-        """`request('GET', url, ...)`."""
+        """A GET, as `request` sends it: the body read whole, error statuses returned."""
         return self.request("GET", url, **kwargs)
 
     def close(self) -> None:

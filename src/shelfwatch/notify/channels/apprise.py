@@ -57,7 +57,7 @@ class SmtpOverrideNotAllowed(FetchError):
 
 
 def account_key() -> str:
-    """The key Apprise sends are paced and paused under: one for every URL."""
+    """The key Apprise sends are paced and paused under, one shared by every URL."""
     return "apprise"
 
 

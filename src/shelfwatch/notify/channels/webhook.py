@@ -22,7 +22,7 @@ name = "webhook"
 
 
 def account_key() -> str:
-    """The key webhook sends are paced and paused under: one for every webhook."""
+    """The key webhook sends are paced and paused under, one shared by every webhook."""
     return "webhook"
 
 
