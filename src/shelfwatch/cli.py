@@ -63,6 +63,8 @@ def _env_int(name: str, default: int) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Run what `serve_children` lists under one supervisor until stopped, migrating the embedded
+    database first; returns the exit status (2 for a bad `--task-workers`)."""
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
@@ -125,6 +127,8 @@ def serve_children(*, host: str, port: int, task_workers: int) -> list[ChildSpec
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    """Serve Django over WSGI with granian until stopped; several workers share one metrics
+    directory. Returns 0."""
     from django.conf import settings
 
     from shelfwatch.ops.servers import (
@@ -159,6 +163,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
+    """Serve the SSE streams over ASGI with granian until stopped. Returns 0."""
     from shelfwatch.ops.servers import (
         STREAM_BACKLOG,
         STREAM_TARGET,
@@ -181,6 +186,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_front(args: argparse.Namespace) -> int:
+    """Serve the single-port ASGI front (streams natively, the rest through Django) with one granian
+    worker until stopped. Returns 0."""
     from shelfwatch.ops.servers import (
         FRONT_TARGET,
         STREAM_BACKLOG,
@@ -206,6 +213,8 @@ def cmd_front(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the task worker of the default task backend (RQ or the database) on `--queues`, default
+    all configured. Returns 0."""
     from django.conf import settings
     from django.core.management import call_command
 
@@ -222,6 +231,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    """Run the scheduler until SIGINT or SIGTERM, or one round with `--once`; returns 1 if the loop
+    failed, else 0."""
     from django.conf import settings
     from django.utils.module_loading import import_string
 
@@ -272,6 +283,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the demo data and print the logins; returns 2 without `--force` on a database neither
+    embedded nor DEBUG, or when it is not migrated."""
     from django.conf import settings
 
     _setup_django()
@@ -302,6 +315,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    """Write a backup archive to `--to`, BACKUP_DIR or DATA_DIR/backups, then keep only the newest
+    `--keep` if given; returns 1 when the backup fails."""
     from django.conf import settings
 
     _setup_django()
@@ -320,6 +335,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    """Restore an archive into the empty installation and migrate it up to date; returns 1 when the
+    restore is refused or fails."""
     from django.core.management import call_command
 
     _setup_django()
@@ -362,6 +379,8 @@ def _database_ready_for_demo() -> bool:
 
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
+    """Create a platform admin, asking for what is missing on a terminal; returns 2 for missing
+    input, 1 for mismatched passwords, a taken email or a refused password."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
@@ -407,6 +426,7 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
 
 def run_django(argv: Sequence[str]) -> int:
+    """Run a Django management command with `argv`; returns 0 (a failing command exits itself)."""
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["shelfwatch", *argv])
@@ -414,6 +434,7 @@ def run_django(argv: Sequence[str]) -> int:
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
+    """Run the Django management command given after `manage`, or its help."""
     return run_django(args.django_args or ["help"])
 
 
@@ -437,6 +458,8 @@ def project_management_commands() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every `shelfwatch` command, each subcommand's handler set as
+    `handler`."""
     from shelfwatch.ops.servers import DEFAULT_WEB_THREADS, default_web_workers
 
     own = ", ".join(project_management_commands())

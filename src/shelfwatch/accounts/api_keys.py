@@ -33,6 +33,8 @@ class CreatedKey:
 def create_api_key(
     *, user: User, name: str, scopes: list[str], expires_at: datetime | None = None
 ) -> CreatedKey:
+    """A new key for `user` with the raw key, which is shown this once and stored only as a digest;
+    an unknown scope raises ValueError."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(unknown)}")
@@ -78,6 +80,7 @@ def forget_key(key_hash: str) -> None:
 
 
 def revoke_api_key(*, key: ApiKey) -> None:
+    """Mark `key` revoked now; a key already revoked keeps its original time."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])

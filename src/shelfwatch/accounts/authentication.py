@@ -55,6 +55,8 @@ class BearerAuth(HttpBearer):
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
+        """The principal for a JWT access token; a bad or expired token or an inactive user raises
+        AuthenticationFailed."""
         return _admit(request, from_bearer(token))
 
 
@@ -67,6 +69,8 @@ class KeyAuth(APIKeyHeader):
         return request.META.get("HTTP_X_API_KEY")
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
+        """The principal for an API key, or None when the header is empty; an unusable key raises
+        AuthenticationFailed, a key without the method's scope NotAllowed."""
         if not key:
             return None
         return _admit(request, from_api_key(key.strip()))
@@ -81,6 +85,8 @@ class SessionCookieAuth(APIKeyCookie):
         super().__init__(csrf=False)  # checked below, only once a session is found
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
+        """The principal signed in on the session cookie, or None when there is none or the password
+        changed since; an unsafe method that fails the CSRF check raises NotAllowed."""
         if not key:
             return None
         principal = from_session_key(key)
@@ -98,6 +104,7 @@ def anonymous(request: HttpRequest) -> bool:
 
 
 def principal_of(request: HttpRequest) -> Principal | None:
+    """The principal authentication stored on `request`, or None for an anonymous caller."""
     return getattr(request, "principal", None)
 
 

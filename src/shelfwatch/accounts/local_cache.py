@@ -30,6 +30,7 @@ class LocalCache(Generic[V]):
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> V | None:
+        """The value stored for `key`, or None when absent, expired or the cache is turned off."""
         if settings.AUTH_CACHE_SECONDS <= 0:
             return None
         with self._lock:
@@ -39,6 +40,8 @@ class LocalCache(Generic[V]):
         return found[1]
 
     def put(self, key: Hashable, value: V) -> None:
+        """Keep `value` for AUTH_CACHE_SECONDS (nothing when that is 0); when full, the entry
+        closest to expiry is dropped first."""
         ttl = settings.AUTH_CACHE_SECONDS
         if ttl <= 0:
             return

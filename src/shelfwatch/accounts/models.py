@@ -26,11 +26,15 @@ class UserManager(BaseUserManager["User"]):
         return user
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        """A new user, its email lowercased, neither staff nor superuser unless `fields` say so;
+        raises ValueError without an email."""
         fields.setdefault("is_staff", False)
         fields.setdefault("is_superuser", False)
         return self._create(email, password, **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        """A new user with is_staff and is_superuser set, whatever `fields` say; raises ValueError
+        without an email."""
         fields.update(is_staff=True, is_superuser=True)
         return self._create(email, password, **fields)
 
@@ -62,6 +66,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_platform_admin(self) -> bool:
+        """True for an active superuser."""
         return self.is_active and self.is_superuser
 
 
@@ -133,6 +138,7 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     def is_usable(self, now=None) -> bool:
+        """True unless the key is revoked or expired at `now` (default: the current time)."""
         now = now or timezone.now()
         if self.revoked_at is not None:
             return False

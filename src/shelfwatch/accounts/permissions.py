@@ -11,12 +11,14 @@ from shelfwatch.errors import NotAllowed, NotSignedIn
 
 
 def require_principal(principal: Principal | None) -> Principal:
+    """`principal` itself; None raises NotSignedIn."""
     if principal is None:
         raise NotSignedIn("authentication required")
     return principal
 
 
 def require_admin(principal: Principal | None) -> Principal:
+    """`principal` if it is a platform admin; raises NotSignedIn when None, NotAllowed otherwise."""
     principal = require_principal(principal)
     if not principal.is_admin:
         raise NotAllowed("platform admins only", code="admin_required")
@@ -32,5 +34,6 @@ def require_store_staff(principal: Principal | None) -> Principal:
 
 
 def require_scope(principal: Principal, scope: str) -> None:
+    """Raise NotAllowed unless `principal` holds `scope` (only API keys can lack one)."""
     if not principal.allows(scope):
         raise NotAllowed(f"this API key lacks the '{scope}' scope", code="insufficient_scope")

@@ -31,10 +31,12 @@ class Principal:
 
     @classmethod
     def of(cls, cached: CachedUser, method: str, **fields) -> Principal:
+        """A principal for the cached user and its memberships, authenticated by `method`."""
         return cls(user=cached.user, memberships=cached.memberships, method=method, **fields)
 
     @property
     def is_admin(self) -> bool:
+        """True when the user is a platform admin (an active superuser)."""
         return self.user.is_platform_admin
 
     @property
@@ -50,10 +52,13 @@ class Principal:
         return "staff" if self.memberships else "customer"
 
     def allows(self, scope: str) -> bool:
+        """True if `scope` was granted; callers not using an API key hold both read and write."""
         return scope in self.scopes
 
 
 def from_bearer(token: str) -> Principal:
+    """The principal for a JWT access token; raises AuthenticationFailed when the token does not
+    verify or its user is missing or inactive."""
     try:
         user_id = decode_access_token(token)
     except TokenError as exc:
@@ -65,6 +70,8 @@ def from_bearer(token: str) -> Principal:
 
 
 def from_api_key(raw: str) -> Principal:
+    """The principal for a raw API key, limited to the key's scopes; raises AuthenticationFailed
+    when the key is unknown, unusable or its user inactive."""
     key = verify_api_key(raw)
     cached = active_user(key.user_id) if key is not None else None
     if cached is None:

@@ -38,6 +38,8 @@ def register_user(*, email: str, password: str) -> User:
 
 
 def check_credentials(*, email: str, password: str) -> User:
+    """The user with this email (case-insensitive) and password; a wrong pair or an inactive user
+    raises NotSignedIn."""
     user = authenticate(email=email.strip().lower(), password=password)
     if user is None:
         raise NotSignedIn("Email or password is wrong.", code="invalid_login")

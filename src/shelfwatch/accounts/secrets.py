@@ -7,6 +7,7 @@ import secrets
 
 
 def new_secret(nbytes: int = 32) -> str:
+    """A random URL-safe string made from `nbytes` random bytes."""
     return secrets.token_urlsafe(nbytes)
 
 

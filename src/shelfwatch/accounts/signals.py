@@ -22,6 +22,8 @@ def _api_key_changed(sender, instance: ApiKey, **kwargs) -> None:
 
 
 def connect() -> None:
+    """Drop a user from this process's cache when it or one of its memberships is saved or
+    deleted, and an API key when it is."""
     for signal in (post_save, post_delete):
         signal.connect(_user_changed, sender=User, dispatch_uid="user_cache_user")
         signal.connect(_membership_changed, sender=StoreMembership, dispatch_uid="user_cache_m")

@@ -36,6 +36,8 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def client_ip(request: HttpRequest) -> str:
+    """The caller's IP address as Ninja's throttles read it (X-Forwarded-For per NUM_PROXIES), or
+    'unknown'."""
     # Behind a proxy the operator sets NUM_PROXIES; Ninja's helper knows X-Forwarded-For.
     return BaseThrottle().get_ident(request) or "unknown"
 
@@ -135,6 +137,8 @@ class RateThrottle(BaseThrottle):
         self._local = threading.local()
 
     def allow_request(self, request: HttpRequest) -> bool:
+        """Count the request against this scope's rate and say whether it may go on; callers this
+        throttle does not apply to, or any caller when THROTTLE_ENABLED is off, are not counted."""
         if not settings.THROTTLE_ENABLED:
             return True
         principal = getattr(request, "principal", None)
@@ -152,10 +156,14 @@ class RateThrottle(BaseThrottle):
         return self._local.wait is None
 
     def wait(self) -> float | None:
+        """Seconds until the last refused request in this thread may be retried; None after an
+        allowed one."""
         return getattr(self._local, "wait", None)
 
 
 def default_throttles() -> list[BaseThrottle]:
+    """The API's default throttles: the 'anon' rate per IP for anonymous callers, the 'user' rate
+    for authenticated ones."""
     return [
         RateThrottle("anon", applies_to="anonymous"),
         RateThrottle("user", applies_to="authenticated"),

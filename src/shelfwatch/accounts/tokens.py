@@ -38,6 +38,7 @@ class TokenPair:
 
 
 def issue_access_token(*, user: User, now: datetime | None = None) -> tuple[str, datetime]:
+    """A signed access token for `user` and its expiry, JWT_ACCESS_TTL after `now`."""
     now = now or timezone.now()
     expires = now + settings.JWT_ACCESS_TTL
     claims = {
@@ -134,6 +135,7 @@ def rotate_refresh_token(*, raw_token: str) -> TokenPair:
 
 
 def revoke_family(*, family: uuid.UUID) -> int:
+    """Revoke every unrevoked refresh token of `family`; returns how many were revoked."""
     return RefreshToken.objects.filter(family=family, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -149,6 +151,7 @@ def revoke_refresh_token(*, raw_token: str, user: User) -> bool:
 
 
 def purge_expired_refresh_tokens(*, now: datetime | None = None) -> int:
+    """Delete refresh tokens that expired before `now`; returns how many were deleted."""
     now = now or timezone.now()
     deleted, _ = RefreshToken.objects.filter(expires_at__lt=now).delete()
     return deleted

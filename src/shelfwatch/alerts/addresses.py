@@ -35,6 +35,8 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
 
 
 def normalize_email(raw: str) -> str:
+    """The email address stripped, its domain lowercased (the local part kept as written); raises
+    InvalidAddress if it is not an address."""
     text = raw.strip()
     try:
         validate_email(text)
@@ -45,6 +47,8 @@ def normalize_email(raw: str) -> str:
 
 
 def normalize_webhook(raw: str) -> str:
+    """The webhook URL as `check_url` accepts and normalizes it; raises InvalidAddress when it is
+    refused."""
     try:
         url = check_url(raw.strip())
     except FetchError as exc:

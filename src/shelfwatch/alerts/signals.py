@@ -6,6 +6,8 @@ from shelfwatch.events.consumers import register_consumer
 
 
 def connect() -> None:
+    """Match update events against subscriptions, and keep subscriptions in step with item merges
+    and with contacts that stop or start messages."""
     from shelfwatch.alerts.matching import UPDATE_EVENTS, match_event
     from shelfwatch.alerts.merges import follow_item_merge
     from shelfwatch.alerts.subscriptions import (

@@ -108,6 +108,8 @@ def check_code(*, contact: Contact, code: str) -> Contact:
 
 
 def mark_verified(contact: Contact, *, now=None) -> None:
+    """Mark `contact` verified and active at `now`; an already verified contact is left
+    unchanged."""
     if contact.verified_at is None:
         contact.verified_at = now or timezone.now()
         contact.is_active = True

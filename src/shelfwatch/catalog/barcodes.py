@@ -41,6 +41,7 @@ def normalize_barcode(raw: str) -> str:
 
 
 def is_valid_barcode(raw: str) -> bool:
+    """True if `normalize_barcode` accepts `raw`; never raises."""
     try:
         normalize_barcode(raw)
     except InvalidBarcode:

@@ -79,6 +79,8 @@ def reinstall_sqlite_triggers(apps, schema_editor) -> None:
 
 
 def drop_sqlite_index(apps, schema_editor) -> None:
+    """Migration step: drop the search triggers, the stamp, the vocabulary and the index table
+    (SQLite); other databases are left alone."""
     if schema_editor.connection.vendor != "sqlite":
         return
     statements = [

@@ -314,4 +314,5 @@ def hamming(a: int, b: int) -> int:
 
 
 def phash_hex(phash: int) -> str:
+    """The 64-bit hash as 16 lowercase hex digits, the stored signed value read as unsigned."""
     return f"{phash & MASK64:016x}"

@@ -351,6 +351,8 @@ class TreeModel:
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
+        """The model as a JSON-ready dict that `from_json` reads back; thresholds and leaf values
+        are rounded to 6 decimals."""
         return {
             "format": FORMAT,
             "version": self.version,
@@ -367,6 +369,8 @@ class TreeModel:
 
     @classmethod
     def from_json(cls, data: dict) -> TreeModel:
+        """The model saved by `to_json`; raises ValueError for another format or a model fitted on
+        other features."""
         if data.get("format") != FORMAT:
             raise ValueError(f"not a matcher model file: format {data.get('format')!r}")
         if tuple(data["features"]) != FEATURES:

@@ -69,6 +69,7 @@ class Candidate:
     reasons: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The candidate as a JSON-ready dict."""
         return {
             "product_id": self.product_id,
             "name": self.name,

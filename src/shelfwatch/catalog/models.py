@@ -40,6 +40,8 @@ class Category(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
+        """Save, then store the path of ids from the root ('/3/7/') taken from the parent's path;
+        the paths of children are not rewritten."""
         super().save(*args, **kwargs)
         prefix = self.parent.path if self.parent_id else "/"
         path = f"{prefix}{self.pk}/"
@@ -132,6 +134,7 @@ class Product(models.Model):
 
     @property
     def is_merged(self) -> bool:
+        """True once this product has been merged into another."""
         return self.merged_into_id is not None
 
 
@@ -183,6 +186,7 @@ class ImageBlob(models.Model):
 
     @property
     def renditions_ready(self) -> bool:
+        """True when both the thumbnail and the medium rendition are stored."""
         return bool(self.thumbnail and self.medium)
 
 

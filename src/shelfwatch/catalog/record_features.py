@@ -104,6 +104,7 @@ class CorpusStats:
 
     @classmethod
     def from_names(cls, names: Iterable[str]) -> CorpusStats:
+        """Statistics counting each name as one document and each of its normalized words once."""
         stats = cls()
         for name in names:
             stats.documents += 1
@@ -113,6 +114,8 @@ class CorpusStats:
     _memo: dict[str, float] = field(default_factory=dict, repr=False)
 
     def idf(self, token: str) -> float:
+        """The smoothed inverse document frequency of `token`, memoized; a token holding a digit
+        weighs as a word seen in no document."""
         value = self._memo.get(token)
         if value is None:
             digit = any(ch.isdigit() for ch in token)

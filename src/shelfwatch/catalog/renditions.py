@@ -23,6 +23,7 @@ WEBP_QUALITY = 82
 
 
 def rendition_name(sha256: str, kind: str) -> str:
+    """The storage name of the `kind` rendition of the image `sha256`, next to the original."""
     return f"{blob_prefix(sha256)}-{kind}.webp"
 
 

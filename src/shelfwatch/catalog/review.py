@@ -53,10 +53,14 @@ def _decide(product: Product, *, status: str, notes: str, principal: Principal) 
 
 
 def approve_product(*, product: Product, principal: Principal, notes: str = "") -> Product:
+    """Mark the product verified by `principal` and emit the event; a merged product raises
+    Conflict."""
     return _decide(product, status=VerificationStatus.VERIFIED, notes=notes, principal=principal)
 
 
 def reject_product(*, product: Product, principal: Principal, reason: str) -> Product:
+    """Mark the product rejected by `principal` with `reason` and emit the event; raises
+    InvalidReview without a reason and Conflict for a merged product."""
     if not (reason or "").strip():
         raise InvalidReview("a rejection needs a reason", code="reason_required")
     return _decide(

@@ -88,4 +88,5 @@ def review_queue(*, status: str = VerificationStatus.PENDING) -> QuerySet[Produc
 
 
 def category_tree() -> list[Category]:
+    """Every category in path order, so each comes right after its parent."""
     return list(Category.objects.order_by("path"))

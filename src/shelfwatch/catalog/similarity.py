@@ -51,6 +51,7 @@ class PairScore:
 
     @property
     def is_match(self) -> bool:
+        """True when the score reaches MATCH_THRESHOLD."""
         return self.score >= MATCH_THRESHOLD
 
 

@@ -13,10 +13,13 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
 def env_str(name: str, default: str = "") -> str:
+    """The variable's value, or `default` when it is not set."""
     return os.environ.get(name, default)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
+    """The variable read as a boolean, `default` when not set; raises ImproperlyConfigured for a
+    word that is neither true nor false."""
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -29,6 +32,8 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
+    """The variable read as an integer, `default` when not set or blank; raises ImproperlyConfigured
+    when it is not an integer."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -39,6 +44,8 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    """The comma-separated items of the variable, stripped and without empty ones; `default` when it
+    is not set."""
     raw = os.environ.get(name)
     if raw is None:
         return default

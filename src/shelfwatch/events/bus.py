@@ -28,6 +28,7 @@ _client_url: str | None = None
 
 
 def bus_enabled() -> bool:
+    """True when REDIS_URL is set, so events cross processes over Redis."""
     return bool(settings.REDIS_URL)
 
 
@@ -114,6 +115,8 @@ class BusListener:
                 return
 
     async def close(self) -> None:
+        """Close the subscription and the Redis connection, ignoring connection errors; safe to call
+        twice."""
         if self._pubsub is not None:
             with contextlib.suppress(redis.RedisError, OSError):
                 await self._pubsub.aclose()

@@ -29,6 +29,8 @@ class Consumer:
     handler: Handler
 
     def matches(self, event_type: str) -> bool:
+        """True if `event_type` matches the pattern: '*' matches all, 'a.*' every type under 'a.',
+        else the exact type."""
         if self.pattern == "*":
             return True
         if self.pattern.endswith(".*"):
@@ -66,6 +68,7 @@ def consumer(pattern: str, *, name: str | None = None) -> Callable[[Handler], Ha
 
 
 def unregister_consumer(name: str) -> None:
+    """Remove the consumer registered as `name`; an unknown name is ignored."""
     with _lock:
         _consumers.pop(name, None)
 

@@ -36,15 +36,19 @@ class DispatchReport:
     skipped: int = 0  # already dispatched or gone
 
     def add(self, other: DispatchReport) -> None:
+        """Add the counts of `other` to this report."""
         self.dispatched += other.dispatched
         self.failed += other.failed
         self.skipped += other.skipped
 
     def as_dict(self) -> dict[str, int]:
+        """The counts by outcome name."""
         return asdict(self)
 
 
 def max_attempts() -> int:
+    """How many times an event's dispatch is tried before it is given up
+    (EVENTS_MAX_DISPATCH_ATTEMPTS)."""
     return settings.EVENTS_MAX_DISPATCH_ATTEMPTS
 
 

@@ -81,6 +81,7 @@ def replay_for_reconnect(
 
 
 def latest_event_id() -> int:
+    """The highest stored event id, or 0 when there are no events."""
     return Event.objects.aggregate(last=Max("pk"))["last"] or 0
 
 

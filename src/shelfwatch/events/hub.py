@@ -54,6 +54,8 @@ class Subscription:
         return True
 
     def close(self, reason: str) -> None:
+        """Close the subscription, waking its reader; the first reason given is kept. Queued
+        messages are still delivered."""
         if self.closed_reason is None:
             self.closed_reason = reason
         self._ready.set()
@@ -167,6 +169,8 @@ class Hub:
     # --- subscriptions -----------------------------------------------------------------
 
     def subscribe(self, selection: TopicSelection) -> Subscription:
+        """A new subscription to `selection`; while the hub drains, it is returned already closed
+        with reason 'shutdown'."""
         subscription = Subscription(selection, max_queue=self.queue_size)
         if self.draining:
             subscription.close("shutdown")
@@ -202,15 +206,19 @@ class Hub:
 
     @property
     def client_count(self) -> int:
+        """How many subscriptions are open."""
         return len(self._subscriptions)
 
     @property
     def topic_count(self) -> int:
+        """How many topics have at least one subscription."""
         return len(self._by_topic)
 
     # --- delivery ----------------------------------------------------------------------
 
     def is_new(self, event_id: int) -> bool:
+        """False if the hub has already delivered `event_id` (it remembers the latest SEEN_MEMORY
+        ids)."""
         return event_id not in self._seen
 
     def _on_bus_message(self, message: EventMessage) -> None:

@@ -22,6 +22,7 @@ class EventMessage:
 
     @classmethod
     def from_event(cls, event: Event) -> EventMessage:
+        """The wire form of a stored event."""
         return cls.build(
             id=event.pk,
             type=event.type,
@@ -34,6 +35,7 @@ class EventMessage:
     def build(
         cls, *, id: int, type: str, topics: tuple[str, ...], payload: dict, created_at: str
     ) -> EventMessage:
+        """A message with its compact JSON encoded once, up front."""
         body = {
             "id": id,
             "type": type,
@@ -62,6 +64,7 @@ class EventMessage:
             raise ValueError(f"not an event message: {exc}") from None
 
     def as_dict(self) -> dict[str, Any]:
+        """The message as a dict, the same fields as its JSON."""
         return {
             "id": self.id,
             "type": self.type,

@@ -42,6 +42,8 @@ class DatabaseThreads:
         self._busy = [0] * size
 
     async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """The result of `func(*args, **kwargs)`, run on the least busy thread after stale
+        connections are closed; exceptions propagate."""
         lane = min(range(len(self._lanes)), key=self._busy.__getitem__)
         call = partial(_with_connection_hygiene, func, *args, **kwargs)
         self._busy[lane] += 1

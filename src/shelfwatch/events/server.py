@@ -55,6 +55,8 @@ def register_stream_matcher(matches: StreamMatcher, handler: StreamHandler) -> N
 
 
 def stream_handler_for(scope: Scope) -> StreamHandler | None:
+    """The stream handler for the request's path, or else the first registered matcher that accepts
+    it; None for an ordinary request."""
     handler = STREAM_ROUTES.get(scope["path"].rstrip("/"))
     if handler is not None:
         return handler
@@ -124,6 +126,7 @@ class StreamServer:
 
     @property
     def hub(self) -> Hub:
+        """The hub given to the server, else this process's hub."""
         return self._hub if self._hub is not None else process_hub()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

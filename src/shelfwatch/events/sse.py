@@ -41,10 +41,12 @@ def named_frame(name: str, data: dict[str, Any]) -> bytes:
 
 
 def comment_frame(text: str) -> bytes:
+    """An SSE comment frame, which clients ignore (keep-alives and notes for humans)."""
     return f": {text}\n\n".encode()
 
 
 def retry_frame(milliseconds: int) -> bytes:
+    """An SSE frame telling the browser to wait `milliseconds` before reconnecting."""
     return f"retry: {milliseconds}\n\n".encode()
 
 
@@ -56,6 +58,7 @@ async def send_json(
     content_type: str = "application/json",
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
+    """Send a complete JSON response with its Content-Length over ASGI."""
     encoded = json.dumps(body).encode()
     await send(
         {

@@ -50,6 +50,8 @@ class TopicKind:
     def allows(
         self, principal: Principal | None, key: str, *, session_key: str | None = None
     ) -> bool:
+        """True if the caller may follow the topic with `key`: always for public kinds and admins,
+        else as `check` (signed in) or `visitor_check` (anonymous with a session) decides."""
         if self.public:
             return True
         if principal is None:
@@ -87,6 +89,7 @@ def register_topic_kind(
 
 
 def topic_kind(name: str) -> TopicKind | None:
+    """The registered topic kind called `name`, or None."""
     return _kinds.get(name)
 
 
@@ -145,6 +148,7 @@ class TopicSelection:
     everything: bool = False
 
     def matches(self, event_topics: Iterable[str]) -> bool:
+        """True if an event on `event_topics` is for this selection."""
         return self.everything or not self.topics.isdisjoint(event_topics)
 
 

@@ -30,6 +30,7 @@ class NameTaken(Conflict):
 
 
 def check_refresh_every(every: timedelta) -> timedelta:
+    """`every` itself when it is between one minute and 31 days; raises InvalidDataset otherwise."""
     if not MIN_REFRESH_EVERY <= every <= MAX_REFRESH_EVERY:
         raise InvalidDataset(
             "the refresh interval must be between one minute and 31 days",
@@ -39,6 +40,8 @@ def check_refresh_every(every: timedelta) -> timedelta:
 
 
 def clean_source(*, kind: str, config: dict[str, Any], owner: User) -> dict[str, Any]:
+    """The cleaned source configuration; a configuration the source refuses raises
+    InvalidDataset."""
     try:
         return validate_source(kind, config, owner=owner)
     except SourceConfigError as exc:

@@ -53,10 +53,12 @@ class Representation:
 
     @property
     def is_stored(self) -> bool:
+        """True when the stored snapshot file is the answer as is: JSON, every field, no `since`."""
         return self.format == "json" and self.fields is None and not self.since_raw
 
 
 def accepts_gzip(header: str) -> bool:
+    """True if the first of gzip and '*' an Accept-Encoding header names has a quality above 0."""
     for part in header.split(","):
         coding, _, params = part.strip().partition(";")
         if coding.strip().lower() in ("gzip", "*"):
@@ -126,6 +128,7 @@ def etag_for(snapshot: Snapshot, rep: Representation) -> str:
 
 
 def matches_etag(if_none_match: str, etag: str) -> bool:
+    """True if an If-None-Match header names `etag` (weakly compared) or is '*'."""
     if not if_none_match:
         return False
     for candidate in if_none_match.split(","):
@@ -140,6 +143,8 @@ def matches_etag(if_none_match: str, etag: str) -> bool:
 
 
 def snapshot_headers(snapshot: Snapshot, etag: str) -> dict[str, str]:
+    """The response headers of a snapshot: validators, record count, and caching that forces
+    revalidation and keeps shared caches out."""
     return {
         "ETag": etag,
         "Last-Modified": http_date(snapshot.finished_at.timestamp()),

@@ -63,10 +63,12 @@ class Dataset(models.Model):
 
     @property
     def read_scope(self) -> str:
+        """The API-key scope that grants reading this dataset."""
         return scope_for(self.name)
 
     @property
     def topic(self) -> str:
+        """The event topic of this dataset's refresh outcomes."""
         return f"feed:{self.name}"
 
 
@@ -97,6 +99,7 @@ class Snapshot(models.Model):
 
     @property
     def duration_seconds(self) -> float:
+        """How long the refresh that made this snapshot took, in seconds."""
         return (self.finished_at - self.started_at).total_seconds()
 
 
@@ -138,6 +141,7 @@ class RefreshRun(models.Model):
 
     @property
     def duration_seconds(self) -> float | None:
+        """How long the run took, in seconds; None until it has both started and finished."""
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()

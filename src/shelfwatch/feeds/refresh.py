@@ -89,6 +89,7 @@ def request_refresh(*, dataset: Dataset, trigger: str) -> RefreshRequest:
 
 
 def is_refreshing(dataset: Dataset, *, now=None) -> bool:
+    """True while a refresh holds the dataset's lease at `now` (default: the current time)."""
     now = now or timezone.now()
     return (
         bool(dataset.lease_token) and dataset.lease_until is not None and dataset.lease_until > now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def connect() -> None:
+    """Register the `feed:<name>` topic kind and serve feed streams natively."""
     from shelfwatch.events.server import register_stream_matcher
     from shelfwatch.events.topics import register_topic_kind
     from shelfwatch.feeds.models import NAME_PATTERN

@@ -11,6 +11,8 @@ from shelfwatch.feeds.refresh import is_refreshing
 
 
 def snapshot_summary(snapshot: Snapshot | None, *, now=None) -> dict[str, Any] | None:
+    """The snapshot's status fields for the API (durations and age in seconds), or None without a
+    snapshot."""
     if snapshot is None:
         return None
     now = now or timezone.now()
@@ -28,6 +30,7 @@ def snapshot_summary(snapshot: Snapshot | None, *, now=None) -> dict[str, Any] |
 
 
 def run_summary(run: RefreshRun | None) -> dict[str, Any] | None:
+    """The refresh run's status fields for the API, or None without a run."""
     if run is None:
         return None
     duration = run.duration_seconds

@@ -38,14 +38,17 @@ ENVELOPE_END = b"]}\n"
 
 
 def feeds_dir() -> Path:
+    """The directory holding every dataset's snapshots: FEEDS_DIR, else DATA_DIR/feeds."""
     return Path(getattr(settings, "FEEDS_DIR", None) or Path(settings.DATA_DIR) / "feeds")
 
 
 def dataset_dir(name: str) -> Path:
+    """The directory of the dataset called `name`; it may not exist yet."""
     return feeds_dir() / name
 
 
 def snapshot_path(name: str, file_name: str) -> Path:
+    """The path of a snapshot file of the dataset called `name`."""
     return dataset_dir(name) / file_name
 
 
@@ -133,6 +136,8 @@ class SnapshotWriter:
         self.cursor_value: Any = None
 
     def add(self, record: dict[str, Any]) -> None:
+        """Append one record, and move the cursor value forward when the record's cursor field is
+        later."""
         line = encode_record(record)
         self._lines.write(line)
         self._lines.write(b"\n")
@@ -206,6 +211,7 @@ def _fsync_directory(path: Path) -> None:
 
 
 def remove_files(name: str, file_names: list[str]) -> None:
+    """Delete the named snapshot files of a dataset; missing files are ignored."""
     for file_name in file_names:
         # An open download keeps reading an unlinked file; nothing to wait for.
         snapshot_path(name, file_name).unlink(missing_ok=True)

@@ -52,6 +52,7 @@ def is_feed_stream(scope: Scope) -> bool:
 
 
 def frame(kind: str, payload: Any) -> bytes:
+    """An SSE event named `kind` whose data is `{"type": kind, "payload": payload}`."""
     data = json.dumps({"type": kind, "payload": payload}, separators=(",", ":"))
     return f"event: {kind}\ndata: {data}\n\n".encode()
 
@@ -119,11 +120,14 @@ def finished_run(run_id: int) -> tuple[str, dict[str, Any]] | None:
 
 
 def updated_payload(dataset_id: int) -> dict[str, Any]:
+    """The `updated` payload: the dataset's current snapshot, inline or as a link."""
     dataset = Dataset.objects.select_related("current_snapshot").get(pk=dataset_id)
     return snapshot_payload(dataset)
 
 
 async def serve_feed_stream(scope: Scope, receive: Receive, send: Send, hub: Hub) -> None:
+    """Serve a feed's `?stream=true` (see the module docstring); a failure before the stream starts
+    is answered as a problem response."""
     if scope.get("method") != "GET":
         await send_problem_response(
             send, scope, status=405, code="method_not_allowed", headers={"Allow": "GET"}

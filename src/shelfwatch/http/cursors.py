@@ -16,6 +16,7 @@ class BadCursor(ApiError):
 
 
 def encode_cursor(*key: float | int | str) -> str:
+    """An opaque URL-safe cursor holding `key`; `decode_cursor` reads it back."""
     raw = json.dumps(list(key), separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

@@ -87,9 +87,12 @@ class FetchResult:
 
     @property
     def text(self) -> str:
+        """The body decoded with the charset the response declares (UTF-8 by default), undecodable
+        bytes replaced; a charset Python does not know raises LookupError."""
         return self.content.decode(_charset(self.headers), errors="replace")
 
     def json(self) -> Any:
+        """The body parsed as JSON; raises ValueError when it is not JSON."""
         import json
 
         return json.loads(self.content)
@@ -119,6 +122,7 @@ def _networks(spec: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.
 
 
 def allowed_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The networks OUTBOUND_ALLOWED_NETWORKS opens despite the public-address rule."""
     return _networks(tuple(getattr(settings, "OUTBOUND_ALLOWED_NETWORKS", ())))
 
 
@@ -247,6 +251,8 @@ class GuardedTransport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send the request through the checked pool; raises UrlNotAllowed for a non-http(s) URL,
+        AddressNotAllowed for a refused address, FetchTimeout or ConnectFailed."""
         url = request.url
         if url.scheme not in ("http", "https"):
             raise UrlNotAllowed(f"redirected to a {url.scheme!r} URL", url=str(url))
@@ -275,6 +281,7 @@ class GuardedTransport(httpx.BaseTransport):
         )
 
     def close(self) -> None:
+        """Close every pooled connection."""
         self._pool.close()
 
 
@@ -315,6 +322,7 @@ class GuardedClient:
 
     @property
     def cookies(self) -> httpx.Cookies:
+        """The cookies this client keeps between requests."""
         return self._client.cookies
 
     def request(self, method: str, url: str, **options: Any) -> FetchResult:
@@ -389,9 +397,11 @@ class GuardedClient:
             yield chunk
 
     def get(self, url: str, **kwargs: Any) -> FetchResult:
+        """A GET, as `request` sends it: the body read whole, error statuses returned."""
         return self.request("GET", url, **kwargs)
 
     def close(self) -> None:
+        """Close the client; a transport passed in by the caller is left open."""
         if self._owns_transport:
             self._client.close()
 

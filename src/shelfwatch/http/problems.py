@@ -90,6 +90,8 @@ def problem_body(
     instance: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """An RFC 9457 problem document; title and detail default to the status's standard phrase and
+    description."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + code.replace("_", "-"),
         "title": title or HTTPStatus(status).phrase,
@@ -114,6 +116,7 @@ def problem_response(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> HttpResponse:
+    """An `application/problem+json` response, its `instance` the request's path."""
     body = problem_body(
         status=status,
         code=code,

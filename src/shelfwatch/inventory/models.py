@@ -15,6 +15,7 @@ from django.db import models
 
 
 def validate_timezone(value: str) -> None:
+    """Raise ValidationError unless `value` is an IANA time zone name."""
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone such as Asia/Kolkata")
 
@@ -82,6 +83,7 @@ class StockItem(models.Model):
 
     @property
     def is_low(self) -> bool:
+        """True when the quantity is at or below the reorder level."""
         return self.quantity <= self.reorder_level
 
 

@@ -20,6 +20,8 @@ def _follow_product_merge(*, duplicate, survivor, principal, **kwargs) -> None:
 
 
 def connect() -> None:
+    """Move stock from merged products to their survivor, and drop cached users when a store
+    changes."""
     from shelfwatch.catalog.review import product_merged
 
     product_merged.connect(_follow_product_merge, dispatch_uid="inventory.follow_product_merge")

@@ -41,6 +41,7 @@ def balance_of(account: Account) -> int:
 
 
 def order_entry(order_id: int, kind: str) -> Entry | None:
+    """The ledger entry of `kind` for the order, or None."""
     return Entry.objects.filter(order_id=order_id, kind=kind).first()
 
 

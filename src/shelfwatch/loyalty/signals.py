@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def connect() -> None:
+    """Earn loyalty points when an order is delivered and settle them when it is cancelled."""
     from shelfwatch.events.consumers import register_consumer
     from shelfwatch.loyalty.orders import on_order_status_changed
 

@@ -39,9 +39,11 @@ class DeliverySummary:
     cancelled: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counts by outcome name."""
         return dataclasses.asdict(self)
 
     def add(self, other: DeliverySummary) -> None:
+        """Add the counts of `other` to this summary."""
         for name, count in other.as_dict().items():
             setattr(self, name, getattr(self, name) + count)
 
@@ -61,6 +63,7 @@ class Batch:
     claimed_at: float = 0.0  # time.monotonic() just before the claim
 
     def entries(self) -> list[Entry]:
+        """Every entry of the batch, channel after channel."""
         return [entry for entries in self.entries_by_channel.values() for entry in entries]
 
     @property
@@ -70,6 +73,7 @@ class Batch:
 
 
 def entry_ids(entries: list[Entry]) -> list[int]:
+    """The ids of every notification in `entries`, those folded into digests included."""
     return [n.pk for first, rest in entries for n in (first, *rest)]
 
 

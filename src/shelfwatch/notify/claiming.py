@@ -18,10 +18,13 @@ from shelfwatch.notify.models import Notification, NotificationStatus
 
 
 def lease_length() -> timedelta:
+    """How long a claim holds its notifications (NOTIFY_LEASE_SECONDS)."""
     return timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
 
 
 def due(now: datetime) -> Q:
+    """The filter for notifications to claim at `now`: pending ones whose time has come, and sending
+    ones whose lease has expired."""
     return Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now) | Q(
         status=NotificationStatus.SENDING, lease_until__lt=now
     )

@@ -49,6 +49,7 @@ logger = logging.getLogger("shelfwatch.notify")
 
 
 def worker_name() -> str:
+    """This process's name in leases: `<host>:<pid>`."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

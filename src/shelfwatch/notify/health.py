@@ -34,6 +34,7 @@ class PauseCollector:
     (seconds until it ends), read when Prometheus scrapes, so every process reports the same."""
 
     def collect(self) -> Iterator[Any]:
+        """One gauge: seconds left for each paused number or channel, by key and provider code."""
         from prometheus_client.metrics_core import GaugeMetricFamily
 
         gauge = GaugeMetricFamily(

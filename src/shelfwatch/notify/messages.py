@@ -90,6 +90,7 @@ class Message:
 
     @property
     def unsubscribe_url(self) -> str:
+        """The URL that stops these messages for the contact."""
         return self._full_context["unsubscribe_url"]
 
     def render_all(self) -> Message:
@@ -99,14 +100,19 @@ class Message:
 
     @cached_property
     def subject(self) -> str:
+        """The subject rendered in the message's language, falling back to English; raises
+        TemplateDoesNotExist when neither exists."""
         return _render(f"{self.template}.subject", self.language, self._full_context)
 
     @cached_property
     def text(self) -> str:
+        """The plain text rendered in the message's language, falling back to English; raises
+        TemplateDoesNotExist when neither exists."""
         return _render(self.template, self.language, self._full_context)
 
     @cached_property
     def html(self) -> str:
+        """The HTML email body: the plain text in the email layout."""
         return render_to_string("notify/email.html", {**self._full_context, "body": self.text})
 
     @cached_property

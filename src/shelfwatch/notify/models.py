@@ -62,6 +62,7 @@ class Contact(models.Model):
 
     @property
     def is_verified(self) -> bool:
+        """True once the contact has proved it owns the address."""
         return self.verified_at is not None
 
 
@@ -238,6 +239,7 @@ class ChannelPause(models.Model):
 
     @property
     def active(self) -> bool:
+        """True until the pause's end time has passed."""
         return self.until > timezone.now()
 
 

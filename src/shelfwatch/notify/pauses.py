@@ -191,6 +191,7 @@ def active() -> list[ChannelPause]:
 
 
 def operator_addresses() -> list[str]:
+    """Who is told about pauses: WHATSAPP_OPERATOR_EMAILS, else the ADMINS addresses."""
     configured = list(getattr(settings, "WHATSAPP_OPERATOR_EMAILS", []) or [])
     return configured or [address for _name, address in getattr(settings, "ADMINS", [])]
 

@@ -33,6 +33,7 @@ class ProviderResponse:
     body: bytes
 
     def json(self) -> Any:
+        """The body parsed as JSON (an empty body is None), or None when it is not JSON."""
         try:
             return json.loads(self.body or b"null")
         except ValueError:
@@ -76,6 +77,8 @@ class ProviderClient:
         self._local.conn = None
 
     def post_json(self, path: str, payload: Any, *, headers: dict[str, str]) -> ProviderResponse:
+        """POST `payload` as JSON on this thread's kept-alive connection and return the answer,
+        whatever its status; raises ProviderUnreachable when the exchange fails."""
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         sent = {"Content-Type": "application/json", "Accept": "application/json", **headers}
         conn = self._connection()
@@ -96,4 +99,5 @@ class ProviderClient:
         )
 
     def close(self) -> None:
+        """Close this thread's connection; the next request opens a new one."""
         self._drop()

@@ -44,6 +44,7 @@ class SenderPool:
             thread.start()
 
     def submit(self, job: Any) -> None:
+        """Queue `job` for the next free sender; returns at once."""
         self._jobs.put(job)
 
     def _run(self) -> None:
@@ -68,6 +69,7 @@ class SenderPool:
             ack.get()
 
     def stop(self) -> None:
+        """Stop every sender after the jobs queued before, waiting up to 5 seconds for each."""
         for _ in self._threads:
             self._jobs.put(_STOP)
         for thread in self._threads:

@@ -48,6 +48,8 @@ def change_number(old_wa_id: str, new_wa_id: str) -> bool:
 
 
 def stop_marketing(contact_id: int, at: datetime | None = None) -> None:
+    """Record that the contact stopped marketing messages at `at` (default: now); an earlier stop is
+    kept."""
     profile, _ = WhatsAppProfile.objects.get_or_create(contact_id=contact_id)
     if profile.marketing_stopped_at is None:
         WhatsAppProfile.objects.filter(pk=profile.pk).update(
@@ -56,6 +58,7 @@ def stop_marketing(contact_id: int, at: datetime | None = None) -> None:
 
 
 def resume_marketing(contact_id: int) -> None:
+    """Allow marketing messages to the contact again; nothing happens without a profile."""
     WhatsAppProfile.objects.filter(contact_id=contact_id).update(marketing_stopped_at=None)
 
 

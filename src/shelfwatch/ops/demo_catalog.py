@@ -437,6 +437,8 @@ PENDING = ("Amul Garlic Butter 100 g", "Amul", "100", "g")  # awaiting review, b
 
 
 def demo_barcode(index: int) -> str:
+    """A valid, stable EAN-13 for the demo product at `index`: prefix 20 (in-store) for bakes, 890
+    otherwise."""
     # Bakes carry in-store codes (GS1 prefix 2); the groceries India's prefix 890.
     prefix = "20" if PRODUCTS[index].brand == BAKERY else "890"
     body = f"{prefix}{7100000 + index * 7919:0{12 - len(prefix)}d}"

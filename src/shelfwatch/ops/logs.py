@@ -29,6 +29,8 @@ class RequestIdFilter(logging.Filter):
     """Adds `request_id` to each record: the current request's, or "-" outside requests."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Set the record's `request_id` from the current context unless it already has one; never
+        drops a record."""
         # An explicit `extra={"request_id": ...}` (e.g. from a task) wins over the context.
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
@@ -58,6 +60,8 @@ class RoutineLinesFilter(logging.Filter):
             self.threshold = logging.INFO
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Demote a routine INFO line to DEBUG, and keep it only when the threshold is DEBUG; other
+        records pass unchanged."""
         formats = ROUTINE_FORMATS.get(record.name)
         if record.levelno == logging.INFO and formats is not None and record.msg in formats:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"

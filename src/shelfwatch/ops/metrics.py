@@ -36,6 +36,7 @@ LATENCY = Histogram(
 
 
 def observe_request(*, method: str, route: str, status: int, seconds: float) -> None:
+    """Count one request by method, route and status, and record its latency in seconds by route."""
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(route).observe(seconds)
 
@@ -48,6 +49,8 @@ class TaskQueueCollector:
     """
 
     def collect(self) -> Iterator[Metric]:
+        """The depth of each task backend's queues and whether the backend answered; a backend that
+        fails is reported down, not raised."""
         from django_tasks import task_backends
 
         depth = GaugeMetricFamily(

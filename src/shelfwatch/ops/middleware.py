@@ -126,9 +126,11 @@ class LazyMessageMiddleware(MessageMiddleware):
     API calls included."""
 
     def process_request(self, request: HttpRequest) -> None:
+        """Give the request a message storage that is built on first use."""
         request._messages = SimpleLazyObject(lambda: default_storage(request))
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Store messages as Django does, unless the storage was never used."""
         messages = getattr(request, "_messages", None)
         if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
             return response
@@ -143,6 +145,7 @@ class PageLocaleMiddleware(LocaleMiddleware):
     api_prefix = "/api/"
 
     def process_request(self, request: HttpRequest) -> None:
+        """Negotiate the language for pages; API requests get LANGUAGE_CODE."""
         if not request.path_info.startswith(self.api_prefix):
             return super().process_request(request)
         # A thread keeps the language a page activated before; the API speaks the default.
@@ -151,6 +154,7 @@ class PageLocaleMiddleware(LocaleMiddleware):
         return None
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Django's locale handling for pages; API responses are returned unchanged."""
         if request.path_info.startswith(self.api_prefix):
             return response
         return super().process_response(request, response)

@@ -72,6 +72,8 @@ class DatabaseLease:
         self.name = name
 
     def acquire(self) -> bool:
+        """Renew the lease if this holder has it, or take it if it expired or never existed; False
+        while another holder has it."""
         now = timezone.now()
         expires = now + timedelta(seconds=self.seconds)
         # Renew (we hold it) or take over (it expired) in one statement; `acquired_at` moves
@@ -105,6 +107,7 @@ class DatabaseLease:
         return True
 
     def release(self) -> None:
+        """Give the lease up at once if this holder has it; otherwise nothing changes."""
         SchedulerLease.objects.filter(name=self.name, holder=self.holder).update(
             holder="", expires_at=timezone.now()
         )
@@ -126,11 +129,13 @@ return 0
 
 
 def redis_lease_key(name: str = LEASE_NAME) -> str:
+    """The Redis key of the lease `name`, under the default cache's KEY_PREFIX."""
     prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "shelfwatch"
     return f"{prefix}:lease:{name}"
 
 
 def redis_client() -> redis.Redis:
+    """A client for REDIS_URL with 5-second timeouts."""
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
 
 
@@ -153,11 +158,14 @@ class RedisLease:
         self._release = self.client.register_script(_RELEASE_SCRIPT)
 
     def acquire(self) -> bool:
+        """Renew the lease if this holder has it, or take it if the key is free; False while another
+        holder has it."""
         if self._renew(keys=[self.key], args=[self.holder, self.millis]):
             return True
         return bool(self.client.set(self.key, self.holder, nx=True, px=self.millis))
 
     def release(self) -> None:
+        """Delete the lease key if this holder has it; otherwise nothing changes."""
         self._release(keys=[self.key], args=[self.holder])
 
 
@@ -181,6 +189,8 @@ def current_holder() -> str | None:
 
 
 def load_task(job: PeriodicJob) -> Task:
+    """The task at the job's dotted path; raises ImportError when missing, TypeError when it is not
+    a django-tasks task."""
     task = import_string(job.task)
     if not isinstance(task, Task):
         raise TypeError(f"{job.task} is not a django-tasks task")
@@ -237,6 +247,8 @@ class Scheduler:
         return self.run_due_jobs()
 
     def run_due_jobs(self) -> list[str]:
+        """Enqueue each due job and return their names; a job that fails to enqueue is logged and
+        skipped, not raised."""
         now = self.clock()
         states = {
             state.name: state

@@ -52,14 +52,18 @@ class ChangeSummary:
     events: dict[str, int] = field(default_factory=dict)
 
     def count(self, event_type: str) -> None:
+        """Count one event of `event_type`."""
         self.events[event_type] = self.events.get(event_type, 0) + 1
 
 
 def restock_min_out() -> timedelta:
+    """How long an item must be out of stock for its return to count as a new restock
+    (WATCH_RESTOCK_MIN_OUT_SECONDS, default 15 minutes)."""
     return timedelta(seconds=getattr(settings, "WATCH_RESTOCK_MIN_OUT_SECONDS", 900))
 
 
 def percent_change(old: Decimal, new: Decimal) -> float | None:
+    """The change from `old` to `new` in percent, rounded to 2 decimals; None when `old` is zero."""
     if not old:
         return None
     return float(round((new - old) * 100 / old, 2))

@@ -46,10 +46,12 @@ class HostGate:
         self._stopped = threading.Event()
 
     def stop(self) -> None:
+        """Make every later `slot()` raise LeaseLost, waking those waiting for their turn."""
         self._stopped.set()
 
     @property
     def stopped(self) -> bool:
+        """True once `stop()` was called."""
         return self._stopped.is_set()
 
     def pause(self, seconds: float) -> None:
@@ -59,6 +61,8 @@ class HostGate:
 
     @contextmanager
     def slot(self) -> Iterator[None]:
+        """Wait for a free slot and the host's next start time, then hold the slot for one request;
+        raises LeaseLost once stopped."""
         with self._slots:
             with self._lock:
                 now = time.monotonic()
@@ -90,6 +94,7 @@ class SourceFetcher:
 
     @property
     def cookies(self) -> httpx.Cookies:
+        """The guarded client's cookie jar."""
         return self.client.cookies
 
     def request(
@@ -101,6 +106,8 @@ class SourceFetcher:
         headers: dict[str, str] | None = None,
         json: Any = None,
     ) -> FetchResult:
+        """Send one request at the host's pace; statuses other than 2xx, 404 and 410 raise
+        HttpStatusProblem, and a 429 (or a 503 with Retry-After) pauses the host."""
         with self.gate.slot():
             self._count("requests")
             result = self.client.request(method, url, params=params, headers=headers, json=json)
@@ -115,6 +122,8 @@ class SourceFetcher:
         headers: dict[str, str] | None = None,
         conditional: bool = False,
     ) -> FetchResult | None:
+        """GET at the host's pace; with `conditional`, sends the stored validators, returns None on
+        304 and keeps the new ones. Error statuses raise as in `request`."""
         key = str(httpx.URL(url, params=params)) if params else url
         sent = dict(headers or {})
         known = self.validators.get(key) if conditional else None

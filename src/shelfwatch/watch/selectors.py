@@ -22,6 +22,7 @@ def visible_sources(principal: Principal | None) -> QuerySet[Source]:
 
 
 def get_source_for(principal: Principal | None, source_id: int) -> Source:
+    """The source `source_id` if the caller may see it; raises NotFound otherwise."""
     source = visible_sources(principal).filter(pk=source_id).first()
     if source is None:
         raise NotFound("source not found", code="source_not_found")
@@ -29,9 +30,11 @@ def get_source_for(principal: Principal | None, source_id: int) -> Source:
 
 
 def source_items(source: Source, *, include_gone: bool = False) -> QuerySet[WatchedItem]:
+    """The source's watched items; those gone from the shop only with `include_gone`."""
     items = WatchedItem.objects.filter(source=source)
     return items if include_gone else items.filter(is_gone=False)
 
 
 def item_history(item: WatchedItem, *, limit: int = HISTORY_LIMIT) -> list[Observation]:
+    """The item's latest `limit` observations, newest first."""
     return list(item.observations.all()[:limit])

@@ -7,6 +7,8 @@ from shelfwatch.events.topics import register_topic_kind
 
 
 def connect() -> None:
+    """Follow catalog merges and internal stock events, and register the public `watched` and
+    `source` topic kinds."""
     from shelfwatch.catalog.review import product_merged
     from shelfwatch.watch.internal import FOLLOWED_EVENTS, follow_stock_event
     from shelfwatch.watch.merges import follow_product_merge

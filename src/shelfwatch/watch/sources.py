@@ -32,6 +32,8 @@ class DetectionFailed(Invalid):
 
 
 def host_key(url: str) -> str:
+    """`host:port` of the URL, the host lowercased and the port defaulted by scheme; raises
+    UrlNotAllowed for a URL the outbound checks refuse."""
     parsed = check_url(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return f"{parsed.host.lower()}:{port}"

@@ -58,6 +58,7 @@ def manifest_document() -> dict:
 
 @cache_control(max_age=3600)
 def manifest(request: HttpRequest) -> HttpResponse:
+    """The web app manifest as JSON, cacheable for an hour."""
     return HttpResponse(
         json.dumps(manifest_document(), ensure_ascii=False),
         content_type="application/manifest+json",
@@ -82,6 +83,8 @@ def shell_version() -> str:
 # Browsers re-check the worker script on navigation; no-cache makes that check real.
 @cache_control(no_cache=True, max_age=0)
 def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker script, which browsers must revalidate on every load: the versioned app
+    shell to precache and the offline page."""
     context = {
         "version": shell_version(),
         "shell": [static(path) for path in SHELL_STATIC] + [reverse("offline")],

@@ -14,6 +14,7 @@ class HashedStaticFiles(ManifestStaticFilesStorage):
     manifest_strict = False
 
     def stored_name(self, name: str) -> str:
+        """The name with its content hash, or `name` unchanged when the file cannot be found."""
         try:
             return super().stored_name(name)
         except ValueError:

@@ -64,6 +64,7 @@ class BadRows:
     first: str = ""
 
     def skip(self, problem: str) -> None:
+        """Count one skipped row; only the first problem is kept, cut to 300 characters."""
         self.skipped += 1
         if not self.first:
             self.first = problem[:300]
@@ -81,6 +82,7 @@ def _modules() -> dict[str, ModuleType]:
 
 
 def source_module(kind: str) -> ModuleType:
+    """The module implementing sources of `kind`; an unknown kind raises SourceConfigError."""
     try:
         return _modules()[kind]
     except KeyError:
@@ -95,6 +97,8 @@ def validate_source(kind: str, config: dict[str, Any], *, owner: User) -> dict[s
 
 
 def cursor_field(dataset: Dataset) -> str | None:
+    """The record field that orders the dataset's changes (for `since`), or None when it has
+    none."""
     config = {**dataset.source_config, "kind": dataset.source_kind}
     return source_module(dataset.source_kind).cursor_field(config)
 

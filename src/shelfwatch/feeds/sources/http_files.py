@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 
 def validate_config(config: dict[str, Any], *, owner: User) -> dict[str, Any]:
+    """The cleaned configuration of an HTTP file source: the URL must pass the outbound checks and
+    the limits be in range; raises SourceConfigError otherwise."""
     url = str(config.get("url") or "")
     try:
         check_url(url)
@@ -81,12 +83,15 @@ def validate_config(config: dict[str, Any], *, owner: User) -> dict[str, Any]:
 
 
 def cursor_field(config: dict[str, Any]) -> str | None:
+    """The configured `cursor_field`, or None."""
     return config.get("cursor_field") or None
 
 
 def open_records(
     dataset: Dataset, *, limit: int, bad_rows: BadRows | None = None
 ) -> Iterator[dict[str, Any]]:
+    """The file's records, parsed as they arrive; raises a SourceError for a failed fetch, a non-200
+    answer, a bad record (unless skipped) or more than `limit` records."""
     config = dataset.source_config
     timeout = float(config.get("timeout_seconds", 30))
     max_bytes = int(config.get("max_bytes", settings.FEEDS_HTTP_MAX_BYTES))

@@ -40,6 +40,7 @@ def _orders_available() -> bool:
 
 
 def tables() -> tuple[str, ...]:
+    """The internal tables a dataset can read; 'orders' only when the shop app is installed."""
     names = ["inventory", "products", "notifications"]
     if _orders_available():
         names.insert(0, "orders")
@@ -47,6 +48,8 @@ def tables() -> tuple[str, ...]:
 
 
 def validate_config(config: dict[str, Any], *, owner: User) -> dict[str, Any]:
+    """The cleaned configuration: a known table, and a store the owner can manage or none for an
+    admin owner; raises SourceConfigError otherwise."""
     table = config.get("table")
     if table not in tables():
         raise SourceConfigError(f"table must be one of {', '.join(tables())}")
@@ -65,12 +68,15 @@ def validate_config(config: dict[str, Any], *, owner: User) -> dict[str, Any]:
 
 
 def cursor_field(config: dict[str, Any]) -> str | None:
+    """Always 'updated_at': the records of every internal table carry it."""
     return "updated_at"
 
 
 def open_records(
     dataset: Dataset, *, limit: int, bad_rows: object = None
 ) -> Iterator[dict[str, Any]]:
+    """The table's rows as records, the owner's access checked again; raises SourceForbidden when it
+    was lost, RowLimitExceeded past `limit`."""
     config = dataset.source_config
     table = config.get("table")
     builder = _BUILDERS.get(table) if table in tables() else None

@@ -66,6 +66,8 @@ def check_query(query: str) -> str:
 
 
 def validate_config(config: dict[str, Any], *, owner: User) -> dict[str, Any]:
+    """The cleaned configuration: exactly one of `url` and `url_env`, an accepted read-only query,
+    limits in range; raises SourceConfigError otherwise."""
     url, url_env = config.get("url"), config.get("url_env")
     if bool(url) == bool(url_env):
         raise SourceConfigError("give exactly one of url and url_env")
@@ -89,6 +91,7 @@ def validate_config(config: dict[str, Any], *, owner: User) -> dict[str, Any]:
 
 
 def cursor_field(config: dict[str, Any]) -> str | None:
+    """The configured `cursor_column`, or None."""
     return config.get("cursor_column") or None
 
 
@@ -111,6 +114,8 @@ def _url(config: dict[str, Any]) -> str:
 def open_records(
     dataset: Dataset, *, limit: int, bad_rows: object = None
 ) -> Iterator[dict[str, Any]]:
+    """The query's rows as records, its connection closed when iteration stops; raises SourceTimeout
+    past the timeout and RowLimitExceeded past the row limit."""
     config = dataset.source_config
     url = _url(config)
     try:

@@ -57,14 +57,17 @@ class SmtpOverrideNotAllowed(FetchError):
 
 
 def account_key() -> str:
+    """The key Apprise sends are paced and paused under, one shared by every URL."""
     return "apprise"
 
 
 def rate_per_second() -> float | None:
+    """None: Apprise sends share no provider limit."""
     return None
 
 
 def allowed_schemes() -> frozenset[str]:
+    """The Apprise URL schemes NOTIFY_APPRISE_SCHEMES allows, lowercased."""
     return frozenset(scheme.strip().lower() for scheme in settings.NOTIFY_APPRISE_SCHEMES)
 
 
@@ -119,6 +122,8 @@ def check_target(url: str, *, resolve: bool = True) -> Any:
 
 
 def send(*, contact: Contact, message: Message) -> SendResult:
+    """Send the message to the contact's Apprise URL with every connection checked; a refused
+    address or URL is a permanent failure, any other failure transient."""
     try:
         # No lookup here: the guard below checks the address each connection really uses.
         check_target(contact.address, resolve=False)

@@ -27,22 +27,27 @@ class SendResult:
 
     @property
     def accepted(self) -> bool:
+        """True when the provider accepted the message."""
         return self.outcome == AttemptOutcome.ACCEPTED
 
 
 def accepted(message_id: str, **extra: Any) -> SendResult:
+    """An accepted result carrying the provider's message id."""
     return SendResult(AttemptOutcome.ACCEPTED, provider_message_id=message_id, **extra)
 
 
 def transient(
     code: str, detail: str, *, retry_after: float | None = None, **extra: Any
 ) -> SendResult:
+    """A failure worth retrying, perhaps after `retry_after` seconds; `detail` is cut to 2000
+    characters."""
     return SendResult(
         AttemptOutcome.TRANSIENT, code=code, detail=detail[:2000], retry_after=retry_after, **extra
     )
 
 
 def permanent(code: str, detail: str, **extra: Any) -> SendResult:
+    """A failure retrying cannot fix; `detail` is cut to 2000 characters."""
     return SendResult(AttemptOutcome.PERMANENT, code=code, detail=detail[:2000], **extra)
 
 
@@ -57,4 +62,7 @@ class Channel(Protocol):
         """The provider account's limit; None for no shared limit."""
         ...
 
-    def send(self, *, contact: Contact, message: Message) -> SendResult: ...
+    def send(self, *, contact: Contact, message: Message) -> SendResult:
+        """Send `message` to `contact` and classify the answer; failures are returned, not
+        raised."""
+        ...

@@ -43,14 +43,18 @@ def header_text(value: str, *, limit: int | None = None) -> str:
 
 
 def account_key() -> str:
+    """The key email sends are paced and paused under: one per mail backend."""
     return f"email:{settings.EMAIL_BACKEND}"
 
 
 def rate_per_second() -> float | None:
+    """NOTIFY_EMAIL_RATE_PER_SECOND, or None when it is 0 (no pacing)."""
     return float(settings.NOTIFY_EMAIL_RATE_PER_SECOND) or None
 
 
 def build_email(contact: Contact, message: Message) -> EmailMultiAlternatives:
+    """The email for `message`: a sanitized subject, a new Message-ID, one-click List-Unsubscribe
+    headers, and the HTML part when there is one."""
     message_id = make_msgid(domain=settings.NOTIFY_EMAIL_DOMAIN)
     email = EmailMultiAlternatives(
         # Shop-supplied names reach the subject: one bad character must not break the mail.
@@ -104,6 +108,8 @@ def classify_failure(exc: Exception) -> SendResult:
 
 
 def send(*, contact: Contact, message: Message) -> SendResult:
+    """Send the email through the configured backend; the result carries the provider's message id
+    when it reports one, else the Message-ID. Errors are classified, not raised."""
     try:
         email = build_email(contact, message)
         with get_connection(fail_silently=False) as connection:

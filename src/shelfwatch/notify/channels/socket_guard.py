@@ -37,6 +37,7 @@ class GuardRecord:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def refuse(self, reason: str) -> ConnectionRefusedByGuard:
+        """Record `reason` and return the exception to raise for it."""
         with self._lock:
             self.refusals.append(reason)
         return ConnectionRefusedByGuard(reason)

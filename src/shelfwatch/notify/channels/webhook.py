@@ -22,19 +22,25 @@ name = "webhook"
 
 
 def account_key() -> str:
+    """The key webhook sends are paced and paused under, one shared by every webhook."""
     return "webhook"
 
 
 def rate_per_second() -> float | None:
+    """None: webhooks share no provider limit."""
     return None
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The X-Shelfwatch-Signature value: `t=<timestamp>,v1=<hex HMAC-SHA256 of '<timestamp>.' +
+    body>` keyed with `secret`."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
 def send(*, contact: Contact, message: Message, delivery_id: str = "") -> SendResult:
+    """POST the message as signed JSON to the contact's URL; 2xx is accepted, 410 a permanent
+    opt-out, 408, 425, 429 and 5xx transient, other statuses permanent."""
     document = {
         "event": message.template,
         "language": message.language,

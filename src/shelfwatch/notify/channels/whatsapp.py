@@ -79,6 +79,7 @@ def _client() -> ProviderClient:
 
 
 def account_key() -> str:
+    """The key WhatsApp sends are paced and paused under: the sending phone number."""
     return f"whatsapp:{settings.WHATSAPP_PHONE_NUMBER_ID}"
 
 
@@ -88,11 +89,14 @@ def pause_keys() -> tuple[str, str]:
 
 
 def rate_per_second() -> float | None:
+    """WHATSAPP_RATE_PER_SECOND, or None when it is 0 (no pacing)."""
     # 0 turns our pacing off (a test server with no limit), never for a real number.
     return float(settings.WHATSAPP_RATE_PER_SECOND) or None
 
 
 def window_open(contact: Contact) -> bool:
+    """True while the contact's last inbound message is less than WINDOW_HOURS old, so free-form
+    messages are allowed."""
     last = contact.last_inbound_at
     return last is not None and timezone.now() - last < timedelta(hours=WINDOW_HOURS)
 
@@ -169,6 +173,7 @@ _NON_DIGITS = re.compile(r"\D")
 
 
 def digits(address: str) -> str:
+    """`address` with everything but its digits removed."""
     return _NON_DIGITS.sub("", address)
 
 
@@ -237,6 +242,8 @@ def classify(
 
 
 def message_kind(contact: Contact, message: Message) -> str:
+    """How to send: 'interactive' for an alert or 'text' for a message without a template while the
+    window is open, else 'template'."""
     if window_open(contact):
         if message.kind == NotificationKind.ALERT:
             return "interactive"
@@ -246,6 +253,8 @@ def message_kind(contact: Contact, message: Message) -> str:
 
 
 def send(*, contact: Contact, message: Message) -> SendResult:
+    """Send through the Cloud API and classify the answer; no template outside the window is a
+    permanent failure, a plain-http API base a transient one that pauses the channel."""
     kind = message_kind(contact, message)
     if kind == "template" and not message.whatsapp_template:
         return permanent("no_template", f"no WhatsApp template for {message.template}")

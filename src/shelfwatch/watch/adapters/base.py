@@ -123,7 +123,10 @@ class Fetcher(Protocol):
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         json: Any = None,
-    ) -> FetchResult: ...
+    ) -> FetchResult:
+        """Send a request through the guarded client at the host's pace; statuses other than
+        2xx, 404 and 410 raise HttpStatusProblem."""
+        ...
 
     def get_many(
         self, urls: Iterable[str], *, conditional: bool = False
@@ -142,7 +145,10 @@ class Adapter(Protocol):
 
     def poll(
         self, *, base_url: str, settings: dict[str, Any], state: dict[str, Any], fetcher: Fetcher
-    ) -> PollResult: ...
+    ) -> PollResult:
+        """One poll of the shop through `fetcher`: the items it lists now, and the new state to
+        keep when the state changed."""
+        ...
 
 
 # The price column holds 14 digits, 2 after the point: anything larger is not a price.

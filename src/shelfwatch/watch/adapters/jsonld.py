@@ -38,6 +38,8 @@ DEFAULT_LINK_PATTERN = r"/(products?|p|item|dp)/[^/?#]+"
 
 
 def clean_settings(settings: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Validated settings: product page URLs (at most MAX_PAGES), a listing or sitemap URL, or else
+    `base_url` as the one page; raises NeedsConfiguration for anything invalid."""
     cleaned: dict[str, Any] = {}
     urls = settings.get("urls") or []
     if not isinstance(urls, list) or not all(

@@ -99,6 +99,7 @@ class PageProduct:
     text: str = field(default="", repr=False)
 
     def distinct_prices(self) -> list[Decimal]:
+        """The different prices of the offers, lowest first; offers without a price are left out."""
         return sorted({o.price for o in self.offers if o.price is not None})
 
     def currency_shown_for(self, amount: Decimal) -> str:
@@ -157,6 +158,7 @@ def visible_prices(text: str) -> list[ParsedPrice]:
 
 
 def selector_is_valid(selector: str) -> bool:
+    """True for a selector of a supported form: 'tag', '.class', '#id' or 'tag.class'."""
     return _selector_parts(selector) is not None
 
 

@@ -41,6 +41,8 @@ DEFAULT_VARIANT = "Default Title"  # the one variant Shopify gives a product wit
 
 
 def clean_settings(settings: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Validated settings: a collection handle, product handles, and the variant options; raises
+    NeedsConfiguration for anything invalid."""
     cleaned: dict[str, Any] = {}
     collection = str(settings.get("collection") or "").strip().strip("/")
     if collection:
@@ -57,6 +59,7 @@ def clean_settings(settings: dict[str, Any], base_url: str) -> dict[str, Any]:
 
 
 def listing_url(base_url: str, settings: dict[str, Any]) -> str:
+    """The URL of the shop's products.json, or of the configured collection's."""
     base = base_url.rstrip("/")
     if settings.get("collection"):
         return f"{base}/collections/{settings['collection']}/products.json"

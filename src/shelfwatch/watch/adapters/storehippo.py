@@ -80,6 +80,8 @@ class UnreadablePage(SourceProblem):
 
 
 def clean_settings(settings: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Validated settings: a 6-digit pincode and a category or product aliases are required; raises
+    NeedsConfiguration for anything missing or invalid."""
     pincode = str(settings.get("pincode") or "").strip()
     if not re.fullmatch(r"\d{6}", pincode):
         raise NeedsConfiguration("a StoreHippo shop needs the 6-digit delivery pincode")
