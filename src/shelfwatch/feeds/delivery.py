@@ -58,13 +58,17 @@ class Representation:
 
 
 def accepts_gzip(header: str) -> bool:
-    """True if the first of gzip and '*' an Accept-Encoding header names has a quality above 0."""
+    """True if an Accept-Encoding header gives gzip a quality above 0: its own entry when it
+    has one (RFC 9110 puts it before '*'), else the '*' entry's."""
+    qualities: dict[str, float] = {}
     for part in header.split(","):
         coding, _, params = part.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "*"):
+        coding = coding.strip().lower()
+        if coding in ("gzip", "*") and coding not in qualities:
             q = params.strip().lower()
-            return not (q.startswith("q=") and _quality(q[2:]) == 0)
-    return False
+            qualities[coding] = _quality(q[2:]) if q.startswith("q=") else 1.0
+    quality = qualities.get("gzip", qualities.get("*", 0.0))
+    return quality > 0
 
 
 def _quality(raw: str) -> float:
