@@ -6,9 +6,10 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from shelfwatch.errors import DomainError
 from shelfwatch.events.messages import EventMessage
 from shelfwatch.http.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
-from shelfwatch.http.problems import problem_body
+from shelfwatch.http.problems import headers_of, problem_body, status_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,6 +94,18 @@ async def send_problem(
         headers=[
             (name.lower().encode(), value.encode()) for name, value in (headers or {}).items()
         ],
+    )
+
+
+async def send_error(send: Send, scope: Scope, exc: DomainError) -> None:
+    """The problem response answering a domain (or API) error, as the Ninja API gives it."""
+    await send_problem(
+        send,
+        scope,
+        status=status_of(exc),
+        code=exc.code,
+        detail=exc.detail,
+        headers=headers_of(exc),
     )
 
 

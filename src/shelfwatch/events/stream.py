@@ -34,10 +34,10 @@ from shelfwatch.events.sse import (
     header,
     named_frame,
     retry_frame,
+    send_error,
     send_problem,
 )
 from shelfwatch.events.topics import TopicSelection, authorize_topics, parse_topic_list
-from shelfwatch.http.problems import headers_of, status_of
 
 logger = logging.getLogger("shelfwatch.events.stream")
 
@@ -113,14 +113,7 @@ async def serve_event_stream(scope: Scope, receive: Receive, send: Send, hub: Hu
         )
         return
     except DomainError as exc:
-        await send_problem(
-            send,
-            scope,
-            status=status_of(exc),
-            code=exc.code,
-            detail=exc.detail,
-            headers=headers_of(exc),
-        )
+        await send_error(send, scope, exc)
         return
     except Exception:
         logger.exception("could not open an event stream")

@@ -23,7 +23,15 @@ from django.http import parse_cookie
 from shelfwatch.accounts.principal import AuthenticationFailed, resolve_principal
 from shelfwatch.errors import DomainError
 from shelfwatch.events.hub import Hub, SubscriptionClosed
-from shelfwatch.events.sse import SSE_HEADERS, Receive, Scope, Send, comment_frame, header
+from shelfwatch.events.sse import (
+    SSE_HEADERS,
+    Receive,
+    Scope,
+    Send,
+    comment_frame,
+    header,
+    send_error,
+)
 from shelfwatch.events.sse import send_problem as send_problem_response
 from shelfwatch.events.topics import TopicSelection
 from shelfwatch.feeds.access import get_dataset_for
@@ -31,7 +39,6 @@ from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus
 from shelfwatch.feeds.refresh import UNFINISHED, is_refreshing, request_refresh
 from shelfwatch.feeds.storage import iter_plain as read_plain
 from shelfwatch.feeds.storage import snapshot_path
-from shelfwatch.http.problems import headers_of, status_of
 
 logger = logging.getLogger("shelfwatch.feeds.stream")
 
@@ -162,14 +169,7 @@ async def serve_feed_stream(scope: Scope, receive: Receive, send: Send, hub: Hub
         return
     except DomainError as exc:
         hub.unsubscribe(subscription)
-        await send_problem_response(
-            send,
-            scope,
-            status=status_of(exc),
-            code=exc.code,
-            detail=exc.detail,
-            headers=headers_of(exc),
-        )
+        await send_error(send, scope, exc)
         return
     except Exception:
         hub.unsubscribe(subscription)
