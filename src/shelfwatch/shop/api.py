@@ -17,7 +17,7 @@ from shelfwatch.inventory.selectors import get_store_for
 from shelfwatch.shop import carts, flash_sales, orders
 from shelfwatch.shop.checkout import CheckoutRequest, checkout
 from shelfwatch.shop.models import FlashSale, OrderStatus
-from shelfwatch.shop.outputs import cart_out, flash_sales_out, order_out
+from shelfwatch.shop.payloads import cart_out, flash_sales_out, order_out
 from shelfwatch.shop.sale_management import create_flash_sale, update_flash_sale
 from shelfwatch.shop.schemas import (
     CartLineIn,

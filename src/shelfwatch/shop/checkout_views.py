@@ -23,7 +23,7 @@ from shelfwatch.shop import carts
 from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.checkout import CheckoutRequest, LinesShort, checkout
 from shelfwatch.shop.models import Fulfilment
-from shelfwatch.shop.page_problems import problem_message
+from shelfwatch.shop.page_wording import problem_message
 from shelfwatch.shop.pricing import shop_settings_for, totals_for
 from shelfwatch.shop.views import page_owner, shop_context
 

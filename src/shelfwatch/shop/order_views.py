@@ -19,7 +19,7 @@ from shelfwatch.http.problems import ApiError, NotFound
 from shelfwatch.shop import orders
 from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.models import Fulfilment, OrderStatus
-from shelfwatch.shop.page_problems import MOVE_LABELS, STATUS_LABELS, label_orders, problem_message
+from shelfwatch.shop.page_wording import MOVE_LABELS, STATUS_LABELS, label_orders, problem_message
 from shelfwatch.shop.selectors import get_order_for, managed_order
 from shelfwatch.shop.views import shop_context
 

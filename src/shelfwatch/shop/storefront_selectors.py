@@ -245,7 +245,7 @@ def cart_count(cart) -> int:
 def product_flash_sale(*, store: Store, product: Product) -> dict | None:
     """The running (else the next upcoming) flash sale of `product` at `store`, as the
     product page shows it: price, window and units left; None when there is none."""
-    from shelfwatch.shop.outputs import flash_sales_out
+    from shelfwatch.shop.payloads import flash_sales_out
     from shelfwatch.shop.selectors import live_flash_sales
 
     sales = list(live_flash_sales(store_id=store.pk, product_id=product.pk)[:10])

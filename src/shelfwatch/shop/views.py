@@ -24,7 +24,7 @@ from shelfwatch.http.problems import NotFound
 from shelfwatch.loyalty.selectors import balances_for, history_for
 from shelfwatch.shop import carts
 from shelfwatch.shop import storefront_selectors as selectors
-from shelfwatch.shop.page_problems import label_entries, label_orders
+from shelfwatch.shop.page_wording import label_entries, label_orders
 from shelfwatch.shop.storefront_alerts import alert_item_for
 
 

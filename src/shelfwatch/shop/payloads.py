@@ -1,4 +1,4 @@
-"""Plain-dict views of carts, orders and flash sales, shared by the API and the pages."""
+"""Plain-dict payloads of carts, orders and flash sales, shared by the API and the pages."""
 
 from __future__ import annotations
 
