@@ -31,14 +31,13 @@ from shelfwatch.shop.schemas import (
     OrderPage,
     StatusIn,
 )
-from shelfwatch.shop.selectors import (
+from shelfwatch.shop.selectors.orders import (
     customer_orders,
     get_order_for,
-    live_flash_sales,
-    managed_flash_sales,
     managed_order,
     store_board,
 )
+from shelfwatch.shop.selectors.sales import live_flash_sales, managed_flash_sales
 
 cart_router = Router(tags=["cart"], auth=optional_auth)
 checkout_router = Router(tags=["checkout"], auth=optional_auth)

@@ -20,11 +20,11 @@ from django.views.decorators.http import require_POST
 from shelfwatch.http.problems import ApiError
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import carts
-from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.checkout import CheckoutRequest, LinesShort, checkout
 from shelfwatch.shop.models import Fulfilment
 from shelfwatch.shop.page_wording import problem_message
 from shelfwatch.shop.pricing import shop_settings_for, totals_for
+from shelfwatch.shop.selectors import storefront as selectors
 from shelfwatch.shop.views import page_owner, shop_context
 
 MAX_NOTE = 500
