@@ -25,6 +25,7 @@ from shelfwatch.shop.pricing import (
     shop_settings_for,
     totals_for,
 )
+from shelfwatch.shop.selectors.sale_units import units_left_now
 
 MAX_LINE_QUANTITY = 999
 
@@ -128,7 +129,7 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
     sale = flash_sales.active_sale(store_id=store_id, product_id=product_id)
     note = ""
     if sale is not None and owner.user is None:
-        if flash_sales.units_left_now(sale.pk):
+        if units_left_now(sale.pk):
             raise SignInRequired("sign in to buy at the flash sale price")
         sale, note = None, "sale_sold_out"  # nothing left to hold: the regular price
     with transaction.atomic():
@@ -208,7 +209,7 @@ def _fallback(exc: ApiError, sale, live: bool) -> str:
         return "sale_ended"
     left = exc.extra.get("units_left") if isinstance(exc, flash_sales.FlashSaleSoldOut) else None
     if left is None:  # counted now, in one statement: the caller's copy is stale
-        left = flash_sales.units_left_now(sale.pk) or 0
+        left = units_left_now(sale.pk) or 0
     if left:
         raise exc
     return "sale_sold_out"

@@ -18,18 +18,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import F, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from shelfwatch.accounts.models import User
 from shelfwatch.http.problems import ApiError, Conflict
 from shelfwatch.shop import flash_sale_news
+from shelfwatch.shop.flash_sale_news import SaleRow
 from shelfwatch.shop.models import (
     FlashSale,
     FlashSaleCustomer,
@@ -38,6 +37,7 @@ from shelfwatch.shop.models import (
     ReservationStatus,
     ShopSettings,
 )
+from shelfwatch.shop.selectors.sale_units import units_left_now
 
 
 class FlashSaleNotActive(Conflict):
@@ -73,58 +73,6 @@ def active_sale(*, store_id: int, product_id: int, now: datetime | None = None) 
     )
 
 
-def live_holds(
-    sale_ids, now: datetime | None = None, *, exclude: int | None = None
-) -> dict[int, int]:
-    """Units in unexpired active reservations (but `exclude`), per sale id."""
-    now = now or timezone.now()
-    rows = (
-        Reservation.objects.filter(
-            sale_id__in=list(sale_ids), status=ReservationStatus.ACTIVE, expires_at__gt=now
-        )
-        .exclude(pk=exclude)
-        .values("sale_id")
-        .annotate(units=Sum("quantity"))
-    )
-    return {row["sale_id"]: row["units"] for row in rows}
-
-
-def units_left(sale: FlashSale, now: datetime | None = None, *, exclude: int | None = None) -> int:
-    """Allotted minus sold minus unexpired holds: expired holds are free at once."""
-    held = live_holds([sale.pk], now, exclude=exclude).get(sale.pk, 0)
-    return max(0, sale.quantity_allotted - sale.sold - held)
-
-
-def units_left_now(
-    sale_id: int, now: datetime | None = None, *, exclude: int | None = None
-) -> int | None:
-    """Units left of the sale as the database has it now (None when the sale has ended or
-    is gone), read in ONE statement.
-
-    One statement sees one snapshot. Read in two (the sale row, then its holds), a checkout
-    converting a hold between them is seen half done: its units neither held nor sold yet,
-    so a sold-out sale seemed to have units left and a shopper was told 409 "ask for fewer"
-    instead of getting the regular price.
-    """
-    now = now or timezone.now()
-    holds = Reservation.objects.filter(
-        sale_id=OuterRef("pk"), status=ReservationStatus.ACTIVE, expires_at__gt=now
-    )
-    if exclude is not None:
-        holds = holds.exclude(pk=exclude)
-    holds = holds.order_by().values("sale_id").annotate(units=Sum("quantity")).values("units")
-    row = (
-        FlashSale.objects.filter(pk=sale_id, ends_at__gt=now)
-        .annotate(holds=Coalesce(Subquery(holds), 0))
-        .values_list("quantity_allotted", "sold", "holds")
-        .first()
-    )
-    if row is None:
-        return None
-    allotted, sold, held = row
-    return max(0, allotted - sold - held)
-
-
 def hold_minutes(store_id: int) -> int:
     value = (
         ShopSettings.objects.filter(store_id=store_id)
@@ -132,16 +80,6 @@ def hold_minutes(store_id: int) -> int:
         .first()
     )
     return value or 10
-
-
-@dataclass(frozen=True)
-class SaleRow:
-    """The sale row as the reserving UPDATE left it: what the announcements need."""
-
-    full: bool  # held + sold reach the allotment
-    sold_out_announced: bool
-    units_left_due: bool
-    throttle_passed: bool  # the last units-left figure is older than the window
 
 
 def _dropped_hold_expiry(sale: FlashSale, user: User, now: datetime) -> datetime | None:
