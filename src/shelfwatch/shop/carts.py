@@ -144,27 +144,6 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
         total = quantity + (line.quantity if line is not None else 0)
         _check_quantity(total)
         live = line is not None and _live_reservation(line)
-        saved: list[CartLine] = []
-
-        def save_line(reservation, unit_price) -> None:
-            saved.clear()
-            if line is None:
-                saved.append(
-                    CartLine.objects.create(
-                        cart=cart,
-                        store_id=store_id,
-                        product_id=product_id,
-                        quantity=total,
-                        unit_price=unit_price,
-                        reservation=reservation,
-                    )
-                )
-            else:
-                line.quantity, line.unit_price, line.reservation = total, unit_price, reservation
-                line.save(update_fields=["quantity", "unit_price", "reservation"])
-                line.cart = cart  # the caller prices the cart next: no look-up
-                saved.append(line)
-
         if sale is None and live:
             # The line keeps its held units; more of them are not sold at the sale price.
             raise flash_sales.FlashSaleNotActive("the flash sale of this line has ended")
@@ -175,43 +154,69 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
         if line is not None and line.reservation_id:
             note = note or "sale_ended"
         if sale is not None:
-            try:
-                flash_sales.reserve(
+            with transaction.atomic():  # a refused hold takes its line change back with it
+                decision = flash_sales.start_hold(
                     sale=sale,
                     user=owner.user,
                     quantity=total,
-                    may_release_expired=not released,
-                    attach=lambda reservation: save_line(reservation, sale.sale_price),
                     expires_by=line.reservation.expires_at if live else None,
                 )
-                return saved[0]  # held at the sale price: no note
-            except _SALE_REFUSALS as exc:
-                note = _fallback(exc, sale, live)
-        save_line(None, item.selling_price)
-    saved[0].price_note = note
-    return saved[0]
+                if decision.state == "started":
+                    # Saved before the units are counted: from then on the hot sale row is
+                    # locked, so as little as possible comes after it.
+                    saved = _save_line(
+                        cart, line, store_id, product_id, total, sale.sale_price, decision
+                    )
+                    decision = flash_sales.take_units(decision, may_release_expired=not released)
+                if not decision.reserved:
+                    transaction.set_rollback(True)
+            if decision.reserved:
+                return saved  # held at the sale price: no note
+            note = _fallback(decision, live)
+        saved = _save_line(cart, line, store_id, product_id, total, item.selling_price, None)
+    saved.price_note = note
+    return saved
 
 
-_SALE_REFUSALS = (
-    flash_sales.FlashSaleSoldOut,
-    flash_sales.FlashSaleNotActive,
-    flash_sales.FlashSaleLimitExceeded,
-)
+def _save_line(
+    cart: Cart,
+    line: CartLine | None,
+    store_id: int,
+    product_id: int,
+    quantity: int,
+    unit_price: Decimal,
+    hold: flash_sales.HoldDecision | None,
+) -> CartLine:
+    reservation = hold.reservation if hold is not None else None
+    if line is None:
+        return CartLine.objects.create(
+            cart=cart,
+            store_id=store_id,
+            product_id=product_id,
+            quantity=quantity,
+            unit_price=unit_price,
+            reservation=reservation,
+        )
+    line.quantity, line.unit_price, line.reservation = quantity, unit_price, reservation
+    line.save(update_fields=["quantity", "unit_price", "reservation"])
+    line.cart = cart  # the caller prices the cart next: no look-up
+    return line
 
 
-def _fallback(exc: ApiError, sale, live: bool) -> str:
+def _fallback(decision: flash_sales.HoldDecision, live: bool) -> str:
     """Why a refused hold may sell at the regular price instead ("sale_sold_out" or
-    "sale_ended"); re-raises `exc` when it may not: a live hold stays as it is, and while
-    the sale has units left the shopper asks for fewer (or is at their limit)."""
+    "sale_ended"); raises the refusal's problem when it may not: a live hold stays as it
+    is, and while the sale has units left the shopper asks for fewer (or is at their
+    limit)."""
     if live:
-        raise exc
-    if isinstance(exc, flash_sales.FlashSaleNotActive):
+        raise decision.problem()
+    if decision.reason == "not_active":
         return "sale_ended"
-    left = exc.extra.get("units_left") if isinstance(exc, flash_sales.FlashSaleSoldOut) else None
+    left = decision.units_left if decision.reason == "sold_out" else None
     if left is None:  # counted now, in one statement: the caller's copy is stale
-        left = units_left_now(sale.pk) or 0
+        left = units_left_now(decision.sale.pk) or 0
     if left:
-        raise exc
+        raise decision.problem()
     return "sale_sold_out"
 
 
@@ -250,19 +255,19 @@ def set_line_quantity(*, owner: CartOwner, line_id: int, quantity: int) -> CartL
         if reservation is not None:
             live = _live_reservation(line)
             released = flash_sales.release(reservation)
-            try:
-                line.reservation = flash_sales.reserve(
-                    sale=reservation.sale,
-                    user=owner.user,
-                    quantity=quantity,
-                    may_release_expired=not released,
-                    expires_by=reservation.expires_at if live else None,
-                )
+            decision = flash_sales.reserve(
+                sale=reservation.sale,
+                user=owner.user,
+                quantity=quantity,
+                may_release_expired=not released,
+                expires_by=reservation.expires_at if live else None,
+            )
+            if decision.reserved:
+                line.reservation = decision.reservation
                 line.quantity, line.unit_price = quantity, reservation.sale.sale_price
                 line.save(update_fields=["quantity", "unit_price", "reservation"])
                 return line
-            except _SALE_REFUSALS as exc:
-                line.price_note = _fallback(exc, reservation.sale, live)
+            line.price_note = _fallback(decision, live)
         line.unit_price = sellable_item(
             store_id=line.store_id, product_id=line.product_id
         ).selling_price
