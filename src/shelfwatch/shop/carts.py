@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from shelfwatch.accounts.models import User
 from shelfwatch.http.problems import ApiError, NotFound, Unauthorized
+from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import flash_sales
-from shelfwatch.shop.models import Cart, CartLine, Fulfilment, ReservationStatus
+from shelfwatch.shop.models import Cart, CartLine, Fulfilment, ReservationStatus, ShopSettings
 from shelfwatch.shop.pricing import (
     Totals,
     price_line,
@@ -321,10 +322,21 @@ class PricedLine:
     reservation_live: bool
     kind: str = "regular"  # see pricing.LinePrice
     local_name: str | None = None  # the product's regional name, where a page asked for it
+    item: StockItem | None = None  # the stock item it sells from, if the store keeps one
+    flash_sale_id: int | None = None  # the sale whose price a live hold gets
 
     @property
     def amount(self) -> Decimal:
         return self.unit_price * self.line.quantity
+
+    @property
+    def sellable(self) -> bool:
+        """Whether checkout may sell it: as `pricing.sellable_item` decides."""
+        return (
+            self.item is not None
+            and self.item.selling_price is not None
+            and self.line.store.is_active
+        )
 
 
 @dataclass
@@ -336,6 +348,57 @@ class StoreCart:
     totals: Totals
 
 
+def price_lines(lines: list[CartLine], *, now: datetime | None = None) -> list[PricedLine]:
+    """Each line priced by `pricing.price_line` (held flash units at the sale price), with
+    the stock item it sells from; the lines need product, store and reservation__sale
+    loaded. Unsold lines are priced 0 and marked unavailable."""
+    now = now or timezone.now()
+    items = {
+        (item.store_id, item.product_id): item
+        for item in StockItem.objects.select_related("product", "store").filter(
+            store_id__in={line.store_id for line in lines},
+            product_id__in={line.product_id for line in lines},
+        )
+    }
+    priced = []
+    for line in lines:
+        item = items.get((line.store_id, line.product_id))
+        price = price_line(
+            line, regular_price=item.selling_price if item is not None else None, now=now
+        )
+        priced.append(
+            PricedLine(
+                line=line,
+                unit_price=price.unit_price if price.unit_price is not None else Decimal("0"),
+                available=price.unit_price is not None and line.store.is_active,
+                reservation_expires_at=line.reservation.expires_at if line.reservation else None,
+                reservation_live=price.kind == "sale",
+                kind=price.kind,
+                item=item,
+                flash_sale_id=price.flash_sale_id,
+            )
+        )
+    return priced
+
+
+def store_cart_of(
+    priced: list[PricedLine],
+    *,
+    settings: ShopSettings,
+    fulfilment: str = Fulfilment.PICKUP,
+    discount: Decimal = Decimal("0"),
+) -> StoreCart:
+    """One store's priced lines with its totals (the unavailable lines left out)."""
+    store = priced[0].line.store
+    totals = totals_for(
+        line_amounts=[p.amount for p in priced if p.available],
+        settings=settings,
+        fulfilment=fulfilment,
+        discount=discount,
+    )
+    return StoreCart(store.pk, store.name, store.currency, priced, totals)
+
+
 def priced_cart(cart: Cart | None, *, fulfilment: str = Fulfilment.PICKUP) -> list[StoreCart]:
     """The cart per store, each line priced by `pricing.price_line` as checkout prices it
     (held flash units at the sale price), with the store's tax and fee. For the cart page
@@ -344,40 +407,13 @@ def priced_cart(cart: Cart | None, *, fulfilment: str = Fulfilment.PICKUP) -> li
         return []
     now = timezone.now()
     lines = list(cart.lines.select_related("product", "store", "reservation", "reservation__sale"))
-    from shelfwatch.inventory.models import StockItem
-
-    prices = {
-        (store_id, product_id): price
-        for store_id, product_id, price in StockItem.objects.filter(
-            store_id__in={line.store_id for line in lines},
-            product_id__in={line.product_id for line in lines},
-        ).values_list("store_id", "product_id", "selling_price")
-    }
     by_store: dict[int, list[PricedLine]] = {}
-    for line in lines:
-        price = price_line(
-            line, regular_price=prices.get((line.store_id, line.product_id)), now=now
-        )
-        by_store.setdefault(line.store_id, []).append(
-            PricedLine(
-                line=line,
-                unit_price=price.unit_price if price.unit_price is not None else Decimal("0"),
-                available=price.unit_price is not None and line.store.is_active,
-                reservation_expires_at=line.reservation.expires_at if line.reservation else None,
-                reservation_live=price.kind == "sale",
-                kind=price.kind,
-            )
-        )
-    result = []
-    for store_id, priced in by_store.items():
-        store = priced[0].line.store
-        totals = totals_for(
-            line_amounts=[p.amount for p in priced if p.available],
-            settings=shop_settings_for(store_id),
-            fulfilment=fulfilment,
-        )
-        result.append(StoreCart(store_id, store.name, store.currency, priced, totals))
-    return result
+    for priced in price_lines(lines, now=now):
+        by_store.setdefault(priced.line.store_id, []).append(priced)
+    return [
+        store_cart_of(priced, settings=shop_settings_for(store_id), fulfilment=fulfilment)
+        for store_id, priced in by_store.items()
+    ]
 
 
 def purge_visitor_carts(*, older_than: timedelta) -> int:

@@ -43,11 +43,16 @@ def sellable_item(*, store_id: int, product_id: int) -> StockItem:
         .first()
     )
     if item is None:
-        raise ProductNotSold(
-            "this store does not sell that product",
-            extra={"store_id": store_id, "product_id": product_id},
-        )
+        raise not_sold(store_id=store_id, product_id=product_id)
     return item
+
+
+def not_sold(*, store_id: int, product_id: int) -> ProductNotSold:
+    """The problem of a product `store_id` does not sell (for the caller to raise)."""
+    return ProductNotSold(
+        "this store does not sell that product",
+        extra={"store_id": store_id, "product_id": product_id},
+    )
 
 
 @dataclass
