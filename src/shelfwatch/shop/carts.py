@@ -168,7 +168,9 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
                     saved = _save_line(
                         cart, line, store_id, product_id, total, sale.sale_price, decision
                     )
-                    decision = flash_sales.take_units(decision, may_release_expired=not released)
+                    decision = flash_sales.take_units(
+                        started=decision, may_release_expired=not released
+                    )
                 if not decision.reserved:
                     transaction.set_rollback(True)
             if decision.reserved:

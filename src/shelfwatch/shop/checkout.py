@@ -125,10 +125,12 @@ class CheckoutQuote:
 
     @property
     def store(self) -> Store:
+        """The store whose lines these are."""
         return self.store_cart.lines[0].line.store
 
     @property
     def totals(self) -> Totals:
+        """The totals after the quoted points' discount (none when they were refused)."""
         return self.totals_with(self.points.discount if self.points.problem is None else 0)
 
     def totals_with(self, discount: Decimal | int) -> Totals:

@@ -189,6 +189,7 @@ class HoldDecision:
 
     @property
     def reserved(self) -> bool:
+        """Whether the units are held (counted against the customer and the sale)."""
         return self.state == "reserved"
 
     def problem(self) -> ApiError:
@@ -243,7 +244,7 @@ def start_hold(
     return HoldDecision(sale, user, quantity, "started", reservation=reservation)
 
 
-def take_units(started: HoldDecision, *, may_release_expired: bool = True) -> HoldDecision:
+def take_units(*, started: HoldDecision, may_release_expired: bool = True) -> HoldDecision:
     """Count a started hold's units against the customer's limit and the sale: reserved,
     or refused with why. On refusal the caller rolls back the savepoint that holds the
     hold's reservation row (counters are never left changed).
@@ -301,7 +302,7 @@ def reserve(
     with transaction.atomic():
         decision = start_hold(sale=sale, user=user, quantity=quantity, expires_by=expires_by)
         if decision.state == "started":
-            decision = take_units(decision, may_release_expired=may_release_expired)
+            decision = take_units(started=decision, may_release_expired=may_release_expired)
         if not decision.reserved:
             transaction.set_rollback(True)  # the refused hold's reservation row goes too
     return decision

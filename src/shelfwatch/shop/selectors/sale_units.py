@@ -5,6 +5,7 @@ Expired holds count as free at once, before anything releases them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import OuterRef, Subquery, Sum
@@ -15,7 +16,7 @@ from shelfwatch.shop.models import FlashSale, Reservation, ReservationStatus
 
 
 def live_holds(
-    sale_ids, now: datetime | None = None, *, exclude: int | None = None
+    sale_ids: Iterable[int], now: datetime | None = None, *, exclude: int | None = None
 ) -> dict[int, int]:
     """Units in unexpired active reservations (but `exclude`), per sale id."""
     now = now or timezone.now()

@@ -20,7 +20,7 @@ from shelfwatch.catalog.models import Category, Product
 from shelfwatch.catalog.search import search_products
 from shelfwatch.catalog.selectors import filter_products, get_product_for, visible_products
 from shelfwatch.inventory.models import StockItem, Store
-from shelfwatch.shop.models import CartLine
+from shelfwatch.shop.models import Cart, CartLine
 from shelfwatch.shop.selectors.sales import running_sales, running_sales_query
 from shelfwatch.watch.models import Source, SourceKind
 
@@ -51,6 +51,7 @@ def category_tree() -> list[Category]:
 
 
 def get_category(category_id: int | None) -> Category | None:
+    """The category of that id, or None (for no id or an unknown one)."""
     return None if category_id is None else Category.objects.filter(pk=category_id).first()
 
 
@@ -233,7 +234,7 @@ def account_contacts(user) -> QuerySet[Contact]:
     )
 
 
-def cart_count(cart) -> int:
+def cart_count(cart: Cart | None) -> int:
     """How many units the header's cart link shows (0 without a cart)."""
     if cart is None:
         return 0
