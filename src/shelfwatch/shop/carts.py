@@ -18,7 +18,14 @@ from shelfwatch.accounts.models import User
 from shelfwatch.http.problems import ApiError, NotFound, Unauthorized
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import flash_sales
-from shelfwatch.shop.models import Cart, CartLine, Fulfilment, ReservationStatus, ShopSettings
+from shelfwatch.shop.models import (
+    Cart,
+    CartLine,
+    Fulfilment,
+    Reservation,
+    ReservationStatus,
+    ShopSettings,
+)
 from shelfwatch.shop.pricing import (
     Totals,
     price_line,
@@ -166,7 +173,13 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
                     # Saved before the units are counted: from then on the hot sale row is
                     # locked, so as little as possible comes after it.
                     saved = _save_line(
-                        cart, line, store_id, product_id, total, sale.sale_price, decision
+                        cart=cart,
+                        line=line,
+                        store_id=store_id,
+                        product_id=product_id,
+                        quantity=total,
+                        unit_price=sale.sale_price,
+                        reservation=decision.reservation,
                     )
                     decision = flash_sales.take_units(
                         started=decision, may_release_expired=not released
@@ -176,21 +189,29 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
             if decision.reserved:
                 return saved  # held at the sale price: no note
             note = _fallback(decision, live)
-        saved = _save_line(cart, line, store_id, product_id, total, item.selling_price, None)
+        saved = _save_line(
+            cart=cart,
+            line=line,
+            store_id=store_id,
+            product_id=product_id,
+            quantity=total,
+            unit_price=item.selling_price,
+            reservation=None,
+        )
     saved.price_note = note
     return saved
 
 
 def _save_line(
+    *,
     cart: Cart,
     line: CartLine | None,
     store_id: int,
     product_id: int,
     quantity: int,
     unit_price: Decimal,
-    hold: flash_sales.HoldDecision | None,
+    reservation: Reservation | None,
 ) -> CartLine:
-    reservation = hold.reservation if hold is not None else None
     if line is None:
         return CartLine.objects.create(
             cart=cart,

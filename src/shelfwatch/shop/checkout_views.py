@@ -164,7 +164,7 @@ def _checkout_form(request: HttpRequest) -> dict:
     }
 
 
-def _points_shown(owner, quoted: CheckoutQuote, points: int | None) -> dict:
+def _points_shown(owner: carts.CartOwner, quoted: CheckoutQuote, points: int | None) -> dict:
     """The points box: the shopper's balance here and what the points take off, or why not."""
     shown = {"balance": quoted.points.balance, "discount": quoted.points.discount, "error": None}
     if owner.user is None:
