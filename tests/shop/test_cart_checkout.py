@@ -261,3 +261,34 @@ def test_orders_placed_as_a_visitor_follow_the_shopper_into_their_account(
     assert client.get(f"/orders/{placed['id']}").status_code == 200
     assert Cart.objects.get(user=customer).lines.get().quantity == 1
     assert someone_else.orders.count() == 0
+
+
+def test_the_checkout_quote_is_what_placing_the_order_charges(bread, cake, make_user):
+    from shelfwatch.shop.carts import CartOwner, add_to_cart
+    from shelfwatch.shop.checkout import CheckoutRequest, checkout, quote
+
+    owner = CartOwner(user=make_user("quoted@example.com"))
+    for item, quantity in ((bread, 2), (cake, 1)):
+        add_to_cart(
+            owner=owner, store_id=item.store_id, product_id=item.product_id, quantity=quantity
+        )
+    quoted = quote(owner=owner, store_id=bread.store_id)
+    assert [p.unit_price for p in quoted.store_cart.lines] == [
+        Decimal("120.00"),
+        Decimal("450.50"),
+    ]
+    assert (quoted.totals.subtotal, quoted.totals.tax, quoted.totals.total) == (
+        Decimal("690.50"),
+        Decimal("34.53"),
+        Decimal("725.03"),
+    )
+    assert quoted.points.balance is None and quoted.points.problem is None
+
+    request = CheckoutRequest(store_id=bread.store_id)
+    order = checkout(owner=owner, idempotency_key="quoted", request=request).order
+    assert (order.subtotal, order.tax, order.total) == (
+        quoted.totals.subtotal,
+        quoted.totals.tax,
+        quoted.totals.total,
+    )
+    assert quote(owner=owner, store_id=bread.store_id) is None

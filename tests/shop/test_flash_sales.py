@@ -270,3 +270,25 @@ def test_a_throttled_units_left_figure_is_scheduled_to_go_out_after_the_window(c
     with caplog.at_level("WARNING", logger="shelfwatch"):
         _flush_after_window()
     assert "could not schedule" not in caplog.text
+
+
+def test_reserving_answers_with_a_decision_and_a_refusal_changes_nothing(sale, shoppers):
+    (first, _), (second, _), (third, _) = shoppers(3)
+    held = flash_sales.reserve(sale=sale, user=first, quantity=2)
+    assert held.reserved and held.reservation.quantity == 2
+
+    over = flash_sales.reserve(sale=sale, user=second, quantity=3)
+    assert (over.state, over.reason, over.limit, over.reservation) == ("refused", "limit", 2, None)
+    assert isinstance(over.problem(), flash_sales.FlashSaleLimitExceeded)
+
+    assert flash_sales.reserve(sale=sale, user=second, quantity=2).reserved
+    short = flash_sales.reserve(sale=sale, user=third, quantity=2)
+    assert (short.reason, short.units_left) == ("sold_out", 1)
+    problem = short.problem()
+    assert isinstance(problem, flash_sales.FlashSaleSoldOut)
+    assert problem.extra == {"units_left": 1}
+
+    assert Reservation.objects.filter(sale=sale).count() == 2
+    sale.refresh_from_db()
+    assert (sale.held, sale.sold) == (4, 0)
+    assert not FlashSaleCustomer.objects.filter(sale=sale, user=third, units__gt=0).exists()

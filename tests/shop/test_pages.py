@@ -12,7 +12,7 @@ from django.urls import reverse
 from shelfwatch.alerts.models import Subscription
 from shelfwatch.catalog.models import Product
 from shelfwatch.notify.models import Contact, Notification
-from shelfwatch.shop.storefront_selectors import STORE_SESSION_KEY
+from shelfwatch.shop.selectors.storefront import STORE_SESSION_KEY
 from shelfwatch.watch.models import Source, WatchedItem
 from tests.shop.storefront_data import Bakery, make_bakery
 
@@ -93,7 +93,7 @@ def test_search_and_categories_narrow_the_shelf(client, bakery):
 
 def test_more_link_pages_through_the_shelf(client, bakery):
     from shelfwatch.inventory.models import StockItem
-    from shelfwatch.shop.storefront_selectors import PAGE_SIZE
+    from shelfwatch.shop.selectors.storefront import PAGE_SIZE
 
     extra = Product.objects.bulk_create(
         Product(name=f"Tea Cake {n}", status="verified") for n in range(PAGE_SIZE + 3)

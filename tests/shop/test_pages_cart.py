@@ -14,7 +14,7 @@ from shelfwatch.inventory.models import StockItem
 from shelfwatch.loyalty.ledger import adjust
 from shelfwatch.loyalty.models import Program
 from shelfwatch.shop.models import CartLine, Order, ShopSettings
-from shelfwatch.shop.storefront_selectors import STORE_SESSION_KEY
+from shelfwatch.shop.selectors.storefront import STORE_SESSION_KEY
 from tests.conftest import PASSWORD
 from tests.shop.storefront_data import Bakery, make_bakery
 

@@ -6,12 +6,13 @@ import base64
 import json
 import math
 
+from shelfwatch.errors import Malformed
 from shelfwatch.http.bounds import INT64_MAX, INT64_MIN
-from shelfwatch.http.problems import ApiError
 
 
-class BadCursor(ApiError):
-    status = 400
+class BadCursor(Malformed):
+    """A cursor this server did not make, or made for another listing."""
+
     code = "invalid_cursor"
 
 

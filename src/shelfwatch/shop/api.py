@@ -17,7 +17,7 @@ from shelfwatch.inventory.selectors import get_store_for
 from shelfwatch.shop import carts, flash_sales, orders
 from shelfwatch.shop.checkout import CheckoutRequest, checkout
 from shelfwatch.shop.models import FlashSale, OrderStatus
-from shelfwatch.shop.outputs import cart_out, flash_sales_out, order_out
+from shelfwatch.shop.payloads import cart_out, flash_sales_out, order_out
 from shelfwatch.shop.sale_management import create_flash_sale, update_flash_sale
 from shelfwatch.shop.schemas import (
     CartLineIn,
@@ -31,14 +31,13 @@ from shelfwatch.shop.schemas import (
     OrderPage,
     StatusIn,
 )
-from shelfwatch.shop.selectors import (
+from shelfwatch.shop.selectors.orders import (
     customer_orders,
     get_order_for,
-    live_flash_sales,
-    managed_flash_sales,
     managed_order,
     store_board,
 )
+from shelfwatch.shop.selectors.sales import live_flash_sales, managed_flash_sales
 
 cart_router = Router(tags=["cart"], auth=optional_auth)
 checkout_router = Router(tags=["checkout"], auth=optional_auth)

@@ -15,9 +15,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
-from shelfwatch.http.problems import ApiError, NotFound, Unauthorized
+from shelfwatch.errors import Invalid, Malformed, NotFound, NotSignedIn
+from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import flash_sales
-from shelfwatch.shop.models import Cart, CartLine, Fulfilment, ReservationStatus
+from shelfwatch.shop.models import (
+    Cart,
+    CartLine,
+    Fulfilment,
+    Reservation,
+    ReservationStatus,
+    ShopSettings,
+)
 from shelfwatch.shop.pricing import (
     Totals,
     price_line,
@@ -25,16 +33,16 @@ from shelfwatch.shop.pricing import (
     shop_settings_for,
     totals_for,
 )
+from shelfwatch.shop.selectors.sale_units import units_left_now
 
 MAX_LINE_QUANTITY = 999
 
 
-class InvalidQuantity(ApiError):
-    status = 422
+class InvalidQuantity(Invalid):
     code = "invalid_quantity"
 
 
-class SignInRequired(Unauthorized):
+class SignInRequired(NotSignedIn):
     code = "sign_in_required"
 
 
@@ -102,7 +110,7 @@ def get_or_create_cart(owner: CartOwner) -> Cart:
     if cart is not None:
         return cart
     if owner.user is None and not owner.session_key:
-        raise ApiError("a cart needs a session or a signed-in user", code="no_cart_owner")
+        raise Malformed("a cart needs a session or a signed-in user", code="no_cart_owner")
     fields = {"user": owner.user} if owner.user else {"session_key": owner.session_key}
     try:
         with transaction.atomic():
@@ -128,7 +136,7 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
     sale = flash_sales.active_sale(store_id=store_id, product_id=product_id)
     note = ""
     if sale is not None and owner.user is None:
-        if flash_sales.units_left_now(sale.pk):
+        if units_left_now(sale.pk):
             raise SignInRequired("sign in to buy at the flash sale price")
         sale, note = None, "sale_sold_out"  # nothing left to hold: the regular price
     with transaction.atomic():
@@ -143,27 +151,6 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
         total = quantity + (line.quantity if line is not None else 0)
         _check_quantity(total)
         live = line is not None and _live_reservation(line)
-        saved: list[CartLine] = []
-
-        def save_line(reservation, unit_price) -> None:
-            saved.clear()
-            if line is None:
-                saved.append(
-                    CartLine.objects.create(
-                        cart=cart,
-                        store_id=store_id,
-                        product_id=product_id,
-                        quantity=total,
-                        unit_price=unit_price,
-                        reservation=reservation,
-                    )
-                )
-            else:
-                line.quantity, line.unit_price, line.reservation = total, unit_price, reservation
-                line.save(update_fields=["quantity", "unit_price", "reservation"])
-                line.cart = cart  # the caller prices the cart next: no look-up
-                saved.append(line)
-
         if sale is None and live:
             # The line keeps its held units; more of them are not sold at the sale price.
             raise flash_sales.FlashSaleNotActive("the flash sale of this line has ended")
@@ -174,43 +161,85 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
         if line is not None and line.reservation_id:
             note = note or "sale_ended"
         if sale is not None:
-            try:
-                flash_sales.reserve(
+            with transaction.atomic():  # a refused hold takes its line change back with it
+                decision = flash_sales.start_hold(
                     sale=sale,
                     user=owner.user,
                     quantity=total,
-                    may_release_expired=not released,
-                    attach=lambda reservation: save_line(reservation, sale.sale_price),
                     expires_by=line.reservation.expires_at if live else None,
                 )
-                return saved[0]  # held at the sale price: no note
-            except _SALE_REFUSALS as exc:
-                note = _fallback(exc, sale, live)
-        save_line(None, item.selling_price)
-    saved[0].price_note = note
-    return saved[0]
+                if decision.state == "started":
+                    # Saved before the units are counted: from then on the hot sale row is
+                    # locked, so as little as possible comes after it.
+                    saved = _save_line(
+                        cart=cart,
+                        line=line,
+                        store_id=store_id,
+                        product_id=product_id,
+                        quantity=total,
+                        unit_price=sale.sale_price,
+                        reservation=decision.reservation,
+                    )
+                    decision = flash_sales.take_units(
+                        started=decision, may_release_expired=not released
+                    )
+                if not decision.reserved:
+                    transaction.set_rollback(True)
+            if decision.reserved:
+                return saved  # held at the sale price: no note
+            note = _fallback(decision, live)
+        saved = _save_line(
+            cart=cart,
+            line=line,
+            store_id=store_id,
+            product_id=product_id,
+            quantity=total,
+            unit_price=item.selling_price,
+            reservation=None,
+        )
+    saved.price_note = note
+    return saved
 
 
-_SALE_REFUSALS = (
-    flash_sales.FlashSaleSoldOut,
-    flash_sales.FlashSaleNotActive,
-    flash_sales.FlashSaleLimitExceeded,
-)
+def _save_line(
+    *,
+    cart: Cart,
+    line: CartLine | None,
+    store_id: int,
+    product_id: int,
+    quantity: int,
+    unit_price: Decimal,
+    reservation: Reservation | None,
+) -> CartLine:
+    if line is None:
+        return CartLine.objects.create(
+            cart=cart,
+            store_id=store_id,
+            product_id=product_id,
+            quantity=quantity,
+            unit_price=unit_price,
+            reservation=reservation,
+        )
+    line.quantity, line.unit_price, line.reservation = quantity, unit_price, reservation
+    line.save(update_fields=["quantity", "unit_price", "reservation"])
+    line.cart = cart  # the caller prices the cart next: no look-up
+    return line
 
 
-def _fallback(exc: ApiError, sale, live: bool) -> str:
+def _fallback(decision: flash_sales.HoldDecision, live: bool) -> str:
     """Why a refused hold may sell at the regular price instead ("sale_sold_out" or
-    "sale_ended"); re-raises `exc` when it may not: a live hold stays as it is, and while
-    the sale has units left the shopper asks for fewer (or is at their limit)."""
+    "sale_ended"); raises the refusal's problem when it may not: a live hold stays as it
+    is, and while the sale has units left the shopper asks for fewer (or is at their
+    limit)."""
     if live:
-        raise exc
-    if isinstance(exc, flash_sales.FlashSaleNotActive):
+        raise decision.problem()
+    if decision.reason == "not_active":
         return "sale_ended"
-    left = exc.extra.get("units_left") if isinstance(exc, flash_sales.FlashSaleSoldOut) else None
+    left = decision.units_left if decision.reason == "sold_out" else None
     if left is None:  # counted now, in one statement: the caller's copy is stale
-        left = flash_sales.units_left_now(sale.pk) or 0
+        left = units_left_now(decision.sale.pk) or 0
     if left:
-        raise exc
+        raise decision.problem()
     return "sale_sold_out"
 
 
@@ -249,19 +278,19 @@ def set_line_quantity(*, owner: CartOwner, line_id: int, quantity: int) -> CartL
         if reservation is not None:
             live = _live_reservation(line)
             released = flash_sales.release(reservation)
-            try:
-                line.reservation = flash_sales.reserve(
-                    sale=reservation.sale,
-                    user=owner.user,
-                    quantity=quantity,
-                    may_release_expired=not released,
-                    expires_by=reservation.expires_at if live else None,
-                )
+            decision = flash_sales.reserve(
+                sale=reservation.sale,
+                user=owner.user,
+                quantity=quantity,
+                may_release_expired=not released,
+                expires_by=reservation.expires_at if live else None,
+            )
+            if decision.reserved:
+                line.reservation = decision.reservation
                 line.quantity, line.unit_price = quantity, reservation.sale.sale_price
                 line.save(update_fields=["quantity", "unit_price", "reservation"])
                 return line
-            except _SALE_REFUSALS as exc:
-                line.price_note = _fallback(exc, reservation.sale, live)
+            line.price_note = _fallback(decision, live)
         line.unit_price = sellable_item(
             store_id=line.store_id, product_id=line.product_id
         ).selling_price
@@ -315,10 +344,21 @@ class PricedLine:
     reservation_live: bool
     kind: str = "regular"  # see pricing.LinePrice
     local_name: str | None = None  # the product's regional name, where a page asked for it
+    item: StockItem | None = None  # the stock item it sells from, if the store keeps one
+    flash_sale_id: int | None = None  # the sale whose price a live hold gets
 
     @property
     def amount(self) -> Decimal:
         return self.unit_price * self.line.quantity
+
+    @property
+    def sellable(self) -> bool:
+        """Whether checkout may sell it: as `pricing.sellable_item` decides."""
+        return (
+            self.item is not None
+            and self.item.selling_price is not None
+            and self.line.store.is_active
+        )
 
 
 @dataclass
@@ -330,6 +370,57 @@ class StoreCart:
     totals: Totals
 
 
+def price_lines(lines: list[CartLine], *, now: datetime | None = None) -> list[PricedLine]:
+    """Each line priced by `pricing.price_line` (held flash units at the sale price), with
+    the stock item it sells from; the lines need product, store and reservation__sale
+    loaded. Unsold lines are priced 0 and marked unavailable."""
+    now = now or timezone.now()
+    items = {
+        (item.store_id, item.product_id): item
+        for item in StockItem.objects.select_related("product", "store").filter(
+            store_id__in={line.store_id for line in lines},
+            product_id__in={line.product_id for line in lines},
+        )
+    }
+    priced = []
+    for line in lines:
+        item = items.get((line.store_id, line.product_id))
+        price = price_line(
+            line, regular_price=item.selling_price if item is not None else None, now=now
+        )
+        priced.append(
+            PricedLine(
+                line=line,
+                unit_price=price.unit_price if price.unit_price is not None else Decimal("0"),
+                available=price.unit_price is not None and line.store.is_active,
+                reservation_expires_at=line.reservation.expires_at if line.reservation else None,
+                reservation_live=price.kind == "sale",
+                kind=price.kind,
+                item=item,
+                flash_sale_id=price.flash_sale_id,
+            )
+        )
+    return priced
+
+
+def store_cart_of(
+    priced: list[PricedLine],
+    *,
+    settings: ShopSettings,
+    fulfilment: str = Fulfilment.PICKUP,
+    discount: Decimal = Decimal("0"),
+) -> StoreCart:
+    """One store's priced lines with its totals (the unavailable lines left out)."""
+    store = priced[0].line.store
+    totals = totals_for(
+        line_amounts=[p.amount for p in priced if p.available],
+        settings=settings,
+        fulfilment=fulfilment,
+        discount=discount,
+    )
+    return StoreCart(store.pk, store.name, store.currency, priced, totals)
+
+
 def priced_cart(cart: Cart | None, *, fulfilment: str = Fulfilment.PICKUP) -> list[StoreCart]:
     """The cart per store, each line priced by `pricing.price_line` as checkout prices it
     (held flash units at the sale price), with the store's tax and fee. For the cart page
@@ -338,40 +429,13 @@ def priced_cart(cart: Cart | None, *, fulfilment: str = Fulfilment.PICKUP) -> li
         return []
     now = timezone.now()
     lines = list(cart.lines.select_related("product", "store", "reservation", "reservation__sale"))
-    from shelfwatch.inventory.models import StockItem
-
-    prices = {
-        (store_id, product_id): price
-        for store_id, product_id, price in StockItem.objects.filter(
-            store_id__in={line.store_id for line in lines},
-            product_id__in={line.product_id for line in lines},
-        ).values_list("store_id", "product_id", "selling_price")
-    }
     by_store: dict[int, list[PricedLine]] = {}
-    for line in lines:
-        price = price_line(
-            line, regular_price=prices.get((line.store_id, line.product_id)), now=now
-        )
-        by_store.setdefault(line.store_id, []).append(
-            PricedLine(
-                line=line,
-                unit_price=price.unit_price if price.unit_price is not None else Decimal("0"),
-                available=price.unit_price is not None and line.store.is_active,
-                reservation_expires_at=line.reservation.expires_at if line.reservation else None,
-                reservation_live=price.kind == "sale",
-                kind=price.kind,
-            )
-        )
-    result = []
-    for store_id, priced in by_store.items():
-        store = priced[0].line.store
-        totals = totals_for(
-            line_amounts=[p.amount for p in priced if p.available],
-            settings=shop_settings_for(store_id),
-            fulfilment=fulfilment,
-        )
-        result.append(StoreCart(store_id, store.name, store.currency, priced, totals))
-    return result
+    for priced in price_lines(lines, now=now):
+        by_store.setdefault(priced.line.store_id, []).append(priced)
+    return [
+        store_cart_of(priced, settings=shop_settings_for(store_id), fulfilment=fulfilment)
+        for store_id, priced in by_store.items()
+    ]
 
 
 def purge_visitor_carts(*, older_than: timedelta) -> int:

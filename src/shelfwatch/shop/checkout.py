@@ -14,17 +14,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shelfwatch.http.problems import ApiError, Conflict
-from shelfwatch.inventory.models import MovementReason
+from shelfwatch.errors import Conflict, DomainError, Invalid, Malformed, NotSignedIn
+from shelfwatch.inventory.models import MovementReason, Store
 from shelfwatch.inventory.stock import InsufficientStock, move_stock
+from shelfwatch.loyalty.selectors import Balance, balances_for
 from shelfwatch.shop import flash_sales
-from shelfwatch.shop.carts import CartOwner, lines_of
+from shelfwatch.shop.carts import (
+    CartOwner,
+    PricedLine,
+    StoreCart,
+    lines_of,
+    price_lines,
+    store_cart_of,
+)
 from shelfwatch.shop.models import (
     CartLine,
     CheckoutAttempt,
@@ -33,40 +41,31 @@ from shelfwatch.shop.models import (
     OrderLine,
     OrderStatus,
     PaymentStatus,
+    ShopSettings,
 )
 from shelfwatch.shop.orders import change_status, record_status
 from shelfwatch.shop.payments import get_provider
 from shelfwatch.shop.payments.base import PaymentFailed, PaymentResult, PaymentUnavailable
-from shelfwatch.shop.pricing import (
-    ProductNotSold,
-    price_line,
-    sellable_item,
-    shop_settings_for,
-    totals_for,
-)
+from shelfwatch.shop.pricing import ProductNotSold, Totals, not_sold, shop_settings_for
 
 logger = logging.getLogger("shelfwatch.shop")
 
 MAX_KEY_LENGTH = 100
 
 
-class IdempotencyKeyRequired(ApiError):
-    status = 400
+class IdempotencyKeyRequired(Malformed):
     code = "idempotency_key_required"
 
 
-class IdempotencyKeyReused(ApiError):
-    status = 422
+class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
 
 
-class CartEmpty(ApiError):
-    status = 422
+class CartEmpty(Invalid):
     code = "cart_empty"
 
 
-class StoreRequired(ApiError):
-    status = 422
+class StoreRequired(Invalid):
     code = "store_required"
 
 
@@ -74,8 +73,7 @@ class LinesShort(Conflict):
     code = "insufficient_stock"
 
 
-class DeliveryNotOffered(ApiError):
-    status = 422
+class DeliveryNotOffered(Invalid):
     code = "delivery_not_offered"
 
 
@@ -100,6 +98,95 @@ class CheckoutResult:
     created: bool  # False when the key had already placed this order
 
 
+@dataclass(frozen=True)
+class PointsQuote:
+    """The shopper's points at the store (None for a visitor) and what the asked points
+    would take off, or the problem redeeming them would raise."""
+
+    balance: Balance | None = None
+    discount: Decimal = Decimal("0")
+    problem: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class CheckoutQuote:
+    """What checking out one store's cart lines costs now, priced as checkout prices them:
+    `store_cart` has the lines and the totals before points, `totals` those after them."""
+
+    store_cart: StoreCart
+    settings: ShopSettings
+    fulfilment: str
+    points: PointsQuote = PointsQuote()
+
+    @property
+    def store(self) -> Store:
+        """The store whose lines these are."""
+        return self.store_cart.lines[0].line.store
+
+    @property
+    def totals(self) -> Totals:
+        """The totals after the quoted points' discount (none when they were refused)."""
+        return self.totals_with(self.points.discount if self.points.problem is None else 0)
+
+    def totals_with(self, discount: Decimal | int) -> Totals:
+        """The totals after a points discount of `discount`."""
+        return store_cart_of(
+            self.store_cart.lines,
+            settings=self.settings,
+            fulfilment=self.fulfilment,
+            discount=Decimal(discount),
+        ).totals
+
+
+def quote(
+    *, owner: CartOwner, store_id: int, fulfilment: str = Fulfilment.PICKUP, points: int = 0
+) -> CheckoutQuote | None:
+    """What checking out the owner's lines of `store_id` would cost now, with what `points`
+    would take off (or why they cannot); None when the cart has nothing from that store."""
+    lines = list(_cart_lines(owner).filter(store_id=store_id))
+    if not lines:
+        return None
+    quoted = _quote(lines, settings=shop_settings_for(store_id), fulfilment=fulfilment)
+    return replace(quoted, points=_points_quote(owner, quoted, points))
+
+
+def _cart_lines(owner: CartOwner):
+    return (
+        lines_of(owner)
+        .select_related("product", "store", "reservation", "reservation__sale")
+        .order_by("id")
+    )
+
+
+def _quote(
+    lines: list[CartLine], *, settings: ShopSettings, fulfilment: str, now=None
+) -> CheckoutQuote:
+    priced = price_lines(lines, now=now)
+    store_cart = store_cart_of(priced, settings=settings, fulfilment=fulfilment)
+    return CheckoutQuote(store_cart=store_cart, settings=settings, fulfilment=fulfilment)
+
+
+def _points_quote(owner: CartOwner, quoted: CheckoutQuote, points: int) -> PointsQuote:
+    if owner.user is None:
+        return PointsQuote()
+    from shelfwatch.loyalty.redemption import quote_redemption
+
+    store = quoted.store
+    balance = next((b for b in balances_for(owner.user) if b.store_id == store.pk), None)
+    if not points:
+        return PointsQuote(balance=balance)
+    try:
+        discount = quote_redemption(
+            user=owner.user,
+            store=store,
+            points=points,
+            order_total=quoted.store_cart.totals.subtotal,
+        )
+    except DomainError as exc:
+        return PointsQuote(balance=balance, problem=exc)
+    return PointsQuote(balance=balance, discount=discount)
+
+
 def checkout(*, owner: CartOwner, idempotency_key: str, request: CheckoutRequest) -> CheckoutResult:
     """Place the order for the owner's cart lines of one store, exactly once per key.
 
@@ -114,7 +201,7 @@ def checkout(*, owner: CartOwner, idempotency_key: str, request: CheckoutRequest
             f"send an Idempotency-Key header of 1 to {MAX_KEY_LENGTH} characters"
         )
     if request.fulfilment not in Fulfilment.values:
-        raise ApiError("fulfilment is pickup or delivery", status=422, code="invalid_fulfilment")
+        raise Invalid("fulfilment is pickup or delivery", code="invalid_fulfilment")
     provider = get_provider(request.payment_method)
     digest = request.digest()
     # No look-up first: claiming the key is the first statement, and a key already used
@@ -148,9 +235,7 @@ def _previous(owner: CartOwner, key: str, digest: str) -> Order | None:
 def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, provider) -> Order:
     # The key first: a duplicate in flight fails here before touching any stock.
     attempt = CheckoutAttempt.objects.create(owner=owner.key, key=key, request_hash=digest)
-    lines = list(
-        lines_of(owner).select_related("product", "reservation", "reservation__sale").order_by("id")
-    )
+    lines = list(_cart_lines(owner))
     store_ids = {line.store_id for line in lines}
     store_id = request.store_id
     if store_id is None:
@@ -168,15 +253,16 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         raise DeliveryNotOffered("this store offers pickup only")
 
     now = timezone.now()
-    priced, expired = [], []
-    for line in lines:
-        item = sellable_item(store_id=store_id, product_id=line.product_id)
-        price = price_line(line, regular_price=item.selling_price, now=now)
-        if price.kind == "hold_expired":
-            expired.append(
-                {"line_id": line.pk, "product_id": line.product_id, "product": line.product.name}
-            )
-        priced.append((line, item, price.unit_price, price.flash_sale_id))
+    quoted = _quote(lines, settings=settings, fulfilment=request.fulfilment, now=now)
+    priced = quoted.store_cart.lines
+    unsold = next((p for p in priced if not p.sellable), None)
+    if unsold is not None:
+        raise not_sold(store_id=store_id, product_id=unsold.line.product_id)
+    expired = [
+        {"line_id": p.line.pk, "product_id": p.line.product_id, "product": p.line.product.name}
+        for p in priced
+        if p.kind == "hold_expired"
+    ]
     if expired:
         # The buyer chose the sale price; charging more without asking is not an option.
         raise flash_sales.ReservationExpired(
@@ -184,12 +270,8 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
             "(or to buy it at the regular price once the sale is over)",
             extra={"lines": expired},
         )
-    totals = totals_for(
-        line_amounts=[price * line.quantity for line, _, price, _ in priced],
-        settings=settings,
-        fulfilment=request.fulfilment,
-    )
-    store = priced[0][1].store
+    totals = quoted.store_cart.totals
+    store = quoted.store
     order = Order.objects.create(
         store=store,
         user=owner.user,
@@ -210,41 +292,42 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         [
             OrderLine(
                 order=order,
-                stock_item=item,
-                product=line.product,
-                product_name=line.product.name[:300],
-                quantity=line.quantity,
-                unit_price=price,
-                line_total=price * line.quantity,
-                flash_sale_id=sale_id,
+                stock_item=p.item,
+                product=p.line.product,
+                product_name=p.line.product.name[:300],
+                quantity=p.line.quantity,
+                unit_price=p.unit_price,
+                line_total=p.amount,
+                flash_sale_id=p.flash_sale_id,
             )
-            for line, item, price, sale_id in priced
+            for p in priced
         ]
     )
     if request.points:
-        _redeem(order, owner, request.points, settings)
+        _redeem(order, owner, request.points, quoted)
     if getattr(provider, "offline", False):
         # Nothing to call: the payment terms are part of the order's own transaction.
         _record_payment(order, provider.charge(order=order, idempotency_key=f"{order.pk}:{key}"))
-    CartLine.objects.filter(pk__in=[line.pk for line, _, _, _ in priced]).delete()
+    CartLine.objects.filter(pk__in=[p.line.pk for p in priced]).delete()
     record_status(order, previous=None, actor=owner.user, reason="placed")
     # The hot rows last (stock items, then the sale rows), so their locks are held only
     # for the few statements before the commit.
     _take_stock(order, priced, actor=owner.user)
-    for line, _, _, sale_id in priced:
-        if sale_id is not None:
-            flash_sales.convert(reservation=line.reservation, order=order, now=now)
+    for p in priced:
+        if p.flash_sale_id is not None:
+            flash_sales.convert(reservation=p.line.reservation, order=order, now=now)
     return order
 
 
-def _take_stock(order: Order, priced: list, *, actor) -> None:
+def _take_stock(order: Order, priced: list[PricedLine], *, actor) -> None:
     """Take every line's units, or none: each short line is collected (its failed take is
     undone by move_stock's own savepoint), then the whole checkout is refused."""
     short = []
-    for line, item, _, _ in priced:
+    for p in priced:
+        line = p.line
         try:
             move_stock(
-                item=item,
+                item=p.item,
                 delta=-line.quantity,
                 reason=MovementReason.SALE,
                 reference=f"order {order.pk}",
@@ -267,9 +350,9 @@ def _take_stock(order: Order, priced: list, *, actor) -> None:
         )
 
 
-def _redeem(order: Order, owner: CartOwner, points: int, settings) -> None:
+def _redeem(order: Order, owner: CartOwner, points: int, quoted: CheckoutQuote) -> None:
     if owner.user is None:
-        raise ApiError("sign in to redeem points", status=401, code="sign_in_required")
+        raise NotSignedIn("sign in to redeem points", code="sign_in_required")
     from shelfwatch.loyalty.redemption import redeem_points
 
     discount = redeem_points(
@@ -279,12 +362,7 @@ def _redeem(order: Order, owner: CartOwner, points: int, settings) -> None:
         order_total=order.subtotal,
         order_id=order.pk,
     )
-    totals = totals_for(
-        line_amounts=[order.subtotal],
-        settings=settings,
-        fulfilment=order.fulfilment,
-        discount=Decimal(discount),
-    )
+    totals = quoted.totals_with(discount)
     order.discount, order.points_redeemed = totals.discount, points
     order.tax, order.total = totals.tax, totals.total
     order.save(update_fields=["discount", "points_redeemed", "tax", "total"])
@@ -329,4 +407,12 @@ def _record_payment(order: Order, result: PaymentResult) -> None:
         )
 
 
-__all__ = ["CheckoutRequest", "CheckoutResult", "ProductNotSold", "checkout"]
+__all__ = [
+    "CheckoutQuote",
+    "CheckoutRequest",
+    "CheckoutResult",
+    "PointsQuote",
+    "ProductNotSold",
+    "checkout",
+    "quote",
+]

@@ -8,7 +8,6 @@ are the server's, never the form's. Every form works without JavaScript; POSTs r
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,11 +20,11 @@ from shelfwatch.errors import DomainError
 from shelfwatch.http.problems import status_of
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import carts
-from shelfwatch.shop import storefront_selectors as selectors
-from shelfwatch.shop.checkout import CheckoutRequest, LinesShort, checkout
+from shelfwatch.shop.checkout import CheckoutQuote, CheckoutRequest, LinesShort, checkout, quote
 from shelfwatch.shop.models import Fulfilment
-from shelfwatch.shop.page_problems import problem_message
-from shelfwatch.shop.pricing import shop_settings_for, totals_for
+from shelfwatch.shop.page_wording import problem_message
+from shelfwatch.shop.pricing import shop_settings_for
+from shelfwatch.shop.selectors import storefront as selectors
 from shelfwatch.shop.views import page_owner, shop_context
 
 MAX_NOTE = 500
@@ -166,25 +165,16 @@ def _checkout_form(request: HttpRequest) -> dict:
     }
 
 
-def _points_quote(user, store_cart, store, points: int | None) -> dict:
-    """The shopper's points at this store and what `points` would take off, or why not."""
-    from shelfwatch.loyalty.redemption import quote_redemption
-    from shelfwatch.loyalty.selectors import balances_for
-
-    if not user.is_authenticated:
-        return {"balance": None, "discount": Decimal("0"), "error": None}
-    balance = next((b for b in balances_for(user) if b.store_id == store.pk), None)
-    quote = {"balance": balance, "discount": Decimal("0"), "error": None}
+def _points_shown(owner: carts.CartOwner, quoted: CheckoutQuote, points: int | None) -> dict:
+    """The points box: the shopper's balance here and what the points take off, or why not."""
+    shown = {"balance": quoted.points.balance, "discount": quoted.points.discount, "error": None}
+    if owner.user is None:
+        return shown
     if points is None:
-        quote["error"] = _("Enter a whole number of points.")
-    elif points:
-        try:
-            quote["discount"] = quote_redemption(
-                user=user, store=store, points=points, order_total=store_cart.totals.subtotal
-            )
-        except DomainError as exc:
-            quote["error"] = problem_message(exc)
-    return quote
+        shown["error"] = _("Enter a whole number of points.")
+    elif quoted.points.problem is not None:
+        shown["error"] = problem_message(quoted.points.problem)
+    return shown
 
 
 def _place(request: HttpRequest, owner, form: dict, store_id: int):
@@ -229,34 +219,24 @@ def checkout_page(request: HttpRequest, store_id: int) -> HttpResponse:
         order_id, problem, short, status = _place(request, owner, form, store_id)
         if order_id is not None:
             return redirect("shop-order", order_id=order_id)
-    store_cart = next(
-        (
-            entry
-            for entry in carts.priced_cart(carts.find_cart(owner), fulfilment=form["fulfilment"])
-            if entry.store_id == store_id
-        ),
-        None,
+    quoted = quote(
+        owner=owner,
+        store_id=store_id,
+        fulfilment=form["fulfilment"],
+        points=form["points"] or 0,
     )
-    if store_cart is None:
+    if quoted is None:
         messages.error(request, problem or _("Your cart has nothing from this store."))
         return redirect("shop-cart")
-    store = store_cart.lines[0].line.store
-    quote = _points_quote(request.user, store_cart, store, form["points"])
-    totals = totals_for(
-        line_amounts=[p.amount for p in store_cart.lines if p.available],
-        settings=settings,
-        fulfilment=form["fulfilment"],
-        discount=quote["discount"] if not quote["error"] else Decimal("0"),
-    )
     context = shop_context(
         request,
-        store_cart=store_cart,
-        shop_store=store,
+        store_cart=quoted.store_cart,
+        shop_store=quoted.store,
         offers_delivery=settings.offers_delivery,
         delivery_fee=settings.delivery_fee,
-        totals=totals,
+        totals=quoted.totals,
         form=form,
-        quote=quote,
+        quote=_points_shown(owner, quoted, form["points"]),
         problem=problem,
         short_lines=short,
         short_ids={row.get("line_id") for row in short},

@@ -9,23 +9,31 @@ the tender, so the last figure of a burst always reaches the product pages.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_tasks import task
 
 from shelfwatch.events.publishing import emit
-from shelfwatch.shop import flash_sales  # imports this module; used at call time only
 from shelfwatch.shop.models import FlashSale
-
-if TYPE_CHECKING:
-    from shelfwatch.shop.flash_sales import SaleRow
+from shelfwatch.shop.selectors import sale_units
 
 logger = logging.getLogger("shelfwatch.shop")
 
 UNITS_LEFT_EVERY_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class SaleRow:
+    """The sale row as the reserving UPDATE left it: what the announcements need."""
+
+    full: bool  # held + sold reach the allotment
+    sold_out_announced: bool
+    units_left_due: bool
+    throttle_passed: bool  # the last units-left figure is older than the window
 
 
 def _topics(sale: FlashSale) -> list[str]:
@@ -73,11 +81,9 @@ def _mark_units_left_due(sale: FlashSale) -> bool:
 
 
 def _flush_after_window() -> None:
-    from shelfwatch.shop.tasks import flush_units_left as flush_task
-
     try:
         after = timezone.now() + timedelta(seconds=UNITS_LEFT_EVERY_SECONDS)
-        flush_task.using(run_after=after).enqueue()
+        flush_units_left_after_window.using(run_after=after).enqueue()
     except Exception:
         # The tender flushes every few seconds anyway; a busy queue must not fail a sale.
         logger.warning("could not schedule the units-left flush", exc_info=True)
@@ -87,7 +93,7 @@ def _emit_units_left(sale: FlashSale, now: datetime) -> None:
     emit(
         type="flash_sale.units_left",
         payload=_payload(
-            sale, units_left=flash_sales.units_left(FlashSale.objects.get(pk=sale.pk), now)
+            sale, units_left=sale_units.units_left(FlashSale.objects.get(pk=sale.pk), now)
         ),
         topics=_topics(sale),
     )
@@ -134,6 +140,14 @@ def flush_units_left(now: datetime | None = None) -> int:
     return sent
 
 
+# Here rather than in shop.tasks, which imports this module: the task is enqueued from here.
+@task()
+def flush_units_left_after_window() -> dict[str, int]:
+    """Send units-left figures the throttle held back; enqueued to run just after the
+    throttle window of a sale whose figure was held back."""
+    return {"units_left_sent": flush_units_left()}
+
+
 def announce_due(now: datetime | None = None) -> dict[str, int]:
     """Emit `flash_sale.started` and `flash_sale.ended` once each, for sales whose start or
     end has passed; run by the scheduler."""
@@ -147,7 +161,7 @@ def announce_due(now: datetime | None = None) -> dict[str, int]:
                 if sale.ends_at > now:
                     emit(
                         type="flash_sale.started",
-                        payload=_payload(sale, units_left=flash_sales.units_left(sale, now)),
+                        payload=_payload(sale, units_left=sale_units.units_left(sale, now)),
                         topics=_topics(sale),
                     )
                 counts["started"] += 1

@@ -17,19 +17,18 @@ that finds no room releases the expired holds of that sale and tries once more.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import F, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from shelfwatch.accounts.models import User
-from shelfwatch.http.problems import ApiError, Conflict
+from shelfwatch.errors import Conflict, DomainError, Invalid
 from shelfwatch.shop import flash_sale_news
+from shelfwatch.shop.flash_sale_news import SaleRow
 from shelfwatch.shop.models import (
     FlashSale,
     FlashSaleCustomer,
@@ -38,6 +37,7 @@ from shelfwatch.shop.models import (
     ReservationStatus,
     ShopSettings,
 )
+from shelfwatch.shop.selectors.sale_units import units_left_now
 
 
 class FlashSaleNotActive(Conflict):
@@ -56,8 +56,7 @@ class ReservationExpired(Conflict):
     code = "reservation_expired"
 
 
-class InvalidFlashSale(ApiError):
-    status = 422
+class InvalidFlashSale(Invalid):
     code = "invalid_flash_sale"
 
 
@@ -73,58 +72,6 @@ def active_sale(*, store_id: int, product_id: int, now: datetime | None = None) 
     )
 
 
-def live_holds(
-    sale_ids, now: datetime | None = None, *, exclude: int | None = None
-) -> dict[int, int]:
-    """Units in unexpired active reservations (but `exclude`), per sale id."""
-    now = now or timezone.now()
-    rows = (
-        Reservation.objects.filter(
-            sale_id__in=list(sale_ids), status=ReservationStatus.ACTIVE, expires_at__gt=now
-        )
-        .exclude(pk=exclude)
-        .values("sale_id")
-        .annotate(units=Sum("quantity"))
-    )
-    return {row["sale_id"]: row["units"] for row in rows}
-
-
-def units_left(sale: FlashSale, now: datetime | None = None, *, exclude: int | None = None) -> int:
-    """Allotted minus sold minus unexpired holds: expired holds are free at once."""
-    held = live_holds([sale.pk], now, exclude=exclude).get(sale.pk, 0)
-    return max(0, sale.quantity_allotted - sale.sold - held)
-
-
-def units_left_now(
-    sale_id: int, now: datetime | None = None, *, exclude: int | None = None
-) -> int | None:
-    """Units left of the sale as the database has it now (None when the sale has ended or
-    is gone), read in ONE statement.
-
-    One statement sees one snapshot. Read in two (the sale row, then its holds), a checkout
-    converting a hold between them is seen half done: its units neither held nor sold yet,
-    so a sold-out sale seemed to have units left and a shopper was told 409 "ask for fewer"
-    instead of getting the regular price.
-    """
-    now = now or timezone.now()
-    holds = Reservation.objects.filter(
-        sale_id=OuterRef("pk"), status=ReservationStatus.ACTIVE, expires_at__gt=now
-    )
-    if exclude is not None:
-        holds = holds.exclude(pk=exclude)
-    holds = holds.order_by().values("sale_id").annotate(units=Sum("quantity")).values("units")
-    row = (
-        FlashSale.objects.filter(pk=sale_id, ends_at__gt=now)
-        .annotate(holds=Coalesce(Subquery(holds), 0))
-        .values_list("quantity_allotted", "sold", "holds")
-        .first()
-    )
-    if row is None:
-        return None
-    allotted, sold, held = row
-    return max(0, allotted - sold - held)
-
-
 def hold_minutes(store_id: int) -> int:
     value = (
         ShopSettings.objects.filter(store_id=store_id)
@@ -132,16 +79,6 @@ def hold_minutes(store_id: int) -> int:
         .first()
     )
     return value or 10
-
-
-@dataclass(frozen=True)
-class SaleRow:
-    """The sale row as the reserving UPDATE left it: what the announcements need."""
-
-    full: bool  # held + sold reach the allotment
-    sold_out_announced: bool
-    units_left_due: bool
-    throttle_passed: bool  # the last units-left figure is older than the window
 
 
 def _dropped_hold_expiry(sale: FlashSale, user: User, now: datetime) -> datetime | None:
@@ -233,35 +170,63 @@ def _sale_row(values, now: datetime) -> SaleRow:
     )
 
 
-def reserve(
-    *,
-    sale: FlashSale,
-    user: User,
-    quantity: int,
-    may_release_expired: bool = True,
-    attach: Callable[[Reservation], None] | None = None,
-    expires_by: datetime | None = None,
-) -> Reservation:
-    """Hold `quantity` units of `sale` for `user` for the store's hold time, or until
-    `expires_by` when that comes first (a hold that replaces a live one keeps its expiry),
-    and never past a hold of theirs on this sale that they dropped before it ran out, so
-    removing a line and adding it again does not start the clock afresh.
+@dataclass(frozen=True)
+class HoldDecision:
+    """What asking to hold units of a sale came to: "started" (the reservation row is
+    written, its units not counted yet: see `take_units`), "reserved" or "refused"; a
+    refusal says why (`reason` "not_active", "limit" or "sold_out") and what to tell."""
 
-    Raises FlashSaleNotActive, FlashSaleLimitExceeded or FlashSaleSoldOut, changing nothing.
-    `attach(reservation)` runs in the same transaction before the counters are taken (the
-    cart saves its line there), so the hot sale row stays locked as briefly as possible.
-    Pass `may_release_expired=False` when the caller's transaction already holds the sale
-    row (it released a hold just before): releasing others' holds then would lock
-    reservation and customer rows after the sale row, against the order every other
-    transaction takes them in.
+    sale: FlashSale
+    user: User
+    quantity: int
+    state: str
+    reservation: Reservation | None = None
+    reason: str = ""
+    detail: str = ""
+    limit: int | None = None
+    units_left: int | None = None
+
+    @property
+    def reserved(self) -> bool:
+        """Whether the units are held (counted against the customer and the sale)."""
+        return self.state == "reserved"
+
+    def problem(self) -> DomainError:
+        """The refusal as the problem the API answers with (409)."""
+        if self.reason == "limit":
+            return FlashSaleLimitExceeded(self.detail, extra={"limit": self.limit})
+        if self.reason == "sold_out":
+            return FlashSaleSoldOut(self.detail, extra={"units_left": self.units_left})
+        return FlashSaleNotActive(self.detail)
+
+
+def _refused(sale: FlashSale, user: User, quantity: int, reason: str, detail: str, **extra):
+    return HoldDecision(sale, user, quantity, "refused", reason=reason, detail=detail, **extra)
+
+
+def start_hold(
+    *, sale: FlashSale, user: User, quantity: int, expires_by: datetime | None = None
+) -> HoldDecision:
+    """Write the reservation row of a hold of `quantity` units of `sale` for `user`, if the
+    sale runs and the quantity is within the per-customer limit (else refused, writing
+    nothing). The units count only once `take_units` runs, in the same transaction.
+
+    The hold lasts the store's hold time, or until `expires_by` when that comes first (a
+    hold that replaces a live one keeps its expiry), and never past a hold of theirs on
+    this sale that they dropped before it ran out, so removing a line and adding it again
+    does not start the clock afresh.
     """
     now = timezone.now()
     if not sale.is_active(now):
-        raise FlashSaleNotActive("the flash sale is not running now")
+        return _refused(sale, user, quantity, "not_active", "the flash sale is not running now")
     if quantity > sale.per_customer_limit:
-        raise FlashSaleLimitExceeded(
+        return _refused(
+            sale,
+            user,
+            quantity,
+            "limit",
             f"at most {sale.per_customer_limit} per customer",
-            extra={"limit": sale.per_customer_limit},
+            limit=sale.per_customer_limit,
         )
     expires_at = min(
         when
@@ -272,37 +237,74 @@ def reserve(
         )
         if when is not None
     )
-    with transaction.atomic():
-        reservation = Reservation.objects.create(
-            sale=sale, user=user, quantity=quantity, expires_at=expires_at, created_at=now
-        )
-        if attach is not None:
-            attach(reservation)
+    reservation = Reservation.objects.create(
+        sale=sale, user=user, quantity=quantity, expires_at=expires_at, created_at=now
+    )
+    return HoldDecision(sale, user, quantity, "started", reservation=reservation)
+
+
+def take_units(*, started: HoldDecision, may_release_expired: bool = True) -> HoldDecision:
+    """Count a started hold's units against the customer's limit and the sale: reserved,
+    or refused with why. On refusal the caller rolls back the savepoint that holds the
+    hold's reservation row (counters are never left changed).
+
+    Run it last before the commit, after writing whatever points at the reservation: the
+    hot sale row is locked from here on. Pass `may_release_expired=False` when the
+    caller's transaction already holds the sale row (it released a hold just before):
+    releasing others' holds then would lock reservation and customer rows after the sale
+    row, against the order every other transaction takes them in.
+    """
+    sale, user, quantity = started.sale, started.user, started.quantity
+    reservation = started.reservation
+    now = reservation.created_at
+    refused = _try_reserve(sale, user, quantity, now)
+    if isinstance(refused, str) and may_release_expired:
+        # Try again even when this call freed nothing: a concurrent buyer may have
+        # released the same expired holds a moment earlier, and their units are free.
+        release_expired(sale_id=sale.pk, now=now)
         refused = _try_reserve(sale, user, quantity, now)
-        if isinstance(refused, str) and may_release_expired:
-            # Try again even when this call freed nothing: a concurrent buyer may have
-            # released the same expired holds a moment earlier, and their units are free.
-            release_expired(sale_id=sale.pk, now=now)
-            refused = _try_reserve(sale, user, quantity, now)
-        if refused == "limit":
-            raise FlashSaleLimitExceeded(
-                f"at most {sale.per_customer_limit} per customer, holds and purchases together",
-                extra={"limit": sale.per_customer_limit},
-            )
-        if refused == "sold_out":
-            # Counted without this attempt's own (about to vanish) reservation row, in one
-            # statement (see units_left_now).
-            left = units_left_now(sale.pk, now, exclude=reservation.pk)
-            if left is None:
-                raise FlashSaleNotActive("the flash sale has ended")
-            raise FlashSaleSoldOut(
-                f"only {left} units of this flash sale are left"
-                if left
-                else "no units of this flash sale are left",
-                extra={"units_left": left},
-            )
-        flash_sale_news.announce_after_hold(sale, refused, now)
-    return reservation
+    if refused == "limit":
+        return _refused(
+            sale,
+            user,
+            quantity,
+            "limit",
+            f"at most {sale.per_customer_limit} per customer, holds and purchases together",
+            limit=sale.per_customer_limit,
+        )
+    if refused == "sold_out":
+        # Counted without this attempt's own (about to vanish) reservation row, in one
+        # statement (see units_left_now).
+        left = units_left_now(sale.pk, now, exclude=reservation.pk)
+        if left is None:
+            return _refused(sale, user, quantity, "not_active", "the flash sale has ended")
+        detail = (
+            f"only {left} units of this flash sale are left"
+            if left
+            else "no units of this flash sale are left"
+        )
+        return _refused(sale, user, quantity, "sold_out", detail, units_left=left)
+    flash_sale_news.announce_after_hold(sale, refused, now)
+    return HoldDecision(sale, user, quantity, "reserved", reservation=reservation)
+
+
+def reserve(
+    *,
+    sale: FlashSale,
+    user: User,
+    quantity: int,
+    may_release_expired: bool = True,
+    expires_by: datetime | None = None,
+) -> HoldDecision:
+    """Hold `quantity` units of `sale` for `user` (`start_hold`, then `take_units`): the
+    decision says reserved, with the reservation, or refused and why, changing nothing."""
+    with transaction.atomic():
+        decision = start_hold(sale=sale, user=user, quantity=quantity, expires_by=expires_by)
+        if decision.state == "started":
+            decision = take_units(started=decision, may_release_expired=may_release_expired)
+        if not decision.reserved:
+            transaction.set_rollback(True)  # the refused hold's reservation row goes too
+    return decision
 
 
 def release(reservation: Reservation, *, now: datetime | None = None) -> bool:

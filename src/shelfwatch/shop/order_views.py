@@ -18,10 +18,9 @@ from shelfwatch.accounts.authentication import page_principal
 from shelfwatch.errors import DomainError
 from shelfwatch.http.problems import NotFound
 from shelfwatch.shop import orders
-from shelfwatch.shop import storefront_selectors as selectors
 from shelfwatch.shop.models import Fulfilment, OrderStatus
-from shelfwatch.shop.page_problems import MOVE_LABELS, STATUS_LABELS, label_orders, problem_message
-from shelfwatch.shop.selectors import get_order_for, managed_order
+from shelfwatch.shop.page_wording import MOVE_LABELS, STATUS_LABELS, label_orders, problem_message
+from shelfwatch.shop.selectors import orders as order_selectors
 from shelfwatch.shop.views import shop_context
 
 S = OrderStatus
@@ -34,7 +33,7 @@ STEPS = {
 
 def _readable_order(request: HttpRequest, order_id: int):
     try:
-        return get_order_for(
+        return order_selectors.get_order_for(
             principal=page_principal(request),
             session_key=request.session.session_key,
             order_id=order_id,
@@ -98,7 +97,7 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
 def stores_overview(request: HttpRequest) -> HttpResponse:
     """The stores the caller works in, each with its low-stock count, its open orders and
     links to its dashboard and order board; one store opens its dashboard at once."""
-    stores = selectors.stores_overview(page_principal(request))
+    stores = order_selectors.stores_overview(page_principal(request))
     if len(stores) == 1:
         return redirect("store-dashboard", store_id=stores[0]["store"].pk)
     return render(request, "shop/stores.html", {"rows": stores, "staff_page": True})
@@ -108,7 +107,7 @@ def stores_overview(request: HttpRequest) -> HttpResponse:
 def order_board(request: HttpRequest, store_id: int) -> HttpResponse:
     """A store's open orders by status and the latest finished ones, for its staff."""
     try:
-        store, board = selectors.store_order_board(
+        store, board = order_selectors.store_order_board(
             principal=page_principal(request), store_id=store_id
         )
     except NotFound:
@@ -124,7 +123,9 @@ def order_board(request: HttpRequest, store_id: int) -> HttpResponse:
                 for status in sorted(orders.allowed_next(order), key=S.values.index)
             ]
     open_orders = [order for column in columns for order in column["orders"]]
-    phones = selectors.customer_phones([order.user_id for order in open_orders if order.user_id])
+    phones = order_selectors.customer_phones(
+        [order.user_id for order in open_orders if order.user_id]
+    )
     for order in open_orders:
         order.customer_phone = phones.get(order.user_id, "")
     context = shop_context(
@@ -139,10 +140,15 @@ def order_board_move(request: HttpRequest, store_id: int, order_id: int) -> Http
     """Staff move an order of their store to the posted status, if that move is allowed."""
     principal = page_principal(request)
     try:
-        order = selectors.board_order(principal=principal, store_id=store_id, order_id=order_id)
+        order = order_selectors.board_order(
+            principal=principal, store_id=store_id, order_id=order_id
+        )
     except NotFound:
         order = None
-    if order is None or managed_order(principal=principal, order_id=order_id) is None:
+    if (
+        order is None
+        or order_selectors.managed_order(principal=principal, order_id=order_id) is None
+    ):
         raise Http404("no such order")
     try:
         orders.change_status(

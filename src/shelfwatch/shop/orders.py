@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
+from shelfwatch.errors import Conflict
 from shelfwatch.events.publishing import emit
-from shelfwatch.http.problems import Conflict
 from shelfwatch.inventory.models import MovementReason, StockItem
 from shelfwatch.inventory.stock import move_stock
 from shelfwatch.shop import flash_sales

@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import Invalid
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop.models import CartLine, Fulfilment, ReservationStatus, ShopSettings
 
 CENT = Decimal("0.01")
 
 
-class ProductNotSold(ApiError):
-    status = 422
+class ProductNotSold(Invalid):
     code = "product_not_sold"
 
 
@@ -43,11 +42,16 @@ def sellable_item(*, store_id: int, product_id: int) -> StockItem:
         .first()
     )
     if item is None:
-        raise ProductNotSold(
-            "this store does not sell that product",
-            extra={"store_id": store_id, "product_id": product_id},
-        )
+        raise not_sold(store_id=store_id, product_id=product_id)
     return item
+
+
+def not_sold(*, store_id: int, product_id: int) -> ProductNotSold:
+    """The problem of a product `store_id` does not sell (for the caller to raise)."""
+    return ProductNotSold(
+        "this store does not sell that product",
+        extra={"store_id": store_id, "product_id": product_id},
+    )
 
 
 @dataclass

@@ -11,9 +11,8 @@ from django.db import transaction
 
 from shelfwatch.catalog.models import Product
 from shelfwatch.inventory.models import StockItem, Store
-from shelfwatch.watch.adapters.base import ItemState
 from shelfwatch.watch.changes import apply_states
-from shelfwatch.watch.internal import internal_source_for
+from shelfwatch.watch.internal import internal_source_for, item_state
 from shelfwatch.watch.models import WatchedItem
 
 
@@ -31,15 +30,7 @@ def alert_item_for(*, store: Store, product: Product) -> WatchedItem | None:
         return item
     # Kept but never moved since the store went on watch: the same state a stock event
     # would bring (watch.internal follows these items from now on).
-    state = ItemState(
-        external_id=str(product.pk),
-        product_id=product.pk,
-        name=product.name,
-        available=stock.quantity > 0,
-        price=stock.selling_price,
-        currency=store.currency,
-        url=f"/products/{product.pk}",
-    )
+    stock.product, stock.store = product, store  # already loaded: no look-ups
     with transaction.atomic():
-        apply_states(source=source, states=[state], complete=False)
+        apply_states(source=source, states=[item_state(stock)], complete=False)
     return WatchedItem.objects.filter(source=source, external_id=str(product.pk)).first()

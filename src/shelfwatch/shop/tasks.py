@@ -1,6 +1,7 @@
 """Background tasks of the shop: tending flash sales (expired holds, start and end news,
 held-back units-left figures), settling orders stuck in payment, and clearing visitor
-carts whose owners are long gone."""
+carts whose owners are long gone. The task that flushes one sale's held-back figure right
+after its window is `flash_sale_news.flush_units_left_after_window`."""
 
 from __future__ import annotations
 
@@ -20,13 +21,6 @@ def tend_flash_sales() -> dict[str, int]:
     freed = flash_sales.release_expired()
     flushed = flash_sale_news.flush_units_left()
     return {"units_freed": freed, "units_left_sent": flushed, **flash_sale_news.announce_due()}
-
-
-@task()
-def flush_units_left() -> dict[str, int]:
-    """Send units-left figures the throttle held back; enqueued to run just after the
-    throttle window of a sale whose figure was held back."""
-    return {"units_left_sent": flash_sale_news.flush_units_left()}
 
 
 @task()

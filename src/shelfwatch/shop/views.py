@@ -23,8 +23,10 @@ from shelfwatch.http.problems import NotFound
 from shelfwatch.loyalty.selectors import balances_for, history_for
 from shelfwatch.notify.links import manage_token
 from shelfwatch.shop import carts
-from shelfwatch.shop import storefront_selectors as selectors
-from shelfwatch.shop.page_problems import label_entries, label_orders
+from shelfwatch.shop.page_wording import label_entries, label_orders
+from shelfwatch.shop.selectors import orders as order_selectors
+from shelfwatch.shop.selectors import sales as sale_selectors
+from shelfwatch.shop.selectors import storefront as selectors
 from shelfwatch.shop.storefront_alerts import alert_item_for
 
 
@@ -64,7 +66,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if store is not None:
         context["sale_entries"] = selectors.sale_shelf(store=store, language=_language())
     else:
-        context["sales_elsewhere"] = selectors.running_sale_count()
+        context["sales_elsewhere"] = sale_selectors.running_sale_count()
     return render(request, "shop/home.html", context)
 
 
@@ -105,7 +107,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     view = selectors.product_view(product, store=store, language=_language())
     sale = None
     if store is not None and view.stock is not None:
-        sale = selectors.product_flash_sale(store=store, product=product)
+        sale = sale_selectors.product_flash_sale(store=store, product=product)
     return render(request, "shop/product.html", shop_context(request, view=view, sale=sale))
 
 
@@ -162,7 +164,7 @@ def account(request: HttpRequest) -> HttpResponse:
         request,
         contacts=contacts,
         orders=label_orders(
-            selectors.orders_of(principal=page_principal(request), session_key=None)
+            order_selectors.orders_of(principal=page_principal(request), session_key=None)
         ),
         balances=balances_for(request.user),
         history=label_entries(history),

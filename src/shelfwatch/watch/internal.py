@@ -22,7 +22,9 @@ from shelfwatch.watch.models import Source, SourceKind, SourceStatus
 FOLLOWED_EVENTS = ("stock.back_in_stock", "stock.out_of_stock", "stock.price_changed")
 
 
-def _state(item: StockItem) -> ItemState:
+def item_state(item: StockItem) -> ItemState:
+    """The watched-item state of one of our stock items (its product and store loaded),
+    as the store's internal source reports it."""
     return ItemState(
         external_id=str(item.product_id),
         product_id=item.product_id,
@@ -52,7 +54,7 @@ def internal_source_for(store: Store) -> Source:
             items = StockItem.objects.filter(
                 store=store, product__status=VerificationStatus.VERIFIED
             ).select_related("product", "store")
-            apply_states(source=source, states=[_state(i) for i in items], complete=False)
+            apply_states(source=source, states=[item_state(i) for i in items], complete=False)
     return source
 
 
@@ -72,4 +74,4 @@ def follow_stock_event(event: Event) -> ChangeSummary | None:
     if item is None:
         return None
     with transaction.atomic():
-        return apply_states(source=source, states=[_state(item)], complete=False)
+        return apply_states(source=source, states=[item_state(item)], complete=False)

@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shelfwatch.http.problems import ApiError
+from shelfwatch.errors import Invalid, PaymentRefused
 
 if TYPE_CHECKING:
     from shelfwatch.shop.models import Order
 
 
-class PaymentFailed(ApiError):
-    status = 402
+class PaymentFailed(PaymentRefused):
     code = "payment_failed"
 
 
@@ -27,8 +26,7 @@ class PaymentUnavailable(PaymentFailed):
     code = "payment_unavailable"
 
 
-class UnknownPaymentMethod(ApiError):
-    status = 422
+class UnknownPaymentMethod(Invalid):
     code = "unknown_payment_method"
 
 

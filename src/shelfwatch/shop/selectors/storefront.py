@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
+from django.utils import timezone
 
 from shelfwatch.catalog.images import image_urls
 from shelfwatch.catalog.models import Category, Product
@@ -19,6 +20,8 @@ from shelfwatch.catalog.search import search_products
 from shelfwatch.catalog.selectors import filter_products, get_product_for, visible_products
 from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.notify.models import Contact
+from shelfwatch.shop.models import Cart, CartLine
+from shelfwatch.shop.selectors.sales import running_sales, running_sales_query
 from shelfwatch.watch.models import Source, SourceKind
 
 if TYPE_CHECKING:
@@ -48,6 +51,7 @@ def category_tree() -> list[Category]:
 
 
 def get_category(category_id: int | None) -> Category | None:
+    """The category of that id, or None (for no id or an unknown one)."""
     return None if category_id is None else Category.objects.filter(pk=category_id).first()
 
 
@@ -230,76 +234,17 @@ def account_contacts(user) -> QuerySet[Contact]:
     )
 
 
-# --- phase two: cart count, flash sales, orders and points for the pages ---------------------
-
-
-def cart_count(cart) -> int:
+def cart_count(cart: Cart | None) -> int:
     """How many units the header's cart link shows (0 without a cart)."""
     if cart is None:
         return 0
-    from shelfwatch.shop.models import CartLine
-
     return CartLine.objects.filter(cart=cart).aggregate(units=Sum("quantity"))["units"] or 0
-
-
-def product_flash_sale(*, store: Store, product: Product) -> dict | None:
-    """The running (else the next upcoming) flash sale of `product` at `store`, as the
-    product page shows it: price, window and units left; None when there is none."""
-    from shelfwatch.shop.outputs import flash_sales_out
-    from shelfwatch.shop.selectors import live_flash_sales
-
-    sales = list(live_flash_sales(store_id=store.pk, product_id=product.pk)[:10])
-    if not sales:
-        return None
-    shown = flash_sales_out(sales)
-    running = [sale for sale in shown if sale["is_active"]]
-    return running[0] if running else min(shown, key=lambda sale: sale["starts_at"])
-
-
-def running_sales(store: Store, product_ids: list[int]) -> dict[int, dict]:
-    """{product id: {"sale_price", "ends_at", "title"}} for the flash sales running now at
-    `store` on those products with units left, so cards can show the sale price."""
-    from django.utils import timezone
-
-    from shelfwatch.shop.models import FlashSale
-
-    now = timezone.now()
-    sales = FlashSale.objects.filter(
-        store=store,
-        product_id__in=product_ids,
-        starts_at__lte=now,
-        ends_at__gt=now,
-        # A sold-out sale sells at the regular price: the card shows that price then.
-        quantity_allotted__gt=F("held") + F("sold"),
-    ).order_by("ends_at")
-    found: dict[int, dict] = {}
-    for sale in sales:
-        if sale.product_id not in found:
-            found[sale.product_id] = {
-                "sale_price": sale.sale_price,
-                "ends_at": sale.ends_at,
-                "title": sale.title,
-            }
-    return found
-
-
-def _running_sales_query(now):
-    from shelfwatch.shop.models import FlashSale
-
-    return FlashSale.objects.filter(
-        starts_at__lte=now,
-        ends_at__gt=now,
-        quantity_allotted__gt=F("held") + F("sold"),
-        store__is_active=True,
-    )
 
 
 def sale_shelf(*, store: Store, language: str, limit: int = 8) -> list[ShelfEntry]:
     """The products on a running flash sale (with units left) at `store`, soonest ending
     first, as shelf cards carrying the sale price and its end."""
-    from django.utils import timezone
-
-    sales = list(_running_sales_query(timezone.now()).filter(store=store).order_by("ends_at"))
+    sales = list(running_sales_query(timezone.now()).filter(store=store).order_by("ends_at"))
     product_ids = list(dict.fromkeys(sale.product_id for sale in sales))[:limit]
     products = {
         p.pk: p
@@ -323,84 +268,3 @@ def sale_shelf(*, store: Store, language: str, limit: int = 8) -> list[ShelfEntr
         for pk in product_ids
         if pk in products and pk in stock
     ]
-
-
-def running_sale_count() -> int:
-    """How many flash sales with units left run now at open stores (for a shopper who has
-    not picked a store yet)."""
-    from django.utils import timezone
-
-    return _running_sales_query(timezone.now()).count()
-
-
-def orders_of(*, principal, session_key: str | None, limit: int = 20) -> list:
-    """The caller's newest orders (a visitor's: this session's), with store and lines."""
-    from shelfwatch.shop.selectors import customer_orders
-
-    return list(customer_orders(principal=principal, session_key=session_key)[:limit])
-
-
-def store_order_board(*, principal, store_id: int, done_limit: int = 20) -> tuple[Store, dict]:
-    """The order board of a store the caller manages: open orders by status (oldest
-    first, as they are worked through) and the latest finished ones. Raises NotFound for
-    a store the caller does not manage."""
-    from shelfwatch.inventory.selectors import get_store_for
-    from shelfwatch.shop.models import OrderStatus
-    from shelfwatch.shop.selectors import store_board
-
-    store = get_store_for(principal, store_id)
-    orders = store_board(principal=principal, store_id=store.pk).select_related("user")
-    finished = [OrderStatus.DELIVERED, OrderStatus.CANCELLED]
-    open_orders = list(orders.exclude(status__in=finished).order_by("id")[:200])
-    columns = {status: [] for status in OrderStatus.values if status not in finished}
-    for order in open_orders:
-        columns[order.status].append(order)
-    done = list(orders.filter(status__in=finished).order_by("-updated_at", "-id")[:done_limit])
-    return store, {"columns": columns, "done": done}
-
-
-def stores_overview(principal) -> list[dict]:
-    """The stores `principal` manages, by name, each as {"store", "low_stock", "open_orders"}:
-    items at or under their reorder level, orders not yet delivered or cancelled."""
-    from shelfwatch.inventory.selectors import stores_for
-    from shelfwatch.shop.models import Order, OrderStatus
-
-    stores = list(stores_for(principal).order_by("name"))
-    ids = [store.pk for store in stores]
-    low = dict(
-        StockItem.objects.filter(store_id__in=ids, quantity__lte=F("reorder_level"))
-        .values_list("store_id")
-        .annotate(n=Count("id"))
-        .values_list("store_id", "n")
-    )
-    finished = [OrderStatus.DELIVERED, OrderStatus.CANCELLED]
-    open_orders = dict(
-        Order.objects.filter(store_id__in=ids)
-        .exclude(status__in=finished)
-        .values_list("store_id")
-        .annotate(n=Count("id"))
-        .values_list("store_id", "n")
-    )
-    return [
-        {"store": s, "low_stock": low.get(s.pk, 0), "open_orders": open_orders.get(s.pk, 0)}
-        for s in stores
-    ]
-
-
-def customer_phones(user_ids: list[int]) -> dict[int, str]:
-    """{user id: WhatsApp number} of customers who gave one for alerts (verified), so the
-    store can call about an order; customers without one are left out."""
-    rows = Contact.objects.filter(
-        user_id__in=set(user_ids), channel="whatsapp", verified_at__isnull=False
-    ).order_by("-id")
-    phones: dict[int, str] = {}
-    for user_id, address in rows.values_list("user_id", "address"):
-        phones.setdefault(user_id, address)
-    return phones
-
-
-def board_order(*, principal, store_id: int, order_id: int):
-    """An order of a store the caller manages, or None (another store's order too)."""
-    from shelfwatch.shop.selectors import store_board
-
-    return store_board(principal=principal, store_id=store_id).filter(pk=order_id).first()

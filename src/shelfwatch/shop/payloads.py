@@ -1,4 +1,4 @@
-"""Plain-dict views of carts, orders and flash sales, shared by the API and the pages."""
+"""Plain-dict payloads of carts, orders and flash sales, shared by the API and the pages."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop.carts import StoreCart
-from shelfwatch.shop.flash_sales import live_holds
 from shelfwatch.shop.models import FlashSale, Order
 from shelfwatch.shop.orders import allowed_next
+from shelfwatch.shop.selectors.sale_units import live_holds
 
 
 def cart_out(stores: list[StoreCart]) -> dict:
