@@ -80,6 +80,12 @@ class Invalid(DomainError):
     code = "invalid"
 
 
+class Unavailable(DomainError):
+    """A service we depend on failed or did not answer; asking again later may work."""
+
+    code = "unavailable"
+
+
 class TooLarge(DomainError):
     """What was sent is larger than allowed."""
 

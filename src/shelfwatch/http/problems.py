@@ -53,6 +53,7 @@ STATUS_FOR: dict[type[DomainError], int] = {
     errors.TooLarge: 413,
     errors.Invalid: 422,
     errors.TooMany: 429,
+    errors.Unavailable: 502,
     DomainError: 400,
 }
 

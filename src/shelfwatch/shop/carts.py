@@ -106,6 +106,8 @@ def lines_of(owner: CartOwner):
 
 
 def get_or_create_cart(owner: CartOwner) -> Cart:
+    """The owner's cart, created on first use; Malformed when there is neither a session
+    nor a signed-in user to own it."""
     cart = find_cart(owner)
     if cart is not None:
         return cart
@@ -349,6 +351,7 @@ class PricedLine:
 
     @property
     def amount(self) -> Decimal:
+        """The line's price: unit price times quantity, not rounded."""
         return self.unit_price * self.line.quantity
 
     @property

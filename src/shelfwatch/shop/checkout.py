@@ -88,6 +88,7 @@ class CheckoutRequest:
     note: str = ""
 
     def digest(self) -> str:
+        """A SHA-256 of every field: the same request under the same key gives the same digest."""
         raw = json.dumps(self.__dict__, sort_keys=True, default=str)
         return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -60,6 +60,8 @@ def _throttle_passed(now: datetime) -> Q:
 
 
 def announce_units_left(sale: FlashSale, now: datetime, *, force: bool = False) -> None:
+    """Emit the sale's units-left figure, at most once a second unless `force`; a figure
+    held back is marked due and sent by the next change or the tender."""
     # At most one a second per sale, decided on the sale row the caller has locked anyway:
     # under a rush every reserve would otherwise write an event. A figure held back is
     # marked due, and the next change past the window or the tender sends the latest

@@ -73,6 +73,7 @@ def active_sale(*, store_id: int, product_id: int, now: datetime | None = None) 
 
 
 def hold_minutes(store_id: int) -> int:
+    """How long a flash-sale hold lasts in this store, in minutes (10 unless set)."""
     value = (
         ShopSettings.objects.filter(store_id=store_id)
         .values_list("reservation_hold_minutes", flat=True)

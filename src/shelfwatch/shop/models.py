@@ -279,6 +279,7 @@ class FlashSale(models.Model):
         return self.title or f"flash sale {self.pk}"
 
     def is_active(self, now=None) -> bool:
+        """Whether the sale runs at `now` (default: this instant); the end is exclusive."""
         now = now or timezone.now()
         return self.starts_at <= now < self.ends_at
 

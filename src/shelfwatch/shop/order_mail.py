@@ -30,6 +30,7 @@ EMAILED = frozenset(
 
 
 def idempotency_key(order_id: int, status: str) -> str:
+    """The outbox key of one order's email about one status: the same email never twice."""
     return f"order:{order_id}:status:{status}:email"
 
 

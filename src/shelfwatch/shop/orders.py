@@ -50,6 +50,7 @@ def allowed_next(order: Order) -> list[str]:
 
 
 def event_payload(order: Order, *, previous: str | None, actor: User | None, reason: str) -> dict:
+    """The payload of an `order.status_changed` event: the order's state now and the move."""
     return {
         "order_id": order.pk,
         "store_id": order.store_id,

@@ -12,6 +12,7 @@ from shelfwatch.shop.selectors.sale_units import live_holds
 
 
 def cart_out(stores: list[StoreCart]) -> dict:
+    """The cart as the API and pages send it: lines per store with their prices and totals."""
     out = []
     for store in stores:
         lines = [
@@ -50,6 +51,7 @@ def cart_out(stores: list[StoreCart]) -> dict:
 
 
 def order_out(order: Order) -> dict:
+    """An order as the API sends it: its state, money, lines and status history."""
     return {
         "id": order.pk,
         "store_id": order.store_id,

@@ -20,6 +20,7 @@ class ProductNotSold(Invalid):
 
 
 def money(value: Decimal) -> Decimal:
+    """`value` rounded to whole cents, halves away from zero."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

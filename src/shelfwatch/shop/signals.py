@@ -41,6 +41,7 @@ def _merge_on_login(sender, request, user, **kwargs) -> None:
 
 
 def connect() -> None:
+    """Register the shop's topic kinds, event consumers and signal receivers (once, at start)."""
     from shelfwatch.events.consumers import register_consumer
     from shelfwatch.events.topics import register_topic_kind
     from shelfwatch.shop.order_mail import on_order_status_changed

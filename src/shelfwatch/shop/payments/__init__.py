@@ -15,6 +15,7 @@ BUILT_IN = {"manual": "shelfwatch.shop.payments.manual.ManualProvider"}
 
 
 def provider_names() -> list[str]:
+    """The payment methods this installation offers (built-in and configured), sorted."""
     return sorted({**BUILT_IN, **settings.SHOP_PAYMENT_PROVIDERS})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shelfwatch.errors import Invalid, PaymentRefused
+from shelfwatch.errors import Invalid, PaymentRefused, Unavailable
 
 if TYPE_CHECKING:
     from shelfwatch.shop.models import Order
@@ -21,8 +21,10 @@ class PaymentFailed(PaymentRefused):
     code = "payment_failed"
 
 
-class PaymentUnavailable(PaymentFailed):
-    status = 502
+class PaymentUnavailable(Unavailable, PaymentFailed):
+    """The provider could not be asked (Unavailable first: that is its status); still a
+    PaymentFailed to callers that cancel the order on either."""
+
     code = "payment_unavailable"
 
 

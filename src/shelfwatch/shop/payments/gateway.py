@@ -28,6 +28,8 @@ class GatewayProvider:
         self.timeout = settings.SHOP_PAYMENT_TIMEOUT
 
     def charge(self, *, order: Order, idempotency_key: str) -> PaymentResult:
+        """Charge the order's total at the gateway; the key makes a retried charge a no-op
+        there. Raises PaymentFailed when it declines, PaymentUnavailable when it cannot answer."""
         body = {
             "amount": int(order.total * Decimal(100)),
             "currency": order.currency,

@@ -13,4 +13,5 @@ class ManualProvider:
     offline = True
 
     def charge(self, *, order: Order, idempotency_key: str) -> PaymentResult:
+        """Nothing to charge now: the order is paid on pickup or delivery."""
         return PaymentResult(status="due", reference=f"manual-{order.pk}")
