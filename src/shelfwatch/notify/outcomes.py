@@ -243,7 +243,9 @@ def _accepted_arrays_sql() -> str:
     meta = Notification._meta
     quote = connection.ops.quote_name
     col = {field.name: quote(field.column) for field in meta.concrete_fields}
-    # The casts type the parameters: the pk and context as the columns are declared.
+    # The casts type the parameters: the pk and context as their columns are declared;
+    # message ids go as text (the column takes them as they are), the scrub flags as
+    # booleans (no column of their own).
     pk_type = meta.pk.db_type(connection)
     context_type = meta.get_field("context").db_type(connection)
     return (
