@@ -197,3 +197,25 @@ def test_a_move_writes_one_dispatch_task_with_its_events_on_the_database_backend
         "stock.low",
     ]
     assert batches == [ids[:2], ids[2:]]
+
+
+def test_a_move_changes_the_item_in_one_statement_built_from_the_model(item):
+    from django.test.utils import CaptureQueriesContext
+
+    quote = connection.ops.quote_name
+    table = quote(StockItem._meta.db_table)
+    if not stock._returns_from_update(connection):
+        pytest.skip("this database cannot return what an UPDATE changed")
+    with CaptureQueriesContext(connection) as queries:
+        move_stock(item=item, delta=3, reason="restock")
+        move_stock(item=item, delta=-2, reason="sale")
+    touching = [q["sql"] for q in queries.captured_queries if table in q["sql"]]
+    # Only the quantity UPDATE ... RETURNING names the item's table: no read before or after.
+    assert [sql.split(" ", 1)[0] for sql in touching] == ["UPDATE", "UPDATE"]
+    put, take = touching
+    assert f"RETURNING {quote('quantity')}, {quote('reorder_level')}" in put
+    assert f"{quote('quantity')} >= " in take and f"{quote('quantity')} >= " not in put
+    # Built once per vendor and kind, then reused.
+    assert stock._delta_statement(connection, take=True) is stock._delta_statement(
+        connection, take=True
+    )

@@ -112,26 +112,47 @@ def _apply_delta(alias: str, item_pk: int, delta: int) -> tuple[int, int] | None
         return (
             StockItem.objects.using(alias).values_list("quantity", "reorder_level").get(pk=item_pk)
         )
+    updated_at = StockItem._meta.get_field("updated_at").get_db_prep_value(now, connection)
+    take = delta < 0
+    params = [delta, updated_at, item_pk, -delta] if take else [delta, updated_at, item_pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_delta_statement(connection, take=take), params)
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+# The statements `_delta_statement` built, by (vendor, take): the model's table and
+# columns do not change while the process runs, so each text is built once.
+_DELTA_STATEMENTS: dict[tuple[str, bool], str] = {}
+
+
+def _delta_statement(connection: BaseDatabaseWrapper, *, take: bool) -> str:
+    """The UPDATE ... RETURNING quantity, reorder_level of one stock item, built once per
+    vendor; parameters: delta, updated_at, pk, and for a take (`take`) the amount taken."""
+    key = (connection.vendor, take)
+    sql = _DELTA_STATEMENTS.get(key)
+    if sql is None:
+        sql = _DELTA_STATEMENTS.setdefault(key, _build_delta_statement(connection, take=take))
+    return sql
+
+
+def _build_delta_statement(connection: BaseDatabaseWrapper, *, take: bool) -> str:
+    """The text `_delta_statement` returns, from StockItem's metadata, quoted for `connection`."""
     meta = StockItem._meta
     quote = connection.ops.quote_name
     quantity = quote(meta.get_field("quantity").column)
-    updated_at = meta.get_field("updated_at")
+    updated_at = quote(meta.get_field("updated_at").column)
+    reorder_level = quote(meta.get_field("reorder_level").column)
     # Only quoted identifiers from the model go into the text; every value is a parameter.
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {quantity} = {quantity} + %s, "  # noqa: S608
-        f"{quote(updated_at.column)} = %s WHERE {quote(meta.pk.column)} = %s"
+        f"{updated_at} = %s WHERE {quote(meta.pk.column)} = %s"
     )
-    params = [delta, updated_at.get_db_prep_value(now, connection), item_pk]
-    if delta < 0:
+    if take:
         # The condition that makes overselling impossible: the database checks it against
         # the row as it is when our UPDATE gets it, after any concurrent move committed.
         sql += f" AND {quantity} >= %s"
-        params.append(-delta)
-    sql += f" RETURNING {quantity}, {quote(meta.get_field('reorder_level').column)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None else (row[0], row[1])
+    return f"{sql} RETURNING {quantity}, {reorder_level}"
 
 
 def set_quantity(

@@ -204,21 +204,65 @@ def record_outcome(job: SendJob, result: SendResult, *, worker: str, started: fl
     return outcome
 
 
-_ACCEPTED_SQL = (
-    "UPDATE notify_notification SET status = %s, attempts = attempts + 1, "
-    "provider_message_id = %s, sent_at = %s, updated_at = %s, lease_owner = '', "
-    "lease_until = NULL, last_error = '', last_error_code = ''{extra} "
-    "WHERE id = %s AND lease_owner = %s"
-)
-# PostgreSQL: one statement for the whole set, the rows' values passed as arrays.
-_ACCEPTED_SQL_POSTGRES = (
-    "UPDATE notify_notification AS n SET status = %s, attempts = n.attempts + 1, "
-    "provider_message_id = v.message_id, sent_at = %s, updated_at = %s, lease_owner = '', "
-    "lease_until = NULL, last_error = '', last_error_code = '', "
-    "context = CASE WHEN v.scrub THEN %s::jsonb ELSE n.context END "
-    "FROM unnest(%s::bigint[], %s::text[], %s::boolean[]) AS v(id, message_id, scrub) "
-    "WHERE n.id = v.id AND n.lease_owner = %s"
-)
+# The statements `_accepted_statement` built, by (vendor, kind): the model's table and
+# columns do not change while the process runs, so each text is built once.
+_ACCEPTED_STATEMENTS: dict[tuple[str, str], str] = {}
+
+
+def _accepted_statement(kind: str) -> str:
+    """The statement recording acceptances on `connection`, built once per vendor: "arrays"
+    (PostgreSQL, every row at once), "row" or "scrubbed row" (one row, for executemany)."""
+    key = (connection.vendor, kind)
+    sql = _ACCEPTED_STATEMENTS.get(key)
+    if sql is None:
+        built = _accepted_arrays_sql() if kind == "arrays" else _accepted_row_sql(kind)
+        sql = _ACCEPTED_STATEMENTS.setdefault(key, built)
+    return sql
+
+
+def _accepted_row_sql(kind: str) -> str:
+    """One row's acceptance, from Notification's metadata; parameters: status, message id,
+    sent_at, updated_at, the emptied context for a "scrubbed row", pk, lease owner."""
+    meta = Notification._meta
+    quote = connection.ops.quote_name
+    col = {field.name: quote(field.column) for field in meta.concrete_fields}
+    context = f", {col['context']} = %s" if kind == "scrubbed row" else ""
+    # Only quoted identifiers from the model go into the text; every value is a parameter.
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {col['status']} = %s, "  # noqa: S608
+        f"{col['attempts']} = {col['attempts']} + 1, {col['provider_message_id']} = %s, "
+        f"{col['sent_at']} = %s, {col['updated_at']} = %s, {col['lease_owner']} = '', "
+        f"{col['lease_until']} = NULL, {col['last_error']} = '', "
+        f"{col['last_error_code']} = ''{context} "
+        f"WHERE {col[meta.pk.name]} = %s AND {col['lease_owner']} = %s"
+    )
+
+
+def _accepted_arrays_sql() -> str:
+    """PostgreSQL: every acceptance in one statement, the rows' values passed as arrays;
+    parameters: status, sent_at, updated_at, the emptied context, pks, message ids, which
+    to scrub, lease owner."""
+    meta = Notification._meta
+    quote = connection.ops.quote_name
+    col = {field.name: quote(field.column) for field in meta.concrete_fields}
+    # The casts type the parameters: the pk and context as their columns are declared;
+    # message ids go as text (the column takes them as they are), the scrub flags as
+    # booleans (no column of their own).
+    pk_type = meta.pk.db_type(connection)
+    context_type = meta.get_field("context").db_type(connection)
+    return (
+        f"UPDATE {quote(meta.db_table)} AS n SET {col['status']} = %s, "  # noqa: S608
+        f"{col['attempts']} = n.{col['attempts']} + 1, "
+        f"{col['provider_message_id']} = v.message_id, {col['sent_at']} = %s, "
+        f"{col['updated_at']} = %s, {col['lease_owner']} = '', {col['lease_until']} = NULL, "
+        f"{col['last_error']} = '', {col['last_error_code']} = '', "
+        f"{col['context']} = CASE WHEN v.scrub THEN %s::{context_type} "
+        f"ELSE n.{col['context']} END "
+        f"FROM unnest(%s::{pk_type}[], %s::text[], %s::boolean[]) AS v(id, message_id, scrub) "
+        f"WHERE n.{col[meta.pk.name]} = v.id AND n.{col['lease_owner']} = %s"
+    )
+
+
 SECRET_TEMPLATES = ("verify_code",)
 
 
@@ -239,7 +283,7 @@ def record_acceptances(jobs: list[SendJob], *, worker: str) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                _ACCEPTED_SQL_POSTGRES,
+                _accepted_statement("arrays"),
                 [status, at, at, empty, ids, message_ids, scrub, worker],
             )
             return
@@ -254,9 +298,9 @@ def record_acceptances(jobs: list[SendJob], *, worker: str) -> None:
             if secret
         ]
         if plain:
-            cursor.executemany(_ACCEPTED_SQL.format(extra=""), plain)
+            cursor.executemany(_accepted_statement("row"), plain)
         if secret:
-            cursor.executemany(_ACCEPTED_SQL.format(extra=", context = %s"), secret)
+            cursor.executemany(_accepted_statement("scrubbed row"), secret)
 
 
 def scrub_secrets(jobs: list[SendJob]) -> None:
