@@ -84,3 +84,9 @@ class TooMany(DomainError):
     """Asked too often; `retry_after` says when to try again."""
 
     code = "rate_limited"
+
+
+class TooLarge(DomainError):
+    """The input is larger than this installation accepts (a file, a batch)."""
+
+    code = "too_large"

@@ -51,6 +51,7 @@ STATUS_FOR: dict[type[DomainError], int] = {
     errors.Conflict: 409,
     errors.Expired: 410,
     errors.Invalid: 422,
+    errors.TooLarge: 413,
     errors.TooMany: 429,
     DomainError: 400,
 }
