@@ -4,12 +4,11 @@ last committed batch, with no row applied twice."""
 from __future__ import annotations
 
 import io
-import os
-import signal
 
 import pytest
 
 from shelfwatch.catalog.barcodes import check_digit
+from tests.ops.processes import alive, descendants, kill_tree
 from tests.processes import running, wait_for
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
@@ -56,8 +55,11 @@ def test_a_worker_killed_mid_job_is_resumed_by_another_with_every_row_applied_on
 
     with running(["worker"], env, tmp_path / "worker-1.log") as first:
         wait_for(lambda: progress().processed >= 100, timeout=120)
-        os.killpg(first.pid, signal.SIGKILL)
+        tree = [first.pid, *descendants(first.pid)]
+        # The whole tree: RQ runs each job in a forked work horse of its own.
+        kill_tree(first.pid)
         first.wait(10)
+        wait_for(lambda: not any(alive(pid) for pid in tree), timeout=10)
     killed = progress()
     assert killed.status == "running", "the kill should land mid-job"
     assert 100 <= killed.processed < ROWS and killed.processed % 25 == 0
