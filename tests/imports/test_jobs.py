@@ -240,3 +240,39 @@ def test_the_uploader_with_a_verified_email_is_told_the_counts(upload, run, call
     assert "2 imported" in message.subject and "6 failed" in message.subject
     assert f"/imports/{job.pk}/errors.csv" in message.text
     assert "Failed: 6" in message.text
+
+
+def test_a_name_alike_product_with_another_barcode_is_not_linked(upload, run, store_a):
+    from shelfwatch.catalog.products import build_search_text
+
+    product = Product.objects.create(
+        name="Amul Butter", brand="Amul", net_quantity=500, net_unit="g", status="verified"
+    )
+    product.barcode = "8901234567890"
+    product.search_text = build_search_text(product)
+    product.save()
+    content = b"name,brand,size,ean,qty\nAmul Butter,Amul,500 g,4006381333931,2\n"
+    job = run(upload(content).json()["id"])
+    row = ImportRow.objects.get(job=job)
+    assert row.status == "created" and row.product_id != product.pk
+    assert job.duplicates_found == 0
+    assert Product.objects.get(pk=row.product_id).barcode == "4006381333931"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8-sig"])
+def test_files_in_each_encoding_import_their_text_intact(upload, run, store_a, encoding):
+    content = "Item Name\tQty\tMRP\nCaf\u00e9 Coffee \u2013 Filter\t3\t\u20ac5\n"
+    if encoding == "cp1252":
+        content = content.replace("\u20ac5", "5")
+    job = run(upload(content.encode(encoding)).json()["id"])
+    assert (job.encoding, job.delimiter, job.successful) == (encoding, "\t", 1)
+    assert StockItem.objects.get(store=store_a).product.name == "Caf\u00e9 Coffee \u2013 Filter"
+
+
+def test_an_over_long_line_fails_alone_and_the_rows_around_it_land(upload, run, settings):
+    settings.IMPORT_MAX_LINE_CHARS = 200
+    content = b"name,qty\nDal,1\n" + b"x" * 5000 + b",2\nRice,3\n"
+    job = run(upload(content).json()["id"])
+    rows = dict(ImportRow.objects.filter(job=job).values_list("line", "status"))
+    assert rows == {2: "created", 3: "failed", 4: "created"}
+    assert "longer than 200" in ImportRow.objects.get(job=job, line=3).message

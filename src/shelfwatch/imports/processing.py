@@ -241,7 +241,13 @@ class _Batch:
             limit=3,
         )
         # A product with another barcode is another product, however alike the names.
-        candidates = [c for c in candidates if not (data.barcode and _has_barcode(c.product_id))]
+        if data.barcode and candidates:
+            coded = set(
+                Product.objects.filter(
+                    pk__in=[c.product_id for c in candidates], barcode__isnull=False
+                ).values_list("pk", flat=True)
+            )
+            candidates = [c for c in candidates if c.product_id not in coded]
         best = candidates[0] if candidates else None
         if best is not None and best.score >= CONFIDENT_MATCH:
             outcome.duplicate = True
@@ -295,10 +301,6 @@ class _Batch:
             reference=f"import {self.job.pk}",
             actor=self.principal.user,
         )
-
-
-def _has_barcode(product_id: int) -> bool:
-    return Product.objects.filter(pk=product_id, barcode__isnull=False).exists()
 
 
 def _usable(product: Product) -> Product:
