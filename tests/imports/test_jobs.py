@@ -224,7 +224,13 @@ def test_a_job_cancelled_while_it_runs_stops_before_its_next_batch(upload, store
     assert StockItem.objects.filter(store=store_a).count() == 2
 
 
-def test_the_uploader_with_a_verified_email_is_told_the_counts(upload, run, callers):
+@pytest.mark.parametrize(
+    ("language", "subject", "text"),
+    [("en", "2 imported, 6 failed", "Failed: 6"), ("hi", "2 आयात, 6 विफल", "विफल: 6")],
+)
+def test_the_uploader_with_a_verified_email_is_told_the_counts(
+    upload, run, callers, language, subject, text
+):
     from django.utils import timezone
 
     from shelfwatch.notify.messages import build_message
@@ -232,14 +238,29 @@ def test_the_uploader_with_a_verified_email_is_told_the_counts(upload, run, call
 
     staff = callers["users"]["staff_a"]
     Contact.objects.create(
-        user=staff, channel="email", address=staff.email, verified_at=timezone.now()
+        user=staff,
+        channel="email",
+        address=staff.email,
+        verified_at=timezone.now(),
+        language=language,
     )
     job = run(upload(GOOD_AND_BAD.encode()).json()["id"])
     note = Notification.objects.get(template="import_finished")
     message = build_message(note)
-    assert "2 imported" in message.subject and "6 failed" in message.subject
+    assert subject in message.subject
     assert f"/imports/{job.pk}/errors.csv" in message.text
-    assert "Failed: 6" in message.text
+    assert text in message.text
+
+
+def test_an_uploader_without_a_verified_email_gets_no_message(upload, run, callers):
+    from shelfwatch.notify.models import Contact, Notification
+
+    staff = callers["users"]["staff_a"]
+    Contact.objects.create(user=staff, channel="email", address=staff.email)
+    job = run(upload(b"name,qty\nDal,5\n").json()["id"])
+    assert job.status == "completed" and not Notification.objects.exists()
+    finished = Event.objects.get(type="imports.finished")
+    assert f"user:{staff.pk}" in finished.topics
 
 
 def test_a_name_alike_product_with_another_barcode_is_not_linked(upload, run, store_a):
