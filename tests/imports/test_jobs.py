@@ -297,3 +297,19 @@ def test_an_over_long_line_fails_alone_and_the_rows_around_it_land(upload, run, 
     rows = dict(ImportRow.objects.filter(job=job).values_list("line", "status"))
     assert rows == {2: "created", 3: "failed", 4: "created"}
     assert "longer than 200" in ImportRow.objects.get(job=job, line=3).message
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"mode": "merge"}, "invalid_mode"),
+        ({"mapping": "[1, 2]"}, "invalid_mapping"),
+        ({"mapping": "{not json"}, "invalid_mapping"),
+        ({"mapping": '{"Colour": "name"}'}, "unknown_column"),
+        ({"mapping": '{"name": "colour"}'}, "unknown_field"),
+    ],
+)
+def test_bad_options_are_refused_with_their_own_code(upload, form, code):
+    response = upload(b"name,qty\nDal,5\n", **form)
+    assert response.status_code == 422 and response.json()["code"] == code
+    assert ImportJob.objects.count() == 0
