@@ -205,6 +205,8 @@ def test_cancelling_a_queued_job_means_it_never_runs(upload, run, callers, store
     url = f"/api/v1/stores/{store_a.pk}/imports/{job_id}/cancel"
     assert callers["staff_a"].post(url).json()["status"] == "cancelled"
     assert run(job_id) is None
+    again = callers["staff_a"].post(url)
+    assert again.status_code == 409 and again.json()["code"] == "import_ended"
     assert StockItem.objects.count() == 0
 
 

@@ -13,6 +13,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Router, Status, UploadedFile
 
 from shelfwatch.accounts.authentication import api_auth, principal_of
+from shelfwatch.errors import Conflict
 from shelfwatch.http.cursors import decode_cursor, id_page
 from shelfwatch.imports.mapping import InvalidMapping
 from shelfwatch.imports.models import ImportJob, RowStatus
@@ -103,10 +104,15 @@ def read_job(request: HttpRequest, store_id: int, job_id: int):
 
 @router.post("/{store_id}/imports/{job_id}/cancel", response=JobOut)
 def cancel(request: HttpRequest, store_id: int, job_id: int):
-    """Stop the job: the batches already committed stay, nothing more is written."""
+    """Stop the job: the batches already committed stay, nothing more is written; 409
+    `import_ended` when it has already ended."""
     job = get_job(get_store_for(principal_of(request), store_id), job_id)
-    cancel_job(job=job)
-    job.refresh_from_db()
+    if not cancel_job(job=job):
+        raise Conflict(
+            f"the import has already ended ({job.status})",
+            code="import_ended",
+            extra={"status": job.status},
+        )
     return job_out(job)
 
 

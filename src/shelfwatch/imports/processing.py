@@ -33,6 +33,7 @@ from shelfwatch.errors import DomainError
 from shelfwatch.events.publishing import emit
 from shelfwatch.imports.models import FINISHED, ImportJob, ImportMode, ImportRow, JobStatus
 from shelfwatch.imports.models import RowStatus as S
+from shelfwatch.imports.notices import tell_uploader
 from shelfwatch.imports.reading import CsvFile, Row, UnreadableFile
 from shelfwatch.imports.rows import RowData, RowProblem, read_row
 from shelfwatch.inventory.models import MovementReason, StockItem
@@ -443,8 +444,6 @@ def _finish(job: ImportJob, owner: str, *, status: str, code: str = "", error: s
             return False
         job.refresh_from_db()
         emit(type="imports.finished", payload=_progress_payload(job), topics=_topics(job))
-        from shelfwatch.imports.notices import tell_uploader
-
         tell_uploader(job)
     return True
 
@@ -539,7 +538,8 @@ def cancel_job(*, job: ImportJob) -> bool:
                 lease_until=None,
             )
         )
+        job.refresh_from_db()
         if stopped:
-            job.refresh_from_db()
             emit(type="imports.finished", payload=_progress_payload(job), topics=_topics(job))
+            tell_uploader(job)
     return bool(stopped)
