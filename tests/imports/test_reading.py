@@ -105,6 +105,7 @@ def test_sizes_are_read_by_the_catalogs_quantity_parser(size, amount, unit):
         (["Ghee", "2.5", "", "", ""], "qty", "invalid_value"),
         (["Ghee", "3", "free", "", ""], "mrp", "invalid_price"),
         (["Ghee", "3", "-20", "", ""], "mrp", "invalid_price"),
+        (["Ghee", "3", "Rs. 99,999,999,999", "", ""], "mrp", "invalid_price"),
         (["Ghee", "3", "", "8901234567891", ""], "barcode", "invalid_barcode"),
         (["Ghee", "3", "", "", "500 parsecs"], "size", "invalid_size"),
         (["Ghee", "3", ""], "", "ragged_row"),

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -175,7 +175,7 @@ class _Batch:
             try:
                 with transaction.atomic():
                     self._apply(data, outcome)
-            except (RowProblem, DomainError, IntegrityError) as exc:
+            except (RowProblem, DomainError, IntegrityError, DataError) as exc:
                 outcome.status = S.FAILED
                 outcome.product_id = outcome.item_id = None
                 outcome.duplicate = False
@@ -341,6 +341,8 @@ def _problem_of(exc: Exception, job: ImportJob) -> tuple[str, str, str]:
             "invalid_price": "selling_price",
         }.get(exc.code, "")
         return exc.code, _column_of(job.mapping, column) if column else "", exc.detail
+    if isinstance(exc, DataError):
+        return "unstorable_value", "", "a value of the row is too large to store; check its numbers"
     return "conflict", "", "the row clashes with a change made at the same time; import it again"
 
 

@@ -15,6 +15,9 @@ from shelfwatch.inventory.models import StockItem
 from shelfwatch.prices import parse_price
 
 MAX_QUANTITY = 2**31 - 1
+_PRICE = StockItem._meta.get_field("selling_price")
+# The largest price the price columns hold (12 digits, 2 after the point).
+MAX_PRICE = Decimal(10) ** (_PRICE.max_digits - _PRICE.decimal_places) - Decimal("0.01")
 _TEXT_LIMITS = {
     "name": 300,
     "brand": 120,
@@ -93,6 +96,8 @@ def _price(raw: str, column: str, what: str) -> Decimal:
             column=column,
             code="invalid_price",
         )
+    if amount > MAX_PRICE:
+        raise RowProblem(f"{what} {raw} is too large", column=column, code="invalid_price")
     return amount
 
 
