@@ -11,3 +11,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ("status", "mode")
     search_fields = ("original_name", "sha256")
     readonly_fields = [f.name for f in ImportJob._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        # A job starts from an upload (API or `shelfwatch import`), never from a blank form.
+        return False
