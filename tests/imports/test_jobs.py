@@ -170,6 +170,8 @@ WIDE = (",".join(f"c{i}" for i in range(101)) + "\nname" + ",1" * 100 + "\n").en
         (b"", "empty_file"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary_file"),
         (b"name,qty\n", "no_rows"),
+        (b"name,qty\n\n,\n  \n", "no_rows"),
+        (b"name,name\nDal,Rice\n", "duplicate_column"),
         (b"colour,size\nred,1\n", "no_identifying_column"),
         (WIDE, "too_many_columns"),
     ],

@@ -58,7 +58,8 @@ def inspect_file(upload: IO[bytes], *, mapping: dict[str, str] | None = None) ->
     csv_file = CsvFile(_Unclosable(upload), encoding=sniffed.encoding, delimiter=sniffed.delimiter)
     try:
         header = csv_file.read_header()
-        has_rows = next(csv_file.rows(), None) is not None
+        # Blank lines are not rows: a header followed by them is still a file without rows.
+        has_rows = any(row.problem or any(c.strip() for c in row.cells) for row in csv_file.rows())
     finally:
         csv_file.close()
         upload.seek(0)
