@@ -51,6 +51,11 @@ def test_the_import_command_runs_a_file_with_progress_and_counts(
     elsewhere = run_shelfwatch(["import", "987654", str(path), "--user", staff.email], env)
     assert elsewhere.returncode == 1 and "store_not_found" in elsewhere.stderr
 
+    queued = run_shelfwatch([*args, "--allow-repeat", "--enqueue"], env)
+    assert queued.returncode == 0 and "queued" in queued.stdout
+    latest = ImportJob.objects.order_by("-pk").first()
+    assert (ImportJob.objects.count(), latest.status, latest.processed) == (2, "queued", 0)
+
 
 def test_two_workers_racing_for_one_job_one_claims_it(store_a, staff):
     import io
