@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from decimal import Decimal
 
@@ -317,3 +318,17 @@ def test_bad_options_are_refused_with_their_own_code(upload, form, code):
     response = upload(b"name,qty\nDal,5\n", **form)
     assert response.status_code == 422 and response.json()["code"] == code
     assert ImportJob.objects.count() == 0
+
+
+def test_a_file_large_enough_to_spill_to_disk_is_previewed_and_stored_whole(upload, settings):
+    from django.core.files.storage import default_storage
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    content = ("name,qty\n" + "".join(f"Item {n},{n}\n" for n in range(40_000))).encode()
+    assert len(content) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    preview = upload(content, path="/preview")
+    assert preview.status_code == 200 and len(preview.json()["rows"]) == 20
+    job = upload(content).json()
+    assert job["sha256"] == hashlib.sha256(content).hexdigest() and job["size"] == len(content)
+    with default_storage.open(ImportJob.objects.get(pk=job["id"]).file_name, "rb") as stored:
+        assert stored.read() == content
