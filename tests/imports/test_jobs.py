@@ -332,3 +332,19 @@ def test_a_file_large_enough_to_spill_to_disk_is_previewed_and_stored_whole(uplo
     assert job["sha256"] == hashlib.sha256(content).hexdigest() and job["size"] == len(content)
     with default_storage.open(ImportJob.objects.get(pk=job["id"]).file_name, "rb") as stored:
         assert stored.read() == content
+
+
+def test_store_staff_follow_an_imports_progress_on_their_store_topic(
+    upload, run, callers, store_a, settings
+):
+    settings.IMPORT_BATCH_SIZE = 2
+    content = "name,qty\n" + "".join(f"Widget {n},1\n" for n in range(5))
+    job = run(upload(content.encode()).json()["id"])
+    url = f"/api/v1/events?topics=store:{store_a.pk}&limit=200"
+    events = callers["staff_a"].get(url).json()["events"]
+    progress = [e["payload"] for e in events if e["type"] == "imports.progress"]
+    assert [(p["processed"], p["total_rows"]) for p in progress] == [(2, 5), (4, 5), (5, 5)]
+    finished = [e["payload"] for e in events if e["type"] == "imports.finished"]
+    assert finished == [{**progress[-1], "status": "completed"}] and job.successful == 5
+    # Another store's owner may not follow this store's topic.
+    assert callers["owner_b"].get(url).status_code == 403
