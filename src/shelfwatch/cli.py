@@ -8,6 +8,7 @@ shelfwatch worker           the task worker of the configured backend
 shelfwatch scheduler        the periodic-work scheduler (one holds the lease)
 shelfwatch demo             load the demo accounts and stores
 shelfwatch createadmin      create a platform admin
+shelfwatch import           import a CSV file into a store's inventory (or preview it)
 shelfwatch manage <cmd>     any Django management command; `shelfwatch <cmd>` works too
                             (Shelfwatch's own: deliver, feeds; `shelfwatch --help` lists them)
 """
@@ -43,6 +44,7 @@ OWN_COMMANDS = frozenset(
         "createadmin",
         "backup",
         "restore",
+        "import",
         "manage",
     }
 )
@@ -354,6 +356,95 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_map(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        column, sep, field = pair.partition("=")
+        if not sep or not column.strip():
+            raise ValueError(f"--map takes column=field (field empty to ignore it), not {pair!r}")
+        mapping[column.strip()] = field.strip()
+    return mapping
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """`shelfwatch import`: preview, run here with a progress line per batch, or enqueue."""
+    import json
+
+    _setup_django()
+    from shelfwatch.accounts.models import User
+    from shelfwatch.accounts.principal import Principal
+    from shelfwatch.accounts.user_cache import active_user
+    from shelfwatch.errors import DomainError
+    from shelfwatch.imports.processing import run_job
+    from shelfwatch.imports.uploads import preview_file, start_import
+    from shelfwatch.inventory.selectors import get_store_for
+
+    try:
+        mapping = _parse_map(args.map)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    users = User.objects.filter(is_active=True)
+    user = (
+        users.filter(email__iexact=args.user).first()
+        if args.user
+        else users.filter(is_superuser=True).order_by("pk").first()
+    )
+    cached = active_user(user.pk) if user else None
+    if cached is None:
+        print("error: no such active user; name one with --user EMAIL", file=sys.stderr)
+        return 2
+    principal = Principal.of(cached, "cli")
+    path = Path(args.file)
+    try:
+        store = get_store_for(principal, args.store_id)
+        with path.open("rb") as upload:
+            size = path.stat().st_size
+            if args.preview:
+                print(json.dumps(preview_file(upload=upload, size=size, mapping=mapping), indent=2))
+                return 0
+            job = start_import(
+                store=store,
+                principal=principal,
+                upload=upload,
+                size=size,
+                original_name=path.name,
+                mode=args.mode,
+                mapping=mapping,
+                allow_repeat=args.allow_repeat,
+                enqueue=args.enqueue,
+            )
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
+        return 1
+    if args.enqueue:
+        print(f"import {job.pk} queued; a worker runs it")
+        return 0
+
+    def show(progress) -> None:
+        print(
+            f"import {progress.pk}: {progress.processed}/{progress.total_rows} rows, "
+            f"{progress.successful} imported, {progress.failed} failed, "
+            f"{progress.skipped} skipped",
+            flush=True,
+        )
+
+    job = run_job(job.pk, progress=show)
+    if job is None:
+        print("error: the job is held by another worker", file=sys.stderr)
+        return 1
+    print(
+        f"import {job.pk} {job.status}: {job.successful} imported, {job.failed} failed, "
+        f"{job.skipped} skipped, {job.duplicates_found} already in the catalog"
+    )
+    if job.error:
+        print(f"error ({job.error_code}): {job.error}", file=sys.stderr)
+    return 0 if job.status == "completed" else 1
+
+
 def _database_ready_for_demo() -> bool:
     """Bring the embedded database up to date (as `serve` does); elsewhere only check it,
     saying what to run, since migrating a shared production database is the operator's
@@ -547,6 +638,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--password",
         help="password (prompted when interactive; SHELFWATCH_ADMIN_PASSWORD also works)",
     )
+
+    p = command("import", cmd_import, "import a CSV file into a store's inventory")
+    p.add_argument("store_id", type=int, help="the store's id")
+    p.add_argument("file", help="the CSV file")
+    p.add_argument("--mode", default="both", choices=["create", "update", "both"])
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help="read COLUMN as FIELD (empty FIELD ignores it); repeat for more columns",
+    )
+    p.add_argument(
+        "--preview", action="store_true", help="show the first rows as read; write nothing"
+    )
+    p.add_argument("--allow-repeat", action="store_true", help="import a file imported before")
+    p.add_argument("--enqueue", action="store_true", help="queue it for a worker instead")
+    p.add_argument("--user", help="import as this user (default: the first platform admin)")
 
     p = command("manage", cmd_manage, "run a Django management command")
     p.add_argument("django_args", nargs=argparse.REMAINDER, help="command and its arguments")

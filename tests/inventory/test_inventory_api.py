@@ -157,3 +157,13 @@ def test_a_store_keeps_its_own_shelf_photo_of_an_item(
     gone = callers["staff_a"].delete(f"{url}/{images[0]['sha256']}")
     assert gone.status_code == 204
     assert callers["staff_a"].get(url.removesuffix("/images")).json()["custom_images"] == []
+
+
+def test_a_store_keeps_its_own_sku_for_an_item(callers, store_a, product):
+    staff = callers["staff_a"]
+    item = stock(staff, store_a, product, sku=" GD-200 ").json()
+    assert item["sku"] == "GD-200"
+    url = f"/api/v1/stores/{store_a.pk}/inventory/{item['id']}"
+    assert staff.patch(url, {"sku": "GD-201"}).json()["sku"] == "GD-201"
+    too_long = staff.patch(url, {"sku": "x" * 65})
+    assert too_long.status_code == 422

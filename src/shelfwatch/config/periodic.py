@@ -59,6 +59,11 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(seconds=30),
     ),
     PeriodicJob(
+        name="resume-stalled-imports",
+        task="shelfwatch.imports.tasks.resume_stalled_imports",
+        every=timedelta(minutes=1),
+    ),
+    PeriodicJob(
         name="expire-loyalty-points",
         task="shelfwatch.loyalty.tasks.expire_points",
         every=timedelta(days=1),

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "shelfwatch.shop",
     "shelfwatch.loyalty",
     "shelfwatch.feeds",
+    "shelfwatch.imports",
     "shelfwatch.ops",
     "shelfwatch.web",
 ]
@@ -306,6 +307,19 @@ if MEDIA_S3_BUCKET:
 # install, DEBUG); a deployment lets the reverse proxy or the bucket serve it.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", (EMBEDDED or DEBUG) and not MEDIA_S3_BUCKET)
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+
+# --- imports --------------------------------------------------------------------------------
+
+# Spreadsheet uploads (docs/imports.md): the largest file, the longest line and the most
+# columns read; rows per batch (one transaction each: a batch's events are tracked per
+# savepoint, and each row has one, so an event costs in proportion to those before it in
+# the batch, and a few hundred rows keep that small); how long a worker's hold on a job
+# lasts without a batch committing before another worker may resume it.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 100 * 1024 * 1024)
+IMPORT_MAX_LINE_CHARS = env_int("IMPORT_MAX_LINE_CHARS", 10_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 100)
+IMPORT_BATCH_SIZE = max(1, env_int("IMPORT_BATCH_SIZE", 250))
+IMPORT_LEASE_SECONDS = max(1, env_int("IMPORT_LEASE_SECONDS", 300))
 # Checked from the image header before any pixel is decoded (decompression bombs).
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 IMAGE_MAX_SIDE = env_int("IMAGE_MAX_SIDE", 8000)

@@ -55,6 +55,7 @@ def item_out(item: StockItem) -> dict:
         "is_low": item.is_low,
         "supplier": item.supplier,
         "location": item.location,
+        "sku": item.sku,
         "notes": item.notes,
         "custom_images": [image_out(blob) for blob in item.custom_images.all()],
         "updated_at": item.updated_at,

@@ -57,6 +57,8 @@ class StockItem(models.Model):
     reorder_level = models.PositiveIntegerField(default=0)
     supplier = models.CharField(max_length=200, blank=True)
     location = models.CharField(max_length=120, blank=True)
+    # The store's own code for the item (its till's item code), how its spreadsheets name it.
+    sku = models.CharField(max_length=64, blank=True)
     notes = models.TextField(blank=True)
     custom_images = models.ManyToManyField("catalog.ImageBlob", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,6 +66,11 @@ class StockItem(models.Model):
 
     class Meta:
         ordering = ["store", "product"]
+        indexes = [
+            models.Index(
+                fields=["store", "sku"], condition=~models.Q(sku=""), name="stock_item_sku"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["store", "product"], name="stock_item_unique"),
             # The last line of defence: move_stock's conditional update is the first.

@@ -30,6 +30,7 @@ class StockDetails(BoundedSchema):
     supplier: column(StockItem, "supplier") | None = None
     location: column(StockItem, "location") | None = None
     notes: column(StockItem, "notes") | None = None
+    sku: column(StockItem, "sku") | None = None
 
 
 class StockItemIn(StockDetails):
@@ -59,6 +60,7 @@ class StockItemOut(Schema):
     is_low: bool
     supplier: str
     location: str
+    sku: str
     notes: str
     custom_images: list[ProductImageOut]
     updated_at: datetime

@@ -241,3 +241,71 @@ def merge_stock_items(*, duplicate, survivor, actor: User | None = None) -> int:
                 item.delete()
             moved += 1
     return moved
+
+
+@dataclass(frozen=True)
+class PlannedMove:
+    """One move of a batch: `delta` units (negative to take) of `item`."""
+
+    item: StockItem
+    delta: int
+
+
+def move_stock_many(
+    *,
+    moves: list[PlannedMove],
+    reason: str,
+    reference: str = "",
+    actor: User | None = None,
+) -> list[Movement]:
+    """Apply a batch of moves in one transaction, with `move_stock`'s guarantees: each is
+    one conditional UPDATE of its item, each gets a ledger row, their events are written
+    in the same transaction.
+
+    All or nothing: a take larger than what is left raises InsufficientStock and undoes
+    the whole batch. An item may appear more than once; its moves apply in order.
+    """
+    if reason not in MovementReason.values:
+        raise InvalidMovement(f"unknown reason {reason!r}", code="unknown_reason")
+    if any(move.delta == 0 for move in moves):
+        raise InvalidMovement("a movement changes the quantity", code="zero_movement")
+    if not moves:
+        return []
+    alias = router.db_for_write(StockItem) or DEFAULT_DB_ALIAS
+    applied: list[tuple[PlannedMove, int, int]] = []
+    with transaction.atomic(using=alias):
+        for move in moves:
+            result = _apply_delta(alias, move.item.pk, move.delta)
+            if result is None:
+                left = (
+                    StockItem.objects.using(alias)
+                    .filter(pk=move.item.pk)
+                    .values_list("quantity", flat=True)
+                    .first()
+                )
+                raise InsufficientStock(
+                    f"{-move.delta} requested, {left} left",
+                    extra={"item_id": move.item.pk, "available": left, "requested": -move.delta},
+                )
+            applied.append((move, *result))
+        # One INSERT for the batch's ledger rows; the databases we run on return their ids.
+        ledger = StockMovement.objects.using(alias).bulk_create(
+            [
+                StockMovement(
+                    item=move.item,
+                    delta=move.delta,
+                    quantity_after=after,
+                    reason=reason,
+                    reference=reference[:120],
+                    actor=actor,
+                )
+                for move, after, _ in applied
+            ]
+        )
+        done = []
+        for (move, after, reorder_level), movement in zip(applied, ledger, strict=True):
+            move.item.quantity = after
+            move.item.reorder_level = reorder_level
+            _emit_changes(move.item, movement, before=after - move.delta, after=after)
+            done.append(Movement(movement=movement, before=after - move.delta, after=after))
+    return done

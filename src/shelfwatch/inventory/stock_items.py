@@ -18,7 +18,15 @@ from shelfwatch.events.publishing import emit
 from shelfwatch.inventory.models import MovementReason, StockItem, Store
 from shelfwatch.inventory.stock import move_stock
 
-DETAIL_FIELDS = ("cost_price", "selling_price", "reorder_level", "supplier", "location", "notes")
+DETAIL_FIELDS = (
+    "cost_price",
+    "selling_price",
+    "reorder_level",
+    "supplier",
+    "location",
+    "notes",
+    "sku",
+)
 
 
 class InvalidStockItem(Invalid):
@@ -47,7 +55,7 @@ def _clean_details(details: dict[str, Any]) -> dict[str, Any]:
             )
         if clean["reorder_level"] < 0:
             raise InvalidStockItem("reorder_level cannot be negative", code="negative_quantity")
-    for name in ("supplier", "location", "notes"):
+    for name in ("supplier", "location", "notes", "sku"):
         if name in clean:
             clean[name] = (clean[name] or "").strip()
     return clean

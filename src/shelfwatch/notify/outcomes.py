@@ -69,6 +69,7 @@ class SendJob:
 
     @property
     def max_late(self) -> float | None:
+        """How many seconds after its slot the job may still be sent (None: any time)."""
         return self.lane.max_late if self.lane is not None else None
 
 
@@ -316,6 +317,8 @@ def scrub_secrets(jobs: list[SendJob]) -> None:
 
 
 def plain_acceptance(job: SendJob) -> bool:
+    """Whether an accepted send needs nothing but its acceptance recorded (no effects, no
+    digest, no inbox copy), so it can be written with others in one statement."""
     notification = job.notification
     return (
         job.result.accepted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -24,6 +25,8 @@ access_logger = logging.getLogger("shelfwatch.access")
 # Room for the form fields and part headers around one uploaded file.
 MULTIPART_OVERHEAD = 64 * 1024
 
+_IMPORT_UPLOAD = re.compile(r"^/api/v1/stores/\d+/imports(?:/preview)?/?$")
+
 # Probes are polled every few seconds; logging each would drown the access log.
 QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
 
@@ -32,7 +35,8 @@ def body_limit(path: str, content_type: str) -> int | None:
     """The most bytes a request body may declare, or None for no limit here.
 
     JSON and forms get MAX_REQUEST_BODY_BYTES, file uploads (multipart, which Django streams
-    to disk) room for one image of IMAGE_MAX_BYTES; the admin is left to Django's own limits.
+    to disk) room for one image of IMAGE_MAX_BYTES (a spreadsheet import: IMPORT_MAX_BYTES);
+    the admin is left to Django's own limits.
     One rule for the WSGI middleware and the single-port front, which applies it before it
     reads a byte of the body.
     """
@@ -41,6 +45,9 @@ def body_limit(path: str, content_type: str) -> int | None:
     limit = settings.MAX_REQUEST_BODY_BYTES
     if content_type.startswith("multipart/form-data"):
         limit = max(limit, settings.IMAGE_MAX_BYTES + MULTIPART_OVERHEAD)
+        if _IMPORT_UPLOAD.match(path):
+            # A spreadsheet import: the endpoint itself refuses a file over the limit.
+            limit = max(limit, settings.IMPORT_MAX_BYTES + MULTIPART_OVERHEAD)
     return limit
 
 

@@ -1,0 +1,146 @@
+"""`/api/v1/stores/{id}/imports`: upload a spreadsheet, preview it, follow the job, read
+each row's outcome, download the errors, cancel.
+
+Every route resolves the store through `get_store_for` (staff and owners of that store,
+admins), so another tenant's store or job id is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import File, Form, Router, Status, UploadedFile
+
+from shelfwatch.accounts.authentication import api_auth, principal_of
+from shelfwatch.errors import Conflict
+from shelfwatch.http.cursors import decode_cursor, id_page
+from shelfwatch.imports.mapping import InvalidMapping
+from shelfwatch.imports.models import ImportJob, RowStatus
+from shelfwatch.imports.notices import errors_url
+from shelfwatch.imports.processing import cancel_job
+from shelfwatch.imports.schemas import ImportOptions, JobOut, JobPage, PreviewOut, RowPage
+from shelfwatch.imports.selectors import error_lines, get_job, job_rows, store_jobs
+from shelfwatch.imports.uploads import preview_file, start_import
+from shelfwatch.inventory.selectors import get_store_for
+
+router = Router(tags=["imports"], auth=api_auth)
+
+
+def job_out(job: ImportJob) -> dict:
+    return {
+        **{f.attname: getattr(job, f.attname) for f in ImportJob._meta.concrete_fields},
+        "errors_url": errors_url(job),
+    }
+
+
+def _mapping(raw: str) -> dict[str, str] | None:
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidMapping(
+            'mapping is a JSON object such as {"Item Name": "name", "Notes": ""}',
+            code="invalid_mapping",
+        )
+    return value
+
+
+@router.post("/{store_id}/imports", response={202: JobOut})
+def upload(
+    request: HttpRequest, store_id: int, file: File[UploadedFile], options: Form[ImportOptions]
+):
+    """Upload a CSV file to import into the store's inventory; it runs in the background.
+
+    The same file again is refused (409 `duplicate_file`) unless `allow_repeat` is true.
+    """
+    principal = principal_of(request)
+    store = get_store_for(principal, store_id)
+    job = start_import(
+        store=store,
+        principal=principal,
+        upload=file.file,
+        size=file.size,
+        original_name=file.name or "",
+        mode=options.mode,
+        mapping=_mapping(options.mapping),
+        allow_repeat=options.allow_repeat,
+    )
+    return Status(202, job_out(job))
+
+
+@router.post("/{store_id}/imports/preview", response=PreviewOut)
+def preview(
+    request: HttpRequest, store_id: int, file: File[UploadedFile], options: Form[ImportOptions]
+):
+    """The first rows as the import would read them, with the detected encoding, delimiter
+    and column mapping; nothing is stored."""
+    get_store_for(principal_of(request), store_id)
+    return preview_file(upload=file.file, size=file.size, mapping=_mapping(options.mapping))
+
+
+@router.get("/{store_id}/imports", response=JobPage)
+def list_jobs(request: HttpRequest, store_id: int, cursor: str | None = None, limit: int = 50):
+    """The store's imports, newest first."""
+    jobs = store_jobs(get_store_for(principal_of(request), store_id))
+    if cursor:
+        (before,) = decode_cursor(cursor, int)
+        jobs = jobs.filter(pk__lt=before)
+    limit = min(max(limit, 1), 200)
+    page, next_cursor = id_page(list(jobs.order_by("-pk")[: limit + 1]), limit)
+    return {"items": [job_out(job) for job in page], "next_cursor": next_cursor}
+
+
+@router.get("/{store_id}/imports/{job_id}", response=JobOut)
+def read_job(request: HttpRequest, store_id: int, job_id: int):
+    """The job's status and counts, as its progress events carry them."""
+    return job_out(get_job(get_store_for(principal_of(request), store_id), job_id))
+
+
+@router.post("/{store_id}/imports/{job_id}/cancel", response=JobOut)
+def cancel(request: HttpRequest, store_id: int, job_id: int):
+    """Stop the job: the batches already committed stay, nothing more is written; 409
+    `import_ended` when it has already ended."""
+    job = get_job(get_store_for(principal_of(request), store_id), job_id)
+    if not cancel_job(job=job):
+        raise Conflict(
+            f"the import has already ended ({job.status})",
+            code="import_ended",
+            extra={"status": job.status},
+        )
+    return job_out(job)
+
+
+@router.get("/{store_id}/imports/{job_id}/rows", response=RowPage)
+def rows(
+    request: HttpRequest,
+    store_id: int,
+    job_id: int,
+    status: RowStatus | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+):
+    """Each row's outcome in file order; `status` keeps one kind (failed, skipped...)."""
+    job = get_job(get_store_for(principal_of(request), store_id), job_id)
+    found = job_rows(job, status=status)
+    if cursor:
+        (after,) = decode_cursor(cursor, int)
+        found = found.filter(pk__gt=after)
+    limit = min(max(limit, 1), 500)
+    page, next_cursor = id_page(list(found.order_by("pk")[: limit + 1]), limit)
+    return {"items": page, "next_cursor": next_cursor}
+
+
+@router.get("/{store_id}/imports/{job_id}/errors.csv")
+def errors_csv(request: HttpRequest, store_id: int, job_id: int):
+    """The failed and skipped rows as they were uploaded, plus their line and an `error`
+    column: fix them and upload this file again."""
+    job = get_job(get_store_for(principal_of(request), store_id), job_id)
+    response = StreamingHttpResponse(error_lines(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response

@@ -1,0 +1,56 @@
+"""Telling the uploader that their import has ended, through notify's one door."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from shelfwatch.imports.models import ImportJob
+from shelfwatch.notify.models import Channel, Contact
+from shelfwatch.notify.outbox import enqueue
+
+TEMPLATE = "import_finished"
+
+
+def errors_url(job: ImportJob) -> str:
+    """The absolute link to the job's errors file (the API route, which checks access)."""
+    return (
+        settings.SITE_URL.rstrip("/") + f"/api/v1/stores/{job.store_id}/imports/{job.pk}/errors.csv"
+    )
+
+
+def tell_uploader(job: ImportJob) -> None:
+    """Email the counts and the errors link to the uploader's verified address, once per
+    job (the live `imports.finished` event tells open pages at the same time)."""
+    if job.uploaded_by_id is None:
+        return
+    contact = (
+        Contact.objects.filter(
+            user_id=job.uploaded_by_id,
+            channel=Channel.EMAIL,
+            verified_at__isnull=False,
+            is_active=True,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if contact is None:
+        return
+    enqueue(
+        contact=contact,
+        template=TEMPLATE,
+        context={
+            "job_id": job.pk,
+            "store": job.store.name,
+            "file": job.original_name or job.file_name,
+            "status": job.status,
+            "total": job.total_rows or 0,
+            "processed": job.processed,
+            "successful": job.successful,
+            "failed": job.failed,
+            "skipped": job.skipped,
+            "duplicates": job.duplicates_found,
+            "error": job.error,
+            "url": errors_url(job),
+        },
+        idempotency_key=f"import:{job.pk}:finished:{contact.pk}",
+    )

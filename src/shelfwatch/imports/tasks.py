@@ -1,0 +1,26 @@
+"""Background tasks of imports: one task runs one job (batch after batch); a periodic
+sweep hands jobs whose worker died to another."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from shelfwatch.imports.processing import run_job, stalled_jobs
+
+
+@task()
+def run_import(job_id: int) -> dict[str, int | str] | None:
+    """Run or resume import job `job_id`; nothing when another worker holds it."""
+    job = run_job(job_id)
+    if job is None:
+        return None
+    return {"status": job.status, "processed": job.processed, "failed": job.failed}
+
+
+@task()
+def resume_stalled_imports() -> dict[str, int]:
+    """Enqueue the jobs whose worker stopped renewing its lease."""
+    jobs = stalled_jobs()
+    for job_id in jobs:
+        run_import.enqueue(job_id)
+    return {"resumed": len(jobs)}

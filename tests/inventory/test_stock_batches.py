@@ -1,0 +1,101 @@
+"""`move_stock_many`: a batch of moves with move_stock's guarantees, all or nothing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from shelfwatch.catalog.models import Product, VerificationStatus
+from shelfwatch.events.models import Event
+from shelfwatch.inventory.models import StockItem, StockMovement
+from shelfwatch.inventory.stock import (
+    InsufficientStock,
+    InvalidMovement,
+    PlannedMove,
+    move_stock,
+    move_stock_many,
+)
+
+
+@pytest.fixture
+def items(db, store_a):
+    made = []
+    for n in range(3):
+        product = Product.objects.create(name=f"Biscuit {n}", status=VerificationStatus.VERIFIED)
+        made.append(StockItem.objects.create(store=store_a, product=product, reorder_level=2))
+    return made
+
+
+def test_a_batch_writes_a_ledger_row_and_the_events_of_each_move(items):
+    a, b, c = items
+    move_stock(item=c, delta=5, reason="restock")
+    Event.objects.all().delete()
+    moved = move_stock_many(
+        moves=[PlannedMove(a, 4), PlannedMove(b, 1), PlannedMove(c, -4), PlannedMove(a, -1)],
+        reason="import",
+        reference="import 9",
+    )
+    assert [(m.before, m.after) for m in moved] == [(0, 4), (0, 1), (5, 1), (4, 3)]
+    assert dict(StockItem.objects.values_list("pk", "quantity")) == {a.pk: 3, b.pk: 1, c.pk: 1}
+    ledger = StockMovement.objects.filter(reason="import").order_by("pk")
+    assert [(m.item_id, m.delta, m.quantity_after) for m in ledger] == [
+        (a.pk, 4, 4),
+        (b.pk, 1, 1),
+        (c.pk, -4, 1),
+        (a.pk, -1, 3),
+    ]
+    assert {m.reference for m in ledger} == {"import 9"}
+    kinds = list(Event.objects.order_by("pk").values_list("type", "payload__item_id"))
+    assert kinds.count(("stock.changed", a.pk)) == 2
+    assert ("stock.back_in_stock", b.pk) in kinds and ("stock.low", c.pk) in kinds
+    assert moved[0].movement.pk == ledger[0].pk
+
+
+def test_a_take_that_does_not_fit_undoes_the_whole_batch(items):
+    a, b, _ = items
+    move_stock(item=b, delta=2, reason="restock")
+    before = (StockMovement.objects.count(), Event.objects.count())
+    with pytest.raises(InsufficientStock) as refused:
+        move_stock_many(moves=[PlannedMove(a, 5), PlannedMove(b, -3)], reason="import")
+    assert refused.value.extra == {"item_id": b.pk, "available": 2, "requested": 3}
+    assert dict(StockItem.objects.values_list("pk", "quantity"))[a.pk] == 0
+    assert (StockMovement.objects.count(), Event.objects.count()) == before
+
+
+def test_zero_moves_and_unknown_reasons_are_refused(items):
+    with pytest.raises(InvalidMovement):
+        move_stock_many(moves=[PlannedMove(items[0], 0)], reason="import")
+    with pytest.raises(InvalidMovement):
+        move_stock_many(moves=[PlannedMove(items[0], 1)], reason="gift")
+    assert move_stock_many(moves=[], reason="import") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_and_concurrent_sales_never_oversell(store_a):
+    product = Product.objects.create(name="Hot item", status=VerificationStatus.VERIFIED)
+    item = StockItem.objects.create(store=store_a, product=product)
+    move_stock(item=item, delta=10, reason="restock")
+    barrier = threading.Barrier(5)
+    outcomes: list[str] = []
+
+    def sell() -> None:
+        try:
+            barrier.wait()
+            move_stock_many(moves=[PlannedMove(item, -3)], reason="sale")
+            outcomes.append("sold")
+        except InsufficientStock:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sell) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["refused", "refused", "sold", "sold", "sold"]
+    item.refresh_from_db()
+    assert item.quantity == 1
+    assert StockMovement.objects.filter(reason="sale").count() == 3
