@@ -13,7 +13,7 @@ from django.db import connections, transaction
 
 from shelfwatch.events import bus
 from shelfwatch.events.models import Event, EventTopic
-from shelfwatch.events.publishing import emit
+from shelfwatch.events.publishing import NewEvent, emit, emit_many
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -412,3 +412,38 @@ def test_rq_dispatch_enqueues_reuse_one_open_connection(monkeypatch):
             job = queue.fetch_job(job_id)
             if job is not None:
                 job.delete()
+
+
+def test_emit_many_writes_events_with_topics_and_sends_them_with_the_others(
+    recorded_tasks, monkeypatch
+):
+    published = []
+    monkeypatch.setattr(bus, "publish", lambda messages: published.extend(messages))
+    with transaction.atomic():
+        single = emit(type="stock.changed", payload={}, topics=["product:1"]).pk
+        many = emit_many(
+            [
+                NewEvent(type="stock.low", payload={"n": 1}, topics=["product:2", "store:1"]),
+                NewEvent(type="stock.low", payload={"n": 2}, topics=["product:3"]),
+            ]
+        )
+        with pytest.raises(Boom), transaction.atomic():
+            emit_many([NewEvent(type="stock.low", payload={}, topics=["product:9"])])
+            raise Boom
+    expected = [single, *(event.pk for event in many)]
+    assert enqueued_batches(recorded_tasks) == [expected]
+    assert [message.id for message in published] == expected
+    stored = Event.objects.get(pk=many[0].pk)
+    assert (stored.payload, stored.created_at is not None) == ({"n": 1}, True)
+    assert sorted(stored.topic_rows.values_list("topic", flat=True)) == ["product:2", "store:1"]
+
+
+def test_emit_many_refuses_a_bad_event_and_writes_none(recorded_tasks):
+    with pytest.raises(ValueError, match="unknown topic"):
+        emit_many(
+            [
+                NewEvent(type="stock.low", payload={}, topics=["product:2"]),
+                NewEvent(type="stock.low", payload={}, topics=["nosuch:1"]),
+            ]
+        )
+    assert not Event.objects.exists()

@@ -160,16 +160,17 @@ def find_candidates(
     image_sha256: str | None = None,
     limit: int = 10,
     exclude_id: int | None = None,
+    without_barcode: bool = False,
 ) -> list[Candidate]:
     """Products the caller can see that may be the described one, best first (leaving
-    out `exclude_id`, the product itself when it is already stored)."""
-    pool = (
-        visible_products(principal)
-        .filter(merged_into__isnull=True)
-        .exclude(status=VerificationStatus.REJECTED)
-    )
+    out `exclude_id`, the product itself when it is already stored). `without_barcode`
+    looks only at products that have none: for a description with a barcode the catalog
+    lacks, any product with a barcode is another product."""
+    pool = _candidate_pool(principal)
     if exclude_id is not None:
         pool = pool.exclude(pk=exclude_id)
+    if without_barcode:
+        pool = pool.filter(barcode__isnull=True)
     found: dict[int, Candidate] = {}
     if barcode:
         try:
@@ -197,6 +198,44 @@ def find_candidates(
             _add(found, product, result.score, list(result.reasons))
     ranked = sorted(found.values(), key=lambda c: (-c.score, c.product_id))
     return ranked[:limit]
+
+
+def _candidate_pool(principal: Principal | None):
+    return (
+        visible_products(principal)
+        .filter(merged_into__isnull=True)
+        .exclude(status=VerificationStatus.REJECTED)
+    )
+
+
+def any_without_barcode(principal: Principal | None) -> bool:
+    """Whether the caller can see any product without a barcode: when none, a description
+    with a barcode the catalog lacks has no candidate at all (see `find_candidates`)."""
+    return _candidate_pool(principal).filter(barcode__isnull=True).exists()
+
+
+def same_product_key(
+    name: str, brand: str, net_quantity: Decimal | None, net_unit: str
+) -> tuple[str, str, Quantity | None]:
+    """What two descriptions must share to be the same product without scoring: the name
+    as written, the brand in any case, the net quantity in canonical units."""
+    return name.strip(), brand.strip().casefold(), _quantity(net_quantity, net_unit, name)
+
+
+def exact_matches(
+    principal: Principal | None, names: list[str]
+) -> dict[tuple[str, str, Quantity | None], list[Product]]:
+    """The products the caller can see named exactly as one of `names`, by
+    `same_product_key`: one indexed lookup for many descriptions (bulk imports), before
+    the scorer is asked about the rest."""
+    found: dict[tuple[str, str, Quantity | None], list[Product]] = {}
+    wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+    if not wanted:
+        return found
+    for product in _candidate_pool(principal).filter(name__in=wanted).order_by("pk"):
+        key = same_product_key(product.name, product.brand, product.net_quantity, product.net_unit)
+        found.setdefault(key, []).append(product)
+    return found
 
 
 def _telling_words(text: str) -> list[str]:

@@ -113,6 +113,8 @@ class Product(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["brand"], name="product_brand"),
+            # Bulk imports look up many rows' names at once before asking the matcher.
+            models.Index(fields=["name"], name="product_name"),
             # Only the review queue looks products up by status, and only pending ones: a
             # full status index would lure the planners away from better ones (most rows
             # are verified).

@@ -7,6 +7,7 @@ search text and quality score follow the change, and an event records it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -23,9 +24,10 @@ from shelfwatch.catalog.models import (
     RegionalName,
     VerificationStatus,
 )
-from shelfwatch.catalog.quality import refresh_quality_score
+from shelfwatch.catalog.quality import refresh_quality_score, score_new
 from shelfwatch.errors import Conflict, Invalid
-from shelfwatch.events.publishing import emit
+from shelfwatch.events.publishing import NewEvent, emit, emit_many
+from shelfwatch.fast_insert import insert_all
 
 MAX_NAMES_PER_LANGUAGE = 10
 EDITABLE_FIELDS = frozenset(
@@ -140,15 +142,59 @@ def _write_regional_names(product: Product, regional: dict[str, list[str]]) -> N
     )
 
 
-def _product_event(kind: str, product: Product, principal: Principal) -> None:
+def _product_news(kind: str, product: Product, principal: Principal) -> NewEvent:
     topics = [f"user:{principal.user.pk}"]
     if product.status == VerificationStatus.VERIFIED:
         topics.append(f"product:{product.pk}")
-    emit(
+    return NewEvent(
         type=f"catalog.product_{kind}",
         payload={"product_id": product.pk, "name": product.name, "status": product.status},
         topics=topics,
     )
+
+
+def _product_event(kind: str, product: Product, principal: Principal) -> None:
+    news = _product_news(kind, product, principal)
+    emit(type=news.type, payload=news.payload, topics=news.topics)
+
+
+@dataclass
+class NewProduct:
+    """A product checked and ready to insert, with its regional names."""
+
+    product: Product
+    regional: dict[str, list[str]]
+
+
+def prepare_product(
+    *,
+    principal: Principal,
+    name: str,
+    brand: str = "",
+    category_id: int | None = None,
+    barcode: str | None = None,
+    net_quantity: Decimal | None = None,
+    net_unit: str = "",
+    description: str = "",
+    attributes: dict[str, Any] | None = None,
+    regional_names: dict[str, list[str]] | None = None,
+) -> NewProduct:
+    """Check a product's fields without writing anything; raises InvalidProduct naming the
+    first bad one. The barcode is normalised but not looked up."""
+    product = Product(
+        name=_clean_name(name),
+        brand=(brand or "").strip()[:120],
+        category=_clean_category(category_id),
+        barcode=_clean_barcode(barcode),
+        description=(description or "").strip(),
+        attributes=attributes or {},
+        created_by=principal.user,
+        status=VerificationStatus.VERIFIED if principal.is_admin else VerificationStatus.PENDING,
+    )
+    product.net_quantity, product.net_unit = _clean_quantity(net_quantity, net_unit)
+    regional = clean_regional_names(regional_names)
+    product.search_text = build_search_text(product, regional)
+    return NewProduct(product=product, regional=regional)
 
 
 def create_product(
@@ -170,18 +216,19 @@ def create_product(
     Refused with the holder's id when the barcode exists; refused with the candidates when
     the matcher finds a likely duplicate, unless `confirm_new` says it is not one.
     """
-    product = Product(
-        name=_clean_name(name),
-        brand=(brand or "").strip()[:120],
-        category=_clean_category(category_id),
-        barcode=_clean_barcode(barcode),
-        description=(description or "").strip(),
-        attributes=attributes or {},
-        created_by=principal.user,
-        status=VerificationStatus.VERIFIED if principal.is_admin else VerificationStatus.PENDING,
+    new = prepare_product(
+        principal=principal,
+        name=name,
+        brand=brand,
+        category_id=category_id,
+        barcode=barcode,
+        net_quantity=net_quantity,
+        net_unit=net_unit,
+        description=description,
+        attributes=attributes,
+        regional_names=regional_names,
     )
-    product.net_quantity, product.net_unit = _clean_quantity(net_quantity, net_unit)
-    regional = clean_regional_names(regional_names)
+    product, regional = new.product, new.regional
     _ensure_barcode_free(product.barcode)
     if not confirm_new:
         duplicates = likely_duplicates(
@@ -211,7 +258,6 @@ def create_product(
                     "status_if_created": product.status,
                 },
             )
-    product.search_text = build_search_text(product, regional)
     try:
         with transaction.atomic():
             product.save()
@@ -223,6 +269,30 @@ def create_product(
         _ensure_barcode_free(product.barcode)
         raise
     return product
+
+
+def create_products(*, principal: Principal, products: list[NewProduct]) -> list[Product]:
+    """Insert prepared products together, for bulk imports: one INSERT for the products,
+    one for their regional names, one for their events.
+
+    The caller has asked the matcher and checked that the barcodes are free; a barcode
+    taken meanwhile raises IntegrityError, and the caller's transaction decides what stays.
+    """
+    rows = [new.product for new in products]
+    for new in products:
+        new.product.quality_score = score_new(new.product, has_regional_name=bool(new.regional))
+    with transaction.atomic():
+        insert_all(rows)
+        insert_all(
+            [
+                RegionalName(product=new.product, language=language, name=name)
+                for new in products
+                for language, names in new.regional.items()
+                for name in names
+            ]
+        )
+        emit_many([_product_news("created", product, principal) for product in rows])
+    return rows
 
 
 def update_product(*, principal: Principal, product: Product, changes: dict[str, Any]) -> Product:

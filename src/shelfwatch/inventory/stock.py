@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from shelfwatch.accounts.models import User
 from shelfwatch.errors import Conflict, Invalid
-from shelfwatch.events.publishing import emit
+from shelfwatch.events.publishing import NewEvent, emit, emit_many
+from shelfwatch.fast_insert import insert_all
 from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
 
 
@@ -175,41 +176,58 @@ def set_quantity(
         return move_stock(item=item, delta=delta, reason=reason, reference=reference, actor=actor)
 
 
-def _emit_changes(item: StockItem, movement: StockMovement, *, before: int, after: int) -> None:
+def _changes(
+    item: StockItem, movement: StockMovement, *, before: int, after: int
+) -> list[NewEvent]:
+    """The events a move of `item` from `before` to `after` units announces."""
     store_topic = f"store:{item.store_id}"
     product_topic = f"product:{item.product_id}"
     base = {"store_id": item.store_id, "product_id": item.product_id, "item_id": item.pk}
-    emit(
-        type="stock.changed",
-        payload={
-            **base,
-            "quantity": after,
-            "delta": movement.delta,
-            "reason": movement.reason,
-            "movement_id": movement.pk,
-        },
-        topics=[store_topic],
-    )
+    events = [
+        NewEvent(
+            type="stock.changed",
+            payload={
+                **base,
+                "quantity": after,
+                "delta": movement.delta,
+                "reason": movement.reason,
+                "movement_id": movement.pk,
+            },
+            topics=[store_topic],
+        )
+    ]
     # Availability is public (live badges on product pages); quantities stay with the store.
     price = str(item.selling_price) if item.selling_price is not None else None
     if before <= 0 < after:
-        emit(
-            type="stock.back_in_stock",
-            payload={**base, "in_stock": True, "price": price},
-            topics=[store_topic, product_topic],
+        events.append(
+            NewEvent(
+                type="stock.back_in_stock",
+                payload={**base, "in_stock": True, "price": price},
+                topics=[store_topic, product_topic],
+            )
         )
     elif after <= 0 < before:
-        emit(
-            type="stock.out_of_stock",
-            payload={**base, "in_stock": False, "price": price},
-            topics=[store_topic, product_topic],
+        events.append(
+            NewEvent(
+                type="stock.out_of_stock",
+                payload={**base, "in_stock": False, "price": price},
+                topics=[store_topic, product_topic],
+            )
         )
     if after <= item.reorder_level < before:
-        emit(
-            type="stock.low",
-            payload={**base, "quantity": after, "reorder_level": item.reorder_level},
-            topics=[store_topic],
+        events.append(
+            NewEvent(
+                type="stock.low",
+                payload={**base, "quantity": after, "reorder_level": item.reorder_level},
+                topics=[store_topic],
+            )
         )
+    return events
+
+
+def _emit_changes(item: StockItem, movement: StockMovement, *, before: int, after: int) -> None:
+    for event in _changes(item, movement, before=before, after=after):
+        emit(type=event.type, payload=event.payload, topics=event.topics)
 
 
 def merge_stock_items(*, duplicate, survivor, actor: User | None = None) -> int:
@@ -272,40 +290,112 @@ def move_stock_many(
     if not moves:
         return []
     alias = router.db_for_write(StockItem) or DEFAULT_DB_ALIAS
-    applied: list[tuple[PlannedMove, int, int]] = []
+    connection = connections[alias]
     with transaction.atomic(using=alias):
-        for move in moves:
-            result = _apply_delta(alias, move.item.pk, move.delta)
-            if result is None:
-                left = (
-                    StockItem.objects.using(alias)
-                    .filter(pk=move.item.pk)
-                    .values_list("quantity", flat=True)
-                    .first()
-                )
-                raise InsufficientStock(
-                    f"{-move.delta} requested, {left} left",
-                    extra={"item_id": move.item.pk, "available": left, "requested": -move.delta},
-                )
-            applied.append((move, *result))
+        if len({move.item.pk for move in moves}) == len(moves) and _returns_from_update(connection):
+            applied = _apply_deltas(alias, moves)
+        else:
+            applied = [(move, *_apply_one(alias, move)) for move in moves]
         # One INSERT for the batch's ledger rows; the databases we run on return their ids.
-        ledger = StockMovement.objects.using(alias).bulk_create(
-            [
-                StockMovement(
-                    item=move.item,
-                    delta=move.delta,
-                    quantity_after=after,
-                    reason=reason,
-                    reference=reference[:120],
-                    actor=actor,
-                )
-                for move, after, _ in applied
-            ]
-        )
+        ledger = [
+            StockMovement(
+                item=move.item,
+                delta=move.delta,
+                quantity_after=after,
+                reason=reason,
+                reference=reference[:120],
+                actor=actor,
+            )
+            for move, after, _ in applied
+        ]
+        insert_all(ledger, using=alias)
         done = []
+        events: list[NewEvent] = []
         for (move, after, reorder_level), movement in zip(applied, ledger, strict=True):
             move.item.quantity = after
             move.item.reorder_level = reorder_level
-            _emit_changes(move.item, movement, before=after - move.delta, after=after)
-            done.append(Movement(movement=movement, before=after - move.delta, after=after))
+            before = after - move.delta
+            events += _changes(move.item, movement, before=before, after=after)
+            done.append(Movement(movement=movement, before=before, after=after))
+        emit_many(events)
     return done
+
+
+def _short_of(alias: str, move: PlannedMove) -> InsufficientStock:
+    left = (
+        StockItem.objects.using(alias)
+        .filter(pk=move.item.pk)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    return InsufficientStock(
+        f"{-move.delta} requested, {left} left",
+        extra={"item_id": move.item.pk, "available": left, "requested": -move.delta},
+    )
+
+
+def _apply_one(alias: str, move: PlannedMove) -> tuple[int, int]:
+    result = _apply_delta(alias, move.item.pk, move.delta)
+    if result is None:
+        raise _short_of(alias, move)
+    return result
+
+
+def _apply_deltas(alias: str, moves: list[PlannedMove]) -> list[tuple[PlannedMove, int, int]]:
+    """Apply moves of distinct items with one conditional UPDATE over all of them.
+
+    The condition is the one `move_stock` keeps, checked row by row by the database: an item
+    whose take does not fit is left alone, and its absence from what the statement returns
+    raises InsufficientStock (undoing the caller's transaction, so the batch is all or
+    nothing).
+    """
+    connection = connections[alias]
+    now = timezone.now()
+    updated_at = StockItem._meta.get_field("updated_at").get_db_prep_value(now, connection)
+    applied: dict[int, tuple[int, int]] = {}
+    # Bounded, so the statement's parameters stay well inside every driver's limit.
+    for start in range(0, len(moves), 500):
+        chunk = moves[start : start + 500]
+        values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS INTEGER))"] * len(chunk))
+        params: list[object] = [updated_at]
+        for move in chunk:
+            params += [move.item.pk, move.delta]
+        with connection.cursor() as cursor:
+            cursor.execute(_deltas_statement(connection) % {"values": values}, params)
+            applied.update((pk, (after, level)) for pk, after, level in cursor.fetchall())
+    for move in moves:
+        if move.item.pk not in applied:
+            raise _short_of(alias, move)
+    return [(move, *applied[move.item.pk]) for move in moves]
+
+
+_DELTAS_STATEMENTS: dict[str, str] = {}
+
+
+def _deltas_statement(connection: BaseDatabaseWrapper) -> str:
+    """The UPDATE ... FROM (VALUES ...) of `_apply_deltas`, with `%(values)s` left for the
+    rows; built once per vendor from StockItem's metadata. Parameters: updated_at, then
+    (pk, delta) per row."""
+    sql = _DELTAS_STATEMENTS.get(connection.vendor)
+    if sql is None:
+        meta = StockItem._meta
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        pk = quote(meta.pk.column)
+        quantity = quote(meta.get_field("quantity").column)
+        updated = quote(meta.get_field("updated_at").column)
+        level = quote(meta.get_field("reorder_level").column)
+        # SQLite cannot name a VALUES list's columns; it calls them column1, column2.
+        if connection.vendor == "sqlite":
+            moves, item_id, delta = "moves", "moves.column1", "moves.column2"
+        else:
+            moves, item_id, delta = "moves (item_id, delta)", "moves.item_id", "moves.delta"
+        # `%%` survives the `%` that fills in the values; every value is a parameter.
+        sql = (
+            f"UPDATE {table} SET {quantity} = {table}.{quantity} + {delta}, "  # noqa: S608
+            f"{updated} = %%s FROM (VALUES %(values)s) AS {moves} "
+            f"WHERE {table}.{pk} = {item_id} AND {table}.{quantity} + {delta} >= 0 "
+            f"RETURNING {table}.{pk}, {table}.{quantity}, {table}.{level}"
+        )
+        _DELTAS_STATEMENTS[connection.vendor] = sql
+    return sql

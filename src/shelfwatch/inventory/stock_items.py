@@ -10,11 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.errors import Conflict, Invalid
-from shelfwatch.events.publishing import emit
+from shelfwatch.events.publishing import NewEvent, emit, emit_many
+from shelfwatch.fast_insert import insert_all
 from shelfwatch.inventory.models import MovementReason, StockItem, Store
 from shelfwatch.inventory.stock import move_stock
 
@@ -33,7 +35,8 @@ class InvalidStockItem(Invalid):
     code = "invalid_stock_item"
 
 
-def _clean_details(details: dict[str, Any]) -> dict[str, Any]:
+def clean_details(details: dict[str, Any]) -> dict[str, Any]:
+    """`details` checked and typed; raises InvalidStockItem naming the bad field."""
     unknown = set(details) - set(DETAIL_FIELDS)
     if unknown:
         raise InvalidStockItem(f"cannot set {', '.join(sorted(unknown))}", code="invalid_field")
@@ -80,7 +83,7 @@ def add_stock_item(
         )
     if product.status == VerificationStatus.REJECTED:
         raise Conflict("a rejected product cannot be stocked", code="product_rejected")
-    clean = _clean_details(details or {})
+    clean = clean_details(details or {})
     try:
         with transaction.atomic():
             item = StockItem.objects.create(store=store, product=product, **clean)
@@ -108,7 +111,7 @@ def update_stock_item(
     *, item: StockItem, principal: Principal, details: dict[str, Any]
 ) -> StockItem:
     """Change an item's prices and shelf details; a price change is announced."""
-    clean = _clean_details(details)
+    clean = clean_details(details)
     with transaction.atomic():
         item = StockItem.objects.select_for_update().get(pk=item.pk)
         old_price = item.selling_price
@@ -116,16 +119,61 @@ def update_stock_item(
             setattr(item, name, value)
         item.save()
         if "selling_price" in clean and clean["selling_price"] != old_price:
-            emit(
-                type="stock.price_changed",
-                payload={
-                    "store_id": item.store_id,
-                    "product_id": item.product_id,
-                    "item_id": item.pk,
-                    "old_price": None if old_price is None else str(old_price),
-                    "price": None if item.selling_price is None else str(item.selling_price),
-                    "in_stock": item.quantity > 0,
-                },
-                topics=[f"store:{item.store_id}", f"product:{item.product_id}"],
-            )
+            news = _price_news(item, old_price)
+            emit(type=news.type, payload=news.payload, topics=news.topics)
     return item
+
+
+def add_stock_items(
+    *, store: Store, principal: Principal, entries: list[tuple[Product, dict[str, Any]]]
+) -> list[StockItem]:
+    """Start stocking many products in `store` at once (bulk imports), with no stock yet:
+    one INSERT. Details must come from `clean_details`; the products must be stockable
+    and not yet in the store (a clash raises IntegrityError)."""
+    items = [StockItem(store=store, product=product, **details) for product, details in entries]
+    insert_all(items)
+    return items
+
+
+def update_stock_items(
+    *, principal: Principal, changes: list[tuple[StockItem, dict[str, Any]]]
+) -> list[StockItem]:
+    """`update_stock_item` for many items at once (bulk imports): the rows are locked and
+    written with one UPDATE per changed column set, and price changes announced together.
+    Details must come from `clean_details`."""
+    if not changes:
+        return []
+    with transaction.atomic():
+        locked = StockItem.objects.select_for_update().in_bulk([item.pk for item, _ in changes])
+        events: list[NewEvent] = []
+        fields: set[str] = set()
+        updated = []
+        now = timezone.now()  # bulk_update leaves auto_now fields to us
+        for stale, details in changes:
+            item = locked[stale.pk]
+            old_price = item.selling_price
+            for name, value in details.items():
+                setattr(item, name, value)
+            item.updated_at = now
+            fields.update(details)
+            if "selling_price" in details and details["selling_price"] != old_price:
+                events.append(_price_news(item, old_price))
+            updated.append(item)
+        StockItem.objects.bulk_update(updated, [*sorted(fields), "updated_at"])
+        emit_many(events)
+    return updated
+
+
+def _price_news(item: StockItem, old_price: Decimal | None) -> NewEvent:
+    return NewEvent(
+        type="stock.price_changed",
+        payload={
+            "store_id": item.store_id,
+            "product_id": item.product_id,
+            "item_id": item.pk,
+            "old_price": None if old_price is None else str(old_price),
+            "price": None if item.selling_price is None else str(item.selling_price),
+            "in_stock": item.quantity > 0,
+        },
+        topics=[f"store:{item.store_id}", f"product:{item.product_id}"],
+    )

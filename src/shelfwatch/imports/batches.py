@@ -1,0 +1,411 @@
+"""Placing one batch of rows: every row is resolved against the catalog and the store
+first, then the batch is written with a handful of bulk statements (new products, new
+items, changed items, stock moves, their events, the row records).
+
+When a bulk write clashes with a change made at the same time (a barcode or an item taken
+meanwhile), that write is undone and the batch's rows are placed again one by one, each in
+its own savepoint, so one row's clash fails that row only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import DataError, IntegrityError, transaction
+
+from shelfwatch.accounts.principal import Principal
+from shelfwatch.catalog.matching import (
+    any_without_barcode,
+    exact_matches,
+    find_candidates,
+    same_product_key,
+)
+from shelfwatch.catalog.models import Category, Product, VerificationStatus
+from shelfwatch.catalog.products import NewProduct, create_products, prepare_product
+from shelfwatch.errors import DomainError
+from shelfwatch.imports.models import ImportJob, ImportMode
+from shelfwatch.imports.models import RowStatus as S
+from shelfwatch.imports.outcomes import Outcome, column_of
+from shelfwatch.imports.reading import Row
+from shelfwatch.imports.rows import RowData, RowProblem, read_row
+from shelfwatch.inventory.models import MovementReason, StockItem
+from shelfwatch.inventory.stock import PlannedMove, move_stock_many
+from shelfwatch.inventory.stock_items import (
+    add_stock_item,
+    add_stock_items,
+    clean_details,
+    update_stock_item,
+    update_stock_items,
+)
+
+logger = logging.getLogger("shelfwatch.imports")
+
+# A matcher score at or above this links the row to the catalog product (a duplicate
+# found); below it, down to the catalog's own MATCH_THRESHOLD, the row is held back.
+CONFIDENT_MATCH = 0.85
+LIKELY_MATCH = 0.5
+
+
+@dataclass
+class _Plan:
+    """A row resolved but not yet written: the product (or the new one) and item it goes
+    to, and the details it sets."""
+
+    data: RowData
+    outcome: Outcome
+    product: Product | None = None
+    new: NewProduct | None = None
+    item: StockItem | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Batch:
+    """One batch of rows: resolved against the catalog and the store, written, counted."""
+
+    def __init__(self, job: ImportJob, principal: Principal, seen: dict[str, int]) -> None:
+        self.job = job
+        self.store = job.store
+        self.principal = principal
+        self.seen = seen  # barcode -> the line it was first met on, across the whole file
+        self.outcomes: list[Outcome] = []
+        self.targets: dict[int, tuple[StockItem, int]] = {}
+        self.categories: dict[str, int | None] = {}
+
+    def run(self, rows: list[Row]) -> list[Outcome]:
+        """Place `rows`, inside the caller's transaction; the outcome of each non-blank row."""
+        parsed = self._parse(rows)
+        self._look_up(parsed)
+        plans = self._plan(parsed)
+        try:
+            with transaction.atomic():
+                self._write(plans)
+        except (DomainError, IntegrityError, DataError) as exc:
+            logger.info(
+                "import %s: a bulk write clashed (%s); rows placed one by one", self.job.pk, exc
+            )
+            self._write_one_by_one(plans)
+        self._move_stock()
+        self.outcomes.extend(plan.outcome for plan in plans)
+        return self.outcomes
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _parse(self, rows: list[Row]) -> list[tuple[Row, RowData]]:
+        parsed: list[tuple[Row, RowData]] = []
+        for row in rows:
+            if row.problem:
+                self.outcomes.append(Outcome(row, S.FAILED, "unreadable_line", "", row.problem))
+                continue
+            if not any(cell.strip() for cell in row.cells):
+                continue  # a blank line: nothing to import, nothing to report
+            try:
+                data = read_row(row.cells, self.job.header, self.job.mapping)
+            except RowProblem as exc:
+                self.outcomes.append(Outcome(row, S.FAILED, exc.code, exc.column, exc.message))
+                continue
+            if data.barcode:
+                first = self.seen.get(data.barcode)
+                if first is not None:
+                    self.outcomes.append(
+                        Outcome(
+                            row,
+                            S.FAILED,
+                            "repeated_barcode",
+                            column_of(self.job.mapping, "barcode"),
+                            f"the barcode {data.barcode} is also on line {first}; "
+                            "each product should be on one line",
+                        )
+                    )
+                    continue
+                self.seen[data.barcode] = row.line
+            parsed.append((row, data))
+        return parsed
+
+    def _look_up(self, parsed: list[tuple[Row, RowData]]) -> None:
+        """One query each for the batch's barcodes, its SKUs, and the store's items of the
+        products those found."""
+        codes = [data.barcode for _, data in parsed if data.barcode]
+        self.by_barcode = {p.barcode: p for p in Product.objects.filter(barcode__in=codes)}
+        skus = [data.sku for _, data in parsed if data.sku]
+        self.by_sku: dict[str, StockItem] = {}
+        for item in StockItem.objects.filter(store=self.store, sku__in=skus).order_by("pk"):
+            self.by_sku.setdefault(item.sku, item)
+        self.looked_up = {product.pk for product in self.by_barcode.values()}
+        self.any_without_barcode = any_without_barcode(self.principal)
+        # Rows found by neither are looked up by their exact name first, all at once.
+        self.same_named = exact_matches(
+            self.principal,
+            [
+                data.name
+                for _, data in parsed
+                if data.name and data.barcode not in self.by_barcode and data.sku not in self.by_sku
+            ],
+        )
+        self.by_product = {
+            item.product_id: item
+            for item in StockItem.objects.filter(
+                store=self.store, product__in=list(self.by_barcode.values())
+            )
+        }
+
+    # --- resolving -------------------------------------------------------------------------
+
+    def _plan(self, parsed: list[tuple[Row, RowData]]) -> list[_Plan]:
+        plans: list[_Plan] = []
+        for row, data in parsed:
+            plan = _Plan(data=data, outcome=Outcome(row, S.FAILED))
+            try:
+                plan.product, plan.item = self._find(data, plan.outcome)
+            except RowProblem as exc:
+                plan.outcome.fail(exc, self.job)
+                self.outcomes.append(plan.outcome)
+                continue
+            if plan.outcome.status == S.SKIPPED:
+                self.outcomes.append(plan.outcome)
+                continue
+            plans.append(plan)
+        # The store's items of products the matcher or a merge led to, in one query.
+        unknown = {
+            plan.product.pk
+            for plan in plans
+            if plan.item is None
+            and plan.product is not None
+            and plan.product.pk not in self.looked_up
+            and plan.product.pk not in self.by_product
+        }
+        if unknown:
+            for item in StockItem.objects.filter(store=self.store, product_id__in=unknown):
+                self.by_product[item.product_id] = item
+        drafts: dict[tuple, NewProduct] = {}
+        ready: list[_Plan] = []
+        for plan in plans:
+            try:
+                self._settle(plan, drafts)
+            except (RowProblem, DomainError) as exc:
+                plan.outcome.fail(exc, self.job)
+            if plan.outcome.status in (S.FAILED, S.SKIPPED):
+                self.outcomes.append(plan.outcome)
+            else:
+                ready.append(plan)
+        return ready
+
+    def _settle(self, plan: _Plan, drafts: dict[tuple, NewProduct]) -> None:
+        """Apply the import's mode to a found row, or prepare the new product it needs."""
+        data, outcome = plan.data, plan.outcome
+        if plan.item is None and plan.product is not None:
+            plan.item = self.by_product.get(plan.product.pk)
+        if plan.item is not None and self.job.mode == ImportMode.CREATE:
+            outcome.status, outcome.code = S.SKIPPED, "already_stocked"
+            outcome.message = "the store already has this product (the import only adds new ones)"
+            outcome.product_id, outcome.item_id = plan.item.product_id, plan.item.pk
+            return
+        if plan.item is None and self.job.mode == ImportMode.UPDATE:
+            outcome.status, outcome.code = S.SKIPPED, "not_stocked"
+            outcome.message = "the store does not have this product (the import only updates)"
+            return
+        plan.details = clean_details(data.details())
+        if plan.product is None:
+            key = _draft_key(data)
+            plan.new = drafts.get(key)
+            if plan.new is None:
+                plan.new = drafts[key] = self._prepare(data)
+                outcome.status = S.CREATED
+            else:
+                # The file names one new product twice: the second row is that product.
+                outcome.duplicate = True
+                outcome.status = S.MATCHED
+        elif plan.item is None:
+            outcome.status = S.MATCHED if outcome.duplicate else S.CREATED
+        else:
+            outcome.status = S.MATCHED if outcome.duplicate else S.UPDATED
+
+    def _find(self, data: RowData, outcome: Outcome) -> tuple[Product | None, StockItem | None]:
+        """The catalog product (and the store's item) the row describes: by barcode, by the
+        store's SKU, then by the matcher."""
+        if data.barcode and data.barcode in self.by_barcode:
+            return _usable(self.by_barcode[data.barcode]), None
+        if data.sku and data.sku in self.by_sku:
+            item = self.by_sku[data.sku]
+            return item.product, item
+        if not data.name:
+            return None, None
+        # A product with another barcode is another product, however alike the names.
+        key = same_product_key(data.name, data.brand, data.net_quantity, data.net_unit)
+        same = [p for p in self.same_named.get(key, ()) if not (data.barcode and p.barcode)]
+        if len(same) == 1:
+            outcome.duplicate = True
+            outcome.message = f"matched to catalog product {same[0].pk} ({same[0].name})"
+            return _usable(same[0]), None
+        if data.barcode and not self.any_without_barcode:
+            return None, None
+        candidates = find_candidates(
+            principal=self.principal,
+            name=data.name,
+            brand=data.brand,
+            net_quantity=data.net_quantity,
+            net_unit=data.net_unit,
+            limit=3,
+            without_barcode=bool(data.barcode),
+        )
+        best = candidates[0] if candidates else None
+        if best is not None and best.score >= CONFIDENT_MATCH:
+            outcome.duplicate = True
+            outcome.message = f"matched to catalog product {best.product_id} ({best.name})"
+            return _usable(Product.objects.get(pk=best.product_id)), None
+        likely = [c.as_dict() for c in candidates if c.score >= LIKELY_MATCH]
+        if likely:
+            outcome.status, outcome.code = S.SKIPPED, "possible_duplicate"
+            outcome.candidates = likely
+            outcome.message = (
+                f"this looks like {likely[0]['name']!r} (product {likely[0]['product_id']}) "
+                "already in the catalog; add its barcode or your SKU to the row to be sure"
+            )
+        return None, None
+
+    def _prepare(self, data: RowData) -> NewProduct:
+        if not data.name:
+            raise RowProblem(
+                "no product in the catalog has this barcode or SKU; add a name to create it",
+                column=column_of(self.job.mapping, "name"),
+                code="name_required",
+            )
+        return prepare_product(
+            principal=self.principal,
+            name=data.name,
+            brand=data.brand,
+            category_id=self._category_id(data.category),
+            barcode=data.barcode,
+            net_quantity=data.net_quantity,
+            net_unit=data.net_unit,
+        )
+
+    def _category_id(self, name: str) -> int | None:
+        if not name:
+            return None
+        key = name.casefold()
+        if key not in self.categories:
+            leaf = Category.objects.filter(name__iexact=name, children__isnull=True).first()
+            self.categories[key] = leaf.pk if leaf else None
+        return self.categories[key]
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _write(self, plans: list[_Plan]) -> None:
+        """The whole batch in bulk statements (inside the caller's savepoint)."""
+        drafts = list({id(p.new): p.new for p in plans if p.new is not None}.values())
+        create_products(principal=self.principal, products=drafts)
+        for plan in plans:
+            if plan.new is not None:
+                plan.product = plan.new.product
+        # One new item per product, with the details of the last row naming it.
+        fresh: dict[int, _Plan] = {}
+        changed: dict[int, tuple[StockItem, dict[str, Any]]] = {}
+        for plan in plans:
+            if plan.item is None:
+                fresh.setdefault(plan.product.pk, plan).details.update(plan.details)
+            elif plan.details:
+                changed.setdefault(plan.item.pk, (plan.item, {}))[1].update(plan.details)
+        added = add_stock_items(
+            store=self.store,
+            principal=self.principal,
+            entries=[(plan.product, plan.details) for plan in fresh.values()],
+        )
+        items = {item.product_id: item for item in added}
+        updated = update_stock_items(principal=self.principal, changes=list(changed.values()))
+        items.update((item.product_id, item) for item in updated)
+        for plan in plans:
+            plan.item = items.get(plan.product.pk, plan.item)
+            self._placed(plan)
+
+    def _placed(self, plan: _Plan) -> None:
+        item, data = plan.item, plan.data
+        self.by_product[item.product_id] = item
+        if data.sku:
+            self.by_sku[data.sku] = item
+        if data.quantity is not None:
+            self.targets[item.pk] = (item, data.quantity)
+        plan.outcome.product_id, plan.outcome.item_id = item.product_id, item.pk
+
+    def _write_one_by_one(self, plans: list[_Plan]) -> None:
+        """The slow path after a clash: each row found again and written in its own
+        savepoint, so a row that clashes fails alone."""
+        self.targets = {}
+        # Found again: what clashed may be a barcode or an item written meanwhile.
+        self._look_up([(plan.outcome.row, plan.data) for plan in plans])
+        for plan in plans:
+            row = plan.outcome.row
+            plan.outcome = Outcome(row, S.FAILED)
+            try:
+                with transaction.atomic():
+                    self._apply(plan.data, plan.outcome)
+            except (RowProblem, DomainError, IntegrityError, DataError) as exc:
+                plan.outcome.fail(exc, self.job)
+
+    def _apply(self, data: RowData, outcome: Outcome) -> None:
+        product, item = self._find(data, outcome)
+        if outcome.status == S.SKIPPED:
+            return
+        if item is None and product is not None:
+            item = self.by_product.get(product.pk)
+            if item is None and product.pk not in self.looked_up:
+                item = StockItem.objects.filter(store=self.store, product=product).first()
+        plan = _Plan(data=data, outcome=outcome, product=product, item=item)
+        self._settle(plan, {})
+        if outcome.status == S.SKIPPED:
+            return
+        if plan.new is not None:
+            plan.product = create_products(principal=self.principal, products=[plan.new])[0]
+        if plan.item is None:
+            plan.item = add_stock_item(
+                store=self.store,
+                product=plan.product,
+                principal=self.principal,
+                details=plan.details,
+            )
+        elif plan.details:
+            plan.item = update_stock_item(
+                item=plan.item, principal=self.principal, details=plan.details
+            )
+        self._placed(plan)
+
+    def _move_stock(self) -> None:
+        if not self.targets:
+            return
+        # Locked, so a sale between our read and our move is not overwritten.
+        current = dict(
+            StockItem.objects.select_for_update()
+            .filter(pk__in=list(self.targets))
+            .values_list("pk", "quantity")
+        )
+        moves = [
+            PlannedMove(item=item, delta=quantity - current[pk])
+            for pk, (item, quantity) in self.targets.items()
+            if quantity != current[pk]
+        ]
+        move_stock_many(
+            moves=moves,
+            reason=MovementReason.IMPORT,
+            reference=f"import {self.job.pk}",
+            actor=self.principal.user,
+        )
+
+
+def _draft_key(data: RowData) -> tuple:
+    if data.barcode:
+        return ("barcode", data.barcode)
+    quantity = None if data.net_quantity is None else Decimal(data.net_quantity).normalize()
+    return ("name", data.name.casefold(), data.brand.casefold(), quantity, data.net_unit)
+
+
+def _usable(product: Product) -> Product:
+    while product.merged_into_id is not None:
+        product = Product.objects.get(pk=product.merged_into_id)
+    if product.status == VerificationStatus.REJECTED:
+        raise RowProblem(
+            f"the catalog rejected product {product.pk} ({product.name}); it cannot be stocked",
+            code="product_rejected",
+        )
+    return product

@@ -1,0 +1,114 @@
+"""Imports write each batch in bulk: the same outcomes as row by row, and clashes with
+other writers settled row by row."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.db.models import Count, Sum
+
+from shelfwatch.catalog.models import Product, VerificationStatus
+from shelfwatch.events.models import Event
+from shelfwatch.imports.models import ImportRow
+from shelfwatch.inventory.models import StockItem, StockMovement
+
+
+def _ean(n: int) -> str:
+    body = f"{890700000000 + n:012d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def _file(rows: list[tuple[str, str, str, int]]) -> bytes:
+    lines = ["Item Name,Brand,Barcode,Qty,Pack Size"]
+    lines += [f"{name},{brand},{code},{qty},500 g" for name, brand, code, qty in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.django_db
+def test_a_name_spelt_exactly_as_in_the_catalog_links_to_it_without_a_new_product(
+    upload, run, store_a
+):
+    known = Product.objects.create(
+        name="Golden Toor Dal",
+        brand="Tata",
+        net_quantity=500,
+        net_unit="g",
+        status=VerificationStatus.VERIFIED,
+    )
+    body = upload(_file([("Golden Toor Dal", "TATA", "", 7)])).json()
+    job = run(body["id"])
+    row = ImportRow.objects.get(job=job)
+    assert (row.status, row.product_id) == ("matched", known.pk)
+    assert job.duplicates_found == 1
+    assert StockItem.objects.get(store=store_a, product=known).quantity == 7
+    assert Product.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_one_new_product_named_twice_in_a_file_is_created_once(upload, run, store_a):
+    body = upload(_file([("Kesar Pista Kulfi", "Havmor", "", 3)] * 2)).json()
+    job = run(body["id"])
+    assert Product.objects.filter(name="Kesar Pista Kulfi").count() == 1
+    statuses = list(ImportRow.objects.filter(job=job).order_by("line").values_list("status"))
+    assert statuses == [("created",), ("matched",)]
+    assert StockItem.objects.get(store=store_a).quantity == 3
+
+
+@pytest.mark.django_db
+def test_a_batch_writes_its_ledger_and_events_like_single_moves(upload, run, store_a, settings):
+    settings.IMPORT_BATCH_SIZE = 50
+    rows = [(f"Item {n}", "Brand", _ean(n), n % 4) for n in range(120)]
+    job = run(upload(_file(rows)).json()["id"])
+    assert (job.successful, job.failed) == (120, 0)
+    stocked = StockItem.objects.filter(store=store_a)
+    assert stocked.count() == 120
+    total = stocked.aggregate(total=Sum("quantity"))["total"]
+    assert StockMovement.objects.aggregate(total=Sum("delta"))["total"] == total
+    moved = stocked.filter(quantity__gt=0).count()
+    assert StockMovement.objects.filter(reason="import").count() == moved
+    assert Event.objects.filter(type="stock.changed").count() == moved
+    assert Event.objects.filter(type="stock.back_in_stock").count() == moved
+    assert Event.objects.filter(type="catalog.product_created").count() == 120
+    # Every event carries its topics, as emit writes them one at a time.
+    changed = Event.objects.filter(type="stock.back_in_stock").first()
+    assert changed.topics == [f"store:{store_a.pk}", f"product:{changed.payload['product_id']}"]
+    assert set(changed.topic_rows.values_list("topic", flat=True)) == set(changed.topics)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_stores_importing_the_same_new_barcodes_at_once_share_one_product_each(
+    upload, store_a, store_b, callers
+):
+    """Both jobs look the barcodes up before either has written them; the one that writes
+    second clashes on the barcode, places its rows again one by one, and links them."""
+    from shelfwatch.imports.processing import run_job
+
+    content = _file([(f"Shared {n}", "Brand", _ean(500 + n), 5) for n in range(60)])
+    first = upload(content).json()["id"]
+    second = upload(content, caller="owner_b", store=store_b).json()["id"]
+    barrier = threading.Barrier(2)
+    jobs = {}
+
+    def work(job_id: int) -> None:
+        try:
+            barrier.wait()
+            jobs[job_id] = run_job(job_id, owner=f"worker-{job_id}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(job_id,)) for job_id in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert {job.status for job in jobs.values()} == {"completed"}
+    assert all(job.failed == 0 for job in jobs.values()), [
+        list(ImportRow.objects.filter(status="failed").values_list("code", "message"))
+    ]
+    per_code = Product.objects.values("barcode").annotate(n=Count("id"))
+    assert per_code.count() == 60 and {row["n"] for row in per_code} == {1}
+    for store in (store_a, store_b):
+        assert StockItem.objects.filter(store=store, quantity=5).count() == 60
