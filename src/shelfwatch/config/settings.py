@@ -318,7 +318,7 @@ IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 10 * 1024 * 1024)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 100 * 1024 * 1024)
 IMPORT_MAX_LINE_CHARS = env_int("IMPORT_MAX_LINE_CHARS", 10_000)
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 100)
-IMPORT_BATCH_SIZE = max(1, env_int("IMPORT_BATCH_SIZE", 250))
+IMPORT_BATCH_SIZE = max(1, env_int("IMPORT_BATCH_SIZE", 1000))
 IMPORT_LEASE_SECONDS = max(1, env_int("IMPORT_LEASE_SECONDS", 300))
 # Checked from the image header before any pixel is decoded (decompression bombs).
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
