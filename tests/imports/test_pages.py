@@ -207,6 +207,22 @@ def test_the_same_file_again_is_flagged_and_can_be_imported_anyway(staff, store_
     assert ImportJob.objects.latest("pk").mode == "update"
 
 
+def test_a_double_click_on_start_starts_one_import(staff, store_a, callers):
+    location = preview_path(upload(staff, store_a, BILLING_EXPORT.encode())).split("?")[0]
+    token = location.rstrip("/").rsplit("/", 1)[1]
+    kept = {"store_id": store_a.pk, "user_id": callers["users"]["staff_a"].pk, "token": token}
+    assert previews.claim_start(**kept)  # the first click, still busy starting
+    second = staff.post(location, {"action": "start", "column-0": "name"}, follow=True)
+    assert "This file is being imported already" in second.content.decode()
+    assert ImportJob.objects.count() == 0 and len(kept_files()) == 1
+    previews.release_start(**kept)
+    # A refused start (here: a bad choice) lets the person try again.
+    refused = staff.post(location, {"action": "start", "column-0": "name", "column-3": "name"})
+    assert refused.status_code == 400
+    assert staff.post(location, {"action": "start", "column-0": "name"}).status_code == 302
+    assert ImportJob.objects.count() == 1
+
+
 def test_cancel_stops_a_queued_import_once(staff, store_a):
     location = preview_path(upload(staff, store_a, BILLING_EXPORT.encode())).split("?")[0]
     staff.post(location, {"action": "start", "column-0": "name"})
@@ -250,6 +266,7 @@ def test_failed_rows_are_listed_a_page_at_a_time_and_downloadable(staff, store_a
     ("content", "message"),
     [
         (b"PK\x03\x04\x00\x00binary\x00\x01" * 20, "This is not a CSV file"),
+        (b"", "The file is empty"),
         (b"   \n", "The file is empty"),
         (b"Name,Qty\n", "The file has a header line but no products under it"),
         (b"Name,Name\nSalt,Salt\n", "Two columns have the same name"),

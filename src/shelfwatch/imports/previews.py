@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import IO
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -87,6 +88,19 @@ def open_preview(*, store_id: int, user_id: int, token: str) -> Iterator[tuple[I
         yield handle, default_storage.size(name)
     finally:
         handle.close()
+
+
+def claim_start(*, store_id: int, user_id: int, token: str) -> bool:
+    """True for the one request that may start this preview's import: a double click on
+    "Start import" sends two, and both would find the kept file before either deletes it.
+    The claim lives in the shared cache, so it holds across web processes."""
+    key = "imports:starting:" + _name(store_id, user_id, token)
+    return cache.add(key, True, timeout=600)
+
+
+def release_start(*, store_id: int, user_id: int, token: str) -> None:
+    """Let the preview be started again (the start was refused: a duplicate, a bad choice)."""
+    cache.delete("imports:starting:" + _name(store_id, user_id, token))
 
 
 def discard_preview(*, store_id: int, user_id: int, token: str) -> None:

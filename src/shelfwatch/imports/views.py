@@ -39,10 +39,12 @@ from shelfwatch.imports.mapping import FIELDS, InvalidMapping, guess_mapping
 from shelfwatch.imports.models import FINISHED, ImportJob, ImportMode
 from shelfwatch.imports.previews import (
     PreviewGone,
+    claim_start,
     discard_preview,
     keep_preview,
     open_preview,
     read_columns,
+    release_start,
 )
 from shelfwatch.imports.processing import cancel_job
 from shelfwatch.imports.selectors import ERROR_STATUSES, error_lines, get_job, job_rows, store_jobs
@@ -94,7 +96,6 @@ def _index(
         max_megabytes=settings.IMPORT_MAX_BYTES // (1024 * 1024),
         too_large=wording.problem_text("file_too_large"),
         statuses=wording.STATUS_LABELS,
-        finished=FINISHED,
     )
     return render(request, "imports/index.html", context, status=status)
 
@@ -255,11 +256,19 @@ def preview(request: HttpRequest, store_id: int, token: str) -> HttpResponse:
     kept = {"store_id": store.pk, "user_id": principal.user.pk, "token": token}
     starting = request.method == "POST" and data.get("action") in ("start", "repeat")
     try:
-        with open_preview(**kept) as (stored, size):
-            if starting:
-                response, started = _start(request, store, principal, token, stored, size, form)
-            else:
-                response, started = _show(request, store, token, stored, size, form), False
+        if starting and not claim_start(**kept):
+            messages.info(request, _("This file is being imported already: see the list below."))
+            return redirect("store-imports", store_id=store.pk)
+        started = False
+        try:
+            with open_preview(**kept) as (stored, size):
+                if starting:
+                    response, started = _start(request, store, principal, token, stored, size, form)
+                else:
+                    response = _show(request, store, token, stored, size, form)
+        finally:
+            if starting and not started:
+                release_start(**kept)
     except PreviewGone as exc:
         messages.error(request, wording.problem_text(exc))
         return redirect("store-imports", store_id=store.pk)
