@@ -1,6 +1,6 @@
 """axe-core over the shop's pages in headless Chromium: no serious or critical violation on
 the home, category, search, product, cart, checkout, order, account, sign-up, subscribe,
-manage, store dashboard and order board pages, on a phone and on a desktop.
+manage, store dashboard, order board and import pages, on a phone and on a desktop.
 
 axe-core comes from npm into var/axe (installed on first use, pinned; never a CDN) and is
 injected into each page from that file.
@@ -149,7 +149,11 @@ def test_no_serious_or_critical_violation_on_the_shops_pages(
 
     staff = open_page(viewport=viewport)
     sign_in_as(staff, shop["staff"])
-    for path in (f"/stores/{bakery.store.pk}/", f"/stores/{bakery.store.pk}/orders/"):
+    for path in (
+        f"/stores/{bakery.store.pk}/",
+        f"/stores/{bakery.store.pk}/orders/",
+        f"/stores/{bakery.store.pk}/imports/",
+    ):
         staff.goto(path)
         problems += blocking_violations(staff, axe_script)
 

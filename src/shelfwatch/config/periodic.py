@@ -64,6 +64,11 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(minutes=1),
     ),
     PeriodicJob(
+        name="clean-import-previews",
+        task="shelfwatch.imports.tasks.clean_import_previews",
+        every=timedelta(hours=1),
+    ),
+    PeriodicJob(
         name="expire-loyalty-points",
         task="shelfwatch.loyalty.tasks.expire_points",
         every=timedelta(days=1),

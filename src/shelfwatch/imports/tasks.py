@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from shelfwatch.imports.previews import clean_previews
 from shelfwatch.imports.processing import run_job, stalled_jobs
 
 
@@ -24,3 +25,9 @@ def resume_stalled_imports() -> dict[str, int]:
     for job_id in jobs:
         run_import.enqueue(job_id)
     return {"resumed": len(jobs)}
+
+
+@task()
+def clean_import_previews() -> dict[str, int]:
+    """Delete files uploaded for a preview on the dashboard whose import was never started."""
+    return {"removed": clean_previews()}

@@ -25,7 +25,10 @@ access_logger = logging.getLogger("shelfwatch.access")
 # Room for the form fields and part headers around one uploaded file.
 MULTIPART_OVERHEAD = 64 * 1024
 
-_IMPORT_UPLOAD = re.compile(r"^/api/v1/stores/\d+/imports(?:/preview)?/?$")
+# The API's upload and preview, and the dashboard's upload page.
+_IMPORT_UPLOAD = re.compile(
+    r"^(?:/api/v1/stores/\d+/imports(?:/preview)?|/stores/\d+/imports/upload)/?$"
+)
 
 # Probes are polled every few seconds; logging each would drown the access log.
 QUIET_ROUTES = frozenset({"health", "ready", "metrics"})

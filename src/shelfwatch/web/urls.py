@@ -27,6 +27,7 @@ urlpatterns = [
     path("offline", pwa.offline, name="offline"),
     # Browsers ask for /favicon.ico on every page, the admin's included.
     path("favicon.ico", views.favicon, name="favicon"),
+    path("stores/<int:store_id>/imports/", include("shelfwatch.imports.urls")),
     path("stores/", include("shelfwatch.inventory.urls")),
     path("subscribe", alerts_views.subscribe_page, name="subscribe"),
     path("alerts/", include("shelfwatch.alerts.urls")),
