@@ -26,6 +26,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -199,6 +200,16 @@ SUFFIXES = [
     ("Naturals|नेचुरल्स|நேச்சுரல்ஸ்|ন্যাচারালস", "PSOI"),
 ]
 _SIZE_RE = re.compile(r"(\d+)(g|kg|ml|l|pcs)")
+# More pack sizes of each unit, for catalogs larger than the sizes above allow (the
+# brands x types x variants x sizes above make about 459,000 distinct products; with
+# these, about 2.2 million): `iter_specs(more_sizes=True)`.
+MORE_SIZES = {
+    "g": (50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 800, 900),
+    "kg": (1, 2, 5, 10, 25),
+    "ml": (100, 150, 180, 200, 250, 300, 340, 500, 650, 750),
+    "l": (1, 2, 5),
+    "pcs": (3, 4, 6, 12, 25, 50, 100),
+}
 
 
 @dataclass(frozen=True)
@@ -320,15 +331,27 @@ def _regional(brand: Brand, kind: ProductType, rng: random.Random) -> dict[str, 
 
 def generate(count: int, seed: int = 2026) -> list[ProductSpec]:
     """`count` distinct products (no two share brand, variant, type and size), seeded."""
+    return list(itertools.islice(iter_specs(seed), count))
+
+
+def iter_specs(seed: int = 2026, *, more_sizes: bool = False) -> Iterator[ProductSpec]:
+    """The products `generate` lists, one at a time: the first `count` are
+    `generate(count, seed)` whatever is read after them. It runs dry (loops for ever)
+    after about 459,000; `more_sizes` gives each product type the pack sizes of
+    MORE_SIZES in its units too (another catalog, of about 2.2 million)."""
     rng = random.Random(seed)
     all_brands = brands(rng)
+    sizes = {kind.name: kind.sizes for kind in _types().values()}
+    if more_sizes:
+        for name, own in sizes.items():
+            wider = {(amount, unit) for _, unit in own for amount in MORE_SIZES[unit]}
+            sizes[name] = tuple(sorted(set(own) | wider))
     national = [b for b in all_brands if b.home is None]
     regional = [b for b in all_brands if b.home is not None]
     cumulative = list(itertools.accumulate(rng.uniform(0.5, 2.0) for _ in regional))
     seen: set[tuple[str, str, str, int, str]] = set()
     next_item: dict[int, int] = {}
-    specs: list[ProductSpec] = []
-    while len(specs) < count:
+    while True:
         # About one product in twelve is a national brand's, as on a city shop's shelves.
         brand = (
             rng.choice(national)
@@ -337,7 +360,7 @@ def generate(count: int, seed: int = 2026) -> list[ProductSpec]:
         )
         kind = rng.choice(brand.types)
         variant = rng.choice(("", *kind.variants))
-        amount, unit = rng.choice(kind.sizes)
+        amount, unit = rng.choice(sizes[kind.name])
         key = (brand.name, variant, kind.name, amount, unit)
         if key in seen:
             continue
@@ -345,21 +368,18 @@ def generate(count: int, seed: int = 2026) -> list[ProductSpec]:
         item = next_item[brand.code] = next_item.get(brand.code, 0) + 1
         status = rng.choices(("verified", "pending", "rejected"), weights=(92, 6, 2))[0]
         name = _join(brand.name, variant, kind.name, _size_text(amount, unit, rng))
-        specs.append(
-            ProductSpec(
-                name=name,
-                brand=brand.name,
-                type_name=kind.name,
-                group=kind.group,
-                variant=variant,
-                amount=amount,
-                unit=unit,
-                barcode=None if rng.random() < 0.03 else ean13(brand.code, item),
-                status=status,
-                regional=_regional(brand, kind, rng),
-            )
+        yield ProductSpec(
+            name=name,
+            brand=brand.name,
+            type_name=kind.name,
+            group=kind.group,
+            variant=variant,
+            amount=amount,
+            unit=unit,
+            barcode=None if rng.random() < 0.03 else ean13(brand.code, item),
+            status=status,
+            regional=_regional(brand, kind, rng),
         )
-    return specs
 
 
 def load(specs: list[ProductSpec], *, batch: int = 2000, seed: int = 2026) -> dict[str, float]:

@@ -63,9 +63,10 @@ def _process_seconds(pid: str) -> float:
 class _Sampler(threading.Thread):
     """Sums the CPU of our database's backends, their parallel workers and Redis."""
 
-    def __init__(self, database: str | None) -> None:
+    def __init__(self, database: str | None, *, redis: bool = True) -> None:
         super().__init__(daemon=True)
         self.database = database
+        self.redis = redis
         self.first: dict[str, float] = {}
         self.last: dict[str, float] = {}
         self.done = threading.Event()
@@ -79,7 +80,7 @@ class _Sampler(threading.Thread):
                 continue
             try:
                 cmd = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                if cmd.startswith("redis-server"):
+                if self.redis and cmd.startswith("redis-server"):
                     found[entry.name] = _process_seconds(entry.name)
                 elif self.database and cmd.startswith("postgres:"):
                     if f" {self.database} " in cmd:
@@ -118,11 +119,17 @@ def _own_seconds() -> float:
 
 
 def run_inner(
-    script: str, env: dict[str, str], *args: str, database: str | None = None
+    script: str,
+    env: dict[str, str],
+    *args: str,
+    database: str | None = None,
+    redis: bool = True,
+    timeout: float | None = 7200,
 ) -> tuple[dict, CpuShare]:
     """Run `script --inner ARGS` with `env` (its stderr passes through); the JSON on the
-    last line it prints, and how the machine's CPU was shared meanwhile."""
-    sampler = _Sampler(database)
+    last line it prints, and how the machine's CPU was shared meanwhile (`redis=False`:
+    Redis's CPU counts as the rest of the machine's, for a deployment without it)."""
+    sampler = _Sampler(database, redis=redis)
     sampler.sample(initial=True)
     sampler.start()
     started, busy, own = time.monotonic(), _busy_seconds(), _own_seconds()
@@ -132,7 +139,7 @@ def run_inner(
         cwd=REPO_DIR,
         stdout=subprocess.PIPE,
         text=True,
-        timeout=7200,
+        timeout=timeout,
         check=False,
     )
     sampler.done.set()
