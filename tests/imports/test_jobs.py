@@ -253,7 +253,7 @@ def test_the_uploader_with_a_verified_email_is_told_the_counts(
     note = Notification.objects.get(template="import_finished")
     message = build_message(note)
     assert subject in message.subject
-    assert f"/imports/{job.pk}/errors.csv" in message.text
+    assert f"/stores/{job.store_id}/imports/jobs/{job.pk}/" in message.text
     assert text in message.text
 
 

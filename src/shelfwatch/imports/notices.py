@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 
 from shelfwatch.imports.models import ImportJob
 from shelfwatch.notify.models import Channel, Contact
@@ -16,6 +17,13 @@ def errors_url(job: ImportJob) -> str:
     return (
         settings.SITE_URL.rstrip("/") + f"/api/v1/stores/{job.store_id}/imports/{job.pk}/errors.csv"
     )
+
+
+def page_url(job: ImportJob) -> str:
+    """The absolute link to the job's page on the store dashboard: counts, the rows to fix
+    and their download, for a person signed in (a link in an email carries no API token)."""
+    path = reverse("store-import-job", kwargs={"store_id": job.store_id, "job_id": job.pk})
+    return settings.SITE_URL.rstrip("/") + path
 
 
 def tell_uploader(job: ImportJob) -> None:
@@ -50,7 +58,7 @@ def tell_uploader(job: ImportJob) -> None:
             "skipped": job.skipped,
             "duplicates": job.duplicates_found,
             "error": job.error,
-            "url": errors_url(job),
+            "url": page_url(job),
         },
         idempotency_key=f"import:{job.pk}:finished:{contact.pk}",
     )
