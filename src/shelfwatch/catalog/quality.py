@@ -38,13 +38,28 @@ class QualityReport:
 
 def assess(product: Product) -> QualityReport:
     """Score `product` as stored (its images and regional names are queried)."""
+    return assess_known(
+        product,
+        has_image=product.pk is not None and product.images.exists(),
+        has_regional_name=product.pk is not None and product.regional_names.exists(),
+        category_is_leaf=(
+            product.category_id is not None and not product.category.children.exists()
+        ),
+    )
+
+
+def assess_known(
+    product: Product, *, has_image: bool, has_regional_name: bool, category_is_leaf: bool
+) -> QualityReport:
+    """Score `product` with the facts that need queries given, so a bulk write can score a
+    batch from what it already read."""
     passed = {
         "valid_barcode": bool(product.barcode) and is_valid_barcode(product.barcode),
-        "image": product.pk is not None and product.images.exists(),
-        "category": product.category_id is not None and not product.category.children.exists(),
+        "image": has_image,
+        "category": product.category_id is not None and category_is_leaf,
         "brand": bool(product.brand.strip()),
         "net_quantity": product.net_quantity is not None and bool(product.net_unit),
-        "regional_name": product.pk is not None and product.regional_names.exists(),
+        "regional_name": has_regional_name,
         "description": len(product.description.strip()) >= 20,
         "name": 3 <= len(product.name.strip()) <= 120,
     }
