@@ -160,7 +160,17 @@ def errors_csv(request: HttpRequest, store_id: int, job_id: int):
     return response
 
 
-@lookup_router.post("/lookup/{barcode}", response={200: LookupOut, 201: LookupOut})
+_UPSTREAM_PROBLEM = {
+    "description": "Open Food Facts did not answer usably, or lookups are not configured",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+@lookup_router.post(
+    "/lookup/{barcode}",
+    response={200: LookupOut, 201: LookupOut},
+    openapi_extra={"responses": {"502": _UPSTREAM_PROBLEM}},
+)
 def lookup(request: HttpRequest, barcode: str):
     """The catalog's product for a barcode; when only Open Food Facts knows it, it is
     created from their record, pending review (201).
