@@ -79,7 +79,7 @@ def test_bad_items_are_refused_one_by_one_and_the_rest_lands(importer):
             item("8901063012349", "In a parent", category_id=parent.pk),
             item("8901063012349", "Bad names", regional_names={"hindi": ["x"]}),
             item("4006381333931", "Twice"),
-            item("4006381333931", "Twice, later", description="NUL\x00 inside"),
+            item("4006381333931", "Twice, later", description="NUL\x00 inside \ud800"),
         ],
     )
     assert [(o.status, o.code) for o in outcomes] == [
@@ -94,7 +94,7 @@ def test_bad_items_are_refused_one_by_one_and_the_rest_lands(importer):
         ("created", ""),
     ]
     (product,) = Product.objects.all()
-    assert (product.name, product.description) == ("Twice, later", "NUL inside")
+    assert (product.name, product.description) == ("Twice, later", "NUL inside ?")
 
 
 def test_updates_replace_what_the_source_made_and_fill_blanks_elsewhere(importer):

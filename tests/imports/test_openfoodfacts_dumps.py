@@ -276,3 +276,25 @@ def test_a_truncated_gzip_fails_the_job_with_a_clear_code(run_dump, tmp_path):
     job = run_dump(path)
     assert (job.status, job.error_code) == ("failed", "unreadable_dump")
     assert "cannot read cut.jsonl.gz" in job.error
+
+
+def test_nul_bytes_lone_surrogates_and_huge_numbers_never_stop_a_batch(run_dump, tmp_path):
+    from shelfwatch.catalog.models import Product
+    from shelfwatch.imports.models import ImportRow
+
+    odd = (
+        '{"code": "4006381333931", "product_name": "Nul\\u0000led \\ud800 pen",'
+        ' "brands": ["Stabilo", "x"], "categories_tags": ["en:pens\\u0000", 7],'
+        ' "last_modified_t": 1e999, "product_quantity": 1e999, "product_quantity_unit": "g"}'
+    )
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(odd.encode() + b"\n" + b'{"code": "1\x00\xff' + b"\n")
+    job = run_dump(path)
+    assert (job.status, job.successful, job.failed) == ("completed", 1, 1)
+    pen = Product.objects.get()
+    assert pen.name == "Nul led pen" and pen.brand == "Stabilo"
+    assert pen.net_quantity is None
+    assert pen.attributes["openfoodfacts"]["categories"] == ["en:pens"]
+    assert pen.attributes["openfoodfacts"]["last_modified_t"] is None
+    broken = ImportRow.objects.get(job=job, status="failed")
+    assert broken.line == 2 and "\x00" not in broken.values[0]

@@ -120,8 +120,11 @@ def upsert_by_barcode(
 
 
 def _scrub(value: Any) -> Any:
-    # PostgreSQL refuses NUL in text and in JSON strings; sources do contain it.
+    # Neither database stores NUL in text or JSON, nor a lone surrogate (which JSON's
+    # "\ud800" escapes can make); sources do contain both.
     if isinstance(value, str):
+        if not value.isascii():
+            value = value.encode("utf-8", "replace").decode("utf-8")
         return value.replace("\x00", "")
     if isinstance(value, dict):
         return {_scrub(k): _scrub(v) for k, v in value.items()}

@@ -156,7 +156,8 @@ class Dump:
             return DumpLine(number, problem=f"the line is longer than {limit} bytes")
         if not raw.strip():
             return DumpLine(number)
-        text = raw.decode("utf-8", "replace")
+        # Decoding bytes never makes a lone surrogate; NUL is dropped, as the rows keep text.
+        text = raw.decode("utf-8", "replace").replace("\x00", "")
         if self.format == CSV:
             cells = text.split("\t")
             if len(cells) != len(self.header):

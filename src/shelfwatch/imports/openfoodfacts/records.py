@@ -81,7 +81,7 @@ def tags(raw: Mapping[str, Any], key: str) -> list[str]:
         value = value.split(",")
     if not isinstance(value, list):
         return []
-    return [tag.strip().lower() for tag in value if isinstance(tag, str) and tag.strip()]
+    return [tag.lower() for item in value if (tag := clean_text(item, 120))]
 
 
 def filter_tag(value: str) -> str:
@@ -201,8 +201,14 @@ def _image_url(raw: Mapping[str, Any]) -> str:
 def _timestamp(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # JSON allows 1e999, which is infinity
         return None
+
+
+def _brand(value: Any) -> str:
+    """The first brand of a comma-separated list (or of a JSON list)."""
+    parts = value if isinstance(value, list) else str(value or "").split(",")
+    return next((brand for part in parts if (brand := clean_text(part, 120))), "")
 
 
 @dataclass
@@ -216,7 +222,8 @@ class Mapped:
 
 def to_product(raw: Mapping[str, Any], categories: CategoryIndex) -> Mapped:
     """The catalog product an Open Food Facts record describes."""
-    code = clean_text(str(raw.get("code", "")) if raw.get("code") is not None else "", 40)
+    code = raw.get("code")
+    code = clean_text(str(code) if isinstance(code, (str, int)) else "", 40)
     if not code:
         return Mapped(None, "barcode_required", "the record has no code")
     name = _name(raw)
@@ -226,9 +233,7 @@ def to_product(raw: Mapping[str, Any], categories: CategoryIndex) -> Mapped:
     size = net_quantity(
         quantity_text, raw.get("product_quantity"), raw.get("product_quantity_unit")
     )
-    brand = next(
-        (b for part in str(raw.get("brands") or "").split(",") if (b := clean_text(part, 120))), ""
-    )
+    brand = _brand(raw.get("brands"))
     category_tags = tags(raw, "categories_tags")
     facts = {
         "code": code,
