@@ -104,6 +104,7 @@ def test_upc_and_ean8_codes_are_asked_as_open_food_facts_spells_them(off, staff)
 def test_bad_input_is_refused_without_asking_anyone(off, staff, callers):
     assert staff.post(LOOKUP + "12345").json()["code"] == "invalid_barcode"
     assert staff.post(LOOKUP + "abc%00def").status_code == 422
+    assert staff.post(LOOKUP + "4" * 33).json()["code"] == "validation_error"
     assert callers["customer"].post(LOOKUP + POWDER).status_code == 403
     assert callers["anon"].post(LOOKUP + POWDER).status_code == 401
     assert off.calls() == [] and products() == 0

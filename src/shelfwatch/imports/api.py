@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import File, Form, Router, Status, UploadedFile
+from ninja import File, Form, Path, Router, Status, UploadedFile
 
 from shelfwatch.accounts.authentication import api_auth, principal_of
 from shelfwatch.accounts.permissions import require_store_staff
@@ -171,7 +171,7 @@ _UPSTREAM_PROBLEM = {
     response={200: LookupOut, 201: LookupOut},
     openapi_extra={"responses": {"502": _UPSTREAM_PROBLEM}},
 )
-def lookup(request: HttpRequest, barcode: str):
+def lookup(request: HttpRequest, barcode: str = Path(..., max_length=32)):
     """The catalog's product for a barcode; when only Open Food Facts knows it, it is
     created from their record, pending review (201).
 
