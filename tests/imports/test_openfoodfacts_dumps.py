@@ -189,7 +189,7 @@ def test_running_a_dump_again_updates_and_never_duplicates(run_dump, tmp_path, l
     assert "ग्रैंड" in powder.search_text
 
 
-def test_a_product_people_made_only_has_its_blanks_filled(run_dump, admin, tmp_path):
+def test_a_product_people_made_only_has_its_blanks_filled(run_dump, admin, leaves):
     from shelfwatch.catalog.products import create_product
 
     mine = create_product(principal=admin, name="Poulain cocoa", barcode="7622210288257")
@@ -197,6 +197,7 @@ def test_a_product_people_made_only_has_its_blanks_filled(run_dump, admin, tmp_p
     mine.refresh_from_db()
     assert (mine.name, mine.status) == ("Poulain cocoa", "verified")
     assert (mine.brand, mine.net_quantity) == ("Poulain", Decimal("800"))
+    assert mine.category == leaves["chocolate-powders"]
     assert list(mine.regional_names.values_list("language", flat=True)) == ["fr-FR"]
     assert "source" not in mine.attributes and "openfoodfacts" in mine.attributes
 
