@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", "/api/v1/products/{product_id}"): signed_in(404),
     ("POST", "/api/v1/catalog/match"): signed_in(422),
     ("POST", "/api/v1/catalog/scan"): signed_in(422),
+    ("POST", "/api/v1/catalog/lookup/{barcode}"): staff(422),
     ("POST", "/api/v1/catalog/images"): staff(422),
     ("POST", "/api/v1/products/{product_id}/images"): staff(422),
     ("GET", "/api/v1/products/{product_id}/images"): everyone(404),

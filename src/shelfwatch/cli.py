@@ -9,6 +9,8 @@ shelfwatch scheduler        the periodic-work scheduler (one holds the lease)
 shelfwatch demo             load the demo accounts and stores
 shelfwatch createadmin      create a platform admin
 shelfwatch import           import a CSV file into a store's inventory (or preview it)
+shelfwatch import-off       import an Open Food Facts dump (JSONL or CSV export) into the catalog
+shelfwatch off-lookup       look a barcode up at Open Food Facts (creating a pending product)
 shelfwatch manage <cmd>     any Django management command; `shelfwatch <cmd>` works too
                             (Shelfwatch's own: deliver, feeds; `shelfwatch --help` lists them)
 """
@@ -45,6 +47,8 @@ OWN_COMMANDS = frozenset(
         "backup",
         "restore",
         "import",
+        "import-off",
+        "off-lookup",
         "manage",
     }
 )
@@ -445,6 +449,107 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if job.status == "completed" else 1
 
 
+def _principal_for(email: str | None):
+    """The CLI's acting user: `email`, or the first platform admin; None if there is none."""
+    from shelfwatch.accounts.models import User
+    from shelfwatch.accounts.principal import Principal
+    from shelfwatch.accounts.user_cache import active_user
+
+    users = User.objects.filter(is_active=True)
+    user = (
+        users.filter(email__iexact=email).first()
+        if email
+        else users.filter(is_superuser=True).order_by("pk").first()
+    )
+    cached = active_user(user.pk) if user else None
+    return Principal.of(cached, "cli") if cached else None
+
+
+def cmd_import_off(args: argparse.Namespace) -> int:
+    """`shelfwatch import-off`: a dump into the catalog, here with a progress line per batch,
+    or queued for a worker."""
+    _setup_django()
+    from shelfwatch.errors import DomainError
+    from shelfwatch.imports.openfoodfacts.jobs import run_dump_job, start_dump_import
+
+    principal = _principal_for(args.user)
+    if principal is None:
+        print("error: no such active user; name one with --user EMAIL", file=sys.stderr)
+        return 2
+    try:
+        job = start_dump_import(
+            principal=principal,
+            path=args.file,
+            countries=args.country,
+            categories=args.category,
+            enqueue=args.enqueue,
+        )
+    except DomainError as exc:
+        print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
+        return 1
+    if args.enqueue:
+        print(f"import {job.pk} queued; a worker runs it")
+        return 0
+
+    def show(progress) -> None:
+        print(
+            f"import {progress.pk}: {progress.processed}/{progress.total_rows} lines, "
+            f"{progress.successful} imported, {progress.failed} failed, "
+            f"{progress.skipped} skipped, {progress.filtered_out} filtered out",
+            flush=True,
+        )
+
+    job = run_dump_job(job.pk, progress=show)
+    if job is None:
+        print("error: the job is held by another worker", file=sys.stderr)
+        return 1
+    print(
+        f"import {job.pk} {job.status}: {job.successful} imported "
+        f"({job.duplicates_found} already in the catalog), {job.failed} failed, "
+        f"{job.skipped} skipped, {job.filtered_out} filtered out"
+    )
+    if job.error:
+        print(f"error ({job.error_code}): {job.error}", file=sys.stderr)
+    return 0 if job.status == "completed" else 1
+
+
+def cmd_off_lookup(args: argparse.Namespace) -> int:
+    """`shelfwatch off-lookup`: the catalog's product for a barcode, from Open Food Facts
+    when only they know it."""
+    import json
+
+    _setup_django()
+    from shelfwatch.errors import DomainError
+    from shelfwatch.imports.openfoodfacts.lookup import lookup_barcode
+
+    principal = _principal_for(args.user)
+    if principal is None:
+        print("error: no such active user; name one with --user EMAIL", file=sys.stderr)
+        return 2
+    try:
+        result = lookup_barcode(principal=principal, barcode=args.barcode)
+    except DomainError as exc:
+        print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
+        return 1
+    product = result.product
+    shown = {
+        "id": product.pk,
+        "created": result.created,
+        "status": product.status,
+        "name": product.name,
+        "brand": product.brand,
+        "barcode": product.barcode,
+        "net_quantity": str(product.net_quantity) if product.net_quantity else None,
+        "net_unit": product.net_unit,
+        "category_id": product.category_id,
+        "regional_names": {
+            name.language: name.name for name in product.regional_names.order_by("language")
+        },
+    }
+    print(json.dumps(shown, ensure_ascii=False, indent=2))
+    return 0
+
+
 def _database_ready_for_demo() -> bool:
     """Bring the embedded database up to date (as `serve` does); elsewhere only check it,
     saying what to run, since migrating a shared production database is the operator's
@@ -656,6 +761,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-repeat", action="store_true", help="import a file imported before")
     p.add_argument("--enqueue", action="store_true", help="queue it for a worker instead")
     p.add_argument("--user", help="import as this user (default: the first platform admin)")
+
+    p = command("import-off", cmd_import_off, "import an Open Food Facts dump into the catalog")
+    p.add_argument("file", help="the JSONL dump or the CSV export (.gz or not)")
+    p.add_argument(
+        "--country",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="keep products sold there, e.g. en:india; repeat for more",
+    )
+    p.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="keep products of this category, e.g. en:biscuits; repeat for more",
+    )
+    p.add_argument("--enqueue", action="store_true", help="queue it for a worker instead")
+    p.add_argument("--user", help="import as this admin (default: the first platform admin)")
+
+    p = command("off-lookup", cmd_off_lookup, "look a barcode up at Open Food Facts")
+    p.add_argument("barcode", help="an EAN-8, UPC-A, EAN-13 or GTIN-14")
+    p.add_argument("--user", help="act as this user (default: the first platform admin)")
 
     p = command("manage", cmd_manage, "run a Django management command")
     p.add_argument("django_args", nargs=argparse.REMAINDER, help="command and its arguments")

@@ -38,32 +38,36 @@ class QualityReport:
 
 def assess(product: Product) -> QualityReport:
     """Score `product` as stored (its images and regional names are queried)."""
-    return _report(
+    return assess_known(
         product,
         has_image=product.pk is not None and product.images.exists(),
-        category_is_leaf=product.category_id is not None and not product.category.children.exists(),
         has_regional_name=product.pk is not None and product.regional_names.exists(),
+        category_is_leaf=(
+            product.category_id is not None and not product.category.children.exists()
+        ),
     )
 
 
 def score_new(product: Product, *, has_regional_name: bool) -> int:
     """The score of a product about to be inserted: no images yet, and a category (if any)
     already checked to be a leaf. No query."""
-    return _report(
+    return assess_known(
         product,
         has_image=False,
-        category_is_leaf=product.category_id is not None,
         has_regional_name=has_regional_name,
+        category_is_leaf=product.category_id is not None,
     ).score
 
 
-def _report(
-    product: Product, *, has_image: bool, category_is_leaf: bool, has_regional_name: bool
+def assess_known(
+    product: Product, *, has_image: bool, has_regional_name: bool, category_is_leaf: bool
 ) -> QualityReport:
+    """Score `product` with the facts that need queries given, so a bulk write can score a
+    batch from what it already read."""
     passed = {
         "valid_barcode": bool(product.barcode) and is_valid_barcode(product.barcode),
         "image": has_image,
-        "category": category_is_leaf,
+        "category": product.category_id is not None and category_is_leaf,
         "brand": bool(product.brand.strip()),
         "net_quantity": product.net_quantity is not None and bool(product.net_unit),
         "regional_name": has_regional_name,

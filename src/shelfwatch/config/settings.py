@@ -320,6 +320,21 @@ IMPORT_MAX_LINE_CHARS = env_int("IMPORT_MAX_LINE_CHARS", 10_000)
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 100)
 IMPORT_BATCH_SIZE = max(1, env_int("IMPORT_BATCH_SIZE", 1000))
 IMPORT_LEASE_SECONDS = max(1, env_int("IMPORT_LEASE_SECONDS", 300))
+
+# Open Food Facts (docs/openfoodfacts.md). Their API asks every client to name itself in its
+# User-Agent with a contact address, so lookups are refused until OFF_CONTACT_EMAIL is set.
+# Their product-read limit is about 100 requests a minute per IP address; ours stays well
+# below it, counted in the cache so every process of the installation shares it.
+OFF_BASE_URL = env_str("OFF_BASE_URL", "https://world.openfoodfacts.org").rstrip("/")
+OFF_CONTACT_EMAIL = env_str("OFF_CONTACT_EMAIL")
+OFF_APP_NAME = env_str("OFF_APP_NAME", "Shelfwatch")
+OFF_RATE_LIMIT = env_str("OFF_RATE_LIMIT", "10/m")
+OFF_TIMEOUT = float(env_str("OFF_TIMEOUT", "10"))
+OFF_MAX_RESPONSE_BYTES = env_int("OFF_MAX_RESPONSE_BYTES", 2 * 1024 * 1024)
+# Region given to names in languages spoken in many countries (English, Arabic...).
+OFF_REGION = env_str("OFF_REGION", "IN").upper()
+# A dump line longer than this is reported as a failed line (full records run to ~100 KB).
+OFF_MAX_LINE_BYTES = env_int("OFF_MAX_LINE_BYTES", 4 * 1024 * 1024)
 # Checked from the image header before any pixel is decoded (decompression bombs).
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 IMAGE_MAX_SIDE = env_int("IMAGE_MAX_SIDE", 8000)

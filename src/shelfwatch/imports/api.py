@@ -3,6 +3,9 @@ each row's outcome, download the errors, cancel.
 
 Every route resolves the store through `get_store_for` (staff and owners of that store,
 admins), so another tenant's store or job id is a 404.
+
+`/api/v1/catalog/lookup/{barcode}` (`lookup_router`): a barcode the catalog lacks, looked
+up at Open Food Facts.
 """
 
 from __future__ import annotations
@@ -10,21 +13,32 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import File, Form, Router, Status, UploadedFile
+from ninja import File, Form, Path, Router, Status, UploadedFile
 
 from shelfwatch.accounts.authentication import api_auth, principal_of
+from shelfwatch.accounts.permissions import require_store_staff
+from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.errors import Conflict
 from shelfwatch.http.cursors import decode_cursor, id_page
 from shelfwatch.imports.mapping import InvalidMapping
 from shelfwatch.imports.models import ImportJob, RowStatus
 from shelfwatch.imports.notices import errors_url
+from shelfwatch.imports.openfoodfacts.lookup import lookup_barcode
 from shelfwatch.imports.processing import cancel_job
-from shelfwatch.imports.schemas import ImportOptions, JobOut, JobPage, PreviewOut, RowPage
+from shelfwatch.imports.schemas import (
+    ImportOptions,
+    JobOut,
+    JobPage,
+    LookupOut,
+    PreviewOut,
+    RowPage,
+)
 from shelfwatch.imports.selectors import error_lines, get_job, job_rows, store_jobs
 from shelfwatch.imports.uploads import preview_file, start_import
 from shelfwatch.inventory.selectors import get_store_for
 
 router = Router(tags=["imports"], auth=api_auth)
+lookup_router = Router(tags=["catalog"], auth=api_auth)
 
 
 def job_out(job: ImportJob) -> dict:
@@ -144,3 +158,41 @@ def errors_csv(request: HttpRequest, store_id: int, job_id: int):
     response = StreamingHttpResponse(error_lines(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response
+
+
+_UPSTREAM_PROBLEM = {
+    "description": "Open Food Facts did not answer usably, or lookups are not configured",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+@lookup_router.post(
+    "/lookup/{barcode}",
+    response={200: LookupOut, 201: LookupOut},
+    openapi_extra={"responses": {"502": _UPSTREAM_PROBLEM}},
+)
+def lookup(request: HttpRequest, barcode: str = Path(..., max_length=32)):
+    """The catalog's product for a barcode; when only Open Food Facts knows it, it is
+    created from their record, pending review (201).
+
+    404 `unknown_barcode` when nobody knows it (nothing is created); 429
+    `openfoodfacts_rate_limited` or `openfoodfacts_throttled` with Retry-After; 502
+    `openfoodfacts_unavailable` or `openfoodfacts_not_configured`.
+    """
+    principal = require_store_staff(principal_of(request))
+    result = lookup_barcode(principal=principal, barcode=barcode)
+    product = result.product
+    if not visible_products(principal).filter(pk=product.pk).exists():
+        # Like creating a product with a taken barcode: say who holds it, show nothing more.
+        raise Conflict(
+            f"barcode {product.barcode} already belongs to product {product.pk}",
+            code="duplicate_barcode",
+            extra={"existing_product_id": product.pk},
+        )
+    body = {
+        "barcode": product.barcode,
+        "created": result.created,
+        "source": "openfoodfacts" if result.created else "catalog",
+        "product": product,
+    }
+    return Status(201 if result.created else 200, body)

@@ -28,10 +28,26 @@ class ImportMode(models.TextChoices):
     BOTH = "both", "create and update"
 
 
-class ImportJob(models.Model):
-    """One uploaded file being imported into one store's inventory."""
+class ImportSource(models.TextChoices):
+    CSV = "csv", "a store's spreadsheet"
+    OFF_JSONL = "off_jsonl", "Open Food Facts JSONL dump"
+    OFF_CSV = "off_csv", "Open Food Facts CSV export"
 
-    store = models.ForeignKey("inventory.Store", on_delete=models.CASCADE, related_name="+")
+
+# Sources that write the shared catalog only: their jobs have no store.
+CATALOG_SOURCES = (ImportSource.OFF_JSONL, ImportSource.OFF_CSV)
+
+
+class ImportJob(models.Model):
+    """One file being imported: a store's spreadsheet into its inventory, or a product
+    database dump into the catalog (`source`; such jobs have no store)."""
+
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    source = models.CharField(max_length=12, choices=ImportSource.choices, default=ImportSource.CSV)
+    # What a catalog import reads and keeps: {"path": ..., "countries": [...], "categories": [...]}.
+    options = models.JSONField(default=dict, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -54,6 +70,8 @@ class ImportJob(models.Model):
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     duplicates_found = models.PositiveIntegerField(default=0)
+    # Records a catalog import's filters left out (counted, not recorded row by row).
+    filtered_out = models.PositiveIntegerField(default=0)
     error_code = models.CharField(max_length=40, blank=True)
     error = models.TextField(blank=True)
     # The worker holding the job: a lease that lapses when it dies, so another resumes it.
@@ -65,6 +83,13 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            # A spreadsheet always goes into a store; only catalog sources go without one.
+            models.CheckConstraint(
+                condition=~models.Q(source="csv") | models.Q(store__isnull=False),
+                name="import_job_csv_has_store",
+            ),
+        ]
         indexes = [
             models.Index(fields=["store", "sha256"], name="import_job_file"),
             models.Index(

@@ -7,6 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from shelfwatch.catalog.schemas import ProductSummary
 from shelfwatch.http.bounds import BoundedSchema
 
 
@@ -81,3 +82,10 @@ class PreviewOut(Schema):
     mapping: dict[str, str]
     guessed_mapping: dict[str, str]
     rows: list[PreviewRow]
+
+
+class LookupOut(Schema):
+    barcode: str = Field(description="The barcode in the catalog's stored form.")
+    created: bool = Field(description="True when this lookup created the product.")
+    source: str = Field(description="`catalog` (already known) or `openfoodfacts`.")
+    product: ProductSummary

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from shelfwatch.imports.models import CATALOG_SOURCES, ImportJob
+from shelfwatch.imports.openfoodfacts.jobs import run_dump_job
 from shelfwatch.imports.previews import clean_previews
 from shelfwatch.imports.processing import run_job, stalled_jobs
 
 
 @task()
 def run_import(job_id: int) -> dict[str, int | str] | None:
-    """Run or resume import job `job_id`; nothing when another worker holds it."""
-    job = run_job(job_id)
+    """Run or resume import job `job_id` (a spreadsheet or a catalog dump, by its source);
+    nothing when another worker holds it."""
+    source = ImportJob.objects.filter(pk=job_id).values_list("source", flat=True).first()
+    job = run_dump_job(job_id) if source in CATALOG_SOURCES else run_job(job_id)
     if job is None:
         return None
     return {"status": job.status, "processed": job.processed, "failed": job.failed}
