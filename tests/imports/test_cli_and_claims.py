@@ -62,7 +62,7 @@ def test_two_workers_racing_for_one_job_one_claims_it(store_a, staff):
 
     from shelfwatch.accounts.principal import Principal
     from shelfwatch.accounts.user_cache import active_user
-    from shelfwatch.imports.processing import claim_job
+    from shelfwatch.imports.lifecycle import claim_job
     from shelfwatch.imports.uploads import start_import
 
     content = b"name,qty\nDal,5\n"

@@ -214,7 +214,8 @@ def test_cancelling_a_queued_job_means_it_never_runs(upload, run, callers, store
 
 
 def test_a_job_cancelled_while_it_runs_stops_before_its_next_batch(upload, store_a, settings):
-    from shelfwatch.imports.processing import cancel_job, run_job
+    from shelfwatch.imports.lifecycle import cancel_job
+    from shelfwatch.imports.processing import run_job
 
     settings.IMPORT_BATCH_SIZE = 2
     content = "name,qty\n" + "".join(f"Widget {i},1\n" for i in range(6))

@@ -49,9 +49,9 @@ def die_after(batches: int):
 
 def test_a_job_whose_worker_died_resumes_after_its_last_committed_batch(job, admin):
     from shelfwatch.catalog.models import Product
+    from shelfwatch.imports.lifecycle import stalled_jobs
     from shelfwatch.imports.models import ImportJob, ImportRow
     from shelfwatch.imports.openfoodfacts.jobs import run_dump_job
-    from shelfwatch.imports.processing import stalled_jobs
     from shelfwatch.imports.tasks import run_import
 
     with pytest.raises(WorkerDied):
@@ -82,12 +82,13 @@ def test_a_job_whose_worker_died_resumes_after_its_last_committed_batch(job, adm
 def test_a_cancelled_job_stops_before_its_next_batch_commits(job):
     from shelfwatch.catalog.models import Product
     from shelfwatch.events.models import Event
+    from shelfwatch.imports.lifecycle import cancel_job
     from shelfwatch.imports.models import ImportJob, ImportRow
-    from shelfwatch.imports.openfoodfacts.jobs import cancel_dump_job, run_dump_job
+    from shelfwatch.imports.openfoodfacts.jobs import run_dump_job
 
     def cancel_after_first(progress) -> None:
         if progress.processed == 25:
-            assert cancel_dump_job(job=ImportJob.objects.get(pk=progress.pk))
+            assert cancel_job(job=ImportJob.objects.get(pk=progress.pk))
 
     stopped = run_dump_job(job.pk, owner="worker-1", progress=cancel_after_first)
     assert (stopped.status, stopped.processed) == ("cancelled", 25)
@@ -96,7 +97,7 @@ def test_a_cancelled_job_stops_before_its_next_batch_commits(job):
     )
     assert max(ImportRow.objects.filter(job=job).values_list("line", flat=True)) <= 26
     assert Product.objects.count() == stopped.successful
-    assert not cancel_dump_job(job=stopped)
+    assert not cancel_job(job=stopped)
     finished = Event.objects.get(type="imports.finished")
     assert finished.payload["status"] == "cancelled"
     assert finished.topics == [f"user:{job.uploaded_by_id}"]

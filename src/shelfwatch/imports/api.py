@@ -20,11 +20,11 @@ from shelfwatch.accounts.permissions import require_store_staff
 from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.errors import Conflict
 from shelfwatch.http.cursors import decode_cursor, id_page
+from shelfwatch.imports.lifecycle import cancel_job
 from shelfwatch.imports.mapping import InvalidMapping
 from shelfwatch.imports.models import ImportJob, RowStatus
 from shelfwatch.imports.notices import errors_url
 from shelfwatch.imports.openfoodfacts.lookup import lookup_barcode
-from shelfwatch.imports.processing import cancel_job
 from shelfwatch.imports.schemas import (
     ImportOptions,
     JobOut,

@@ -29,8 +29,8 @@ def page_url(job: ImportJob) -> str:
 def tell_uploader(job: ImportJob) -> None:
     """Email the counts and the errors link to the uploader's verified address, once per
     job (the live `imports.finished` event tells open pages at the same time)."""
-    if job.uploaded_by_id is None:
-        return
+    if job.uploaded_by_id is None or job.store_id is None:
+        return  # a catalog import's message would name no store; its event suffices
     contact = (
         Contact.objects.filter(
             user_id=job.uploaded_by_id,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from shelfwatch.imports.lifecycle import stalled_jobs
 from shelfwatch.imports.models import CATALOG_SOURCES, ImportJob
 from shelfwatch.imports.openfoodfacts.jobs import run_dump_job
 from shelfwatch.imports.previews import clean_previews
-from shelfwatch.imports.processing import run_job, stalled_jobs
+from shelfwatch.imports.processing import run_job
 
 
 @task()

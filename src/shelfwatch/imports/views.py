@@ -35,6 +35,7 @@ from shelfwatch.accounts.authentication import page_principal
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.errors import DomainError, NotFound
 from shelfwatch.imports import wording
+from shelfwatch.imports.lifecycle import cancel_job
 from shelfwatch.imports.mapping import FIELDS, InvalidMapping, guess_mapping
 from shelfwatch.imports.models import FINISHED, ImportJob, ImportMode
 from shelfwatch.imports.previews import (
@@ -46,7 +47,6 @@ from shelfwatch.imports.previews import (
     read_columns,
     release_start,
 )
-from shelfwatch.imports.processing import cancel_job
 from shelfwatch.imports.selectors import ERROR_STATUSES, error_lines, get_job, job_rows, store_jobs
 from shelfwatch.imports.uploads import preview_file, start_import
 from shelfwatch.inventory.models import Store

@@ -14,21 +14,25 @@ storage: the full dumps are tens of gigabytes, so the worker must see the same p
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
 from shelfwatch.catalog import bulk
 from shelfwatch.errors import NotAllowed
-from shelfwatch.events.publishing import emit
-from shelfwatch.imports.models import FINISHED, ImportJob, ImportRow, JobStatus, RowStatus
+from shelfwatch.imports.lifecycle import (
+    JobLost,
+    batches,
+    claim_job,
+    commit_batch,
+    finish,
+    worker_id,
+)
+from shelfwatch.imports.models import ImportJob, ImportRow, JobStatus, RowStatus
 from shelfwatch.imports.openfoodfacts import SOURCE
 from shelfwatch.imports.openfoodfacts.dumps import (
     CSV,
@@ -39,9 +43,10 @@ from shelfwatch.imports.openfoodfacts.dumps import (
     detect_format,
 )
 from shelfwatch.imports.openfoodfacts.records import CategoryIndex, Filters, to_product
-from shelfwatch.imports.processing import JobLost, claim_job, worker_id
 
 logger = logging.getLogger("shelfwatch.imports.openfoodfacts")
+# Outcomes of lines whose barcode the catalog already had.
+_KNOWN = frozenset(RowStatus) - {RowStatus.CREATED, RowStatus.FAILED, RowStatus.SKIPPED}
 
 _STATUS = {
     bulk.CREATED: RowStatus.CREATED,
@@ -92,28 +97,6 @@ def start_dump_import(
             # After the commit: a worker must find the job row it is asked to run.
             transaction.on_commit(lambda: run_import.enqueue(job.pk))
     return job
-
-
-def progress_payload(job: ImportJob) -> dict[str, Any]:
-    """The counts an `imports.progress` or `imports.finished` event of a dump carries."""
-    return {
-        "job_id": job.pk,
-        "source": job.source,
-        "status": job.status,
-        "total_rows": job.total_rows,
-        "processed": job.processed,
-        "successful": job.successful,
-        "failed": job.failed,
-        "skipped": job.skipped,
-        "duplicates_found": job.duplicates_found,
-        "filtered_out": job.filtered_out,
-    }
-
-
-def _topics(job: ImportJob) -> list[str]:
-    # A catalog import has no store: its progress goes to the person who started it (and
-    # to admins following every topic).
-    return [f"user:{job.uploaded_by_id}"] if job.uploaded_by_id else []
 
 
 def _row(
@@ -174,64 +157,6 @@ def _run_batch(
     return rows, filtered
 
 
-def _commit_batch(
-    job: ImportJob, owner: str, rows: list[ImportRow], covered: int, filtered: int
-) -> None:
-    """Record the batch's rows and counts if the job is still ours (else JobLost)."""
-    ImportRow.objects.bulk_create(sorted(rows, key=lambda row: row.line))
-    job.processed += covered
-    job.filtered_out += filtered
-    for row in rows:
-        if row.status == RowStatus.FAILED:
-            job.failed += 1
-        elif row.status == RowStatus.SKIPPED:
-            job.skipped += 1
-        else:
-            job.successful += 1
-            job.duplicates_found += row.status != RowStatus.CREATED
-    lease = timezone.now() + timedelta(seconds=settings.IMPORT_LEASE_SECONDS)
-    kept = ImportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, lease_owner=owner).update(
-        processed=job.processed,
-        successful=job.successful,
-        failed=job.failed,
-        skipped=job.skipped,
-        duplicates_found=job.duplicates_found,
-        filtered_out=job.filtered_out,
-        lease_until=lease,
-    )
-    if not kept:
-        raise JobLost
-    emit(type="imports.progress", payload=progress_payload(job), topics=_topics(job))
-
-
-def _finish(job: ImportJob, owner: str, *, status: str, code: str = "", error: str = "") -> None:
-    with transaction.atomic():
-        done = ImportJob.objects.filter(
-            pk=job.pk, status=JobStatus.RUNNING, lease_owner=owner
-        ).update(
-            status=status,
-            error_code=code,
-            error=error,
-            completed_at=timezone.now(),
-            lease_owner="",
-            lease_until=None,
-        )
-        job.refresh_from_db()
-        if done:
-            emit(type="imports.finished", payload=progress_payload(job), topics=_topics(job))
-
-
-def _batches(lines: Iterator[DumpLine], size: int) -> Iterator[list[DumpLine]]:
-    batch: list[DumpLine] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def run_dump_job(
     job_id: int, *, owner: str | None = None, progress: Callable[[ImportJob], None] | None = None
 ) -> ImportJob | None:
@@ -243,7 +168,7 @@ def run_dump_job(
         return None
     cached = active_user(job.uploaded_by_id) if job.uploaded_by_id else None
     if cached is None or not cached.user.is_platform_admin:
-        _finish(
+        finish(
             job,
             owner,
             status=JobStatus.FAILED,
@@ -260,10 +185,17 @@ def run_dump_job(
             job.total_rows = count_lines(path, job.source)
             ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
         with Dump(path, job.source) as dump:
-            for batch in _batches(dump.lines(skip=job.processed), settings.IMPORT_BATCH_SIZE):
+            for batch in batches(dump.lines(skip=job.processed), settings.IMPORT_BATCH_SIZE):
                 with transaction.atomic():
                     rows, filtered = _run_batch(job, principal, batch, filters, categories)
-                    _commit_batch(job, owner, rows, len(batch), filtered)
+                    commit_batch(
+                        job,
+                        owner,
+                        rows,
+                        covered=len(batch),
+                        duplicates=sum(row.status in _KNOWN for row in rows),
+                        filtered=filtered,
+                    )
                 if progress is not None:
                     progress(job)
     except JobLost:
@@ -271,11 +203,11 @@ def run_dump_job(
         job.refresh_from_db()
         return job
     except UnreadableDump as exc:
-        _finish(job, owner, status=JobStatus.FAILED, code=exc.code, error=exc.detail)
+        finish(job, owner, status=JobStatus.FAILED, code=exc.code, error=exc.detail)
         return job
     except Exception:
         logger.exception("import %s failed", job.pk)
-        _finish(
+        finish(
             job,
             owner,
             status=JobStatus.FAILED,
@@ -283,25 +215,5 @@ def run_dump_job(
             error="the import stopped on an unexpected error; the lines before it landed",
         )
         return job
-    _finish(job, owner, status=JobStatus.COMPLETED)
+    finish(job, owner, status=JobStatus.COMPLETED)
     return job
-
-
-def cancel_dump_job(*, job: ImportJob) -> bool:
-    """Stop a dump import: a queued one never starts, a running one stops before its next
-    batch commits. False when it had already ended."""
-    with transaction.atomic():
-        stopped = (
-            ImportJob.objects.filter(pk=job.pk)
-            .exclude(status__in=FINISHED)
-            .update(
-                status=JobStatus.CANCELLED,
-                completed_at=timezone.now(),
-                lease_owner="",
-                lease_until=None,
-            )
-        )
-        job.refresh_from_db()
-        if stopped:
-            emit(type="imports.finished", payload=progress_payload(job), topics=_topics(job))
-    return bool(stopped)
