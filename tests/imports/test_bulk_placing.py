@@ -112,3 +112,34 @@ def test_two_stores_importing_the_same_new_barcodes_at_once_share_one_product_ea
     assert per_code.count() == 60 and {row["n"] for row in per_code} == {1}
     for store in (store_a, store_b):
         assert StockItem.objects.filter(store=store, quantity=5).count() == 60
+
+
+@pytest.mark.django_db
+def test_a_new_barcode_links_to_a_product_without_one_but_never_to_one_with_another(
+    upload, run, store_a
+):
+    plain = Product.objects.create(
+        name="Kashmiri Saffron Strands",
+        brand="Lion",
+        net_quantity=1,
+        net_unit="g",
+        status=VerificationStatus.VERIFIED,
+        search_text="Kashmiri Saffron Strands Lion",
+    )
+    Product.objects.create(
+        name="Himalayan Pink Rock Salt",
+        brand="Tata",
+        barcode=_ean(900),
+        net_quantity=500,
+        net_unit="g",
+        status=VerificationStatus.VERIFIED,
+        search_text=f"Himalayan Pink Rock Salt Tata {_ean(900)}",
+    )
+    rows = "Item Name,Brand,Barcode,Qty,Pack Size\n"
+    rows += f"Kashmiri Saffron Strand,Lion,{_ean(901)},2,1 g\n"
+    rows += f"Himalayan Pink Rock Salt,Tata,{_ean(902)},4,500 g\n"
+    job = run(upload(rows.encode()).json()["id"])
+    outcomes = {row.line: row for row in ImportRow.objects.filter(job=job)}
+    assert (outcomes[2].status, outcomes[2].product_id) == ("matched", plain.pk)
+    assert outcomes[3].status == "created"
+    assert Product.objects.get(pk=outcomes[3].product_id).barcode == _ean(902)

@@ -169,8 +169,6 @@ def find_candidates(
     pool = _candidate_pool(principal)
     if exclude_id is not None:
         pool = pool.exclude(pk=exclude_id)
-    if without_barcode:
-        pool = pool.filter(barcode__isnull=True)
     found: dict[int, Candidate] = {}
     if barcode:
         try:
@@ -189,6 +187,10 @@ def find_candidates(
         barcode=None,
     )
     nearby = _text_candidates(pool, name=name, brand=brand, regional_names=regional_names)
+    if without_barcode:
+        # Dropped after the word lookups rather than in them: a `barcode IS NULL` beside
+        # the full-text match leads SQLite's planner to test every barcode-less product.
+        nearby = [product for product in nearby if product.barcode is None]
     records = [record_of(product) for product in nearby]
     stats = catalog_stats([query, *records])
     prepared = prepare(query, stats)
