@@ -202,3 +202,22 @@ def test_the_quiet_form_for_imports_gives_none_when_nobody_can_help(off, callers
     assert product_for_unknown_barcode(principal=principal, barcode=POWDER) is None
     found = product_for_unknown_barcode(principal=principal, barcode=POWDER)
     assert found is not None and found.barcode == POWDER and found.status == "pending"
+
+
+def test_a_spreadsheet_row_with_only_a_barcode_is_filled_in_from_open_food_facts(
+    off, upload, run, store_a
+):
+    from shelfwatch.imports.models import ImportRow
+    from shelfwatch.inventory.models import StockItem
+
+    content = f"Barcode,Qty\n{POWDER},6\n{UNKNOWN},2\n".encode()
+    job = run(upload(content).json()["id"])
+    outcomes = {row.line: row for row in ImportRow.objects.filter(job=job)}
+    assert outcomes[2].status == "created"
+    item = StockItem.objects.get(pk=outcomes[2].item_id)
+    assert (item.store_id, item.quantity, item.product.name) == (store_a.pk, 6, "Grand Arôme")
+    assert item.product.status == "pending"
+    assert (outcomes[3].status, outcomes[3].code) == ("failed", "name_required")
+    assert sorted(call.path for call in off.calls()) == sorted(
+        f"/api/v2/product/{code}.json" for code in (POWDER, UNKNOWN)
+    )

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
+from shelfwatch.catalog.models import Product
 from shelfwatch.imports.batches import Batch
 from shelfwatch.imports.lifecycle import (
     JobLost,
@@ -23,6 +24,7 @@ from shelfwatch.imports.lifecycle import (
     worker_id,
 )
 from shelfwatch.imports.models import ImportJob, JobStatus
+from shelfwatch.imports.openfoodfacts.lookup import product_for_unknown_barcode
 from shelfwatch.imports.reading import CsvFile, Row, UnreadableFile
 from shelfwatch.imports.rows import RowProblem, read_row
 
@@ -82,6 +84,7 @@ def run_job(
         rows = csv_file.rows()
         _skip_done(job, rows, seen)
         for batch in batches(rows, settings.IMPORT_BATCH_SIZE):
+            _ask_open_food_facts(job, principal, batch)
             with transaction.atomic():
                 outcomes = Batch(job, principal, seen).run(batch)
                 commit_batch(
@@ -112,6 +115,33 @@ def run_job(
     finish(job, owner, status=JobStatus.COMPLETED)
     job.refresh_from_db()
     return job
+
+
+def _ask_open_food_facts(job: ImportJob, principal: Principal, batch: list[Row]) -> None:
+    """Add to the catalog, from Open Food Facts, the products of rows that give a barcode
+    the catalog lacks and no name to create one by; the batch then finds them by barcode.
+
+    Outside the batch's transaction, as each lookup is a network call (holding SQLite's
+    write lock through it would stop every other writer). Their rate limit allows a few
+    lookups a minute: past it, or when not configured, a row goes on without (and fails
+    for want of a name, as it would have).
+    """
+    unnamed: list[str] = []
+    for row in batch:
+        if row.problem or not any(cell.strip() for cell in row.cells):
+            continue
+        try:
+            data = read_row(row.cells, job.header, job.mapping)
+        except RowProblem:
+            continue
+        if data.barcode and not data.name:
+            unnamed.append(data.barcode)
+    if not unnamed:
+        return
+    known = set(Product.objects.filter(barcode__in=unnamed).values_list("barcode", flat=True))
+    for code in dict.fromkeys(unnamed):
+        if code not in known:
+            product_for_unknown_barcode(principal=principal, barcode=code)
 
 
 def _skip_done(job: ImportJob, rows: Iterator[Row], seen: dict[str, int]) -> None:
