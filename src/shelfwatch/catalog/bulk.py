@@ -33,12 +33,14 @@ from shelfwatch.catalog.models import (
 )
 from shelfwatch.catalog.products import (
     InvalidProduct,
+    NewProduct,
     _clean_barcode,
     _clean_name,
     _clean_quantity,
     _product_event,
     build_search_text,
     clean_regional_names,
+    create_products,
 )
 from shelfwatch.catalog.quality import assess_known
 
@@ -234,13 +236,16 @@ def _write(
         product.updated_at = timezone.now()
         updated.append((index, product, names))
 
-    Product.objects.bulk_create([product for _, product, _ in created])
+    create_products(
+        principal=principal,
+        products=[NewProduct(product=product, regional=names) for _, product, names in created],
+    )
     renamed = [product.pk for _, product, names in updated if names is not None]
     RegionalName.objects.filter(product__in=renamed).delete()
     RegionalName.objects.bulk_create(
         [
             RegionalName(product=product, language=language, name=name)
-            for _, product, names in [*created, *updated]
+            for _, product, names in updated
             for language, values in (names or {}).items()
             for name in values
         ]
@@ -248,7 +253,6 @@ def _write(
     fields = [*_FIELDS, "attributes", "search_text", "quality_score", "updated_at"]
     Product.objects.bulk_update([product for _, product, _ in updated], fields, batch_size=500)
     for index, product, _ in created:
-        _product_event("created", product, principal)
         outcomes[index] = BulkOutcome(CREATED, product.pk)
     for index, product, _ in updated:
         _product_event("updated", product, principal)
@@ -270,13 +274,6 @@ def _new_product(principal: Principal, data: ProductData, source: str) -> Produc
         status=VerificationStatus.PENDING,
     )
     product.search_text = build_search_text(product, data.regional_names)
-    # Categories given were checked to be leaves; a new product has no image yet.
-    product.quality_score = assess_known(
-        product,
-        has_image=False,
-        has_regional_name=bool(data.regional_names),
-        category_is_leaf=True,
-    ).score
     return product
 
 
