@@ -126,10 +126,15 @@ def _ask_open_food_facts(job: ImportJob, principal: Principal, batch: list[Row])
     lookups a minute: past it, or when not configured, a row goes on without (and fails
     for want of a name, as it would have).
     """
+    if not settings.OFF_CONTACT_EMAIL.strip():
+        return  # not configured: no lookup could be made, so no row is read twice for one
+    names = [i for i, column in enumerate(job.header) if job.mapping.get(column) == "name"]
     unnamed: list[str] = []
     for row in batch:
         if row.problem or not any(cell.strip() for cell in row.cells):
             continue
+        if any(i < len(row.cells) and row.cells[i].strip() for i in names):
+            continue  # named: created from its own name if the catalog lacks it
         try:
             data = read_row(row.cells, job.header, job.mapping)
         except RowProblem:
