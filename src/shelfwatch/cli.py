@@ -375,9 +375,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     import json
 
     _setup_django()
-    from shelfwatch.accounts.models import User
-    from shelfwatch.accounts.principal import Principal
-    from shelfwatch.accounts.user_cache import active_user
     from shelfwatch.errors import DomainError
     from shelfwatch.imports.processing import run_job
     from shelfwatch.imports.uploads import preview_file, start_import
@@ -388,17 +385,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    users = User.objects.filter(is_active=True)
-    user = (
-        users.filter(email__iexact=args.user).first()
-        if args.user
-        else users.filter(is_superuser=True).order_by("pk").first()
-    )
-    cached = active_user(user.pk) if user else None
-    if cached is None:
+    principal = _principal_for(args.user)
+    if principal is None:
         print("error: no such active user; name one with --user EMAIL", file=sys.stderr)
         return 2
-    principal = Principal.of(cached, "cli")
     path = Path(args.file)
     try:
         store = get_store_for(principal, args.store_id)
@@ -424,25 +414,36 @@ def cmd_import(args: argparse.Namespace) -> int:
     except DomainError as exc:
         print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
         return 1
-    if args.enqueue:
+    return _run_here(job, run_job, enqueue=args.enqueue, unit="rows")
+
+
+def _run_here(job, run, *, enqueue: bool, unit: str) -> int:
+    """Leave import `job` to a worker (`enqueue`), or run it here with `run`, printing a
+    progress line per batch and the outcome; the exit status."""
+    if enqueue:
         print(f"import {job.pk} queued; a worker runs it")
         return 0
 
+    def counts(job) -> str:
+        line = f"{job.successful} imported, {job.failed} failed, {job.skipped} skipped"
+        if unit == "lines":  # a dump: its filters leave lines out
+            line += f", {job.filtered_out} filtered out"
+        return line
+
     def show(progress) -> None:
         print(
-            f"import {progress.pk}: {progress.processed}/{progress.total_rows} rows, "
-            f"{progress.successful} imported, {progress.failed} failed, "
-            f"{progress.skipped} skipped",
+            f"import {progress.pk}: {progress.processed}/{progress.total_rows} {unit}, "
+            + counts(progress),
             flush=True,
         )
 
-    job = run_job(job.pk, progress=show)
+    job = run(job.pk, progress=show)
     if job is None:
         print("error: the job is held by another worker", file=sys.stderr)
         return 1
     print(
-        f"import {job.pk} {job.status}: {job.successful} imported, {job.failed} failed, "
-        f"{job.skipped} skipped, {job.duplicates_found} already in the catalog"
+        f"import {job.pk} {job.status}: {counts(job)}, "
+        f"{job.duplicates_found} already in the catalog"
     )
     if job.error:
         print(f"error ({job.error_code}): {job.error}", file=sys.stderr)
@@ -487,30 +488,7 @@ def cmd_import_off(args: argparse.Namespace) -> int:
     except DomainError as exc:
         print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
         return 1
-    if args.enqueue:
-        print(f"import {job.pk} queued; a worker runs it")
-        return 0
-
-    def show(progress) -> None:
-        print(
-            f"import {progress.pk}: {progress.processed}/{progress.total_rows} lines, "
-            f"{progress.successful} imported, {progress.failed} failed, "
-            f"{progress.skipped} skipped, {progress.filtered_out} filtered out",
-            flush=True,
-        )
-
-    job = run_dump_job(job.pk, progress=show)
-    if job is None:
-        print("error: the job is held by another worker", file=sys.stderr)
-        return 1
-    print(
-        f"import {job.pk} {job.status}: {job.successful} imported "
-        f"({job.duplicates_found} already in the catalog), {job.failed} failed, "
-        f"{job.skipped} skipped, {job.filtered_out} filtered out"
-    )
-    if job.error:
-        print(f"error ({job.error_code}): {job.error}", file=sys.stderr)
-    return 0 if job.status == "completed" else 1
+    return _run_here(job, run_dump_job, enqueue=args.enqueue, unit="lines")
 
 
 def cmd_off_lookup(args: argparse.Namespace) -> int:
