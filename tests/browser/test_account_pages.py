@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 
 from shelfwatch.accounts.models import StoreMembership
+from shelfwatch.notify.delivery import deliver_due
 from shelfwatch.notify.models import Notification
 from tests.browser.conftest import PHONE
 from tests.conftest import PASSWORD
@@ -61,6 +62,7 @@ def test_sign_up_verify_sign_out_sign_in_and_reset_on_a_phone(open_page, transac
     page.get_by_label("Email").fill("asha@example.com")
     page.get_by_role("button", name="Send me the link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    deliver_due()
     link = re.search(r"https?://\S+/password/reset/\S+/", mail.outbox[-1].body).group(0)
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text("Choose a new password")

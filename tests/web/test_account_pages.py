@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 
 from shelfwatch.accounts.models import StoreMembership, User
+from shelfwatch.notify.delivery import deliver_due
 from shelfwatch.notify.models import Contact, Notification
 from tests.conftest import PASSWORD
 
@@ -102,6 +103,12 @@ def test_forgot_password_mails_a_link_that_sets_a_new_password_once(client, make
     # Nobody learns whether an address has an account: same answer, no mail.
     other = client.post("/password/reset/", {"email": "nobody@example.com"})
     assert other["Location"] == "/password/reset/sent/"
+    # The link is queued in the outbox, urgent and sent even to an unverified address.
+    queued = Notification.objects.get(template="password_reset")
+    assert queued.urgent and queued.contact.address == "ava@example.com"
+    assert not queued.contact.is_verified
+    assert not mail.outbox
+    assert deliver_due().sent == 1
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["ava@example.com"] and message.subject == "Reset your Shelfwatch password"
@@ -116,6 +123,10 @@ def test_forgot_password_mails_a_link_that_sets_a_new_password_once(client, make
     assert User.objects.get(email="ava@example.com").check_password(NEW_PASSWORD)
     # Used once, the link is dead.
     assert "This link no longer works" in client.get(link, follow=True).content.decode()
+    # Asking twice before using the link makes one email, not two.
+    client.post("/password/reset/", {"email": "ava@example.com"})
+    client.post("/password/reset/", {"email": "ava@example.com"})
+    assert Notification.objects.filter(template="password_reset").count() == 2
     tampered = link.replace(link.split("/")[-2], "set-password-x")
     assert "This link no longer works" in client.get(tampered, follow=True).content.decode()
 

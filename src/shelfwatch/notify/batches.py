@@ -72,6 +72,9 @@ class Batch:
         return self.claimed_at + settings.NOTIFY_LEASE_SECONDS * LEASE_SHARE_FOR_SENDING
 
 
+ACCOUNT_TEMPLATES = frozenset({"verify_code", "stopped", "started", "password_reset"})
+
+
 def entry_ids(entries: list[Entry]) -> list[int]:
     """The ids of every notification in `entries`, those folded into digests included."""
     return [n.pk for first, rest in entries for n in (first, *rest)]
@@ -102,8 +105,11 @@ def _screen(rows: list[Notification], *, worker: str, now: datetime, summary: De
             )
             summary.cancelled += 1
             continue
-        verifying = n.template in ("verify_code", "stopped", "started")
-        if not verifying and (not contact.is_active or not contact.is_verified):
+        # Codes, stop and start confirmations and password resets answer something the
+        # person just did: they go to unverified and stopped contacts too.
+        if n.template not in ACCOUNT_TEMPLATES and (
+            not contact.is_active or not contact.is_verified
+        ):
             Notification.objects.filter(pk=n.pk, lease_owner=worker).update(
                 status=NotificationStatus.CANCELLED,
                 lease_owner="",

@@ -9,6 +9,7 @@ easier to guess passwords or flood mailboxes through than the API.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 
@@ -18,6 +19,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -33,6 +35,7 @@ from shelfwatch.alerts.verification import send_code as send_verification_code
 from shelfwatch.errors import DomainError
 from shelfwatch.notify.contacts import email_contact_of
 from shelfwatch.notify.models import Contact
+from shelfwatch.notify.outbox import enqueue
 
 
 def throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -163,13 +166,36 @@ def verify_email(request: HttpRequest) -> HttpResponse:
     )
 
 
+class OutboxResetForm(PasswordResetForm):
+    """Django's reset form, with the link queued in the notifications outbox (retried,
+    logged and paced like every other email) instead of sent from the request."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        user = context["user"]
+        path = reverse(
+            "password-reset-confirm", kwargs={"uidb64": context["uid"], "token": context["token"]}
+        )
+        # The token changes with every sign-in and password change; two asks in between
+        # carry the same token and so make one email.
+        key = hashlib.sha256(f"{user.pk}:{context['token']}".encode()).hexdigest()[:32]
+        enqueue(
+            contact=email_contact(user),
+            template="password_reset",
+            context={
+                "url": f"{context['protocol']}://{context['domain']}{path}",
+                "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+            },
+            urgent=True,
+            idempotency_key=f"password-reset:{key}",
+        )
+
+
 class ResetRequestView(auth_views.PasswordResetView):
-    """Asks for the email and sends Django's reset link; says the same whether or not an
+    """Asks for the email and queues the reset link; says the same whether or not an
     account exists, so the page tells nobody who has one."""
 
     template_name = "web/account/reset_request.html"
-    email_template_name = "web/account/reset_email.txt"
-    subject_template_name = "web/account/reset_subject.txt"
+    form_class = OutboxResetForm
     # Without the sites framework the link names the host and port the request came in
     # on, so it works whatever port `serve` was started on.
     success_url = reverse_lazy("password-reset-sent")
