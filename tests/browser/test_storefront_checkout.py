@@ -210,11 +210,17 @@ def test_a_visitor_checks_out_and_the_order_page_keeps_up(open_page, front_serve
     page.goto(f"/products/{bakery.butter.pk}")
     page.get_by_role("button", name="Add to cart").click()
     page.get_by_role("link", name="Check out").click()
+    # A guest leaves a name and a number the store can call; the phone keyboard opens.
+    page.get_by_label("Your name").fill("Meera")
+    phone = page.get_by_label("Phone, so the store can call you about this order")
+    expect(phone).to_have_attribute("type", "tel")
+    phone.fill("+91 98765 43211")
     # Two quick clicks on the button still make one order.
     page.locator("#place-order").dblclick()
     expect(page).to_have_url(re.compile(r"/orders/\d+$"))
     order = Order.objects.get()
     assert order.user_id is None and order.total == Decimal("288.75")
+    assert (order.customer_name, order.customer_phone) == ("Meera", "+919876543211")
     # The visitor's session follows its own order on the live stream, without an account.
     expect(page.locator("#order")).to_have_attribute("data-live-state", "open")
     change_status(order=order, status=OrderStatus.CONFIRMED, actor=None)

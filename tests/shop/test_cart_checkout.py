@@ -101,6 +101,20 @@ def test_checkout_needs_an_idempotency_key(client, bread):
     assert not Order.objects.exists()
 
 
+def test_the_name_and_phone_given_reach_the_order_in_canonical_form(client, bread):
+    bread.store.region = "IN-MH"
+    bread.store.save()
+    add(client, bread)
+    refused = pay(client, "key-bad", {"name": "Meera", "phone": "12345"})
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_phone"
+    assert not Order.objects.exists()
+    assert StockItem.objects.get(pk=bread.pk).quantity == bread.quantity
+    placed = pay(client, "key-good", {"name": " Meera\n  Iyer ", "phone": "098765 43211"})
+    assert placed.status_code == 201, placed.content
+    body = placed.json()
+    assert (body["customer_name"], body["customer_phone"]) == ("Meera Iyer", "+919876543211")
+
+
 def test_checkout_of_an_empty_cart(client, bread):
     response = pay(client)
     assert response.status_code == 422

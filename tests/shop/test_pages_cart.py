@@ -45,6 +45,9 @@ def page(client, url: str) -> str:
     return response.content.decode()
 
 
+PHONE = "+919812345678"
+
+
 def idempotency_key(html: str) -> str:
     return re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', html).group(1)
 
@@ -134,7 +137,12 @@ def test_checkout_pickup_with_manual_payment_places_one_order_per_form(client, b
     key = idempotency_key(form)
     assert key != idempotency_key(page(client, f"/checkout/{bakery.store.pk}/"))
 
-    data = {"idempotency_key": key, "fulfilment": "pickup", "payment_method": "manual"}
+    data = {
+        "idempotency_key": key,
+        "fulfilment": "pickup",
+        "payment_method": "manual",
+        "phone": PHONE,
+    }
     first = client.post(f"/checkout/{bakery.store.pk}/", data)
     order = Order.objects.get()
     assert first.status_code == 302 and first["Location"] == f"/orders/{order.pk}"
@@ -158,13 +166,29 @@ def test_the_same_key_answers_with_its_order_while_the_cart_refills(client, bake
     shop_at(client, bakery.store)
     add(client, bakery.butter, 1)
     key = idempotency_key(page(client, f"/checkout/{bakery.store.pk}/"))
-    data = {"idempotency_key": key, "fulfilment": "pickup"}
+    data = {"idempotency_key": key, "fulfilment": "pickup", "phone": PHONE}
     client.post(f"/checkout/{bakery.store.pk}/", data)
     add(client, bakery.butter, 1)
     response = client.post(f"/checkout/{bakery.store.pk}/", data)
     order = Order.objects.get()
     assert response["Location"] == f"/orders/{order.pk}"
     assert CartLine.objects.count() == 1  # the new line waits for its own checkout
+
+
+def test_a_guest_must_leave_a_phone_that_reads_as_a_number(client, bakery):
+    shop_at(client, bakery.store)
+    add(client, bakery.butter, 1)
+    url = f"/checkout/{bakery.store.pk}/"
+    key = idempotency_key(page(client, url))
+    missing = client.post(url, {"idempotency_key": key, "fulfilment": "pickup"})
+    assert missing.status_code == 422
+    assert "Enter a phone number so the store can reach you." in missing.content.decode()
+    wrong = client.post(url, {"idempotency_key": key, "fulfilment": "pickup", "phone": "12ab"})
+    assert wrong.status_code == 422
+    assert "That phone number does not look right." in wrong.content.decode()
+    # What was typed stays in the form.
+    assert 'value="12ab"' in wrong.content.decode()
+    assert not Order.objects.exists()
 
 
 def test_delivery_needs_an_address_and_adds_the_fee(client, bakery):
@@ -178,12 +202,17 @@ def test_delivery_needs_an_address_and_adds_the_fee(client, bakery):
     assert not Order.objects.exists()
 
     key = idempotency_key(preview.content.decode())
-    missing = client.post(url, {"idempotency_key": key, "fulfilment": "delivery"})
+    missing = client.post(url, {"idempotency_key": key, "fulfilment": "delivery", "phone": PHONE})
     assert missing.status_code == 422 and "Enter the delivery address." in missing.content.decode()
     assert not Order.objects.exists()
     placed = client.post(
         url,
-        {"idempotency_key": key, "fulfilment": "delivery", "address": "12 MG Road, Pune"},
+        {
+            "idempotency_key": key,
+            "fulfilment": "delivery",
+            "address": "12 MG Road, Pune",
+            "phone": PHONE,
+        },
     )
     order = Order.objects.get()
     assert placed["Location"] == f"/orders/{order.pk}"
@@ -204,7 +233,9 @@ def test_a_pickup_only_store_offers_no_delivery(client, bakery):
     html = page(client, url)
     assert 'value="delivery"' not in html and "This store offers pickup only." in html
     key = idempotency_key(html)
-    client.post(url, {"idempotency_key": key, "fulfilment": "delivery", "address": "x"})
+    client.post(
+        url, {"idempotency_key": key, "fulfilment": "delivery", "address": "x", "phone": PHONE}
+    )
     assert Order.objects.get().fulfilment == "pickup"
 
 
@@ -217,7 +248,7 @@ def test_short_stock_names_the_short_lines_and_takes_nothing(client, bakery):
     StockItem.objects.filter(pk=bakery.bread_stock.pk).update(quantity=0)
     url = f"/checkout/{bakery.store.pk}/"
     key = idempotency_key(page(client, url))
-    response = client.post(url, {"idempotency_key": key, "fulfilment": "pickup"})
+    response = client.post(url, {"idempotency_key": key, "fulfilment": "pickup", "phone": PHONE})
     assert response.status_code == 409
     html = response.content.decode()
     assert "Some items are short; nothing was ordered." in html

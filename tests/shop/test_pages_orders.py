@@ -30,7 +30,7 @@ def place_order(client, bakery, *, quantity=2, fulfilment="pickup", **extra) -> 
     client.post("/cart/add", {"product": bakery.butter.pk, "quantity": quantity})
     form = client.get(f"/checkout/{bakery.store.pk}/").content.decode()
     key = re.search(r'name="idempotency_key" value="(\w+)"', form).group(1)
-    data = {"idempotency_key": key, "fulfilment": fulfilment, **extra}
+    data = {"idempotency_key": key, "fulfilment": fulfilment, "phone": "+919812345678", **extra}
     response = client.post(f"/checkout/{bakery.store.pk}/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     return Order.objects.latest("id")

@@ -125,6 +125,8 @@ def place_order(request: HttpRequest, payload: CheckoutIn):
             payment_method=payload.payment_method,
             points=payload.points,
             note=payload.note,
+            name=payload.name,
+            phone=payload.phone,
         ),
     )
     return Status(201 if result.created else 200, order_out(result.order))

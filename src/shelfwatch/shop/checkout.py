@@ -33,6 +33,7 @@ from shelfwatch.shop.carts import (
     price_lines,
     store_cart_of,
 )
+from shelfwatch.shop.customer_details import clean_name, clean_phone
 from shelfwatch.shop.models import (
     CartLine,
     CheckoutAttempt,
@@ -86,6 +87,8 @@ class CheckoutRequest:
     payment_method: str = "manual"
     points: int = 0
     note: str = ""
+    name: str = ""
+    phone: str = ""
 
     def digest(self) -> str:
         """A SHA-256 of every field: the same request under the same key gives the same digest."""
@@ -273,6 +276,7 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         )
     totals = quoted.store_cart.totals
     store = quoted.store
+    phone = clean_phone(request.phone, region=store.region)
     order = Order.objects.create(
         store=store,
         user=owner.user,
@@ -284,6 +288,8 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         delivery_fee=totals.delivery_fee,
         total=totals.total,
         note=request.note[:500],
+        customer_name=clean_name(request.name),
+        customer_phone=phone,
         payment_provider=request.payment_method,
         created_at=now,
     )

@@ -24,6 +24,7 @@ from shelfwatch.shop.checkout import CheckoutQuote, CheckoutRequest, LinesShort,
 from shelfwatch.shop.models import Fulfilment
 from shelfwatch.shop.page_wording import problem_message
 from shelfwatch.shop.pricing import shop_settings_for
+from shelfwatch.shop.selectors import orders as order_selectors
 from shelfwatch.shop.selectors import storefront as selectors
 from shelfwatch.shop.views import page_owner, shop_context
 
@@ -162,6 +163,8 @@ def _checkout_form(request: HttpRequest) -> dict:
         "points_raw": (data.get("points") or "").strip()[:12],
         "address": data.get("address", "").strip()[:300],
         "note": data.get("note", "").strip()[:MAX_NOTE],
+        "name": data.get("name", "").strip()[:150],
+        "phone": data.get("phone", "").strip()[:40],
     }
 
 
@@ -185,6 +188,9 @@ def _place(request: HttpRequest, owner, form: dict, store_id: int):
         return None, _("Enter the delivery address."), [], 422
     if form["points"] is None:
         return None, _("Enter a whole number of points."), [], 422
+    if owner.user is None and not form["phone"]:
+        # A guest has no account the store could reach them through.
+        return None, _("Enter a phone number so the store can reach you."), [], 422
     try:
         result = checkout(
             owner=owner,
@@ -195,6 +201,8 @@ def _place(request: HttpRequest, owner, form: dict, store_id: int):
                 payment_method="manual",
                 points=form["points"],
                 note="\n".join(filter(None, [form["address"], form["note"]]))[:MAX_NOTE],
+                name=form["name"],
+                phone=form["phone"],
             ),
         )
     except LinesShort as exc:
@@ -215,6 +223,11 @@ def checkout_page(request: HttpRequest, store_id: int) -> HttpResponse:
     ):
         form["fulfilment"] = Fulfilment.PICKUP
     problem, short, status = None, [], 200
+    if request.method == "GET" and owner.user is not None:
+        form["name"] = form["name"] or owner.user.name
+        form["phone"] = form["phone"] or order_selectors.customer_phones([owner.user.pk]).get(
+            owner.user.pk, ""
+        )
     if request.method == "POST" and not request.POST.get("preview"):
         order_id, problem, short, status = _place(request, owner, form, store_id)
         if order_id is not None:

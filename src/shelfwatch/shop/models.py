@@ -148,6 +148,10 @@ class Order(models.Model):
     delivery_fee = models.DecimalField(**MONEY, default=Decimal("0"))
     total = models.DecimalField(**MONEY)
     note = models.CharField(max_length=500, blank=True)
+    # Who to ask for and call about the order, as given at checkout (a guest has no
+    # account to look them up in).
+    customer_name = models.CharField(max_length=150, blank=True)
+    customer_phone = models.CharField(max_length=20, blank=True)
     payment_provider = models.CharField(max_length=40, default="manual")
     payment_status = models.CharField(
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING

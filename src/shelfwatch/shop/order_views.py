@@ -123,11 +123,13 @@ def order_board(request: HttpRequest, store_id: int) -> HttpResponse:
                 for status in sorted(orders.allowed_next(order), key=S.values.index)
             ]
     open_orders = [order for column in columns for order in column["orders"]]
+    # The number given at checkout comes first; a signed-in customer who gave none may
+    # have a verified WhatsApp number from their alerts.
     phones = order_selectors.customer_phones(
-        [order.user_id for order in open_orders if order.user_id]
+        [order.user_id for order in open_orders if order.user_id and not order.customer_phone]
     )
     for order in open_orders:
-        order.customer_phone = phones.get(order.user_id, "")
+        order.customer_phone = order.customer_phone or phones.get(order.user_id, "")
     context = shop_context(
         request, board_store=store, columns=columns, done=label_orders(board["done"])
     )

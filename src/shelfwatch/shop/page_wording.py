@@ -58,6 +58,10 @@ _MESSAGES = {
     "insufficient_stock": lambda extra: _("Some items are short; nothing was ordered."),
     "payment_failed": lambda extra: _("The payment failed; the order was cancelled."),
     "payment_unavailable": lambda extra: _("The payment failed; the order was cancelled."),
+    "invalid_phone": lambda extra: _(
+        "That phone number does not look right. Write it with its country code, like "
+        "+91 98123 45678."
+    ),
     "transition_not_allowed": lambda extra: _(
         "The order changed meanwhile; it is shown as it is now."
     ),

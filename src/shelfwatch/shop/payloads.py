@@ -67,6 +67,8 @@ def order_out(order: Order) -> dict:
         "delivery_fee": order.delivery_fee,
         "total": order.total,
         "note": order.note,
+        "customer_name": order.customer_name,
+        "customer_phone": order.customer_phone,
         "payment_provider": order.payment_provider,
         "payment_status": order.payment_status,
         "cancel_reason": order.cancel_reason,

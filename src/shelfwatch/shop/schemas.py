@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ninja import Schema
+from ninja import Field, Schema
 
 from shelfwatch.http.bounds import INT32_MIN, BoundedSchema, column
 from shelfwatch.shop.models import CartLine, FlashSale, Order, OrderStatusChange
@@ -68,6 +68,15 @@ class CheckoutIn(BoundedSchema):
     payment_method: column(Order, "payment_provider") = "manual"
     points: column(Order, "points_redeemed") = 0
     note: column(Order, "note") = ""
+    name: column(Order, "customer_name") = Field(
+        "", description="who the store asks for when the order is ready"
+    )
+    phone: str = Field(
+        "",
+        max_length=40,
+        description="a number the store can call about the order; national numbers are read "
+        "in the store's country",
+    )
 
 
 class OrderLineOut(Schema):
@@ -102,6 +111,8 @@ class OrderOut(Schema):
     delivery_fee: Decimal
     total: Decimal
     note: str
+    customer_name: str
+    customer_phone: str
     payment_provider: str
     payment_status: str
     cancel_reason: str
