@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop.models import FlashSale
 from tests.browser.conftest import PHONE
 from tests.catalog.images_factory import use_media_root
 from tests.shop.storefront_data import make_bakery
-from tests.shop.test_pages_pictures import give_photo
+from tests.shop.test_pages_pictures import give_photo, give_shelf_photo
 
 try:
     from playwright.sync_api import expect
@@ -30,6 +31,7 @@ def bakery(transactional_db, settings, tmp_path):
     use_media_root(settings, tmp_path)
     bakery = make_bakery()
     give_photo(bakery.butter)
+    give_shelf_photo(StockItem.objects.get(store=bakery.store, product=bakery.butter))
     now = timezone.now()
     FlashSale.objects.create(
         store=bakery.store,
@@ -74,6 +76,16 @@ def test_photos_placeholders_and_a_week_long_sale_on_a_phone(open_page, bakery):
     page.goto(f"/products/{bakery.butter.pk}")
     countdown = page.locator("#flash-sale [data-countdown]")
     expect(countdown).to_have_text(re.compile(r"^6 d 23 h$"))
+    # The store's own shelf photo sits under the catalog photo and really loads.
+    shelf = page.locator("#shelf-photos img.picture")
+    expect(page.locator("#shelf-photos figcaption")).to_have_text(
+        "On the shelf at Maple Street Bakery"
+    )
+    shelf.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=shelf.element_handle()
+    )
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
 
     # In Hindi the same countdown uses the Hindi words.
     with page.expect_navigation():

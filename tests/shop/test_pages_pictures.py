@@ -16,6 +16,7 @@ from django.utils import timezone
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.images import attach_image, store_image
 from shelfwatch.catalog.renditions import make_renditions
+from shelfwatch.inventory.models import StockItem
 from shelfwatch.ops.demo_pictures import draw_picture
 from shelfwatch.shop.models import FlashSale
 from tests.catalog.images_factory import use_media_root
@@ -74,6 +75,37 @@ def test_the_product_page_loads_its_picture_at_once_with_the_larger_rendition(ba
     image = re.search(r'<div class="product-media"><img [^>]*>', html).group(0)
     assert re.search(r'src="/media/\S+-medium\.webp"', image)
     assert 'loading="eager"' in image and 'alt="Amul Butter 500 g"' in image
+
+
+def give_shelf_photo(item) -> None:
+    blob = store_image(data=draw_picture(shape="jar", colour="#c0392b", label="Shelf"))
+    item.custom_images.add(blob)
+    make_renditions(blob.sha256)
+
+
+def test_the_stores_shelf_photo_shows_at_that_store_and_stands_in_for_a_missing_one(bakery):
+    bread_here = StockItem.objects.get(store=bakery.store, product=bakery.bread)
+    give_shelf_photo(bread_here)
+    client = at_the_bakery(bakery)
+    # The bread has no catalog photo: at this store its card shows the shelf photo.
+    bread = card_of(client.get("/products/").content.decode(), bakery.bread.pk)
+    assert re.search(r'<img class="picture" src="/media/\S+-thumbnail\.webp"', bread)
+    page = client.get(f"/products/{bakery.bread.pk}").content.decode()
+    assert re.search(r'<div class="product-media"><img [^>]*-medium\.webp', page)
+    assert 'id="shelf-photos"' not in page  # the one shelf photo is already the main one
+    # With no store chosen the shop's own photo is not shown.
+    anywhere = Client().get(f"/products/{bakery.bread.pk}").content.decode()
+    assert "<img" not in anywhere.split('class="product-media"')[1].split("</div>")[0]
+
+    # A product with a catalog photo shows the shelf photos beside it, captioned.
+    give_photo(bakery.butter)
+    butter_here = StockItem.objects.get(store=bakery.store, product=bakery.butter)
+    give_shelf_photo(butter_here)
+    page = client.get(f"/products/{bakery.butter.pk}").content.decode()
+    gallery = page.split('id="shelf-photos"')[1].split("</figure>")[0]
+    assert "On the shelf at Maple Street Bakery" in gallery
+    assert 'alt="Amul Butter 500 g on the shelf at Maple Street Bakery"' in gallery
+    assert 'loading="lazy"' in gallery and 'width="120" height="120"' in gallery
 
 
 def test_a_running_sale_shows_on_home_shelf_and_search_with_days_and_hours_left(bakery):

@@ -103,7 +103,19 @@ def product_picture(product: Product, *, prefer: str = "thumbnail") -> Picture |
     images = list(product.images.all())
     if not images:
         return None
-    urls = image_urls(images[0].blob)
+    return blob_picture(images[0].blob, prefer=prefer)
+
+
+def shelf_pictures(item: StockItem | None, *, prefer: str = "thumbnail") -> list[Picture]:
+    """The store's own photos of its item (`custom_images` prefetched), oldest first."""
+    if item is None:
+        return []
+    return [blob_picture(blob, prefer=prefer) for blob in item.custom_images.all()]
+
+
+def blob_picture(blob, *, prefer: str = "thumbnail") -> Picture:
+    """One stored image as a Picture: its renditions in `srcset` once they are made."""
+    urls = image_urls(blob)
     made = [(kind, urls[kind]) for kind in RENDITION_WIDTHS if urls[kind]]
     if not made:
         return Picture(src=urls["original"], srcset="")
@@ -151,7 +163,9 @@ def shelf(
         ids = [product.pk for product in page.products]
         stock = {
             item.product_id: item
-            for item in StockItem.objects.filter(store=store, product_id__in=ids)
+            for item in StockItem.objects.filter(store=store, product_id__in=ids).prefetch_related(
+                "custom_images"
+            )
         }
     region = store.region if store is not None else ""
     sales = running_sales(store, [p.pk for p in page.products]) if store is not None else {}
@@ -160,7 +174,9 @@ def shelf(
             product=product,
             local_name=regional_name(product, language, region=region),
             stock=stock.get(product.pk),
-            picture=product_picture(product),
+            # Without a catalog photo, the store's own shelf photo stands in.
+            picture=product_picture(product)
+            or next(iter(shelf_pictures(stock.get(product.pk))), None),
             sale=sales.get(product.pk),
         )
         for product in page.products
@@ -186,6 +202,8 @@ class ProductView:
     alerts_open: bool
     offers: list[StoreOffer] = field(default_factory=list)
     picture: Picture | None = None
+    # The chosen store's own photos of the item on its shelf.
+    shelf_pictures: list[Picture] = field(default_factory=list)
 
 
 def product_view(product: Product, *, store: Store | None, language: str) -> ProductView:
@@ -195,7 +213,11 @@ def product_view(product: Product, *, store: Store | None, language: str) -> Pro
     stock = None
     offers: list[StoreOffer] = []
     if store is not None:
-        stock = StockItem.objects.filter(store=store, product=product).first()
+        stock = (
+            StockItem.objects.filter(store=store, product=product)
+            .prefetch_related("custom_images")
+            .first()
+        )
     else:
         items = (
             StockItem.objects.filter(product=product, store__is_active=True)
@@ -203,6 +225,8 @@ def product_view(product: Product, *, store: Store | None, language: str) -> Pro
             .order_by("store__name")
         )
         offers = [StoreOffer(item.store, item) for item in items]
+    picture = product_picture(product, prefer="medium")
+    shelf = shelf_pictures(stock, prefer="medium")
     return ProductView(
         product=product,
         local_name=regional_name(product, language, region=region),
@@ -210,7 +234,8 @@ def product_view(product: Product, *, store: Store | None, language: str) -> Pro
         stock=stock,
         alerts_open=store is not None and stock is not None and store_takes_alerts(store),
         offers=offers,
-        picture=product_picture(product, prefer="medium"),
+        picture=picture or next(iter(shelf), None),
+        shelf_pictures=shelf if picture is not None else shelf[1:],
     )
 
 
