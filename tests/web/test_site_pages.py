@@ -5,6 +5,7 @@ a search and a way home."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,11 @@ def test_the_admin_is_branded_and_keeps_internals_off_its_front_page(client, mak
         assert client.get(path).status_code == 200
     # An app's own page still lists its internals.
     assert "/admin/accounts/refreshtoken/" in client.get("/admin/accounts/").content.decode()
-    assert 'rel="icon"' in html
+    # Every admin page carries the icon, not only the front page.
+    for path in ("/admin/", "/admin/shop/order/", "/admin/catalog/product/add/", "/admin/login/"):
+        page = (Client() if "login" in path else client).get(path).content.decode()
+        assert page.count('rel="icon"') == 1, path
+        assert "Shelfwatch admin" in page, path
 
 
 def test_the_favicon_is_where_browsers_look(client):

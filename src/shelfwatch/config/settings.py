@@ -45,6 +45,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
+    # First, so its admin/base_site.html wraps the admin's own (the icon on every page).
+    "shelfwatch.web",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -67,7 +69,6 @@ INSTALLED_APPS = [
     "shelfwatch.feeds",
     "shelfwatch.imports",
     "shelfwatch.ops",
-    "shelfwatch.web",
 ]
 if REDIS_URL:
     INSTALLED_APPS += ["django_tasks_rq", "django_rq"]
