@@ -9,7 +9,9 @@ answers as their server does (checked against their API's integration tests):
 * an unknown code: ``404 {"code", "status": 0, "status_verbose": "product not found"}``;
 * over ``requests_per_minute`` (None: no limit), or `rate_limit_next`: ``429`` with
   ``Retry-After`` and an HTML body, as their front proxy sends it;
-* `slow_next` delays an answer (timeouts), `fail_next` answers an error status.
+* `slow_next` delays an answer (timeouts), `fail_next` answers an error status;
+* ``GET /images/products/...`` serves the pictures put in `images` (path -> bytes) as their
+  image server does (``image/jpeg``, or by the name's extension), 404 for any other.
 
 Records come from ``tests/data/openfoodfacts/`` (the API answer and the JSONL sample), or
 from `products` given. Every request is in the log (`calls()`), User-Agent included.
@@ -62,6 +64,7 @@ class OpenFoodFactsFake(JsonService):
         super().__init__(host, port)
         self.products = {_key(str(p["code"])): p for p in (products or sample_records())}
         self.requests_per_minute = requests_per_minute
+        self.images: dict[str, bytes] = {}
         self._recent: deque[float] = deque()
         self._rate_lock = threading.Lock()
 
@@ -78,7 +81,19 @@ class OpenFoodFactsFake(JsonService):
             self._recent.append(now)
         return None
 
+    def image_url(self, path: str, data: bytes) -> str:
+        """Serve `data` at `/images/products/<path>`; its full URL."""
+        full = f"/images/products/{path}"
+        self.images[full] = data
+        return f"{self.base_url}{full}"
+
     def handle(self, call: Call) -> Reply:
+        if call.path.startswith("/images/"):
+            data = self.images.get(call.path)
+            if data is None:
+                return Reply.text("Not Found", 404)
+            kind = "image/png" if call.path.endswith(".png") else "image/jpeg"
+            return Reply(200, data, kind)
         match = _PRODUCT_PATH.fullmatch(call.path)
         if call.method not in ("GET", "HEAD") or match is None:
             return Reply.text("Not Found", 404)

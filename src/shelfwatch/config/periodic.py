@@ -69,6 +69,11 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(hours=1),
     ),
     PeriodicJob(
+        name="fetch-openfoodfacts-images",
+        task="shelfwatch.imports.tasks.fetch_openfoodfacts_images",
+        every=timedelta(minutes=2),
+    ),
+    PeriodicJob(
         name="expire-loyalty-points",
         task="shelfwatch.loyalty.tasks.expire_points",
         every=timedelta(days=1),

@@ -332,6 +332,17 @@ OFF_APP_NAME = env_str("OFF_APP_NAME", "Shelfwatch")
 OFF_RATE_LIMIT = env_str("OFF_RATE_LIMIT", "10/m")
 OFF_TIMEOUT = float(env_str("OFF_TIMEOUT", "10"))
 OFF_MAX_RESPONSE_BYTES = env_int("OFF_MAX_RESPONSE_BYTES", 2 * 1024 * 1024)
+# Front pictures named by imported records are fetched later, a few per run, from these
+# hosts only (comma-separated; empty allows any public host), under their own shared limit.
+OFF_IMAGE_HOSTS = frozenset(
+    host.strip().lower()
+    for host in env_str(
+        "OFF_IMAGE_HOSTS", "images.openfoodfacts.org,static.openfoodfacts.org"
+    ).split(",")
+    if host.strip()
+)
+OFF_IMAGES_PER_RUN = env_int("OFF_IMAGES_PER_RUN", 60)
+OFF_IMAGE_RATE_LIMIT = env_str("OFF_IMAGE_RATE_LIMIT", "60/m")
 # Region given to names in languages spoken in many countries (English, Arabic...).
 OFF_REGION = env_str("OFF_REGION", "IN").upper()
 # A dump line longer than this is reported as a failed line (full records run to ~100 KB).

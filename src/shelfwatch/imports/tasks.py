@@ -7,6 +7,7 @@ from django_tasks import task
 
 from shelfwatch.imports.lifecycle import stalled_jobs
 from shelfwatch.imports.models import CATALOG_SOURCES, ImportJob
+from shelfwatch.imports.openfoodfacts.images import fetch_waiting_images
 from shelfwatch.imports.openfoodfacts.jobs import run_dump_job
 from shelfwatch.imports.previews import clean_previews
 from shelfwatch.imports.processing import run_job
@@ -36,3 +37,10 @@ def resume_stalled_imports() -> dict[str, int]:
 def clean_import_previews() -> dict[str, int]:
     """Delete files uploaded for a preview on the dashboard whose import was never started."""
     return {"removed": clean_previews()}
+
+
+@task()
+def fetch_openfoodfacts_images() -> dict[str, int]:
+    """Fetch a few waiting Open Food Facts pictures (nothing until a contact is set)."""
+    run = fetch_waiting_images()
+    return {"fetched": run.fetched, "failed": run.failed, "retry_later": run.retry_later}
