@@ -232,7 +232,7 @@ def test_a_job_cancelled_while_it_runs_stops_before_its_next_batch(upload, store
 
 @pytest.mark.parametrize(
     ("language", "subject", "text"),
-    [("en", "2 imported, 6 failed", "Failed: 6"), ("hi", "2 आयात, 6 विफल", "विफल: 6")],
+    [("en", "2 imported, 6 failed", "Failed: 6"), ("hi", "2 इम्पोर्ट, 6 विफल", "विफल: 6")],
 )
 def test_the_uploader_with_a_verified_email_is_told_the_counts(
     upload, run, callers, language, subject, text
