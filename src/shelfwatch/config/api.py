@@ -198,6 +198,7 @@ def mount_routers() -> None:
     from shelfwatch.catalog.images_api import images_router
     from shelfwatch.events.api import router as events_router
     from shelfwatch.feeds.api import router as feeds_router
+    from shelfwatch.imports.api import catalog_router as catalog_imports_router
     from shelfwatch.imports.api import lookup_router
     from shelfwatch.imports.api import router as imports_router
     from shelfwatch.inventory.api import router as stores_router
@@ -217,6 +218,7 @@ def mount_routers() -> None:
     api.add_router("/products", products_router)
     api.add_router("/catalog/", catalog_router)
     api.add_router("/catalog/", lookup_router)
+    api.add_router("/catalog/", catalog_imports_router)
     api.add_router("", images_router)
     api.add_router("/stores", stores_router)
     api.add_router("/stores", imports_router)

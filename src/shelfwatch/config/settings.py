@@ -342,6 +342,9 @@ OFF_IMAGE_HOSTS = frozenset(
     if host.strip()
 )
 OFF_IMAGES_PER_RUN = env_int("OFF_IMAGES_PER_RUN", 60)
+# A dump sent through the API (`POST /api/v1/catalog/imports`); larger dumps are imported
+# on the server with `shelfwatch import-off`.
+OFF_DUMP_MAX_UPLOAD_BYTES = env_int("OFF_DUMP_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)
 OFF_IMAGE_RATE_LIMIT = env_str("OFF_IMAGE_RATE_LIMIT", "60/m")
 # Region given to names in languages spoken in many countries (English, Arabic...).
 OFF_REGION = env_str("OFF_REGION", "IN").upper()

@@ -5,7 +5,8 @@ Every route resolves the store through `get_store_for` (staff and owners of that
 admins), so another tenant's store or job id is a 404.
 
 `/api/v1/catalog/lookup/{barcode}` (`lookup_router`): a barcode the catalog lacks, looked
-up at Open Food Facts.
+up at Open Food Facts. `/api/v1/catalog/imports` (`catalog_router`, platform admins): an
+Open Food Facts dump imported into the shared catalog, followed and cancelled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Path, Router, Status, UploadedFile
 
-from shelfwatch.accounts.authentication import api_auth, principal_of
+from shelfwatch.accounts.authentication import admin_auth, api_auth, principal_of
 from shelfwatch.accounts.permissions import require_store_staff
 from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.errors import Conflict
@@ -25,7 +26,11 @@ from shelfwatch.imports.mapping import InvalidMapping
 from shelfwatch.imports.models import ImportJob, RowStatus
 from shelfwatch.imports.notices import errors_url
 from shelfwatch.imports.openfoodfacts.lookup import lookup_barcode
+from shelfwatch.imports.openfoodfacts.uploads import start_dump_upload
 from shelfwatch.imports.schemas import (
+    CatalogImportOptions,
+    CatalogJobOut,
+    CatalogJobPage,
     ImportOptions,
     JobOut,
     JobPage,
@@ -33,12 +38,20 @@ from shelfwatch.imports.schemas import (
     PreviewOut,
     RowPage,
 )
-from shelfwatch.imports.selectors import error_lines, get_job, job_rows, store_jobs
+from shelfwatch.imports.selectors import (
+    catalog_jobs,
+    error_lines,
+    get_catalog_job,
+    get_job,
+    job_rows,
+    store_jobs,
+)
 from shelfwatch.imports.uploads import preview_file, start_import
 from shelfwatch.inventory.selectors import get_store_for
 
 router = Router(tags=["imports"], auth=api_auth)
 lookup_router = Router(tags=["catalog"], auth=api_auth)
+catalog_router = Router(tags=["catalog"], auth=admin_auth)
 
 
 def job_out(job: ImportJob) -> dict:
@@ -196,3 +209,68 @@ def lookup(request: HttpRequest, barcode: str = Path(..., max_length=32)):
         "product": product,
     }
     return Status(201 if result.created else 200, body)
+
+
+# --- the shared catalog: Open Food Facts dumps ---------------------------------------------
+
+
+def catalog_job_out(job: ImportJob) -> dict:
+    return {
+        **{f.attname: getattr(job, f.attname) for f in ImportJob._meta.concrete_fields},
+        "countries": list(job.options.get("countries", [])),
+        "categories": list(job.options.get("categories", [])),
+    }
+
+
+def _tags(raw: str) -> list[str]:
+    return [tag.strip() for tag in raw.split(",") if tag.strip()]
+
+
+@catalog_router.post("/imports", response={202: CatalogJobOut})
+def upload_dump(
+    request: HttpRequest, file: File[UploadedFile], options: Form[CatalogImportOptions]
+):
+    """Import an Open Food Facts dump (their JSONL dump or tab-separated CSV export,
+    gzipped or not) into the shared catalog, keeping the records of the given countries
+    and categories; by barcode, so running it again updates and never duplicates."""
+    job = start_dump_upload(
+        principal=principal_of(request),
+        upload=file.file,
+        size=file.size,
+        original_name=file.name or "",
+        countries=_tags(options.countries),
+        categories=_tags(options.categories),
+    )
+    return Status(202, catalog_job_out(job))
+
+
+@catalog_router.get("/imports", response=CatalogJobPage)
+def list_catalog_jobs(request: HttpRequest, cursor: str | None = None, limit: int = 50):
+    """The catalog's imports, newest first."""
+    jobs = catalog_jobs()
+    if cursor:
+        (before,) = decode_cursor(cursor, int)
+        jobs = jobs.filter(pk__lt=before)
+    limit = min(max(limit, 1), 200)
+    page, next_cursor = id_page(list(jobs.order_by("-pk")[: limit + 1]), limit)
+    return {"items": [catalog_job_out(job) for job in page], "next_cursor": next_cursor}
+
+
+@catalog_router.get("/imports/{job_id}", response=CatalogJobOut)
+def read_catalog_job(request: HttpRequest, job_id: int):
+    """The catalog import's status and counts."""
+    return catalog_job_out(get_catalog_job(job_id))
+
+
+@catalog_router.post("/imports/{job_id}/cancel", response=CatalogJobOut)
+def cancel_catalog_job(request: HttpRequest, job_id: int):
+    """Stop the import before its next batch; what landed stays. 409 `import_ended` once
+    it has ended."""
+    job = get_catalog_job(job_id)
+    if not cancel_job(job=job):
+        raise Conflict(
+            f"the import has already ended ({job.status})",
+            code="import_ended",
+            extra={"status": job.status},
+        )
+    return catalog_job_out(job)

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -155,6 +156,7 @@ def finish(job: ImportJob, owner: str, *, status: str, code: str = "", error: st
             return False
         emit(type="imports.finished", payload=progress_payload(job), topics=_topics(job))
         tell_uploader(job)
+        _discard_dump(job)
     return True
 
 
@@ -176,4 +178,13 @@ def cancel_job(*, job: ImportJob) -> bool:
         if stopped:
             emit(type="imports.finished", payload=progress_payload(job), topics=_topics(job))
             tell_uploader(job)
+            _discard_dump(job)
     return bool(stopped)
+
+
+def _discard_dump(job: ImportJob) -> None:
+    """Delete an uploaded dump once its job has ended: its lines' outcomes are kept as
+    rows, and a dump can be large. (A spreadsheet stays for its errors download.)"""
+    name = job.options.get("storage_name")
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))

@@ -20,17 +20,21 @@ def errors_url(job: ImportJob) -> str:
 
 
 def page_url(job: ImportJob) -> str:
-    """The absolute link to the job's page on the store dashboard: counts, the rows to fix
-    and their download, for a person signed in (a link in an email carries no API token)."""
-    path = reverse("store-import-job", kwargs={"store_id": job.store_id, "job_id": job.pk})
+    """The absolute link to the job's page for a person signed in (a link in an email
+    carries no API token): the store dashboard's, with the rows to fix and their download;
+    for a catalog import, its page in the admin."""
+    if job.store_id is None:
+        path = reverse("admin:imports_importjob_change", args=[job.pk])
+    else:
+        path = reverse("store-import-job", kwargs={"store_id": job.store_id, "job_id": job.pk})
     return settings.SITE_URL.rstrip("/") + path
 
 
 def tell_uploader(job: ImportJob) -> None:
-    """Email the counts and the errors link to the uploader's verified address, once per
-    job (the live `imports.finished` event tells open pages at the same time)."""
-    if job.uploaded_by_id is None or job.store_id is None:
-        return  # a catalog import's message would name no store; its event suffices
+    """Email the counts and the link to the job to the uploader's verified address, once
+    per job (the live `imports.finished` event tells open pages at the same time)."""
+    if job.uploaded_by_id is None:
+        return
     contact = (
         Contact.objects.filter(
             user_id=job.uploaded_by_id,
@@ -48,7 +52,7 @@ def tell_uploader(job: ImportJob) -> None:
         template=TEMPLATE,
         context={
             "job_id": job.pk,
-            "store": job.store.name,
+            "store": job.store.name if job.store_id else "",
             "file": job.original_name or job.file_name,
             "status": job.status,
             "total": job.total_rows or 0,
@@ -57,6 +61,7 @@ def tell_uploader(job: ImportJob) -> None:
             "failed": job.failed,
             "skipped": job.skipped,
             "duplicates": job.duplicates_found,
+            "filtered_out": job.filtered_out,
             "error": job.error,
             "url": page_url(job),
         },

@@ -46,6 +46,41 @@ class JobOut(Schema):
     errors_url: str
 
 
+class CatalogImportOptions(BoundedSchema):
+    """The form fields sent beside a dump: comma-separated Open Food Facts tags."""
+
+    countries: str = Field("", max_length=2000, description="e.g. en:india,en:nepal")
+    categories: str = Field("", max_length=2000, description="e.g. en:breakfast-cereals")
+
+
+class CatalogJobOut(Schema):
+    id: int
+    status: str
+    source: str
+    original_name: str
+    size: int
+    countries: list[str]
+    categories: list[str]
+    total_rows: int | None
+    processed: int
+    successful: int
+    failed: int
+    skipped: int
+    duplicates_found: int
+    filtered_out: int
+    error_code: str
+    error: str
+    uploaded_by_id: int | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class CatalogJobPage(Schema):
+    items: list[CatalogJobOut]
+    next_cursor: str | None
+
+
 class JobPage(Schema):
     items: list[JobOut]
     next_cursor: str | None

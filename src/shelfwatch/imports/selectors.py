@@ -62,3 +62,16 @@ def error_lines(job: ImportJob, *, chunk: int = 1000) -> Iterator[str]:
         if len(rows) < chunk:
             return
         last = rows[-1][0]
+
+
+def catalog_jobs() -> QuerySet[ImportJob]:
+    """Every import into the shared catalog (jobs without a store)."""
+    return ImportJob.objects.filter(store__isnull=True)
+
+
+def get_catalog_job(job_id: int) -> ImportJob:
+    """Catalog import `job_id`; NotFound for a store's import or none."""
+    job = catalog_jobs().filter(pk=job_id).first()
+    if job is None:
+        raise NotFound("import not found", code="import_not_found")
+    return job

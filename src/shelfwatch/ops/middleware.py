@@ -26,6 +26,7 @@ access_logger = logging.getLogger("shelfwatch.access")
 MULTIPART_OVERHEAD = 64 * 1024
 
 # The API's upload and preview, and the dashboard's upload page.
+_DUMP_UPLOAD = "/api/v1/catalog/imports"
 _IMPORT_UPLOAD = re.compile(
     r"^(?:/api/v1/stores/\d+/imports(?:/preview)?|/stores/\d+/imports/upload)/?$"
 )
@@ -51,6 +52,8 @@ def body_limit(path: str, content_type: str) -> int | None:
         if _IMPORT_UPLOAD.match(path):
             # A spreadsheet import: the endpoint itself refuses a file over the limit.
             limit = max(limit, settings.IMPORT_MAX_BYTES + MULTIPART_OVERHEAD)
+        elif path.rstrip("/") == _DUMP_UPLOAD:
+            limit = max(limit, settings.OFF_DUMP_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD)
     return limit
 
 
