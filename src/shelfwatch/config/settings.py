@@ -43,6 +43,12 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# OpenTelemetry tracing: "" (off), "otlp" (to OTEL_EXPORTER_OTLP_ENDPOINT, by default
+# http://localhost:4318) or "console" (spans printed, for a look on one machine).
+TRACING = env_str("TRACING", "").strip().lower()
+if TRACING not in ("", "otlp", "console"):
+    raise ImproperlyConfigured("TRACING is otlp, console or empty (off)")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "shelfwatch")
 
 INSTALLED_APPS = [
     # First, so its admin/base_site.html wraps the admin's own (the icon on every page).

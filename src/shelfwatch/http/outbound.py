@@ -24,12 +24,15 @@ from typing import Any
 import httpcore
 import httpx
 from django.conf import settings
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 3600.0
 USER_AGENT = "Shelfwatch/0.1 (+stock and price watcher)"
+_tracer = trace.get_tracer("shelfwatch.http")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -360,8 +363,36 @@ class GuardedClient:
         The same checks and caps as `request`: iterating `chunks` past `max_bytes` or past
         the deadline raises, and so does any transport failure while reading.
         """
-        check_url(url)
+        checked = check_url(url)
         deadline = time.monotonic() + self.timeout
+        # A client span (a no-op unless tracing is on); the query string stays out of it,
+        # as it may carry someone's key.
+        with (
+            _tracer.start_as_current_span(
+                method,
+                kind=SpanKind.CLIENT,
+                attributes={
+                    "http.request.method": method,
+                    "server.address": checked.host,
+                    "url.full": str(checked.copy_with(query=None, fragment=None)),
+                },
+            ) as span,
+            self._open(method, url, deadline, headers, params, json, content) as response,
+        ):
+            span.set_attribute("http.response.status_code", response.status)
+            yield response
+
+    @contextlib.contextmanager
+    def _open(
+        self,
+        method: str,
+        url: str,
+        deadline: float,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        content: bytes | None,
+    ) -> Iterator[StreamedResponse]:
         try:
             with self._client.stream(
                 method, url, headers=headers, params=params, json=json, content=content

@@ -5,3 +5,9 @@ class OpsConfig(AppConfig):
     name = "shelfwatch.ops"
     label = "ops"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from shelfwatch.ops.tracing import configure_tracing
+
+        # Before any request handler loads its middleware, so requests are traced.
+        configure_tracing()

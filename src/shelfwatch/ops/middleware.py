@@ -14,10 +14,12 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
+from opentelemetry import trace
 
 from shelfwatch.http.problems import problem_response
 from shelfwatch.ops import metrics
 from shelfwatch.ops.logs import new_request_id, request_id_var
+from shelfwatch.ops.tracing import REQUEST_ID, tracing_enabled
 
 access_logger = logging.getLogger("shelfwatch.access")
 
@@ -66,6 +68,7 @@ class RequestMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.tracing = tracing_enabled()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # request.META, not request.headers: building the headers mapping walks the whole
@@ -73,6 +76,9 @@ class RequestMiddleware:
         request_id = new_request_id(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        if self.tracing:
+            # The request's span began before its id was known; later spans get it at start.
+            trace.get_current_span().set_attribute(REQUEST_ID, request_id)
         started = time.perf_counter()
         try:
             response = self._too_large(request)
