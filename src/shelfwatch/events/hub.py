@@ -19,6 +19,7 @@ from django.conf import settings
 from shelfwatch.events.bus import BusListener
 from shelfwatch.events.messages import EventMessage
 from shelfwatch.events.offload import DatabaseThreads
+from shelfwatch.events.signals import clients_changed
 from shelfwatch.events.tailing import TableTailer
 from shelfwatch.events.topics import TopicSelection
 
@@ -180,11 +181,14 @@ class Hub:
             self._everything.add(subscription)
         for topic in selection.topics:
             self._by_topic.setdefault(topic, set()).add(subscription)
+        clients_changed.send(sender=Hub, count=len(self._subscriptions))
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Forget a subscription; idempotent."""
-        self._subscriptions.discard(subscription)
+        if subscription in self._subscriptions:
+            self._subscriptions.discard(subscription)
+            clients_changed.send(sender=Hub, count=len(self._subscriptions))
         self._everything.discard(subscription)
         for topic in subscription.selection.topics:
             subscribers = self._by_topic.get(topic)

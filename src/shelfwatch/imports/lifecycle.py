@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from shelfwatch.events.publishing import emit
 from shelfwatch.fast_insert import insert_all
 from shelfwatch.imports.models import FINISHED, ImportJob, ImportRow, JobStatus, RowStatus
 from shelfwatch.imports.notices import tell_uploader
+from shelfwatch.imports.signals import rows_imported
 
 T = TypeVar("T")
 
@@ -135,6 +137,14 @@ def commit_batch(
     if not kept:
         raise JobLost
     emit(type="imports.progress", payload=progress_payload(job), topics=_topics(job))
+    counts = dict(Counter(str(row.status) for row in rows))
+    if filtered:
+        counts["filtered_out"] = filtered
+    source = str(job.source)
+    # Counted once the batch is in for good: a rolled-back batch is read again.
+    transaction.on_commit(
+        lambda: rows_imported.send(sender=commit_batch, source=source, outcomes=counts)
+    )
 
 
 def finish(job: ImportJob, owner: str, *, status: str, code: str = "", error: str = "") -> bool:

@@ -14,6 +14,7 @@ import os
 import queue
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -43,6 +44,7 @@ from shelfwatch.notify.outcomes import (
     scrub_secrets,
 )
 from shelfwatch.notify.senders import sender_pool
+from shelfwatch.notify.signals import sends_recorded
 from shelfwatch.notify.whatsapp_webhook import apply_early_statuses
 
 logger = logging.getLogger("shelfwatch.notify")
@@ -169,6 +171,7 @@ def send_batch(batch: Batch, *, worker: str) -> DeliverySummary:
     results: queue.SimpleQueue = queue.SimpleQueue()
     lanes = [_Lane(CHANNELS[name], entries) for name, entries in batch.entries_by_channel.items()]
     submitted = sent = recorded = 0
+    outcomes: Counter[tuple[str, str]] = Counter()
     while recorded < submitted or any(lane.entries for lane in lanes):
         # Slots are booked just in time, a few at once: a worker that falls behind books
         # its next slots from now, so it can never catch up in a burst over the limit.
@@ -215,11 +218,13 @@ def send_batch(batch: Batch, *, worker: str) -> DeliverySummary:
             if plain:
                 record_acceptances(plain, worker=worker)
                 summary.sent += len(plain)
+                outcomes.update((job.channel.name, "sent") for job in plain)
             others = [job for job in arrived if job not in plain]
             for job in others:
                 outcome = record_outcome(job, job.result, worker=worker, started=job.started)
                 extra = len(job.digested) if outcome == "sent" else 0
                 setattr(summary, outcome, getattr(summary, outcome) + 1 + extra)
+                outcomes[(job.channel.name, outcome)] += 1
             scrub_secrets(others)
         finally:
             for job in arrived:
@@ -228,6 +233,8 @@ def send_batch(batch: Batch, *, worker: str) -> DeliverySummary:
         recorded += len(arrived)
     DeliveryAttempt.objects.bulk_create(attempts, batch_size=1000)
     apply_early_statuses()
+    if outcomes:
+        sends_recorded.send(sender=send_batch, outcomes=dict(outcomes))
     return summary
 
 

@@ -7,7 +7,9 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from shelfwatch.ops import metric_signals
         from shelfwatch.ops.tracing import configure_tracing
 
+        metric_signals.connect()
         # Before any request handler loads its middleware, so requests are traced.
         configure_tracing()

@@ -14,7 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+)
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
@@ -32,6 +39,40 @@ LATENCY = Histogram(
     "HTTP request latency by route pattern.",
     ["route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+TASK_WAIT = Histogram(
+    "shelfwatch_task_wait_seconds",
+    "Seconds from a task being due (enqueued, or its run_after) to a worker starting it.",
+    ["queue"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+)
+TASK_RUN = Histogram(
+    "shelfwatch_task_run_seconds",
+    "Seconds a task ran, by task and how it ended.",
+    ["task", "status"],
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+NOTIFICATION_SENDS = Counter(
+    "shelfwatch_notification_sends_total",
+    "Notification sends by channel and outcome (sent, retried, failed, deferred).",
+    ["channel", "outcome"],
+)
+POLLS = Counter(
+    "shelfwatch_polls_total",
+    'Watch polls by source kind and result ("ok" or the failure code).',
+    ["kind", "result"],
+)
+IMPORT_ROWS = Counter(
+    "shelfwatch_import_rows_total",
+    "Import rows committed, by source (csv, off_jsonl, off_csv) and outcome.",
+    ["source", "outcome"],
+)
+SSE_CLIENTS = Gauge(
+    "shelfwatch_sse_clients",
+    "Event stream clients connected, summed over the live stream processes.",
+    multiprocess_mode="livesum",
 )
 
 

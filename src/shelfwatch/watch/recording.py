@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from shelfwatch.watch.adapters.base import HttpStatusProblem, NeedsConfiguration
 from shelfwatch.watch.changes import ChangeSummary, detect_changes, write_changes
 from shelfwatch.watch.fetching import LeaseLost
 from shelfwatch.watch.models import Source, SourceStatus, WatchedItem
+from shelfwatch.watch.signals import polls_recorded
 
 logger = logging.getLogger("shelfwatch.watch")
 
@@ -109,6 +111,13 @@ def record_all(polled: list[tuple[Source, PollOutcome]]) -> list[PollOutcome]:
             logger.exception("recording the poll of source %s failed", source.pk)
             outcome.ok = False
             outcome.code = record_failure(source, exc, now=now)
+    counts = Counter(
+        (source.kind, "ok" if outcome.ok else (outcome.code or "failed")[:40])
+        for source, outcome in polled
+        if outcome.code != LeaseLost.code
+    )
+    if counts:
+        polls_recorded.send(sender=record_all, outcomes=dict(counts))
     outcomes = [outcome for _, outcome in polled]
     for outcome in outcomes:
         outcome.result = outcome.error = None  # recorded: keep the outcome small

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from django.dispatch import Signal
+
 from shelfwatch.events.consumers import register_consumer
 from shelfwatch.events.topics import register_topic_kind
+
+# After each round of polls is written: `outcomes` maps (source kind, "ok" or the failure
+# code) to how many polls ended so; for whoever keeps count (the metrics).
+polls_recorded = Signal()
 
 
 def connect() -> None:
