@@ -4,9 +4,14 @@ source and outcome (tests/imports/test_import_metrics.py), and the stream client
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 from django.utils import timezone
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 from shelfwatch.events.hub import Hub
 from shelfwatch.events.topics import TopicSelection
@@ -17,6 +22,7 @@ from tests.fakes.shopify import ShopifyShop
 from tests.watch.conftest import make_source, poll_due
 
 pytestmark = pytest.mark.django_db
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def value(name: str, **labels: str) -> float:
@@ -78,3 +84,24 @@ def test_stream_clients_are_a_gauge_that_follows_connections():
     hub.unsubscribe(first)
     hub.unsubscribe(first)  # twice: still one client gone
     assert value("shelfwatch_sse_clients") == 1
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_we_export(client):
+    dashboard = json.loads((DOCS / "grafana-dashboard.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    asked = {
+        re.sub(r"_(bucket|count|sum|total)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"shelfwatch_[a-z_]+", expr)
+    }
+    exposition = client.get("/metrics").content.decode()
+    exported = {family.name for family in text_string_to_metric_families(exposition)}
+    assert asked and asked <= exported, asked - exported
+    # Every panel of the service's own metrics is there: none of ours goes unshown.
+    ours = {
+        name
+        for name in exported
+        if name.startswith("shelfwatch_") and not name.endswith("_created")
+    }
+    assert ours <= asked, ours - asked
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
