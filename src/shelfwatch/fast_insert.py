@@ -38,13 +38,39 @@ def _stamped(field: models.Field) -> bool:
 
 
 def _reader(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[[Any], Any]:
-    """How to get `field`'s value of an object, ready for the driver."""
+    """How to get `field`'s value of an object, ready for the driver (made per call)."""
     attname = field.attname
     if _stamped(field):
-        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+        # One moment for the whole call, as one statement would stamp its rows; the
+        # objects get it too, as save() would give it them.
+        value = field.pre_save(_Stamp(), True)
+        stamp = field.get_db_prep_save(value, connection)
+
+        def stamped(obj: Any) -> Any:
+            setattr(obj, attname, value)
+            return stamp
+
+        return stamped
     if isinstance(field, _PLAIN):
         return lambda obj: getattr(obj, attname)
+    if isinstance(field, (models.DateField, models.DecimalField)):
+        # Batch rows share their timestamps and prices: each distinct value is prepared once.
+        prepared: dict[Any, Any] = {}
+
+        def read(obj: Any) -> Any:
+            value = getattr(obj, attname)
+            try:
+                return prepared[value]
+            except KeyError:
+                prepared[value] = ready = field.get_db_prep_save(value, connection)
+                return ready
+
+        return read
     return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)
+
+
+class _Stamp:
+    """Stands in for an object when an auto_now field computes its stamp."""
 
 
 def insert_all(objs: Sequence[models.Model], *, using: str | None = None) -> None:
