@@ -7,6 +7,7 @@ Reads nothing from the database, so the benchmark and the tests score any recomm
 
 from __future__ import annotations
 
+import gzip
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ __all__ = [
     "Baskets",
     "Quality",
     "evaluate",
+    "parse_baskets",
     "read_baskets",
     "split",
 ]
@@ -31,12 +33,12 @@ class Baskets:
     baskets: list[list[int]]
 
 
-def read_baskets(path: Path) -> Baskets:
+def parse_baskets(lines: Iterable[str]) -> Baskets:
     """Read one basket a line, items separated by commas (the groceries data set's form);
     an item twice in a line counts once, blank lines are skipped."""
     index: dict[str, int] = {}
     baskets: list[list[int]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in lines:
         items: list[int] = []
         for raw in line.split(","):
             name = raw.strip()
@@ -48,6 +50,13 @@ def read_baskets(path: Path) -> Baskets:
         if items:
             baskets.append(items)
     return Baskets(names=list(index), baskets=baskets)
+
+
+def read_baskets(path: Path) -> Baskets:
+    """`parse_baskets` of a text file (gzip-compressed when its name ends in .gz)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        return parse_baskets(lines)
 
 
 def split(
