@@ -80,12 +80,12 @@ def test_add_these_too_combines_the_basket_and_never_repeats_it(history):
     assert add_these_too([], store=g.here) == []
 
 
-def test_a_product_read_takes_one_indexed_query_and_one_to_load_the_picks(
+def test_a_product_read_takes_one_indexed_query_and_one_for_the_stores_prices(
     history, django_assert_max_num_queries
 ):
     g = history
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         picks = bought_together(g["bread"], store=g.here)
     assert len(picks) == 4
 

@@ -43,6 +43,14 @@ OWN_ANCHORS = 12
 REBUY_WEIGHT = 1.5
 
 
+# What a recommendation shows of a product (its card, its API entry): loading only these
+# keeps a read of a few hundred rows cheap.
+_PRODUCT_FIELDS = ("id", "name", "brand", "category_id", "net_quantity", "net_unit")
+_ROW_FIELDS = ("product_id", "other_id", "rank", "score", *(f"other__{f}" for f in _PRODUCT_FIELDS))
+# A basket or a shopper's history reads this many entries of each product's list.
+PER_ANCHOR = 10
+
+
 class StoreNotFound(NotFound):
     code = "store_not_found"
 
@@ -83,25 +91,22 @@ def _shown(products: QuerySet[Product]) -> QuerySet[Product]:
 
 
 def _picks(
-    ranked: list[tuple[int, str]], *, store: Store | None, limit: int, here: set[int]
+    ranked: list[tuple[Product, str]], *, store: Store | None, limit: int, here: set[int]
 ) -> list[Pick]:
-    """Load the products of `ranked` (ids in order, each with its reason), those in stock
-    at `store` (`here`) first, keeping the order within each group."""
-    ordered = [r for r in ranked if r[0] in here] + [r for r in ranked if r[0] not in here]
+    """The first `limit` of `ranked` (products in order, each with its reason), those in
+    stock at `store` (`here`) first, keeping the order within each group; with a store,
+    one query loads their stock items there."""
+    ordered = [r for r in ranked if r[0].pk in here] + [r for r in ranked if r[0].pk not in here]
     ordered = ordered[:limit]
-    ids = [product_id for product_id, _ in ordered]
-    products = Product.objects.in_bulk(ids)
     stock: dict[int, StockItem] = {}
-    if store is not None:
+    if store is not None and here:
         stock = {
             item.product_id: item
-            for item in StockItem.objects.filter(store=store, product_id__in=ids, quantity__gt=0)
+            for item in StockItem.objects.filter(
+                store=store, product_id__in=[p.pk for p, _ in ordered if p.pk in here]
+            )
         }
-    return [
-        Pick(product=products[pid], stock=stock.get(pid), reason=reason)
-        for pid, reason in ordered
-        if pid in products
-    ]
+    return [Pick(product=p, stock=stock.get(p.pk), reason=reason) for p, reason in ordered]
 
 
 def _listed(
@@ -111,9 +116,12 @@ def _listed(
     store: Store | None,
     exclude: set[int],
     fetch: int,
-):
+    ranks: int | None = None,
+) -> list[RelatedList]:
     """The rows of `model` for `product_ids` whose other product is public and in stock
-    somewhere open, each marked `here` when it is in stock at `store`: one indexed query."""
+    somewhere open, with that product loaded and `here` set when it is in stock at
+    `store`; only each list's first `ranks` entries when given. One query on the
+    (product, rank) index."""
     rows = (
         model.objects.filter(product_id__in=list(product_ids))
         .exclude(other_id__in=exclude)
@@ -122,21 +130,24 @@ def _listed(
             other__merged_into__isnull=True,
         )
         .filter(_in_stock(OuterRef("other_id")))
+        .select_related("other")
+        .only(*_ROW_FIELDS)
     )
+    if ranks is not None:
+        rows = rows.filter(rank__lt=ranks)
     if store is not None:
         rows = rows.annotate(here=_in_stock(OuterRef("other_id"), store)).order_by("-here", "rank")
     else:
         rows = rows.order_by("rank")
-    fields = ["product_id", "other_id", "score", "rank"] + (["here"] if store else [])
-    return list(rows.values(*fields)[:fetch])
+    return list(rows[:fetch])
 
 
 def _related(
     model: type[RelatedList], product: Product, *, store: Store | None, limit: int, reason: str
 ) -> list[Pick]:
     rows = _listed(model, [product.pk], store=store, exclude={product.pk}, fetch=limit)
-    here = {r["other_id"] for r in rows if r.get("here")}
-    return _picks([(r["other_id"], reason) for r in rows], store=store, limit=limit, here=here)
+    here = {r.other_id for r in rows if getattr(r, "here", False)}
+    return _picks([(r.other, reason) for r in rows], store=store, limit=limit, here=here)
 
 
 def bought_together(
@@ -154,23 +165,25 @@ def similar_products(
 
 
 def _combined(
-    rows: list[dict], anchor_weight: dict[int, float]
-) -> tuple[dict[int, float], set[int]]:
+    rows: list[RelatedList], anchor_weight: dict[int, float]
+) -> tuple[dict[int, float], dict[int, Product], set[int]]:
     """Sum each candidate's score over the anchors that list it, each anchor's scores
-    scaled so its best partner counts its weight (as `CoOccurrence.basket_scores` does)."""
+    scaled so its best partner counts its weight (as `CoOccurrence.basket_scores` does);
+    returns the sums, the candidates' products and those in stock at the store."""
     best: dict[int, float] = defaultdict(float)
     for row in rows:
-        best[row["product_id"]] = max(best[row["product_id"]], row["score"])
+        best[row.product_id] = max(best[row.product_id], row.score)
     total: dict[int, float] = defaultdict(float)
+    products: dict[int, Product] = {}
     here: set[int] = set()
     for row in rows:
-        top = best[row["product_id"]]
+        top = best[row.product_id]
         if top > 0:
-            weight = anchor_weight.get(row["product_id"], 1.0)
-            total[row["other_id"]] += weight * row["score"] / top
-        if row.get("here"):
-            here.add(row["other_id"])
-    return total, here
+            total[row.other_id] += anchor_weight.get(row.product_id, 1.0) * row.score / top
+        products[row.other_id] = row.other
+        if getattr(row, "here", False):
+            here.add(row.other_id)
+    return total, products, here
 
 
 def add_these_too(
@@ -181,10 +194,19 @@ def add_these_too(
     basket = set(product_ids)
     if not basket:
         return []
-    rows = _listed(Together, basket, store=store, exclude=basket, fetch=len(basket) * 30)
-    total, here = _combined(rows, {})
+    rows = _listed(
+        Together,
+        basket,
+        store=store,
+        exclude=basket,
+        fetch=len(basket) * PER_ANCHOR,
+        ranks=PER_ANCHOR,
+    )
+    total, products, here = _combined(rows, {})
     ranked = sorted(total, key=lambda pid: (-total[pid], pid))
-    return _picks([(pid, "together") for pid in ranked], store=store, limit=limit, here=here)
+    return _picks(
+        [(products[pid], "together") for pid in ranked], store=store, limit=limit, here=here
+    )
 
 
 def _own_history(user, *, now: datetime) -> dict[int, float]:
@@ -216,24 +238,37 @@ def for_you(user, *, store: Store | None, limit: int = DEFAULT_LIMIT) -> list[Pi
         return []
     top_bought = max(bought.values())
     # Rebuys: in stock and public, ranked by how much (and how lately) they were bought.
-    available = _shown(Product.objects.filter(pk__in=list(bought))).filter(
-        _in_stock(OuterRef("pk"))
+    available = (
+        _shown(Product.objects.filter(pk__in=list(bought)))
+        .filter(_in_stock(OuterRef("pk")))
+        .only(*_PRODUCT_FIELDS)
     )
     if store is not None:
         available = available.annotate(here=_in_stock(OuterRef("pk"), store))
-    fields = ["pk", "here"] if store is not None else ["pk"]
-    rebuy_rows = list(available.values(*fields))
-    scores = {r["pk"]: REBUY_WEIGHT * bought[r["pk"]] / top_bought for r in rebuy_rows}
-    here = {r["pk"] for r in rebuy_rows if r.get("here")}
+    products = {p.pk: p for p in available}
+    scores = {pid: REBUY_WEIGHT * bought[pid] / top_bought for pid in products}
+    here = {pid for pid, p in products.items() if getattr(p, "here", False)}
     reasons = dict.fromkeys(scores, "bought_before")
     # Partners of the most bought products, weighted by how much each was bought.
     anchors = sorted(bought, key=lambda pid: (-bought[pid], pid))[:OWN_ANCHORS]
-    rows = _listed(Together, anchors, store=store, exclude=set(), fetch=len(anchors) * 30)
-    partners, partners_here = _combined(rows, {a: bought[a] / top_bought for a in anchors})
+    rows = _listed(
+        Together,
+        anchors,
+        store=store,
+        exclude=set(),
+        fetch=len(anchors) * PER_ANCHOR,
+        ranks=PER_ANCHOR,
+    )
+    partners, partner_products, partners_here = _combined(
+        rows, {a: bought[a] / top_bought for a in anchors}
+    )
     for pid, score in partners.items():
         if pid not in reasons:
             reasons[pid] = "together"
             scores[pid] = score / len(anchors)
+            products[pid] = partner_products[pid]
     here |= partners_here
     ranked = sorted(scores, key=lambda pid: (-scores[pid], pid))
-    return _picks([(pid, reasons[pid]) for pid in ranked], store=store, limit=limit, here=here)
+    return _picks(
+        [(products[pid], reasons[pid]) for pid in ranked], store=store, limit=limit, here=here
+    )
