@@ -1,6 +1,6 @@
 """A small grocery for the recommendation tests: two open stores, a closed one, verified
 products in three categories (two turmerics sharing a Hindi name), a pending product, and
-a helper that records past orders directly. The browser tests build it too."""
+a function that records past orders directly. The browser tests build it too."""
 
 from __future__ import annotations
 
