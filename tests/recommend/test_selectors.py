@@ -8,6 +8,7 @@ import pytest
 from shelfwatch.errors import NotFound
 from shelfwatch.recommend.refresh import refresh_all
 from shelfwatch.recommend.selectors import (
+    OWN_ORDERS,
     add_these_too,
     bought_together,
     for_you,
@@ -124,3 +125,15 @@ def test_an_unknown_or_closed_store_is_not_found(history):
         with pytest.raises(NotFound) as error:
             store_for(store_id)
         assert error.value.code == "store_not_found"
+
+
+def test_for_you_reads_only_the_shoppers_latest_orders(history, make_user):
+    g = history
+    shopper = make_user("long-time@example.com")
+    g.order(["jam"], user=shopper, days_ago=100)
+    for day in range(1, OWN_ORDERS + 1):
+        g.order(["milk"], user=shopper, days_ago=day)
+
+    rebought = [p.product.pk for p in for_you(shopper, store=g.here) if p.reason == "bought_before"]
+
+    assert rebought == [g["milk"].pk]

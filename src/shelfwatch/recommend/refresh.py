@@ -86,10 +86,10 @@ def refresh_together(*, now: datetime | None = None, progress: Progress = _quiet
         weights=decay_weights(ages, half_life_days=HALF_LIFE_DAYS),
     )
     # Only products a shopper may see are listed, on either side.
+    # (The whole public catalog's ids: a list of every ordered id could pass the
+    # database's limit on query parameters.)
     shown = set(
-        visible_products(None)
-        .filter(pk__in=product_ids, merged_into__isnull=True)
-        .values_list("pk", flat=True)
+        visible_products(None).filter(merged_into__isnull=True).values_list("pk", flat=True)
     )
     lists: dict[int, list[tuple[int, float]]] = {}
     for anchor, best in co.top_per_item(DEFAULT_SCORING, LIST_LENGTH * 2).items():

@@ -21,7 +21,7 @@ from shelfwatch.errors import NotFound
 from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.recommend.models import RelatedList, Similar, Together
 from shelfwatch.recommend.together import decay_weights
-from shelfwatch.shop.models import OrderLine, OrderStatus
+from shelfwatch.shop.models import Order, OrderLine, OrderStatus
 
 __all__ = [
     "Pick",
@@ -36,6 +36,7 @@ DEFAULT_LIMIT = 8
 # "For you" reads this much of the shopper's own history, and the partners of this many of
 # their most bought products.
 OWN_HISTORY_DAYS = 365
+OWN_ORDERS = 30
 OWN_HALF_LIFE_DAYS = 60
 OWN_ANCHORS = 12
 # A product bought before counts this much more than the best partner of what was bought:
@@ -210,14 +211,16 @@ def add_these_too(
 
 
 def _own_history(user, *, now: datetime) -> dict[int, float]:
-    """How much the shopper bought each product: orders (not cancelled) of the last
-    OWN_HISTORY_DAYS, each weighted by its age."""
-    lines = (
-        OrderLine.objects.filter(
-            order__user=user, order__created_at__gte=now - timedelta(days=OWN_HISTORY_DAYS)
-        )
-        .exclude(order__status=OrderStatus.CANCELLED)
-        .values_list("product_id", "order__created_at")
+    """How much the shopper bought each product: their last OWN_ORDERS orders (not
+    cancelled) of the last OWN_HISTORY_DAYS, each weighted by its age."""
+    recent = (
+        Order.objects.filter(user=user, created_at__gte=now - timedelta(days=OWN_HISTORY_DAYS))
+        .exclude(status=OrderStatus.CANCELLED)
+        .order_by("-id")
+        .values("id")[:OWN_ORDERS]
+    )
+    lines = OrderLine.objects.filter(order_id__in=recent).values_list(
+        "product_id", "order__created_at"
     )
     bought: dict[int, float] = defaultdict(float)
     entries = list(lines)
