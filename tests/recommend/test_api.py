@@ -113,3 +113,11 @@ def test_for_me_lists_the_callers_rebuys_and_their_partners(client, history, mak
         "store": None,
         "items": [],
     }
+
+
+@pytest.mark.parametrize("product_id", ["0", str(2**63), "1" + "0" * 30])
+def test_an_impossible_product_id_is_a_clear_error(client, grocery, product_id):
+    response = Caller(client).get(f"/api/v1/products/{product_id}/recommendations")
+
+    assert response.status_code in (404, 422)
+    assert response["Content-Type"] == "application/problem+json"
