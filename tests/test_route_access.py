@@ -67,6 +67,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/catalog/images"): staff(422),
     ("POST", "/api/v1/products/{product_id}/images"): staff(422),
     ("GET", "/api/v1/products/{product_id}/images"): everyone(404),
+    ("GET", "/api/v1/products/{product_id}/recommendations"): everyone(404),
+    ("GET", "/api/v1/recommendations/for-me"): signed_in(200),
     ("DELETE", "/api/v1/products/{product_id}/images/{sha256}"): signed_in(404),
     ("GET", "/api/v1/catalog/categories"): everyone(200),
     ("POST", "/api/v1/catalog/categories"): admins(422),

@@ -11,6 +11,7 @@ shelfwatch createadmin      create a platform admin
 shelfwatch import           import a CSV file into a store's inventory (or preview it)
 shelfwatch import-off       import an Open Food Facts dump (JSONL or CSV export) into the catalog
 shelfwatch off-lookup       look a barcode up at Open Food Facts (creating a pending product)
+shelfwatch recommend-refresh  rebuild the recommendation lists now (the nightly job's work)
 shelfwatch manage <cmd>     any Django management command; `shelfwatch <cmd>` works too
                             (Shelfwatch's own: deliver, feeds; `shelfwatch --help` lists them)
 """
@@ -49,6 +50,7 @@ OWN_COMMANDS = frozenset(
         "import",
         "import-off",
         "off-lookup",
+        "recommend-refresh",
         "manage",
     }
 )
@@ -337,6 +339,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if args.keep:
         for path in prune_backups(destination=destination, keep=args.keep):
             print(f"removed the old backup {path.name}")
+    return 0
+
+
+def cmd_recommend_refresh(args: argparse.Namespace) -> int:
+    """Rebuild the bought-together and similar-products lists in the foreground, printing
+    counts as it goes."""
+    _setup_django()
+    from shelfwatch.recommend.refresh import refresh_all
+
+    written = refresh_all(progress=lambda line: print(line, flush=True))
+    print(f"done: {written['together']} together rows, {written['similar']} similar rows")
     return 0
 
 
@@ -711,6 +724,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("backup", cmd_backup, "write a backup archive: database, media and feeds")
     p.add_argument("--to", help="folder for the archive (default: BACKUP_DIR or DATA_DIR/backups)")
     p.add_argument("--keep", type=int, default=0, help="then keep only the newest N archives")
+
+    command(
+        "recommend-refresh",
+        cmd_recommend_refresh,
+        "rebuild the recommendation lists now (bought together, similar products)",
+    )
 
     p = command("restore", cmd_restore, "restore a backup into an empty database and data folder")
     p.add_argument("archive", help="the shelfwatch-backup-*.tar to restore")

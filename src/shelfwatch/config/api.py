@@ -204,6 +204,8 @@ def mount_routers() -> None:
     from shelfwatch.inventory.api import router as stores_router
     from shelfwatch.loyalty.api import router as loyalty_router
     from shelfwatch.notify.api import notifications_router, webhook_router
+    from shelfwatch.recommend.api import products_router as recommend_products_router
+    from shelfwatch.recommend.api import recommendations_router
     from shelfwatch.shop.api import (
         cart_router,
         checkout_router,
@@ -216,6 +218,8 @@ def mount_routers() -> None:
     api.add_router("/api-keys", api_keys_router)
     api.add_router("/events", events_router)
     api.add_router("/products", products_router)
+    api.add_router("/products", recommend_products_router)
+    api.add_router("/recommendations", recommendations_router)
     api.add_router("/catalog/", catalog_router)
     api.add_router("/catalog/", lookup_router)
     api.add_router("/catalog/", catalog_imports_router)

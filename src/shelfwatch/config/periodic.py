@@ -74,6 +74,11 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(minutes=2),
     ),
     PeriodicJob(
+        name="refresh-recommendations",
+        task="shelfwatch.recommend.tasks.refresh_recommendations",
+        every=timedelta(days=1),
+    ),
+    PeriodicJob(
         name="expire-loyalty-points",
         task="shelfwatch.loyalty.tasks.expire_points",
         every=timedelta(days=1),

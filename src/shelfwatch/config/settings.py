@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "shelfwatch.feeds",
     "shelfwatch.imports",
     "shelfwatch.ops",
+    "shelfwatch.recommend",
 ]
 if REDIS_URL:
     INSTALLED_APPS += ["django_tasks_rq", "django_rq"]

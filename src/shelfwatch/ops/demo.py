@@ -13,6 +13,7 @@ from django.db import transaction
 from shelfwatch.accounts.models import StoreMembership, User
 from shelfwatch.inventory.models import Store
 from shelfwatch.ops.demo_catalog import load_demo_catalog
+from shelfwatch.ops.demo_orders import load_demo_orders
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def load_demo_data() -> DemoSummary:
     from shelfwatch.feeds.demo import load_demo_feeds
 
     load_demo_feeds(admin=users["admin@shelfwatch.local"])
+    load_demo_orders(stores=stores, customer=users["ava.chen@shelfwatch.local"])
     return DemoSummary(
         accounts, stores_created, memberships_created, products_created, stock_items_created
     )

@@ -1,0 +1,1 @@
+"""Product recommendations: bought together, similar products, and for you."""

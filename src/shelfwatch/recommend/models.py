@@ -1,0 +1,54 @@
+"""Precomputed recommendation lists: for each product, its best few partners of one kind,
+rebuilt whole by the nightly refresh and read by one indexed query per page."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class RelatedList(models.Model):
+    """One entry of a product's list: `other` at position `rank` (0 is best) with the score
+    it was ranked by. A product never lists itself, and lists each other product once."""
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class Together(RelatedList):
+    """Bought together: products in the same orders more often than their popularity says."""
+
+    class Meta:
+        verbose_name = "bought together"
+        verbose_name_plural = "bought together"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "rank"], name="together_rank"),
+            models.UniqueConstraint(fields=["product", "other"], name="together_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(product=models.F("other")), name="together_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} with {self.other_id} (#{self.rank})"
+
+
+class Similar(RelatedList):
+    """Similar products: alike by name, brand, category and regional names."""
+
+    class Meta:
+        verbose_name = "similar product"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "rank"], name="similar_rank"),
+            models.UniqueConstraint(fields=["product", "other"], name="similar_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(product=models.F("other")), name="similar_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} like {self.other_id} (#{self.rank})"

@@ -1,0 +1,131 @@
+"""The nightly rebuild of the precomputed lists: bought together from the order history,
+similar products from the catalog's words. Each list table is replaced whole in one
+transaction, so a page never reads half of an old list and half of a new one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from shelfwatch.catalog.matching import record_of
+from shelfwatch.catalog.selectors import visible_products
+from shelfwatch.fast_insert import insert_all
+from shelfwatch.recommend.models import RelatedList, Similar, Together
+from shelfwatch.recommend.similar import Described, similar_lists
+from shelfwatch.recommend.together import DEFAULT_SCORING, count_pairs, decay_weights
+from shelfwatch.shop.models import OrderLine, OrderStatus
+
+logger = logging.getLogger(__name__)
+
+LIST_LENGTH = 30
+"""Entries kept per product: enough that a store missing some still shows a full row."""
+HISTORY_DAYS = 365
+"""Orders older than this are not read at all."""
+HALF_LIFE_DAYS = 60
+"""An order this old counts half as much as one placed today."""
+MAX_BASKET = 40
+"""Orders with more distinct products count only their first this many: a stock-up order
+of a hundred products says little about which of them go together, and costs n² pairs."""
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def order_baskets(*, now: datetime) -> tuple[list[int], list[list[int]], list[float]]:
+    """The order history as (product ids, baskets of indices into them, age of each basket
+    in days): orders of the last HISTORY_DAYS that were not cancelled."""
+    lines = (
+        OrderLine.objects.filter(order__created_at__gte=now - timedelta(days=HISTORY_DAYS))
+        .exclude(order__status=OrderStatus.CANCELLED)
+        .order_by("order_id", "id")
+        .values_list("order_id", "order__created_at", "product_id")
+    )
+    index: dict[int, int] = {}
+    baskets: list[list[int]] = []
+    ages: list[float] = []
+    current = None
+    for order_id, created_at, product_id in lines.iterator(chunk_size=5000):
+        if order_id != current:
+            current = order_id
+            baskets.append([])
+            ages.append((now - created_at).total_seconds() / 86400)
+        basket = baskets[-1]
+        item = index.setdefault(product_id, len(index))
+        if item not in basket and len(basket) < MAX_BASKET:
+            basket.append(item)
+    return list(index), baskets, ages
+
+
+def _replace(model: type[RelatedList], lists: dict[int, list[tuple[int, float]]]) -> int:
+    rows = [
+        model(product_id=product_id, other_id=other_id, rank=rank, score=score)
+        for product_id, best in lists.items()
+        for rank, (other_id, score) in enumerate(best)
+    ]
+    with transaction.atomic():
+        model.objects.all().delete()
+        insert_all(rows)
+    return len(rows)
+
+
+def refresh_together(*, now: datetime | None = None, progress: Progress = _quiet) -> int:
+    """Rebuild the bought-together lists from the order history; returns the rows written."""
+    now = now or timezone.now()
+    product_ids, baskets, ages = order_baskets(now=now)
+    progress(f"together: {len(baskets)} orders, {len(product_ids)} products")
+    co = count_pairs(
+        baskets,
+        len(product_ids),
+        weights=decay_weights(ages, half_life_days=HALF_LIFE_DAYS),
+    )
+    # Only products a shopper may see are listed, on either side.
+    # (The whole public catalog's ids: a list of every ordered id could pass the
+    # database's limit on query parameters.)
+    shown = set(
+        visible_products(None).filter(merged_into__isnull=True).values_list("pk", flat=True)
+    )
+    lists: dict[int, list[tuple[int, float]]] = {}
+    for anchor, best in co.top_per_item(DEFAULT_SCORING, LIST_LENGTH * 2).items():
+        product_id = product_ids[anchor]
+        if product_id not in shown:
+            continue
+        kept = [(product_ids[o], s) for o, s in best if product_ids[o] in shown]
+        if kept:
+            lists[product_id] = kept[:LIST_LENGTH]
+    written = _replace(Together, lists)
+    progress(f"together: {len(lists)} products listed, {written} rows")
+    return written
+
+
+def refresh_similar(*, progress: Progress = _quiet) -> int:
+    """Rebuild the similar-products lists from the public catalog; returns the rows written."""
+    products = (
+        visible_products(None)
+        .filter(merged_into__isnull=True)
+        .only("pk", "name", "brand", "category_id", "net_quantity", "net_unit", "barcode")
+        .prefetch_related("regional_names")
+    )
+    described = [
+        Described(product_id=p.pk, category_id=p.category_id, record=record_of(p))
+        for p in products.iterator(chunk_size=2000)
+    ]
+    progress(f"similar: {len(described)} products")
+    lists = similar_lists(described, limit=LIST_LENGTH)
+    written = _replace(Similar, lists)
+    progress(f"similar: {len(lists)} products listed, {written} rows")
+    return written
+
+
+def refresh_all(*, progress: Progress = _quiet) -> dict[str, int]:
+    """Rebuild every precomputed list; returns the rows written per list."""
+    together = refresh_together(progress=progress)
+    similar = refresh_similar(progress=progress)
+    logger.info("recommendations refreshed: %d together, %d similar rows", together, similar)
+    return {"together": together, "similar": similar}
