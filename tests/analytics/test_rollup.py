@@ -1,0 +1,181 @@
+"""A day rolls up from the source tables into the daily figures, and rolling it up again
+replaces it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from shelfwatch.analytics.models import AlertChannelDay, ProductDay, SearchMissDay, StoreDay
+from shelfwatch.analytics.rollup import roll_up_day
+from shelfwatch.analytics.visitors import today
+from tests.analytics.conftest import BROWSER, GOOGLEBOT, PHONE, choose
+
+pytestmark = pytest.mark.django_db
+
+
+def view(client, product, agent=BROWSER):
+    assert client.get(f"/products/{product.pk}", HTTP_USER_AGENT=agent).status_code == 200
+
+
+def test_views_visitors_and_bots_roll_up_per_product_and_store(recorder, shelf, store_a):
+    loaf, chai = shelf
+    first, second, crawler = Client(), Client(), Client()
+    for client in (first, second, crawler):
+        choose(client, store_a)
+    view(first, loaf)
+    view(first, loaf)
+    view(first, chai)
+    view(second, loaf, PHONE)
+    view(crawler, loaf, GOOGLEBOT)
+    view(Client(), chai)  # no store chosen
+    recorder.flush()
+
+    assert roll_up_day(day=today())["product_days"] == 3
+    rows = {
+        (row.store_id, row.product_id): (row.views, row.bot_views, row.visitors)
+        for row in ProductDay.objects.filter(day=today())
+    }
+    assert rows == {
+        (store_a.pk, loaf.pk): (3, 1, 2),
+        (store_a.pk, chai.pk): (1, 0, 1),
+        (None, chai.pk): (1, 0, 1),
+    }
+    day = StoreDay.objects.get(store=store_a, day=today())
+    assert (day.views, day.bot_views, day.visitors) == (4, 1, 2)
+
+
+def test_rolling_a_day_up_again_replaces_it(recorder, shelf, store_a):
+    client = Client()
+    choose(client, store_a)
+    view(client, shelf[0])
+    recorder.flush()
+    roll_up_day(day=today())
+    roll_up_day(day=today())
+    assert ProductDay.objects.get().views == 1
+
+    view(client, shelf[0])
+    recorder.flush()
+    roll_up_day(day=today())
+    assert ProductDay.objects.get().views == 2
+    assert StoreDay.objects.get().views == 2
+
+
+def test_views_of_a_product_deleted_before_the_roll_up_are_left_out(recorder, shelf, store_a):
+    from shelfwatch.inventory.models import StockItem
+
+    client = Client()
+    choose(client, store_a)
+    view(client, shelf[0])
+    view(client, shelf[1])
+    recorder.flush()
+    StockItem.objects.filter(product=shelf[1]).delete()
+    shelf[1].delete()
+    roll_up_day(day=today())
+    assert list(ProductDay.objects.values_list("product_id", flat=True)) == [shelf[0].pk]
+
+
+def test_carts_checkouts_orders_and_revenue_count_shoppers_of_the_day(store_a, shelf, make_user):
+    from shelfwatch.shop.models import Cart, CartLine, Order
+
+    buyer = make_user("buyer@example.com")
+    browsing = Cart.objects.create(session_key="visitor-1")
+    CartLine.objects.create(
+        cart=browsing, store=store_a, product=shelf[0], quantity=1, unit_price=Decimal("99")
+    )
+    CartLine.objects.create(
+        cart=browsing, store=store_a, product=shelf[1], quantity=2, unit_price=Decimal("99")
+    )
+    money = {"currency": "INR", "subtotal": Decimal("10")}
+    Order.objects.create(store=store_a, user=buyer, total=Decimal("150.50"), **money)
+    Order.objects.create(store=store_a, user=buyer, total=Decimal("49.50"), **money)
+    Order.objects.create(
+        store=store_a, session_key="visitor-2", status="cancelled", total=Decimal("999"), **money
+    )
+    Order.objects.create(
+        store=store_a,
+        user=buyer,
+        total=Decimal("70"),
+        created_at=timezone.now() - timedelta(days=2),
+        **money,
+    )
+
+    roll_up_day(day=today())
+    day = StoreDay.objects.get(store=store_a, day=today())
+    # Carts: the browsing visitor, the buyer and the cancelled order's visitor.
+    assert (day.cart_sessions, day.checkout_sessions) == (3, 2)
+    assert (day.orders, day.revenue) == (2, Decimal("200.00"))
+
+
+def test_a_restock_is_a_move_from_nothing_to_some(store_a, shelf):
+    from shelfwatch.inventory.models import StockItem
+    from shelfwatch.inventory.stock import move_stock, set_quantity
+
+    item = StockItem.objects.get(store=store_a, product=shelf[0])
+    set_quantity(item=item, quantity=0)  # sold out
+    move_stock(item=item, delta=4, reason="restock")  # restock
+    move_stock(item=item, delta=2, reason="restock")  # more of what was there
+    set_quantity(item=item, quantity=0)
+    set_quantity(item=item, quantity=1)  # restock
+    roll_up_day(day=today())
+    assert StoreDay.objects.get(store=store_a, day=today()).restocks == 2
+
+
+def test_alerts_roll_up_per_channel_by_how_far_they_got(store_a, shelf, make_user):
+    from shelfwatch.alerts.models import Subscription
+    from shelfwatch.notify.models import Contact, Notification
+    from shelfwatch.watch.models import Source, WatchedItem
+
+    source, _ = Source.objects.get_or_create(
+        store=store_a, defaults={"name": store_a.name, "kind": "internal"}
+    )
+    item = WatchedItem.objects.create(
+        source=source, external_id=str(shelf[0].pk), product=shelf[0], name=shelf[0].name
+    )
+    other = WatchedItem.objects.create(
+        source=Source.objects.create(name="Elsewhere", kind="jsonld", base_url="https://a.example"),
+        external_id="x",
+        name="Elsewhere",
+    )
+    now = timezone.now()
+    contacts = [
+        Contact.objects.create(channel=channel, address=f"{n}@example.com", verified_at=now)
+        for n, channel in enumerate(["email", "email", "whatsapp", "whatsapp"])
+    ]
+    subs = [Subscription.objects.create(contact=c, item=item) for c in contacts]
+    Subscription.objects.create(contact=contacts[0], item=other)  # not this store's
+    for n, (sub, status) in enumerate(
+        zip(subs, ["read", "failed", "delivered", "sent"], strict=True)
+    ):
+        Notification.objects.create(
+            contact=sub.contact,
+            channel=sub.contact.channel,
+            template="watch.back_in_stock",
+            kind="alert",
+            subscription=sub,
+            idempotency_key=f"k{n}",
+            status=status,
+        )
+    roll_up_day(day=today())
+
+    assert StoreDay.objects.get(store=store_a, day=today()).subscriptions == 4
+    rows = {
+        row.channel: (row.sent, row.delivered, row.read, row.failed)
+        for row in AlertChannelDay.objects.filter(store=store_a)
+    }
+    assert rows == {"email": (1, 1, 1, 1), "whatsapp": (2, 1, 0, 0)}
+
+
+def test_search_misses_roll_up_by_query(client, recorder, shelf, store_a):
+    choose(client, store_a)
+    for q in ("Gluten free", "gluten   FREE", "kombucha"):
+        assert client.get("/products/", {"q": q}).status_code == 200
+    recorder.flush()
+    roll_up_day(day=today())
+    rows = dict(SearchMissDay.objects.filter(store=store_a).values_list("query", "searches"))
+    assert rows == {"gluten free": 2, "kombucha": 1}
+    assert StoreDay.objects.get(store=store_a).search_misses == 3
