@@ -179,3 +179,22 @@ def test_search_misses_roll_up_by_query(client, recorder, shelf, store_a):
     rows = dict(SearchMissDay.objects.filter(store=store_a).values_list("query", "searches"))
     assert rows == {"gluten free": 2, "kombucha": 1}
     assert StoreDay.objects.get(store=store_a).search_misses == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rollup_command_rolls_a_day_by_hand_and_refuses_a_bad_date(subprocess_env, store_a):
+    from tests.ops.processes import run_shelfwatch
+
+    StoreDay.objects.create(store=store_a, day=today() - timedelta(days=3), views=99)
+    done = run_shelfwatch(
+        ["analytics-rollup", "--day", (today() - timedelta(days=3)).isoformat()],
+        subprocess_env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "rolled up" in done.stdout
+    # Nothing was recorded that day: the stale figures are replaced by none.
+    assert not StoreDay.objects.exists()
+
+    bad = run_shelfwatch(["analytics-rollup", "--day", "03/12/2026"], subprocess_env, timeout=120)
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
