@@ -3,10 +3,11 @@ in batches.
 
 With Redis (`REDIS_URL`) each hit is one RPUSH onto a list that outlives the web process;
 the `flush-analytics` periodic job drains it. Without Redis (the embedded SQLite
-deployment) hits wait in a list in the web process, and the thread that has just sent a
-response flushes them once `ANALYTICS_FLUSH_HITS` hits have gathered or the oldest is
-`ANALYTICS_FLUSH_SECONDS` old, and at
-exit. A process killed outright loses what it had not flushed (at most that many hits).
+deployment) hits wait in a list in the web process: the thread that has just sent a
+response writes them once `ANALYTICS_FLUSH_HITS` have gathered or the oldest is
+`ANALYTICS_FLUSH_SECONDS` old, and in server processes a daemon thread writes them every
+`ANALYTICS_FLUSH_SECONDS` too (and a normal exit writes what is left). A process killed
+outright loses what it had not written: the hits of its last few seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.signals import request_finished
-from django.db import transaction
+from django.db import connections, transaction
 
 from shelfwatch.analytics.models import SearchMiss, Visit
 
@@ -38,6 +39,8 @@ _local_since: float | None = None
 _local_lock = threading.Lock()
 _redis = None
 _redis_pid: int | None = None
+_flusher_wanted = False
+_flusher_pid: int | None = None
 
 
 def _client():
@@ -78,6 +81,8 @@ def _push(hit: list) -> None:
         except Exception:  # Redis away: keep the hit here rather than fail the page
             logger.warning("analytics: Redis refused a hit; holding it in this process")
     global _local_since
+    if _flusher_wanted and _flusher_pid != os.getpid():
+        _start_flusher()
     with _local_lock:
         if len(_local) < MAX_LOCAL:
             if not _local:
@@ -182,6 +187,38 @@ def _flush_at_exit() -> None:
             _flush_local()
         except Exception:
             logger.exception("analytics: %d views lost at exit", len(_local))
+
+
+def flush_on_a_timer() -> None:
+    """Called by the WSGI entry point: each server process that holds hits also writes them
+    every ANALYTICS_FLUSH_SECONDS from a daemon thread, so an idle process holds none for
+    long (started on the first held hit, so in each worker after a fork)."""
+    global _flusher_wanted
+    _flusher_wanted = True
+
+
+def _start_flusher() -> None:
+    global _flusher_pid
+    with _local_lock:
+        if _flusher_pid == os.getpid():
+            return
+        _flusher_pid = os.getpid()
+    threading.Thread(target=_flush_periodically, name="analytics-flush", daemon=True).start()
+
+
+def _flush_periodically() -> None:
+    while True:
+        time.sleep(max(settings.ANALYTICS_FLUSH_SECONDS, 1))
+        if not _local:
+            continue
+        try:
+            _flush_local()
+        except Exception:
+            logger.exception(
+                "analytics: flushing %d views failed; kept for the next try", len(_local)
+            )
+        finally:
+            connections.close_all()  # this thread's own; the next round opens a fresh one
 
 
 def connect() -> None:
