@@ -198,3 +198,69 @@ def test_the_rollup_command_rolls_a_day_by_hand_and_refuses_a_bad_date(subproces
 
     bad = run_shelfwatch(["analytics-rollup", "--day", "03/12/2026"], subprocess_env, timeout=120)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_a_day_rolls_up_in_the_same_number_of_queries_for_few_or_many_visits(
+    recorder, shelf, store_a
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shelfwatch.analytics.models import Visit
+
+    def visits(count: int) -> None:
+        Visit.objects.bulk_create(
+            Visit(
+                day=today(),
+                store_id=store_a.pk,
+                product_id=shelf[n % 2].pk,
+                visitor=f"{n % 37:032x}",
+            )
+            for n in range(count)
+        )
+
+    visits(10)
+    with CaptureQueriesContext(connection) as few:
+        roll_up_day(day=today())
+    visits(3000)
+    with CaptureQueriesContext(connection) as many:
+        roll_up_day(day=today())
+    assert len(many) == len(few)
+    # The visits are summed by the database, never fetched row by row.
+    visit_reads = [q["sql"] for q in many.captured_queries if 'FROM "analytics_visit"' in q["sql"]]
+    assert visit_reads and all("GROUP BY" in sql for sql in visit_reads)
+    day = StoreDay.objects.get(store=store_a)
+    assert (day.views, day.visitors) == (3010, 37)
+
+
+def test_the_purge_forgets_old_salts_and_raw_rows_but_keeps_the_roll_ups(recorder, shelf):
+    from shelfwatch.analytics.models import DailySalt, Visit
+    from shelfwatch.analytics.tasks import purge_analytics
+
+    old = today() - timedelta(days=40)
+    for day in (old, today() - timedelta(days=2), today() - timedelta(days=1), today()):
+        DailySalt.objects.create(day=day, salt=b"x" * 32)
+    Visit.objects.create(day=old, product_id=shelf[0].pk)
+    Visit.objects.create(day=today(), product_id=shelf[0].pk)
+    roll_up_day(day=old)
+
+    assert purge_analytics.call() == {"salts": 2, "visits": 1, "search_misses": 0}
+    assert sorted(DailySalt.objects.values_list("day", flat=True)) == [
+        today() - timedelta(days=1),
+        today(),
+    ]
+    assert list(Visit.objects.values_list("day", flat=True)) == [today()]
+    assert ProductDay.objects.get(day=old).views == 1
+
+
+def test_the_analytics_jobs_are_periodic_jobs():
+    from django.utils.module_loading import import_string
+
+    from shelfwatch.analytics import tasks
+    from shelfwatch.config.periodic import PERIODIC_JOBS
+
+    jobs = {job.task: job for job in PERIODIC_JOBS}
+    assert import_string("shelfwatch.analytics.tasks.flush_hits") is tasks.flush_hits
+    assert jobs["shelfwatch.analytics.tasks.flush_hits"].every == timedelta(seconds=60)
+    assert "shelfwatch.analytics.tasks.roll_up_recent_days" in jobs
+    assert "shelfwatch.analytics.tasks.purge_analytics" in jobs

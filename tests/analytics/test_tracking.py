@@ -134,3 +134,15 @@ def test_searches_that_find_nothing_are_recorded_by_their_normalised_words(
     recorder.flush()
     misses = list(SearchMiss.objects.order_by("id").values_list("store_id", "query"))
     assert misses == [(store_a.pk, "gluten-free bread"), (None, "unobtainium")]
+
+
+def test_a_page_still_answers_when_redis_refuses_and_the_view_is_held_here(
+    client, recorder, settings, shelf
+):
+    from tests.conftest import free_port
+
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/10"  # nothing listens there
+    view(client, shelf[0])
+    assert recorder.pending_local() == 1
+    settings.REDIS_URL = ""
+    assert recorder.flush()["views"] == 1

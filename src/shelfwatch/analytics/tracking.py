@@ -38,20 +38,22 @@ _local: list[list] = []
 _local_since: float | None = None
 _local_lock = threading.Lock()
 _redis = None
-_redis_pid: int | None = None
+_redis_key: tuple[int, str] | None = None
 _flusher_wanted = False
 _flusher_pid: int | None = None
 
 
 def _client():
-    global _redis, _redis_pid
-    if _redis is None or _redis_pid != os.getpid():
+    global _redis, _redis_key
+    key = (os.getpid(), settings.REDIS_URL)
+    if _redis is None or _redis_key != key:
         import redis
 
+        # Short timeouts: a Redis that hangs must not hold a page for long.
         _redis = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+            settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
         )
-        _redis_pid = os.getpid()
+        _redis_key = key
     return _redis
 
 
