@@ -122,14 +122,14 @@ def _shop_funnel(day: date, stores: dict[int, dict]) -> None:
     cart_owners = (
         CartLine.objects.filter(added_at__gte=start, added_at__lt=end)
         .values_list("store_id", "cart__user_id", "cart__session_key")
+        .order_by()  # the default ordering would make every row distinct
         .distinct()
     )
     for store_id, user_id, session_key in cart_owners:
         carts[store_id].add((user_id, session_key if user_id is None else None))
     placed = Order.objects.filter(created_at__gte=start, created_at__lt=end)
-    for store_id, user_id, session_key in placed.values_list(
-        "store_id", "user_id", "session_key"
-    ).distinct():
+    order_owners = placed.values_list("store_id", "user_id", "session_key").order_by().distinct()
+    for store_id, user_id, session_key in order_owners:
         owner = (user_id, session_key if user_id is None else None)
         carts[store_id].add(owner)
         buyers[store_id].add(owner)
