@@ -171,6 +171,7 @@ def test_alerts_roll_up_per_channel_by_how_far_they_got(store_a, shelf, make_use
 
 
 def test_search_misses_roll_up_by_query(client, recorder, shelf, store_a):
+    client.defaults["HTTP_USER_AGENT"] = BROWSER  # an empty agent counts as a bot
     choose(client, store_a)
     for q in ("Gluten free", "gluten   FREE", "kombucha"):
         assert client.get("/products/", {"q": q}).status_code == 200

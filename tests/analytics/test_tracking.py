@@ -126,11 +126,13 @@ def test_visitor_ids_come_from_a_daily_salt_and_old_salts_are_deleted(recorder):
 def test_searches_that_find_nothing_are_recorded_by_their_normalised_words(
     client, recorder, shelf, store_a
 ):
+    client.defaults["HTTP_USER_AGENT"] = BROWSER  # an empty agent counts as a bot
     choose(client, store_a)
     assert client.get("/products/", {"q": "  Gluten-FREE   Bread "}).status_code == 200
     assert client.get("/products/", {"q": "sourdough"}).status_code == 200  # found
     assert client.get("/api/v1/products", {"q": "unobtainium"}).status_code == 200
     assert client.get("/api/v1/products", {"q": "chai"}).status_code == 200  # found
+    assert client.get("/products/", {"q": "zzz"}, HTTP_USER_AGENT=GOOGLEBOT).status_code == 200
     recorder.flush()
     misses = list(SearchMiss.objects.order_by("id").values_list("store_id", "query"))
     assert misses == [(store_a.pk, "gluten-free bread"), (None, "unobtainium")]

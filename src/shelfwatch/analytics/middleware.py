@@ -2,7 +2,8 @@
 and the API know nothing of analytics.
 
 A view counts when the storefront product page or the API product read answers 200. A
-search miss counts when a search view has set `request.search_miss` to its query.
+search miss counts when a search view has set `request.search_miss` to its query and the
+caller is not a known bot.
 """
 
 from __future__ import annotations
@@ -63,14 +64,14 @@ class VisitMiddleware:
         api = match.namespace == "api"
         store_id = None if api else request.session.get(STORE_SESSION_KEY)
         day = today()
-        if miss:
+        agent = request.headers.get("User-Agent", "")
+        bot = is_bot(agent)
+        if miss and not bot:  # crawlers' searches say nothing about what shoppers miss
             query = normalise_query(str(miss))
             if query:
                 tracking.record_search_miss(day=day, store_id=store_id, query=query)
         if via_api is None:
             return
-        agent = request.headers.get("User-Agent", "")
-        bot = is_bot(agent)
         visitor = ""
         if not bot and not wants_no_tracking(request):
             visitor = visitor_id(

@@ -56,7 +56,9 @@ def _load_or_create(day: date) -> bytes:
     return bytes(row.salt)
 
 
-def visitor_id(*, day: date, store_id: int | None, ip: str, user_agent: str, user_id=None) -> str:
+def visitor_id(
+    *, day: date, store_id: int | None, ip: str, user_agent: str, user_id: int | None = None
+) -> str:
     """The day's id of one viewer at one store: keyed BLAKE2b of the account (when signed
     in) or of address and browser; 32 hex characters."""
     who = f"user:{user_id}" if user_id is not None else f"ip:{ip}\x00ua:{user_agent}"
