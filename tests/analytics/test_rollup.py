@@ -265,3 +265,15 @@ def test_the_analytics_jobs_are_periodic_jobs():
     assert jobs["shelfwatch.analytics.tasks.flush_hits"].every == timedelta(seconds=60)
     assert "shelfwatch.analytics.tasks.roll_up_recent_days" in jobs
     assert "shelfwatch.analytics.tasks.purge_analytics" in jobs
+
+
+def test_the_hourly_job_writes_pending_views_and_rolls_up_today(recorder, shelf, store_a):
+    from shelfwatch.analytics.tasks import roll_up_recent_days
+
+    client = Client()
+    choose(client, store_a)
+    view(client, shelf[0])
+    view(client, shelf[0], PHONE)
+    roll_up_recent_days.call()
+    day = StoreDay.objects.get(store=store_a, day=today())
+    assert (day.views, day.visitors) == (2, 2)
