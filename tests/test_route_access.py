@@ -148,6 +148,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/loyalty/stores/{store_id}/program"): staff(404),
     ("PUT", "/api/v1/loyalty/stores/{store_id}/program"): staff(422),
     ("POST", "/api/v1/loyalty/stores/{store_id}/adjustments"): admins(422),
+    # Analytics: a store's staff and admins; without `store` the query is a 422 first.
+    ("GET", "/api/v1/analytics/summary"): staff(422),
+    ("GET", "/api/v1/analytics/top-products"): staff(422),
+    ("GET", "/api/v1/analytics/search-misses"): staff(422),
+    ("GET", "/api/v1/analytics/alert-funnel"): staff(422),
 }
 
 

@@ -51,6 +51,7 @@ OWN_COMMANDS = frozenset(
         "import-off",
         "off-lookup",
         "recommend-refresh",
+        "analytics-rollup",
         "manage",
     }
 )
@@ -620,6 +621,30 @@ def run_django(argv: Sequence[str]) -> int:
     return 0
 
 
+def cmd_analytics_rollup(args: argparse.Namespace) -> int:
+    """Write the recorded views out, then roll one UTC day up (replacing it); returns 2 for
+    a date that is not YYYY-MM-DD."""
+    from datetime import date
+
+    _setup_django()
+    from shelfwatch.analytics import rollup, tracking, visitors
+
+    try:
+        day = date.fromisoformat(args.day) if args.day else visitors.today()
+    except ValueError:
+        print(f"error: --day {args.day!r} is not a date written YYYY-MM-DD", file=sys.stderr)
+        return 2
+    flushed = tracking.flush()
+    written = rollup.roll_up_day(day=day)
+    print(f"flushed {flushed['views']} views and {flushed['search_misses']} search misses")
+    print(
+        f"rolled up {day}: {written['product_days']} product days, {written['store_days']} "
+        f"store days, {written['alert_channel_days']} alert channel days, "
+        f"{written['search_miss_days']} search-miss rows"
+    )
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     """Run the Django management command given after `manage`, or its help."""
     return run_django(args.django_args or ["help"])
@@ -781,6 +806,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("off-lookup", cmd_off_lookup, "look a barcode up at Open Food Facts")
     p.add_argument("barcode", help="an EAN-8, UPC-A, EAN-13 or GTIN-14")
     p.add_argument("--user", help="act as this user (default: the first platform admin)")
+
+    p = command(
+        "analytics-rollup",
+        cmd_analytics_rollup,
+        "roll one day of views, orders, alerts and restocks up into the daily figures",
+    )
+    p.add_argument("--day", help="the UTC day, YYYY-MM-DD (default: today); re-running replaces it")
 
     p = command("manage", cmd_manage, "run a Django management command")
     p.add_argument("django_args", nargs=argparse.REMAINDER, help="command and its arguments")

@@ -93,6 +93,8 @@ def search(request: HttpRequest, filters: Query[ProductFilters]):
         status=filters.status,
     )
     page = search_products(products, q=filters.q, cursor=filters.cursor, limit=limit)
+    if filters.q and not page.products and not filters.cursor:
+        request.search_miss = filters.q  # counted by request middleware (analytics)
     return {
         "items": page.products,
         "next_cursor": page.next_cursor,
@@ -107,7 +109,10 @@ def create(request: HttpRequest, payload: ProductIn):
     return Status(201, product_out(get_product_for(principal, product.pk)))
 
 
-@products_router.get("/{product_id}", response=ProductOut, auth=optional_auth)
+# Named so request middleware (analytics) can tell a product read by its URL name.
+@products_router.get(
+    "/{product_id}", response=ProductOut, auth=optional_auth, url_name="catalog-product"
+)
 def read(request: HttpRequest, product_id: int):
     return product_out(get_product_for(principal_of(request), product_id))
 

@@ -19,6 +19,7 @@ django.setup(set_prefix=False)
 # Imported after setup: these modules use models and settings.
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
+from shelfwatch.analytics.tracking import flush_on_a_timer  # noqa: E402
 from shelfwatch.config.wsgi_bridge import WsgiBridge  # noqa: E402
 from shelfwatch.events.server import StreamServer  # noqa: E402
 from shelfwatch.ops.middleware import body_limit  # noqa: E402
@@ -32,3 +33,5 @@ _front_threads = int(_threads) if _threads.isdigit() and int(_threads) > 0 else 
 application = StreamServer(
     fallback=WsgiBridge(get_wsgi_application(), threads=_front_threads, body_limit=body_limit)
 )
+# The front serves product pages too: it writes the views it holds on a timer (without Redis).
+flush_on_a_timer()

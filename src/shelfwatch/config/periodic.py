@@ -84,6 +84,21 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(days=1),
     ),
     PeriodicJob(
+        name="flush-analytics",
+        task="shelfwatch.analytics.tasks.flush_hits",
+        every=timedelta(seconds=60),
+    ),
+    PeriodicJob(
+        name="roll-up-analytics",
+        task="shelfwatch.analytics.tasks.roll_up_recent_days",
+        every=timedelta(hours=1),
+    ),
+    PeriodicJob(
+        name="purge-analytics",
+        task="shelfwatch.analytics.tasks.purge_analytics",
+        every=timedelta(minutes=10),
+    ),
+    PeriodicJob(
         name="backup",
         task="shelfwatch.ops.tasks.scheduled_backup",
         every=timedelta(hours=settings.BACKUP_EVERY_HOURS),

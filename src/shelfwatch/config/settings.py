@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "shelfwatch.imports",
     "shelfwatch.ops",
     "shelfwatch.recommend",
+    "shelfwatch.analytics",
 ]
 if REDIS_URL:
     INSTALLED_APPS += ["django_tasks_rq", "django_rq"]
@@ -93,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "shelfwatch.ops.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: it sees the resolved URL and the final status of product reads.
+    "shelfwatch.analytics.middleware.VisitMiddleware",
 ]
 
 ROOT_URLCONF = "shelfwatch.config.urls"
@@ -206,6 +209,19 @@ JWT_REFRESH_TTL = timedelta(seconds=env_int("JWT_REFRESH_TTL_SECONDS", 14 * 24 *
 JWT_ISSUER = env_str("JWT_ISSUER", "shelfwatch")
 # Seconds an authenticated user's row and memberships stay cached in each process.
 AUTH_CACHE_SECONDS = float(env_str("AUTH_CACHE_SECONDS", "5"))
+
+# --- analytics ------------------------------------------------------------------------------
+
+# Product views and empty searches are counted (docs/analytics.md); 0 turns counting off.
+ANALYTICS_ENABLED = env_bool("ANALYTICS_ENABLED", True)
+# Without Redis, a web process writes its held views once this many have gathered or the
+# oldest is this many seconds old (checked after each response, and at exit).
+ANALYTICS_FLUSH_HITS = env_int("ANALYTICS_FLUSH_HITS", 500)
+ANALYTICS_FLUSH_SECONDS = env_int("ANALYTICS_FLUSH_SECONDS", 5)
+# Longest range, in days, an analytics report may cover.
+ANALYTICS_MAX_DAYS = env_int("ANALYTICS_MAX_DAYS", 366)
+# Days raw visit and search-miss rows are kept after their day was rolled up.
+ANALYTICS_RAW_DAYS = env_int("ANALYTICS_RAW_DAYS", 35)
 
 # --- rate limits: "<count>/<period>" with period in s, m, h, d ------------------------------
 

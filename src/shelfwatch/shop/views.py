@@ -90,6 +90,8 @@ def product_list(request: HttpRequest) -> HttpResponse:
         query = request.GET.copy()
         query.pop("cursor", None)
         return redirect(f"{reverse('shop-products')}?{query.urlencode()}")
+    if q and not context["page"].entries and not request.GET.get("cursor"):
+        request.search_miss = q  # counted by request middleware (analytics)
     more = request.GET.copy()
     more["cursor"] = context["page"].next_cursor or ""
     context["more_query"] = more.urlencode()

@@ -1,0 +1,57 @@
+"""`/api/v1/analytics`: a store's daily figures, top products, empty searches and alert
+funnel, for that store's staff and admins (another store's id is a 404)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from shelfwatch.accounts.authentication import principal_of, store_staff_auth
+from shelfwatch.analytics import selectors
+from shelfwatch.analytics.ranges import day_range
+from shelfwatch.analytics.schemas import (
+    AlertFunnelOut,
+    LimitedRangeQuery,
+    RangeQuery,
+    SearchMissOut,
+    SummaryOut,
+    TopProductOut,
+)
+from shelfwatch.inventory.selectors import get_store_for
+
+router = Router(tags=["analytics"], auth=store_staff_auth)
+
+
+def _scope(request: HttpRequest, query: RangeQuery):
+    days = day_range(first=query.from_, last=query.to)
+    return get_store_for(principal_of(request), query.store), days
+
+
+@router.get("/summary", response=SummaryOut, by_alias=True)
+def summary(request: HttpRequest, query: Query[RangeQuery]):
+    """Views, unique visitors, carts, checkouts, orders, revenue and conversion per day."""
+    store, days = _scope(request, query)
+    figures = selectors.store_summary(store=store, days=days)
+    return {"store_id": store.pk, "from": days.first, "to": days.last, **figures}
+
+
+@router.get("/top-products", response=list[TopProductOut])
+def top_products(request: HttpRequest, query: Query[LimitedRangeQuery]):
+    """The most viewed products of the store over the range (bots apart)."""
+    store, days = _scope(request, query)
+    return selectors.top_products(store=store, days=days, limit=query.limit)
+
+
+@router.get("/search-misses", response=list[SearchMissOut])
+def search_misses(request: HttpRequest, query: Query[LimitedRangeQuery]):
+    """Storefront searches at the store that found nothing, most frequent first."""
+    store, days = _scope(request, query)
+    return selectors.search_misses(store=store, days=days, limit=query.limit)
+
+
+@router.get("/alert-funnel", response=AlertFunnelOut, by_alias=True)
+def alert_funnel(request: HttpRequest, query: Query[RangeQuery]):
+    """Alert subscriptions made, then alerts sent, delivered, read, and followed by an order."""
+    store, days = _scope(request, query)
+    funnel = selectors.alert_funnel(store=store, days=days)
+    return {"store_id": store.pk, "from": days.first, "to": days.last, **funnel}

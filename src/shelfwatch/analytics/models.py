@@ -1,0 +1,147 @@
+"""What analytics stores: the daily salt of visitor ids, raw views and search misses as
+flushed in batches, and the daily roll-ups the API reads.
+
+Raw rows hold plain ids, not foreign keys, so a batch never fails on a product deleted
+since its view was recorded; the roll-up keeps only products and stores that still exist.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+
+class DailySalt(models.Model):
+    """The random key of one UTC day's visitor ids; deleted two days on, so an id can
+    never be recomputed or linked to another day's."""
+
+    day = models.DateField(unique=True)
+    salt = models.BinaryField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return str(self.day)
+
+
+class Visit(models.Model):
+    """One product view. `visitor` is the day's keyed hash of the viewer (empty when the
+    browser asked not to be tracked); bots are kept apart by `is_bot`."""
+
+    day = models.DateField()
+    store_id = models.BigIntegerField(null=True, blank=True)
+    product_id = models.BigIntegerField()
+    visitor = models.CharField(max_length=32, blank=True)
+    is_bot = models.BooleanField(default=False)
+    via_api = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "store_id", "product_id"], name="visit_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} product {self.product_id}"
+
+
+class SearchMiss(models.Model):
+    """One product search (storefront or API) that found nothing, its words normalised."""
+
+    day = models.DateField()
+    store_id = models.BigIntegerField(null=True, blank=True)
+    query = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "store_id"], name="search_miss_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.query}"
+
+
+class ProductDay(models.Model):
+    """Views of one product at one store (or with no store chosen) on one UTC day."""
+
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+    bot_views = models.PositiveIntegerField(default=0)
+    visitors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "product", "day"],
+                name="analytics_product_day_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["store", "day"], name="product_day_store")]
+
+    def __str__(self) -> str:
+        return f"{self.day} product {self.product_id}: {self.views}"
+
+
+class StoreDay(models.Model):
+    """One store's day: traffic, the shop funnel, alerts and restocks."""
+
+    store = models.ForeignKey("inventory.Store", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+    bot_views = models.PositiveIntegerField(default=0)
+    visitors = models.PositiveIntegerField(default=0)
+    cart_sessions = models.PositiveIntegerField(default=0)
+    checkout_sessions = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    subscriptions = models.PositiveIntegerField(default=0)
+    restocks = models.PositiveIntegerField(default=0)
+    search_misses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "day"], name="analytics_store_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} store {self.store_id}"
+
+
+class AlertChannelDay(models.Model):
+    """Alerts of one store's watched items created on one day, by channel and how far
+    each got (a read alert also counts as delivered and sent)."""
+
+    store = models.ForeignKey("inventory.Store", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    read = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "day", "channel"], name="analytics_alert_channel_day_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} store {self.store_id} {self.channel}"
+
+
+class SearchMissDay(models.Model):
+    """How often one normalised query found nothing at one store on one day."""
+
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    query = models.CharField(max_length=100)
+    searches = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "day"], name="search_miss_day_store")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.query}: {self.searches}"

@@ -1,0 +1,222 @@
+"""The daily roll-up: one UTC day of raw views, shop, alert and stock rows summed into
+ProductDay, StoreDay, AlertChannelDay and SearchMissDay.
+
+Every sum is a GROUP BY in the database; Python only sees one row per product, store or
+shopper. Re-running a day replaces it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
+
+from shelfwatch.alerts.models import Subscription
+from shelfwatch.analytics.models import (
+    AlertChannelDay,
+    ProductDay,
+    SearchMiss,
+    SearchMissDay,
+    StoreDay,
+    Visit,
+)
+from shelfwatch.analytics.visitors import today
+from shelfwatch.catalog.models import Product
+from shelfwatch.inventory.models import StockMovement, Store
+from shelfwatch.notify.models import Notification, NotificationKind, NotificationStatus
+from shelfwatch.shop.models import CartLine, Order, OrderStatus
+
+SENT = (NotificationStatus.SENT, NotificationStatus.DELIVERED, NotificationStatus.READ)
+DELIVERED = (NotificationStatus.DELIVERED, NotificationStatus.READ)
+
+HUMAN = Q(is_bot=False)
+BOT = Q(is_bot=True)
+COUNTED_VISITOR = Q(is_bot=False) & ~Q(visitor="")
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants a day starts and ends (end excluded)."""
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def _known_stores(rows: QuerySet, field: str = "store_id") -> QuerySet:
+    return rows.filter(
+        Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": Store.objects.values("pk")})
+    )
+
+
+def roll_up_day(*, day: date) -> dict[str, int]:
+    """Replace `day`'s roll-up rows with sums of its source rows; returns rows written."""
+    with transaction.atomic():
+        for model in (ProductDay, StoreDay, AlertChannelDay, SearchMissDay):
+            model.objects.filter(day=day).delete()
+        stores: dict[int, dict] = defaultdict(dict)
+        products = _product_days(day)
+        _store_traffic(day, stores)
+        _shop_funnel(day, stores)
+        _subscriptions_and_restocks(day, stores)
+        channels = _alert_channels(day)
+        misses = _search_misses(day, stores)
+        StoreDay.objects.bulk_create(
+            [
+                StoreDay(store_id=store_id, day=day, **figures)
+                for store_id, figures in stores.items()
+            ],
+            batch_size=1000,
+        )
+    return {
+        "product_days": products,
+        "store_days": len(stores),
+        "alert_channel_days": channels,
+        "search_miss_days": misses,
+    }
+
+
+def _product_days(day: date) -> int:
+    rows = (
+        _known_stores(Visit.objects.filter(day=day))
+        .filter(product_id__in=Product.objects.values("pk"))
+        .values("store_id", "product_id")
+        .annotate(
+            views=Count("id", filter=HUMAN),
+            bot_views=Count("id", filter=BOT),
+            visitors=Count("visitor", filter=COUNTED_VISITOR, distinct=True),
+        )
+        .order_by()
+    )
+    batch, written = [], 0
+    for row in rows.iterator(chunk_size=2000):
+        batch.append(ProductDay(day=day, **row))
+        if len(batch) >= 1000:
+            written += len(ProductDay.objects.bulk_create(batch))
+            batch = []
+    written += len(ProductDay.objects.bulk_create(batch))
+    return written
+
+
+def _store_traffic(day: date, stores: dict[int, dict]) -> None:
+    rows = (
+        Visit.objects.filter(day=day, store_id__in=Store.objects.values("pk"))
+        .values("store_id")
+        .annotate(
+            views=Count("id", filter=HUMAN),
+            bot_views=Count("id", filter=BOT),
+            visitors=Count("visitor", filter=COUNTED_VISITOR, distinct=True),
+        )
+        .order_by()
+    )
+    for row in rows:
+        stores[row.pop("store_id")].update(row)
+
+
+def _shop_funnel(day: date, stores: dict[int, dict]) -> None:
+    """Carts and checkouts count shoppers (a user, else a visitor's session): those who
+    added a line that day, and those who placed an order (whose lines checkout took)."""
+    start, end = day_bounds(day)
+    carts: dict[int, set] = defaultdict(set)
+    buyers: dict[int, set] = defaultdict(set)
+    cart_owners = (
+        CartLine.objects.filter(added_at__gte=start, added_at__lt=end)
+        .values_list("store_id", "cart__user_id", "cart__session_key")
+        .order_by()  # the default ordering would make every row distinct
+        .distinct()
+    )
+    for store_id, user_id, session_key in cart_owners:
+        carts[store_id].add((user_id, session_key if user_id is None else None))
+    placed = Order.objects.filter(created_at__gte=start, created_at__lt=end)
+    order_owners = placed.values_list("store_id", "user_id", "session_key").order_by().distinct()
+    for store_id, user_id, session_key in order_owners:
+        owner = (user_id, session_key if user_id is None else None)
+        carts[store_id].add(owner)
+        buyers[store_id].add(owner)
+    for store_id, owners in carts.items():
+        stores[store_id]["cart_sessions"] = len(owners)
+    for store_id, owners in buyers.items():
+        stores[store_id]["checkout_sessions"] = len(owners)
+    totals = (
+        placed.exclude(status=OrderStatus.CANCELLED)
+        .values("store_id")
+        .annotate(orders=Count("id"), revenue=Sum("total"))
+        .order_by()
+    )
+    for row in totals:
+        stores[row.pop("store_id")].update(row)
+
+
+def _subscriptions_and_restocks(day: date, stores: dict[int, dict]) -> None:
+    start, end = day_bounds(day)
+    subscribed = (
+        Subscription.objects.filter(
+            created_at__gte=start, created_at__lt=end, item__source__store__isnull=False
+        )
+        .values(store_id=F("item__source__store"))
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in subscribed:
+        stores[row["store_id"]]["subscriptions"] = row["n"]
+    # A restock takes an item from nothing (0 or below) to some: after > 0, before <= 0.
+    restocked = (
+        StockMovement.objects.filter(
+            created_at__gte=start,
+            created_at__lt=end,
+            quantity_after__gt=0,
+            quantity_after__lte=F("delta"),
+        )
+        .values(store_id=F("item__store_id"))
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in restocked:
+        stores[row["store_id"]]["restocks"] = row["n"]
+
+
+def _alert_channels(day: date) -> int:
+    start, end = day_bounds(day)
+    rows = (
+        Notification.objects.filter(
+            kind=NotificationKind.ALERT,
+            created_at__gte=start,
+            created_at__lt=end,
+            subscription__item__source__store__isnull=False,
+        )
+        .values("channel", store_id=F("subscription__item__source__store"))
+        .annotate(
+            sent=Count("id", filter=Q(status__in=SENT)),
+            delivered=Count("id", filter=Q(status__in=DELIVERED)),
+            read=Count("id", filter=Q(status=NotificationStatus.READ)),
+            failed=Count("id", filter=Q(status=NotificationStatus.FAILED)),
+        )
+        .order_by()
+    )
+    made = AlertChannelDay.objects.bulk_create([AlertChannelDay(day=day, **row) for row in rows])
+    return len(made)
+
+
+def _search_misses(day: date, stores: dict[int, dict]) -> int:
+    rows = (
+        _known_stores(SearchMiss.objects.filter(day=day))
+        .values("store_id", "query")
+        .annotate(searches=Count("id"))
+        .order_by()
+    )
+    made = SearchMissDay.objects.bulk_create(
+        [SearchMissDay(day=day, **row) for row in rows], batch_size=1000
+    )
+    for miss in made:
+        if miss.store_id is not None:
+            figures = stores[miss.store_id]
+            figures["search_misses"] = figures.get("search_misses", 0) + miss.searches
+    return len(made)
+
+
+def purge_raw_rows() -> dict[str, int]:
+    """Delete raw views and misses older than ANALYTICS_RAW_DAYS (their roll-ups stay)."""
+    cutoff = today() - timedelta(days=settings.ANALYTICS_RAW_DAYS)
+    visits, _ = Visit.objects.filter(day__lt=cutoff).delete()
+    misses, _ = SearchMiss.objects.filter(day__lt=cutoff).delete()
+    return {"visits": visits, "search_misses": misses}

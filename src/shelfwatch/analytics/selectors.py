@@ -1,0 +1,125 @@
+"""Reads of the roll-ups for one store over a range of days."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Sum
+
+from shelfwatch.analytics.models import AlertChannelDay, ProductDay, SearchMissDay, StoreDay
+from shelfwatch.analytics.ranges import DayRange
+from shelfwatch.analytics.rollup import SENT, day_bounds
+from shelfwatch.catalog.models import Product
+from shelfwatch.inventory.models import Store
+from shelfwatch.notify.models import Notification, NotificationKind
+from shelfwatch.shop.models import Order, OrderStatus
+
+DAY_FIELDS = (
+    "views",
+    "bot_views",
+    "visitors",
+    "cart_sessions",
+    "checkout_sessions",
+    "orders",
+    "revenue",
+    "subscriptions",
+    "restocks",
+    "search_misses",
+)
+# An alert "led to an order" when its reader ordered at the store within this long.
+ORDER_WINDOW = timedelta(days=7)
+
+
+def conversion(orders: int, visitors: int) -> float | None:
+    """Orders per unique visitor, or None with no visitors."""
+    return round(orders / visitors, 4) if visitors else None
+
+
+def store_summary(*, store: Store, days: DayRange) -> dict:
+    """Each day's figures (zeros for days without any) and their totals. The total of
+    visitors adds daily uniques: a person seen on two days counts twice."""
+    rows = {
+        row.day: row
+        for row in StoreDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last)
+    }
+    series = []
+    for day in days.days:
+        row = rows.get(day)
+        figures = {name: getattr(row, name) if row else 0 for name in DAY_FIELDS}
+        if row is None:
+            figures["revenue"] = Decimal("0")
+        figures["conversion"] = conversion(figures["orders"], figures["visitors"])
+        series.append({"day": day, **figures})
+    totals = {name: sum((entry[name] for entry in series), start=0) for name in DAY_FIELDS}
+    totals["conversion"] = conversion(totals["orders"], totals["visitors"])
+    return {"days": series, "totals": totals}
+
+
+def top_products(*, store: Store, days: DayRange, limit: int) -> list[dict]:
+    """The store's most viewed products over the range, by human views."""
+    rows = (
+        ProductDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last)
+        .values("product_id")
+        .annotate(views=Sum("views"), bot_views=Sum("bot_views"), visitors=Sum("visitors"))
+        .order_by("-views", "product_id")[:limit]
+    )
+    rows = list(rows)
+    names = dict(
+        Product.objects.filter(pk__in=[row["product_id"] for row in rows]).values_list("pk", "name")
+    )
+    return [{**row, "name": names.get(row["product_id"], "")} for row in rows]
+
+
+def search_misses(*, store: Store, days: DayRange, limit: int) -> list[dict]:
+    """The store's storefront searches that most often found nothing over the range."""
+    return list(
+        SearchMissDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last)
+        .values("query")
+        .annotate(searches=Sum("searches"))
+        .order_by("-searches", "query")[:limit]
+    )
+
+
+def alert_funnel(*, store: Store, days: DayRange) -> dict:
+    """Subscriptions made, then alerts sent, delivered, read (per channel and in all), and
+    alerts whose reader ordered at the store within a week of the alert."""
+    subscribed = (
+        StoreDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last).aggregate(
+            n=Sum("subscriptions")
+        )["n"]
+        or 0
+    )
+    channels = list(
+        AlertChannelDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last)
+        .values("channel")
+        .annotate(
+            sent=Sum("sent"), delivered=Sum("delivered"), read=Sum("read"), failed=Sum("failed")
+        )
+        .order_by("channel")
+    )
+    totals = {
+        name: sum(row[name] for row in channels) for name in ("sent", "delivered", "read", "failed")
+    }
+    start, _ = day_bounds(days.first)
+    _, end = day_bounds(days.last)
+    followed_by_order = Order.objects.filter(
+        store=store,
+        user_id=OuterRef("contact__user_id"),
+        created_at__gte=OuterRef("sent_at"),
+        created_at__lt=OuterRef("sent_at") + ORDER_WINDOW,
+    ).exclude(status=OrderStatus.CANCELLED)
+    ordered = (
+        Notification.objects.filter(
+            kind=NotificationKind.ALERT,
+            subscription__item__source__store=store,
+            created_at__gte=start,
+            created_at__lt=end,
+            status__in=SENT,
+            sent_at__isnull=False,
+            contact__user__isnull=False,
+        )
+        .filter(Exists(followed_by_order))
+        .count()
+    )
+    return {"subscribed": subscribed, **totals, "ordered": ordered, "channels": channels}
