@@ -12,7 +12,9 @@ Open Food Facts dump imported into the shared catalog, followed and cancelled.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Path, Router, Status, UploadedFile
 
@@ -115,12 +117,19 @@ def preview(
 def list_jobs(request: HttpRequest, store_id: int, cursor: str | None = None, limit: int = 50):
     """The store's imports, newest first."""
     jobs = store_jobs(get_store_for(principal_of(request), store_id))
+    return _newest_first(jobs, cursor, limit, job_out)
+
+
+def _newest_first(
+    jobs: QuerySet[ImportJob], cursor: str | None, limit: int, out: Callable[[ImportJob], dict]
+) -> dict:
+    """One page of `jobs`, newest first, each as `out` gives it, and the next page's cursor."""
     if cursor:
         (before,) = decode_cursor(cursor, int)
         jobs = jobs.filter(pk__lt=before)
     limit = min(max(limit, 1), 200)
     page, next_cursor = id_page(list(jobs.order_by("-pk")[: limit + 1]), limit)
-    return {"items": [job_out(job) for job in page], "next_cursor": next_cursor}
+    return {"items": [out(job) for job in page], "next_cursor": next_cursor}
 
 
 @router.get("/{store_id}/imports/{job_id}", response=JobOut)
@@ -247,13 +256,7 @@ def upload_dump(
 @catalog_router.get("/imports", response=CatalogJobPage)
 def list_catalog_jobs(request: HttpRequest, cursor: str | None = None, limit: int = 50):
     """The catalog's imports, newest first."""
-    jobs = catalog_jobs()
-    if cursor:
-        (before,) = decode_cursor(cursor, int)
-        jobs = jobs.filter(pk__lt=before)
-    limit = min(max(limit, 1), 200)
-    page, next_cursor = id_page(list(jobs.order_by("-pk")[: limit + 1]), limit)
-    return {"items": [catalog_job_out(job) for job in page], "next_cursor": next_cursor}
+    return _newest_first(catalog_jobs(), cursor, limit, catalog_job_out)
 
 
 @catalog_router.get("/imports/{job_id}", response=CatalogJobOut)

@@ -20,17 +20,13 @@ class ImportOptions(BoundedSchema):
     allow_repeat: bool = False
 
 
-class JobOut(Schema):
+class _JobProgress(Schema):
+    """What every import job reports, whatever it reads."""
+
     id: int
-    store_id: int
     status: str
-    mode: str
     original_name: str
     size: int
-    sha256: str
-    encoding: str
-    delimiter: str
-    mapping: dict[str, str]
     total_rows: int | None
     processed: int
     successful: int
@@ -43,6 +39,15 @@ class JobOut(Schema):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+
+
+class JobOut(_JobProgress):
+    store_id: int
+    mode: str
+    sha256: str
+    encoding: str
+    delimiter: str
+    mapping: dict[str, str]
     errors_url: str
 
 
@@ -53,27 +58,11 @@ class CatalogImportOptions(BoundedSchema):
     categories: str = Field("", max_length=2000, description="e.g. en:breakfast-cereals")
 
 
-class CatalogJobOut(Schema):
-    id: int
-    status: str
+class CatalogJobOut(_JobProgress):
     source: str
-    original_name: str
-    size: int
     countries: list[str]
     categories: list[str]
-    total_rows: int | None
-    processed: int
-    successful: int
-    failed: int
-    skipped: int
-    duplicates_found: int
     filtered_out: int
-    error_code: str
-    error: str
-    uploaded_by_id: int | None
-    created_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
 
 
 class CatalogJobPage(Schema):
