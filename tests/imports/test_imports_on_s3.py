@@ -98,6 +98,8 @@ def test_old_previews_are_swept_by_the_stores_own_times(settings, store_a, s3_me
 
     assert previews.clean_previews() == 1
     assert s3_media.keys(previews.ROOT + "/") == []
-    gone = previews.open_preview(store_id=store_a.pk, user_id=1, token=token)
-    with pytest.raises(previews.PreviewGone):
-        gone.__enter__()
+    with (
+        pytest.raises(previews.PreviewGone),
+        previews.open_preview(store_id=store_a.pk, user_id=1, token=token),
+    ):
+        pass
