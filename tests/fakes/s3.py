@@ -76,6 +76,7 @@ class S3Endpoint:
             "querystring_expire": 600,
             "signature_version": "s3v4",
             "location": "",
+            "max_memory_size": 2 * 1024 * 1024,
             **extra,
         }
 

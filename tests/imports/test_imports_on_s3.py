@@ -103,3 +103,41 @@ def test_old_previews_are_swept_by_the_stores_own_times(settings, store_a, s3_me
         previews.open_preview(store_id=store_a.pk, user_id=1, token=token),
     ):
         pass
+
+
+@pytest.mark.parametrize("spooled_to_disk", [False, True], ids=["small-upload", "large-upload"])
+def test_an_uploaded_food_facts_dump_is_kept_in_the_bucket_and_imported_by_the_worker(
+    callers, settings, s3_media, django_capture_on_commit_callbacks, spooled_to_disk
+):
+    from shelfwatch.catalog.models import Product
+    from shelfwatch.imports.openfoodfacts.jobs import run_dump_job
+    from tests.fakes.openfoodfacts import DATA
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    if spooled_to_disk:  # Django writes uploads above this size to a temporary file
+        settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000
+    dump = (DATA / "products.jsonl.gz").read_bytes()
+    file = SimpleUploadedFile("products.jsonl.gz", dump, "application/gzip")
+    sent = callers["admin"].client.post(
+        "/api/v1/catalog/imports", data={"file": file}, headers=callers["admin"].headers
+    )
+    assert sent.status_code == 202, sent.content
+    [stored] = s3_media.keys("imports/catalog/")
+    assert s3_media.read(stored) == dump
+
+    # A worker with no path to the file: it reads a copy of the object, then it is deleted.
+    with django_capture_on_commit_callbacks(execute=True):
+        job = run_dump_job(sent.json()["id"], owner="test-worker")
+
+    assert (job.status, job.processed, job.total_rows) == ("completed", 201, 201)
+    assert Product.objects.count() == job.successful > 100
+    assert s3_media.keys("imports/catalog/") == []
+
+
+def test_a_file_that_is_no_dump_is_refused_and_not_left_in_the_bucket(callers, s3_media):
+    file = SimpleUploadedFile("stock.csv", b"Name,Qty\nTea,3\n", "text/csv")
+    refused = callers["admin"].client.post(
+        "/api/v1/catalog/imports", data={"file": file}, headers=callers["admin"].headers
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "not_a_dump"
+    assert s3_media.keys("imports/") == [] and not ImportJob.objects.exists()

@@ -305,6 +305,9 @@ if MEDIA_S3_BUCKET:
         # MinIO and other stores without bucket subdomains want "path".
         "addressing_style": env_str("MEDIA_S3_ADDRESSING_STYLE") or None,
         "location": env_str("MEDIA_S3_PREFIX").strip("/"),
+        # An object read (an import file, a feed snapshot) is spooled whole before it is read:
+        # beyond this it goes to FILE_UPLOAD_TEMP_DIR, not memory (django-storages' 0: never).
+        "max_memory_size": 2 * 1024 * 1024,
     }
     # Without keys boto3 uses its own chain (AWS_* variables, instance roles).
     if env_str("MEDIA_S3_ACCESS_KEY_ID"):
