@@ -425,12 +425,9 @@ SHOP_PAYMENT_PROVIDERS = (
 # --- data feeds -----------------------------------------------------------------------------
 
 FEEDS_DIR = Path(env_str("FEEDS_DIR") or DATA_DIR / "feeds").resolve()
-# Snapshots are written on local disk, then kept in the "feeds" storage: FEEDS_DIR, or the
-# media bucket under `feeds/` so every web process on every machine reads the same ones.
-STORAGES["feeds"] = {
-    "BACKEND": "django.core.files.storage.FileSystemStorage",
-    "OPTIONS": {"location": FEEDS_DIR},
-}
+# Snapshots are written under FEEDS_DIR and served from there; with MEDIA_S3_BUCKET they are
+# kept in the bucket under `feeds/` (the "feeds" storage) instead, so every web process on
+# every machine reads the same ones, and FEEDS_DIR only holds a refresh's scratch files.
 if MEDIA_S3_BUCKET:
     STORAGES["feeds"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
