@@ -206,10 +206,13 @@ class SnapshotWriter:
         _fsync_directory(self.directory)
         storage = kept_in_storage()
         if storage is not None:
-            # Uploaded before the snapshot row names it, so no reader looks for it too soon.
-            with final.open("rb") as stored_file:
-                storage.save(f"{self.dataset_name}/{file_name}", File(stored_file))
-            final.unlink()
+            # Uploaded before the snapshot row names it, so no reader looks for it too soon;
+            # the local copy goes either way (a failed upload fails the refresh).
+            try:
+                with final.open("rb") as stored_file:
+                    storage.save(f"{self.dataset_name}/{file_name}", File(stored_file))
+            finally:
+                final.unlink(missing_ok=True)
         raw_bytes = len(header) + self.raw_bytes - (1 if self.count else 0) + len(ENVELOPE_END)
         return WrittenSnapshot(
             file_name=file_name,
