@@ -170,3 +170,35 @@ def loopback_allowed(settings):
     """The guarded client refuses 127.0.0.1 unless told; the fake shops live there."""
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     return settings
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on a free 127.0.0.1 port, for the whole run."""
+    from tests.fakes.s3 import S3Endpoint
+
+    endpoint = S3Endpoint().start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def s3_media(settings, s3_endpoint):
+    """Media and feed snapshots in a fresh bucket of the local S3 endpoint, configured as
+    MEDIA_S3_BUCKET configures them; a `tests.fakes.s3.Bucket` to look inside it."""
+    from tests.fakes.s3 import Bucket
+
+    bucket = s3_endpoint.new_bucket()
+    options = s3_endpoint.storage_options(bucket)
+    settings.MEDIA_S3_BUCKET = bucket
+    settings.MEDIA_S3_OPTIONS = options
+    settings.SERVE_MEDIA = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+        "feeds": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**options, "location": "feeds"},
+        },
+    }
+    return Bucket(s3_endpoint, bucket)

@@ -160,3 +160,75 @@ def test_a_backup_from_a_newer_version_is_refused_before_anything_is_written(
         with sqlite3.connect(restore_env["SQLITE_PATH"]) as target:
             tables = target.execute("SELECT count(*) FROM sqlite_master WHERE type='table'")
             assert tables.fetchone()[0] == 0
+
+
+def restored_image_keys(env: dict[str, str]) -> list[str]:
+    sql = "SELECT original FROM catalog_imageblob ORDER BY original"
+    if connection.vendor == "sqlite":
+        with sqlite3.connect(env["SQLITE_PATH"]) as restored:
+            return [row[0] for row in restored.execute(sql)]
+    import psycopg
+
+    with psycopg.connect(env["DATABASE_URL"]) as restored:
+        return [row[0] for row in restored.execute(sql)]
+
+
+def test_with_media_in_a_bucket_the_backup_names_the_bucket_and_restores_against_it(
+    subprocess_env, restore_env, tmp_path, s3_media
+):
+    from shelfwatch.catalog.images import store_image
+    from tests.catalog.images_factory import jpeg
+
+    populate()
+    blob = store_image(data=jpeg(seed=21))
+    bucket_env = {
+        "MEDIA_S3_BUCKET": s3_media.name,
+        "MEDIA_S3_ENDPOINT_URL": s3_media.endpoint.url,
+        "MEDIA_S3_REGION": "us-east-1",
+        "MEDIA_S3_ACCESS_KEY_ID": "test-access-key",
+        "MEDIA_S3_SECRET_ACCESS_KEY": "test-secret-key",
+    }
+    in_bucket = s3_media.keys()
+
+    made = run_shelfwatch(
+        ["backup", "--to", str(tmp_path / "backups")], {**subprocess_env, **bucket_env}
+    )
+
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert f"bucket {s3_media.name}" in made.stdout
+    [archive] = (tmp_path / "backups").glob("shelfwatch-backup-*.tar")
+    with tarfile.open(archive) as opened:
+        manifest = json.loads(opened.extractfile(MANIFEST).read())
+        members = opened.getnames()
+    # The bucket is named, not copied; the local media folder is not read at all.
+    assert manifest["media_bucket"]["bucket"] == s3_media.name
+    assert [m for m in members if m.startswith(("media/", "feeds/"))] == []
+    assert s3_media.keys() == in_bucket
+
+    # An installation without the bucket would restore rows naming pictures it cannot find.
+    refused = run_shelfwatch(["restore", str(archive)], restore_env)
+    assert refused.returncode == 1 and f"S3 bucket '{s3_media.name}'" in refused.stderr
+    assert restored_table_count(restore_env) == 0
+
+    restored = run_shelfwatch(["restore", str(archive)], {**restore_env, **bucket_env})
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert restored_image_keys(restore_env) == [blob.original]
+    assert blob.original in s3_media.keys("images/")
+
+
+def restored_table_count(env: dict[str, str]) -> int:
+    """How many tables the restore target holds (0: nothing was written)."""
+    if connection.vendor == "sqlite":
+        path = Path(env["SQLITE_PATH"])
+        if not path.exists():
+            return 0
+        with sqlite3.connect(path) as target:
+            return target.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type='table'"
+            ).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(env["DATABASE_URL"]) as target:
+        return target.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()[0]

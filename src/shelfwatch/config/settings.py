@@ -292,9 +292,10 @@ WHITENOISE_USE_FINDERS = True
 
 # --- media/images ---------------------------------------------------------------------------
 
-# Uploaded product images live in Django's default storage: files under MEDIA_ROOT, or any
-# S3-compatible bucket (django-storages, `pip install shelfwatch[s3]`) when MEDIA_S3_BUCKET
-# is set. Names are content-addressed, so files never change once written.
+# Media (product images and renditions, import files, feed snapshots, uploaded dumps) live
+# in Django's storages: files under MEDIA_ROOT and FEEDS_DIR, or any S3-compatible bucket
+# (django-storages, `pip install shelfwatch[s3]`) when MEDIA_S3_BUCKET is set; see the
+# deployment guide. Image names are content-addressed, so those files never change.
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media").resolve()
 MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
@@ -306,6 +307,7 @@ STORAGES = {
 # proxy, see deploy/nginx.conf); the embedded default serves the source files as they are.
 if env_bool("STATIC_HASHED_NAMES", not EMBEDDED):
     STORAGES["staticfiles"] = {"BACKEND": "shelfwatch.web.static_storage.HashedStaticFiles"}
+MEDIA_S3_OPTIONS: dict[str, object] = {}
 if MEDIA_S3_BUCKET:
     import importlib.util
 
@@ -313,20 +315,28 @@ if MEDIA_S3_BUCKET:
         raise ImproperlyConfigured(
             "MEDIA_S3_BUCKET needs django-storages: pip install 'shelfwatch[s3]'"
         )
-    _s3_options = {
+    MEDIA_S3_OPTIONS = {
         "bucket_name": MEDIA_S3_BUCKET,
         "endpoint_url": env_str("MEDIA_S3_ENDPOINT_URL") or None,
         "region_name": env_str("MEDIA_S3_REGION") or None,
         "custom_domain": env_str("MEDIA_S3_CUSTOM_DOMAIN") or None,
         # Signed URLs work with a private bucket but expire; a public bucket or CDN needs none.
         "querystring_auth": env_bool("MEDIA_S3_SIGNED_URLS", True),
-        "location": env_str("MEDIA_S3_PREFIX"),
+        "querystring_expire": max(60, env_int("MEDIA_S3_URL_EXPIRES", 3600)),
+        # boto3 presigns with the retired SigV2 in us-east-1; regions since 2014 accept only v4.
+        "signature_version": "s3v4",
+        # MinIO and other stores without bucket subdomains want "path".
+        "addressing_style": env_str("MEDIA_S3_ADDRESSING_STYLE") or None,
+        "location": env_str("MEDIA_S3_PREFIX").strip("/"),
+        # An object read (an import file, a feed snapshot) is spooled whole before it is read:
+        # beyond this it goes to FILE_UPLOAD_TEMP_DIR, not memory (django-storages' 0: never).
+        "max_memory_size": 2 * 1024 * 1024,
     }
     # Without keys boto3 uses its own chain (AWS_* variables, instance roles).
     if env_str("MEDIA_S3_ACCESS_KEY_ID"):
-        _s3_options["access_key"] = env_str("MEDIA_S3_ACCESS_KEY_ID")
-        _s3_options["secret_key"] = env_str("MEDIA_S3_SECRET_ACCESS_KEY")
-    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
+        MEDIA_S3_OPTIONS["access_key"] = env_str("MEDIA_S3_ACCESS_KEY_ID")
+        MEDIA_S3_OPTIONS["secret_key"] = env_str("MEDIA_S3_SECRET_ACCESS_KEY")
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": MEDIA_S3_OPTIONS}
 # The app serves MEDIA_URL itself only where nothing else will (the embedded single-machine
 # install, DEBUG); a deployment lets the reverse proxy or the bucket serve it.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", (EMBEDDED or DEBUG) and not MEDIA_S3_BUCKET)
@@ -438,6 +448,17 @@ SHOP_PAYMENT_PROVIDERS = (
 # --- data feeds -----------------------------------------------------------------------------
 
 FEEDS_DIR = Path(env_str("FEEDS_DIR") or DATA_DIR / "feeds").resolve()
+# Snapshots are written under FEEDS_DIR and served from there; with MEDIA_S3_BUCKET they are
+# kept in the bucket under `feeds/` (the "feeds" storage) instead, so every web process on
+# every machine reads the same ones, and FEEDS_DIR only holds a refresh's scratch files.
+if MEDIA_S3_BUCKET:
+    STORAGES["feeds"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **MEDIA_S3_OPTIONS,
+            "location": "/".join(p for p in (MEDIA_S3_OPTIONS["location"], "feeds") if p),
+        },
+    }
 # Scheduled backups (`shelfwatch backup` writes one on demand): off until BACKUP_DIR is set.
 BACKUP_DIR = env_str("BACKUP_DIR")
 BACKUP_EVERY_HOURS = max(1, env_int("BACKUP_EVERY_HOURS", 24))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.feeds.models import Dataset, scope_for
 from shelfwatch.feeds.refresh import is_refreshing
 from shelfwatch.feeds.sources import SourceConfigError, validate_source
-from shelfwatch.feeds.storage import dataset_dir
+from shelfwatch.feeds.storage import remove_dataset_files
 
 MIN_REFRESH_EVERY = timedelta(minutes=1)
 MAX_REFRESH_EVERY = timedelta(days=31)
@@ -137,7 +136,7 @@ def delete_dataset(*, dataset: Dataset) -> None:
                 key.save(update_fields=["scopes"])
         locked.delete()
         name = locked.name
-        transaction.on_commit(lambda: shutil.rmtree(dataset_dir(name), ignore_errors=True))
+        transaction.on_commit(lambda: remove_dataset_files(name))
 
 
 def grant_read(*, api_key: ApiKey, dataset: Dataset) -> None:

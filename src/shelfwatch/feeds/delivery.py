@@ -21,7 +21,7 @@ from django.utils.http import http_date
 from shelfwatch.errors import Malformed
 from shelfwatch.feeds import sources
 from shelfwatch.feeds.models import Dataset, Snapshot
-from shelfwatch.feeds.storage import CHUNK, cursor_key, iter_plain, iter_record_lines, snapshot_path
+from shelfwatch.feeds.storage import CHUNK, cursor_key, iter_plain, iter_record_lines, open_snapshot
 from shelfwatch.http.cursors import BadCursor, decode_cursor
 
 FORMATS = {"json": "application/json", "ndjson": "application/x-ndjson"}
@@ -161,19 +161,20 @@ def snapshot_headers(snapshot: Snapshot, etag: str) -> dict[str, str]:
 
 def render(dataset: Dataset, snapshot: Snapshot, rep: Representation) -> HttpResponseBase:
     """A streaming response with the snapshot in representation `rep`."""
-    path = snapshot_path(dataset.name, snapshot.file_name)
+    name, file_name = dataset.name, snapshot.file_name
     content_type = FORMATS[rep.format]
     if rep.is_stored and rep.gzip:
-        # The stored bytes, not recompressed; the server may hand the file to sendfile.
-        response: HttpResponseBase = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115
+        # The stored bytes, not recompressed; the server may hand a local file to sendfile.
+        stored = open_snapshot(name, file_name)
+        response: HttpResponseBase = FileResponse(stored, content_type=content_type)
         response.headers.pop("Content-Disposition", None)
         response["Content-Encoding"] = "gzip"
         response["Content-Length"] = str(snapshot.stored_bytes)
     elif rep.is_stored:
-        response = StreamingHttpResponse(iter_plain(path), content_type=content_type)
+        response = StreamingHttpResponse(iter_plain(name, file_name), content_type=content_type)
         response["Content-Length"] = str(snapshot.raw_bytes)
     else:
-        body = _derived(dataset, snapshot, rep, path)
+        body = _derived(dataset, snapshot, rep)
         if rep.gzip:
             body = _gzipped(body)
             response = StreamingHttpResponse(body, content_type=content_type)
@@ -185,7 +186,7 @@ def render(dataset: Dataset, snapshot: Snapshot, rep: Representation) -> HttpRes
     return response
 
 
-def _derived(dataset: Dataset, snapshot: Snapshot, rep: Representation, path) -> Iterator[bytes]:
+def _derived(dataset: Dataset, snapshot: Snapshot, rep: Representation) -> Iterator[bytes]:
     field = sources.cursor_field(dataset) if rep.since is not None else None
     since_key = cursor_key(rep.since) if rep.since is not None else None
     needs_parse = rep.fields is not None or since_key is not None
@@ -196,7 +197,7 @@ def _derived(dataset: Dataset, snapshot: Snapshot, rep: Representation, path) ->
     count = 0
     buffer: list[bytes] = []
     size = 0
-    for line in iter_record_lines(path):
+    for line in iter_record_lines(dataset.name, snapshot.file_name):
         if needs_parse:
             record = json.loads(line)
             if since_key is not None:

@@ -10,6 +10,10 @@ line so it can be served as stored and also re-read record by record:
 
 Writing takes two passes over a plain temporary file (the record count belongs in the
 first line), so memory stays flat whatever the dataset's size.
+
+Snapshots live in FEEDS_DIR/<dataset>/, or, when a "feeds" storage is configured (the media
+bucket on S3, see settings), are written there and then uploaded to `<dataset>/<file>` in
+that storage, and read back from it.
 """
 
 from __future__ import annotations
@@ -23,15 +27,18 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import time
 import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
 
 CHUNK = 64 * 1024
 ENVELOPE_END = b"]}\n"
@@ -48,8 +55,21 @@ def dataset_dir(name: str) -> Path:
 
 
 def snapshot_path(name: str, file_name: str) -> Path:
-    """The path of a snapshot file of the dataset called `name`."""
+    """The local path of a snapshot file of the dataset called `name` (FEEDS_DIR)."""
     return dataset_dir(name) / file_name
+
+
+def kept_in_storage() -> Storage | None:
+    """The storage snapshots are kept in (S3), or None when they stay in FEEDS_DIR."""
+    return storages["feeds"] if "feeds" in settings.STORAGES else None
+
+
+def open_snapshot(name: str, file_name: str) -> IO[bytes]:
+    """The stored (gzip) bytes of a snapshot of the dataset `name`, opened for reading."""
+    storage = kept_in_storage()
+    if storage is None:
+        return open(snapshot_path(name, file_name), "rb")
+    return storage.open(f"{name}/{file_name}", "rb")
 
 
 def json_default(value: Any) -> Any:
@@ -181,8 +201,18 @@ class SnapshotWriter:
         self._lines_path.unlink(missing_ok=True)
         etag = self._hash.hexdigest()[:32]
         file_name = f"{int(time.time() * 1000)}-{etag[:12]}.json.gz"
-        os.replace(self._gzip_path, self.directory / file_name)
+        final = self.directory / file_name
+        os.replace(self._gzip_path, final)
         _fsync_directory(self.directory)
+        storage = kept_in_storage()
+        if storage is not None:
+            # Uploaded before the snapshot row names it, so no reader looks for it too soon;
+            # the local copy goes either way (a failed upload fails the refresh).
+            try:
+                with final.open("rb") as stored_file:
+                    storage.save(f"{self.dataset_name}/{file_name}", File(stored_file))
+            finally:
+                final.unlink(missing_ok=True)
         raw_bytes = len(header) + self.raw_bytes - (1 if self.count else 0) + len(ENVELOPE_END)
         return WrittenSnapshot(
             file_name=file_name,
@@ -212,9 +242,22 @@ def _fsync_directory(path: Path) -> None:
 
 def remove_files(name: str, file_names: list[str]) -> None:
     """Delete the named snapshot files of a dataset; missing files are ignored."""
+    storage = kept_in_storage()
     for file_name in file_names:
+        if storage is not None:
+            storage.delete(f"{name}/{file_name}")  # S3 deletes of a missing key succeed
+            continue
         # An open download keeps reading an unlinked file; nothing to wait for.
         snapshot_path(name, file_name).unlink(missing_ok=True)
+
+
+def remove_dataset_files(name: str) -> None:
+    """Delete every file of the dataset `name`: its snapshots and any scratch files."""
+    shutil.rmtree(dataset_dir(name), ignore_errors=True)
+    storage = kept_in_storage()
+    if storage is not None:
+        with contextlib.suppress(FileNotFoundError):
+            remove_files(name, storage.listdir(name)[1])
 
 
 def remove_stale_temporaries(name: str, *, older_than: float = 3600.0) -> int:
@@ -232,14 +275,14 @@ def remove_stale_temporaries(name: str, *, older_than: float = 3600.0) -> int:
 # --- reading -------------------------------------------------------------------------------
 
 
-def iter_plain(path: Path) -> Iterator[bytes]:
+def iter_plain(name: str, file_name: str) -> Iterator[bytes]:
     """The snapshot's uncompressed bytes, in chunks of at most CHUNK bytes.
 
     Bounded output, not bounded input: JSON compresses 10-20 times, and the server may
     queue a few chunks per response, so each download's memory is a few CHUNKs.
     """
     decompressor = zlib.decompressobj(wbits=31)
-    with open(path, "rb") as stored:
+    with open_snapshot(name, file_name) as stored:
         while compressed := stored.read(CHUNK // 4):
             while compressed:
                 data = decompressor.decompress(compressed, CHUNK)
@@ -251,9 +294,9 @@ def iter_plain(path: Path) -> Iterator[bytes]:
             yield tail
 
 
-def iter_record_lines(path: Path) -> Iterator[bytes]:
+def iter_record_lines(name: str, file_name: str) -> Iterator[bytes]:
     """Each record's JSON, without the envelope, the separating comma or the newline."""
-    with gzip.open(path, "rb") as plain:
+    with open_snapshot(name, file_name) as stored, gzip.open(stored, "rb") as plain:
         first = True
         for line in plain:
             if first:

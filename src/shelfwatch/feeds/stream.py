@@ -38,7 +38,6 @@ from shelfwatch.feeds.access import get_dataset_for
 from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus
 from shelfwatch.feeds.refresh import UNFINISHED, is_refreshing, request_refresh
 from shelfwatch.feeds.storage import iter_plain as read_plain
-from shelfwatch.feeds.storage import snapshot_path
 
 logger = logging.getLogger("shelfwatch.feeds.stream")
 
@@ -71,7 +70,7 @@ def snapshot_payload(dataset: Dataset) -> dict[str, Any]:
         return {"status": "empty", "count": 0, "data": None}
     url = PREFIX + dataset.name
     if snapshot.raw_bytes <= settings.FEEDS_SSE_INLINE_BYTES:
-        body = b"".join(read_plain(snapshot_path(dataset.name, snapshot.file_name)))
+        body = b"".join(read_plain(dataset.name, snapshot.file_name))
         document = json.loads(body)
         document["etag"] = snapshot.etag
         return document

@@ -244,7 +244,7 @@ def upload_dump(
     and categories; by barcode, so running it again updates and never duplicates."""
     job = start_dump_upload(
         principal=principal_of(request),
-        upload=file.file,
+        upload=file,
         size=file.size,
         original_name=file.name or "",
         countries=_tags(options.countries),

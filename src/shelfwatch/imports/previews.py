@@ -16,7 +16,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO
 
 from django.conf import settings
@@ -76,10 +76,9 @@ def open_preview(*, store_id: int, user_id: int, token: str) -> Iterator[tuple[I
     """The kept file (opened for reading) and its size; PreviewGone when there is none
     for this person and store, or it has expired."""
     name = _name(store_id, user_id, token)
-    try:
-        modified = default_storage.get_modified_time(name)
-    except (FileNotFoundError, OSError):
-        raise PreviewGone("no such preview") from None
+    modified = _stored_at(name)
+    if modified is None:
+        raise PreviewGone("no such preview")
     if modified < timezone.now() - max_age():
         default_storage.delete(name)
         raise PreviewGone("the preview has expired")
@@ -135,10 +134,23 @@ def clean_previews(*, prefix: str = ROOT) -> int:
         removed += clean_previews(prefix=f"{prefix}/{folder}")
     for file in files:
         name = f"{prefix}/{file}"
-        try:
-            if default_storage.get_modified_time(name) < oldest:
-                default_storage.delete(name)
-                removed += 1
-        except (FileNotFoundError, OSError):
+        modified = _stored_at(name)
+        if modified is None:
             continue  # deleted meanwhile by another sweep or a start
+        if modified < oldest:
+            default_storage.delete(name)
+            removed += 1
     return removed
+
+
+def _stored_at(name: str) -> datetime | None:
+    """When the kept file `name` was written, by the storage's clock; None if it is gone."""
+    try:
+        return default_storage.get_modified_time(name)
+    except OSError:  # FileNotFoundError from the file system
+        return None
+    except Exception:
+        # An object store says "not found" with its own error (botocore's ClientError 404).
+        if default_storage.exists(name):
+            raise
+        return None

@@ -3,11 +3,13 @@
 `create_backup` writes `shelfwatch-backup-<UTC time>.tar` while the system keeps taking
 writes: SQLite through its online backup API (a consistent copy of one moment), PostgreSQL
 through `pg_dump` in its custom format (one snapshot transaction), plus the media and feed
-files. The manifest records the version, the applied migrations, each member's SHA-256 and
-the row count of every table as the copy holds it.
+files, or, when those live in an S3 bucket, the bucket's name only. The manifest records
+the version, the applied migrations, each member's SHA-256 and the row count of every
+table as the copy holds it.
 
 `restore_backup` brings an archive back into an empty database and empty file folders. It
-checks everything before it writes anything: the checksums, the kind of database, and that
+checks everything before it writes anything: the checksums, the kind of database, where
+the media are (in the archive, or in a bucket this installation must also use), and that
 this code knows every migration the backup had applied (an archive from a newer version is
 refused with a message naming them, instead of failing half-way). A backup from an older
 version restores and is then migrated forward by `shelfwatch migrate`.
@@ -56,7 +58,28 @@ class Restored:
 
 
 def _trees() -> dict[str, Path]:
+    # With media in a bucket, MEDIA_ROOT is unused and FEEDS_DIR holds only scratch files.
+    if _media_bucket() is not None:
+        return {}
     return {"media": Path(settings.MEDIA_ROOT), "feeds": Path(settings.FEEDS_DIR)}
+
+
+def _media_bucket() -> dict[str, str] | None:
+    """Where media live when they are in an S3 bucket (never its keys), else None.
+
+    A backup does not copy a bucket: it names it, and the bucket keeps its own history
+    (versioning, replication; see docs/backup.md).
+    """
+    bucket = getattr(settings, "MEDIA_S3_BUCKET", "")
+    if not bucket:
+        return None
+    options = getattr(settings, "MEDIA_S3_OPTIONS", {}) or {}
+    return {
+        "kind": "s3",
+        "bucket": bucket,
+        "prefix": str(options.get("location") or ""),
+        "endpoint_url": str(options.get("endpoint_url") or ""),
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -186,6 +209,7 @@ def create_backup(*, destination: Path, progress: Progress = print) -> Path:
                 "migrations": _applied_migrations(),
                 "files": files,
                 "row_counts": counts,
+                "media_bucket": _media_bucket(),
             }
             data = json.dumps(manifest, indent=2, sort_keys=True).encode()
             info = tarfile.TarInfo(MANIFEST)
@@ -193,6 +217,9 @@ def create_backup(*, destination: Path, progress: Progress = print) -> Path:
             archive.addfile(info, io.BytesIO(data))
         os.replace(partial, final)  # a half-written archive never carries the final name
     progress(f"backup written: {final} ({copied} files, {final.stat().st_size:,} bytes)")
+    bucket = _media_bucket()
+    if bucket is not None:
+        progress(f"media and feed snapshots are in bucket {bucket['bucket']}, not in the archive")
     return final
 
 
@@ -234,6 +261,23 @@ def incompatibility(manifest: dict) -> str | None:
     return None
 
 
+def _media_mismatch(manifest: dict) -> str | None:
+    """Why the backup's media cannot be found by this installation, or None when they can."""
+    theirs, ours = manifest.get("media_bucket"), _media_bucket()
+    if theirs and not ours:
+        return (
+            f"the backup's media are in S3 bucket {theirs['bucket']!r}, not in the archive; "
+            "set MEDIA_S3_BUCKET (and its endpoint and keys) to that bucket or a copy of it"
+        )
+    if ours and not theirs:
+        return (
+            "the backup's media are files in the archive and this installation keeps media in "
+            f"S3 bucket {ours['bucket']!r}; restore without MEDIA_S3_BUCKET, then copy "
+            "MEDIA_ROOT into the bucket"
+        )
+    return None
+
+
 def _database_is_empty() -> bool:
     with connection.cursor() as cursor:
         return not connection.introspection.table_names(cursor)
@@ -257,6 +301,9 @@ def restore_backup(*, archive_path: Path, progress: Progress = print) -> Restore
     """Restore `archive_path` into this installation's empty database and file folders."""
     manifest = read_manifest(archive_path)
     reason = incompatibility(manifest)
+    if reason:
+        raise BackupError(f"refusing to restore: {reason}")
+    reason = _media_mismatch(manifest)
     if reason:
         raise BackupError(f"refusing to restore: {reason}")
     if not _database_is_empty():
@@ -287,6 +334,9 @@ def restore_backup(*, archive_path: Path, progress: Progress = print) -> Restore
     if wrong:
         raise BackupError(f"restored row counts differ from the backup's: {wrong}")
     progress(f"restored {sum(counts.values()):,} rows in {len(counts)} tables, {copied} files")
+    theirs = manifest.get("media_bucket")
+    if theirs and theirs["bucket"] != _media_bucket()["bucket"]:
+        progress(f"the backup's media were in bucket {theirs['bucket']}: copy them into this one")
     return Restored(
         archive=archive_path,
         version=str(manifest.get("version")),

@@ -7,17 +7,21 @@ leaves a job another resumes after the last committed batch. Products are writte
 `catalog.bulk`, a few statements a batch, keyed by barcode: a second run of the same dump
 updates what it created and never duplicates it.
 
-The dump is read where it lies (its path is in the job's options), not copied into
-storage: the full dumps are tens of gigabytes, so the worker must see the same path.
+A dump named by path is read where it lies (its path is in the job's options), not copied
+into storage: the full dumps are tens of gigabytes, so the worker must see the same path. A
+dump uploaded over HTTP is in Django's storage instead (`storage_name`): read in place on
+the file system, or downloaded to a temporary copy by the worker that runs it (S3).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from shelfwatch.accounts.principal import Principal
@@ -32,6 +36,7 @@ from shelfwatch.imports.lifecycle import (
     finish,
     worker_id,
 )
+from shelfwatch.imports.local_copies import local_path
 from shelfwatch.imports.models import ImportJob, ImportRow, JobStatus, RowStatus
 from shelfwatch.imports.openfoodfacts import SOURCE
 from shelfwatch.imports.openfoodfacts.dumps import (
@@ -62,9 +67,13 @@ def start_dump_import(
     countries: Iterable[str] = (),
     categories: Iterable[str] = (),
     enqueue: bool = True,
+    storage_name: str | None = None,
 ) -> ImportJob:
     """Queue the import of an Open Food Facts dump (JSONL or CSV export, gzipped or not)
     into the catalog, keeping the records of any of `countries` and `categories`.
+
+    With `storage_name`, `path` is a copy of that stored file, which the worker reads
+    instead of the path (see `uploads.py`).
 
     Platform admins only (it writes the shared catalog). InvalidFilter for a filter that is
     no tag, UnreadableDump for a file that is no dump.
@@ -82,7 +91,10 @@ def start_dump_import(
         job = ImportJob.objects.create(
             store=None,
             source=fmt,
-            options={"path": str(path), **filters.as_options()},
+            options={
+                **({"storage_name": storage_name} if storage_name else {"path": str(path)}),
+                **filters.as_options(),
+            },
             uploaded_by=principal.user,
             file_name=path.name[-255:],
             original_name=path.name[-255:],
@@ -177,14 +189,13 @@ def run_dump_job(
         )
         return job
     principal = Principal.of(cached, "import")
-    path = Path(job.options.get("path", ""))
     filters = Filters.of(job.options.get("countries", ()), job.options.get("categories", ()))
     categories = CategoryIndex.load()
     try:
-        if job.total_rows is None:
-            job.total_rows = count_lines(path, job.source)
-            ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
-        with Dump(path, job.source) as dump:
+        with _dump_file(job) as path, Dump(path, job.source) as dump:
+            if job.total_rows is None:
+                job.total_rows = count_lines(path, job.source)
+                ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
             for batch in batches(dump.lines(skip=job.processed), settings.IMPORT_BATCH_SIZE):
                 with transaction.atomic():
                     rows, filtered = _run_batch(job, principal, batch, filters, categories)
@@ -217,3 +228,16 @@ def run_dump_job(
         return job
     finish(job, owner, status=JobStatus.COMPLETED)
     return job
+
+
+@contextlib.contextmanager
+def _dump_file(job: ImportJob) -> Iterator[Path]:
+    """The dump's local path: the one given, or the uploaded file's (a copy off S3)."""
+    name = job.options.get("storage_name")
+    if not name:
+        yield Path(job.options.get("path", ""))
+        return
+    if not default_storage.exists(name):
+        raise UnreadableDump("the uploaded dump is no longer stored", code="file_missing")
+    with local_path(name) as path:
+        yield path
