@@ -9,8 +9,9 @@ easier to guess passwords or flood mailboxes through than the API.
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django import forms
@@ -23,6 +24,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -34,8 +36,11 @@ from shelfwatch.alerts.verification import CodeExpired, CodeInvalid, TooManyCode
 from shelfwatch.alerts.verification import send_code as send_verification_code
 from shelfwatch.errors import DomainError
 from shelfwatch.notify.contacts import email_contact_of
-from shelfwatch.notify.models import Contact
+from shelfwatch.notify.models import Contact, Notification, NotificationStatus
 from shelfwatch.notify.outbox import enqueue
+
+# How long a queued, unsent reset email stands for any new ask.
+RESET_EMAIL_WAIT = timedelta(minutes=10)
 
 
 def throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -172,21 +177,29 @@ class OutboxResetForm(PasswordResetForm):
 
     def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
         user = context["user"]
+        contact = email_contact(user)
+        # A form sent twice, or asked again before the first email has gone out, makes no
+        # second email: the queued link works as well.
+        waiting = Notification.objects.filter(
+            contact=contact,
+            template="password_reset",
+            status__in=(NotificationStatus.PENDING, NotificationStatus.SENDING),
+            created_at__gte=timezone.now() - RESET_EMAIL_WAIT,
+        )
+        if waiting.exists():
+            return
         path = reverse(
             "password-reset-confirm", kwargs={"uidb64": context["uid"], "token": context["token"]}
         )
-        # The token changes with every sign-in and password change; two asks in between
-        # carry the same token and so make one email.
-        key = hashlib.sha256(f"{user.pk}:{context['token']}".encode()).hexdigest()[:32]
         enqueue(
-            contact=email_contact(user),
+            contact=contact,
             template="password_reset",
             context={
                 "url": f"{context['protocol']}://{context['domain']}{path}",
                 "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
             },
             urgent=True,
-            idempotency_key=f"password-reset:{key}",
+            idempotency_key=f"password-reset:{uuid.uuid4().hex}",
         )
 
 
