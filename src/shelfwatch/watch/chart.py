@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 
 from shelfwatch.watch.history import History
 
-WIDTH, HEIGHT = 600, 220
-LEFT, RIGHT, TOP, BOTTOM = 8, 8, 26, 26  # room for the labels above and below the plot
+# Near a phone's own width, so 14-unit labels read at about 13 px on a 390 px screen.
+WIDTH, HEIGHT = 400, 170
+LEFT, RIGHT, TOP, BOTTOM = 4, 4, 22, 22  # room for the labels above and below the plot
 SVG_NS = "http://www.w3.org/2000/svg"
 LINE_COLOUR = "#1f6feb"
 OUT_COLOUR = "#f4c7c3"
@@ -93,19 +94,19 @@ def price_chart_svg(history: History, *, id_prefix: str, name: str = "") -> str:
             f'<polyline class="price" points="{" ".join(coords)}" fill="none" '
             f'stroke="{LINE_COLOUR}" stroke-width="2.5" stroke-linejoin="round"/>'
         )
-        labels = [(high, TOP - 8), (low, HEIGHT - BOTTOM + 18)] if spread else [(low, TOP - 8)]
+        labels = [(high, TOP - 6), (low, HEIGHT - 5)] if spread else [(low, TOP - 6)]
         for amount, baseline in labels:
             parts.append(
-                f'<text x="{LEFT}" y="{baseline}" font-size="15" fill="#24292f">'
+                f'<text x="{LEFT}" y="{baseline}" font-size="14" fill="#24292f">'
                 f"{escape(money(amount, history.currency))}</text>"
             )
     else:
         parts.append(
-            f'<text x="{WIDTH / 2}" y="{TOP + plot_h / 2}" font-size="16" fill="#57606a" '
+            f'<text x="{WIDTH / 2}" y="{TOP + plot_h / 2}" font-size="14" fill="#57606a" '
             f'text-anchor="middle">{escape(_("No price seen yet"))}</text>'
         )
     parts.append(
-        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" font-size="13" fill="#57606a" '
+        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 5}" font-size="13" fill="#57606a" '
         f'text-anchor="end">{escape(_day(history.start))} {DASH} {escape(_day(history.end))}</text>'
     )
     parts.append("</svg>")
