@@ -104,6 +104,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/sources/{source_id}/poll"): admins(404),
     ("GET", "/api/v1/sources/{source_id}/items"): everyone(404),
     ("GET", "/api/v1/sources/{source_id}/items/{item_id}"): everyone(404),
+    ("GET", "/api/v1/watch/items/{item_id}/history"): everyone(404),
     ("POST", "/api/v1/contacts"): everyone(422),
     ("GET", "/api/v1/contacts"): signed_in(200),
     ("POST", "/api/v1/contacts/{contact_id}/verify"): everyone(422),

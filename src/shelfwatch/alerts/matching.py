@@ -24,6 +24,7 @@ from shelfwatch.events.models import Event
 from shelfwatch.notify.messages import LANGUAGES
 from shelfwatch.notify.outbox import enqueue_many
 from shelfwatch.watch.models import WatchedItem
+from shelfwatch.watch.restock_pattern import describe_in_languages, item_restock_pattern
 
 UPDATE_EVENTS = (
     "watch.back_in_stock",
@@ -87,9 +88,12 @@ def alert_context(event: Event) -> dict[str, Any]:
         "product_names": {},
         "source": "",
         "url": payload.get("url", ""),
+        # By language, the item's restock pattern ("Usually back within 3 days..."); empty
+        # when fewer than three restocks were seen. Back-in-stock messages only.
+        "restock_sentences": {},
     }
     item = (
-        WatchedItem.objects.select_related("source", "product")
+        WatchedItem.objects.select_related("source", "source__store", "product")
         .filter(pk=payload.get("item_id"))
         .first()
     )
@@ -103,6 +107,8 @@ def alert_context(event: Event) -> dict[str, Any]:
                 regional = item.product.regional_names.filter(language__startswith=language).first()
                 if regional is not None:
                     context["product_names"][language] = regional.name
+        if event.type == "watch.back_in_stock":
+            context["restock_sentences"] = describe_in_languages(item_restock_pattern(item))
     return context
 
 

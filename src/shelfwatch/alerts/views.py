@@ -13,9 +13,11 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from shelfwatch.alerts.addresses import InvalidAddress, normalize_address
 from shelfwatch.alerts.links import subscription_from_unsubscribe_token, unsubscribe_token
@@ -32,6 +34,7 @@ from shelfwatch.notify.links import (
 )
 from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.notify.outbox import enqueue
+from shelfwatch.watch.history_panel import price_history_panel
 from shelfwatch.watch.models import Source, WatchedItem
 
 ITEMS_SHOWN = 300
@@ -81,15 +84,46 @@ def subscribe_page(request: HttpRequest) -> HttpResponse:
     elif len(sources) == 1:
         chosen = sources[0]
     items = []
+    history = ""
     if chosen is not None:
         items = list(
             WatchedItem.objects.filter(source=chosen, is_gone=False).order_by("name")[:ITEMS_SHOWN]
         )
+        # The product a "notify me" link points at gets its history right away; the
+        # others load theirs only when opened (subscribe.js), so a long list stays light.
+        wanted_item = request.GET.get("item", "")
+        shown = next((i for i in items if str(i.pk) == wanted_item), None)
+        if shown is not None:
+            shown.source = chosen
+            history = mark_safe(price_history_panel(shown))  # noqa: S308 - our template
     return render(
         request,
         "alerts/subscribe.html",
-        {"sources": sources, "source": chosen, "items": items, "words": subscribe_words()},
+        {
+            "sources": sources,
+            "source": chosen,
+            "items": items,
+            "history": history,
+            "words": subscribe_words(),
+        },
     )
+
+
+# Private: the panel is in the visitor's language. A few minutes old is fine: a history
+# is days long, and the live badges tell the current state.
+@require_GET
+@cache_control(private=True, max_age=300)
+def item_history(request: HttpRequest, item_id: int) -> HttpResponse:
+    """The price history panel of one product of a public shop, as an HTML fragment the
+    subscribe page puts into the product's disclosure."""
+    item = (
+        WatchedItem.objects.select_related("source", "source__store")
+        .filter(pk=item_id, is_gone=False, source__is_public=True, source__is_active=True)
+        .first()
+    )
+    if item is None:
+        raise Http404("no such product")
+    return HttpResponse(price_history_panel(item))
 
 
 @require_http_methods(["GET", "POST"])

@@ -213,6 +213,7 @@ def mount_routers() -> None:
         flash_sales_router,
         orders_router,
     )
+    from shelfwatch.watch.api import items_router as watch_items_router
     from shelfwatch.watch.api import router as sources_router
 
     api.add_router("/auth/", auth_router)
@@ -228,6 +229,7 @@ def mount_routers() -> None:
     api.add_router("/stores", stores_router)
     api.add_router("/stores", imports_router)
     api.add_router("/sources", sources_router)
+    api.add_router("/watch/items", watch_items_router)
     api.add_router("/contacts", contacts_router)
     api.add_router("/subscriptions", subscriptions_router)
     api.add_router("/notify", webhook_router)

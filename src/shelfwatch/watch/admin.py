@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.safestring import mark_safe
 
 from shelfwatch.errors import DomainError
+from shelfwatch.watch.history_panel import price_history_panel
 from shelfwatch.watch.models import Host, Observation, Source, WatchedItem
 from shelfwatch.watch.sources import create_source, detect_source, request_poll
 
@@ -124,8 +126,15 @@ class WatchedItemAdmin(admin.ModelAdmin):
     )
     list_filter = ("source", "available", "is_gone")
     search_fields = ("name", "external_id")
-    readonly_fields = [f.name for f in WatchedItem._meta.fields]
+    readonly_fields = ["price_history", *[f.name for f in WatchedItem._meta.fields]]
     inlines = [ObservationInline]
+
+    @admin.display(description="Price history (90 days)")
+    def price_history(self, obj: WatchedItem) -> str:
+        """The chart, its summary and the restock pattern, on the item's own page."""
+        if obj is None or obj.pk is None:
+            return "-"
+        return mark_safe(price_history_panel(obj))  # noqa: S308 - our template, escaped
 
 
 @admin.register(Observation)

@@ -21,11 +21,15 @@ from shelfwatch.http.bounds import BoundedSchema
 from shelfwatch.http.cursors import decode_cursor, encode_cursor
 from shelfwatch.http.problems import NotFound
 from shelfwatch.inventory.selectors import get_store_for
+from shelfwatch.watch.history import item_price_history
 from shelfwatch.watch.internal import internal_source_for
 from shelfwatch.watch.models import Source
+from shelfwatch.watch.restock_pattern import describe, item_restock_pattern
 from shelfwatch.watch.schemas import (
     DetectIn,
     DetectionOut,
+    HistoryFilters,
+    HistoryOut,
     InternalSourceIn,
     ItemDetail,
     ItemPage,
@@ -34,10 +38,18 @@ from shelfwatch.watch.schemas import (
     SourceOut,
     SourcePatch,
 )
-from shelfwatch.watch.selectors import get_source_for, item_history, source_items, visible_sources
+from shelfwatch.watch.selectors import (
+    get_item_for,
+    get_source_for,
+    item_history,
+    source_items,
+    visible_sources,
+)
 from shelfwatch.watch.sources import create_source, detect_source, request_poll, update_source
 
 router = Router(tags=["watch"], auth=optional_auth)
+# `/api/v1/watch/items`: reads of one item by its own id, visible as its source is.
+items_router = Router(tags=["watch"], auth=optional_auth)
 
 
 def source_out(source: Source, *, admin: bool) -> dict:
@@ -197,3 +209,33 @@ def read_item(request: HttpRequest, source_id: int, item_id: int):
         raise NotFound("item not found", code="item_not_found")
     item.history = item_history(item)
     return item
+
+
+@items_router.get("/{item_id}/history", response=HistoryOut)
+def read_item_history(request: HttpRequest, item_id: int, filters: Query[HistoryFilters]):
+    """The item's price changes and out-of-stock periods over the last `days` (capped at
+    a few hundred points), and its restock pattern once three restocks were seen."""
+    item = get_item_for(principal_of(request), item_id)
+    history = item_price_history(item, days=filters.days)
+    pattern = item_restock_pattern(item)
+    return {
+        "item_id": item.pk,
+        "start": history.start,
+        "end": history.end,
+        "currency": history.currency,
+        "points": history.points,
+        "out_of_stock": history.out_periods,
+        "current_price": history.current_price,
+        "lowest": history.lowest,
+        "highest": history.highest,
+        "days_out": history.days_out,
+        "restock": None
+        if pattern is None
+        else {
+            "restocks": pattern.restocks,
+            "typical_out_hours": round(pattern.typical_out.total_seconds() / 3600, 1),
+            "weekday": pattern.weekday,
+            "part_of_day": pattern.part_of_day,
+        },
+        "restock_sentence": describe(pattern),
+    }

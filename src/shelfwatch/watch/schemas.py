@@ -131,3 +131,39 @@ class DetectionOut(Schema):
 class PollQueued(Schema):
     source_id: int
     next_run_at: datetime
+
+
+class PricePointOut(Schema):
+    at: datetime
+    price: Decimal
+
+
+class PeriodOut(Schema):
+    start: datetime
+    end: datetime
+
+
+class RestockOut(Schema):
+    restocks: int
+    typical_out_hours: float
+    weekday: int | None = Field(None, description="0 is Monday, in the shop's time zone")
+    part_of_day: str | None = Field(None, description="morning, afternoon, evening or night")
+
+
+class HistoryOut(Schema):
+    item_id: int
+    start: datetime
+    end: datetime
+    currency: str
+    points: list[PricePointOut] = Field(description="Price changes; the price holds until the next")
+    out_of_stock: list[PeriodOut]
+    current_price: Decimal | None
+    lowest: Decimal | None
+    highest: Decimal | None
+    days_out: float
+    restock: RestockOut | None = Field(None, description="Only from three restocks seen")
+    restock_sentence: str = ""
+
+
+class HistoryFilters(Schema):
+    days: int = Field(90, ge=1, le=730)

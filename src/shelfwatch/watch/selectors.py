@@ -35,6 +35,19 @@ def source_items(source: Source, *, include_gone: bool = False) -> QuerySet[Watc
     return items if include_gone else items.filter(is_gone=False)
 
 
+def get_item_for(principal: Principal | None, item_id: int) -> WatchedItem:
+    """The item `item_id` (gone ones too) if the caller may see its source; raises
+    NotFound otherwise."""
+    item = (
+        WatchedItem.objects.select_related("source", "source__store")
+        .filter(pk=item_id, source__in=visible_sources(principal).values("pk"))
+        .first()
+    )
+    if item is None:
+        raise NotFound("item not found", code="item_not_found")
+    return item
+
+
 def item_history(item: WatchedItem, *, limit: int = HISTORY_LIMIT) -> list[Observation]:
     """The item's latest `limit` observations, newest first."""
     return list(item.observations.all()[:limit])

@@ -153,4 +153,25 @@
       })
       .catch(function (error) { say(error.message); });
   });
+
+  // A product's price history loads when its disclosure is first opened: a few kilobytes
+  // of inline SVG for that product only, never for the whole list.
+  root.addEventListener("toggle", function (event) {
+    var box = event.target;
+    if (!box.open || !box.dataset || !box.dataset.historyUrl || box.dataset.loaded) { return; }
+    box.dataset.loaded = "1";
+    fetch(box.dataset.historyUrl, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("history"); }
+        return response.text();
+      })
+      .then(function (html) { box.insertAdjacentHTML("beforeend", html); })
+      .catch(function () {
+        delete box.dataset.loaded;
+        var note = document.createElement("p");
+        note.className = "muted";
+        note.textContent = words.offline || "Could not reach the server. Check the connection and try again.";
+        box.appendChild(note);
+      });
+  }, true);
 })();
