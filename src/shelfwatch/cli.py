@@ -344,13 +344,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend_refresh(args: argparse.Namespace) -> int:
-    """Rebuild the bought-together and similar-products lists in the foreground, printing
-    counts as it goes."""
+    """Rebuild the bought-together, also-viewed and similar-products lists in the foreground,
+    printing counts as it goes."""
     _setup_django()
     from shelfwatch.recommend.refresh import refresh_all
 
     written = refresh_all(progress=lambda line: print(line, flush=True))
-    print(f"done: {written['together']} together rows, {written['similar']} similar rows")
+    print(
+        f"done: {written['together']} together rows, {written['similar']} similar rows, "
+        f"{written['also_viewed']} also-viewed rows"
+    )
     return 0
 
 
@@ -753,7 +756,7 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "recommend-refresh",
         cmd_recommend_refresh,
-        "rebuild the recommendation lists now (bought together, similar products)",
+        "rebuild the recommendation lists now (bought together, also viewed, similar products)",
     )
 
     p = command("restore", cmd_restore, "restore a backup into an empty database and data folder")

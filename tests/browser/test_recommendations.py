@@ -1,6 +1,6 @@
 """Recommendation rows in headless Chromium on a phone: the product page's "frequently
-bought together" and the cart's "add these too" fit a 390 px screen and lead to the
-products they show."""
+bought together" and "customers who viewed this also viewed" and the cart's "add these
+too" fit a 390 px screen and lead to the products they show."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def grocery(transactional_db):
     for _ in range(3):
         g.order(["bread", "jam"])
         g.order(["bread", "curd", "milk"])
+    for visitor in ("a", "b"):
+        g.viewed(["turmeric", "chilli", "jam"], visitor=visitor)
     refresh_all()
     return g
 
@@ -62,4 +64,24 @@ def test_bought_together_on_the_product_page_and_add_these_too_in_the_cart(open_
 
     with page.expect_navigation():
         extra.locator("li.card", has_text="Kissan Mixed Fruit Jam").get_by_role("link").click()
+    expect(page.locator("#product-name")).to_contain_text("Kissan Mixed Fruit Jam")
+
+
+def test_also_viewed_on_the_product_page_fits_a_phone(open_page, grocery):
+    g = grocery
+    page = open_page(viewport=PHONE)
+    page.goto("/")
+    with page.expect_navigation():
+        page.locator("#store-select").select_option(str(g.here.pk))
+
+    page.goto(f"/products/{g['turmeric'].pk}")
+    row = page.locator("#also-viewed")
+    heading = row.get_by_role("heading", name="Customers who viewed this also viewed")
+    expect(heading).to_be_visible()
+    expect(row.locator("li.card")).to_have_count(2)
+    row.scroll_into_view_if_needed()
+    fits_the_screen(page)
+
+    with page.expect_navigation():
+        row.locator("li.card", has_text="Kissan Mixed Fruit Jam").get_by_role("link").click()
     expect(page.locator("#product-name")).to_contain_text("Kissan Mixed Fruit Jam")

@@ -1,6 +1,6 @@
 """A small grocery for the recommendation tests: two open stores, a closed one, verified
 products in three categories (two turmerics sharing a Hindi name), a pending product, and
-a function that records past orders directly. The browser tests build it too."""
+functions that record past orders and product views directly. The browser tests build it too."""
 
 from __future__ import annotations
 
@@ -47,6 +47,24 @@ class Grocery:
                 line_total=Decimal("10"),
             )
         return order
+
+    def viewed(self, names: list[str], *, visitor: str, days_ago: int = 0, is_bot=False):
+        """Record one visitor's views of `names` at `here` on one past UTC day, as the
+        analytics flush writes them (`visitor` "" for a Do Not Track view)."""
+        from shelfwatch.analytics.models import Visit
+        from shelfwatch.analytics.visitors import today
+
+        day = today() - timedelta(days=days_ago)
+        Visit.objects.bulk_create(
+            Visit(
+                day=day,
+                store_id=self.here.pk,
+                product_id=self.products[name].pk,
+                visitor=visitor,
+                is_bot=is_bot,
+            )
+            for name in names
+        )
 
 
 # name: (product name, brand, category, Hindi name)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import pytest
 
 from shelfwatch.accounts.models import User
+from shelfwatch.analytics.models import Visit
+from shelfwatch.analytics.visitors import today
 from shelfwatch.catalog.models import Product
 from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.ops.demo import load_demo_data
 from shelfwatch.ops.demo_catalog import PRODUCTS, STOCK
-from shelfwatch.recommend.models import Together
-from shelfwatch.recommend.selectors import bought_together, for_you
+from shelfwatch.recommend.models import AlsoViewed, Together
+from shelfwatch.recommend.refresh import VIEW_DAYS
+from shelfwatch.recommend.selectors import also_viewed, bought_together, for_you
 from shelfwatch.shop.models import Order, OrderLine
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +45,14 @@ def test_the_demo_has_imported_order_history_and_recommendations_from_it():
     ava = User.objects.get(email="ava.chen@shelfwatch.local")
     assert orders.filter(user=ava).exists()
     assert for_you(ava, store=pune)[0].reason == "bought_before"
+    # The recent orders' products were viewed by their (generated) shoppers that day.
+    visits = Visit.objects.all()
+    assert visits.count() > 1000
+    assert not visits.exclude(visitor__startswith="demo-basket-").exists()
+    oldest = min(visits.values_list("day", flat=True))
+    assert (today() - oldest).days < VIEW_DAYS
+    assert AlsoViewed.objects.exists()
+    assert also_viewed(milk, store=pune)
 
     # The history never moved stock: every item holds what the demo catalog stocked.
     stocked = {(slug, PRODUCTS[i].name): quantity for slug, i, quantity, _, _ in STOCK}

@@ -1,5 +1,6 @@
 """Past orders for the demo stores, replayed from real baskets, so "bought together" and
-"for you" have shopping behind them from the first start.
+"for you" have shopping behind them from the first start, and product views derived from
+the same baskets, so "customers who viewed this also viewed" has some too.
 
 The baskets are the groceries data set (`demo_baskets/`, see its README): each product
 group that fits a demo product is mapped to it (whole milk to Amul Taaza at the Pune store,
@@ -10,22 +11,27 @@ each basket becomes one delivered order spread over the last 90 days.
 These orders are imported history, and say so: `payment_provider` "imported" and a note
 naming the basket. They are written in bulk, straight into the tables: no checkout, no
 stock moves, no events, no loyalty points. Loading twice adds nothing.
+
+The views are generated history too: each order of the last VIEW_DAYS days becomes one
+visitor's views of its products on the order's day (raw analytics `Visit` rows, visitor
+ids "demo-basket-<n>" so they are told apart from real hashed ids).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
+from shelfwatch.analytics.models import Visit
 from shelfwatch.fast_insert import insert_all
 from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.recommend.evaluation import read_baskets
-from shelfwatch.recommend.refresh import refresh_all
+from shelfwatch.recommend.refresh import VIEW_DAYS, refresh_all
 from shelfwatch.shop.models import Order, OrderLine, OrderStatus, PaymentStatus
 
 BASKETS = Path(__file__).resolve().parent / "demo_baskets" / "groceries.csv.gz"
@@ -116,9 +122,27 @@ def _orders_for(
     return orders, contents
 
 
+def _views_of(orders: list[Order], contents: list[list[StockItem]]) -> list[Visit]:
+    """Generated, not recorded: the products of each recent order as viewed by one made-up
+    visitor on the order's day (a shopper looks at what they then buy)."""
+    since = timezone.now() - timedelta(days=VIEW_DAYS - 1)
+    return [
+        Visit(
+            day=order.created_at.astimezone(UTC).date(),
+            store_id=order.store_id,
+            product_id=item.product_id,
+            visitor=f"demo-basket-{order.pk}",
+        )
+        for order, items in zip(orders, contents, strict=True)
+        if order.created_at >= since
+        for item in items
+    ]
+
+
 def load_demo_orders(*, stores: dict[str, Store], customer: User | None) -> int:
-    """Replay the baskets as imported past orders at the demo stores, then build the
-    recommendation lists from them; returns the orders written (0 when already loaded)."""
+    """Replay the baskets as imported past orders (and the recent ones as generated product
+    views) at the demo stores, then build the recommendation lists from them; returns the
+    orders written (0 when already loaded)."""
     if Order.objects.filter(payment_provider=IMPORTED).exists():
         return 0
     data = read_baskets(BASKETS)
@@ -146,6 +170,7 @@ def load_demo_orders(*, stores: dict[str, Store], customer: User | None) -> int:
             for item in items
         ]
         insert_all(lines)
+        insert_all(_views_of(orders, contents))
         written += len(orders)
     refresh_all()
     return written

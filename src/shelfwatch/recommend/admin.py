@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from shelfwatch.recommend.models import Similar, Together
+from shelfwatch.recommend.models import AlsoViewed, Similar, Together
 
 
 class RelatedListAdmin(admin.ModelAdmin):
@@ -21,3 +21,4 @@ class RelatedListAdmin(admin.ModelAdmin):
 
 admin.site.register(Together, RelatedListAdmin)
 admin.site.register(Similar, RelatedListAdmin)
+admin.site.register(AlsoViewed, RelatedListAdmin)

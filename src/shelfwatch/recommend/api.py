@@ -44,14 +44,16 @@ def _picks_out(picks: list[selectors.Pick], store: Store | None) -> list[dict]:
     "/{product_id}/recommendations", response=ProductRecommendationsOut, auth=optional_auth
 )
 def for_product(request: HttpRequest, product_id: int, query: Query[StoreQuery]):
-    """Bought together with the product, and similar products: in stock only, those in
-    stock at `store` first. A product the caller may not see is a 404."""
+    """Bought together with the product, also viewed with it, and similar products: in
+    stock only, those in stock at `store` first. A product the caller may not see is a
+    404."""
     product = get_product_for(principal_of(request), product_id)
     store = selectors.store_for(query.store)
     return {
         "product": product.pk,
         "store": query.store,
         "together": _picks_out(selectors.bought_together(product, store=store), store),
+        "also_viewed": _picks_out(selectors.also_viewed(product, store=store), store),
         "similar": _picks_out(selectors.similar_products(product, store=store), store),
     }
 

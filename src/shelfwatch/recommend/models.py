@@ -52,3 +52,22 @@ class Similar(RelatedList):
 
     def __str__(self) -> str:
         return f"{self.product_id} like {self.other_id} (#{self.rank})"
+
+
+class AlsoViewed(RelatedList):
+    """Viewed together: products the same visitors looked at on the same day more often
+    than their popularity says (from the analytics app's raw views)."""
+
+    class Meta:
+        verbose_name = "also viewed"
+        verbose_name_plural = "also viewed"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "rank"], name="also_viewed_rank"),
+            models.UniqueConstraint(fields=["product", "other"], name="also_viewed_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(product=models.F("other")), name="also_viewed_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} viewed with {self.other_id} (#{self.rank})"

@@ -1,12 +1,13 @@
 """The nightly rebuild of the precomputed lists: bought together from the order history,
-similar products from the catalog's words. Each list table is replaced whole in one
+also viewed from the product views analytics recorded, similar products from the
+catalog's words. Each list table is replaced whole in one
 transaction, so a page never reads half of an old list and half of a new one."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,9 +15,16 @@ from django.utils import timezone
 from shelfwatch.catalog.matching import record_of
 from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.fast_insert import insert_all
-from shelfwatch.recommend.models import RelatedList, Similar, Together
+from shelfwatch.recommend.models import AlsoViewed, RelatedList, Similar, Together
 from shelfwatch.recommend.similar import Described, similar_lists
-from shelfwatch.recommend.together import DEFAULT_SCORING, count_pairs, decay_weights
+from shelfwatch.recommend.together import (
+    DEFAULT_SCORING,
+    CoOccurrence,
+    Scoring,
+    count_pairs,
+    decay_weights,
+)
+from shelfwatch.recommend.viewed import VIEWED_SCORING, co_views
 from shelfwatch.shop.models import OrderLine, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -30,6 +38,9 @@ HALF_LIFE_DAYS = 60
 MAX_BASKET = 40
 """Orders with more distinct products count only their first this many: a stock-up order
 of a hundred products says little about which of them go together, and costs n² pairs."""
+VIEW_DAYS = 30
+"""Also viewed reads the views of today and the days before it, this many days in all
+(analytics keeps raw views ANALYTICS_RAW_DAYS)."""
 
 Progress = Callable[[str], None]
 
@@ -75,6 +86,27 @@ def _replace(model: type[RelatedList], lists: dict[int, list[tuple[int, float]]]
     return len(rows)
 
 
+def _public_lists(
+    co: CoOccurrence, product_ids: list[int], scoring: Scoring
+) -> dict[int, list[tuple[int, float]]]:
+    """Each product's best LIST_LENGTH partners by `scoring`, as product ids, where only
+    products a shopper may see are listed, on either side."""
+    # (The whole public catalog's ids: a list of every counted id could pass the
+    # database's limit on query parameters.)
+    shown = set(
+        visible_products(None).filter(merged_into__isnull=True).values_list("pk", flat=True)
+    )
+    lists: dict[int, list[tuple[int, float]]] = {}
+    for anchor, best in co.top_per_item(scoring, LIST_LENGTH * 2).items():
+        product_id = product_ids[anchor]
+        if product_id not in shown:
+            continue
+        kept = [(product_ids[o], s) for o, s in best if product_ids[o] in shown]
+        if kept:
+            lists[product_id] = kept[:LIST_LENGTH]
+    return lists
+
+
 def refresh_together(*, now: datetime | None = None, progress: Progress = _quiet) -> int:
     """Rebuild the bought-together lists from the order history; returns the rows written."""
     now = now or timezone.now()
@@ -85,22 +117,23 @@ def refresh_together(*, now: datetime | None = None, progress: Progress = _quiet
         len(product_ids),
         weights=decay_weights(ages, half_life_days=HALF_LIFE_DAYS),
     )
-    # Only products a shopper may see are listed, on either side.
-    # (The whole public catalog's ids: a list of every ordered id could pass the
-    # database's limit on query parameters.)
-    shown = set(
-        visible_products(None).filter(merged_into__isnull=True).values_list("pk", flat=True)
-    )
-    lists: dict[int, list[tuple[int, float]]] = {}
-    for anchor, best in co.top_per_item(DEFAULT_SCORING, LIST_LENGTH * 2).items():
-        product_id = product_ids[anchor]
-        if product_id not in shown:
-            continue
-        kept = [(product_ids[o], s) for o, s in best if product_ids[o] in shown]
-        if kept:
-            lists[product_id] = kept[:LIST_LENGTH]
+    lists = _public_lists(co, product_ids, DEFAULT_SCORING)
     written = _replace(Together, lists)
     progress(f"together: {len(lists)} products listed, {written} rows")
+    return written
+
+
+def refresh_also_viewed(*, now: datetime | None = None, progress: Progress = _quiet) -> int:
+    """Rebuild the also-viewed lists from the views of the last VIEW_DAYS UTC days (bots and
+    views without a visitor id left out); returns the rows written."""
+    last_day = (now or timezone.now()).astimezone(UTC).date()
+    product_ids, co = co_views(
+        first_day=last_day - timedelta(days=VIEW_DAYS - 1), last_day=last_day
+    )
+    progress(f"also viewed: {len(product_ids)} products viewed, {len(co.anchors) // 2} pairs")
+    lists = _public_lists(co, product_ids, VIEWED_SCORING)
+    written = _replace(AlsoViewed, lists)
+    progress(f"also viewed: {len(lists)} products listed, {written} rows")
     return written
 
 
@@ -126,6 +159,12 @@ def refresh_similar(*, progress: Progress = _quiet) -> int:
 def refresh_all(*, progress: Progress = _quiet) -> dict[str, int]:
     """Rebuild every precomputed list; returns the rows written per list."""
     together = refresh_together(progress=progress)
+    also_viewed = refresh_also_viewed(progress=progress)
     similar = refresh_similar(progress=progress)
-    logger.info("recommendations refreshed: %d together, %d similar rows", together, similar)
-    return {"together": together, "similar": similar}
+    logger.info(
+        "recommendations refreshed: %d together, %d also viewed, %d similar rows",
+        together,
+        also_viewed,
+        similar,
+    )
+    return {"together": together, "also_viewed": also_viewed, "similar": similar}

@@ -16,7 +16,7 @@ class StoreQuery(Schema):
 class PickOut(Schema):
     """One recommended product; price, currency and `in_stock_here` are of the asked store
     (no price when no store was asked or it lacks the product). `reason` is "together",
-    "similar" or "bought_before"."""
+    "also_viewed", "similar" or "bought_before"."""
 
     id: int
     name: str
@@ -32,6 +32,7 @@ class ProductRecommendationsOut(Schema):
     product: int
     store: int | None
     together: list[PickOut]
+    also_viewed: list[PickOut]
     similar: list[PickOut]
 
 

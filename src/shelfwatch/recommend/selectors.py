@@ -1,4 +1,4 @@
-"""Reads of recommendations: a product's bought-together and similar lists, a basket's
+"""Reads of recommendations: a product's bought-together, also-viewed and similar lists, a basket's
 "add these too", and a shopper's "for you", each served from the precomputed tables.
 
 Whatever the list, a shopper is only shown public products that some open store has in
@@ -19,13 +19,14 @@ from django.utils import timezone
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.errors import NotFound
 from shelfwatch.inventory.models import StockItem, Store
-from shelfwatch.recommend.models import RelatedList, Similar, Together
+from shelfwatch.recommend.models import AlsoViewed, RelatedList, Similar, Together
 from shelfwatch.recommend.together import decay_weights
 from shelfwatch.shop.models import Order, OrderLine, OrderStatus
 
 __all__ = [
     "Pick",
     "add_these_too",
+    "also_viewed",
     "bought_together",
     "for_you",
     "similar_products",
@@ -59,7 +60,7 @@ class StoreNotFound(NotFound):
 @dataclass(frozen=True, slots=True)
 class Pick:
     """One recommended product, with the chosen store's stock item when it has it in stock,
-    and why it was picked: "together", "similar" or "bought_before"."""
+    and why it was picked: "together", "also_viewed", "similar" or "bought_before"."""
 
     product: Product
     stock: StockItem | None
@@ -156,6 +157,12 @@ def bought_together(
 ) -> list[Pick]:
     """Products often bought with `product`, in stock (at `store` first)."""
     return _related(Together, product, store=store, limit=limit, reason="together")
+
+
+def also_viewed(product: Product, *, store: Store | None, limit: int = DEFAULT_LIMIT) -> list[Pick]:
+    """Products that visitors who viewed `product` also viewed that day, in stock (at
+    `store` first)."""
+    return _related(AlsoViewed, product, store=store, limit=limit, reason="also_viewed")
 
 
 def similar_products(

@@ -9,5 +9,6 @@ from shelfwatch.recommend.refresh import refresh_all
 
 @task()
 def refresh_recommendations() -> dict[str, int]:
-    """Rebuild the bought-together and similar-products lists; returns the rows written."""
+    """Rebuild the bought-together, also-viewed and similar-products lists; returns the rows
+    written per list."""
     return refresh_all()

@@ -1,7 +1,7 @@
 """`{% load recommendations %}`: the storefront's recommendation rows, for shop templates
 (the shop app itself never imports this app; its templates name the tags).
 
-    {% product_recommendations product store %}   bought together, then similar products
+    {% product_recommendations product store %}   bought together, also viewed, similar
     {% add_these_too store_cart %}                  for one store's part of the cart
 """
 
@@ -32,16 +32,19 @@ def _for_page(picks: list[selectors.Pick], store: Store | None) -> list[selector
 
 @register.inclusion_tag("recommend/_product_rows.html")
 def product_recommendations(product, store: Store | None) -> dict:
-    """The product page's rows: frequently bought together, and similar products, in stock
-    at the chosen store (in stock anywhere when none is chosen)."""
+    """The product page's rows: frequently bought together, customers who viewed this also
+    viewed, and similar products, in stock at the chosen store (in stock anywhere when
+    none is chosen)."""
     language = _language()
     fetch = ROW_LENGTH * 2
     together = _for_page(selectors.bought_together(product, store=store, limit=fetch), store)
+    viewed = _for_page(selectors.also_viewed(product, store=store, limit=fetch), store)
     similar = _for_page(selectors.similar_products(product, store=store, limit=fetch), store)
     return {
         "store": store,
         "LANGUAGE_CODE": language,
         "together": shelf_entries(together, store=store, language=language),
+        "also_viewed": shelf_entries(viewed, store=store, language=language),
         "similar": shelf_entries(similar, store=store, language=language),
     }
 
