@@ -124,8 +124,9 @@ def _flush_local() -> dict[str, int]:
 def _flush_redis() -> dict[str, int]:
     client = _client()
     written = {"views": 0, "search_misses": 0}
-    # One drainer at a time: two would each write the same head of the list.
-    lock = client.lock(LOCK_KEY, timeout=300, blocking=False)
+    # One drainer at a time: two would each write the same head of the list. A drainer
+    # killed mid-batch holds the others off for the lock's minute, no longer.
+    lock = client.lock(LOCK_KEY, timeout=60, blocking=False)
     if not lock.acquire():
         return written
     try:
