@@ -6,6 +6,18 @@ from __future__ import annotations
 from django.db import models
 
 
+def list_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """What every list keeps true, named after `prefix`: one entry per rank, each other
+    product once, never the product itself."""
+    return [
+        models.UniqueConstraint(fields=["product", "rank"], name=f"{prefix}_rank"),
+        models.UniqueConstraint(fields=["product", "other"], name=f"{prefix}_pair"),
+        models.CheckConstraint(
+            condition=~models.Q(product=models.F("other")), name=f"{prefix}_not_self"
+        ),
+    ]
+
+
 class RelatedList(models.Model):
     """One entry of a product's list: `other` at position `rank` (0 is best) with the score
     it was ranked by. A product never lists itself, and lists each other product once."""
@@ -25,13 +37,7 @@ class Together(RelatedList):
     class Meta:
         verbose_name = "bought together"
         verbose_name_plural = "bought together"
-        constraints = [
-            models.UniqueConstraint(fields=["product", "rank"], name="together_rank"),
-            models.UniqueConstraint(fields=["product", "other"], name="together_pair"),
-            models.CheckConstraint(
-                condition=~models.Q(product=models.F("other")), name="together_not_self"
-            ),
-        ]
+        constraints = list_constraints("together")
 
     def __str__(self) -> str:
         return f"{self.product_id} with {self.other_id} (#{self.rank})"
@@ -42,13 +48,7 @@ class Similar(RelatedList):
 
     class Meta:
         verbose_name = "similar product"
-        constraints = [
-            models.UniqueConstraint(fields=["product", "rank"], name="similar_rank"),
-            models.UniqueConstraint(fields=["product", "other"], name="similar_pair"),
-            models.CheckConstraint(
-                condition=~models.Q(product=models.F("other")), name="similar_not_self"
-            ),
-        ]
+        constraints = list_constraints("similar")
 
     def __str__(self) -> str:
         return f"{self.product_id} like {self.other_id} (#{self.rank})"
@@ -61,13 +61,7 @@ class AlsoViewed(RelatedList):
     class Meta:
         verbose_name = "also viewed"
         verbose_name_plural = "also viewed"
-        constraints = [
-            models.UniqueConstraint(fields=["product", "rank"], name="also_viewed_rank"),
-            models.UniqueConstraint(fields=["product", "other"], name="also_viewed_pair"),
-            models.CheckConstraint(
-                condition=~models.Q(product=models.F("other")), name="also_viewed_not_self"
-            ),
-        ]
+        constraints = list_constraints("also_viewed")
 
     def __str__(self) -> str:
         return f"{self.product_id} viewed with {self.other_id} (#{self.rank})"
