@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
+from rapidfuzz import fuzz
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.alerts.subscriptions import subscribe
@@ -95,12 +96,20 @@ def search_products(caller: Caller, *, query: str) -> dict[str, Any]:
         page = storefront.shelf(store=None, language=caller.language, q=query, limit=SEARCH_LIMIT)
         entries = [(entry.product, None) for entry in page.entries]
     products = [_product_out(product, caller, stock) for product, stock in entries]
+    # The search ranks by relevance; a shopper naming "amul butter" means the product whose
+    # name is closest to those words rather than a longer name that also holds them.
+    products.sort(key=lambda item: -_closeness(query, item))
     return {
         "query": query,
         "store": _store_out(caller),
         "count": len(products),
         "products": products,
     }
+
+
+def _closeness(query: str, item: dict[str, Any]) -> float:
+    names = [item["name"], item.get("local_name") or ""]
+    return max(fuzz.ratio(query.lower(), name.lower()) for name in names if name)
 
 
 def _product(product_id: Any) -> Product | None:
