@@ -4,14 +4,14 @@
   "use strict";
 
   function item(cls, label, text) {
-    var li = document.createElement("li");
-    li.className = cls;
+    var p = document.createElement("p");
+    p.className = cls;
     var hidden = document.createElement("span");
     hidden.className = "visually-hidden";
     hidden.textContent = label + " ";
-    li.appendChild(hidden);
-    li.appendChild(document.createTextNode(text));
-    return li;
+    p.appendChild(hidden);
+    p.appendChild(document.createTextNode(text));
+    return p;
   }
 
   function enhance(form) {
