@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 def test_the_panel_answers_in_place_and_passes_axe(
     open_page,
     sign_in_as,
-    axe_script,
+    axe_script,  # noqa: F811 (the fixture imported above)
     transactional_db,
     viewport,
 ):
