@@ -90,6 +90,7 @@ def test_a_wrong_price_is_never_shown_the_model_is_asked_again(shop, caller_at, 
     )
     answer = ask(caller_at(), "what does amul butter cost")
     assert answer.text == "Amul Butter 500 g costs ₹275."
+    assert answer.source == "model" and answer.corrected
     assert "199" in fake.seen[2].user_text  # the correction names the figure
 
 
@@ -104,7 +105,7 @@ def test_a_model_that_insists_on_a_wrong_figure_gives_way_to_the_rules(
         Say("It costs 199 rupees."),
     )
     answer = ask(caller_at(), "what does amul butter cost")
-    assert answer.source == "rules"
+    assert (answer.source, answer.fallback_reason) == ("rules", "ungrounded twice")
     assert answer.text == "Amul Butter 500 g costs ₹275.00 at Maple Street Bakery."
     assert "199" not in answer.text
 

@@ -53,6 +53,10 @@ class Answer:
     language: str
     source: str  # "model" or "rules"
     results: list[dict[str, Any]]
+    # The model's first answer stated an ungrounded figure and was asked again.
+    corrected: bool = False
+    # Why the rules answered although a model is configured (empty otherwise).
+    fallback_reason: str = ""
 
 
 class _GiveUp(Exception):
@@ -119,7 +123,7 @@ class _ModelRun:
 
 def _model_answer(
     caller: Caller, question: str, history: conversations.Conversation, deadline: float
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, list[dict[str, Any]], bool]:
     store = caller.store.name if caller.store is not None else "a local shop (no store chosen)"
     messages = [
         llm.Message(
@@ -148,7 +152,7 @@ def _model_answer(
         known = grounding.known_figures([*history.results(), *run.results])
         if grounding.ungrounded(text, known):
             raise _GiveUp("ungrounded twice")
-    return text, run.results
+    return text, run.results, bool(missing)
 
 
 def answer(*, caller: Caller, message: str, conversation_id: str | None, owner: str) -> Answer:
@@ -159,12 +163,13 @@ def answer(*, caller: Caller, message: str, conversation_id: str | None, owner: 
     history = conversations.load(conversation_id, owner=owner)
     language = intents.detect_language(question, default=caller.language)
     caller = replace(caller, language=language)
-    text, results, source = "", [], "rules"
+    text, results, source, corrected, reason = "", [], "rules", False, ""
     if llm.configured():
         try:
-            text, results = _model_answer(caller, question, history, deadline)
+            text, results, corrected = _model_answer(caller, question, history, deadline)
             source = "model"
         except _GiveUp as exc:
+            reason = str(exc)
             logger.info("assistant: the rules answer instead of the model (%s)", exc)
     if source == "rules":
         intent = intents.parse(question, default_language=language)
@@ -177,7 +182,13 @@ def answer(*, caller: Caller, message: str, conversation_id: str | None, owner: 
         history, conversations.Turn(question=question, answer=text, results=results)
     )
     return Answer(
-        text=text, conversation_id=history.id, language=language, source=source, results=results
+        text=text,
+        conversation_id=history.id,
+        language=language,
+        source=source,
+        results=results,
+        corrected=corrected,
+        fallback_reason=reason,
     )
 
 
