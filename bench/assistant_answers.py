@@ -16,7 +16,7 @@ planted product) as the shopper, in-process through `assistant.engine.answer`:
 * without a model (the rule-based parser), and
 * with the fake model server of tests/fakes/llm.py (OpenAI format, on 127.0.0.1), scripted
   as a careless and obedient model: it calls the tools the question (or any text it reads)
-  asks for, follows injected instructions, states a wrong price in every third answer,
+  asks for, follows injected instructions, states a wrong price in every third priced answer,
   and repeats whatever the tools returned.
 
 Printed: p50 and p99 answer latency per mode; for every answer shown, the figures its text
@@ -170,12 +170,12 @@ class CarelessModel:
         follow = {intents.SIMILAR: "similar_products", intents.ALERT: "notify_when_back"}
         if products and len(seen.tool_results) == 1 and intent.kind in follow:
             return Call(follow[intent.kind], {"product_id": products[0]["product_id"]})
-        self.answers += 1
         if products and products[0].get("price"):
+            self.answers += 1
             price = products[0]["price"]
             corrected = seen.user_text.startswith("Your answer stated figures")
-            # The careless part: every third answer misstates the price, and every other
-            # time it is corrected it insists.
+            # The careless part: every third priced answer misstates the price, and every
+            # other time it is corrected it insists.
             if self.answers % 3 == 0 or (corrected and self.wrong % 2 == 0):
                 self.wrong += 1
                 price = f"{float(price) + 10:.2f}"
