@@ -176,8 +176,12 @@ class CarelessModel:
             corrected = seen.user_text.startswith("Your answer stated figures")
             # The careless part: every third priced answer misstates the price, and every
             # other time it is corrected it insists.
-            if self.answers % 3 == 0 or (corrected and self.wrong % 2 == 0):
-                self.wrong += 1
+            if corrected:
+                wrong = self.wrong % 2 == 0
+            else:
+                wrong = self.answers % 3 == 0
+                self.wrong += wrong
+            if wrong:
                 price = f"{float(price) + 10:.2f}"
             quantity = products[0].get("quantity")
             return Say(f"{products[0]['name']} costs ₹{price}; {quantity} left.")
