@@ -154,3 +154,22 @@ def test_tell_me_when_it_is_back_without_a_contact_gives_the_subscribe_link(shop
 
 def test_a_question_without_a_product_gets_the_help_text(shop, caller_at):
     assert ask(caller_at(), "hello").text.startswith("I can tell you whether a product")
+
+
+def test_a_conversation_keeps_its_last_turns_only(shop, caller_at, settings):
+    from shelfwatch.assistant import conversation
+
+    settings.ASSISTANT_KEEP_TURNS = 2
+    caller = caller_at(shop.shopper)
+    first = ask(caller, "What does amul butter cost?")
+    for question in ("how many points do I have", "where is my order", "is amul butter in stock"):
+        answer = ask(caller, question, first.conversation_id)
+        assert answer.conversation_id == first.conversation_id
+    kept = conversation.load(first.conversation_id, owner=engine.owner_of(caller))
+    assert [turn.question for turn in kept.turns] == [
+        "where is my order",
+        "is amul butter in stock",
+    ]
+    # Someone else presenting the id gets a new, empty conversation.
+    other = conversation.load(first.conversation_id, owner="user:999999")
+    assert other.id != first.conversation_id and other.turns == []
