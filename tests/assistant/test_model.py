@@ -231,7 +231,17 @@ def test_a_plain_http_model_elsewhere_is_not_used(shop, caller_at, fake_llm, set
 def test_unknown_tools_and_bad_arguments_are_answered_not_raised(shop, caller_at, fake_llm):
     fake_llm.script(
         [Call("drop_tables", {}), Call("check_availability", {"product_id": "x' OR 1=1"})],
+        [
+            Call("search_products", {"query": {"$ne": 1}}),
+            Call("similar_products", {"product_id": 10**30}),
+            Call("order_status", {"order_number": -5}),
+            Call("notify_when_back", {"product_id": True}),
+        ],
+        [Call("order_status", {"order_number": "9" * 40}), Call("check_availability", {})],
         lambda seen: Say(json.dumps(seen.tool_results)),
     )
-    answer = ask(caller_at(), "hi")
+    answer = ask(caller_at(shop.shopper), "hi")
+    assert answer.source == "model"
     assert '"error": "unknown_tool"' in answer.text and '"found": false' in answer.text
+    assert '"error": "missing_arguments"' in answer.text
+    assert '"orders": []' in answer.text

@@ -32,6 +32,7 @@ from shelfwatch.shop.storefront_alerts import alert_item_for
 SEARCH_LIMIT = 5
 DESCRIPTION_CHARS = 200
 ORDER_LIMIT = 3
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def _store_out(caller: Caller) -> dict[str, Any] | None:
 def search_products(caller: Caller, *, query: str) -> dict[str, Any]:
     """Public products matching `query`, with stock and price at the caller's store; when
     that store keeps none of them, the catalog's matches (marked as not kept there)."""
-    query = (query or "").strip()[:100]
+    query = (query if isinstance(query, str) else "").strip()[:100]
     if not query:
         return {"query": "", "count": 0, "products": [], "store": _store_out(caller)}
     page = storefront.shelf(
@@ -112,10 +113,24 @@ def _closeness(query: str, item: dict[str, Any]) -> float:
     return max(fuzz.ratio(query.lower(), name.lower()) for name in names if name)
 
 
-def _product(product_id: Any) -> Product | None:
+def _id(value: Any) -> int | None:
+    """A row id from a model's argument: a positive 64-bit integer, or None."""
+    if isinstance(value, bool):
+        return None
     try:
-        product = storefront.storefront_product(int(product_id))
-    except (NotFound, TypeError, ValueError):
+        number = int(str(value).lstrip("#").strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
+def _product(product_id: Any) -> Product | None:
+    number = _id(product_id)
+    if number is None:
+        return None
+    try:
+        product = storefront.storefront_product(number)
+    except NotFound:
         return None
     return None if product.merged_into_id else product
 
@@ -169,10 +184,7 @@ def order_status(caller: Caller, *, order_number: Any = None) -> dict[str, Any]:
     orders = customer_orders(principal=caller.principal, session_key=caller.session_key)
     out: dict[str, Any] = {"signed_in": caller.principal is not None}
     if order_number not in (None, ""):
-        try:
-            number = int(str(order_number).lstrip("#").strip())
-        except ValueError:
-            number = None
+        number = _id(order_number)
         out["order_number_asked"] = number
         orders = orders.filter(pk=number) if number is not None else orders.none()
     found = list(orders.order_by("-pk")[:ORDER_LIMIT])
