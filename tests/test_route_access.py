@@ -69,6 +69,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/products/{product_id}/images"): everyone(404),
     ("GET", "/api/v1/products/{product_id}/recommendations"): everyone(404),
     ("GET", "/api/v1/recommendations/for-me"): signed_in(200),
+    ("POST", "/api/v1/assistant"): everyone(422),
     ("DELETE", "/api/v1/products/{product_id}/images/{sha256}"): signed_in(404),
     ("GET", "/api/v1/catalog/categories"): everyone(200),
     ("POST", "/api/v1/catalog/categories"): admins(422),

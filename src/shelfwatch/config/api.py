@@ -195,6 +195,7 @@ def mount_routers() -> None:
     from shelfwatch.accounts.api import api_keys_router, auth_router
     from shelfwatch.alerts.api import contacts_router, subscriptions_router
     from shelfwatch.analytics.api import router as analytics_router
+    from shelfwatch.assistant.api import router as assistant_router
     from shelfwatch.catalog.api import catalog_router, products_router
     from shelfwatch.catalog.images_api import images_router
     from shelfwatch.events.api import router as events_router
@@ -241,3 +242,4 @@ def mount_routers() -> None:
     api.add_router("/loyalty", loyalty_router)
     api.add_router("/feeds", feeds_router)
     api.add_router("/analytics", analytics_router)
+    api.add_router("/assistant", assistant_router)

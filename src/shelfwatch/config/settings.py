@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "shelfwatch.ops",
     "shelfwatch.recommend",
     "shelfwatch.analytics",
+    "shelfwatch.assistant",
 ]
 if REDIS_URL:
     INSTALLED_APPS += ["django_tasks_rq", "django_rq"]
@@ -233,6 +234,9 @@ THROTTLE_RATES = {
     "anon": env_str("THROTTLE_ANON", "120/m"),
     "user": env_str("THROTTLE_USER", "600/m"),
     "auth": env_str("THROTTLE_AUTH", "10/m"),
+    # The shopping assistant: each answer may cost a model call, so it has its own limits.
+    "assistant_ip": env_str("THROTTLE_ASSISTANT_IP", "30/m"),
+    "assistant_user": env_str("THROTTLE_ASSISTANT_USER", "20/m"),
 }
 
 # --- requests, security ---------------------------------------------------------------------
@@ -548,6 +552,27 @@ WHATSAPP_OPERATOR_EMAILS = env_list("WHATSAPP_OPERATOR_EMAILS", [])
 # Meta's default throughput for a business phone number is 80 messages a second; numbers
 # upgraded by Meta may go to 1,000.
 WHATSAPP_RATE_PER_SECOND = min(1000.0, float(env_str("WHATSAPP_RATE_PER_SECOND", "80")))
+
+# --- shopping assistant ---------------------------------------------------------------------
+
+# Without ASSISTANT_LLM_BASE_URL the assistant answers with its rule-based parser. With it, the
+# model picks the tools and phrases the answer. Provider "openai" speaks any OpenAI-compatible
+# /chat/completions; "gemini" speaks Gemini's REST generateContent. The URL must be https,
+# except http to a loopback address inside OUTBOUND_ALLOWED_NETWORKS (a local model, a test).
+ASSISTANT_LLM_PROVIDER = env_str("ASSISTANT_LLM_PROVIDER", "openai")
+ASSISTANT_LLM_BASE_URL = env_str("ASSISTANT_LLM_BASE_URL")
+ASSISTANT_LLM_MODEL = env_str("ASSISTANT_LLM_MODEL")
+ASSISTANT_LLM_API_KEY = env_str("ASSISTANT_LLM_API_KEY")
+# Caps per answer: model rounds that may call tools, tokens the model may write per call and
+# spend in all, and the wall-clock budget after which the rule-based answer is given.
+ASSISTANT_MAX_TOOL_ROUNDS = env_int("ASSISTANT_MAX_TOOL_ROUNDS", 4)
+ASSISTANT_MAX_OUTPUT_TOKENS = env_int("ASSISTANT_MAX_OUTPUT_TOKENS", 400)
+ASSISTANT_MAX_TOTAL_TOKENS = env_int("ASSISTANT_MAX_TOTAL_TOKENS", 8000)
+ASSISTANT_TIME_BUDGET_SECONDS = float(env_str("ASSISTANT_TIME_BUDGET_SECONDS", "20"))
+ASSISTANT_MAX_MESSAGE_CHARS = env_int("ASSISTANT_MAX_MESSAGE_CHARS", 500)
+# Turns of one conversation kept (in the cache) and how long an idle one lives.
+ASSISTANT_KEEP_TURNS = env_int("ASSISTANT_KEEP_TURNS", 6)
+ASSISTANT_CONVERSATION_SECONDS = env_int("ASSISTANT_CONVERSATION_SECONDS", 3600)
 
 LOGGING = {
     "version": 1,

@@ -31,4 +31,5 @@ urlpatterns = [
     path("stores/", include("shelfwatch.inventory.urls")),
     path("subscribe", alerts_views.subscribe_page, name="subscribe"),
     path("alerts/", include("shelfwatch.alerts.urls")),
+    path("assistant/", include("shelfwatch.assistant.urls")),
 ]
