@@ -81,6 +81,15 @@ def _fresh_redis():
     yield
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Views a test left in this process's buffer would be written at exit, after the test
+    database is gone; drop them instead."""
+    from shelfwatch.analytics import tracking
+
+    with tracking._local_lock:
+        tracking._local.clear()
+
+
 class Caller:
     """A test client that speaks JSON and carries one caller's credentials."""
 

@@ -177,7 +177,7 @@ def answer(*, caller: Caller, message: str, conversation_id: str | None, owner: 
         known = grounding.known_figures([*history.results(), *results])
         if grounding.ungrounded(text, known):  # never expected: then say only what is safe
             logger.error("assistant: a rule-based answer was not grounded: %r", text)
-            text = replies.TEXT[language]["help"]
+            text = replies.help_text(language)
     conversations.add_turn(
         history, conversations.Turn(question=question, answer=text, results=results)
     )

@@ -2,9 +2,8 @@
 English or Hindi.
 
 These answers are built only from tool results, so every figure in them is grounded by
-construction; they are also what a model's answer falls back to. The wording is kept here
-per language (not in the .po files) because the answer's language follows the question,
-whatever language the page is in.
+construction; they are also what a model's answer falls back to. Their wording is
+translated like any other, but in the question's language, whatever the page's is.
 """
 
 from __future__ import annotations
@@ -12,92 +11,59 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
+
 from shelfwatch.assistant import intents, tools
 from shelfwatch.assistant.tools import Caller
 
 _SYMBOLS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£"}
+LANGUAGES = ("en", "hi")
 
 TEXT = {
-    "en": {
-        "help": "I can tell you whether a product is in stock here, what it costs, what is "
-        "like it, where your order is, how many points you have, and let you know when "
-        "something is back. Which product do you mean?",
-        "not_found": "I could not find “{query}” in our catalog.",
-        "no_store": "Choose a store first, then I can tell you about its shelves.",
-        "in_stock": "Yes, {name} is in stock at {store}: {quantity} left, at {price}.",
-        "out_of_stock": "{name} is out of stock at {store} right now.",
-        "not_kept": "{store} does not keep {name}.",
-        "stores_with": "{name}: {offers}.",
-        "offer": "{store} has {quantity} at {price}",
-        "offer_out": "{store} is out of it",
-        "nowhere": "No open store keeps {name} right now.",
-        "price": "{name} costs {price} at {store}.",
-        "no_price": "{store} has not set a price for {name}.",
-        "similar": "Like {name}: {items}.",
-        "no_similar": "I have nothing similar to {name} in stock right now.",
-        "order": "Order #{number} (placed {placed} at {store}): {status}. Total {total}.",
-        "order_missing": "I cannot find order #{number} among your orders.",
-        "no_orders": "I cannot see any orders of yours. Orders placed while signed out show "
-        "here only in the browser they were placed from; sign in to see your account's.",
-        "points": "You have {points} points at {store} (worth {worth}).",
-        "no_points": "You have no points yet.",
-        "sign_in_points": "Sign in to see your points.",
-        "subscribed": "Done: we will tell you when {name} is back at {store}.",
-        "needs_contact": "To be told when {name} is back, add where to reach you on the "
-        "alerts page: {link}",
-        "no_alerts": "{store} does not take back-in-stock alerts for {name}.",
-        "list_sep": ", ",
-    },
-    "hi": {
-        "help": "मैं बता सकता हूँ कि कोई सामान यहाँ स्टॉक में है या नहीं, उसकी कीमत, उसके जैसे "
-        "सामान, आपका ऑर्डर कहाँ है, आपके पॉइंट्स, और सामान वापस आने पर आपको सूचना दे सकता हूँ। "
-        "आप किस सामान के बारे में पूछ रहे हैं?",
-        "not_found": "हमारी सूची में “{query}” नहीं मिला।",
-        "no_store": "पहले एक दुकान चुनें, फिर मैं उसके सामान के बारे में बता सकता हूँ।",
-        "in_stock": "हाँ, {name} {store} में स्टॉक में है: {quantity} बचे हैं, कीमत {price}।",
-        "out_of_stock": "{name} अभी {store} में स्टॉक में नहीं है।",
-        "not_kept": "{store} में {name} नहीं रखा जाता।",
-        "stores_with": "{name}: {offers}।",
-        "offer": "{store} में {quantity}, कीमत {price}",
-        "offer_out": "{store} में स्टॉक में नहीं",
-        "nowhere": "अभी कोई खुली दुकान {name} नहीं रखती।",
-        "price": "{store} में {name} की कीमत {price} है।",
-        "no_price": "{store} ने {name} की कीमत तय नहीं की है।",
-        "similar": "{name} जैसे: {items}।",
-        "no_similar": "अभी {name} जैसा कुछ स्टॉक में नहीं है।",
-        "order": "ऑर्डर #{number} ({placed} को {store} में दिया गया): {status}। कुल {total}।",
-        "order_missing": "आपके ऑर्डरों में ऑर्डर #{number} नहीं मिला।",
-        "no_orders": "मुझे आपका कोई ऑर्डर नहीं दिख रहा। बिना साइन इन किए दिए गए ऑर्डर उसी "
-        "ब्राउज़र में दिखते हैं जिससे दिए गए थे; अपने खाते के ऑर्डर देखने के लिए साइन इन करें।",
-        "points": "{store} में आपके {points} पॉइंट्स हैं (मूल्य {worth})।",
-        "no_points": "अभी आपके कोई पॉइंट्स नहीं हैं।",
-        "sign_in_points": "अपने पॉइंट्स देखने के लिए साइन इन करें।",
-        "subscribed": "हो गया: {name} {store} में वापस आने पर हम आपको बताएँगे।",
-        "needs_contact": "{name} वापस आने पर सूचना पाने के लिए अलर्ट पेज पर अपना संपर्क जोड़ें: {link}",
-        "no_alerts": "{store} {name} के लिए स्टॉक अलर्ट नहीं लेती।",
-        "list_sep": ", ",
-    },
+    "help": gettext_noop(
+        "I can tell you whether a product is in stock here, what it costs, what is like it, "
+        "where your order is, how many points you have, and let you know when something is "
+        "back. Which product do you mean?"
+    ),
+    "not_found": gettext_noop("I could not find “{query}” in our catalog."),
+    "no_store": gettext_noop("Choose a store first, then I can tell you about its shelves."),
+    "in_stock": gettext_noop("Yes, {name} is in stock at {store}: {quantity} left, at {price}."),
+    "out_of_stock": gettext_noop("{name} is out of stock at {store} right now."),
+    "not_kept": gettext_noop("{store} does not keep {name}."),
+    "stores_with": gettext_noop("{name}: {offers}."),
+    "offer": gettext_noop("{store} has {quantity} at {price}"),
+    "offer_out": gettext_noop("{store} is out of it"),
+    "nowhere": gettext_noop("No open store keeps {name} right now."),
+    "price": gettext_noop("{name} costs {price} at {store}."),
+    "no_price": gettext_noop("{store} has not set a price for {name}."),
+    "similar": gettext_noop("Like {name}: {items}."),
+    "no_similar": gettext_noop("I have nothing similar to {name} in stock right now."),
+    "order": gettext_noop("Order #{number} (placed {placed} at {store}): {status}. Total {total}."),
+    "order_missing": gettext_noop("I cannot find order #{number} among your orders."),
+    "no_orders": gettext_noop(
+        "I cannot see any orders of yours. Orders placed while signed out show here only in "
+        "the browser they were placed from; sign in to see your account's."
+    ),
+    "points": gettext_noop("You have {points} points at {store} (worth {worth})."),
+    "no_points": gettext_noop("You have no points yet."),
+    "sign_in_points": gettext_noop("Sign in to see your points."),
+    "subscribed": gettext_noop("Done: we will tell you when {name} is back at {store}."),
+    "needs_contact": gettext_noop(
+        "To be told when {name} is back, add where to reach you on the alerts page: {link}"
+    ),
+    "no_alerts": gettext_noop("{store} does not take back-in-stock alerts for {name}."),
+    "list_sep": gettext_noop(", "),
 }
 
 STATUS = {
-    "en": {
-        "pending": "placed, waiting for the store to confirm",
-        "confirmed": "confirmed",
-        "preparing": "being prepared",
-        "ready": "ready for pickup",
-        "out_for_delivery": "out for delivery",
-        "delivered": "delivered",
-        "cancelled": "cancelled",
-    },
-    "hi": {
-        "pending": "दिया गया, दुकान की पुष्टि बाकी",
-        "confirmed": "पुष्टि हो गई",
-        "preparing": "तैयार किया जा रहा है",
-        "ready": "पिकअप के लिए तैयार",
-        "out_for_delivery": "डिलीवरी के लिए निकल चुका है",
-        "delivered": "पहुँचा दिया गया",
-        "cancelled": "रद्द",
-    },
+    "pending": gettext_noop("placed, waiting for the store to confirm"),
+    "confirmed": gettext_noop("confirmed"),
+    "preparing": gettext_noop("being prepared"),
+    "ready": gettext_noop("ready for pickup"),
+    "out_for_delivery": gettext_noop("out for delivery"),
+    "delivered": gettext_noop("delivered"),
+    "cancelled": gettext_noop("cancelled"),
 }
 
 
@@ -120,12 +86,22 @@ def _name(product: dict[str, Any], language: str) -> str:
     return product["name"]
 
 
+def help_text(language: str) -> str:
+    """What the assistant can answer, in `language`: said when nothing safer is left."""
+    return _Say(language)("help")
+
+
 class _Say:
     def __init__(self, language: str) -> None:
-        self.language = language if language in TEXT else "en"
+        self.language = language if language in LANGUAGES else "en"
 
     def __call__(self, key: str, **values: Any) -> str:
-        return TEXT[self.language][key].format(**values)
+        return self.text(TEXT[key]).format(**values)
+
+    def text(self, message: str) -> str:
+        """`message` translated into the answer's language."""
+        with translation.override(self.language):
+            return gettext(message)
 
 
 def _product_answer(intent: intents.Intent, caller: Caller, say: _Say, results: list) -> str:
@@ -201,7 +177,7 @@ def _order_answer(intent: intents.Intent, caller: Caller, say: _Say, results: li
             number=order["order_number"],
             placed=_day(order["placed_on"], say.language),
             store=order["store"],
-            status=STATUS[say.language].get(order["status"], order["status"]),
+            status=say.text(STATUS.get(order["status"], order["status"])),
             total=money(order["total"], order["currency"]),
         )
         for order in found["orders"]
