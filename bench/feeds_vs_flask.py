@@ -2,6 +2,7 @@
 same precompressed snapshot (the twin in ../shared/twins/flask_feed, `/fetch-data-file`).
 
     .venv/bin/python bench/feeds_vs_flask.py [--orders 30000] [--rounds 4] [--twins DIR]
+        [--write-results]
 
 One data directory (SQLite) holds the orders and the `orders` feed's snapshot; the twin is
 given the same bytes (its `data_cache.json.gz` is our stored file, its `data_cache.json`
@@ -10,6 +11,7 @@ in alternating order, each side gets: sequential gzip downloads on fresh connect
 to first byte and full transfer), If-None-Match revalidations answered 304 on fresh
 connections and on one keep-alive connection, each with the CPU seconds the server's
 process tree used per request. Medians over rounds; ours / twin beside them.
+`--write-results` puts the printed report in its section of bench/RESULTS.md.
 
 The twin's virtual environment (flask, flask-compress and the granian we run) is made in
 var/twin-venvs/flask on first use.
@@ -33,6 +35,7 @@ import machine
 from cpuload import _cpu_seconds
 from feeds_orders import build_orders, keep_alive_times, request, setup_django, timed_refresh
 from http_baseline import granian_wsgi_argv, web_argv
+from results_file import write_section
 from servers import REPO_DIR, Server, clean_env, free_port, http_probe, process_tree, running
 
 THREADS = 4
@@ -52,8 +55,9 @@ def twin_python(venvs: Path) -> Path:
     return python
 
 
-def build(data_dir: str, orders: int) -> tuple[str, str, Path]:
-    """Orders, the `orders` feed's snapshot and an API key; (key, etag, stored gzip file)."""
+def build(data_dir: str, orders: int) -> tuple[str, str, Path, str]:
+    """Orders, the `orders` feed's snapshot and an API key; (key, etag, stored gzip file,
+    a line describing the snapshot)."""
     setup_django(data_dir)
     from django.db import connection
 
@@ -77,12 +81,12 @@ def build(data_dir: str, orders: int) -> tuple[str, str, Path]:
         shutil.copyfileobj(src, out)
     with gzip.open(stored) as src, stored.with_suffix("").open("wb") as out:
         shutil.copyfileobj(src, out)
-    print(
+    described = (
         f"snapshot: {snapshot.record_count:,} orders, {snapshot.raw_bytes / 1e6:.1f} MB JSON, "
         f"{snapshot.stored_bytes / 1e6:.1f} MB gzip"
     )
     connection.close()
-    return created.raw, snapshot.etag, stored
+    return created.raw, snapshot.etag, stored, described
 
 
 def cpu_of(server: Server) -> float:
@@ -137,20 +141,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=30_000)
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=20, help="downloads per round and side")
+    parser.add_argument("--requests", type=int, default=40, help="downloads per round and side")
     parser.add_argument("--twins", default=str(REPO_DIR.parent / "shared" / "twins"))
     parser.add_argument("--venvs", default=str(REPO_DIR / "var" / "twin-venvs"))
+    parser.add_argument("--write-results", action="store_true", help="refresh bench/RESULTS.md")
     args = parser.parse_args()
     twin_dir = Path(args.twins) / "flask_feed"
     if not (twin_dir / "app.py").exists():
         sys.exit(f"no Flask twin in {twin_dir} (use --twins)")
-    print(machine.render(machine.describe()))
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    report: list[str] = []
+
+    def say(line: str = "") -> None:
+        print(line, flush=True)
+        report.append(line)
+
+    say("Feed downloads: `shelfwatch web` beside the Flask `send_file` twin")
+    say()
+    say("```")
+    say(machine.render(machine.describe()))
+    say(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    say("```")
     python = twin_python(Path(args.venvs))
     workdir = Path(tempfile.mkdtemp(prefix="feeds-vs-flask-"))
     try:
         data_dir = str(workdir / "data")
-        key, etag, stored = build(data_dir, args.orders)
+        key, etag, stored, described = build(data_dir, args.orders)
+        say(described)
         ours_env = clean_env({"DATA_DIR": data_dir, "THROTTLE_ENABLED": "0"})
         ours_env |= {"SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING"}
         twin_env = clean_env(
@@ -196,8 +212,11 @@ def main() -> None:
                 for name in order:
                     results[name].append(one_side(*sides[name], args.requests))
                 print(f"round {index + 1}: done ({' then '.join(order)})", flush=True)
-        report(results)
-        print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        for line in table(results):
+            say(line)
+        say(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if args.write_results:
+            write_section("feeds_vs_flask", "\n".join(report))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -213,17 +232,25 @@ def request_etag(server: Server, headers: dict) -> str:
     return response.getheader("ETag") or ""
 
 
-def report(results: dict[str, list[dict]]) -> None:
+def table(results: dict[str, list[dict]]) -> list[str]:
+    """The report's lines: medians per measure, ours beside the twin's."""
     size = results["ours"][0]["bytes"]
+    lines = []
     if size != results["twin"][0]["bytes"]:
-        print(f"warning: bodies differ: ours {size} bytes, twin {results['twin'][0]['bytes']}")
-    print(f"\nmedians over {len(results['ours'])} rounds ({size / 1e6:.1f} MB gzip body):")
-    print("| measure | shelfwatch web | Flask send_file twin | ours / twin |")
-    print("| --- | --- | --- | --- |")
+        lines.append(f"warning: bodies differ: ours {size}, twin {results['twin'][0]['bytes']}")
+    lines += [
+        "",
+        f"medians over {len(results['ours'])} rounds ({size / 1e6:.1f} MB gzip body):",
+        "",
+        "| measure | shelfwatch web | Flask send_file twin | ours / twin |",
+        "| --- | --- | --- | --- |",
+    ]
     for label, field in ROWS:
         ours = statistics.median(r[field] for r in results["ours"])
         twin = statistics.median(r[field] for r in results["twin"])
-        print(f"| {label} | {ours:.3f} | {twin:.3f} | {ours / twin:.2f} |")
+        lines.append(f"| {label} | {ours:.3f} | {twin:.3f} | {ours / twin:.2f} |")
+    lines.append("")
+    return lines
 
 
 if __name__ == "__main__":
