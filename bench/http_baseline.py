@@ -50,6 +50,7 @@ import deployments
 import loadgen
 import machine
 import sse_fanout
+from results_file import RESULTS, write_section
 from servers import (
     BENCH_DIR,
     GRANIAN,
@@ -71,9 +72,6 @@ HEALTH = "/health"
 ME = "/api/v1/auth/me"
 MINIMAL_PATH = "/api/health"
 MINIMAL_USER_PATH = "/api/user"
-RESULTS = BENCH_DIR / "RESULTS.md"
-BEGIN_MARK = "<!-- http_baseline: generated section, refreshed by --write-results -->"
-END_MARK = "<!-- /http_baseline -->"
 TOKENS_SCRIPT = BENCH_DIR / "rotate_tokens.lua"
 TOKENS = 500  # users the diagnostic /me run rotates over, so that default rate limits hold
 # The headline /me rows use one JWT, as a client would; its per-user limit is raised so the
@@ -487,19 +485,6 @@ def report(
     return "\n".join(lines)
 
 
-def write_results(section: str) -> None:
-    """Replace the generated section of RESULTS.md (or append one)."""
-    block = f"{BEGIN_MARK}\n\n{section}\n\n{END_MARK}"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if BEGIN_MARK in text and END_MARK in text:
-        head, _, rest = text.partition(BEGIN_MARK)
-        _, _, tail = rest.partition(END_MARK)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
-
-
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -600,7 +585,7 @@ def main() -> None:
     print()
     print(text)
     if args.write_results:
-        write_results(text)
+        write_section("http_baseline", text)
         print(f"\n{RESULTS} updated.")
 
 

@@ -19,6 +19,8 @@ class EventMessage:
     payload: dict[str, Any]
     created_at: str
     json: str = field(default="", compare=False, repr=False)
+    # The SSE frame (`id:`, `event:`, `data:` lines), encoded once for every client.
+    frame: bytes = field(default=b"", compare=False, repr=False)
 
     @classmethod
     def from_event(cls, event: Event) -> EventMessage:
@@ -45,7 +47,8 @@ class EventMessage:
         }
         # Compact separators: this string crosses Redis and goes to every subscribed client.
         encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-        return cls(id, type, topics, payload, created_at, encoded)
+        frame = f"id: {id}\nevent: {type}\ndata: {encoded}\n\n".encode()
+        return cls(id, type, topics, payload, created_at, encoded, frame)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> EventMessage:

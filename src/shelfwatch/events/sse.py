@@ -32,6 +32,8 @@ def event_frame(message: EventMessage, *, with_id: bool = True) -> bytes:
     that committed late with an id below one already sent, so reconnecting never moves
     the cursor backwards.
     """
+    if with_id and message.frame:
+        return message.frame
     lines = f"id: {message.id}\n" if with_id else ""
     return f"{lines}event: {message.type}\ndata: {message.json}\n\n".encode()
 
