@@ -3,9 +3,10 @@ fitted in closed form from the pair counts, served as per-item lists like the pa
 
 With G = XᵀX (the pair counts, each item's count on the diagonal) and P = (G + λI)⁻¹,
 the weights are B = -P / diag(P) with diag(B) = 0: B[i, j] is how much holding i says
-about also holding j, each item's column regressed on all the others at once. So a staple
-that is in every basket earns no weight from being everywhere, and two items that each go
-with bread do not vote twice for bread.
+about also holding j, each item's column regressed on all the others at once. So an item
+that goes with i only by way of a third item that i goes with gets no weight from i (pair
+counts list it), and items that say the same thing share their vote. It does not by itself
+discount staples: an item in most baskets still gets weight from most items.
 
 The inverse is dense (items x items), so only the `max_items` most bought items are
 fitted; every other item keeps the pair scorer's list (`together.py`). A basket's score
