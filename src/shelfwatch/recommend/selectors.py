@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from shelfwatch.catalog.models import Product, VerificationStatus
@@ -220,6 +220,16 @@ def add_these_too(
     )
 
 
+def _a_stock_item(product_ref: OuterRef, store: Store | None = None) -> Subquery:
+    """The id of one stock item holding the product (at `store` when given), or null: as
+    `_in_stock`, but PostgreSQL probes the index once per row where, for EXISTS over a
+    few hundred order lines, it chose to hash the whole stock table."""
+    items = StockItem.objects.filter(product=product_ref, quantity__gt=0, store__is_active=True)
+    if store is not None:
+        items = items.filter(store=store)
+    return Subquery(items.values("pk")[:1])
+
+
 def _own_history(
     user, *, now: datetime, store: Store | None
 ) -> tuple[dict[int, float], dict[int, Product], set[int]]:
@@ -243,11 +253,11 @@ def _own_history(
         )
         .annotate(
             ordered_at=F("order__created_at"),
-            available=_in_stock(OuterRef("product_id")),
+            available=_a_stock_item(OuterRef("product_id")),
         )
     )
     if store is not None:
-        lines = lines.annotate(here=_in_stock(OuterRef("product_id"), store))
+        lines = lines.annotate(here=_a_stock_item(OuterRef("product_id"), store))
     entries = list(lines)
     ages = [(now - line.ordered_at).total_seconds() / 86400 for line in entries]
     weights = decay_weights(ages, half_life_days=OWN_HALF_LIFE_DAYS).tolist()
@@ -258,12 +268,12 @@ def _own_history(
         bought[line.product_id] += weight
         product = line.product
         if (
-            line.available
+            line.available is not None
             and product.status == VerificationStatus.VERIFIED
             and product.merged_into_id is None
         ):
             shown[product.pk] = product
-            if getattr(line, "here", False):
+            if getattr(line, "here", None) is not None:
                 here.add(product.pk)
     return bought, shown, here
 
