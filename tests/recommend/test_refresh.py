@@ -144,3 +144,53 @@ def test_no_orders_leave_no_lists_and_no_error(grocery, orders):
         grocery.order(["milk"])
 
     assert refresh_together() == 0
+
+
+def chained_history(g) -> None:
+    # Bread goes with butter, jam goes with butter; bread and jam meet only where butter
+    # is, and less often there than butter alone would predict. Turmeric and chilli are
+    # a pair of their own, bought least.
+    for _ in range(10):
+        g.order(["bread", "butter"])
+        g.order(["butter", "jam"])
+    for _ in range(5):
+        g.order(["bread", "butter", "jam"])
+    for _ in range(3):
+        g.order(["turmeric", "chilli"])
+
+
+def test_with_enough_orders_the_most_bought_products_list_their_ease_weights(grocery, settings):
+    settings.RECOMMEND_EASE_MIN_ORDERS = 10
+    settings.RECOMMEND_EASE_MAX_ITEMS = 3
+    settings.RECOMMEND_EASE_L2 = 1.0
+    chained_history(grocery)
+
+    written = refresh_together()
+
+    # EASE: jam says nothing about bread that butter does not already say.
+    assert listed(Together, grocery["bread"]) == [grocery["butter"].pk]
+    assert listed(Together, grocery["jam"]) == [grocery["butter"].pk]
+    assert set(listed(Together, grocery["butter"])) == {grocery["bread"].pk, grocery["jam"].pk}
+    # Beyond the three most bought: the pair scorer's list, scaled to the fitted weights.
+    assert listed(Together, grocery["turmeric"]) == [grocery["chilli"].pk]
+    fitted_best = sorted(
+        Together.objects.filter(
+            rank=0, product__in=[grocery[n] for n in ("bread", "butter", "jam")]
+        ).values_list("score", flat=True)
+    )
+    turmeric = Together.objects.get(product=grocery["turmeric"])
+    assert turmeric.score == pytest.approx(fitted_best[1])
+    assert written == Together.objects.count() == 6
+
+
+def test_with_too_few_orders_or_ease_off_the_pair_scorer_builds_every_list(grocery, settings):
+    settings.RECOMMEND_EASE_L2 = 1.0
+    chained_history(grocery)
+
+    for min_orders, max_items in ((1000, 3000), (10, 0)):
+        settings.RECOMMEND_EASE_MIN_ORDERS = min_orders
+        settings.RECOMMEND_EASE_MAX_ITEMS = max_items
+        refresh_together()
+
+        assert listed(Together, grocery["bread"]) == [grocery["butter"].pk, grocery["jam"].pk]
+        assert Together.objects.get(product=grocery["bread"], rank=0).score == 1.0

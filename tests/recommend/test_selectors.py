@@ -137,3 +137,29 @@ def test_for_you_reads_only_the_shoppers_latest_orders(history, make_user):
     rebought = [p.product.pk for p in for_you(shopper, store=g.here) if p.reason == "bought_before"]
 
     assert rebought == [g["milk"].pk]
+
+
+def test_for_you_takes_three_queries_with_a_store_and_two_without(
+    history, make_user, django_assert_num_queries
+):
+    g = history
+    shopper = make_user("counted@example.com")
+    for days in (3, 10, 17):
+        g.order(["milk", "turmeric", "butter", "pending"], user=shopper, days_ago=days)
+    g.order(["bread", "rusk"], user=shopper, days_ago=40)
+
+    # The order lines with their products and stock flags; the partners; the store's stock.
+    with django_assert_num_queries(3):
+        here = for_you(shopper, store=g.here)
+    with django_assert_num_queries(2):
+        anywhere = for_you(shopper, store=None)
+
+    # In stock here first; out of stock everywhere (rusk) and not public (pending) never.
+    flags = [p.in_stock_here for p in here]
+    assert flags == sorted(flags, reverse=True) and flags[0] and not flags[-1]
+    assert g["butter"].pk in ids(here) and here[ids(here).index(g["butter"].pk)].stock is None
+    for picks in (here, anywhere):
+        assert g["rusk"].pk not in ids(picks) and g["pending"].pk not in ids(picks)
+    rebought = {g[name].pk for name in ("milk", "turmeric", "butter")}
+    assert set(ids(anywhere)[:3]) == rebought
+    assert {p.reason for p in anywhere[:3]} == {"bought_before"}

@@ -449,6 +449,17 @@ SHOP_PAYMENT_PROVIDERS = (
     {"card": "shelfwatch.shop.payments.gateway.GatewayProvider"} if SHOP_PAYMENT_GATEWAY_URL else {}
 )
 
+# --- recommendations ------------------------------------------------------------------------
+
+# "Bought together" fits EASE (docs/recommendations.md) on this many of the most bought
+# products; the rest keep the pair scorer. The fit holds about three dense float64 matrices
+# of this side (3000: about 0.2 GB at the peak); 0 turns EASE off.
+RECOMMEND_EASE_MAX_ITEMS = env_int("RECOMMEND_EASE_MAX_ITEMS", 3000)
+# With fewer orders in the window than this, the pair scorer alone builds the lists.
+RECOMMEND_EASE_MIN_ORDERS = env_int("RECOMMEND_EASE_MIN_ORDERS", 1000)
+# EASE's L2 penalty, in (time-decayed) orders; chosen on the groceries baskets.
+RECOMMEND_EASE_L2 = float(env_str("RECOMMEND_EASE_L2", "100"))
+
 # --- data feeds -----------------------------------------------------------------------------
 
 FEEDS_DIR = Path(env_str("FEEDS_DIR") or DATA_DIR / "feeds").resolve()

@@ -9,12 +9,14 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from shelfwatch.catalog.matching import record_of
 from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.fast_insert import insert_all
+from shelfwatch.recommend.ease import Lists, fit_ease, served_lists
 from shelfwatch.recommend.models import AlsoViewed, RelatedList, Similar, Together
 from shelfwatch.recommend.similar import Described, similar_lists
 from shelfwatch.recommend.together import (
@@ -86,25 +88,41 @@ def _replace(model: type[RelatedList], lists: dict[int, list[tuple[int, float]]]
     return len(rows)
 
 
-def _public_lists(
-    co: CoOccurrence, product_ids: list[int], scoring: Scoring
-) -> dict[int, list[tuple[int, float]]]:
-    """Each product's best LIST_LENGTH partners by `scoring`, as product ids, where only
-    products a shopper may see are listed, on either side."""
+def _public_lists(lists: Lists, product_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
+    """`lists` (by item index) as product ids, each cut to LIST_LENGTH, where only products
+    a shopper may see are listed, on either side."""
     # (The whole public catalog's ids: a list of every counted id could pass the
     # database's limit on query parameters.)
     shown = set(
         visible_products(None).filter(merged_into__isnull=True).values_list("pk", flat=True)
     )
-    lists: dict[int, list[tuple[int, float]]] = {}
-    for anchor, best in co.top_per_item(scoring, LIST_LENGTH * 2).items():
+    public: dict[int, list[tuple[int, float]]] = {}
+    for anchor, best in lists.items():
         product_id = product_ids[anchor]
         if product_id not in shown:
             continue
         kept = [(product_ids[o], s) for o, s in best if product_ids[o] in shown]
         if kept:
-            lists[product_id] = kept[:LIST_LENGTH]
-    return lists
+            public[product_id] = kept[:LIST_LENGTH]
+    return public
+
+
+def _scored_lists(co: CoOccurrence, scoring: Scoring) -> Lists:
+    return co.top_per_item(scoring, LIST_LENGTH * 2)
+
+
+def together_lists(co: CoOccurrence, *, orders: int, progress: Progress = _quiet) -> Lists:
+    """The bought-together lists by item index, as stored: EASE on the
+    RECOMMEND_EASE_MAX_ITEMS most bought products once there are RECOMMEND_EASE_MIN_ORDERS
+    orders, the pair scorer for every other product."""
+    max_items = settings.RECOMMEND_EASE_MAX_ITEMS
+    fit = None
+    if max_items > 0 and orders >= settings.RECOMMEND_EASE_MIN_ORDERS:
+        fit = fit_ease(co, l2=settings.RECOMMEND_EASE_L2, max_items=max_items)
+    if fit is not None:
+        progress(f"together: EASE on {len(fit.items)} products")
+    # Twice the stored length: some partners are dropped as not public.
+    return served_lists(co, scoring=DEFAULT_SCORING, fit=fit, limit=LIST_LENGTH * 2)
 
 
 def refresh_together(*, now: datetime | None = None, progress: Progress = _quiet) -> int:
@@ -117,7 +135,7 @@ def refresh_together(*, now: datetime | None = None, progress: Progress = _quiet
         len(product_ids),
         weights=decay_weights(ages, half_life_days=HALF_LIFE_DAYS),
     )
-    lists = _public_lists(co, product_ids, DEFAULT_SCORING)
+    lists = _public_lists(together_lists(co, orders=len(baskets), progress=progress), product_ids)
     written = _replace(Together, lists)
     progress(f"together: {len(lists)} products listed, {written} rows")
     return written
@@ -131,7 +149,7 @@ def refresh_also_viewed(*, now: datetime | None = None, progress: Progress = _qu
         first_day=last_day - timedelta(days=VIEW_DAYS - 1), last_day=last_day
     )
     progress(f"also viewed: {len(product_ids)} products viewed, {len(co.anchors) // 2} pairs")
-    lists = _public_lists(co, product_ids, VIEWED_SCORING)
+    lists = _public_lists(_scored_lists(co, VIEWED_SCORING), product_ids)
     written = _replace(AlsoViewed, lists)
     progress(f"also viewed: {len(lists)} products listed, {written} rows")
     return written

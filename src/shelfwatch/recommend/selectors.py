@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from shelfwatch.catalog.models import Product, VerificationStatus
@@ -49,8 +49,11 @@ REBUY_WEIGHT = 1.5
 # keeps a read of a few hundred rows cheap.
 _PRODUCT_FIELDS = ("id", "name", "brand", "category_id", "net_quantity", "net_unit")
 _ROW_FIELDS = ("product_id", "other_id", "rank", "score", *(f"other__{f}" for f in _PRODUCT_FIELDS))
-# A basket or a shopper's history reads this many entries of each product's list.
+# A shopper's history reads this many entries of each product's list.
 PER_ANCHOR = 10
+# A basket reads every stored entry (refresh.LIST_LENGTH), as the quality bench scores
+# EASE's basket sums (bench/recommend_quality.py).
+BASKET_PER_ANCHOR = 30
 
 
 class StoreNotFound(NotFound):
@@ -86,10 +89,6 @@ def _in_stock(product_ref: OuterRef, store: Store | None = None) -> Exists:
     if store is not None:
         items = items.filter(store=store)
     return Exists(items)
-
-
-def _shown(products: QuerySet[Product]) -> QuerySet[Product]:
-    return products.filter(status=VerificationStatus.VERIFIED, merged_into__isnull=True)
 
 
 def _picks(
@@ -173,19 +172,21 @@ def similar_products(
 
 
 def _combined(
-    rows: list[RelatedList], anchor_weight: dict[int, float]
+    rows: list[RelatedList], anchor_weight: dict[int, float], *, per_anchor: bool
 ) -> tuple[dict[int, float], dict[int, Product], set[int]]:
-    """Sum each candidate's score over the anchors that list it, each anchor's scores
-    scaled so its best partner counts its weight (as `CoOccurrence.basket_scores` does);
-    returns the sums, the candidates' products and those in stock at the store."""
+    """Sum each candidate's score over the anchors that list it, times the anchor's weight
+    (1 when not given); with `per_anchor`, each anchor's scores are first scaled so its
+    best partner counts 1. Returns the sums, the candidates' products and those in stock
+    at the store."""
     best: dict[int, float] = defaultdict(float)
-    for row in rows:
-        best[row.product_id] = max(best[row.product_id], row.score)
+    if per_anchor:
+        for row in rows:
+            best[row.product_id] = max(best[row.product_id], row.score)
     total: dict[int, float] = defaultdict(float)
     products: dict[int, Product] = {}
     here: set[int] = set()
     for row in rows:
-        top = best[row.product_id]
+        top = best[row.product_id] if per_anchor else 1.0
         if top > 0:
             total[row.other_id] += anchor_weight.get(row.product_id, 1.0) * row.score / top
         products[row.other_id] = row.other
@@ -207,57 +208,87 @@ def add_these_too(
         basket,
         store=store,
         exclude=basket,
-        fetch=len(basket) * PER_ANCHOR,
-        ranks=PER_ANCHOR,
+        fetch=len(basket) * BASKET_PER_ANCHOR,
+        ranks=BASKET_PER_ANCHOR,
     )
-    total, products, here = _combined(rows, {})
+    # The stored weights are summed as they are: EASE's weights are built to add up over a
+    # basket, and the refresh scales the pair scorer's lists to match (recommend/ease.py).
+    total, products, here = _combined(rows, {}, per_anchor=False)
     ranked = sorted(total, key=lambda pid: (-total[pid], pid))
     return _picks(
         [(products[pid], "together") for pid in ranked], store=store, limit=limit, here=here
     )
 
 
-def _own_history(user, *, now: datetime) -> dict[int, float]:
-    """How much the shopper bought each product: their last OWN_ORDERS orders (not
-    cancelled) of the last OWN_HISTORY_DAYS, each weighted by its age."""
+def _a_stock_item(product_ref: OuterRef, store: Store | None = None) -> Subquery:
+    """The id of one stock item holding the product (at `store` when given), or null: as
+    `_in_stock`, but PostgreSQL probes the index once per row where, for EXISTS over a
+    few hundred order lines, it chose to hash the whole stock table."""
+    items = StockItem.objects.filter(product=product_ref, quantity__gt=0, store__is_active=True)
+    if store is not None:
+        items = items.filter(store=store)
+    return Subquery(items.values("pk")[:1])
+
+
+def _own_history(
+    user, *, now: datetime, store: Store | None
+) -> tuple[dict[int, float], dict[int, Product], set[int]]:
+    """How much the shopper bought each product (their last OWN_ORDERS orders, not
+    cancelled, of the last OWN_HISTORY_DAYS, each weighted by its age), those of the
+    products a shopper may be shown now (public, in stock at an open store), and those in
+    stock at `store`: one query."""
     recent = (
         Order.objects.filter(user=user, created_at__gte=now - timedelta(days=OWN_HISTORY_DAYS))
         .exclude(status=OrderStatus.CANCELLED)
         .order_by("-id")
         .values("id")[:OWN_ORDERS]
     )
-    lines = OrderLine.objects.filter(order_id__in=recent).values_list(
-        "product_id", "order__created_at"
+    lines = (
+        OrderLine.objects.filter(order_id__in=recent)
+        .select_related("product")
+        .only(
+            "product_id",
+            "order_id",
+            *(f"product__{f}" for f in (*_PRODUCT_FIELDS, "status", "merged_into_id")),
+        )
+        .annotate(
+            ordered_at=F("order__created_at"),
+            available=_a_stock_item(OuterRef("product_id")),
+        )
     )
-    bought: dict[int, float] = defaultdict(float)
+    if store is not None:
+        lines = lines.annotate(here=_a_stock_item(OuterRef("product_id"), store))
     entries = list(lines)
-    ages = [(now - created).total_seconds() / 86400 for _, created in entries]
-    for (product_id, _), weight in zip(
-        entries, decay_weights(ages, half_life_days=OWN_HALF_LIFE_DAYS).tolist(), strict=True
-    ):
-        bought[product_id] += weight
-    return bought
+    ages = [(now - line.ordered_at).total_seconds() / 86400 for line in entries]
+    weights = decay_weights(ages, half_life_days=OWN_HALF_LIFE_DAYS).tolist()
+    bought: dict[int, float] = defaultdict(float)
+    shown: dict[int, Product] = {}
+    here: set[int] = set()
+    for line, weight in zip(entries, weights, strict=True):
+        bought[line.product_id] += weight
+        product = line.product
+        if (
+            line.available is not None
+            and product.status == VerificationStatus.VERIFIED
+            and product.merged_into_id is None
+        ):
+            shown[product.pk] = product
+            if getattr(line, "here", None) is not None:
+                here.add(product.pk)
+    return bought, shown, here
 
 
 def for_you(user, *, store: Store | None, limit: int = DEFAULT_LIMIT) -> list[Pick]:
     """For a signed-in shopper: what they buy again and what goes with it, from their own
     orders and the bought-together lists, in stock (at `store` first); empty without
-    orders."""
-    bought = _own_history(user, now=timezone.now())
+    orders. Three queries with a store (the shopper's order lines with their products, the
+    partners of the most bought, the store's stock items), two without."""
+    bought, products, here = _own_history(user, now=timezone.now(), store=store)
     if not bought:
         return []
     top_bought = max(bought.values())
     # Rebuys: in stock and public, ranked by how much (and how lately) they were bought.
-    available = (
-        _shown(Product.objects.filter(pk__in=list(bought)))
-        .filter(_in_stock(OuterRef("pk")))
-        .only(*_PRODUCT_FIELDS)
-    )
-    if store is not None:
-        available = available.annotate(here=_in_stock(OuterRef("pk"), store))
-    products = {p.pk: p for p in available}
     scores = {pid: REBUY_WEIGHT * bought[pid] / top_bought for pid in products}
-    here = {pid for pid, p in products.items() if getattr(p, "here", False)}
     reasons = dict.fromkeys(scores, "bought_before")
     # Partners of the most bought products, weighted by how much each was bought.
     anchors = sorted(bought, key=lambda pid: (-bought[pid], pid))[:OWN_ANCHORS]
@@ -269,8 +300,9 @@ def for_you(user, *, store: Store | None, limit: int = DEFAULT_LIMIT) -> list[Pi
         fetch=len(anchors) * PER_ANCHOR,
         ranks=PER_ANCHOR,
     )
+    # Scaled per anchor, so partners stay below rebuys whatever the scorer's scale.
     partners, partner_products, partners_here = _combined(
-        rows, {a: bought[a] / top_bought for a in anchors}
+        rows, {a: bought[a] / top_bought for a in anchors}, per_anchor=True
     )
     for pid, score in partners.items():
         if pid not in reasons:
