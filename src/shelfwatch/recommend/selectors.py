@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from shelfwatch.catalog.models import Product, VerificationStatus
@@ -84,13 +84,6 @@ def store_for(store_id: int | None) -> Store | None:
     return store
 
 
-def _in_stock(product_ref: OuterRef, store: Store | None = None) -> Exists:
-    items = StockItem.objects.filter(product=product_ref, quantity__gt=0, store__is_active=True)
-    if store is not None:
-        items = items.filter(store=store)
-    return Exists(items)
-
-
 def _picks(
     ranked: list[tuple[Product, str]], *, store: Store | None, limit: int, here: set[int]
 ) -> list[Pick]:
@@ -130,14 +123,19 @@ def _listed(
             other__status=VerificationStatus.VERIFIED,
             other__merged_into__isnull=True,
         )
-        .filter(_in_stock(OuterRef("other_id")))
+        # A per-row probe of the stock index, not EXISTS: for a few dozen list rows
+        # PostgreSQL would otherwise hash the whole stock table (see _a_stock_item).
+        .annotate(stocked=_a_stock_item(OuterRef("other_id")))
+        .filter(stocked__isnull=False)
         .select_related("other")
         .only(*_ROW_FIELDS)
     )
     if ranks is not None:
         rows = rows.filter(rank__lt=ranks)
     if store is not None:
-        rows = rows.annotate(here=_in_stock(OuterRef("other_id"), store)).order_by("-here", "rank")
+        rows = rows.annotate(here=_a_stock_item(OuterRef("other_id"), store)).order_by(
+            F("here").desc(nulls_last=True), "rank"
+        )
     else:
         rows = rows.order_by("rank")
     return list(rows[:fetch])
@@ -147,7 +145,7 @@ def _related(
     model: type[RelatedList], product: Product, *, store: Store | None, limit: int, reason: str
 ) -> list[Pick]:
     rows = _listed(model, [product.pk], store=store, exclude={product.pk}, fetch=limit)
-    here = {r.other_id for r in rows if getattr(r, "here", False)}
+    here = {r.other_id for r in rows if getattr(r, "here", None) is not None}
     return _picks([(r.other, reason) for r in rows], store=store, limit=limit, here=here)
 
 
@@ -190,7 +188,7 @@ def _combined(
         if top > 0:
             total[row.other_id] += anchor_weight.get(row.product_id, 1.0) * row.score / top
         products[row.other_id] = row.other
-        if getattr(row, "here", False):
+        if getattr(row, "here", None) is not None:
             here.add(row.other_id)
     return total, products, here
 
@@ -221,9 +219,9 @@ def add_these_too(
 
 
 def _a_stock_item(product_ref: OuterRef, store: Store | None = None) -> Subquery:
-    """The id of one stock item holding the product (at `store` when given), or null: as
-    `_in_stock`, but PostgreSQL probes the index once per row where, for EXISTS over a
-    few hundred order lines, it chose to hash the whole stock table."""
+    """The id of one stock item holding the product in stock (at `store` when given), or
+    null. Where EXISTS would do, PostgreSQL chose to hash the whole stock table for a few
+    hundred rows; a LIMIT 1 subquery makes it probe the index once per row."""
     items = StockItem.objects.filter(product=product_ref, quantity__gt=0, store__is_active=True)
     if store is not None:
         items = items.filter(store=store)
