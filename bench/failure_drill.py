@@ -322,6 +322,20 @@ async def drive(args, cluster: Cluster, prepared: dict, db: Db) -> dict:
     }
 
 
+def audit_with_retries(script: str, env: dict[str, str], args_file: Path) -> dict:
+    """The audit, tried again when it fails (a shared PostgreSQL may be out of connections
+    for a moment); the last failure is raised."""
+    for attempt in range(4):
+        try:
+            return run_inner(script, env, "audit", "--args", str(args_file))[0]
+        except RuntimeError:
+            if attempt == 3:
+                raise
+            print("the audit failed; trying again in 15 s", flush=True)
+            time.sleep(15)
+    raise AssertionError("unreachable")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=210.0, help="length of the load")
@@ -378,7 +392,7 @@ def main() -> int:
             "job_id": outcome["info"]["job_id"],
         }
         (workdir / "audit.json").write_text(json.dumps(audit_args))
-        audit, _ = run_inner(script, cluster.env, "audit", "--args", str(workdir / "audit.json"))
+        audit = audit_with_retries(script, cluster.env, workdir / "audit.json")
         results = check(
             audit=audit,
             outcome=outcome,
