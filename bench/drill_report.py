@@ -259,6 +259,12 @@ def print_report(args, outcome: dict, verdicts: list[Verdict]) -> None:
         for k, rs in sorted(kinds.items())
     ]
     print(render_table(["kind", "requests", "errors", "p50 ms", "p99 ms"], rows))
+    failed: dict[str, int] = {}
+    for r in load.records:
+        if r.error:
+            key = f"{r.kind} {r.status or 'no answer'}"
+            failed[key] = failed.get(key, 0) + 1
+    print(f"errors by kind and status: {failed or 'none'}")
     print(
         "\nper fault window (during: from the kill until 2 s after the process answers "
         f"again; after: the next {AFTER_SECONDS:.0f} s or until the next fault):\n"
