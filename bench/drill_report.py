@@ -30,7 +30,9 @@ class Verdict:
 
 
 def window(records, start: float, end: float) -> list[str]:
-    picked = [r for r in records if start <= r.at < end]
+    """Requests, error rate and p99 of the requests that ended in [start, end): a request in
+    flight when a process is killed fails at the kill, so it counts in the fault's window."""
+    picked = [r for r in records if start <= r.at + r.ms / 1000 < end]
     if not picked:
         return ["0", "-", "-"]
     errors = sum(r.error for r in picked)
