@@ -14,6 +14,7 @@ import contextlib
 import getpass
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 import httpx
 from servers import HOST, REPO_DIR, SHELFWATCH, free_port
 
-NGINX = "/usr/sbin/nginx"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian puts it outside a user PATH
 REDIS_PORT = 6391
 RESTART_DELAY = 1.0
 
