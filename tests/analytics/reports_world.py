@@ -99,7 +99,7 @@ def world(store_a, store_b, shelf, make_user):
         contact = Contact.objects.create(channel="email", address=f"shopper{n}@example.com")
         Subscription.objects.create(contact=contact, item=watched, is_active=active)
     owner = make_user("owner-a@example.com")
-    staff = make_user("staff-a@example.com")
+    staff = make_user("clerk-a@example.com")
     StoreMembership.objects.create(user=owner, store=store_a, role="owner")
     StoreMembership.objects.create(user=staff, store=store_a, role="staff")
     return {"owner": owner, "staff": staff, "loaf": loaf, "chai": chai}
