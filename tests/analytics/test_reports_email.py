@@ -111,7 +111,8 @@ def test_the_link_chooses_weekly_and_a_forged_token_is_refused(world, store_a, c
     assert client.get(f"/reports/email/{token[:-2]}xx/").status_code == 404
     # Staff are not mailed reports: a link naming one cannot set a choice either.
     staff_token = preference_token(user_id=world["staff"].pk, store_id=store_a.pk)
-    assert client.post(f"/reports/email/{staff_token}/", {"frequency": "daily"}).status_code == 400
+    assert client.post(f"/reports/email/{staff_token}/", {"frequency": "daily"}).status_code == 404
+    assert not ReportPreference.objects.filter(user=world["staff"]).exists()
 
 
 def test_weekly_readers_get_the_weekly_report_not_the_daily(world, store_a):

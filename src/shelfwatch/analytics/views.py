@@ -22,7 +22,7 @@ from shelfwatch.analytics.report_mail import (
     report_frequency,
     set_report_frequency,
 )
-from shelfwatch.errors import DomainError
+from shelfwatch.errors import DomainError, NotFound
 from shelfwatch.inventory.models import Store
 from shelfwatch.inventory.selectors import stores_for
 
@@ -135,6 +135,9 @@ def preference_link(request: HttpRequest, token: str) -> HttpResponse:
         frequency = ReportFrequency.OFF if one_click else request.POST.get("frequency", "")
         try:
             set_report_frequency(user=user, store=store, frequency=frequency)
+        except NotFound:  # no longer an owner: the link gives nothing to choose
+            context = {"title": _("Unknown link"), "text": _("This link is not valid.")}
+            return render(request, "analytics/message.html", context, status=404)
         except DomainError:
             context = {"title": _("Not saved"), "text": _("Choose daily, weekly or never.")}
             return render(request, "analytics/message.html", context, status=400)
