@@ -128,3 +128,19 @@ def test_the_command_refuses_bad_input(world, args, capsys):
     assert exit_info.value.code == 2
     assert "error:" in capsys.readouterr().err
     assert not Report.objects.exists()
+
+
+def test_admins_read_the_platform_reports_on_their_page(client, world, make_user):
+    platform = built(None)
+    client.login(email=world["staff"].email, password=PASSWORD)
+    assert client.get("/reports/platform/").status_code == 404
+    assert client.get(f"/reports/platform/{platform.pk}/").status_code == 404
+    admin = make_user("boss@example.com", admin=True)
+    client.login(email=admin.email, password=PASSWORD)
+    page = client.get("/reports/platform/")
+    assert f"/reports/platform/{platform.pk}/" in page.content.decode()
+    one = client.get(f"/reports/platform/{platform.pk}/")
+    assert one.status_code == 200 and "/reports/platform/" in one.content.decode()
+    assert client.get(f"/reports/platform/{platform.pk}/trend.png").status_code == 200
+    assert client.post("/reports/platform/frequency", {"frequency": "off"}).status_code == 302
+    assert ReportPreference.objects.get(user=admin, store__isnull=True).frequency == "off"

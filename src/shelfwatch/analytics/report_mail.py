@@ -100,9 +100,9 @@ def set_report_frequency(*, user, store: Store | None, frequency: str) -> Report
 
 
 def page_url(report: Report) -> str:
-    """The absolute link to the report's page (the staff page; the API for the platform)."""
+    """The absolute link to the report's page."""
     if report.store_id is None:
-        return _site(f"/api/v1/analytics/reports/{report.pk}")
+        return _site(reverse("platform-report", kwargs={"report_id": report.pk}))
     return _site(
         reverse("store-report", kwargs={"store_id": report.store_id, "report_id": report.pk})
     )

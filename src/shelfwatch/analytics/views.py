@@ -1,6 +1,7 @@
-"""Report pages: a store's reports for its staff (and admins), one report with its charts,
-and each person's choice of daily, weekly or no report email, on the page or through the
-signed link every report email carries (which also takes RFC 8058 one-click posts)."""
+"""Report pages: a store's reports for its staff (and admins; the platform's for admins),
+one report with its charts, and each person's choice of daily, weekly or no report email,
+on the page or through the signed link every report email carries (which also takes RFC
+8058 one-click posts)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,14 +31,20 @@ from shelfwatch.inventory.selectors import stores_for
 REPORTS_PER_PAGE = 30
 
 
-def _store(request: HttpRequest, store_id: int) -> Store:
-    store = stores_for(page_principal(request)).filter(pk=store_id).first()
+def _store(request: HttpRequest, store_id: int | None) -> Store | None:
+    """The store the caller works in (None: the platform, for admins); a 404 otherwise."""
+    principal = page_principal(request)
+    if store_id is None:
+        if principal is None or not principal.is_admin:
+            raise Http404("no such page")
+        return None
+    store = stores_for(principal).filter(pk=store_id).first()
     if store is None:
         raise Http404("no such store")  # not 403: other tenants' ids stay unconfirmed
     return store
 
 
-def _report(store: Store, report_id: int) -> Report:
+def _report(store: Store | None, report_id: int) -> Report:
     report = Report.objects.filter(store=store, pk=report_id, status=ReportStatus.SENT).first()
     if report is None:
         raise Http404("no such report")
@@ -51,25 +59,39 @@ def _choices() -> list[tuple[str, str]]:
     ]
 
 
-def _may_choose(user, store: Store) -> bool:
-    return user.is_superuser or store.memberships.filter(user=user, role="owner").exists()
+def _may_choose(user, store: Store | None) -> bool:
+    if user.is_superuser:
+        return True
+    return store is not None and store.memberships.filter(user=user, role="owner").exists()
+
+
+def _chart_url(store: Store | None, report: Report, name: str) -> str:
+    if store is None:
+        return reverse("platform-report-chart", args=[report.pk, name])
+    return reverse("store-report-chart", args=[store.pk, report.pk, name])
 
 
 @login_required
 @require_GET
-def reports_page(request: HttpRequest, store_id: int) -> HttpResponse:
-    """The store's built reports, newest first, and the reader's email choice."""
+def reports_page(request: HttpRequest, store_id: int | None = None) -> HttpResponse:
+    """The store's (or the platform's) built reports, newest first, and the reader's email
+    choice."""
     store = _store(request, store_id)
     rows = Report.objects.filter(store=store, status=ReportStatus.SENT).defer("data", "charts")
     page = Paginator(rows.order_by("-last_day", "-pk"), REPORTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
+    if store is None:
+        frequency_url = reverse("platform-report-frequency")
+    else:
+        frequency_url = reverse("store-report-frequency", args=[store.pk])
     context = {
         "store": store,
         "staff_page": True,
         "reports": page,
         "may_choose": _may_choose(request.user, store),
         "frequency": report_frequency(user=request.user, store=store),
+        "frequency_url": frequency_url,
         "choices": _choices(),
     }
     return render(request, "analytics/reports.html", context)
@@ -77,23 +99,26 @@ def reports_page(request: HttpRequest, store_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def report_page(request: HttpRequest, store_id: int, report_id: int) -> HttpResponse:
+def report_page(request: HttpRequest, report_id: int, store_id: int | None = None) -> HttpResponse:
     """One report as its email showed it, charts included."""
     store = _store(request, store_id)
     report = _report(store, report_id)
     context = {
         "store": store,
         "staff_page": True,
-        "report_row": report,
         "report": report.data,
-        "charts": [name for name in CHART_NAMES if name in report.charts],
+        "charts": [
+            (name, _chart_url(store, report, name)) for name in CHART_NAMES if name in report.charts
+        ],
     }
     return render(request, "analytics/report.html", context)
 
 
 @login_required
 @require_GET
-def report_chart(request: HttpRequest, store_id: int, report_id: int, name: str) -> HttpResponse:
+def report_chart(
+    request: HttpRequest, report_id: int, name: str, store_id: int | None = None
+) -> HttpResponse:
     """One chart of a report as the PNG the email carried."""
     report = _report(_store(request, store_id), report_id)
     if name not in report.charts:
@@ -105,8 +130,8 @@ def report_chart(request: HttpRequest, store_id: int, report_id: int, name: str)
 
 @login_required
 @require_POST
-def choose_frequency(request: HttpRequest, store_id: int) -> HttpResponse:
-    """Save the signed-in owner's choice for this store's report email."""
+def choose_frequency(request: HttpRequest, store_id: int | None = None) -> HttpResponse:
+    """Save the signed-in owner's (or admin's) choice for this report's email."""
     store = _store(request, store_id)
     if not _may_choose(request.user, store):
         raise Http404("no such store")
@@ -116,6 +141,8 @@ def choose_frequency(request: HttpRequest, store_id: int) -> HttpResponse:
         )
     except DomainError:
         return HttpResponse(_("Choose daily, weekly or never."), status=400)
+    if store is None:
+        return redirect("platform-reports")
     return redirect("store-reports", store_id=store.pk)
 
 
