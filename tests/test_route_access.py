@@ -155,6 +155,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/analytics/top-products"): staff(422),
     ("GET", "/api/v1/analytics/search-misses"): staff(422),
     ("GET", "/api/v1/analytics/alert-funnel"): staff(422),
+    # Without a store: the platform's reports, for admins only.
+    ("GET", "/api/v1/analytics/reports"): admins(200),
+    ("GET", "/api/v1/analytics/reports/{report_id}"): staff(404),
 }
 
 

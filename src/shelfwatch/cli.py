@@ -52,6 +52,7 @@ OWN_COMMANDS = frozenset(
         "off-lookup",
         "recommend-refresh",
         "analytics-rollup",
+        "analytics-report",
         "manage",
     }
 )
@@ -648,6 +649,41 @@ def cmd_analytics_rollup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analytics_report(args: argparse.Namespace) -> int:
+    """Build and email one store's (or the platform's) report by hand, unless it was
+    already; returns 2 for bad input (a bad date, an unknown store, a period not over)."""
+    from datetime import date
+
+    _setup_django()
+    from shelfwatch.analytics.reports import build_by_hand
+    from shelfwatch.errors import DomainError
+    from shelfwatch.inventory.models import Store
+
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"error: --date {args.date!r} is not a date written YYYY-MM-DD", file=sys.stderr)
+        return 2
+    store = None
+    if args.store is not None:
+        store = Store.objects.filter(pk=args.store).first()
+        if store is None:
+            print(f"error: there is no store {args.store}", file=sys.stderr)
+            return 2
+    try:
+        report = build_by_hand(store=store, day=day, kind=args.kind)
+    except DomainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    scope = f"store {store.pk}" if store else "the platform"
+    print(
+        f"{report.kind} report {report.pk} for {scope}, {report.first_day} to {report.last_day}: "
+        f"{report.status}, emailed to {report.recipients}"
+        + (f" (last error: {report.last_error})" if report.last_error else "")
+    )
+    return 0 if report.status == "sent" else 1
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     """Run the Django management command given after `manage`, or its help."""
     return run_django(args.django_args or ["help"])
@@ -816,6 +852,17 @@ def build_parser() -> argparse.ArgumentParser:
         "roll one day of views, orders, alerts and restocks up into the daily figures",
     )
     p.add_argument("--day", help="the UTC day, YYYY-MM-DD (default: today); re-running replaces it")
+
+    p = command(
+        "analytics-report",
+        cmd_analytics_report,
+        "build and email one daily or weekly report now (once per period: a repeat shows it)",
+    )
+    scope = p.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--store", type=int, help="the store's id")
+    scope.add_argument("--platform", action="store_true", help="the report of every store")
+    p.add_argument("--date", required=True, help="a UTC day of the period, YYYY-MM-DD")
+    p.add_argument("--kind", choices=("daily", "weekly"), default="daily")
 
     p = command("manage", cmd_manage, "run a Django management command")
     p.add_argument("django_args", nargs=argparse.REMAINDER, help="command and its arguments")

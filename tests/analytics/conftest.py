@@ -54,3 +54,7 @@ def choose(client, store) -> None:
     """Pick `store` on the storefront, as a shopper does."""
     response = client.post("/store/", {"store": str(store.pk), "next": "/products/"})
     assert response.status_code == 302
+
+
+# The report tests' store history, shared by their files.
+from tests.analytics.reports_world import world  # noqa: E402, F401

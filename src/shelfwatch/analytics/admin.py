@@ -1,9 +1,10 @@
-"""Django admin: the daily figures, read-only (the roll-up writes them). Salts and raw
-visits are not shown: with a salt, an address and a browser could be tested against ids."""
+"""Django admin: the daily figures and the built reports, read-only (the roll-up and the
+report workers write them). Salts and raw visits are not shown: with a salt, an address
+and a browser could be tested against ids."""
 
 from django.contrib import admin
 
-from shelfwatch.analytics.models import ProductDay, SearchMissDay, StoreDay
+from shelfwatch.analytics.models import ProductDay, Report, SearchMissDay, StoreDay
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,3 +39,12 @@ class SearchMissDayAdmin(ReadOnlyAdmin):
     list_select_related = ["store"]
     search_fields = ["query"]
     date_hierarchy = "day"
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    list_display = ["first_day", "kind", "store", "status", "recipients", "attempts", "sent_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["store"]
+    date_hierarchy = "first_day"
+    exclude = ["charts"]

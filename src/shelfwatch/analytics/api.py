@@ -1,5 +1,6 @@
-"""`/api/v1/analytics`: a store's daily figures, top products, empty searches and alert
-funnel, for that store's staff and admins (another store's id is a 404)."""
+"""`/api/v1/analytics`: a store's daily figures, top products, empty searches, alert
+funnel and built reports, for that store's staff and admins (another store's id is a 404;
+the platform's reports are for admins)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from shelfwatch.analytics.schemas import (
     AlertFunnelOut,
     LimitedRangeQuery,
     RangeQuery,
+    ReportDetailOut,
+    ReportOut,
+    ReportsQuery,
     SearchMissOut,
     SummaryOut,
     TopProductOut,
 )
+from shelfwatch.http.bounds import Id
 from shelfwatch.inventory.selectors import get_store_for
 
 router = Router(tags=["analytics"], auth=store_staff_auth)
@@ -55,3 +60,16 @@ def alert_funnel(request: HttpRequest, query: Query[RangeQuery]):
     store, days = _scope(request, query)
     funnel = selectors.alert_funnel(store=store, days=days)
     return {"store_id": store.pk, "from": days.first, "to": days.last, **funnel}
+
+
+@router.get("/reports", response=list[ReportOut])
+def reports(request: HttpRequest, query: Query[ReportsQuery]):
+    """The store's built reports (without `store`: the platform's), newest first."""
+    rows = selectors.reports_for(principal_of(request), store_id=query.store, kind=query.kind)
+    return list(rows.defer("data", "charts")[: query.limit])
+
+
+@router.get("/reports/{report_id}", response=ReportDetailOut)
+def report(request: HttpRequest, report_id: Id):
+    """One built report with everything it shows."""
+    return selectors.get_report_for(principal_of(request), report_id)

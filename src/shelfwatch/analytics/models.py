@@ -1,5 +1,6 @@
 """What analytics stores: the daily salt of visitor ids, raw views and search misses as
-flushed in batches, and the daily roll-ups the API reads.
+flushed in batches, the daily roll-ups the API reads, and the reports built from them
+(with each person's choice of how often to get them).
 
 Raw rows hold plain ids, not foreign keys, so a batch never fails on a product deleted
 since its view was recorded; the roll-up keeps only products and stores that still exist.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -145,3 +147,102 @@ class SearchMissDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.query}: {self.searches}"
+
+
+class ReportKind(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+
+
+class ReportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # due, not built yet
+    BUILT = "built", "Built"  # figures and charts kept, emails not all queued yet
+    SENT = "sent", "Sent"  # every recipient's email is in the outbox
+
+
+class Report(models.Model):
+    """One store's (or, with no store, the platform's) report over `first_day`..`last_day`
+    (UTC days of the roll-ups), unique per scope, kind and period: the scheduler creates
+    it once and any worker holding its lease builds and sends it."""
+
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=ReportKind.choices)
+    first_day = models.DateField()
+    last_day = models.DateField()
+    status = models.CharField(
+        max_length=8, choices=ReportStatus.choices, default=ReportStatus.PENDING
+    )
+    data = models.JSONField(default=dict, blank=True)
+    # PNG charts by name, base64: the email carries them inline, the staff page serves them.
+    charts = models.JSONField(default=dict, blank=True)
+    # A worker's claim while it builds or sends; a claim whose time ran out (the worker
+    # died) is taken over by the next dispatcher run.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    built_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-first_day", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "kind", "first_day"],
+                condition=models.Q(store__isnull=False),
+                name="analytics_report_store_period_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "first_day"],
+                condition=models.Q(store__isnull=True),
+                name="analytics_report_platform_period_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "lease_until"], name="analytics_report_due")]
+
+    def __str__(self) -> str:
+        scope = f"store {self.store_id}" if self.store_id else "platform"
+        return f"{self.kind} report {scope} {self.first_day}"
+
+
+class ReportFrequency(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    OFF = "off", "Off"
+
+
+class ReportPreference(models.Model):
+    """How often one person gets one store's report (no store: the platform report);
+    without a row, daily."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_preferences"
+    )
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    frequency = models.CharField(
+        max_length=8, choices=ReportFrequency.choices, default=ReportFrequency.DAILY
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "store"],
+                condition=models.Q(store__isnull=False),
+                name="analytics_report_pref_store_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(store__isnull=True),
+                name="analytics_report_pref_platform_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} store {self.store_id}: {self.frequency}"

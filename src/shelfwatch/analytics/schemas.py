@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -79,3 +80,26 @@ class AlertFunnelOut(Schema):
     failed: int
     ordered: int
     channels: list[ChannelFunnelOut]
+
+
+class ReportsQuery(BoundedSchema):
+    # No store: the platform's reports (admins only).
+    store: Id | None = None
+    kind: Literal["daily", "weekly"] | None = None
+    limit: int = Field(30, ge=1, le=366)
+
+
+class ReportOut(Schema):
+    id: int
+    store_id: int | None
+    kind: str
+    first_day: date
+    last_day: date
+    built_at: datetime | None
+    sent_at: datetime | None
+    recipients: int
+
+
+class ReportDetailOut(ReportOut):
+    # What the report shows: figures with their changes, lists, trend (docs/analytics.md).
+    data: dict[str, Any]

@@ -1,17 +1,27 @@
-"""Reads of the roll-ups for one store over a range of days."""
+"""Reads of the roll-ups for one store over a range of days, and of the built reports."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 
-from shelfwatch.analytics.models import AlertChannelDay, ProductDay, SearchMissDay, StoreDay
+from shelfwatch.accounts.principal import Principal
+from shelfwatch.analytics.models import (
+    AlertChannelDay,
+    ProductDay,
+    Report,
+    ReportStatus,
+    SearchMissDay,
+    StoreDay,
+)
 from shelfwatch.analytics.ranges import DayRange
 from shelfwatch.analytics.rollup import SENT, day_bounds
 from shelfwatch.catalog.models import Product
+from shelfwatch.errors import NotAllowed, NotFound
 from shelfwatch.inventory.models import Store
+from shelfwatch.inventory.selectors import get_store_for, stores_for
 from shelfwatch.notify.models import Notification, NotificationKind
 from shelfwatch.shop.models import Order, OrderStatus
 
@@ -123,3 +133,32 @@ def alert_funnel(*, store: Store, days: DayRange) -> dict:
         .count()
     )
     return {"subscribed": subscribed, **totals, "ordered": ordered, "channels": channels}
+
+
+def reports_for(
+    principal: Principal, *, store_id: int | None, kind: str | None = None
+) -> QuerySet[Report]:
+    """Built reports of the store the caller works in (another store's id is a 404), or
+    with no store the platform's, which only admins read (`NotAllowed` otherwise)."""
+    if store_id is None:
+        if not principal.is_admin:
+            raise NotAllowed("Only admins read the platform report.", code="admins_only")
+        rows = Report.objects.filter(store__isnull=True)
+    else:
+        rows = Report.objects.filter(store=get_store_for(principal, store_id))
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows.filter(status=ReportStatus.SENT).order_by("-last_day", "-pk")
+
+
+def get_report_for(principal: Principal, report_id: int) -> Report:
+    """One built report the caller may read: their store's, or any for an admin; a 404
+    otherwise, so other stores' report ids are not confirmed."""
+    if principal.is_admin:
+        rows = Report.objects.all()
+    else:
+        rows = Report.objects.filter(store__in=stores_for(principal))
+    report = rows.filter(pk=report_id, status=ReportStatus.SENT).first()
+    if report is None:
+        raise NotFound("report not found", code="report_not_found")
+    return report

@@ -1,5 +1,5 @@
-"""Background work of analytics: flushing recorded hits, rolling days up, and forgetting
-salts and old raw rows."""
+"""Background work of analytics: flushing recorded hits, rolling days up, forgetting
+salts and old raw rows, and building and sending the reports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from shelfwatch.analytics import rollup, tracking, visitors
+from shelfwatch.analytics import reports, rollup, tracking, visitors
 
 
 @task()
@@ -33,3 +33,9 @@ def roll_up_recent_days() -> dict[str, int]:
 def purge_analytics() -> dict[str, int]:
     """Delete salts past 48 hours and raw rows past their keeping time."""
     return {"salts": visitors.delete_old_salts(), **rollup.purge_raw_rows()}
+
+
+@task()
+def send_due_reports() -> dict[str, int]:
+    """Create the reports now due in each store's time zone, then build and email them."""
+    return reports.run_due_reports()

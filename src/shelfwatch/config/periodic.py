@@ -94,6 +94,11 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         every=timedelta(hours=1),
     ),
     PeriodicJob(
+        name="send-analytics-reports",
+        task="shelfwatch.analytics.tasks.send_due_reports",
+        every=timedelta(minutes=5),
+    ),
+    PeriodicJob(
         name="purge-analytics",
         task="shelfwatch.analytics.tasks.purge_analytics",
         every=timedelta(minutes=10),

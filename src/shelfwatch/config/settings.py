@@ -223,6 +223,14 @@ ANALYTICS_FLUSH_SECONDS = env_int("ANALYTICS_FLUSH_SECONDS", 5)
 ANALYTICS_MAX_DAYS = env_int("ANALYTICS_MAX_DAYS", 366)
 # Days raw visit and search-miss rows are kept after their day was rolled up.
 ANALYTICS_RAW_DAYS = env_int("ANALYTICS_RAW_DAYS", 35)
+# Reports (docs/analytics.md): built at this hour of the morning in each store's time zone
+# (the platform report in TIME_ZONE), once the UTC day they cover has been rolled up for
+# the last time: that many minutes after it ends. Weekly reports cover Monday to Sunday.
+ANALYTICS_REPORT_HOUR = env_int("ANALYTICS_REPORT_HOUR", 7)
+ANALYTICS_REPORT_SETTLE_MINUTES = env_int("ANALYTICS_REPORT_SETTLE_MINUTES", 150)
+# Seconds a worker may hold one report while building and queueing it; a worker that dies
+# leaves it to the next dispatcher run after this.
+ANALYTICS_REPORT_LEASE_SECONDS = env_int("ANALYTICS_REPORT_LEASE_SECONDS", 300)
 
 # --- rate limits: "<count>/<period>" with period in s, m, h, d ------------------------------
 

@@ -4,11 +4,16 @@ Texts live in templates named `notify/<template key>.<language>.txt` (and `.subj
 English is the fallback for a language without its own. The context comes from the event
 captured when the notification was enqueued (for an alert: the product's name -- its
 regional name in the contact's language where the catalog has one -- the shop, the price,
-the link) plus the links every message carries: unsubscribe (one-click) and manage.
+the link) plus the links every message carries: unsubscribe (one-click) and manage. A
+message may bring its own HTML (`notify/<template key>.<language>.html`, instead of the text
+in the email layout), its own unsubscribe link (`unsubscribe_url` in its context) and images
+for the HTML to show inline (`inline_images`: Content-ID to base64 PNG). Texts render with
+the message's language active, so `{% translate %}` in a template speaks it.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from functools import cached_property
 from typing import Any
@@ -16,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from shelfwatch.notify.links import manage_token, unsubscribe_all_token, unsubscribe_token
 from shelfwatch.notify.models import Notification, NotificationKind
@@ -112,8 +118,18 @@ class Message:
 
     @cached_property
     def html(self) -> str:
-        """The HTML email body: the plain text in the email layout."""
-        return render_to_string("notify/email.html", {**self._full_context, "body": self.text})
+        """The HTML email body: the template's own HTML where it has one, else the plain
+        text in the email layout."""
+        try:
+            return _render(self.template, self.language, self._full_context, extension="html")
+        except TemplateDoesNotExist:
+            return render_to_string("notify/email.html", {**self._full_context, "body": self.text})
+
+    @cached_property
+    def inline_images(self) -> dict[str, bytes]:
+        """PNG images the HTML shows by `cid:` reference, by Content-ID."""
+        images = self.context.get("inline_images") or {}
+        return {str(cid): base64.b64decode(data) for cid, data in images.items()}
 
     @cached_property
     def _full_context(self) -> dict[str, Any]:
@@ -133,13 +149,14 @@ def _in_language(context: dict[str, Any], language: str) -> dict[str, Any]:
     return context
 
 
-def _render(name: str, language: str, context: dict[str, Any]) -> str:
+def _render(name: str, language: str, context: dict[str, Any], *, extension: str = "txt") -> str:
     for lang in (language, "en"):
         try:
-            return render_to_string(f"notify/{name}.{lang}.txt", context).strip()
+            with translation.override(language):
+                return render_to_string(f"notify/{name}.{lang}.{extension}", context).strip()
         except TemplateDoesNotExist:
             continue
-    raise TemplateDoesNotExist(f"notify/{name}.en.txt")
+    raise TemplateDoesNotExist(f"notify/{name}.en.{extension}")
 
 
 def build_message(notification: Notification, *, digest: list[Notification] = ()) -> Message:
@@ -157,6 +174,7 @@ def build_message(notification: Notification, *, digest: list[Notification] = ()
         context.update(count=len(lines), lines=lines, summary="; ".join(lines))
     # Signed links cost a few microseconds each: made only when a text needs them.
     subscription_id = notification.subscription_id
+    own_unsubscribe = context.get("unsubscribe_url")
     if subscription_id is not None:
         context["unsubscribe_url"] = lambda: _site(
             "/alerts/unsubscribe/"
@@ -166,5 +184,8 @@ def build_message(notification: Notification, *, digest: list[Notification] = ()
         context["unsubscribe_url"] = lambda: _site(
             f"/alerts/unsubscribe-all/{unsubscribe_all_token(contact)}/"
         )
+    if isinstance(own_unsubscribe, str) and own_unsubscribe:
+        # A message about something else than alerts (a report) stops only that thing.
+        context["unsubscribe_url"] = own_unsubscribe
     context["manage_url"] = lambda: _site(f"/alerts/manage/{manage_token(contact)}/")
     return Message(template=key, language=language, context=context, kind=notification.kind)

@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from shelfwatch.alerts import views as alerts_views
+from shelfwatch.analytics import urls as analytics_urls
+from shelfwatch.analytics import views as analytics_views
 from shelfwatch.web import account_views, pwa, views
 
 urlpatterns = [
@@ -28,6 +30,9 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on every page, the admin's included.
     path("favicon.ico", views.favicon, name="favicon"),
     path("stores/<int:store_id>/imports/", include("shelfwatch.imports.urls")),
+    path("stores/<int:store_id>/reports/", include("shelfwatch.analytics.urls")),
+    path("reports/email/<str:token>/", analytics_views.preference_link, name="report-preference"),
+    path("reports/platform/", include(analytics_urls.platform_urlpatterns)),
     path("stores/", include("shelfwatch.inventory.urls")),
     path("subscribe", alerts_views.subscribe_page, name="subscribe"),
     path("alerts/", include("shelfwatch.alerts.urls")),

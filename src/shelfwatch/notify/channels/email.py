@@ -2,6 +2,8 @@
 
 Every message has a text and an HTML part and the `List-Unsubscribe` /
 `List-Unsubscribe-Post` headers (RFC 8058 one-click), so mail clients offer the button.
+Images the HTML shows (charts) travel as inline parts with a Content-ID, referenced as
+`cid:`: mail clients block `data:` URIs and remote images.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 import smtplib
 import unicodedata
+from email.mime.image import MIMEImage
 from email.utils import make_msgid
 
 from django.conf import settings
@@ -70,6 +73,16 @@ def build_email(contact: Contact, message: Message) -> EmailMultiAlternatives:
     )
     if message.html:
         email.attach_alternative(message.html, "text/html")
+    images = message.inline_images
+    if images:
+        # multipart/related around the text and HTML: the images belong to the message,
+        # not offered as downloads. Anymail reads the Content-ID and sends them inline too.
+        email.mixed_subtype = "related"
+        for cid, data in images.items():
+            part = MIMEImage(data, _subtype="png")
+            part.add_header("Content-ID", f"<{cid}>")
+            part.add_header("Content-Disposition", "inline", filename=f"{cid}.png")
+            email.attach(part)
     return email
 
 
