@@ -124,8 +124,11 @@ if DATABASE_URL:
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(SQLITE_PATH)}}
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-# Reused connections are checked before use, so a restarted database costs one error at most.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A reused connection is checked (SELECT 1) before use only after sitting idle this long
+# (ops/db_connections.py), not before every request: a product read is then one round
+# trip. A connection that fails mid-request is closed at its end and the next reconnects.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+DB_IDLE_CHECK_SECONDS = env_int("DB_IDLE_CHECK_SECONDS", 30)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes write this file: queue writers (IMMEDIATE) instead of failing on lock
