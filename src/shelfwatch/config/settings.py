@@ -81,17 +81,19 @@ INSTALLED_APPS = [
 if REDIS_URL:
     INSTALLED_APPS += ["django_tasks_rq", "django_rq"]
 
+# RequestMiddleware tells machine requests (probes, cookie-less API calls) from pages; the
+# Page* middleware step aside for machine requests, the security headers apply to all.
 MIDDLEWARE = [
     "shelfwatch.ops.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "shelfwatch.ops.middleware.PageStaticFilesMiddleware",
+    "shelfwatch.ops.middleware.PageSessionMiddleware",
     # After sessions, before common: a page's language comes from the set_language cookie,
     # else the browser's Accept-Language (the API skips it).
     "shelfwatch.ops.middleware.PageLocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shelfwatch.ops.middleware.PageCommonMiddleware",
+    "shelfwatch.ops.middleware.PageCsrfMiddleware",
+    "shelfwatch.ops.middleware.PageAuthenticationMiddleware",
     "shelfwatch.ops.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost: it sees the resolved URL and the final status of product reads.
