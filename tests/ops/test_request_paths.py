@@ -113,3 +113,16 @@ def test_a_busy_connection_is_not_health_checked_an_idle_one_is(client, settings
     connection.ensure_connection()
     assert not _reused_connection_checked(client, settings, idle=30)
     assert _reused_connection_checked(client, settings, idle=0)
+
+
+def test_the_deploy_checks_still_see_the_csrf_and_session_middleware(settings):
+    from shelfwatch.ops.checks import check_page_middleware
+
+    settings.CSRF_COOKIE_SECURE = settings.SESSION_COOKIE_SECURE = True
+    settings.SESSION_COOKIE_HTTPONLY = True
+    assert check_page_middleware(None) == []
+    settings.CSRF_COOKIE_SECURE = settings.SESSION_COOKIE_SECURE = False
+    ids = {message.id for message in check_page_middleware(None)}
+    assert {"shelfwatch.security.W016", "shelfwatch.security.W012"} <= ids
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "Csrf" not in m]
+    assert "shelfwatch.security.W003" in {m.id for m in check_page_middleware(None)}

@@ -15,6 +15,7 @@ from shelfwatch.catalog import review
 from shelfwatch.catalog.images import image_out
 from shelfwatch.catalog.matching import find_candidates, likely_duplicates
 from shelfwatch.catalog.models import Category, Product, VerificationStatus
+from shelfwatch.catalog.product_page import ProductDetail, product_detail
 from shelfwatch.catalog.schemas import (
     ApproveIn,
     CategoryIn,
@@ -32,10 +33,8 @@ from shelfwatch.catalog.schemas import (
 )
 from shelfwatch.catalog.search import search_products
 from shelfwatch.catalog.selectors import (
-    ProductDetail,
     filter_products,
     get_product_for,
-    product_detail,
     review_queue,
     visible_products,
 )

@@ -7,24 +7,10 @@ into another is hidden from lists (its id still answers, pointing to the survivo
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
-from functools import cached_property
-
-from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, TextField
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.catalog.models import (
-    Category,
-    ImageBlob,
-    Product,
-    ProductImage,
-    RegionalName,
-    VerificationStatus,
-)
+from shelfwatch.catalog.models import Category, Product, VerificationStatus
 from shelfwatch.errors import NotFound
 
 
@@ -61,106 +47,6 @@ def get_product_for(principal: Principal | None, product_id: int) -> Product:
     if product is None:
         raise NotFound("product not found", code="product_not_found")
     return product
-
-
-# The related rows of a product page as one JSON array each, built by the database inside
-# the product's own SELECT: one round trip instead of one per relation.
-_ROWS_JSON = {
-    "postgresql": "(SELECT json_agg(json_build_array({cols}))::text {rest})",
-    "sqlite": "(SELECT json_group_array(json_array({cols})) {rest})",
-}
-
-
-def _rows_json_sql(vendor: str) -> tuple[str, str]:
-    """The names and images subqueries for `vendor`, correlated with the product table."""
-    q = connection.ops.quote_name
-    product = q(Product._meta.db_table)
-    names = _ROWS_JSON[vendor].format(
-        cols="n.language, n.name, n.id",
-        rest=f"FROM {q(RegionalName._meta.db_table)} n WHERE n.product_id = {product}.id",
-    )
-    images = _ROWS_JSON[vendor].format(
-        cols="b.sha256, b.width, b.height, b.original, b.thumbnail, b.medium, i.position, i.id",
-        rest=(
-            f"FROM {q(ProductImage._meta.db_table)} i JOIN {q(ImageBlob._meta.db_table)} b "
-            f"ON b.sha256 = i.blob_id WHERE i.product_id = {product}.id"
-        ),
-    )
-    return names, images
-
-
-@dataclass(frozen=True)
-class ProductDetail:
-    """A product as its page shows it, read in one statement; its related rows are decoded
-    only when asked for, so a revalidation (304) never builds them."""
-
-    product: Product
-    names_json: str
-    images_json: str
-
-    @cached_property
-    def etag(self) -> str:
-        """A weak validator: the row's update time plus a digest of what the page shows from
-        other rows (names, pictures and their renditions, the category), which can change
-        without touching the product row."""
-        p = self.product
-        category = p.category
-        digest = hashlib.blake2b(digest_size=8)
-        for part in (
-            self.names_json,
-            self.images_json,
-            "" if category is None else f"{category.pk}|{category.name}|{category.path}",
-        ):
-            digest.update(part.encode())
-            digest.update(b"\0")
-        return f'W/"{p.pk}-{p.updated_at.timestamp():.6f}-{digest.hexdigest()}"'
-
-    @property
-    def regional_names(self) -> dict[str, list[str]]:
-        """{language: [names]} in language, then insertion order."""
-        regional: dict[str, list[str]] = {}
-        for language, name, _ in sorted(json.loads(self.names_json), key=lambda r: (r[0], r[2])):
-            regional.setdefault(language, []).append(name)
-        return regional
-
-    @property
-    def images(self) -> list[ImageBlob]:
-        """The pictures in display order, as unsaved blobs carrying what their URLs need."""
-        rows = sorted(json.loads(self.images_json), key=lambda r: (r[6], r[7]))
-        return [
-            ImageBlob(
-                sha256=sha,
-                width=w,
-                height=h,
-                original=original,
-                thumbnail=thumb or "",
-                medium=mid or "",
-            )
-            for sha, w, h, original, thumb, mid, _, _ in rows
-        ]
-
-
-def product_detail(principal: Principal | None, product_id: int) -> ProductDetail:
-    """The product page of `product_id` if the caller may see it (one statement), else a
-    404 that does not confirm it exists."""
-    names, images = _rows_json_sql(connection.vendor)
-    product = (
-        visible_products(principal)
-        .select_related("category")
-        .annotate(
-            names_json=RawSQL(names, (), output_field=TextField()),  # noqa: S611 (literal SQL)
-            images_json=RawSQL(images, (), output_field=TextField()),  # noqa: S611
-        )
-        .filter(pk=product_id)
-        .first()
-    )
-    if product is None:
-        raise NotFound("product not found", code="product_not_found")
-    return ProductDetail(
-        product=product,
-        names_json=product.names_json or "[]",
-        images_json=product.images_json or "[]",
-    )
 
 
 def filter_products(

@@ -7,7 +7,7 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from shelfwatch.ops import db_connections, metric_signals
+        from shelfwatch.ops import checks, db_connections, metric_signals  # noqa: F401 (checks)
         from shelfwatch.ops.tracing import configure_tracing
 
         metric_signals.connect()
