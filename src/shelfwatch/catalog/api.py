@@ -27,6 +27,7 @@ from shelfwatch.catalog.schemas import (
     ProductOut,
     ProductPage,
     ProductPatch,
+    ProductSummary,
     RejectIn,
     ReviewItemOut,
     ScanOut,
@@ -87,6 +88,11 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return "*" in tags or any(tag.removeprefix("W/") == bare for tag in tags)
 
 
+SUMMARY_FIELDS = tuple(
+    "category" if name == "category_id" else name for name in ProductSummary.model_fields
+)
+
+
 class ProductFilters(BoundedSchema):
     q: str | None = None
     category: Id | None = None
@@ -104,7 +110,9 @@ def search(request: HttpRequest, filters: Query[ProductFilters]):
     principal = principal_of(request)
     limit = min(max(filters.limit, 1), 100)
     products = filter_products(
-        visible_products(principal),
+        # Only the columns a summary shows: the rest (description, attributes, the search
+        # text) would be fetched and converted for every row of the page.
+        visible_products(principal).only(*SUMMARY_FIELDS),
         category_id=filters.category,
         brand=filters.brand,
         in_stock_at=filters.in_stock_at,
