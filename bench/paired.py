@@ -4,7 +4,9 @@ http_baseline.py measures its rows one after the other, so a VM that speeds up o
 down over minutes moves the yardstick between rows (36 % between two runs here). This
 script keeps the minimal Ninja project and `shelfwatch web` running side by side and, in
 each round, measures the yardstick and ours back to back in a rotating order; each ratio
-is taken within a round, and the medians over rounds are reported.
+is taken within a round, and the medians over rounds are reported. Beside requests/s it
+reports each server's CPU milliseconds per request (its process tree, from /proc) and
+their ratio, which moves far less with other work on the machine, and the load average.
 
     .venv/bin/python bench/paired.py [--rounds 5] [--duration 5] [--skip-scale-out]
 """
