@@ -156,6 +156,10 @@ class ProductDetail:
 def product_detail(principal: Principal | None, product_id: int) -> ProductDetail:
     """The product page of `product_id` if the caller may see it (one statement), else a
     404 that does not confirm it exists."""
+    low, high = connection.ops.integer_field_range(Product._meta.pk.get_internal_type())
+    if not low <= product_id <= high:
+        # No row can have it (the ORM would match nothing; a driver refuses the number).
+        raise NotFound("product not found", code="product_not_found")
     compiled = _compiled(principal)
     params = tuple(product_id if value == _ID_MARK else value for value in compiled.params)
     with connection.cursor() as cursor:
