@@ -41,7 +41,7 @@ HEALTH = "/health"
 ME = "/api/v1/auth/me"
 MINIMAL_PATH = "/api/health"
 ROUNDS = int(os.environ.get("BENCH_COST_ROUNDS", "7"))
-NEEDS_SESSIONS = ("AuthenticationMiddleware", "MessageMiddleware")
+NEEDS_SESSIONS = ("PageAuthenticationMiddleware", "LazyMessageMiddleware")
 ROUND_SECONDS = 0.2
 
 
@@ -143,7 +143,7 @@ def _variants() -> Variants:
     for middleware in settings.MIDDLEWARE:
         name = middleware.rsplit(".", 1)[1]
         # Authentication and messages need the session middleware: they leave with it.
-        gone = {name, *NEEDS_SESSIONS} if name == "SessionMiddleware" else {name}
+        gone = {name, *NEEDS_SESSIONS} if name.endswith("SessionMiddleware") else {name}
         rest = [m for m in settings.MIDDLEWARE if m.rsplit(".", 1)[1] not in gone]
         label = f"without {' + '.join(sorted(gone))}"
         variants.append((label, lambda rest=rest: override_settings(MIDDLEWARE=rest)))

@@ -33,10 +33,11 @@ def _uses_database(request) -> bool:
 @pytest.fixture(autouse=True)
 def _clear_cache(request):
     """Rate-limit counters live in the cache and, batched, in each process: every test starts
-    with none, and with an empty user cache."""
+    with none, with an empty user cache and no copy of the search word frequencies."""
     from django.core.cache import cache
 
     from shelfwatch.accounts import throttling, user_cache
+    from shelfwatch.catalog import vocabulary
 
     if _uses_database(request):  # the default cache is a database table
         if request.node.get_closest_marker("django_db") is None:
@@ -46,6 +47,7 @@ def _clear_cache(request):
         cache.clear()
     throttling.forget_local_counts()
     user_cache.forget()
+    vocabulary.forget_frequencies()
     yield
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
 from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
@@ -14,6 +15,7 @@ from shelfwatch.catalog import review
 from shelfwatch.catalog.images import image_out
 from shelfwatch.catalog.matching import find_candidates, likely_duplicates
 from shelfwatch.catalog.models import Category, Product, VerificationStatus
+from shelfwatch.catalog.product_page import ProductDetail, product_detail
 from shelfwatch.catalog.schemas import (
     ApproveIn,
     CategoryIn,
@@ -25,6 +27,7 @@ from shelfwatch.catalog.schemas import (
     ProductOut,
     ProductPage,
     ProductPatch,
+    ProductSummary,
     RejectIn,
     ReviewItemOut,
     ScanOut,
@@ -43,10 +46,16 @@ products_router = Router(tags=["catalog"])
 catalog_router = Router(tags=["catalog"])
 
 
-def product_out(product: Product) -> dict:
-    regional: dict[str, list[str]] = {}
-    for entry in product.regional_names.all():
-        regional.setdefault(entry.language, []).append(entry.name)
+def product_out(product: Product, detail: ProductDetail | None = None) -> dict:
+    """The ProductOut body; `detail` (one statement's read) replaces the prefetched rows."""
+    if detail is not None:
+        regional = detail.regional_names
+        blobs = detail.images
+    else:
+        regional = {}
+        for entry in product.regional_names.all():
+            regional.setdefault(entry.language, []).append(entry.name)
+        blobs = [image.blob for image in product.images.all()]
     return {
         "id": product.pk,
         "name": product.name,
@@ -58,7 +67,7 @@ def product_out(product: Product) -> dict:
         "description": product.description,
         "attributes": product.attributes,
         "regional_names": regional,
-        "images": [image_out(image.blob) for image in product.images.all()],
+        "images": [image_out(blob) for blob in blobs],
         "status": product.status,
         "review_notes": product.review_notes,
         "quality_score": product.quality_score,
@@ -67,6 +76,21 @@ def product_out(product: Product) -> dict:
         "created_at": product.created_at,
         "updated_at": product.updated_at,
     }
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weak comparison, as RFC 9110 asks for
+    GET revalidation) or is `*`."""
+    if not if_none_match:
+        return False
+    tags = parse_etags(if_none_match)
+    bare = etag.removeprefix("W/")
+    return "*" in tags or any(tag.removeprefix("W/") == bare for tag in tags)
+
+
+SUMMARY_FIELDS = tuple(
+    "category" if name == "category_id" else name for name in ProductSummary.model_fields
+)
 
 
 class ProductFilters(BoundedSchema):
@@ -86,7 +110,9 @@ def search(request: HttpRequest, filters: Query[ProductFilters]):
     principal = principal_of(request)
     limit = min(max(filters.limit, 1), 100)
     products = filter_products(
-        visible_products(principal),
+        # Only the columns a summary shows: the rest (description, attributes, the search
+        # text) would be fetched and converted for every row of the page.
+        visible_products(principal).only(*SUMMARY_FIELDS),
         category_id=filters.category,
         brand=filters.brand,
         in_stock_at=filters.in_stock_at,
@@ -113,8 +139,15 @@ def create(request: HttpRequest, payload: ProductIn):
 @products_router.get(
     "/{product_id}", response=ProductOut, auth=optional_auth, url_name="catalog-product"
 )
-def read(request: HttpRequest, product_id: int):
-    return product_out(get_product_for(principal_of(request), product_id))
+def read(request: HttpRequest, response: HttpResponse, product_id: int):
+    """One product; a client holding its current ETag gets a 304 with no body."""
+    detail = product_detail(principal_of(request), product_id)
+    if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), detail.etag):
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = detail.etag
+        return not_modified
+    response["ETag"] = detail.etag
+    return product_out(detail.product, detail)
 
 
 @products_router.patch("/{product_id}", response=ProductOut, auth=api_auth)

@@ -13,9 +13,9 @@ nothing either, the page is empty and says nothing about corrections.
 
 Broad queries: ranking costs every match (bm25 or ts_rank over 27,000 products holding
 "masala" took 55-67 ms at 200,000 products), so a query matching more than RANK_LIMIT
-products (as FTS5 counts them, or as PostgreSQL's planner estimates them) lists them in
-catalog order (by id) instead, which both databases serve by walking the matches in id
-order and stopping after a page.
+products (as estimated from the vocabulary's document frequencies, which each process
+keeps a copy of: no statement per search) lists them in catalog order (by id) instead,
+which both databases serve by walking the matches in id order and stopping after a page.
 
 Pages are keyset-paginated by (rank, id), or by id in catalog order: an opaque cursor
 carries the last row's key, so deep pages cost the same as the first and rows do not shift
@@ -24,13 +24,11 @@ under a reader.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, FloatField, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -181,34 +179,13 @@ def _page(rows: list[Product], limit: int, key) -> SearchPage:
     return SearchPage(products=rows, next_cursor=encode_cursor(*key(rows[-1])) if more else None)
 
 
-def _matches_more_than(products: QuerySet[Product], terms: list[str], bound: int) -> bool:
-    """Whether more than `bound` products hold every one of `terms`: of `products` as
-    PostgreSQL's planner estimates it, of the whole catalog as SQLite counts it."""
-    if connection.vendor == "postgresql":
-        # Counting would visit every match (38 ms for "masala" at 200,000 products). The
-        # planner's own estimate of the filtered query costs one planning: it knows how
-        # common each word is (the lexeme statistics ANALYZE keeps) and how much the
-        # filters leave, so a brand or a store's stock makes a common word narrow, where
-        # walking the table in id order would find little.
-        matched = _postgres_match(products, _ts_query(terms, (), prefix=True), ranked=False)
-        try:
-            sql, params = matched.order_by().values("pk").query.sql_with_params()
-        except EmptyResultSet:
-            return False  # the filters match nothing (an unknown category, say)
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-            plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-        return plan[0]["Plan"]["Plan Rows"] > bound
-    with connection.cursor() as cursor:
-        # FTS5 yields matches without ranking them, so a capped count is cheap. Filters are
-        # left out: walking matches in id order never costs more than ranking them.
-        cursor.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM catalog_product_fts "
-            "WHERE catalog_product_fts MATCH %s LIMIT %s)",
-            [_fts_query(terms, (), prefix=True), bound + 1],
-        )
-        return cursor.fetchone()[0] > bound
+def _matches_more_than(terms: list[str], bound: int) -> bool:
+    """Whether more than about `bound` products hold every one of `terms`, judged from the
+    vocabulary's document frequencies this process keeps (vocabulary.estimated_matches),
+    so the decision costs no statement of its own. Filters are left out: on SQLite walking
+    matches in id order never costs more than ranking them, and on PostgreSQL the walk is
+    bounded (_catalog_order_postgres) and falls back to ranking when it finds too few."""
+    return vocabulary.estimated_matches(terms) > bound
 
 
 def _ranked_page(
@@ -289,7 +266,7 @@ def _text_page(
     if cursor:
         order, key = _decode_text_cursor(cursor)
     else:
-        order, key = ("id" if _matches_more_than(products, terms, RANK_LIMIT) else "rank"), None
+        order, key = ("id" if _matches_more_than(terms, RANK_LIMIT) else "rank"), None
     if order == "id":
         after = key[0] if key else None
         if connection.vendor != "postgresql":

@@ -19,7 +19,9 @@ corrected and never a correction.
 
 from __future__ import annotations
 
+import bisect
 import threading
+import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -237,3 +239,83 @@ def _sqlite_snapshot() -> _Snapshot:
             )
             _snapshots[key] = current
             return current
+
+
+# --- document frequencies: how broad a query is, without asking the database -------------
+
+# How long a process trusts its copy of the word frequencies. A word that turns common in the
+# meantime is ranked rather than listed in catalog order for at most this long.
+FREQUENCIES_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class _Frequencies:
+    loaded_at: float
+    products: int
+    words: list[str]  # sorted by code point, so a prefix is one contiguous run
+    cumulative: list[int]  # cumulative[i]: products counted for words[:i]
+
+
+_frequencies: dict[tuple[str, str], _Frequencies] = {}
+_loading_frequencies = threading.Lock()
+
+
+def forget_frequencies() -> None:
+    """Drop this process's copies of the word frequencies (the next search reloads them)."""
+    _frequencies.clear()
+
+
+def _load_frequencies() -> _Frequencies:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT word, documents FROM catalog_search_word WHERE documents > 0")
+        else:
+            cursor.execute("SELECT term, doc FROM catalog_product_fts_vocab")
+        rows = sorted(cursor.fetchall())
+        cursor.execute("SELECT count(*) FROM catalog_product")
+        products = cursor.fetchone()[0]
+    cumulative = [0]
+    for _, documents in rows:
+        cumulative.append(cumulative[-1] + documents)
+    return _Frequencies(
+        loaded_at=time.monotonic(),
+        products=products,
+        words=[word for word, _ in rows],
+        cumulative=cumulative,
+    )
+
+
+def _current_frequencies() -> _Frequencies:
+    key = (connection.alias, str(connection.settings_dict["NAME"]))
+    current = _frequencies.get(key)
+    if current is not None and time.monotonic() - current.loaded_at < FREQUENCIES_TTL:
+        return current
+    with _loading_frequencies:
+        current = _frequencies.get(key)
+        if current is None or time.monotonic() - current.loaded_at >= FREQUENCIES_TTL:
+            current = _frequencies[key] = _load_frequencies()
+        return current
+
+
+def prefix_documents(word: str) -> int:
+    """About how many products hold a word starting with `word`: the summed counts of the
+    catalog words with that prefix, at most the catalog's size (a product holding two of
+    them counts twice until then). Words holding a digit are not counted on PostgreSQL."""
+    snapshot = _current_frequencies()
+    start = bisect.bisect_left(snapshot.words, word)
+    end = bisect.bisect_left(snapshot.words, word + "\U0010ffff", lo=start)
+    return min(snapshot.cumulative[end] - snapshot.cumulative[start], snapshot.products)
+
+
+def estimated_matches(words: Sequence[str]) -> float:
+    """About how many products hold every one of `words` as a word prefix, taking the words
+    as independent (as PostgreSQL's planner does): the catalog's size times the share of it
+    each word's prefix reaches. Costs no statement while this process's copy of the
+    frequencies is younger than FREQUENCIES_TTL."""
+    snapshot = _current_frequencies()
+    if not words or snapshot.products <= 0:
+        return 0.0
+    estimate = float(snapshot.products)
+    for word in words:
+        estimate *= prefix_documents(word) / snapshot.products
+    return estimate

@@ -82,22 +82,27 @@ INSTALLED_APPS = [
 if REDIS_URL:
     INSTALLED_APPS += ["django_tasks_rq", "django_rq"]
 
-MIDDLEWARE = [
+# RequestMiddleware tells machine requests (probes, cookie-less API calls) from pages; the
+# Page* middleware step aside for machine requests, the security headers apply to all.
+MIDDLEWARE = [  # shelfwatch/ops/checks.py runs Django's CSRF and session checks for Page*
     "shelfwatch.ops.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "shelfwatch.ops.middleware.PageStaticFilesMiddleware",
+    "shelfwatch.ops.middleware.PageSessionMiddleware",
     # After sessions, before common: a page's language comes from the set_language cookie,
     # else the browser's Accept-Language (the API skips it).
     "shelfwatch.ops.middleware.PageLocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shelfwatch.ops.middleware.PageCommonMiddleware",
+    "shelfwatch.ops.middleware.PageCsrfMiddleware",
+    "shelfwatch.ops.middleware.PageAuthenticationMiddleware",
     "shelfwatch.ops.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost: it sees the resolved URL and the final status of product reads.
     "shelfwatch.analytics.middleware.VisitMiddleware",
 ]
+
+# Django looks for its own CSRF middleware by path; ops/checks.py checks PageCsrfMiddleware.
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 ROOT_URLCONF = "shelfwatch.config.urls"
 WSGI_APPLICATION = "shelfwatch.config.wsgi.application"
@@ -125,8 +130,11 @@ if DATABASE_URL:
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(SQLITE_PATH)}}
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-# Reused connections are checked before use, so a restarted database costs one error at most.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A reused connection is checked (SELECT 1) before use only after sitting idle this long
+# (ops/db_connections.py), not before every request: a product read is then one round
+# trip. A connection that fails mid-request is closed at its end and the next reconnects.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+DB_IDLE_CHECK_SECONDS = env_int("DB_IDLE_CHECK_SECONDS", 30)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes write this file: queue writers (IMMEDIATE) instead of failing on lock

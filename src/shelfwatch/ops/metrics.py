@@ -7,8 +7,12 @@ before starting servers): prometheus_client picks its value storage when first i
 
 from __future__ import annotations
 
+import atexit
+import bisect
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,11 +38,12 @@ REQUESTS = Counter(
     "HTTP requests by route pattern, method and status.",
     ["method", "route", "status"],
 )
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 LATENCY = Histogram(
     "shelfwatch_http_request_duration_seconds",
     "HTTP request latency by route pattern.",
     ["route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=LATENCY_BUCKETS,
 )
 
 
@@ -76,10 +81,75 @@ SSE_CLIENTS = Gauge(
 )
 
 
+class _RequestBatch:
+    """Request counts and latency buckets gathered in plain dicts and written to the
+    Prometheus metrics in one go, at most FLUSH_SECONDS or FLUSH_REQUESTS apart, at a
+    scrape of this process and at exit: a labelled metric update takes locks (and, with
+    PROMETHEUS_MULTIPROC_DIR, writes a memory-mapped file) for every request otherwise."""
+
+    FLUSH_SECONDS = 1.0
+    FLUSH_REQUESTS = 256
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[tuple[str, str, int], int] = {}
+        # route -> [sum of seconds, count in bucket 0, 1, ..., +Inf]
+        self.latency: dict[str, list[float]] = {}
+        self.pending = 0
+        self.flushed_at = time.monotonic()
+
+    def add(self, method: str, route: str, status: int, seconds: float) -> None:
+        # The first bucket whose upper bound holds `seconds` (le is inclusive); past the
+        # last, +Inf.
+        bucket = bisect.bisect_left(LATENCY_BUCKETS, seconds) + 1
+        key = (method, route, status)
+        with self.lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+            sums = self.latency.get(route)
+            if sums is None:
+                sums = self.latency[route] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+            sums[0] += seconds
+            sums[bucket] += 1
+            self.pending += 1
+            due = (
+                self.pending >= self.FLUSH_REQUESTS
+                or time.monotonic() - self.flushed_at >= self.FLUSH_SECONDS
+            )
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what was gathered to the Prometheus metrics."""
+        with self.lock:
+            counts, latency = self.counts, self.latency
+            self.counts, self.latency = {}, {}
+            self.pending = 0
+            self.flushed_at = time.monotonic()
+        for (method, route, status), count in counts.items():
+            REQUESTS.labels(method, route, str(status)).inc(count)
+        for route, sums in latency.items():
+            child = LATENCY.labels(route)
+            # prometheus_client keeps one counter per bucket (made cumulative when
+            # collected) and one for the sum; Histogram has no public bulk observe.
+            child._sum.inc(sums[0])
+            for index, count in enumerate(sums[1:]):
+                if count:
+                    child._buckets[index].inc(count)
+
+
+_batch = _RequestBatch()
+atexit.register(_batch.flush)
+
+
 def observe_request(*, method: str, route: str, status: int, seconds: float) -> None:
-    """Count one request by method, route and status, and record its latency in seconds by route."""
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(route).observe(seconds)
+    """Count one request by method, route and status, and record its latency in seconds by
+    route (batched: written out within a second, at a scrape of this process, or at exit)."""
+    _batch.add(method, route, status, seconds)
+
+
+def flush_request_metrics() -> None:
+    """Write this process's gathered request metrics out now."""
+    _batch.flush()
 
 
 class TaskQueueCollector:
@@ -153,6 +223,7 @@ def render_latest(accept: str = "") -> tuple[bytes, str]:
     prometheus_client decides multiprocess mode from the environment variable at import time,
     so this reads the environment too rather than settings.
     """
+    flush_request_metrics()
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)

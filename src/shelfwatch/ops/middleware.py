@@ -1,4 +1,5 @@
-"""Request id, request metrics, the body size limit and lazily built flash messages."""
+"""Request id, request metrics, the body size limit, lazily built flash messages, and the
+split between pages and machine requests (which skip the page-only middleware)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.middleware.common import CommonMiddleware
+from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
 from opentelemetry import trace
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from shelfwatch.http.problems import problem_response
 from shelfwatch.ops import metrics
@@ -35,6 +41,30 @@ _IMPORT_UPLOAD = re.compile(
 
 # Probes are polled every few seconds; logging each would drown the access log.
 QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
+PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
+API_PREFIX = "/api/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_machine_request(request: HttpRequest) -> bool:
+    """A probe, or an API call carrying no browser cookie that is either safe or brings its
+    own credentials (a bearer token or an API key).
+
+    Such a request has no session to load, no CSRF cookie to set or check (the API checks
+    CSRF itself, only for session-cookie callers), no page language to negotiate, no flash
+    messages and no slash to append (no API route ends in one), so the page-only
+    middleware steps aside for it (PagesOnly). An anonymous cookie-less write (a visitor's
+    first cart line, a login) still gets the session that may start with it.
+    """
+    path = request.path_info
+    if path in PROBE_PATHS:
+        return True
+    meta = request.META
+    if not path.startswith(API_PREFIX) or "HTTP_COOKIE" in meta:
+        return False
+    return (
+        request.method in SAFE_METHODS or "HTTP_AUTHORIZATION" in meta or "HTTP_X_API_KEY" in meta
+    )
 
 
 def body_limit(path: str, content_type: str) -> int | None:
@@ -80,7 +110,12 @@ class RequestMiddleware:
             # The request's span began before its id was known; later spans get it at start.
             trace.get_current_span().set_attribute(REQUEST_ID, request_id)
         started = time.perf_counter()
+        machine = request.machine = is_machine_request(request)
         try:
+            if machine:
+                # CommonMiddleware steps aside for machine requests: the host is still
+                # checked against ALLOWED_HOSTS (DisallowedHost answers 400).
+                request.get_host()
             response = self._too_large(request)
             if response is None:
                 response = self.get_response(request)
@@ -88,6 +123,8 @@ class RequestMiddleware:
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
+        if machine and not response.streaming and not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
         return response
 
     def _too_large(self, request: HttpRequest) -> HttpResponse | None:
@@ -139,7 +176,41 @@ class RequestMiddleware:
             )
 
 
-class LazyMessageMiddleware(MessageMiddleware):
+class PagesOnly:
+    """For a middleware only pages need: a machine request (is_machine_request, decided by
+    RequestMiddleware) goes straight through it, without even its hooks being called."""
+
+    get_response: Callable[[HttpRequest], HttpResponse]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if getattr(request, "machine", False):
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc]
+
+
+class PageStaticFilesMiddleware(PagesOnly, WhiteNoiseMiddleware):
+    """Static files (never under /api/ or a probe's path)."""
+
+
+class PageSessionMiddleware(PagesOnly, SessionMiddleware):
+    """Sessions, for pages and for API calls that carry a cookie or may start a session."""
+
+
+class PageCommonMiddleware(PagesOnly, CommonMiddleware):
+    """Slash redirects and the host check, for pages (machine requests: RequestMiddleware
+    checks the host and sets Content-Length)."""
+
+
+class PageCsrfMiddleware(PagesOnly, CsrfViewMiddleware):
+    """The CSRF cookie and check, for pages; the API checks session-cookie writes itself."""
+
+
+class PageAuthenticationMiddleware(PagesOnly, AuthenticationMiddleware):
+    """`request.user` from the session, for pages; the API's principal comes from its own
+    authentication."""
+
+
+class LazyMessageMiddleware(PagesOnly, MessageMiddleware):
     """Django's message middleware, but the storage is built only when a view or template
     uses messages: building it signs and reads cookies and costs ~18 us on every request,
     API calls included."""
@@ -162,6 +233,15 @@ class PageLocaleMiddleware(LocaleMiddleware):
     a shared cache's copies of one feed by the readers' browser languages."""
 
     api_prefix = "/api/"
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if getattr(request, "machine", False):
+            # A thread keeps the language a page activated before; machines get the default.
+            if translation.get_language() != settings.LANGUAGE_CODE:
+                translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            return self.get_response(request)
+        return super().__call__(request)
 
     def process_request(self, request: HttpRequest) -> None:
         """Negotiate the language for pages; API requests get LANGUAGE_CODE."""
