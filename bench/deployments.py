@@ -1,8 +1,8 @@
 """The two deployments the benchmarks run Shelfwatch in, each fresh and thrown away after.
 
 - embedded: SQLite under a new DATA_DIR (database cache, table tailing for events);
-- scale-out: PostgreSQL (a throwaway `shelfwatch_bench` database) + Redis (db 14, flushed)
-  as cache, rate-limit store and event bus.
+- scale-out: PostgreSQL (a throwaway `shelfwatch_bench` database, or BENCH_PG_DATABASE) +
+  Redis (db 14, flushed; or BENCH_REDIS_URL) as cache, rate-limit store and event bus.
 
 Used by http_baseline.py and sse_fanout.py; not run on its own.
 """
@@ -10,6 +10,7 @@ Used by http_baseline.py and sse_fanout.py; not run on its own.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import socket
 import sys
@@ -20,8 +21,9 @@ from pathlib import Path
 from servers import BENCH_DIR, SHELFWATCH, clean_env, run_checked
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-PG_DATABASE = "shelfwatch_bench"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# Overridable, so runs on a shared machine each use their own database and Redis db.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "shelfwatch_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 # What every measured Shelfwatch process gets: quiet logs, tokens that outlive the run, and
 # rate limits on at their default rates (callers are spread over many users, see
