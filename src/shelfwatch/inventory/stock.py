@@ -257,8 +257,8 @@ def move_stock_many(
     one conditional UPDATE of its item, each gets a ledger row, their events are written
     in the same transaction.
 
-    All or nothing: a take larger than what is left raises InsufficientStock (`short` in
-    its extra lists every item that fell short, where the database reports them together)
+    All or nothing: a take larger than what is left raises InsufficientStock (when several
+    fell short together, `short` in its extra lists every one of them)
     and undoes the whole batch. An item may appear more than once; its moves apply in
     order. `events` are the caller's own events of the same change, written ahead of the
     moves' in the same INSERT. With `savepoint=False` the batch opens no savepoint inside
@@ -310,8 +310,8 @@ def move_stock_many(
 
 
 def _short_of(alias: str, move: PlannedMove, *more: PlannedMove) -> InsufficientStock:
-    """The refusal of `move` (and of `more` moves that fell short with it, all listed in
-    `short`), with what is left of each item."""
+    """The refusal of `move` (and of `more` moves that fell short with it: then all are
+    listed in `short`), with what is left of each item."""
     short = (move, *more)
     left = dict(
         StockItem.objects.using(alias)
@@ -324,7 +324,7 @@ def _short_of(alias: str, move: PlannedMove, *more: PlannedMove) -> Insufficient
     ]
     return InsufficientStock(
         f"{-move.delta} requested, {left.get(move.item.pk)} left",
-        extra={**listed[0], "short": listed},
+        extra={**listed[0], "short": listed} if more else listed[0],
     )
 
 
