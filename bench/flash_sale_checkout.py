@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -182,11 +183,19 @@ def raw_updates(database_url: str, item_id: int, clients: int, seconds: float) -
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("UPDATE inventory_stockitem SET quantity = %s WHERE id = %s", (10**9, item_id))
     counts = [0] * clients
+    refused = [0]
     start = threading.Barrier(clients + 1)
     stop_at = [0.0]
 
     def worker(slot: int) -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
+        try:
+            conn = psycopg.connect(database_url, autocommit=True)
+        except psycopg.OperationalError:
+            # A shared server may be out of connections: loop on the ones we got (and say so).
+            refused[0] += 1
+            start.wait()
+            return
+        with conn:
             start.wait()
             done = 0
             while time.perf_counter() < stop_at[0]:
@@ -203,6 +212,8 @@ def raw_updates(database_url: str, item_id: int, clients: int, seconds: float) -
     stop_at[0] = began + seconds
     for thread in threads:
         thread.join()
+    if refused[0]:
+        print(f"  raw UPDATE loop: {refused[0]} of {clients} connections refused", flush=True)
     return sum(counts) / (time.perf_counter() - began)
 
 
@@ -228,6 +239,7 @@ def main() -> None:
 
     info = machine.describe()
     print(machine.render(info), flush=True)
+    print("load average at the start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     rows, notes, inside_rows = [], [], []
     with tempfile.TemporaryDirectory(prefix="shelfwatch-flash-") as tmp:
         picked = deployments.chosen(
@@ -302,6 +314,7 @@ def main() -> None:
     print()
     for note in notes:
         print(note)
+    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

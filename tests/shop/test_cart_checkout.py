@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from shelfwatch.inventory.models import StockItem, StockMovement
-from shelfwatch.shop.models import Cart, CartLine, CheckoutAttempt, Order
+from shelfwatch.shop.models import Cart, CartLine, Order
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +93,18 @@ def test_the_same_key_places_one_order_and_a_different_body_is_refused(client, b
     assert CartLine.objects.count() == 1  # the new line is still waiting
 
 
+def test_a_repeated_key_answers_its_order_and_leaves_a_refilled_cart_alone(client, bread):
+    add(client, bread, 2)
+    first = pay(client, "again")
+    add(client, bread, 1)
+    repeat = pay(client, "again")
+    assert repeat.status_code == 200
+    assert repeat.json()["id"] == first.json()["id"]
+    assert Order.objects.count() == 1
+    assert StockItem.objects.get(pk=bread.pk).quantity == 8
+    assert CartLine.objects.get().quantity == 1
+
+
 def test_checkout_needs_an_idempotency_key(client, bread):
     add(client, bread)
     response = post(client, "/api/v1/checkout", {})
@@ -119,7 +131,7 @@ def test_checkout_of_an_empty_cart(client, bread):
     response = pay(client)
     assert response.status_code == 422
     assert response.json()["code"] == "cart_empty"
-    assert not CheckoutAttempt.objects.exists()
+    assert not Order.objects.exists()
 
 
 def test_short_lines_are_all_named_and_nothing_is_taken(client, bread, cake):

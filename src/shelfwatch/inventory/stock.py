@@ -8,6 +8,7 @@ zero: the database decides, row by row, which of them still fit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
@@ -20,6 +21,14 @@ from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.events.publishing import NewEvent, emit, emit_many
 from shelfwatch.fast_insert import insert_all
 from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
+from shelfwatch.inventory.stock_statements import (
+    delta_statement,
+    deltas_statement,
+    recorded_deltas_statement,
+)
+
+# The name tests and older callers know the single-item statement by.
+_delta_statement = delta_statement
 
 
 class InsufficientStock(Conflict):
@@ -117,43 +126,9 @@ def _apply_delta(alias: str, item_pk: int, delta: int) -> tuple[int, int] | None
     take = delta < 0
     params = [delta, updated_at, item_pk, -delta] if take else [delta, updated_at, item_pk]
     with connection.cursor() as cursor:
-        cursor.execute(_delta_statement(connection, take=take), params)
+        cursor.execute(delta_statement(connection, take=take), params)
         row = cursor.fetchone()
     return None if row is None else (row[0], row[1])
-
-
-# The statements `_delta_statement` built, by (vendor, take): the model's table and
-# columns do not change while the process runs, so each text is built once.
-_DELTA_STATEMENTS: dict[tuple[str, bool], str] = {}
-
-
-def _delta_statement(connection: BaseDatabaseWrapper, *, take: bool) -> str:
-    """The UPDATE ... RETURNING quantity, reorder_level of one stock item, built once per
-    vendor; parameters: delta, updated_at, pk, and for a take (`take`) the amount taken."""
-    key = (connection.vendor, take)
-    sql = _DELTA_STATEMENTS.get(key)
-    if sql is None:
-        sql = _DELTA_STATEMENTS.setdefault(key, _build_delta_statement(connection, take=take))
-    return sql
-
-
-def _build_delta_statement(connection: BaseDatabaseWrapper, *, take: bool) -> str:
-    """The text `_delta_statement` returns, from StockItem's metadata, quoted for `connection`."""
-    meta = StockItem._meta
-    quote = connection.ops.quote_name
-    quantity = quote(meta.get_field("quantity").column)
-    updated_at = quote(meta.get_field("updated_at").column)
-    reorder_level = quote(meta.get_field("reorder_level").column)
-    # Only quoted identifiers from the model go into the text; every value is a parameter.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {quantity} = {quantity} + %s, "  # noqa: S608
-        f"{updated_at} = %s WHERE {quote(meta.pk.column)} = %s"
-    )
-    if take:
-        # The condition that makes overselling impossible: the database checks it against
-        # the row as it is when our UPDATE gets it, after any concurrent move committed.
-        sql += f" AND {quantity} >= %s"
-    return f"{sql} RETURNING {quantity}, {reorder_level}"
 
 
 def set_quantity(
@@ -275,62 +250,81 @@ def move_stock_many(
     reason: str,
     reference: str = "",
     actor: User | None = None,
+    events: Sequence[NewEvent] = (),
+    savepoint: bool = True,
 ) -> list[Movement]:
     """Apply a batch of moves in one transaction, with `move_stock`'s guarantees: each is
     one conditional UPDATE of its item, each gets a ledger row, their events are written
     in the same transaction.
 
-    All or nothing: a take larger than what is left raises InsufficientStock and undoes
-    the whole batch. An item may appear more than once; its moves apply in order.
+    All or nothing: a take larger than what is left raises InsufficientStock (when several
+    fell short together, `short` in its extra lists every one of them)
+    and undoes the whole batch. An item may appear more than once; its moves apply in
+    order. `events` are the caller's own events of the same change, written ahead of the
+    moves' in the same INSERT. With `savepoint=False` the batch opens no savepoint inside
+    the caller's transaction: a refusal then dooms that whole transaction, for callers that
+    give up on it anyway.
     """
     if reason not in MovementReason.values:
         raise InvalidMovement(f"unknown reason {reason!r}", code="unknown_reason")
     if any(move.delta == 0 for move in moves):
         raise InvalidMovement("a movement changes the quantity", code="zero_movement")
     if not moves:
+        emit_many(events)
         return []
     alias = router.db_for_write(StockItem) or DEFAULT_DB_ALIAS
     connection = connections[alias]
-    with transaction.atomic(using=alias):
-        if len({move.item.pk for move in moves}) == len(moves) and _returns_from_update(connection):
-            applied = _apply_deltas(alias, moves)
-        else:
-            applied = [(move, *_apply_one(alias, move)) for move in moves]
-        # One INSERT for the batch's ledger rows; the databases we run on return their ids.
+    distinct = len({move.item.pk for move in moves}) == len(moves)
+    with transaction.atomic(using=alias, savepoint=savepoint):
         ledger = [
             StockMovement(
                 item=move.item,
                 delta=move.delta,
-                quantity_after=after,
                 reason=reason,
                 reference=reference[:120],
                 actor=actor,
             )
-            for move, after, _ in applied
+            for move in moves
         ]
-        insert_all(ledger, using=alias)
+        if distinct and connection.vendor == "postgresql":
+            applied = _apply_recorded(alias, moves, ledger)
+        else:
+            if distinct and _returns_from_update(connection):
+                applied = _apply_deltas(alias, moves)
+            else:
+                applied = [(move, *_apply_one(alias, move)) for move in moves]
+            for (_, after, _), movement in zip(applied, ledger, strict=True):
+                movement.quantity_after = after
+            # One INSERT for the batch's ledger rows; the databases we run on return their ids.
+            insert_all(ledger, using=alias)
         done = []
-        events: list[NewEvent] = []
+        written: list[NewEvent] = list(events)
         for (move, after, reorder_level), movement in zip(applied, ledger, strict=True):
             move.item.quantity = after
             move.item.reorder_level = reorder_level
             before = after - move.delta
-            events += _changes(move.item, movement, before=before, after=after)
+            written += _changes(move.item, movement, before=before, after=after)
             done.append(Movement(movement=movement, before=before, after=after))
-        emit_many(events)
+        emit_many(written)
     return done
 
 
-def _short_of(alias: str, move: PlannedMove) -> InsufficientStock:
-    left = (
+def _short_of(alias: str, move: PlannedMove, *more: PlannedMove) -> InsufficientStock:
+    """The refusal of `move` (and of `more` moves that fell short with it: then all are
+    listed in `short`), with what is left of each item."""
+    short = (move, *more)
+    left = dict(
         StockItem.objects.using(alias)
-        .filter(pk=move.item.pk)
-        .values_list("quantity", flat=True)
-        .first()
+        .filter(pk__in=[one.item.pk for one in short])
+        .values_list("pk", "quantity")
     )
+    listed = [
+        {"item_id": one.item.pk, "available": left.get(one.item.pk), "requested": -one.delta}
+        for one in short
+    ]
     return InsufficientStock(
-        f"{-move.delta} requested, {left} left",
-        extra={"item_id": move.item.pk, "available": left, "requested": -move.delta},
+        f"{-move.delta} requested, {left.get(move.item.pk)} left",
+        extra={**listed[0], "short": listed} if more else listed[0],
     )
 
 
@@ -339,6 +333,40 @@ def _apply_one(alias: str, move: PlannedMove) -> tuple[int, int]:
     if result is None:
         raise _short_of(alias, move)
     return result
+
+
+def _apply_recorded(
+    alias: str, moves: list[PlannedMove], ledger: list[StockMovement]
+) -> list[tuple[PlannedMove, int, int]]:
+    """`_apply_deltas` and the INSERT of `ledger` (one unsaved row per move, in order) as one
+    statement on PostgreSQL; fills in the rows' quantity after, id and time. Raises like
+    `_apply_deltas` (the caller's transaction then undoes the rows written)."""
+    connection = connections[alias]
+    now = timezone.now()
+    updated_at = StockItem._meta.get_field("updated_at").get_db_prep_value(now, connection)
+    created_at = StockMovement._meta.get_field("created_at").get_db_prep_value(now, connection)
+    first = ledger[0]
+    tail = [first.reason, first.reference, first.actor_id, created_at]
+    applied: dict[int, tuple[int, int, int]] = {}
+    for start in range(0, len(moves), 500):
+        chunk = moves[start : start + 500]
+        values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS INTEGER))"] * len(chunk))
+        params: list[object] = [updated_at]
+        for move in chunk:
+            params += [move.item.pk, move.delta]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                recorded_deltas_statement(connection) % {"values": values}, params + tail
+            )
+            applied.update((pk, (after, level, row)) for pk, after, level, row in cursor.fetchall())
+    short = [move for move in moves if move.item.pk not in applied]
+    if short:
+        raise _short_of(alias, *short)
+    for move, movement in zip(moves, ledger, strict=True):
+        after, _, row = applied[move.item.pk]
+        movement.pk, movement.quantity_after, movement.created_at = row, after, now
+        movement._state.adding, movement._state.db = False, alias
+    return [(move, *applied[move.item.pk][:2]) for move in moves]
 
 
 def _apply_deltas(alias: str, moves: list[PlannedMove]) -> list[tuple[PlannedMove, int, int]]:
@@ -361,41 +389,9 @@ def _apply_deltas(alias: str, moves: list[PlannedMove]) -> list[tuple[PlannedMov
         for move in chunk:
             params += [move.item.pk, move.delta]
         with connection.cursor() as cursor:
-            cursor.execute(_deltas_statement(connection) % {"values": values}, params)
+            cursor.execute(deltas_statement(connection) % {"values": values}, params)
             applied.update((pk, (after, level)) for pk, after, level in cursor.fetchall())
-    for move in moves:
-        if move.item.pk not in applied:
-            raise _short_of(alias, move)
+    short = [move for move in moves if move.item.pk not in applied]
+    if short:
+        raise _short_of(alias, *short)
     return [(move, *applied[move.item.pk]) for move in moves]
-
-
-_DELTAS_STATEMENTS: dict[str, str] = {}
-
-
-def _deltas_statement(connection: BaseDatabaseWrapper) -> str:
-    """The UPDATE ... FROM (VALUES ...) of `_apply_deltas`, with `%(values)s` left for the
-    rows; built once per vendor from StockItem's metadata. Parameters: updated_at, then
-    (pk, delta) per row."""
-    sql = _DELTAS_STATEMENTS.get(connection.vendor)
-    if sql is None:
-        meta = StockItem._meta
-        quote = connection.ops.quote_name
-        table = quote(meta.db_table)
-        pk = quote(meta.pk.column)
-        quantity = quote(meta.get_field("quantity").column)
-        updated = quote(meta.get_field("updated_at").column)
-        level = quote(meta.get_field("reorder_level").column)
-        # SQLite cannot name a VALUES list's columns; it calls them column1, column2.
-        if connection.vendor == "sqlite":
-            moves, item_id, delta = "moves", "moves.column1", "moves.column2"
-        else:
-            moves, item_id, delta = "moves (item_id, delta)", "moves.item_id", "moves.delta"
-        # `%%` survives the `%` that fills in the values; every value is a parameter.
-        sql = (
-            f"UPDATE {table} SET {quantity} = {table}.{quantity} + {delta}, "  # noqa: S608
-            f"{updated} = %%s FROM (VALUES %(values)s) AS {moves} "
-            f"WHERE {table}.{pk} = {item_id} AND {table}.{quantity} + {delta} >= 0 "
-            f"RETURNING {table}.{pk}, {table}.{quantity}, {table}.{level}"
-        )
-        _DELTAS_STATEMENTS[connection.vendor] = sql
-    return sql

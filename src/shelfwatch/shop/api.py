@@ -92,7 +92,7 @@ def add_line(request: HttpRequest, payload: CartLineIn):
         product_id=payload.product_id,
         quantity=payload.quantity,
     )
-    return Status(201, cart_out(carts.priced_cart(line.cart)))
+    return Status(201, cart_out(carts.priced_cart_after_add(line)))
 
 
 @cart_router.patch("/lines/{line_id}", response=CartOut)

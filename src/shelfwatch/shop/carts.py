@@ -18,21 +18,22 @@ from shelfwatch.accounts.models import User
 from shelfwatch.errors import Invalid, Malformed, NotFound, NotSignedIn
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import flash_sales
+from shelfwatch.shop.cart_pricing import (  # noqa: F401 (where callers find them)
+    PricedLine,
+    StoreCart,
+    price_lines,
+    priced_cart,
+    priced_cart_after_add,
+    store_cart_of,
+)
 from shelfwatch.shop.models import (
     Cart,
     CartLine,
-    Fulfilment,
     Reservation,
     ReservationStatus,
     ShopSettings,
 )
-from shelfwatch.shop.pricing import (
-    Totals,
-    price_line,
-    sellable_item,
-    shop_settings_for,
-    totals_for,
-)
+from shelfwatch.shop.pricing import sellable_item, settings_of
 from shelfwatch.shop.selectors.sale_units import units_left_now
 
 MAX_LINE_QUANTITY = 999
@@ -131,24 +132,22 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
     the store's stock (`line.price_note` says why). Raises
     InvalidQuantity, ProductNotSold, SignInRequired, FlashSaleLimitExceeded, and
     FlashSaleSoldOut or FlashSaleNotActive for a line whose live hold cannot grow,
-    changing nothing.
+    changing nothing. `priced_cart_after_add(line)` prices the cart as it is now.
     """
     _check_quantity(quantity)
-    item = sellable_item(store_id=store_id, product_id=product_id)
-    sale = flash_sales.active_sale(store_id=store_id, product_id=product_id)
+    item = sellable_item(store_id=store_id, product_id=product_id, with_settings=True)
+    sale = flash_sales.active_sale(store_id=store_id, product_id=product_id, for_user=owner.user)
     note = ""
     if sale is not None and owner.user is None:
         if units_left_now(sale.pk):
             raise SignInRequired("sign in to buy at the flash sale price")
         sale, note = None, "sale_sold_out"  # nothing left to hold: the regular price
+    settings = settings_of(item.store)
     with transaction.atomic():
-        cart = get_or_create_cart(owner)
-        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
-        line = (
-            CartLine.objects.select_for_update(of=("self",))
-            .select_related("reservation")
-            .filter(cart=cart, store_id=store_id, product_id=product_id)
-            .first()
+        cart, lines = _locked_cart(owner)
+        line = next(
+            (one for one in lines if one.store_id == store_id and one.product_id == product_id),
+            None,
         )
         total = quantity + (line.quantity if line is not None else 0)
         _check_quantity(total)
@@ -162,33 +161,36 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
         released = released and flash_sales.release(line.reservation)
         if line is not None and line.reservation_id:
             note = note or "sale_ended"
+        refused_hold = None
         if sale is not None:
-            with transaction.atomic():  # a refused hold takes its line change back with it
-                decision = flash_sales.start_hold(
-                    sale=sale,
-                    user=owner.user,
+            decision = flash_sales.start_hold(
+                sale=sale,
+                user=owner.user,
+                quantity=total,
+                expires_by=line.reservation.expires_at if live else None,
+                hold_for_minutes=settings.reservation_hold_minutes,
+            )
+            if decision.state == "started":
+                # Saved before the units are counted: from then on the hot sale row is
+                # locked, so as little as possible comes after it.
+                line = _save_line(
+                    cart=cart,
+                    line=line,
+                    store_id=store_id,
+                    product_id=product_id,
                     quantity=total,
-                    expires_by=line.reservation.expires_at if live else None,
+                    unit_price=sale.sale_price,
+                    reservation=decision.reservation,
                 )
-                if decision.state == "started":
-                    # Saved before the units are counted: from then on the hot sale row is
-                    # locked, so as little as possible comes after it.
-                    saved = _save_line(
-                        cart=cart,
-                        line=line,
-                        store_id=store_id,
-                        product_id=product_id,
-                        quantity=total,
-                        unit_price=sale.sale_price,
-                        reservation=decision.reservation,
-                    )
-                    decision = flash_sales.take_units(
-                        started=decision, may_release_expired=not released
-                    )
-                if not decision.reserved:
-                    transaction.set_rollback(True)
-            if decision.reserved:
-                return saved  # held at the sale price: no note
+                decision = flash_sales.take_units(
+                    started=decision, may_release_expired=not released
+                )
+                if decision.reserved:
+                    line.reservation.sale = sale
+                    _remember_cart(line, lines, item, settings)
+                    return line  # held at the sale price: no note
+                refused_hold = decision.reservation
+            # Raises (undoing everything) unless the line may sell at the regular price.
             note = _fallback(decision, live)
         saved = _save_line(
             cart=cart,
@@ -199,8 +201,43 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
             unit_price=item.selling_price,
             reservation=None,
         )
+        if refused_hold is not None:
+            # Its units were never counted; without a savepoint per add, the row goes here.
+            Reservation.objects.filter(pk=refused_hold.pk).delete()
     saved.price_note = note
+    _remember_cart(saved, lines, item, settings)
     return saved
+
+
+def _locked_cart(owner: CartOwner) -> tuple[Cart, list[CartLine]]:
+    """The owner's cart (created on first use), locked until the caller's commit so the
+    owner's concurrent adds take turns, and its lines as pricing needs them."""
+    if owner.user is not None:
+        cart = Cart.objects.select_for_update().filter(user=owner.user).first()
+        if cart is None:
+            cart = get_or_create_cart(owner)
+    else:
+        # A visitor's cart is purged by `updated_at`, so each add touches it (and locks it).
+        cart = get_or_create_cart(owner)
+        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    lines = list(
+        cart.lines.select_for_update(of=("self",))
+        .select_related("product", "store", "reservation", "reservation__sale")
+        .order_by("id")
+    )
+    return cart, lines
+
+
+def _remember_cart(
+    line: CartLine, lines: list[CartLine], item: StockItem, settings: ShopSettings
+) -> None:
+    """Keep what pricing the cart after this add needs, so it reads nothing it just wrote."""
+    line.cart_lines = [line if one.pk == line.pk else one for one in lines]
+    if all(one.pk != line.pk for one in lines):
+        line.cart_lines.append(line)
+    line.store, line.product = item.store, item.product  # the same rows: no look-up
+    line.known_items = {(item.store_id, item.product_id): item}
+    line.known_settings = {item.store_id: settings}
 
 
 def _save_line(
@@ -335,110 +372,6 @@ def merge_carts(*, user: User, session_key: str | None) -> Cart | None:
                 existing.save(update_fields=["quantity"])
         visitor.delete()
     return cart
-
-
-@dataclass
-class PricedLine:
-    line: CartLine
-    unit_price: Decimal
-    available: bool  # False when the store stopped selling it
-    reservation_expires_at: datetime | None
-    reservation_live: bool
-    kind: str = "regular"  # see pricing.LinePrice
-    local_name: str | None = None  # the product's regional name, where a page asked for it
-    item: StockItem | None = None  # the stock item it sells from, if the store keeps one
-    flash_sale_id: int | None = None  # the sale whose price a live hold gets
-
-    @property
-    def amount(self) -> Decimal:
-        """The line's price: unit price times quantity, not rounded."""
-        return self.unit_price * self.line.quantity
-
-    @property
-    def sellable(self) -> bool:
-        """Whether checkout may sell it: as `pricing.sellable_item` decides."""
-        return (
-            self.item is not None
-            and self.item.selling_price is not None
-            and self.line.store.is_active
-        )
-
-
-@dataclass
-class StoreCart:
-    store_id: int
-    store_name: str
-    currency: str
-    lines: list[PricedLine]
-    totals: Totals
-
-
-def price_lines(lines: list[CartLine], *, now: datetime | None = None) -> list[PricedLine]:
-    """Each line priced by `pricing.price_line` (held flash units at the sale price), with
-    the stock item it sells from; the lines need product, store and reservation__sale
-    loaded. Unsold lines are priced 0 and marked unavailable."""
-    now = now or timezone.now()
-    items = {
-        (item.store_id, item.product_id): item
-        for item in StockItem.objects.select_related("product", "store").filter(
-            store_id__in={line.store_id for line in lines},
-            product_id__in={line.product_id for line in lines},
-        )
-    }
-    priced = []
-    for line in lines:
-        item = items.get((line.store_id, line.product_id))
-        price = price_line(
-            line, regular_price=item.selling_price if item is not None else None, now=now
-        )
-        priced.append(
-            PricedLine(
-                line=line,
-                unit_price=price.unit_price if price.unit_price is not None else Decimal("0"),
-                available=price.unit_price is not None and line.store.is_active,
-                reservation_expires_at=line.reservation.expires_at if line.reservation else None,
-                reservation_live=price.kind == "sale",
-                kind=price.kind,
-                item=item,
-                flash_sale_id=price.flash_sale_id,
-            )
-        )
-    return priced
-
-
-def store_cart_of(
-    priced: list[PricedLine],
-    *,
-    settings: ShopSettings,
-    fulfilment: str = Fulfilment.PICKUP,
-    discount: Decimal = Decimal("0"),
-) -> StoreCart:
-    """One store's priced lines with its totals (the unavailable lines left out)."""
-    store = priced[0].line.store
-    totals = totals_for(
-        line_amounts=[p.amount for p in priced if p.available],
-        settings=settings,
-        fulfilment=fulfilment,
-        discount=discount,
-    )
-    return StoreCart(store.pk, store.name, store.currency, priced, totals)
-
-
-def priced_cart(cart: Cart | None, *, fulfilment: str = Fulfilment.PICKUP) -> list[StoreCart]:
-    """The cart per store, each line priced by `pricing.price_line` as checkout prices it
-    (held flash units at the sale price), with the store's tax and fee. For the cart page
-    and the API."""
-    if cart is None:
-        return []
-    now = timezone.now()
-    lines = list(cart.lines.select_related("product", "store", "reservation", "reservation__sale"))
-    by_store: dict[int, list[PricedLine]] = {}
-    for priced in price_lines(lines, now=now):
-        by_store.setdefault(priced.line.store_id, []).append(priced)
-    return [
-        store_cart_of(priced, settings=shop_settings_for(store_id), fulfilment=fulfilment)
-        for store_id, priced in by_store.items()
-    ]
 
 
 def purge_visitor_carts(*, older_than: timedelta) -> int:

@@ -18,11 +18,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from shelfwatch.errors import Conflict, DomainError, Invalid, Malformed, NotSignedIn
-from shelfwatch.inventory.models import MovementReason, Store
-from shelfwatch.inventory.stock import InsufficientStock, move_stock
+from shelfwatch.events.publishing import NewEvent
+from shelfwatch.inventory.models import MovementReason, StockItem, Store
+from shelfwatch.inventory.stock import InsufficientStock, PlannedMove, move_stock_many
 from shelfwatch.loyalty.selectors import Balance, balances_for
 from shelfwatch.shop import flash_sales
 from shelfwatch.shop.carts import (
@@ -36,18 +38,15 @@ from shelfwatch.shop.carts import (
 from shelfwatch.shop.customer_details import clean_name, clean_phone
 from shelfwatch.shop.models import (
     CartLine,
-    CheckoutAttempt,
     Fulfilment,
     Order,
     OrderLine,
-    OrderStatus,
-    PaymentStatus,
     ShopSettings,
 )
-from shelfwatch.shop.orders import change_status, record_status
+from shelfwatch.shop.order_payment import pay_order, set_payment
+from shelfwatch.shop.orders import write_history
 from shelfwatch.shop.payments import get_provider
-from shelfwatch.shop.payments.base import PaymentFailed, PaymentResult, PaymentUnavailable
-from shelfwatch.shop.pricing import ProductNotSold, Totals, not_sold, shop_settings_for
+from shelfwatch.shop.pricing import ProductNotSold, Totals, not_sold, settings_of
 
 logger = logging.getLogger("shelfwatch.shop")
 
@@ -150,22 +149,43 @@ def quote(
     lines = list(_cart_lines(owner).filter(store_id=store_id))
     if not lines:
         return None
-    quoted = _quote(lines, settings=shop_settings_for(store_id), fulfilment=fulfilment)
+    quoted = _quote(lines, settings=settings_of(lines[0].store), fulfilment=fulfilment)
     return replace(quoted, points=_points_quote(owner, quoted, points))
 
 
 def _cart_lines(owner: CartOwner):
+    """The owner's lines with all that checkout prices and takes them by, in one query:
+    product, store and its shop settings, hold and sale, and the stock item as `item`."""
     return (
         lines_of(owner)
-        .select_related("product", "store", "reservation", "reservation__sale")
+        .annotate(
+            item=FilteredRelation(
+                "store__stock_items",
+                condition=Q(store__stock_items__product=F("product")),
+            )
+        )
+        .select_related(
+            "product", "store", "store__shop_settings", "reservation", "reservation__sale", "item"
+        )
         .order_by("id")
     )
+
+
+def _items_of(lines: list[CartLine]) -> dict[tuple[int, int], StockItem]:
+    """The stock items `_cart_lines` read along, by (store id, product id)."""
+    items = {}
+    for line in lines:
+        item = line.item
+        if item is not None:
+            item.store, item.product = line.store, line.product  # the same rows
+            items[(line.store_id, line.product_id)] = item
+    return items
 
 
 def _quote(
     lines: list[CartLine], *, settings: ShopSettings, fulfilment: str, now=None
 ) -> CheckoutQuote:
-    priced = price_lines(lines, now=now)
+    priced = price_lines(lines, now=now, items=_items_of(lines))
     store_cart = store_cart_of(priced, settings=settings, fulfilment=fulfilment)
     return CheckoutQuote(store_cart=store_cart, settings=settings, fulfilment=fulfilment)
 
@@ -208,37 +228,39 @@ def checkout(*, owner: CartOwner, idempotency_key: str, request: CheckoutRequest
         raise Invalid("fulfilment is pickup or delivery", code="invalid_fulfilment")
     provider = get_provider(request.payment_method)
     digest = request.digest()
-    # No look-up first: claiming the key is the first statement, and a key already used
-    # fails it at once (a repeat is the rare case, so it pays the second query).
+    # No look-up first: claiming the key is part of writing the order, and a key already
+    # used fails it (a repeat is the rare case, so it pays the extra query).
     try:
         with transaction.atomic():
             order = _place(owner, key, digest, request, provider)
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer with its order.
+    except (IntegrityError, DomainError):
+        # The key was used before (or a concurrent request with it committed first): answer
+        # with its order. The key is claimed after the cart is read, so a repeat finds its
+        # cart empty: that refusal, too, looks for the order first.
         previous = _previous(owner, key, digest)
         if previous is None:
             raise
         return CheckoutResult(previous, created=False)
     if not getattr(provider, "offline", False):
-        _pay(order, provider, key)
+        pay_order(order, provider, key)
         order.refresh_from_db()
     return CheckoutResult(order, created=True)
 
 
 def _previous(owner: CartOwner, key: str, digest: str) -> Order | None:
-    attempt = (
-        CheckoutAttempt.objects.select_related("order").filter(owner=owner.key, key=key).first()
+    order = (
+        Order.objects.select_related("store")
+        .filter(checkout_owner=owner.key, checkout_key=key)
+        .first()
     )
-    if attempt is None:
+    if order is None:
         return None
-    if attempt.request_hash != digest:
+    if order.checkout_request_hash != digest:
         raise IdempotencyKeyReused("this Idempotency-Key was used for a different checkout request")
-    return attempt.order
+    return order
 
 
 def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, provider) -> Order:
-    # The key first: a duplicate in flight fails here before touching any stock.
-    attempt = CheckoutAttempt.objects.create(owner=owner.key, key=key, request_hash=digest)
     lines = list(_cart_lines(owner))
     store_ids = {line.store_id for line in lines}
     store_id = request.store_id
@@ -252,7 +274,7 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
     lines = [line for line in lines if line.store_id == store_id]
     if not lines:
         raise CartEmpty("the cart has nothing from that store")
-    settings = shop_settings_for(store_id)
+    settings = settings_of(lines[0].store)
     if request.fulfilment == Fulfilment.DELIVERY and not settings.offers_delivery:
         raise DeliveryNotOffered("this store offers pickup only")
 
@@ -277,7 +299,7 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
     totals = quoted.store_cart.totals
     store = quoted.store
     phone = clean_phone(request.phone, region=store.region)
-    order = Order.objects.create(
+    order = Order(
         store=store,
         user=owner.user,
         session_key="" if owner.user else (owner.session_key or ""),
@@ -291,70 +313,76 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         customer_name=clean_name(request.name),
         customer_phone=phone,
         payment_provider=request.payment_method,
+        checkout_owner=owner.key,
+        checkout_key=key,
+        checkout_request_hash=digest,
         created_at=now,
     )
-    attempt.order = order
-    attempt.save(update_fields=["order"])
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                stock_item=p.item,
-                product=p.line.product,
-                product_name=p.line.product.name[:300],
-                quantity=p.line.quantity,
-                unit_price=p.unit_price,
-                line_total=p.amount,
-                flash_sale_id=p.flash_sale_id,
-            )
-            for p in priced
-        ]
-    )
+    if getattr(provider, "offline", False):
+        # Nothing to call: the payment terms are written with the order itself. Offline
+        # providers are asked before the order has an id (see payments.base).
+        set_payment(order, provider.charge(order=order, idempotency_key=key))
+    # Claims the key: of two requests with it, the second waits here for the first to
+    # commit and then fails, before it has taken any stock.
+    order.save(force_insert=True)
+    order_lines = [
+        OrderLine(
+            order=order,
+            stock_item=p.item,
+            product=p.line.product,
+            product_name=p.line.product.name[:300],
+            quantity=p.line.quantity,
+            unit_price=p.unit_price,
+            line_total=p.amount,
+            flash_sale_id=p.flash_sale_id,
+        )
+        for p in priced
+    ]
+    OrderLine.objects.bulk_create(order_lines)
+    order._prefetched_objects_cache = {"lines": order_lines}  # for the answer: no re-read
     if request.points:
         _redeem(order, owner, request.points, quoted)
-    if getattr(provider, "offline", False):
-        # Nothing to call: the payment terms are part of the order's own transaction.
-        _record_payment(order, provider.charge(order=order, idempotency_key=f"{order.pk}:{key}"))
     CartLine.objects.filter(pk__in=[p.line.pk for p in priced]).delete()
-    record_status(order, previous=None, actor=owner.user, reason="placed")
+    placed = write_history(order, previous=None, actor=owner.user, reason="placed")
     # The hot rows last (stock items, then the sale rows), so their locks are held only
-    # for the few statements before the commit.
-    _take_stock(order, priced, actor=owner.user)
+    # for the few statements before the commit; the order's event is written with the
+    # stock moves' in one batch.
+    _take_stock(order, priced, actor=owner.user, events=[placed])
     for p in priced:
         if p.flash_sale_id is not None:
             flash_sales.convert(reservation=p.line.reservation, order=order, now=now)
     return order
 
 
-def _take_stock(order: Order, priced: list[PricedLine], *, actor) -> None:
-    """Take every line's units, or none: each short line is collected (its failed take is
-    undone by move_stock's own savepoint), then the whole checkout is refused."""
-    short = []
-    for p in priced:
-        line = p.line
-        try:
-            move_stock(
-                item=p.item,
-                delta=-line.quantity,
-                reason=MovementReason.SALE,
-                reference=f"order {order.pk}",
-                actor=actor,
-            )
-        except InsufficientStock as exc:
-            short.append(
-                {
-                    "line_id": line.pk,
-                    "product_id": line.product_id,
-                    "product": line.product.name,
-                    "requested": line.quantity,
-                    "available": exc.extra.get("available"),
-                }
-            )
-    if short:
+def _take_stock(order: Order, priced: list[PricedLine], *, actor, events: list[NewEvent]) -> None:
+    """Take every line's units, or none: every short line is listed in the refusal (the
+    checkout's transaction is then rolled back, so the batch needs no savepoint)."""
+    try:
+        move_stock_many(
+            moves=[PlannedMove(item=p.item, delta=-p.line.quantity) for p in priced],
+            reason=MovementReason.SALE,
+            reference=f"order {order.pk}",
+            actor=actor,
+            events=events,
+            savepoint=False,
+        )
+    except InsufficientStock as exc:
+        by_item = {entry["item_id"]: entry for entry in exc.extra.get("short", [exc.extra])}
+        short = [
+            {
+                "line_id": p.line.pk,
+                "product_id": p.line.product_id,
+                "product": p.line.product.name,
+                "requested": p.line.quantity,
+                "available": by_item[p.item.pk].get("available"),
+            }
+            for p in priced
+            if p.item.pk in by_item
+        ]
         raise LinesShort(
             f"{len(short)} line(s) exceed the stock left; nothing was taken",
             extra={"lines": short},
-        )
+        ) from exc
 
 
 def _redeem(order: Order, owner: CartOwner, points: int, quoted: CheckoutQuote) -> None:
@@ -373,45 +401,6 @@ def _redeem(order: Order, owner: CartOwner, points: int, quoted: CheckoutQuote) 
     order.discount, order.points_redeemed = totals.discount, points
     order.tax, order.total = totals.tax, totals.total
     order.save(update_fields=["discount", "points_redeemed", "tax", "total"])
-
-
-def _pay(order: Order, provider, key: str) -> None:
-    try:
-        try:
-            result = provider.charge(order=order, idempotency_key=f"{order.pk}:{key}")
-        except PaymentFailed:
-            raise
-        except Exception as exc:
-            # A provider bug must not leave an unpaid order holding stock.
-            logger.exception("payment provider %s crashed", order.payment_provider)
-            raise PaymentUnavailable("the payment provider failed") from exc
-    except PaymentFailed as exc:
-        logger.warning("payment of order %s failed: %s", order.pk, exc.detail)
-        Order.objects.filter(pk=order.pk).update(payment_status=PaymentStatus.FAILED)
-        change_status(
-            order=order,
-            status=OrderStatus.CANCELLED,
-            actor=None,
-            reason=f"payment failed: {exc.detail}",
-        )
-        exc.extra = {**exc.extra, "order_id": order.pk}
-        raise
-    _record_payment(order, result)
-
-
-def _record_payment(order: Order, result: PaymentResult) -> None:
-    order.payment_status = PaymentStatus.PAID if result.status == "paid" else PaymentStatus.DUE
-    order.payment_reference = result.reference[:200]
-    # Only while still pending: the stuck-payment sweep may have settled it meanwhile.
-    if not Order.objects.filter(pk=order.pk, payment_status=PaymentStatus.PENDING).update(
-        payment_status=order.payment_status, payment_reference=order.payment_reference
-    ):
-        logger.error(
-            "order %s: the provider answered %s after the order was settled (reference %s)",
-            order.pk,
-            result.status,
-            order.payment_reference,
-        )
 
 
 __all__ = [

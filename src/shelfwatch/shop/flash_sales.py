@@ -18,17 +18,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.db import connections, router, transaction
-from django.db.models import F, Min, Q
+from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from shelfwatch.accounts.models import User
 from shelfwatch.errors import Conflict, DomainError, Invalid
 from shelfwatch.shop import flash_sale_news
-from shelfwatch.shop.flash_sale_news import SaleRow
 from shelfwatch.shop.models import (
     FlashSale,
     FlashSaleCustomer,
@@ -37,6 +35,7 @@ from shelfwatch.shop.models import (
     ReservationStatus,
     ShopSettings,
 )
+from shelfwatch.shop.sale_counters import try_reserve
 from shelfwatch.shop.selectors.sale_units import units_left_now
 
 
@@ -60,16 +59,25 @@ class InvalidFlashSale(Invalid):
     code = "invalid_flash_sale"
 
 
-def active_sale(*, store_id: int, product_id: int, now: datetime | None = None) -> FlashSale | None:
-    """The sale of `product_id` at `store_id` running now (the one ending first), or None."""
+def active_sale(
+    *, store_id: int, product_id: int, now: datetime | None = None, for_user: User | None = None
+) -> FlashSale | None:
+    """The sale of `product_id` at `store_id` running now (the one ending first), or None.
+
+    With `for_user`, the same statement also reads what `start_hold` needs to know about
+    that customer (see `_dropped_holds`), so holding for them costs no query of its own.
+    """
     now = now or timezone.now()
-    return (
-        FlashSale.objects.filter(
-            store_id=store_id, product_id=product_id, starts_at__lte=now, ends_at__gt=now
-        )
-        .order_by("ends_at", "id")
-        .first()
+    sales = FlashSale.objects.filter(
+        store_id=store_id, product_id=product_id, starts_at__lte=now, ends_at__gt=now
     )
+    if for_user is None:
+        return sales.order_by("ends_at", "id").first()
+    dropped = Subquery(_dropped_holds(OuterRef("pk"), for_user, now))
+    sale = sales.annotate(dropped_hold_until=dropped).order_by("ends_at", "id").first()
+    if sale is not None:
+        sale.dropped_hold_user_id = for_user.pk  # whose the annotation is
+    return sale
 
 
 def hold_minutes(store_id: int) -> int:
@@ -82,93 +90,24 @@ def hold_minutes(store_id: int) -> int:
     return value or 10
 
 
+def _dropped_holds(sale, user: User, now: datetime):
+    """The expiry of the user's earliest hold on `sale` that they gave back early and that
+    would not have run out yet, as a one-value queryset (usable as a subquery)."""
+    return (
+        Reservation.objects.filter(
+            sale=sale, user=user, status=ReservationStatus.RELEASED, expires_at__gt=now
+        )
+        .order_by("expires_at")
+        .values("expires_at")[:1]
+    )
+
+
 def _dropped_hold_expiry(sale: FlashSale, user: User, now: datetime) -> datetime | None:
     """When the user's earliest hold on `sale` that they gave back early would have run
-    out, if that is still to come."""
-    dropped = Reservation.objects.filter(
-        sale=sale, user=user, status=ReservationStatus.RELEASED, expires_at__gt=now
-    )
-    return dropped.aggregate(until=Min("expires_at"))["until"]
-
-
-def _try_reserve(sale: FlashSale, user: User, quantity: int, now: datetime) -> str | SaleRow:
-    """Take `quantity` units for `user` in the current transaction: the sale row as it is
-    now on success, else which condition refused it ("limit" or "sold_out"). Nothing
-    stays changed on refusal."""
-    with transaction.atomic():
-        FlashSaleCustomer.objects.bulk_create(
-            [FlashSaleCustomer(sale=sale, user=user, units=0)], ignore_conflicts=True
-        )
-        within_limit = FlashSaleCustomer.objects.filter(
-            sale=sale, user=user, units__lte=sale.per_customer_limit - quantity
-        ).update(units=F("units") + quantity)
-        if not within_limit:
-            return "limit"
-        row = _take_held(sale.pk, quantity, now)
-        if row is None:
-            # Undo the customer's count (and, on PostgreSQL, its row lock) with the savepoint.
-            transaction.set_rollback(True)
-            return "sold_out"
-    return row
-
-
-_SALE_ROW_COLUMNS = (
-    "quantity_allotted",
-    "held",
-    "sold",
-    "sold_out_announced",
-    "units_left_due",
-    "units_left_at",
-)
-
-
-def _take_held(sale_id: int, quantity: int, now: datetime) -> SaleRow | None:
-    """Add `quantity` to the sale's `held` if the sale runs and they fit; the row after
-    it, or None. One UPDATE ... RETURNING where the database has it: the hot sale row's
-    lock then covers one round trip fewer."""
-    connection = connections[router.db_for_write(FlashSale)]
-    if not connection.features.can_return_columns_from_insert:
-        if not FlashSale.objects.filter(
-            pk=sale_id,
-            starts_at__lte=now,
-            ends_at__gt=now,
-            quantity_allotted__gte=F("held") + F("sold") + quantity,
-        ).update(held=F("held") + quantity):
-            return None
-        values = FlashSale.objects.filter(pk=sale_id).values_list(*_SALE_ROW_COLUMNS).get()
-        return _sale_row(values, now)
-    meta = FlashSale._meta
-    quote = connection.ops.quote_name
-    col = {name: quote(meta.get_field(name).column) for name in _SALE_ROW_COLUMNS}
-    starts, ends = (quote(meta.get_field(name).column) for name in ("starts_at", "ends_at"))
-    at = meta.get_field("starts_at").get_db_prep_value(now, connection)
-    # Only quoted identifiers from the model go into the text; every value is a parameter.
-    # Plain columns only after RETURNING: SQLite answered NULL for expressions there.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {col['held']} = {col['held']} + %s "  # noqa: S608
-        f"WHERE {quote(meta.pk.column)} = %s AND {starts} <= %s AND {ends} > %s "
-        f"AND {col['quantity_allotted']} >= {col['held']} + {col['sold']} + %s "
-        f"RETURNING {', '.join(col[name] for name in _SALE_ROW_COLUMNS)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [quantity, sale_id, at, at, quantity])
-        row = cursor.fetchone()
-    return None if row is None else _sale_row(row, now)
-
-
-def _sale_row(values, now: datetime) -> SaleRow:
-    allotted, held, sold, announced, due, last = values
-    if isinstance(last, str):
-        last = parse_datetime(last)
-    if last is not None and timezone.is_naive(last):
-        last = timezone.make_aware(last, UTC)  # kept in UTC where the database has no zone
-    window = now - timedelta(seconds=flash_sale_news.UNITS_LEFT_EVERY_SECONDS)
-    return SaleRow(
-        full=held + sold >= allotted,
-        sold_out_announced=bool(announced),
-        units_left_due=bool(due),
-        throttle_passed=last is None or last <= window,
-    )
+    out, if that is still to come (read along with the sale by `active_sale(for_user=)`)."""
+    if getattr(sale, "dropped_hold_user_id", None) == user.pk:
+        return sale.dropped_hold_until
+    return _dropped_holds(sale, user, now).values_list("expires_at", flat=True).first()
 
 
 @dataclass(frozen=True)
@@ -206,7 +145,12 @@ def _refused(sale: FlashSale, user: User, quantity: int, reason: str, detail: st
 
 
 def start_hold(
-    *, sale: FlashSale, user: User, quantity: int, expires_by: datetime | None = None
+    *,
+    sale: FlashSale,
+    user: User,
+    quantity: int,
+    expires_by: datetime | None = None,
+    hold_for_minutes: int | None = None,
 ) -> HoldDecision:
     """Write the reservation row of a hold of `quantity` units of `sale` for `user`, if the
     sale runs and the quantity is within the per-customer limit (else refused, writing
@@ -215,7 +159,8 @@ def start_hold(
     The hold lasts the store's hold time, or until `expires_by` when that comes first (a
     hold that replaces a live one keeps its expiry), and never past a hold of theirs on
     this sale that they dropped before it ran out, so removing a line and adding it again
-    does not start the clock afresh.
+    does not start the clock afresh. `hold_for_minutes` is the store's hold time when the
+    caller has its settings at hand (else they are read).
     """
     now = timezone.now()
     if not sale.is_active(now):
@@ -229,14 +174,15 @@ def start_hold(
             f"at most {sale.per_customer_limit} per customer",
             limit=sale.per_customer_limit,
         )
+    minutes = hold_for_minutes or hold_minutes(sale.store_id)
     expires_at = min(
         when
         for when in (
-            now + timedelta(minutes=hold_minutes(sale.store_id)),
+            now + timedelta(minutes=minutes),
             expires_by,
             _dropped_hold_expiry(sale, user, now),
         )
-        if when is not None
+        if when is not None and when > now
     )
     reservation = Reservation.objects.create(
         sale=sale, user=user, quantity=quantity, expires_at=expires_at, created_at=now
@@ -246,8 +192,8 @@ def start_hold(
 
 def take_units(*, started: HoldDecision, may_release_expired: bool = True) -> HoldDecision:
     """Count a started hold's units against the customer's limit and the sale: reserved,
-    or refused with why. On refusal the caller rolls back the savepoint that holds the
-    hold's reservation row (counters are never left changed).
+    or refused with why. On refusal the counters are as they were; the caller removes the
+    hold's reservation row (rolling back a savepoint that holds it, or deleting it).
 
     Run it last before the commit, after writing whatever points at the reservation: the
     hot sale row is locked from here on. Pass `may_release_expired=False` when the
@@ -258,12 +204,12 @@ def take_units(*, started: HoldDecision, may_release_expired: bool = True) -> Ho
     sale, user, quantity = started.sale, started.user, started.quantity
     reservation = started.reservation
     now = reservation.created_at
-    refused = _try_reserve(sale, user, quantity, now)
+    refused = try_reserve(sale, user, quantity, now)
     if isinstance(refused, str) and may_release_expired:
         # Try again even when this call freed nothing: a concurrent buyer may have
         # released the same expired holds a moment earlier, and their units are free.
         release_expired(sale_id=sale.pk, now=now)
-        refused = _try_reserve(sale, user, quantity, now)
+        refused = try_reserve(sale, user, quantity, now)
     if refused == "limit":
         return _refused(
             sale,

@@ -157,6 +157,12 @@ class Order(models.Model):
         max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
     )
     payment_reference = models.CharField(max_length=200, blank=True)
+    # The Idempotency-Key that placed it, as its buyer ("user:<id>" or "session:<key>")
+    # used it, and a hash of the request it came with: unique per buyer, so writing the
+    # order is what claims the key.
+    checkout_owner = models.CharField(max_length=80, blank=True)
+    checkout_key = models.CharField(max_length=100, blank=True)
+    checkout_request_hash = models.CharField(max_length=64, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -171,7 +177,12 @@ class Order(models.Model):
             models.Index(fields=["user", "-id"], name="shop_order_user"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(total__gte=0), name="shop_order_total_non_negative")
+            models.CheckConstraint(condition=Q(total__gte=0), name="shop_order_total_non_negative"),
+            models.UniqueConstraint(
+                fields=["checkout_owner", "checkout_key"],
+                condition=~Q(checkout_key=""),
+                name="shop_order_checkout_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -216,26 +227,6 @@ class OrderStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.previous_status or '-'} -> {self.status}"
-
-
-class CheckoutAttempt(models.Model):
-    """An Idempotency-Key as one buyer used it: the request it came with and its order."""
-
-    owner = models.CharField(max_length=80)  # "user:<id>" or "session:<key>"
-    key = models.CharField(max_length=100)
-    request_hash = models.CharField(max_length=64)
-    order = models.OneToOneField(
-        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="checkout_attempt"
-    )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["owner", "key"], name="shop_checkout_key_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.owner} {self.key}"
 
 
 class FlashSale(models.Model):

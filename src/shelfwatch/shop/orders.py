@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from shelfwatch.accounts.models import User
 from shelfwatch.errors import Conflict
-from shelfwatch.events.publishing import emit
+from shelfwatch.events.publishing import NewEvent, emit
 from shelfwatch.inventory.models import MovementReason, StockItem
 from shelfwatch.inventory.stock import move_stock
 from shelfwatch.shop import flash_sales
@@ -70,17 +70,33 @@ def record_status(
 ) -> None:
     """Write the history row and emit `order.status_changed` for the order's current
     status; call inside the transaction that set it."""
-    OrderStatusChange.objects.create(
+    event = write_history(order, previous=previous, actor=actor, reason=reason)
+    emit(type=event.type, payload=event.payload, topics=event.topics)
+
+
+def write_history(
+    order: Order, *, previous: str | None, actor: User | None, reason: str = ""
+) -> NewEvent:
+    """Write the history row of the order's current status and return its
+    `order.status_changed` event, for the caller to write in the same transaction (with
+    others, in one batch). The row is also what `order.history.all()` gives from now on."""
+    change = OrderStatusChange.objects.create(
         order=order,
         previous_status=previous or "",
         status=order.status,
         actor=actor,
         reason=reason[:500],
     )
+    if previous is None:
+        # A new order has no other history: its readers need not look it up.
+        order._prefetched_objects_cache = {
+            **getattr(order, "_prefetched_objects_cache", {}),
+            "history": [change],
+        }
     topics = [f"order:{order.pk}", f"store:{order.store_id}"]
     if order.user_id:
         topics.append(f"user:{order.user_id}")
-    emit(
+    return NewEvent(
         type="order.status_changed",
         payload=event_payload(order, previous=previous, actor=actor, reason=reason),
         topics=topics,

@@ -32,23 +32,18 @@ BATCH = 100
 
 def payment_key(order: Order) -> str | None:
     """The Idempotency-Key checkout sent the provider for `order`."""
-    attempt = getattr(order, "checkout_attempt", None)
-    return f"{order.pk}:{attempt.key}" if attempt is not None else None
+    return f"{order.pk}:{order.checkout_key}" if order.checkout_key else None
 
 
 def stuck_orders(now: datetime | None = None):
     """Orders still waiting for their payment past the provider's timeout plus a margin."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.SHOP_PAYMENT_TIMEOUT + MARGIN_SECONDS)
-    return (
-        Order.objects.filter(
-            payment_status=PaymentStatus.PENDING,
-            status__in=[OrderStatus.PENDING, OrderStatus.CONFIRMED],
-            created_at__lt=cutoff,
-        )
-        .select_related("checkout_attempt")
-        .order_by("id")
-    )
+    return Order.objects.filter(
+        payment_status=PaymentStatus.PENDING,
+        status__in=[OrderStatus.PENDING, OrderStatus.CONFIRMED],
+        created_at__lt=cutoff,
+    ).order_by("id")
 
 
 def resolve_stuck_payments(*, now: datetime | None = None) -> dict[str, int]:

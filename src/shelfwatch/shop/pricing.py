@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from shelfwatch.errors import Invalid
-from shelfwatch.inventory.models import StockItem
+from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.shop.models import CartLine, Fulfilment, ReservationStatus, ShopSettings
 
 CENT = Decimal("0.01")
@@ -30,14 +30,25 @@ def shop_settings_for(store_id: int) -> ShopSettings:
     return found or ShopSettings(store_id=store_id)
 
 
-def sellable_item(*, store_id: int, product_id: int) -> StockItem:
-    """The stock item through which `store_id` sells `product_id` at a price.
+def settings_of(store: Store) -> ShopSettings:
+    """The store's shop settings, as `shop_settings_for` gives them, without a query when
+    they were read along with the store (`select_related("store__shop_settings")`)."""
+    try:
+        return store.shop_settings
+    except ShopSettings.DoesNotExist:
+        return ShopSettings(store_id=store.pk)
+
+
+def sellable_item(*, store_id: int, product_id: int, with_settings: bool = False) -> StockItem:
+    """The stock item through which `store_id` sells `product_id` at a price (with its
+    product, store and, `with_settings`, the store's shop settings in the same query).
 
     Raises ProductNotSold when the store does not stock it, has no price for it, or is
     closed.
     """
+    related = ["product", "store"] + (["store__shop_settings"] if with_settings else [])
     item = (
-        StockItem.objects.select_related("product", "store")
+        StockItem.objects.select_related(*related)
         .filter(store_id=store_id, product_id=product_id, store__is_active=True)
         .exclude(selling_price__isnull=True)
         .first()

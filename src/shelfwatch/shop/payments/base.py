@@ -42,7 +42,8 @@ class PaymentResult:
 
 class PaymentProvider(Protocol):
     """One way to pay. `name` is what clients send as `payment_method`; `offline` is True
-    when `charge` contacts nobody, so checkout may ask it inside the order's transaction."""
+    when `charge` contacts nobody, so checkout asks it inside the order's transaction,
+    before the order is written (its terms go in with it: `order.pk` is still None)."""
 
     name: str
     offline: bool

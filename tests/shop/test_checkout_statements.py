@@ -1,0 +1,94 @@
+"""Statement budgets of the flash-sale rush path: adding a sale product to the cart and a
+one-line checkout, over HTTP, as a server runs them (outside any test transaction), every
+statement counted: BEGIN and COMMIT included."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from shelfwatch.shop.models import FlashSale
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ADD_BUDGET = 10
+
+
+def _checkout_budget() -> int:
+    """12 on PostgreSQL. SQLite takes two more: it cannot write the stock moves' ledger rows
+    in their UPDATE's statement (no data-modifying WITH), and the database task backend
+    used with it writes the events' dispatch task in the transaction (the outbox row)."""
+    return 12 if connection.vendor == "postgresql" else 14
+
+
+def _statements(queries) -> list[str]:
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def _report(label: str, statements: list[str]) -> str:
+    if os.environ.get("SHOW_STATEMENTS"):
+        print(f"\n{label}: {len(statements)}")
+        for number, sql in enumerate(statements, 1):
+            print(f"  {number:2} {sql[:160]}")
+    return "\n".join(statements)
+
+
+@pytest.fixture
+def rush(sale, shoppers):
+    """A customer in the middle of a rush: signed in before (the user is cached), has
+    bought once (the cart exists, empty), and the sale's units-left figure went out less
+    than a second ago (later figures are only marked due, as under load)."""
+    sale.per_customer_limit = 5
+    sale.save()
+    ((_user, headers),) = shoppers(1)
+    client = Client(headers=headers)
+    body = {"store_id": sale.store_id, "product_id": sale.product_id, "quantity": 1}
+    assert (
+        client.post("/api/v1/cart/lines", body, content_type="application/json").status_code == 201
+    )
+    paid = client.post(
+        "/api/v1/checkout",
+        {},
+        content_type="application/json",
+        headers={"Idempotency-Key": "first"},
+    )
+    assert paid.status_code == 201, paid.content
+    FlashSale.objects.filter(pk=sale.pk).update(units_left_at=timezone.now(), units_left_due=True)
+    return client, body
+
+
+def test_adding_a_flash_sale_unit_stays_within_its_statement_budget(rush):
+    client, body = rush
+    with CaptureQueriesContext(connection) as queries:
+        added = client.post("/api/v1/cart/lines", body, content_type="application/json")
+    assert added.status_code == 201, added.content
+    assert added.json()["stores"][0]["lines"][0]["price_kind"] == "sale"
+    statements = _statements(queries)
+    assert len(statements) <= ADD_BUDGET, _report("add to cart", statements)
+    _report("add to cart", statements)
+
+
+def test_a_one_line_checkout_stays_within_its_statement_budget(rush, sale):
+    client, body = rush
+    assert (
+        client.post("/api/v1/cart/lines", body, content_type="application/json").status_code == 201
+    )
+    with CaptureQueriesContext(connection) as queries:
+        paid = client.post(
+            "/api/v1/checkout",
+            {},
+            content_type="application/json",
+            headers={"Idempotency-Key": "second"},
+        )
+    assert paid.status_code == 201, paid.content
+    order = paid.json()
+    assert order["lines"][0]["flash_sale_id"] == sale.pk
+    assert [change["status"] for change in order["history"]] == ["pending"]
+    statements = _statements(queries)
+    assert len(statements) <= _checkout_budget(), _report("checkout", statements)
+    _report("checkout", statements)
