@@ -7,6 +7,7 @@ import logging
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -166,6 +167,33 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             request, status=400, code="malformed_json", detail="The request body is not valid JSON."
         )
     return problem_response(request, status=exc.status_code, code="http_error", detail=exc.message)
+
+
+# Lock contention the database resolved by aborting one transaction (deadlock, a
+# serialization failure, a lock wait given up; SQLite's "database is locked"): nothing was
+# written, and the same request may simply be sent again.
+_BUSY_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def is_contention(exc: OperationalError) -> bool:
+    """True when `exc` is a transaction the database aborted over locks, safe to retry."""
+    if getattr(exc.__cause__, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    return "database is locked" in str(exc)
+
+
+@api.exception_handler(OperationalError)
+def on_database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    if not is_contention(exc):
+        raise exc
+    logger.warning("database contention answered with 503: %s", exc)
+    return problem_response(
+        request,
+        status=503,
+        code="busy_retry",
+        detail="The store is busy with the same items right now; send the request again.",
+        headers={"Retry-After": "1"},
+    )
 
 
 @api.exception_handler(PermissionDenied)
