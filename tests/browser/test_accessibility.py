@@ -1,6 +1,6 @@
 """axe-core over the shop's pages in headless Chromium: no serious or critical violation on
 the home, category, search, product, cart, checkout, order, account, sign-up, subscribe,
-manage, store dashboard, order board and import pages, on a phone and on a desktop.
+manage, store dashboard, order board, import and analytics pages, on a phone and on a desktop.
 
 axe-core comes from npm into var/axe (installed on first use, pinned; never a CDN) and is
 injected into each page from that file.
@@ -153,6 +153,7 @@ def test_no_serious_or_critical_violation_on_the_shops_pages(
         f"/stores/{bakery.store.pk}/",
         f"/stores/{bakery.store.pk}/orders/",
         f"/stores/{bakery.store.pk}/imports/",
+        f"/analytics/?store={bakery.store.pk}",
     ):
         staff.goto(path)
         problems += blocking_violations(staff, axe_script)

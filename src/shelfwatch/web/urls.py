@@ -29,6 +29,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("stores/<int:store_id>/imports/", include("shelfwatch.imports.urls")),
     path("stores/", include("shelfwatch.inventory.urls")),
+    path("analytics/", include("shelfwatch.analytics.urls")),
     path("subscribe", alerts_views.subscribe_page, name="subscribe"),
     path("alerts/", include("shelfwatch.alerts.urls")),
 ]
