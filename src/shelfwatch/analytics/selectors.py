@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, QuerySet, Sum
 
-from shelfwatch.analytics.models import AlertChannelDay, ProductDay, SearchMissDay, StoreDay
+from shelfwatch.analytics import leaders
+from shelfwatch.analytics.models import AlertChannelDay, SearchMissDay, StoreDay
 from shelfwatch.analytics.ranges import DayRange
 from shelfwatch.analytics.rollup import SENT, day_bounds
 from shelfwatch.catalog.models import Product
@@ -73,12 +74,9 @@ def store_summary(*, store: Store | None, days: DayRange) -> dict:
 
 def top_products(*, store: Store | None, days: DayRange, limit: int) -> list[dict]:
     """The store's most viewed products over the range, by human views (ties by id)."""
-    rows = list(
-        _scoped(ProductDay.objects.all(), store, days)
-        .values("product_id")
-        .annotate(views=Sum("views"), bot_views=Sum("bot_views"), visitors=Sum("visitors"))
-        .order_by("-views", "product_id")[:limit]
-    )
+    rows = leaders.ranked(store=store, days=days, limit=limit)
+    if rows is None:
+        rows = list(leaders.exact_sums(store=store, days=days)[:limit])
     names = dict(
         Product.objects.filter(pk__in=[row["product_id"] for row in rows]).values_list("pk", "name")
     )
