@@ -4,10 +4,10 @@ query behind the dashboard page, in-process.
 Run from the repository root (a fresh SQLite file under a temporary data folder, unless
 DATABASE_URL names an empty PostgreSQL database):
 
-    .venv/bin/python bench/analytics_dashboard.py                      # 10 M visits, ~15 min
+    .venv/bin/python bench/analytics_dashboard.py          # 10 M visits: 45 min on a busy 2-core VM
     .venv/bin/python bench/analytics_dashboard.py --rows 300000 --products 20000   # a quick try
 
-Builds the generated grocery catalog of `bench/catalog_data.py` (its four stores included),
+Builds the generated grocery catalog of `bench/catalog_data.py` (its products) and four stores,
 then `rows` raw product views over `days` UTC days ending yesterday: popularity skewed (a
 few products take most views, each store its own favourites), 85 % of views at a store
 (55/15/15/15 %) and the rest with none (API reads), 8 % from bots, a day's visitors drawn
