@@ -1,6 +1,6 @@
 """axe-core over the shop's pages in headless Chromium: no serious or critical violation on
 the home, category, search, product, cart, checkout, order, account, sign-up, subscribe,
-manage, store dashboard, order board and import pages, on a phone and on a desktop.
+manage, store dashboard, order board, import and analytics pages, on a phone and on a desktop.
 
 axe-core comes from npm into var/axe (installed on first use, pinned; never a CDN) and is
 injected into each page from that file.
@@ -18,6 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from shelfwatch.accounts.models import StoreMembership
+from shelfwatch.analytics.models import AlertChannelDay, ProductDay, SearchMissDay, StoreDay
 from shelfwatch.notify.links import manage_token
 from shelfwatch.notify.models import Contact
 from shelfwatch.watch.internal import internal_source_for
@@ -147,12 +148,20 @@ def test_no_serious_or_critical_violation_on_the_shops_pages(
         page.goto(path)
         problems += blocking_violations(page, axe_script)
 
+    # Figures for the analytics page, so its charts and tables are audited too.
+    today = timezone.now().date()
+    StoreDay.objects.create(store=bakery.store, day=today, views=40, visitors=12, orders=2)
+    ProductDay.objects.create(store=bakery.store, product=bakery.butter, day=today, views=40)
+    SearchMissDay.objects.create(store=bakery.store, day=today, query="kombucha", searches=3)
+    AlertChannelDay.objects.create(store=bakery.store, day=today, channel="email", sent=2)
+
     staff = open_page(viewport=viewport)
     sign_in_as(staff, shop["staff"])
     for path in (
         f"/stores/{bakery.store.pk}/",
         f"/stores/{bakery.store.pk}/orders/",
         f"/stores/{bakery.store.pk}/imports/",
+        f"/analytics/?store={bakery.store.pk}",
     ):
         staff.goto(path)
         problems += blocking_violations(staff, axe_script)

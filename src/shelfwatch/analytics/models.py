@@ -78,7 +78,11 @@ class ProductDay(models.Model):
                 name="analytics_product_day_unique",
             )
         ]
-        indexes = [models.Index(fields=["store", "day"], name="product_day_store")]
+        indexes = [
+            models.Index(fields=["store", "day"], name="product_day_store"),
+            # Exact sums of a few products over a range, for every store at once.
+            models.Index(fields=["product", "day"], name="product_day_product"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} product {self.product_id}: {self.views}"
@@ -246,3 +250,39 @@ class ReportPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} store {self.store_id}: {self.frequency}"
+
+
+class TopProductDay(models.Model):
+    """One of the `leaders.KEEP` most viewed products of a store (or, with no store, of
+    every store together) on one day: what lets the dashboard rank products over months
+    without summing every product's days."""
+
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "day"], name="top_product_day_store")]
+
+    def __str__(self) -> str:
+        return f"{self.day} product {self.product_id}: {self.views}"
+
+
+class TopProductCutoff(models.Model):
+    """The most views any product outside a day's `TopProductDay` rows had (0 when they
+    hold every viewed product): the bound that proves a ranking over a range exact."""
+
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "store"], name="top_product_cutoff_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} store {self.store_id}: {self.views}"

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 
 from shelfwatch.alerts.models import Subscription
+from shelfwatch.analytics.leaders import keep_leaders
 from shelfwatch.analytics.models import (
     AlertChannelDay,
     ProductDay,
@@ -56,6 +57,7 @@ def roll_up_day(*, day: date) -> dict[str, int]:
             model.objects.filter(day=day).delete()
         stores: dict[int, dict] = defaultdict(dict)
         products = _product_days(day)
+        leaders = keep_leaders(day=day)
         _store_traffic(day, stores)
         _shop_funnel(day, stores)
         _subscriptions_and_restocks(day, stores)
@@ -70,6 +72,7 @@ def roll_up_day(*, day: date) -> dict[str, int]:
         )
     return {
         "product_days": products,
+        "top_product_days": leaders,
         "store_days": len(stores),
         "alert_channel_days": channels,
         "search_miss_days": misses,

@@ -1,4 +1,9 @@
-"""Reads of the roll-ups for one store over a range of days, and of the built reports."""
+"""Reads of the roll-ups for one store, or every store, over a range of days.
+
+`store=None` means every store together (the platform view for admins); rows of views
+with no store (API reads, shoppers who picked none) are in neither. Also the reads of the
+built reports.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,9 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, QuerySet, Sum
 
 from shelfwatch.accounts.principal import Principal
+from shelfwatch.analytics import leaders
 from shelfwatch.analytics.models import (
     AlertChannelDay,
-    ProductDay,
     Report,
     ReportStatus,
     SearchMissDay,
@@ -37,6 +42,7 @@ DAY_FIELDS = (
     "restocks",
     "search_misses",
 )
+CENT = Decimal("0.01")
 # An alert "led to an order" when its reader ordered at the store within this long.
 ORDER_WINDOW = timedelta(days=7)
 
@@ -46,19 +52,29 @@ def conversion(orders: int, visitors: int) -> float | None:
     return round(orders / visitors, 4) if visitors else None
 
 
-def store_summary(*, store: Store, days: DayRange) -> dict:
+def _scoped(rows: QuerySet, store: Store | None, days: DayRange) -> QuerySet:
+    """`rows` of `store` (of any store if None) on the days of the range."""
+    rows = rows.filter(day__gte=days.first, day__lte=days.last)
+    return rows.filter(store=store) if store is not None else rows.filter(store__isnull=False)
+
+
+def store_summary(*, store: Store | None, days: DayRange) -> dict:
     """Each day's figures (zeros for days without any) and their totals. The total of
-    visitors adds daily uniques: a person seen on two days counts twice."""
-    rows = {
-        row.day: row
-        for row in StoreDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last)
-    }
+    visitors adds daily uniques: a person seen on two days counts twice (and, over every
+    store, a person seen at two stores)."""
+    by_day = (
+        _scoped(StoreDay.objects.all(), store, days)
+        .values("day")
+        .annotate(**{name: Sum(name) for name in DAY_FIELDS})
+        .order_by()
+    )
+    rows = {row["day"]: row for row in by_day}
     series = []
     for day in days.days:
         row = rows.get(day)
-        figures = {name: getattr(row, name) if row else 0 for name in DAY_FIELDS}
-        if row is None:
-            figures["revenue"] = Decimal("0")
+        figures = {name: row[name] if row else 0 for name in DAY_FIELDS}
+        # SQLite sums decimals as floats: back to cents, as the column holds them.
+        figures["revenue"] = Decimal(figures["revenue"] or 0).quantize(CENT)
         figures["conversion"] = conversion(figures["orders"], figures["visitors"])
         series.append({"day": day, **figures})
     totals = {name: sum((entry[name] for entry in series), start=0) for name in DAY_FIELDS}
@@ -66,42 +82,35 @@ def store_summary(*, store: Store, days: DayRange) -> dict:
     return {"days": series, "totals": totals}
 
 
-def top_products(*, store: Store, days: DayRange, limit: int) -> list[dict]:
-    """The store's most viewed products over the range, by human views."""
-    rows = (
-        ProductDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last)
-        .values("product_id")
-        .annotate(views=Sum("views"), bot_views=Sum("bot_views"), visitors=Sum("visitors"))
-        .order_by("-views", "product_id")[:limit]
-    )
-    rows = list(rows)
+def top_products(*, store: Store | None, days: DayRange, limit: int) -> list[dict]:
+    """The store's most viewed products over the range, by human views (ties by id)."""
+    rows = leaders.ranked(store=store, days=days, limit=limit)
+    if rows is None:
+        rows = list(leaders.exact_sums(store=store, days=days)[:limit])
     names = dict(
         Product.objects.filter(pk__in=[row["product_id"] for row in rows]).values_list("pk", "name")
     )
     return [{**row, "name": names.get(row["product_id"], "")} for row in rows]
 
 
-def search_misses(*, store: Store, days: DayRange, limit: int) -> list[dict]:
+def search_misses(*, store: Store | None, days: DayRange, limit: int) -> list[dict]:
     """The store's storefront searches that most often found nothing over the range."""
     return list(
-        SearchMissDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last)
+        _scoped(SearchMissDay.objects.all(), store, days)
         .values("query")
         .annotate(searches=Sum("searches"))
         .order_by("-searches", "query")[:limit]
     )
 
 
-def alert_funnel(*, store: Store, days: DayRange) -> dict:
+def alert_funnel(*, store: Store | None, days: DayRange) -> dict:
     """Subscriptions made, then alerts sent, delivered, read (per channel and in all), and
-    alerts whose reader ordered at the store within a week of the alert."""
+    alerts whose reader ordered at the alert's store within a week of the alert."""
     subscribed = (
-        StoreDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last).aggregate(
-            n=Sum("subscriptions")
-        )["n"]
-        or 0
+        _scoped(StoreDay.objects.all(), store, days).aggregate(n=Sum("subscriptions"))["n"] or 0
     )
     channels = list(
-        AlertChannelDay.objects.filter(store=store, day__gte=days.first, day__lte=days.last)
+        _scoped(AlertChannelDay.objects.all(), store, days)
         .values("channel")
         .annotate(
             sent=Sum("sent"), delivered=Sum("delivered"), read=Sum("read"), failed=Sum("failed")
@@ -114,15 +123,18 @@ def alert_funnel(*, store: Store, days: DayRange) -> dict:
     start, _ = day_bounds(days.first)
     _, end = day_bounds(days.last)
     followed_by_order = Order.objects.filter(
-        store=store,
+        store_id=OuterRef("subscription__item__source__store_id"),
         user_id=OuterRef("contact__user_id"),
         created_at__gte=OuterRef("sent_at"),
         created_at__lt=OuterRef("sent_at") + ORDER_WINDOW,
     ).exclude(status=OrderStatus.CANCELLED)
+    alerts = Notification.objects.filter(kind=NotificationKind.ALERT)
+    if store is not None:
+        alerts = alerts.filter(subscription__item__source__store=store)
+    else:
+        alerts = alerts.filter(subscription__item__source__store__isnull=False)
     ordered = (
-        Notification.objects.filter(
-            kind=NotificationKind.ALERT,
-            subscription__item__source__store=store,
+        alerts.filter(
             created_at__gte=start,
             created_at__lt=end,
             status__in=SENT,

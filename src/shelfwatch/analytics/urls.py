@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shelfwatch.analytics import views
+from shelfwatch.analytics import dashboard_views, views
 
 # Under stores/<store_id>/reports/.
 urlpatterns = [
@@ -16,4 +16,10 @@ platform_urlpatterns = [
     path("frequency", views.choose_frequency, name="platform-report-frequency"),
     path("<int:report_id>/", views.report_page, name="platform-report"),
     path("<int:report_id>/<slug:name>.png", views.report_chart, name="platform-report-chart"),
+]
+
+# Under analytics/: the dashboard and its CSV downloads, for staff and admins.
+dashboard_urlpatterns = [
+    path("", dashboard_views.dashboard, name="analytics-dashboard"),
+    path("<slug:table>.csv", dashboard_views.export, name="analytics-export"),
 ]

@@ -34,6 +34,7 @@ urlpatterns = [
     path("reports/email/<str:token>/", analytics_views.preference_link, name="report-preference"),
     path("reports/platform/", include(analytics_urls.platform_urlpatterns)),
     path("stores/", include("shelfwatch.inventory.urls")),
+    path("analytics/", include(analytics_urls.dashboard_urlpatterns)),
     path("subscribe", alerts_views.subscribe_page, name="subscribe"),
     path("alerts/", include("shelfwatch.alerts.urls")),
     path("assistant/", include("shelfwatch.assistant.urls")),
