@@ -8,7 +8,7 @@ zero: the database decides, row by row, which of them still fit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
@@ -335,6 +335,20 @@ def _apply_one(alias: str, move: PlannedMove) -> tuple[int, int]:
     return result
 
 
+def _delta_chunks(
+    moves: list[PlannedMove], updated_at: object
+) -> Iterator[tuple[str, list[object]]]:
+    """The moves as `(item id, delta)` VALUES rows, 500 to a statement so its parameters
+    stay well inside every driver's limit: (the rows' SQL, updated_at then their values)."""
+    for start in range(0, len(moves), 500):
+        chunk = moves[start : start + 500]
+        values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS INTEGER))"] * len(chunk))
+        params: list[object] = [updated_at]
+        for move in chunk:
+            params += [move.item.pk, move.delta]
+        yield values, params
+
+
 def _apply_recorded(
     alias: str, moves: list[PlannedMove], ledger: list[StockMovement]
 ) -> list[tuple[PlannedMove, int, int]]:
@@ -348,12 +362,7 @@ def _apply_recorded(
     first = ledger[0]
     tail = [first.reason, first.reference, first.actor_id, created_at]
     applied: dict[int, tuple[int, int, int]] = {}
-    for start in range(0, len(moves), 500):
-        chunk = moves[start : start + 500]
-        values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS INTEGER))"] * len(chunk))
-        params: list[object] = [updated_at]
-        for move in chunk:
-            params += [move.item.pk, move.delta]
+    for values, params in _delta_chunks(moves, updated_at):
         with connection.cursor() as cursor:
             cursor.execute(
                 recorded_deltas_statement(connection) % {"values": values}, params + tail
@@ -381,13 +390,7 @@ def _apply_deltas(alias: str, moves: list[PlannedMove]) -> list[tuple[PlannedMov
     now = timezone.now()
     updated_at = StockItem._meta.get_field("updated_at").get_db_prep_value(now, connection)
     applied: dict[int, tuple[int, int]] = {}
-    # Bounded, so the statement's parameters stay well inside every driver's limit.
-    for start in range(0, len(moves), 500):
-        chunk = moves[start : start + 500]
-        values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS INTEGER))"] * len(chunk))
-        params: list[object] = [updated_at]
-        for move in chunk:
-            params += [move.item.pk, move.delta]
+    for values, params in _delta_chunks(moves, updated_at):
         with connection.cursor() as cursor:
             cursor.execute(deltas_statement(connection) % {"values": values}, params)
             applied.update((pk, (after, level)) for pk, after, level in cursor.fetchall())

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shelfwatch.recommend.together import CoOccurrence, Scoring
+from shelfwatch.recommend.together import CoOccurrence, Scoring, filled
 
 __all__ = [
     "EaseFit",
@@ -158,12 +158,4 @@ def recommend(
     candidates = np.flatnonzero(total > 0)
     order = np.lexsort((candidates, -total[candidates]))
     picked = [int(candidates[i]) for i in order[:limit]]
-    if len(picked) < limit and fallback is not None:
-        seen = held | set(picked)
-        for item in fallback.tolist():
-            if item not in seen:
-                picked.append(item)
-                seen.add(item)
-                if len(picked) == limit:
-                    break
-    return picked
+    return filled(picked, held=held, fallback=fallback, limit=limit)

@@ -28,6 +28,7 @@ __all__ = [
     "Scoring",
     "count_pairs",
     "decay_weights",
+    "filled",
 ]
 
 
@@ -138,19 +139,27 @@ class CoOccurrence:
         if held:
             total[list(held)] = 0.0
         picked = [i for i, _ in _top(np.arange(self.n_items), total, limit)]
-        if len(picked) < limit and fallback is not None:
-            seen = held | set(picked)
-            for item in fallback.tolist():
-                if item not in seen:
-                    picked.append(item)
-                    seen.add(item)
-                    if len(picked) == limit:
-                        break
-        return picked
+        return filled(picked, held=held, fallback=fallback, limit=limit)
 
     def popularity(self) -> np.ndarray:
         """Item indices, most bought first."""
         return np.argsort(-self.item_counts, kind="stable")
+
+
+def filled(
+    picked: list[int], *, held: set[int], fallback: np.ndarray | None, limit: int
+) -> list[int]:
+    """`picked` topped up to `limit` from `fallback` (item indices, best first), skipping
+    items held or picked already."""
+    if len(picked) < limit and fallback is not None:
+        seen = held | set(picked)
+        for item in fallback.tolist():
+            if item not in seen:
+                picked.append(item)
+                seen.add(item)
+                if len(picked) == limit:
+                    break
+    return picked
 
 
 def _top(items: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[int, float]]:
