@@ -48,7 +48,21 @@ def _clear_cache(request):
     throttling.forget_local_counts()
     user_cache.forget()
     vocabulary.forget_frequencies()
+    _forget_held_views()
     yield
+
+
+def _forget_held_views() -> None:
+    """Product views an earlier test recorded (held in this process or in the Redis list)
+    belong to that test's database, not to the next one's."""
+    from django.conf import settings
+
+    from shelfwatch.analytics import tracking
+
+    with tracking._local_lock:
+        tracking._local.clear()
+    if settings.REDIS_URL:
+        tracking._client().delete(tracking.REDIS_KEY)
 
 
 @pytest.fixture
@@ -84,12 +98,9 @@ def _fresh_redis():
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Views a test left in this process's buffer would be written at exit, after the test
-    database is gone; drop them instead."""
-    from shelfwatch.analytics import tracking
-
-    with tracking._local_lock:
-        tracking._local.clear()
+    """Views the last test left in this process's buffer would be written at exit, after the
+    test database is gone; drop them instead."""
+    _forget_held_views()
 
 
 class Caller:
