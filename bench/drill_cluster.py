@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from servers import HOST, REPO_DIR, SHELFWATCH, free_port
+from servers import HOST, REPO_DIR, SHELFWATCH, free_port, web_argv
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian puts it outside a user PATH
 REDIS_PORT = 6391
@@ -256,21 +256,7 @@ class Cluster:
         webs = [free_port(), free_port()]
         stream = free_port()
         for n, port in enumerate(webs, 1):
-            self.add(
-                f"web{n}",
-                [
-                    "web",
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(port),
-                    "--workers",
-                    "1",
-                    "--threads",
-                    str(web_threads),
-                ],
-                port,
-            )
+            self.add(f"web{n}", web_argv(port, web_threads)[1:], port)
         self.add("stream", ["stream", "--host", HOST, "--port", str(stream)], stream)
         # As compose.yaml runs them: one on every queue, one on notifications alone.
         self.add("worker1", ["worker"])

@@ -34,9 +34,18 @@ from pathlib import Path
 import machine
 from cpuload import _cpu_seconds
 from feeds_orders import build_orders, keep_alive_times, request, setup_django, timed_refresh
-from http_baseline import granian_wsgi_argv, web_argv
+from http_baseline import granian_wsgi_argv
 from results_file import write_section
-from servers import REPO_DIR, Server, clean_env, free_port, http_probe, process_tree, running
+from servers import (
+    REPO_DIR,
+    Server,
+    clean_env,
+    free_port,
+    http_probe,
+    process_tree,
+    running,
+    web_argv,
+)
 
 THREADS = 4
 TWIN_PATH = "/fetch-data-file"

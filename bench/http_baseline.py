@@ -65,6 +65,7 @@ from servers import (
     process_cmdlines,
     run_checked,
     running,
+    web_argv,
 )
 from tables import render_table
 
@@ -161,21 +162,6 @@ def granian_wsgi_argv(target: str, port: int, threads: int) -> list[str]:
         "--log-level",
         "warning",
         target,
-    ]
-
-
-def web_argv(port: int, threads: int) -> list[str]:
-    return [
-        str(SHELFWATCH),
-        "web",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--threads",
-        str(threads),
     ]
 
 

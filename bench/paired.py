@@ -31,9 +31,8 @@ from http_baseline import (
     MINIMAL_PATH,
     ONE_CALLER,
     granian_wsgi_argv,
-    web_argv,
 )
-from servers import Server, clean_env, free_port, http_probe, running
+from servers import Server, clean_env, free_port, http_probe, running, web_argv
 
 CONNECTIONS = 32
 THREADS = 4

@@ -72,6 +72,22 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def web_argv(port: int, threads: int) -> list[str]:
+    """`shelfwatch web` on `port` with one worker and `threads` threads."""
+    return [
+        str(SHELFWATCH),
+        "web",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--threads",
+        str(threads),
+    ]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
