@@ -1,36 +1,44 @@
-"""SSE fan-out benchmark: memory per idle stream connection and emit-to-delivery latency.
+"""SSE fan-out benchmark: N clients on one stream process, emit -> last client, memory, CPU.
 
 Run from the repository root (PostgreSQL + Redis are used when both answer on 127.0.0.1):
 
-    .venv/bin/python bench/sse_fanout.py [--clients 2000] [--events 30] [--interval 0.1]
-                                         [--quick] [--skip-scale-out]
+    .venv/bin/python bench/sse_fanout.py --clients 2000 20000 --skip-embedded
+        [--events 20] [--interval 1.0] [--client-procs 2] [--quick] [--skip-scale-out]
 
-For each deployment (embedded SQLite: the stream process tails the events table;
-scale-out: PostgreSQL + Redis pub/sub) it
-1. starts one `shelfwatch stream` process on a free 127.0.0.1 port;
-2. samples the memory of that process and every child it spawned (VmRSS and PSS from
-   /proc), opens `--clients` concurrent anonymous SSE connections following one public
-   topic (`product:1`) from this process (raw asyncio sockets), and samples it again:
-   the difference divided by the number of connections is the memory per connection;
-3. has a separate process emit `--events` events on that topic, `--interval` seconds apart,
-   each in its own transaction with the wall-clock time of the emit in its payload;
-4. records when each client received each event and reports, per event, the time from
-   emit to the LAST client receiving it (p50/p99 over events), the p50/p99 over all
-   deliveries, and any losses (every client must receive every event).
-The receive times include this process's own work of reading 2,000 sockets on one core.
+For each client count and deployment (embedded SQLite: the stream process tails the
+events table; scale-out: PostgreSQL + Redis pub/sub) it
+1. starts one `shelfwatch stream` process (STREAM_MAX_CLIENTS set to let every client in)
+   on a free 127.0.0.1 port, with the open-files limit raised for it and the clients;
+2. samples the memory of that process and its children (VmRSS and PSS from /proc), opens
+   the clients, anonymous and following one public topic (`product:1`), from
+   `--client-procs` separate processes (bench/sse_clients.py: raw sockets on one epoll
+   loop, each process from its own loopback address 127.0.0.2, .3, ... so none runs out
+   of ephemeral ports), and samples the memory again: the difference divided by the
+   connections is the memory per connection;
+3. has a separate process emit `--events` events on that topic through the normal path
+   (each committed in its own transaction; the commit publishes it on Redis, the stream
+   process receives it and fans it out), `--interval` seconds apart, each carrying the
+   wall-clock time of the emit;
+4. reports per event the time from emit to the FIRST and to the LAST client receiving it
+   (p50/p99 over events), p50/p99 over all deliveries, and correctness (pass/fail): every
+   client must receive every event exactly once (missing, duplicates, streams the server
+   closed), plus the CPU the stream process used while delivering and the load average.
+The clients only recv() and timestamp while the events flow; parsing happens afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
 import resource
 import secrets
+import socket
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cpuload
@@ -50,143 +58,76 @@ from tables import render_table
 
 TOPIC = "product:1"
 STREAM_PATH = f"/api/v1/events/stream?topics={TOPIC}"
-CONNECT_BATCH = 100
 
 
-# --- one SSE client -----------------------------------------------------------------------
+# --- the client processes ---------------------------------------------------------------
 
 
-class SseClient(asyncio.Protocol):
-    """Keeps every chunk it receives with its arrival time; decoding happens afterwards, so
-    the measured path is only the socket read."""
+class ClientProcess:
+    """One bench/sse_clients.py process holding `count` connections from `source`."""
 
-    def __init__(self, request: bytes) -> None:
-        self.request = request
-        self.chunks: list[tuple[float, bytes]] = []
-        self.head: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self.markers = 0  # a cheap running count of bench events, to stop waiting early
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self._pending_head = b""
+    def __init__(self, *, port: int, source: str, count: int, run_id: str) -> None:
+        self.argv = [
+            sys.executable,
+            str(BENCH_DIR / "sse_clients.py"),
+            "--port",
+            str(port),
+            "--source",
+            source,
+            "--path",
+            STREAM_PATH,
+            "--count",
+            str(count),
+            "--run-id",
+            run_id,
+        ]
+        self.proc: subprocess.Popen[str] | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
 
-    def data_received(self, data: bytes) -> None:
-        self.chunks.append((time.time(), data))
-        self.markers += data.count(b'"bench_seq"')
-        if not self.head.done():
-            self._pending_head += data
-            end = self._pending_head.find(b"\r\n\r\n")
-            if end >= 0:
-                self.head.set_result(self._pending_head[:end])
+    def _ask(self, command: str | None) -> str:
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout
+        if command is not None:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"client process exited {self.proc.wait()}")
+        return line
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if not self.head.done():
-            self.head.set_exception(ConnectionError(f"closed before the response head: {exc}"))
+    def connected(self) -> dict:
+        return json.loads(self._ask(None))
 
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+    def count(self) -> int:
+        return int(self._ask("count"))
 
+    def stop(self) -> dict:
+        summary = json.loads(self._ask("stop"))
+        assert self.proc is not None
+        self.proc.wait(timeout=60)
+        return summary
 
-def _request(port: int) -> bytes:
-    return (
-        f"GET {STREAM_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-        "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
-    ).encode()
-
-
-async def open_client(port: int, timeout: float = 30.0) -> SseClient:
-    loop = asyncio.get_running_loop()
-    _transport, client = await loop.create_connection(lambda: SseClient(_request(port)), HOST, port)
-    head = await asyncio.wait_for(client.head, timeout)
-    status = head.split(b"\r\n", 1)[0]
-    if b" 200" not in status:
-        client.close()
-        raise ConnectionError(f"stream answered {status.decode(errors='replace')}")
-    return client
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
-# --- decoding what a client received --------------------------------------------------------
+def source_addresses(count: int) -> list[str]:
+    """127.0.0.2, 127.0.0.3, ...: each client process connects from its own loopback
+    address, so that each has the whole ephemeral port range to itself."""
+    return [f"127.0.0.{2 + n}" for n in range(count)]
 
 
-class _Dechunker:
-    """Incremental HTTP/1.1 chunked transfer decoding."""
-
-    def __init__(self) -> None:
-        self.buffer = b""
-        self.remaining = -1  # bytes left in the current chunk; -1 while reading a size line
-
-    def feed(self, data: bytes) -> bytes:
-        self.buffer += data
-        out = bytearray()
-        while True:
-            if self.remaining < 0:
-                end = self.buffer.find(b"\r\n")
-                if end < 0:
-                    break
-                size = int(self.buffer[:end].split(b";", 1)[0] or b"0", 16)
-                self.buffer = self.buffer[end + 2 :]
-                self.remaining = size
-                if size == 0:
-                    break
-            if len(self.buffer) < self.remaining + 2:
-                break
-            out += self.buffer[: self.remaining]
-            self.buffer = self.buffer[self.remaining + 2 :]
-            self.remaining = -1
-        return bytes(out)
-
-
-class _IdentityBody(_Dechunker):
-    """A body delimited by the connection's end: bytes pass through."""
-
-    def feed(self, data: bytes) -> bytes:
-        return data
-
-
-def received_events(client: SseClient, run_id: str) -> dict[int, float]:
-    """bench_seq -> the arrival time of the chunk that completed that event."""
-    arrivals: dict[int, float] = {}
-    head = b""
-    body: _Dechunker | None = None
-    pending = b""
-    for arrived, data in client.chunks:
-        if body is None:
-            head += data
-            end = head.find(b"\r\n\r\n")
-            if end < 0:
-                continue
-            head, data = head[:end].lower(), head[end + 4 :]
-            chunked = b"transfer-encoding: chunked" in head
-            body = _Dechunker() if chunked else _IdentityBody()
-        pending = (pending + body.feed(data)).replace(b"\r\n", b"\n")
-        *blocks, pending = pending.split(b"\n\n")
-        for block in blocks:
-            seq = _bench_seq(block, run_id)
-            if seq is not None and seq not in arrivals:
-                arrivals[seq] = arrived
-    return arrivals
-
-
-def _bench_seq(block: bytes, run_id: str) -> int | None:
-    data = b"\n".join(
-        line[5:].removeprefix(b" ") for line in block.split(b"\n") if line.startswith(b"data:")
-    )
-    if b"bench_seq" not in data:
-        return None
+def ephemeral_ports() -> int:
     try:
-        message = json.loads(data)
-    except ValueError:
-        return None
-    payload = message.get("payload", message) if isinstance(message, dict) else None
-    if not isinstance(payload, dict) or payload.get("bench_run") != run_id:
-        return None
-    return int(payload["bench_seq"])
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        return 28_000
+    return int(high) - int(low) + 1
 
 
 # --- the measurement ---------------------------------------------------------------------------
@@ -195,10 +136,11 @@ def _bench_seq(block: bytes, run_id: str) -> int | None:
 @dataclass(frozen=True)
 class FanoutPlan:
     clients: int = 2000
-    events: int = 30
-    interval: float = 0.1  # seconds between emits
+    events: int = 20
+    interval: float = 1.0  # seconds between emits
     settle: float = 2.0  # seconds before each memory sample
     quiet_wait: float = 60.0  # max seconds to wait for a quiet machine first
+    client_procs: int = 2  # processes holding the client connections
 
 
 @dataclass
@@ -216,12 +158,17 @@ class FanoutResult:
     expected: int
     delivered: int
     clients_missing_events: int
+    duplicates: int = 0
+    closed_by_server: int = 0
     first_client_ms: list[float] = field(default_factory=list)  # per event
     last_client_ms: list[float] = field(default_factory=list)  # per event
     all_deliveries_ms: list[float] = field(default_factory=list)
     commit_ms: list[float] = field(default_factory=list)  # emit call -> commit, per event
     errors: list[str] = field(default_factory=list)
     cpu: cpuload.CpuShare | None = None  # while the events were emitted and delivered
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    open_files_limit: int = 0  # of the stream process
 
     @property
     def rss_per_connection_kib(self) -> float:
@@ -235,6 +182,16 @@ class FanoutResult:
     def lost(self) -> int:
         return self.expected - self.delivered
 
+    @property
+    def correct(self) -> bool:
+        """Every connected client got every event exactly once."""
+        return (
+            self.connected == self.clients
+            and self.lost == 0
+            and self.duplicates == 0
+            and self.closed_by_server == 0
+        )
+
 
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100); NaN for no values."""
@@ -246,28 +203,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def raise_fd_limit(needed: int) -> None:
+    """Lift this process's open-files limit (inherited by the stream process and the
+    clients) to `needed`; the hard limit too when allowed (root)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, needed))
+            return
+        except (ValueError, OSError):
+            print(f"warning: open-files hard limit {hard} < {needed} needed", file=sys.stderr)
     target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    if target < needed:
-        print(f"warning: fd limit {target} < {needed} needed", file=sys.stderr)
-
-
-async def _connect_all(port: int, count: int) -> tuple[list[SseClient], list[str]]:
-    clients: list[SseClient] = []
-    errors: list[str] = []
-    for start in range(0, count, CONNECT_BATCH):
-        batch = min(CONNECT_BATCH, count - start)
-        results = await asyncio.gather(
-            *(open_client(port) for _ in range(batch)), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                errors.append(f"{type(result).__name__}: {result}")
-            else:
-                clients.append(result)
-    return clients, errors
 
 
 class Emitter:
@@ -289,110 +236,137 @@ class Emitter:
             "--run-id",
             run_id,
         ]
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: subprocess.Popen[str] | None = None
         self.cpu_seconds = 0.0  # what emitting cost the emitter (its start-up excluded)
 
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.argv,
-            env=self.env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         assert self.proc.stdout is not None
-        first = await asyncio.wait_for(self.proc.stdout.readline(), 60)
-        if first.strip() != b"ready":
+        first = self.proc.stdout.readline()
+        if first.strip() != "ready":
             raise RuntimeError(f"emitter did not start: {first!r}")
 
-    async def run(self) -> list[dict]:
+    def run(self) -> list[dict]:
         """Emit; return one record per event: seq, sent_at, committed_at (wall clock)."""
         assert self.proc is not None and self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write(b"go\n")
-        await self.proc.stdin.drain()
-        lines = [json.loads(line) async for line in self.proc.stdout if line.strip()]
-        if await self.proc.wait() != 0:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        lines = [json.loads(line) for line in self.proc.stdout if line.strip()]
+        if self.proc.wait() != 0:
             raise RuntimeError(f"emitter exited {self.proc.returncode}")
         self.cpu_seconds = sum(line.get("cpu_seconds", 0.0) for line in lines)
         return [line for line in lines if "seq" in line]
 
-    async def close(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
-            await self.proc.wait()
+            self.proc.wait()
 
 
-async def measure_fanout(
+def _warm_up(server: Server) -> None:
+    """One client first: whatever the stream app sets up lazily is outside the sample."""
+    with socket.create_connection((HOST, server.port), timeout=10) as sock:
+        sock.sendall(f"GET {STREAM_PATH} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+        sock.recv(4096)
+        time.sleep(0.5)
+
+
+def measure_fanout(
     server: Server, deployment: deployments.Deployment, plan: FanoutPlan
 ) -> FanoutResult:
     run_id = secrets.token_hex(6)
     pid = server.proc.pid
-    # A first client warms whatever the stream app sets up lazily; then memory at rest.
-    warm = await open_client(server.port)
-    await asyncio.sleep(0.5)
-    warm.close()
+    _warm_up(server)
     if plan.quiet_wait > 0:
         # Other work on the machine would skew the latencies: wait for it to calm down.
         cpuload.wait_for_quiet(max_wait=plan.quiet_wait)
-    await asyncio.sleep(plan.settle)
+    time.sleep(plan.settle)
     before = tree_memory(pid)
+    load_before = os.getloadavg()
 
-    started = time.monotonic()
-    conns, errors = await _connect_all(server.port, plan.clients)
-    connect_seconds = time.monotonic() - started
-    await asyncio.sleep(plan.settle)
-    after = tree_memory(pid)
-    dropped = sum(1 for c in conns if c.closed)
-    if dropped:
-        errors.append(f"{dropped} connections closed by the server while idle")
+    procs = max(1, min(plan.client_procs, plan.clients))
+    shares = [plan.clients // procs + (1 if n < plan.clients % procs else 0) for n in range(procs)]
+    if max(shares) > ephemeral_ports() - 1000:
+        print("warning: more connections per source address than ephemeral ports", file=sys.stderr)
+    clients = [
+        ClientProcess(port=server.port, source=source, count=share, run_id=run_id)
+        for source, share in zip(source_addresses(procs), shares, strict=True)
+    ]
+    emitter = Emitter(deployment.env, count=plan.events, interval=plan.interval, run_id=run_id)
+    errors: list[str] = []
+    try:
+        started = time.monotonic()
+        for client in clients:
+            client.start()
+        connected = 0
+        for client in clients:
+            report = client.connected()
+            connected += report["connected"]
+            errors.extend(report["errors"])
+        connect_seconds = time.monotonic() - started
+        time.sleep(plan.settle)
+        after = tree_memory(pid)
 
+        emitter.start()
+        window = cpuload.CpuWindow(pid, database=deployment.database, count_self=True)
+        window.start()
+        records = emitter.run()
+        # Wait for the stragglers: until every client counted every event, or 15 s.
+        expected = connected * plan.events
+        deadline = time.monotonic() + 15.0
+        while time.monotonic() < deadline and sum(c.count() for c in clients) < expected:
+            time.sleep(0.1)
+        summaries = [client.stop() for client in clients]
+        client_cpu = sum(s["cpu_seconds"] for s in summaries)
+        cpu = window.stop(extra_load=emitter.cpu_seconds + client_cpu)
+        load_after = os.getloadavg()
+    finally:
+        emitter.close()
+        for client in clients:
+            client.kill()
+
+    sent_at = {r["seq"]: r["sent_at"] for r in records}
     result = FanoutResult(
         deployment=deployment.name,
         clients=plan.clients,
-        connected=len(conns),
+        connected=connected,
         connect_seconds=connect_seconds,
         processes=after.processes,
         rss_before_kib=before.rss_kib,
         rss_after_kib=after.rss_kib,
         pss_before_kib=before.pss_kib,
         pss_after_kib=after.pss_kib,
-        events=plan.events,
-        expected=len(conns) * plan.events,
+        events=len(records),
+        expected=connected * len(records),
         delivered=0,
         clients_missing_events=0,
         errors=errors,
+        cpu=cpu,
+        open_files_limit=resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+        load_before=load_before,
+        load_after=load_after,
     )
-    emitter = Emitter(deployment.env, count=plan.events, interval=plan.interval, run_id=run_id)
-    window = cpuload.CpuWindow(pid, database=deployment.database, count_self=True)
-    try:
-        await emitter.start()
-        window.start()
-        records = await emitter.run()
-        # Wait for the stragglers: until every client counted every event, or 10 s.
-        deadline = time.monotonic() + 10.0
-        while time.monotonic() < deadline and sum(c.markers for c in conns) < result.expected:
-            await asyncio.sleep(0.05)
-        result.cpu = window.stop(extra_load=emitter.cpu_seconds)
-    finally:
-        await emitter.close()
-        for conn in conns:
-            conn.close()
-
-    sent_at = {r["seq"]: r["sent_at"] for r in records}
     result.commit_ms = [(r["committed_at"] - r["sent_at"]) * 1000 for r in records]
     first: dict[int, float] = {}
     last: dict[int, float] = {}
-    for conn in conns:
-        arrivals = received_events(conn, run_id)
-        result.delivered += sum(1 for seq in arrivals if seq in sent_at)
-        if len(arrivals.keys() & sent_at.keys()) < len(sent_at):
-            result.clients_missing_events += 1
-        for seq, arrived in arrivals.items():
-            if seq in sent_at:
-                result.all_deliveries_ms.append((arrived - sent_at[seq]) * 1000)
-                first[seq] = min(first.get(seq, arrived), arrived)
-                last[seq] = max(last.get(seq, 0.0), arrived)
-    result.first_client_ms = [(first[seq] - sent_at[seq]) * 1000 for seq in sorted(first)]
-    result.last_client_ms = [(last[seq] - sent_at[seq]) * 1000 for seq in sorted(last)]
+    for summary in summaries:
+        result.duplicates += summary["duplicates"]
+        result.closed_by_server += summary["closed_by_server"]
+        result.all_deliveries_ms.extend(d / 10 for d in summary["deliveries"])
+        for raw_seq, (count, low, high) in summary["per_seq"].items():
+            seq = int(raw_seq)
+            if seq not in sent_at:
+                continue
+            result.delivered += count
+            first[seq] = min(first.get(seq, low), low)
+            last[seq] = max(last.get(seq, high), high)
+        result.clients_missing_events += sum(
+            1 for received in summary["received_by_client"] if received < len(sent_at)
+        )
+    result.first_client_ms = [first[seq] * 1000 for seq in sorted(first)]
+    result.last_client_ms = [last[seq] * 1000 for seq in sorted(last)]
     return result
 
 
@@ -400,28 +374,50 @@ def run_one(deployment: deployments.Deployment, plan: FanoutPlan, *, workdir: Pa
     port = free_port()
     argv = [SHELFWATCH, "stream", "--host", HOST, "--port", str(port)]
     print(f"  SSE fan-out on {deployment.name}: {plan.clients} clients ...", flush=True)
+    env = deployment.with_env(STREAM_MAX_CLIENTS=str(plan.clients + 100))
     with running(
-        f"stream-{deployment.key}",
+        f"stream-{deployment.key}-{plan.clients}",
         argv,
-        env=deployment.env,
+        env=env,
         port=port,
         log_dir=workdir / "logs",
         probe=stream_probe(STREAM_PATH),
     ) as server:
-        return asyncio.run(measure_fanout(server, deployment, plan))
+        return measure_fanout(server, deployment, plan)
 
 
-def run_all(plan: FanoutPlan, *, workdir: Path, scale_out: bool) -> list[FanoutResult]:
-    """The embedded deployment, then the scale-out one when PostgreSQL and Redis answer."""
-    raise_fd_limit(plan.clients + 1024)
-    # One deployment at a time, so the scale-out database exists only while it is used.
-    with deployments.embedded(workdir) as embedded:
-        results = [run_one(embedded, plan, workdir=workdir)]
-    if scale_out and deployments.scale_out_reachable():
-        with deployments.scale_out(workdir) as scaled:
-            results.append(run_one(scaled, plan, workdir=workdir))
-    elif scale_out:
-        print("  PostgreSQL or Redis not reachable on 127.0.0.1: scale-out fan-out skipped")
+def run_all(
+    plan: FanoutPlan,
+    *,
+    workdir: Path,
+    scale_out: bool,
+    embedded: bool = True,
+    sizes: list[int] | None = None,
+) -> list[FanoutResult]:
+    """For each client count: the embedded deployment (unless `embedded` is False), then
+    the scale-out one when PostgreSQL and Redis answer. A fresh stream process each time."""
+    sizes = sizes or [plan.clients]
+    # Stream process: its clients plus its own files; clients: theirs.
+    raise_fd_limit(max(sizes) + 4096)
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if limit < max(sizes) + 100:
+        print(
+            f"warning: the stream process may open {limit} files, fewer than {max(sizes)}"
+            " clients need (a socket each, plus about 30 of its own)",
+            file=sys.stderr,
+        )
+    results = []
+    for size in sizes:
+        sized = replace(plan, clients=size)
+        # One deployment at a time, so the scale-out database exists only while it is used.
+        if embedded:
+            with deployments.embedded(workdir) as local:
+                results.append(run_one(local, sized, workdir=workdir))
+        if scale_out and deployments.scale_out_reachable():
+            with deployments.scale_out(workdir) as scaled:
+                results.append(run_one(scaled, sized, workdir=workdir))
+        elif scale_out:
+            print("  PostgreSQL or Redis not reachable on 127.0.0.1: scale-out fan-out skipped")
     return results
 
 
@@ -444,7 +440,8 @@ def table_rows(results: list[FanoutResult]) -> list[list[str]]:
                 f"{percentile(r.all_deliveries_ms, 50):.0f}",
                 f"{percentile(r.all_deliveries_ms, 99):.0f}",
                 f"{r.delivered}/{r.expected}",
-                str(r.lost),
+                f"{r.lost} / {r.duplicates}",
+                "PASS" if r.correct else "FAIL",
             ]
         )
     return rows
@@ -462,7 +459,8 @@ TABLE_HEADER = [
     "all p50 ms",
     "all p99 ms",
     "delivered",
-    "lost",
+    "lost / dup",
+    "every event once",
 ]
 
 
@@ -471,45 +469,78 @@ def notes(results: list[FanoutResult]) -> list[str]:
     lines = []
     for r in results:
         lines.append(
-            f"- {r.deployment}: {r.connected} clients connected in {r.connect_seconds:.1f} s; "
-            f"{r.processes} processes; emit->commit p50 {percentile(r.commit_ms, 50):.1f} ms; "
-            f"{r.clients_missing_events} clients missed at least one event"
+            f"- {r.deployment}, {r.clients} clients: {r.connected} connected in"
+            f" {r.connect_seconds:.1f} s; {r.processes} processes; {r.events} events;"
+            f" emit->commit p50 {percentile(r.commit_ms, 50):.1f} ms;"
+            f" {r.clients_missing_events} clients missed at least one event,"
+            f" {r.duplicates} duplicate deliveries, {r.closed_by_server} streams closed by"
+            f" the server; load average {_load(r.load_before)} before, {_load(r.load_after)}"
+            f" after; open-files limit {r.open_files_limit}"
         )
         if r.cpu is not None and r.delivered:
             lines.append(
                 f"  - while {r.events} events were emitted and delivered ({r.cpu.seconds:.1f} s):"
                 f" stream process {r.cpu.server:.2f} cores"
-                f" ({r.cpu.server * r.cpu.seconds / r.delivered * 1e6:.0f} us per delivery),"
+                f" ({r.cpu.server * r.cpu.seconds / r.delivered * 1e6:.1f} us per delivery),"
                 f" clients + emitter {r.cpu.load:.2f}, PostgreSQL + Redis {r.cpu.services:.2f},"
                 f" other {r.cpu.other:.2f}"
+            )
+            lines.append(
+                "  - emit->last client per event, ms: "
+                + " ".join(f"{ms:.0f}" for ms in r.last_client_ms)
             )
         for error in sorted(set(r.errors))[:5]:
             lines.append(f"  - {r.errors.count(error)} x {error}")
     return lines
 
 
+def _load(values: tuple[float, float, float]) -> str:
+    return " / ".join(f"{v:.2f}" for v in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="SSE fan-out: memory and delivery latency.")
-    parser.add_argument("--clients", type=int, default=2000)
-    parser.add_argument("--events", type=int, default=30)
-    parser.add_argument("--interval", type=float, default=0.1, help="seconds between emits")
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[2000], help="client counts, run in turn"
+    )
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between emits")
+    parser.add_argument("--client-procs", type=int, default=2, help="client processes")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds before memory samples")
     parser.add_argument(
         "--quiet-wait", type=float, default=60.0, help="max seconds to wait for a quiet machine"
     )
-    parser.add_argument("--quick", action="store_true", help="200 clients, 10 events")
+    parser.add_argument("--quick", action="store_true", help="200 clients, 5 events")
+    parser.add_argument("--skip-embedded", action="store_true", help="PostgreSQL + Redis only")
     parser.add_argument("--skip-scale-out", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.clients, args.events, args.settle = min(args.clients, 200), 10, 1.0
-    plan = FanoutPlan(args.clients, args.events, args.interval, args.settle, args.quiet_wait)
+        args.clients, args.events, args.settle = [min(min(args.clients), 200)], 5, 1.0
+    plan = FanoutPlan(
+        clients=args.clients[0],
+        events=args.events,
+        interval=args.interval,
+        settle=args.settle,
+        quiet_wait=args.quiet_wait,
+        client_procs=args.client_procs,
+    )
 
     print(machine.render(machine.describe()), flush=True)
+    print("load average at start: " + _load(os.getloadavg()), flush=True)
     with tempfile.TemporaryDirectory(prefix="shelfwatch-sse-") as tmp:
-        results = run_all(plan, workdir=Path(tmp), scale_out=not args.skip_scale_out)
+        results = run_all(
+            plan,
+            workdir=Path(tmp),
+            scale_out=not args.skip_scale_out,
+            embedded=not args.skip_embedded,
+            sizes=args.clients,
+        )
     print()
     print(render_table(TABLE_HEADER, table_rows(results)))
     print("\n".join(notes(results)))
+    print("load average at end: " + _load(os.getloadavg()))
+    if not all(r.correct for r in results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
