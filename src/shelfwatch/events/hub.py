@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Iterable
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -26,6 +27,7 @@ from shelfwatch.events.topics import TopicSelection
 logger = logging.getLogger("shelfwatch.events.hub")
 
 SEEN_MEMORY = 50_000
+KEEPALIVE = b": keepalive\n\n"
 
 
 class SubscriptionClosed(Exception):
@@ -54,6 +56,9 @@ class Subscription:
         self._ready.set()
         return True
 
+    def tick(self, keepalive: bytes) -> None:
+        """A heartbeat tick of the hub; subscriptions that write for themselves use it."""
+
     def close(self, reason: str) -> None:
         """Close the subscription, waking its reader; the first reason given is kept. Queued
         messages are still delivered."""
@@ -80,6 +85,9 @@ class Subscription:
         if self.closed_reason is not None:
             raise SubscriptionClosed(self.closed_reason)
         return []
+
+
+SubscriptionT = TypeVar("SubscriptionT", bound=Subscription)
 
 
 class Hub:
@@ -147,6 +155,7 @@ class Hub:
             except Exception:
                 logger.warning("events table unavailable at start; retrying", exc_info=True)
             self._tasks.append(asyncio.create_task(self.tailer.run(), name="events-tail"))
+            self._tasks.append(asyncio.create_task(self._heartbeat(), name="events-heartbeat"))
             self.started = True
             logger.info(
                 "event hub started (%s)", "redis + table catch-up" if self.use_redis else "table"
@@ -172,7 +181,12 @@ class Hub:
     def subscribe(self, selection: TopicSelection) -> Subscription:
         """A new subscription to `selection`; while the hub drains, it is returned already closed
         with reason 'shutdown'."""
-        subscription = Subscription(selection, max_queue=self.queue_size)
+        return self.attach(Subscription(selection, max_queue=self.queue_size))
+
+    def attach(self, subscription: SubscriptionT) -> SubscriptionT:
+        """Register a subscription built by the caller (e.g. one that writes to its client
+        itself); closed at once with reason 'shutdown' while the hub drains."""
+        selection = subscription.selection
         if self.draining:
             subscription.close("shutdown")
             return subscription
@@ -229,25 +243,49 @@ class Hub:
         self.deliver([message])
 
     def deliver(self, messages: Iterable[EventMessage]) -> None:
-        """Hand each not-yet-seen event to the subscriptions of its topics (loop thread)."""
+        """Hand each not-yet-seen event to the subscriptions of its topics (loop thread).
+
+        This loop runs once per event for every recipient, so it does as little per
+        recipient as it can: no per-event copy of a topic's subscribers when the event has
+        one topic and nobody follows everything (subscribers change only between events:
+        a push never subscribes or unsubscribes).
+        """
         overflowed: set[Subscription] = set()
         for message in messages:
             if message.id in self._seen:
                 continue
             self._remember(message.id)
-            recipients = set(self._everything)
-            for topic in message.topics:
-                recipients.update(self._by_topic.get(topic, ()))
-            for subscription in recipients - overflowed:
+            recipients: Iterable[Subscription]
+            if not self._everything and len(message.topics) == 1:
+                recipients = self._by_topic.get(message.topics[0], ())
+            else:
+                merged = set(self._everything)
+                for topic in message.topics:
+                    merged.update(self._by_topic.get(topic, ()))
+                recipients = merged
+            pushed = 0
+            for subscription in recipients:
+                if overflowed and subscription in overflowed:
+                    continue
                 if subscription.push(message):
-                    self.stats["delivered"] += 1
+                    pushed += 1
                 else:
                     overflowed.add(subscription)
+            self.stats["delivered"] += pushed
         for subscription in overflowed:
             logger.info("dropping a slow stream client (queue of %d full)", self.queue_size)
             subscription.close("overflow")
             self.unsubscribe(subscription)
             self.stats["dropped_clients"] += 1
+
+    async def _heartbeat(self) -> None:
+        """Tick every subscription twice per EVENTS_HEARTBEAT_SECONDS: one timer for the
+        process instead of one per client (see DirectSubscription.tick)."""
+        interval = float(settings.EVENTS_HEARTBEAT_SECONDS) / 2
+        while True:
+            await asyncio.sleep(interval)
+            for subscription in list(self._subscriptions):
+                subscription.tick(KEEPALIVE)
 
     def _remember(self, event_id: int) -> None:
         self._seen[event_id] = None

@@ -1,9 +1,9 @@
 """`GET /api/v1/events/stream?topics=a,b`: the Server-Sent Events endpoint, in plain ASGI.
 
 Order of work per client: authenticate and authorize (worker thread), subscribe to the
-hub, replay from the table what came after Last-Event-ID, then forward live events. The
-subscription exists before the replay query runs, so nothing falls between the two;
-events seen by both are sent once.
+hub, replay from the table what came after Last-Event-ID, then let the hub write live
+events to the connection directly (fanout.py). The subscription exists before the replay
+query runs, so nothing falls between the two; events seen by both are sent once.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from shelfwatch.accounts.principal import (
 )
 from shelfwatch.errors import DomainError, Malformed
 from shelfwatch.events import history
-from shelfwatch.events.hub import Hub, Subscription, SubscriptionClosed
+from shelfwatch.events.fanout import DirectSubscription
+from shelfwatch.events.hub import Hub
 from shelfwatch.events.sse import (
     SSE_HEADERS,
     Receive,
@@ -127,7 +128,7 @@ async def serve_event_stream(scope: Scope, receive: Receive, send: Send, hub: Hu
         )
         return
 
-    subscription = hub.subscribe(selection)
+    subscription = hub.attach(DirectSubscription(selection, max_queue=hub.queue_size, send=send))
     watcher = asyncio.create_task(_watch_disconnect(receive, subscription))
     try:
         await _stream(send, hub, subscription, last_event_id)
@@ -138,12 +139,13 @@ async def serve_event_stream(scope: Scope, receive: Receive, send: Send, hub: Hu
         logger.exception("event stream failed")
     finally:
         hub.unsubscribe(subscription)
+        subscription.discard()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
 
 
-async def _watch_disconnect(receive: Receive, subscription: Subscription) -> None:
+async def _watch_disconnect(receive: Receive, subscription: DirectSubscription) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -160,7 +162,7 @@ async def _send_body(send: Send, body: bytes, *, more: bool = True) -> None:
 
 
 async def _stream(
-    send: Send, hub: Hub, subscription: Subscription, last_event_id: int | None
+    send: Send, hub: Hub, subscription: DirectSubscription, last_event_id: int | None
 ) -> None:
     try:
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
@@ -174,8 +176,7 @@ async def _stream(
     # Ids the client has (replay) or may have (at or below its cursor): the hub may still
     # deliver them live for a short while, and they must not be sent twice.
     seam: set[int] = set()
-    loop = asyncio.get_running_loop()
-    seam_until = loop.time() + SEAM_SECONDS
+    seam_until = asyncio.get_running_loop().time() + SEAM_SECONDS
     if last_event_id is not None:
         limit = int(settings.EVENTS_REPLAY_LIMIT)
         page, seam = await hub.db.run(
@@ -199,26 +200,11 @@ async def _stream(
         if chunks:
             await _send_body(send, b"".join(chunks))
 
-    heartbeat = float(settings.EVENTS_HEARTBEAT_SECONDS)
-    while True:
-        try:
-            batch = await subscription.next_batch(timeout=heartbeat)
-        except SubscriptionClosed as closed:
-            if closed.reason == "overflow":
-                # Tell the client why; it reconnects with Last-Event-ID and replays.
-                await _send_body(send, comment_frame("too slow; reconnect to resume"))
-            break
-        if not batch:
-            await _send_body(send, comment_frame("keepalive"))
-            continue
-        if seam and loop.time() > seam_until:
-            seam = set()  # the hub has caught up long since; stop checking
-        chunks = []
-        for message in batch:
-            if message.id in seam:
-                continue
-            chunks.append(event_frame(message, with_id=message.id > cursor))
-            cursor = max(cursor, message.id)
-        if chunks:
-            await _send_body(send, b"".join(chunks))
+    # From here the hub writes each event to this client itself (fanout.py); this task
+    # only waits for the end: the client leaves, falls too far behind, or the process stops.
+    subscription.go_live(cursor=cursor, seam=seam, seam_until=seam_until)
+    await subscription.wait_closed()
+    if subscription.closed_reason == "overflow":
+        # Tell the client why; it reconnects with Last-Event-ID and replays.
+        await _send_body(send, comment_frame("too slow; reconnect to resume"))
     await _send_body(send, b"", more=False)
