@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,10 +16,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from django.conf import settings
+from django.db import transaction
 
 from shelfwatch.accounts.models import User
 from shelfwatch.accounts.tokens import issue_access_token
 from shelfwatch.events.models import Event
+from shelfwatch.events.publishing import emit
 from tests.events.sse_harness import Frame, parse_frame
 from tests.processes import running, serving_all, stop, wait_for
 
@@ -170,3 +173,56 @@ def test_the_single_port_front_streams_serves_django_and_stops_promptly(subproce
             assert processes["front"].returncode == 0
             listener.join(5)
             assert not listener.is_alive()  # the server ended the stream
+
+
+def _emit_padded(topic: str, n: int, size: int) -> int:
+    with transaction.atomic():
+        return emit(type="stock.changed", payload={"n": n, "pad": "x" * size}, topics=[topic]).pk
+
+
+def _read_until(sock: socket.socket, needle: bytes, timeout: float) -> bytes:
+    """What `sock` receives until `needle` has arrived, the peer closes, or `timeout` s."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while needle not in data and time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_a_client_that_stops_reading_is_dropped_by_the_real_server_while_others_get_everything(
+    subprocess_env, tmp_path
+):
+    env = {**child_env(subprocess_env), "EVENTS_CLIENT_QUEUE_SIZE": "4"}
+    with serving_all({"stream": ["stream", "--workers", "1"]}, env, tmp_path) as (bases, _):
+        base = bases["stream"]
+        host, port = base.removeprefix("http://").split(":")
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect((host, int(port)))
+        slow.sendall(f"GET {STREAM}?topics=product:9 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert b"connected" in _read_until(slow, b"connected", 15)
+        with listening(base, "product:9") as fast:
+            # The slow client reads nothing from here: kernel buffers, the server's own
+            # buffer and our backlog of 4 fill, and an event after that drops it.
+            def clients() -> int:
+                return httpx.get(base + "/health", timeout=5).json()["clients"]
+
+            assert clients() == 2
+            for n in range(400):
+                event_id = _emit_padded("product:9", n, 100_000)
+                # The other client gets each event while the slow one is stuck.
+                assert fast.next_event().json["id"] == event_id
+                if clients() == 1:
+                    break
+            assert clients() == 1, "the slow client was never dropped"
+        rest = _read_until(slow, b"\r\n0\r\n\r\n", 60)  # the server ended its response
+        slow.close()
+        assert b"too slow; reconnect to resume" in rest
+        assert rest.endswith(b"\r\n0\r\n\r\n")
