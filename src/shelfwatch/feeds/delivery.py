@@ -159,12 +159,16 @@ CACHE_CONTROL = "private, no-cache"
 VARY = "Accept-Encoding, X-API-Key, Authorization"
 
 
+def not_modified_headers(etag: str) -> list[tuple[str, str]]:
+    """The headers of the 304 for a client that holds `etag`."""
+    return [("ETag", etag), ("Cache-Control", CACHE_CONTROL), ("Vary", VARY)]
+
+
 def not_modified(etag: str) -> HttpResponseNotModified:
     """The 304 for a client that holds `etag`."""
     response = HttpResponseNotModified()
-    response["ETag"] = etag
-    response["Cache-Control"] = CACHE_CONTROL
-    response["Vary"] = VARY
+    for name, value in not_modified_headers(etag):
+        response[name] = value
     return response
 
 
