@@ -76,27 +76,34 @@ class RevalidationLane:
         if match is None or match.group(1) in NOT_FEEDS:
             return self.app(environ, start_response)
         started = time.perf_counter()
-        signals.request_started.send(sender=WSGIHandler, environ=environ)
+        request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        token = request_id_var.set(request_id)  # for any log line, the access line included
         try:
-            headers, request = self._answer(environ, match.group(1))
+            signals.request_started.send(sender=WSGIHandler, environ=environ)
+            try:
+                answered = self._answer(environ, match.group(1), request_id)
+            finally:
+                signals.request_finished.send(sender=WSGIHandler)
+            if answered is not None:
+                headers, request = answered
+                seconds = time.perf_counter() - started
+                observe(request, route=ROUTE, status=304, seconds=seconds)
         finally:
-            signals.request_finished.send(sender=WSGIHandler)
-        if headers is None:
+            request_id_var.reset(token)
+        if answered is None:
             return self.app(environ, start_response)
-        observe(request, route=ROUTE, status=304, seconds=time.perf_counter() - started)
         start_response("304 Not Modified", headers)
         return []
 
     def _answer(
-        self, environ: dict[str, Any], name: str
-    ) -> tuple[list[tuple[str, str]] | None, Any]:
-        request = WSGIRequest(environ)
-        request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
-        token = request_id_var.set(request_id)
+        self, environ: dict[str, Any], name: str, request_id: str
+    ) -> tuple[list[tuple[str, str]], HttpRequest] | None:
+        """The 304's headers and the request, or None for the full stack to answer."""
         try:
+            request = WSGIRequest(environ)
             request.get_host()  # DisallowedHost: the full stack answers 400
             if self.security.process_request(request) is not None:
-                return None, request  # an HTTPS redirect: the full stack sends it
+                return None  # an HTTPS redirect: the full stack sends it
             principal = from_api_key(environ["HTTP_X_API_KEY"].strip())
             require_scope(principal, "read")
             request.principal = principal
@@ -107,13 +114,11 @@ class RevalidationLane:
                 accept_encoding=environ.get("HTTP_ACCEPT_ENCODING", ""),
             )
             if etag is None:
-                return None, request
+                return None
             if not all(throttle.allow_request(request) for throttle in self.throttles):
-                return None, request  # refused: the full stack says so, with Retry-After
+                return None  # refused: the full stack says so, with Retry-After
         except Exception:  # every refusal and error is the full stack's to answer
-            return None, request
-        finally:
-            request_id_var.reset(token)
+            return None
         headers = [
             *not_modified_headers(etag),
             *self._middleware_headers(request),
