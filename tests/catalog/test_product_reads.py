@@ -189,3 +189,42 @@ def test_a_broad_search_still_lists_in_catalog_order_without_ranking(
     assert [item["id"] for item in response.json()["items"]] == ids[:5]
     assert response.json()["next_cursor"]
     assert not any("ts_rank" in sql or ".rank" in sql or "EXPLAIN" in sql for sql in statements)
+
+
+def test_search_pages_followed_by_cursor_list_each_match_once_in_the_same_order(
+    callers, mysore, high_limits
+):
+    """A page at a time (the compiled one-statement path) lists what one big page lists."""
+    for url in ("/api/v1/products?q=rusk", "/api/v1/products?q=mysore", "/api/v1/products"):
+        whole = callers["anon"].get(f"{url}{'&' if '?' in url else '?'}limit=100").json()
+        assert whole["next_cursor"] is None
+        seen, cursor = [], None
+        for _ in range(40):
+            joiner = "&" if "?" in url else "?"
+            page_url = f"{url}{joiner}limit=7" + (f"&cursor={cursor}" if cursor else "")
+            page = callers["anon"].get(page_url)
+            assert page.status_code == 200 and page["Content-Type"].startswith("application/json")
+            seen += page.json()["items"]
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == whole["items"], url
+    pak = whole["items"][0] if whole["items"] else None
+    assert pak is not None and set(pak) == {
+        "id", "name", "brand", "barcode", "net_quantity", "net_unit", "category_id", "status",
+        "quality_score",
+    }  # fmt: skip
+
+
+def test_a_pending_product_stays_out_of_the_publics_search_and_in_an_admins(
+    callers, mysore, high_limits
+):
+    Product.objects.filter(pk=mysore.pk).update(status=VerificationStatus.PENDING)
+    names = [
+        item["name"] for item in callers["anon"].get("/api/v1/products?q=mysore").json()["items"]
+    ]
+    assert names == ["Mysore Sandal Soap"]
+    admin = [
+        item["name"] for item in callers["admin"].get("/api/v1/products?q=mysore").json()["items"]
+    ]
+    assert sorted(admin) == ["Mysore Pak 250 g", "Mysore Sandal Soap"]

@@ -256,3 +256,38 @@ def test_grant_read_adds_the_dataset_scope(client, make_dataset, make_user):
 def test_stream_requests_reaching_django_are_sent_elsewhere(feed_client, inventory):
     response = feed_client("inventory").get(URL + "?stream=true")
     assert response.status_code == 421 and response.json()["code"] == "stream_misrouted"
+
+
+def test_a_caller_without_access_is_refused_even_with_the_current_etag(
+    feed_client, inventory, make_dataset
+):
+    etag = feed_client("inventory").get(URL, **{"Accept-Encoding": "gzip"})["ETag"]
+    conditional = {"If-None-Match": etag, "Accept-Encoding": "gzip"}
+    stranger = feed_client("orders").get(URL, **conditional)  # a key for another dataset
+    assert stranger.status_code == 403
+    assert stranger["Content-Type"] == "application/problem+json"
+    assert stranger.json()["code"] == "dataset_forbidden"
+    assert feed_client("inventory").get(URL, **conditional).status_code == 304
+
+
+def test_a_304_carries_the_tag_and_caching_rules_and_a_refresh_with_new_records_ends_it(
+    feed_client, inventory
+):
+    from shelfwatch.inventory.models import StockItem
+    from shelfwatch.inventory.stock import set_quantity
+
+    caller = feed_client("inventory")
+    etag = caller.get(URL)["ETag"]
+    not_modified = caller.get(URL, **{"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified["ETag"] == etag
+    assert not_modified["Cache-Control"] == "private, no-cache"
+    assert "X-API-Key" in not_modified["Vary"]
+
+    item = StockItem.objects.order_by("pk").first()
+    set_quantity(item=item, quantity=item.quantity + 10)
+    refresh_now(inventory)
+    response = caller.get(URL, **{"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response["ETag"] != etag
+    assert caller.get(URL, **{"If-None-Match": response["ETag"]}).status_code == 304

@@ -22,7 +22,7 @@ from django.db.models.expressions import RawSQL
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.models import Category, ImageBlob, Product, ProductImage, RegionalName
-from shelfwatch.catalog.selectors import visible_products
+from shelfwatch.catalog.selectors import visibility_key, visible_products
 from shelfwatch.errors import NotFound
 
 _ROWS_JSON = {
@@ -87,12 +87,7 @@ def _compile(principal: Principal | None) -> _Compiled:
 
 
 def _compiled(principal: Principal | None) -> _Compiled:
-    if principal is None:
-        key: tuple = ()
-    elif principal.is_admin:
-        key = ("admin",)
-    else:
-        key = (principal.user.pk, tuple(sorted(principal.store_roles)))
+    key = visibility_key(principal)
     kept: dict[tuple, _Compiled] = connection.__dict__.setdefault("_shelfwatch_product_page", {})
     found = kept.get(key)
     if found is None:

@@ -188,9 +188,11 @@ def _matches_more_than(terms: list[str], bound: int) -> bool:
     return vocabulary.estimated_matches(terms) > bound
 
 
-def _ranked_page(
+def ranked_query(
     products: QuerySet[Product], terms: list[str], after: tuple[float, int] | None, limit: int
-) -> SearchPage:
+) -> QuerySet[Product]:
+    """The statement of a ranked page: `limit` rows after the (rank, id) key `after`, best
+    first, each annotated with `rank`."""
     ranked = word_matches(products, required=terms)
     if after is not None:
         last_rank, last_id = after
@@ -206,18 +208,32 @@ def _ranked_page(
                 ],
                 params=[last_rank, last_rank, last_id],
             )
-    rows = list(ranked.order_by("-rank", "id")[: limit + 1])
+    return ranked.order_by("-rank", "id")[:limit]
+
+
+def _ranked_page(
+    products: QuerySet[Product], terms: list[str], after: tuple[float, int] | None, limit: int
+) -> SearchPage:
+    rows = list(ranked_query(products, terms, after, limit + 1))
     return _page(rows, limit, lambda p: (p.rank, p.pk))
+
+
+def catalog_order_sqlite_query(
+    products: QuerySet[Product], terms: list[str], after: int | None, limit: int
+) -> QuerySet[Product]:
+    """The statement of a page of word matches in id order on SQLite: `limit` rows after
+    the id `after`."""
+    matched = _sqlite_match(products, _fts_query(terms, (), prefix=True), ranked=False)
+    if after is not None:
+        matched = matched.extra(where=["catalog_product_fts.rowid > %s"], params=[after])
+    # FTS5 hands out matches in rowid order, so the page stops the walk: no sort, no rank.
+    return matched.extra(order_by=["catalog_product_fts.rowid"])[:limit]
 
 
 def _catalog_order_sqlite(
     products: QuerySet[Product], terms: list[str], after: int | None, limit: int
 ) -> SearchPage:
-    matched = _sqlite_match(products, _fts_query(terms, (), prefix=True), ranked=False)
-    if after is not None:
-        matched = matched.extra(where=["catalog_product_fts.rowid > %s"], params=[after])
-    # FTS5 hands out matches in rowid order, so the page stops the walk: no sort, no rank.
-    rows = list(matched.extra(order_by=["catalog_product_fts.rowid"])[: limit + 1])
+    rows = list(catalog_order_sqlite_query(products, terms, after, limit + 1))
     return _page(rows, limit, lambda p: (p.pk,))
 
 
@@ -258,15 +274,29 @@ def _decode_text_cursor(cursor: str) -> tuple[str, tuple]:
         return "id", decode_cursor(cursor, int)
 
 
+def text_order(terms: list[str], cursor: str | None) -> tuple[str, tuple | None]:
+    """Which order a page of `terms` is in, "rank" or "id", and the key it continues after
+    (None on a first page): a cursor says which; a first page is in id order when the
+    words are broad (module docstring)."""
+    if cursor:
+        return _decode_text_cursor(cursor)
+    return ("id" if _matches_more_than(terms, RANK_LIMIT) else "rank"), None
+
+
+def match_text(terms: Sequence[Term]) -> str:
+    """The full-text query every one of `terms` matches as a word prefix, in the syntax of
+    the database in use: the one parameter of a word search that depends on the words."""
+    if connection.vendor == "postgresql":
+        return _ts_query(terms, (), prefix=True)
+    return _fts_query(terms, (), prefix=True)
+
+
 def _text_page(
     products: QuerySet[Product], terms: list[str], cursor: str | None, limit: int
 ) -> SearchPage:
     if not terms:
         return SearchPage(products=[], next_cursor=None)
-    if cursor:
-        order, key = _decode_text_cursor(cursor)
-    else:
-        order, key = ("id" if _matches_more_than(terms, RANK_LIMIT) else "rank"), None
+    order, key = text_order(terms, cursor)
     if order == "id":
         after = key[0] if key else None
         if connection.vendor != "postgresql":

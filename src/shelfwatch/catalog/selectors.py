@@ -35,6 +35,16 @@ def visible_products(principal: Principal | None) -> QuerySet[Product]:
     return products.filter(visible)
 
 
+def visibility_key(principal: Principal | None) -> tuple:
+    """Equal for two callers exactly when `visible_products` builds the same statement for
+    them (the same SQL and parameters): the key of statements compiled once per caller kind."""
+    if principal is None:
+        return ()
+    if principal.is_admin:
+        return ("admin",)
+    return (principal.user.pk, tuple(sorted(principal.store_roles)))
+
+
 def get_product_for(principal: Principal | None, product_id: int) -> Product:
     """The product if the caller may see it, else a 404 that does not confirm it exists."""
     product = (

@@ -20,6 +20,7 @@ django.setup(set_prefix=False)
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from shelfwatch.analytics.tracking import flush_on_a_timer  # noqa: E402
+from shelfwatch.config.revalidation import RevalidationLane  # noqa: E402
 from shelfwatch.config.wsgi_bridge import WsgiBridge  # noqa: E402
 from shelfwatch.events.server import StreamServer  # noqa: E402
 from shelfwatch.ops.middleware import body_limit  # noqa: E402
@@ -31,7 +32,12 @@ stream_application = StreamServer()
 _threads = os.environ.get("WEB_THREADS", "").strip()
 _front_threads = int(_threads) if _threads.isdigit() and int(_threads) > 0 else 8
 application = StreamServer(
-    fallback=WsgiBridge(get_wsgi_application(), threads=_front_threads, body_limit=body_limit)
+    fallback=WsgiBridge(
+        # Current feed revalidations are answered ahead of the full stack, as in `web`.
+        RevalidationLane(get_wsgi_application()),
+        threads=_front_threads,
+        body_limit=body_limit,
+    )
 )
 # The front serves product pages too: it writes the views it holds on a timer (without Redis).
 flush_on_a_timer()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 from ninja import Router, Status
 
@@ -156,9 +156,7 @@ def read_feed(
         )
     etag = delivery.etag_for(snapshot, rep)
     if delivery.matches_etag(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
-        response: HttpResponseBase = HttpResponse(status=304)
-        for header, value in delivery.snapshot_headers(snapshot, etag).items():
-            response[header] = value
+        response: HttpResponseBase = delivery.not_modified(etag)
     else:
         response = delivery.render(dataset, snapshot, rep)
     if refresh_note:

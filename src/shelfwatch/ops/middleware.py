@@ -150,30 +150,32 @@ class RequestMiddleware:
         return None
 
     def _observe(self, request: HttpRequest, response: HttpResponse, seconds: float) -> None:
-        """Count the request by route pattern (bounded labels) and write the access line
-        (granian's own access log stays off so each request logs once)."""
         match = getattr(request, "resolver_match", None)
         route = (match.route if match is not None else "<unmatched>") or "/"
-        method = request.method or ""
-        metrics.observe_request(
-            method=method, route=route, status=response.status_code, seconds=seconds
+        observe(request, route=route, status=response.status_code, seconds=seconds)
+
+
+def observe(request: HttpRequest, *, route: str, status: int, seconds: float) -> None:
+    """Count a request by route pattern (bounded labels) and write the access line (granian's
+    own access log stays off so each request logs once)."""
+    method = request.method or ""
+    metrics.observe_request(method=method, route=route, status=status, seconds=seconds)
+    if route not in QUIET_ROUTES and access_logger.isEnabledFor(logging.INFO):
+        duration_ms = round(seconds * 1000, 2)
+        access_logger.info(
+            "%s %s %s %.2fms",
+            method,
+            request.path,
+            status,
+            duration_ms,
+            extra={
+                "method": method,
+                "path": request.path,
+                "route": route,
+                "status": status,
+                "duration_ms": duration_ms,
+            },
         )
-        if route not in QUIET_ROUTES and access_logger.isEnabledFor(logging.INFO):
-            duration_ms = round(seconds * 1000, 2)
-            access_logger.info(
-                "%s %s %s %.2fms",
-                method,
-                request.path,
-                response.status_code,
-                duration_ms,
-                extra={
-                    "method": method,
-                    "path": request.path,
-                    "route": route,
-                    "status": response.status_code,
-                    "duration_ms": duration_ms,
-                },
-            )
 
 
 class PagesOnly:
