@@ -48,6 +48,7 @@ from shelfwatch.catalog.matcher_training import (
     grocery_stats,
     grocery_training_pairs,
     split_grocery,
+    with_augmented,
 )
 from shelfwatch.catalog.record_features import forget_prepared
 from shelfwatch.catalog.similarity import CorpusStats, prepare, score_many
@@ -135,11 +136,15 @@ def main() -> int:
     )
 
     # 2. fitted on this data set's train split, threshold from its valid split.
-    train_rows = features(pairs["train"], bench.stats)
+    # The same recipe as the shipped model: the train pairs and those written again from
+    # their matches (catalog/matcher_augment.py).
+    train_pairs, train_weights = with_augmented(pairs["train"])
+    train_rows = features(train_pairs, bench.stats)
     t0 = time.perf_counter()
     own = fit(
         train_rows,
-        labels["train"],
+        [y for *_, y in train_pairs],
+        weights=train_weights,
         valid_rows=features(pairs["valid"], bench.stats),
         valid_labels=labels["valid"],
         version=f"{data.name}-train",
@@ -165,11 +170,12 @@ def main() -> int:
     # 4a. fitted on grocery pairs only, scored here.
     groceries = grocery_pairs(REPO_DATA / "grocery_pairs.csv")
     g_fit, g_valid = split_grocery(groceries)
-    g_fit = grocery_training_pairs(g_fit)
+    g_fit, g_weights = with_augmented(grocery_training_pairs(g_fit))
     g_stats = grocery_stats(groceries)
     grocery_model = fit(
         features(g_fit, g_stats),
         [y for *_, y in g_fit],
+        weights=g_weights,
         valid_rows=features(g_valid, g_stats),
         valid_labels=[y for *_, y in g_valid],
         version="grocery-only",

@@ -26,6 +26,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .record_features import (
+    LICENCE_WORDS,
+    OTHER_SYSTEMS,
     PreparedRecord,
     brand_evidence,
     model_evidence,
@@ -52,7 +54,8 @@ FEATURES: tuple[str, ...] = (
     "numbers_shared",
     "numbers_conflict",
     "year_conflict",
-    "edition_one_side",
+    "licence_one_side",
+    "tier_one_side",
     "edition_conflict",
     "platform_one_side",
     "platform_conflict",
@@ -90,7 +93,8 @@ _FALLING = {
     "code_suffix_conflict",
     "numbers_conflict",
     "year_conflict",
-    "edition_one_side",
+    "licence_one_side",
+    "tier_one_side",
     "edition_conflict",
     "platform_one_side",
     "platform_conflict",
@@ -178,8 +182,27 @@ def _suffix_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
     )
 
 
-def _one_side_and_conflict(x: frozenset[str], y: frozenset[str]) -> tuple[float, float]:
-    return float(len(x ^ y)), float(bool(x and y and x != y))
+def _abbreviated(word: str, others: tuple[str, ...]) -> bool:
+    """Whether `others` hold `word` cut short ("prem" of "premium") or it cuts one of them."""
+    return any(
+        o != word
+        and len(o) >= 3
+        and min(len(o), len(word)) >= 3
+        and (word.startswith(o) or o.startswith(word))
+        for o in others
+    )
+
+
+def _one_side_and_conflict(
+    a: PreparedRecord, b: PreparedRecord, x: frozenset[str], y: frozenset[str]
+) -> tuple[frozenset[str], float]:
+    """Marked words (edition or platform) one name holds and the other does not, a word the
+    other abbreviates ("prem" / "premium") apart; and whether both name different ones."""
+    only = frozenset(w for w in x - y if not _abbreviated(w, b.words)) | frozenset(
+        w for w in y - x if not _abbreviated(w, a.words)
+    )
+    x_own, y_own = x - y, y - x
+    return only, float(bool(x and y and x_own and y_own and only))
 
 
 def _sound(a: PreparedRecord, b: PreparedRecord) -> float:
@@ -250,12 +273,16 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
     if numbers_conflict:
         differing = sorted(a.numbers ^ b.numbers)
         reasons.append(f"numbers differ: {' '.join(differing[:4])}")
-    edition_one, edition_conflict = _one_side_and_conflict(a.editions, b.editions)
-    platform_one, platform_conflict = _one_side_and_conflict(a.platforms, b.platforms)
-    if edition_one:
-        reasons.append(f"edition words differ: {' '.join(sorted(a.editions ^ b.editions))}")
-    if platform_one:
-        reasons.append(f"platform differs: {' '.join(sorted(a.platforms ^ b.platforms))}")
+    editions, edition_conflict = _one_side_and_conflict(a, b, a.editions, b.editions)
+    platforms, platform_conflict = _one_side_and_conflict(a, b, a.platforms, b.platforms)
+    # Only an operating system other than the one a PC listing means by default counts on
+    # one side.
+    platform_one = len(platforms & OTHER_SYSTEMS)
+    licence_one = len(editions & LICENCE_WORDS)
+    if editions:
+        reasons.append(f"edition words differ: {' '.join(sorted(editions))}")
+    if platform_conflict or platform_one:
+        reasons.append(f"platform differs: {' '.join(sorted(platforms))}")
     colours_differ = bool(a.colours and b.colours and not a.colours & b.colours)
     if colours_differ:
         reasons.append(
@@ -296,9 +323,10 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         numbers_shared,
         numbers_conflict,
         year_conflict,
-        edition_one,
+        float(licence_one),
+        float(len(editions) - licence_one),
         edition_conflict,
-        platform_one,
+        float(platform_one),
         platform_conflict,
         float(colours_differ),
         brand_value,

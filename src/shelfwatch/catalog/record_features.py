@@ -68,17 +68,29 @@ _QUANTITY_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:g|ml|pcs)$")
 # Words that name an edition, a licence or a platform: two listings that differ in one of
 # them are usually two products ("upgrade", "academic", "for mac", "east region"). General
 # words of software and electronics listings, not taken from any one data set's records.
-_EDITION_TEXT = """
-    upgrade academic student students teacher edu education trial oem retail full deluxe
-    premium professional pro standard home basic plus ultimate enterprise business server
-    personal family lite express essentials special collector collectors limited bundle
-    kit renewal subscription license licence licenses upgrades expansion addon
+# Licence and region words make another product on one side alone ("cs3" / "cs3 upgrade");
+# tier words often pad one listing of the same product ("home", "pro", "kit"), so only two
+# different ones ("home" / "professional") say much.
+_LICENCE_TEXT = """
+    upgrade upgrades academic student students teacher edu education trial oem renewal
+    subscription license licence licenses expansion addon
     east west north south central region"""
-_EDITION_WORDS = frozenset(_EDITION_TEXT.split())
+LICENCE_WORDS = frozenset(_LICENCE_TEXT.split())
+_TIER_TEXT = """
+    retail full deluxe premium professional pro standard home basic plus ultimate
+    enterprise business server personal family lite express essentials special collector
+    collectors limited bundle kit"""
+EDITION_WORDS = LICENCE_WORDS | frozenset(_TIER_TEXT.split())
 _PLATFORM_TEXT = """
     mac macintosh osx win windows linux unix pc xbox ps2 ps3 ps4 psp wii nintendo ds
     playstation ipod iphone ipad android palm"""
-_PLATFORM_WORDS = frozenset(_PLATFORM_TEXT.split())
+PLATFORM_WORDS = frozenset(_PLATFORM_TEXT.split())
+# The platform a PC listing means when it names none: "win xp" padding one listing says
+# nothing against the other, while "for mac" on one side names another product. Devices
+# ("ipod") on one side are mostly accessories that fit them, so only operating systems count
+# there.
+DEFAULT_PLATFORMS = frozenset({"win", "windows", "pc"})
+OTHER_SYSTEMS = frozenset({"mac", "macintosh", "osx", "linux", "unix"})
 _VERSION_MARKS = frozenset({"v", "ver", "version"})
 _ROMAN_TEXT = "ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx"
 _ROMAN = {r: str(i) for i, r in enumerate(_ROMAN_TEXT.split(), start=2)}
@@ -240,8 +252,11 @@ def _base(record: ProductRecord) -> PreparedRecord:
         joined=joined,
         grams=_grams(joined),
         numbers=numbers,
-        editions=frozenset(words) & _EDITION_WORDS,
-        platforms=frozenset(words) & _PLATFORM_WORDS,
+        editions=frozenset(words) & EDITION_WORDS,
+        # "win", "windows" and "pc" name one platform.
+        platforms=frozenset(
+            "windows" if t in DEFAULT_PLATFORMS else t for t in words if t in PLATFORM_WORDS
+        ),
         keys=" ".join(sound_key(t) for t in words),
         regional_keys=tuple(" ".join(sound_key(t) for t in w) for w in regional_words if w),
         price=record.price if record.price and record.price > 0 else None,

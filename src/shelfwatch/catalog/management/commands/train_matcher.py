@@ -13,7 +13,8 @@ from shelfwatch.catalog.matcher_training import REPO_DATA, train_shipped_model
 class Command(BaseCommand):
     help = (
         "Fit the product matcher (gradient-boosted trees, scikit-learn) on "
-        "tests/data/grocery_pairs.csv and the Abt-Buy train split, choose its threshold on "
+        "tests/data/grocery_pairs.csv and the Abt-Buy train split (with their matched pairs "
+        "written again as other editions and other spellings), choose its threshold on "
         "held-apart grocery pairs and the Abt-Buy valid split, and write the model file."
     )
 
