@@ -14,6 +14,7 @@ import signal
 import weakref
 from collections.abc import Awaitable, Callable
 
+from shelfwatch.events.capacity import stream_capacity
 from shelfwatch.events.hub import Hub, process_hub
 from shelfwatch.events.sse import (
     ASGIApp,
@@ -104,7 +105,8 @@ class StreamServer:
     """ASGI app: stream routes natively, everything else to `fallback` or a 404 problem.
 
     At most `max_streams` streams are open at once in this process (STREAM_MAX_CLIENTS by
-    default); a stream request beyond that is answered 503 with Retry-After at once and its
+    default, fewer if the open-files limit cannot hold that many); a stream
+    request beyond that is answered 503 with Retry-After at once and its
     connection closed, so a client never waits unanswered for room.
     """
 
@@ -120,7 +122,9 @@ class StreamServer:
         self.fallback = fallback
         self._hub = hub
         self.max_streams = (
-            int(settings.STREAM_MAX_CLIENTS) if max_streams is None else int(max_streams)
+            stream_capacity(settings.STREAM_MAX_CLIENTS)
+            if max_streams is None
+            else int(max_streams)
         )
         self.open_streams = 0
 

@@ -17,6 +17,8 @@ import resource
 import shutil
 from pathlib import Path
 
+from shelfwatch.events.capacity import OVERFLOW_CONNECTIONS, stream_capacity
+
 logger = logging.getLogger("shelfwatch.servers")
 
 WSGI_TARGET = "shelfwatch.config.wsgi:application"
@@ -27,9 +29,6 @@ FRONT_TARGET = "shelfwatch.config.asgi:application"
 # on their own); keeps every shutdown bounded.
 WORKERS_KILL_TIMEOUT = 5
 STREAM_BACKLOG = 2048
-# Connections a stream process accepts beyond STREAM_MAX_CLIENTS: room to answer the clients
-# over the limit (503, then the connection closes) and ordinary requests such as /health.
-STREAM_OVERFLOW_CONNECTIONS = 1024
 
 
 # granian's `backpressure` is not a request limit: each worker takes a permit before it
@@ -51,7 +50,7 @@ def stream_backpressure() -> int:
     (an SSE client holds its connection, and so a permit, for its whole life)."""
     from django.conf import settings
 
-    return max(1, int(settings.STREAM_MAX_CLIENTS)) + STREAM_OVERFLOW_CONNECTIONS
+    return stream_capacity(settings.STREAM_MAX_CLIENTS) + OVERFLOW_CONNECTIONS
 
 
 def front_backpressure() -> int:
