@@ -187,9 +187,13 @@ def _own_history(
     products a shopper may be shown now (public, in stock at an open store), and those in
     stock at `store`: one query."""
     lines = stored.own_lines(
-        user.pk, since=now - timedelta(days=OWN_HISTORY_DAYS), orders=OWN_ORDERS, store=store
+        user.pk,
+        now=now,
+        since=now - timedelta(days=OWN_HISTORY_DAYS),
+        orders=OWN_ORDERS,
+        store=store,
     )
-    ages = [(now - line.ordered_at).total_seconds() / 86400 for line in lines]
+    ages = [line.age_days for line in lines]
     weights = decay_weights(ages, half_life_days=OWN_HALF_LIFE_DAYS).tolist()
     bought: dict[int, float] = defaultdict(float)
     shown: dict[int, tuple] = {}

@@ -13,12 +13,11 @@ the few products a read returns (`product_of`, `stock_items_at`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
-from django.utils.dateparse import parse_datetime
 
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.inventory.models import StockItem, Store
@@ -53,12 +52,12 @@ class ListEntry(NamedTuple):
 
 
 class HistoryLine(NamedTuple):
-    """One line of a shopper's order: its product, when the order was placed, whether the
+    """One line of a shopper's order: its product, the order's age in days, whether the
     product may be shown now (public, in stock at an open store), whether the chosen
     store has it in stock, and the product's PRODUCT_FIELDS as read."""
 
     product: int
-    ordered_at: datetime
+    age_days: float
     may_show: bool
     here: bool
     shown: tuple
@@ -146,26 +145,25 @@ def list_entries(
         ]
 
 
-def _aware(value: datetime | str) -> datetime:
-    # SQLite hands a plain cursor its text (or a naive datetime, in UTC); PostgreSQL an
-    # aware datetime.
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+def _age_days(column: str) -> str:
+    """SQL for the days from `column` (a timestamp) to the moment given as its parameter:
+    computed by the database, as turning each row's timestamp into a datetime in Python
+    cost more than the query."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM (%s - {column})) / 86400.0"
+    return f"julianday(%s) - julianday({column})"
 
 
 def own_lines(
-    user_id: int, *, since: datetime, orders: int, store: Store | None
+    user_id: int, *, now: datetime, since: datetime, orders: int, store: Store | None
 ) -> list[HistoryLine]:
     """The lines of the shopper's last `orders` orders placed since `since`, cancelled
-    ones left out. One query."""
+    ones left out, with their ages at `now`. One query."""
     tables = _tables()
     here_sql, join, join_params = _at_store(store, "ol.product_id", tables)
     somewhere = _IN_STOCK_SOMEWHERE.format(column="ol.product_id", **tables)
     sql = (
-        f"SELECT ol.product_id, o.created_at, p.status, p.merged_into_id, "  # noqa: S608
+        f"SELECT ol.product_id, {_age_days('o.created_at')}, p.status, p.merged_into_id, "  # noqa: S608
         f"{somewhere} AS available, {here_sql} AS here, {_PRODUCT_COLUMNS} "
         f"FROM {tables['line']} ol JOIN {tables['order']} o ON o.id = ol.order_id "
         f"JOIN {tables['product']} p ON p.id = ol.product_id {join} "
@@ -173,15 +171,23 @@ def own_lines(
         f"SELECT id FROM {tables['order']} WHERE user_id = %s AND created_at >= %s "
         f"AND status <> %s ORDER BY id DESC LIMIT %s)"
     )
-    since_value = connection.ops.adapt_datetimefield_value(since)
-    params = [True, *join_params, user_id, since_value, OrderStatus.CANCELLED, orders]
+    moment = connection.ops.adapt_datetimefield_value
+    params = [
+        moment(now),
+        True,
+        *join_params,
+        user_id,
+        moment(since),
+        OrderStatus.CANCELLED,
+        orders,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [
         HistoryLine(
             product=row[0],
-            ordered_at=_aware(row[1]),
+            age_days=float(row[1]),
             may_show=(
                 row[4] is not None and row[2] == VerificationStatus.VERIFIED and row[3] is None
             ),
