@@ -24,12 +24,14 @@ Also the time to embed the products (the refresh would pay it per product).
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import sys
 import time
 from pathlib import Path
 
+import machine
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from tables import render_table
@@ -86,6 +88,9 @@ def main() -> int:
         print(f"the optional model is not installed: {error}")
         return 1
 
+    info = machine.describe()
+    info["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(machine.render(info))
     labelled = grocery_pairs(PAIRS)
     index: dict[tuple, int] = {}
     records = []
@@ -147,6 +152,7 @@ def main() -> int:
         ):
             rows.append([half_name, name, *scored(sim, half)])
     print(render_table(["half", "scorer", "pair AUC", "recall@1", "recall@5", "MRR"], rows))
+    print(f"load at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 
