@@ -5,9 +5,10 @@ whether the product may be shown and whether the chosen store has it in stock.
 Why not the ORM: a read must be served in a few milliseconds, and building and compiling
 one of these querysets (a correlated subquery, a join, an ordering) cost about a
 millisecond of Python a query, and turning a hundred rows into model instances more than
-the query itself (bench/recommend_reads.py, cProfile). The statements are the ones the
-ORM wrote, kept portable between SQLite and PostgreSQL; model instances are built only for
-the few products a read returns (`product_of`, `stock_items_at`).
+the query itself (bench/recommend_reads.py, cProfile). The statements follow the plans
+the ORM's were tuned to on both databases and stay portable between SQLite and
+PostgreSQL; model instances are built only for the few products a read returns
+(`product_of`, `stock_items_at`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
 PRODUCT_FIELDS = ("id", "name", "brand", "category_id", "net_quantity", "net_unit")
 _PRODUCT_COLUMNS = ", ".join(f"p.{Product._meta.get_field(f).column}" for f in PRODUCT_FIELDS)
 _NET_QUANTITY = Product._meta.get_field("net_quantity")
+_NET_QUANTUM = Decimal(1).scaleb(-_NET_QUANTITY.decimal_places)
 
 
 class ListEntry(NamedTuple):
@@ -201,9 +203,10 @@ def own_lines(
 def product_of(shown: tuple) -> Product:
     """A product instance of a row's PRODUCT_FIELDS (the others deferred)."""
     values = list(shown)
-    # SQLite hands a plain cursor a decimal column as a float or an int.
+    # SQLite hands a plain cursor a decimal column as a float or an int; the ORM would
+    # give the field's decimal places.
     if values[4] is not None and not isinstance(values[4], Decimal):
-        values[4] = _NET_QUANTITY.to_python(str(values[4]))
+        values[4] = _NET_QUANTITY.to_python(str(values[4])).quantize(_NET_QUANTUM)
     return Product.from_db(connection.alias, PRODUCT_FIELDS, values)
 
 
