@@ -95,6 +95,12 @@ def _within(
             if not len(candidates):
                 continue
             scores = row[candidates]
+            if len(scores) > limit:
+                # Only what can make the list is sorted: every score at least the
+                # limit-th best (ties at that score all kept, so the order is the same).
+                cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+                keep = scores >= cut
+                candidates, scores = candidates[keep], scores[keep]
             order = np.lexsort((ids[candidates], -scores))[:limit]
             yield (
                 int(ids[start + offset]),
