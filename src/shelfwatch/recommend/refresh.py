@@ -119,6 +119,11 @@ def _replace(model: type[RelatedList], lists: Iterable[tuple[int, list[tuple[int
                 head + ", ".join(["(%s, %s, %s, %s)"] * len(rows)),
                 [value for row in rows for value in row],
             )
+    if connection.vendor == "postgresql":
+        # The table was replaced whole: without fresh statistics the planner would take
+        # the new lists for the old ones until autovacuum comes by.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
     return len(products)
 
 
