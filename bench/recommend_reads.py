@@ -11,7 +11,7 @@ Builds a store with `products` verified products in 169 categories (one per prod
 of the groceries data set; 90 % of them in stock), replays the groceries baskets as past
 orders, `repeat` times over or until `order-lines` lines (each group standing for a
 product of its category, chosen at random with a fixed seed, orders spread over 180
-days), and `views` product views in sessions shaped like the same baskets over the last
+days), and `views` product views in visits shaped like the same baskets over the last
 30 days. Times the refresh of each table (seconds, rows written, the process's peak
 memory so far), then each read `reads` times on products that have lists: p50 and p99 in
 milliseconds and the SQL queries each read runs. The reads are the selectors the API and
@@ -147,23 +147,23 @@ def build(products: int, repeat: int, order_lines: int, views: int) -> dict:
         written += len(lines)
     today = now.date()
     seen = 0
-    session = 0
+    visit_no = 0
     while seen < views:
         visits = []
         while seen < views and len(visits) < ORDER_CHUNK:
             basket = data.baskets[rng.randrange(len(data.baskets))]
-            day = today - timedelta(days=session % 30)
+            day = today - timedelta(days=visit_no % 30)
             for g in basket:
                 visits.append(
                     Visit(
                         day=day,
                         store_id=store.pk,
                         product_id=rng.choice(by_group[g]),
-                        visitor=f"v{session}",
+                        visitor=f"v{visit_no}",
                     )
                 )
             seen += len(basket)
-            session += 1
+            visit_no += 1
         with transaction.atomic():
             insert_all(visits)
     return {
