@@ -3,9 +3,13 @@ the precomputed lists in one or two queries; "for you" from the shopper's own or
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
+from shelfwatch.catalog.models import Product
 from shelfwatch.errors import NotFound
+from shelfwatch.inventory.models import StockItem
 from shelfwatch.recommend.refresh import refresh_all
 from shelfwatch.recommend.selectors import (
     OWN_ORDERS,
@@ -163,3 +167,20 @@ def test_for_you_takes_three_queries_with_a_store_and_two_without(
     rebought = {g[name].pk for name in ("milk", "turmeric", "butter")}
     assert set(ids(anywhere)[:3]) == rebought
     assert {p.reason for p in anywhere[:3]} == {"bought_before"}
+
+
+def test_a_pick_carries_the_products_name_size_and_the_stores_price(history):
+    g = history
+    jam = g["jam"]
+    jam.net_quantity = Decimal("0.5")
+    jam.net_unit = "kg"
+    jam.save(update_fields=["net_quantity", "net_unit"])
+
+    pick = next(p for p in bought_together(g["bread"], store=g.here) if p.product.pk == jam.pk)
+
+    stored = Product.objects.get(pk=jam.pk)
+    assert (pick.product.name, pick.product.brand) == (stored.name, stored.brand)
+    assert pick.product.net_quantity == Decimal("0.500") and pick.product.net_unit == "kg"
+    assert str(pick.product.net_quantity) == str(stored.net_quantity)
+    price = StockItem.objects.get(store=g.here, product=jam).selling_price
+    assert isinstance(pick.stock.selling_price, Decimal) and pick.stock.selling_price == price

@@ -19,7 +19,7 @@ recommendations_router = Router(tags=["recommendations"])
 
 
 def _picks_out(picks: list[selectors.Pick], store: Store | None) -> list[dict]:
-    prefetch_related_objects([pick.product for pick in picks], "regional_names")
+    """The picks as API entries; their products' regional names must be prefetched."""
     out = []
     for pick in picks:
         regional: dict[str, list[str]] = {}
@@ -49,12 +49,17 @@ def for_product(request: HttpRequest, product_id: int, query: Query[StoreQuery])
     404."""
     product = get_product_for(principal_of(request), product_id)
     store = selectors.store_for(query.store)
+    together = selectors.bought_together(product, store=store)
+    viewed = selectors.also_viewed(product, store=store)
+    similar = selectors.similar_products(product, store=store)
+    # One query for the regional names of all three lists.
+    prefetch_related_objects([p.product for p in (*together, *viewed, *similar)], "regional_names")
     return {
         "product": product.pk,
         "store": query.store,
-        "together": _picks_out(selectors.bought_together(product, store=store), store),
-        "also_viewed": _picks_out(selectors.also_viewed(product, store=store), store),
-        "similar": _picks_out(selectors.similar_products(product, store=store), store),
+        "together": _picks_out(together, store),
+        "also_viewed": _picks_out(viewed, store),
+        "similar": _picks_out(similar, store),
     }
 
 
@@ -64,7 +69,6 @@ def for_me(request: HttpRequest, query: Query[StoreQuery]):
     with it, in stock only, those in stock at `store` first."""
     principal = require_principal(principal_of(request))
     store = selectors.store_for(query.store)
-    return {
-        "store": query.store,
-        "items": _picks_out(selectors.for_you(principal.user, store=store), store),
-    }
+    picks = selectors.for_you(principal.user, store=store)
+    prefetch_related_objects([pick.product for pick in picks], "regional_names")
+    return {"store": query.store, "items": _picks_out(picks, store)}

@@ -9,7 +9,7 @@ the matcher looks for duplicates. Pure: the refresh hands in the products' recor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from shelfwatch.catalog.similarity import ProductRecord, prepare
 
-__all__ = ["Described", "similar_lists"]
+__all__ = ["Described", "lists_of_category", "similar_lists"]
 
 # Products per block of rows multiplied at once: bounds the memory of one product of
 # sparse matrices in a large category.
@@ -61,21 +61,29 @@ def similar_lists(
         by_category[described.category_id].append(described)
     found: dict[int, list[tuple[int, float]]] = {}
     for category_id, members in by_category.items():
-        if len(members) < 2:
-            continue
-        found.update(_within(members, limit, categorised=category_id is not None))
+        found.update(lists_of_category(members, category_id=category_id, limit=limit))
     return found
+
+
+def lists_of_category(
+    members: Sequence[Described], *, category_id: int | None, limit: int
+) -> Iterator[tuple[int, list[tuple[int, float]]]]:
+    """The lists of one category's products (`category_id` None: the uncategorised ones),
+    as (product id, its `limit` most similar, best first); the refresh writes them a
+    category at a time, so only one category's lists are held at once."""
+    if len(members) < 2:
+        return iter(())
+    return _within(list(members), limit, categorised=category_id is not None)
 
 
 def _within(
     members: list[Described], limit: int, *, categorised: bool
-) -> dict[int, list[tuple[int, float]]]:
+) -> Iterator[tuple[int, list[tuple[int, float]]]]:
     # A product without a telling word gets a word of its own: it matches nothing by words.
     documents = [words_of(m.record) or [f"#{m.product_id}"] for m in members]
     vectorizer = TfidfVectorizer(analyzer=lambda words: words, sublinear_tf=True)
     matrix = vectorizer.fit_transform(documents)
     ids = np.array([m.product_id for m in members])
-    found: dict[int, list[tuple[int, float]]] = {}
     for start in range(0, len(members), _BLOCK):
         block = (matrix[start : start + _BLOCK] @ matrix.T).toarray()
         if categorised:
@@ -87,8 +95,14 @@ def _within(
             if not len(candidates):
                 continue
             scores = row[candidates]
+            if len(scores) > limit:
+                # Only what can make the list is sorted: every score at least the
+                # limit-th best (ties at that score all kept, so the order is the same).
+                cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+                keep = scores >= cut
+                candidates, scores = candidates[keep], scores[keep]
             order = np.lexsort((ids[candidates], -scores))[:limit]
-            found[int(ids[start + offset])] = [
-                (int(ids[candidates[i]]), float(scores[i])) for i in order
-            ]
-    return found
+            yield (
+                int(ids[start + offset]),
+                [(int(ids[candidates[i]]), float(scores[i])) for i in order],
+            )
