@@ -344,13 +344,17 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         _redeem(order, owner, request.points, quoted)
     CartLine.objects.filter(pk__in=[p.line.pk for p in priced]).delete()
     placed = write_history(order, previous=None, actor=owner.user, reason="placed")
+    held = [p.line.reservation for p in priced if p.flash_sale_id is not None]
+    # The customer's own holds are claimed before any hot row is touched.
+    for reservation in held:
+        flash_sales.claim_hold(reservation=reservation, order=order, now=now)
     # The hot rows last (stock items, then the sale rows), so their locks are held only
-    # for the few statements before the commit; the order's event is written with the
-    # stock moves' in one batch.
+    # for the few statements before the commit: under a rush every other checkout of the
+    # product queues on the stock row for as long as this transaction holds it. The
+    # order's event is written with the stock moves' in one batch.
     _take_stock(order, priced, actor=owner.user, events=[placed])
-    for p in priced:
-        if p.flash_sale_id is not None:
-            flash_sales.convert(reservation=p.line.reservation, order=order, now=now)
+    for reservation in held:
+        flash_sales.count_sold(reservation=reservation)
     return order
 
 

@@ -306,8 +306,18 @@ def _release(scope: Q, *, now: datetime | None, only_expired: bool) -> int:
 
 
 def convert(*, reservation: Reservation, order: Order, now: datetime | None = None) -> None:
-    """Turn an unexpired hold into sold units of `order`, in the checkout's transaction.
+    """Turn an unexpired hold into sold units of `order`, in the checkout's transaction
+    (`claim_hold`, then `count_sold`). Raises ReservationExpired when the hold ran out or
+    was released."""
+    claim_hold(reservation=reservation, order=order, now=now)
+    count_sold(reservation=reservation)
 
+
+def claim_hold(*, reservation: Reservation, order: Order, now: datetime | None = None) -> None:
+    """Mark an unexpired hold as converted into `order` (the counters move in `count_sold`).
+
+    Checkout runs it before taking the stock: the reservation row is the customer's own,
+    so claiming it first keeps the statement off the time the hot stock row is locked.
     Raises ReservationExpired when the hold ran out or was released.
     """
     now = now or timezone.now()
@@ -319,6 +329,11 @@ def convert(*, reservation: Reservation, order: Order, now: datetime | None = No
             "the flash-sale hold on this line expired; add the product again",
             extra={"reservation_id": reservation.pk},
         )
+
+
+def count_sold(*, reservation: Reservation) -> None:
+    """Move a claimed hold's units from held to sold on the hot sale row; run it last
+    before the commit, as every writer of that row does."""
     FlashSale.objects.filter(pk=reservation.sale_id).update(
         held=F("held") - reservation.quantity, sold=F("sold") + reservation.quantity
     )
