@@ -305,14 +305,6 @@ def _release(scope: Q, *, now: datetime | None, only_expired: bool) -> int:
     return freed_total
 
 
-def convert(*, reservation: Reservation, order: Order, now: datetime | None = None) -> None:
-    """Turn an unexpired hold into sold units of `order`, in the checkout's transaction
-    (`claim_hold`, then `count_sold`). Raises ReservationExpired when the hold ran out or
-    was released."""
-    claim_hold(reservation=reservation, order=order, now=now)
-    count_sold(reservation=reservation)
-
-
 def claim_hold(*, reservation: Reservation, order: Order, now: datetime | None = None) -> None:
     """Mark an unexpired hold as converted into `order` (the counters move in `count_sold`).
 
