@@ -25,6 +25,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
+from shelfwatch.compiled_reads import CompiledRead
 from shelfwatch.errors import Conflict, DomainError, Invalid
 from shelfwatch.shop import flash_sale_news
 from shelfwatch.shop.models import (
@@ -73,11 +74,33 @@ def active_sale(
     )
     if for_user is None:
         return sales.order_by("ends_at", "id").first()
-    dropped = Subquery(_dropped_holds(OuterRef("pk"), for_user, now))
-    sale = sales.annotate(dropped_hold_until=dropped).order_by("ends_at", "id").first()
+    # The add-to-cart path: its SQL is compiled once (see compiled_reads).
+    found = _ACTIVE_FOR_USER.rows(
+        store_id,
+        product_id,
+        now,
+        for_user,
+        params=(now, ReservationStatus.RELEASED.value, for_user.pk, now, product_id, now, store_id),
+    )
+    sale = found[0] if found else None
     if sale is not None:
         sale.dropped_hold_user_id = for_user.pk  # whose the annotation is
     return sale
+
+
+def _active_for_user(store_id: int, product_id: int, now: datetime, user: User):
+    """The queryset of `active_sale(for_user=user)`."""
+    dropped = Subquery(_dropped_holds(OuterRef("pk"), user, now))
+    return (
+        FlashSale.objects.filter(
+            store_id=store_id, product_id=product_id, starts_at__lte=now, ends_at__gt=now
+        )
+        .annotate(dropped_hold_until=dropped)
+        .order_by("ends_at", "id")[:1]
+    )
+
+
+_ACTIVE_FOR_USER = CompiledRead(FlashSale, _active_for_user)
 
 
 def hold_minutes(store_id: int) -> int:
