@@ -109,6 +109,11 @@ class CompiledRead(Generic[M]):
             plans[alias] = plan
         return plan.run(params)
 
+    def compiled(self) -> bool:
+        """Whether this thread runs the read from compiled SQL (its values lined up)."""
+        route = router.db_for_write if self.for_update else router.db_for_read
+        return route(self.model) in self._local.__dict__.get("plans", {})
+
     def _compile(self, queryset: QuerySet, params: Sequence[Any]) -> _Plan | None:
         connection = connections[queryset.db]
         compiler = queryset.query.get_compiler(using=queryset.db)

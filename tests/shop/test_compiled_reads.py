@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from shelfwatch.compiled_reads import CompiledRead
 from shelfwatch.inventory.models import StockItem
-from shelfwatch.shop import flash_sales
+from shelfwatch.shop import flash_sales, pricing
 from shelfwatch.shop.models import FlashSale, Reservation, ReservationStatus
 from shelfwatch.shop.pricing import ProductNotSold, sellable_item
 
@@ -48,6 +48,7 @@ def test_sellable_items_are_found_for_each_store_and_product_asked(shop_store, s
         assert found.store.shop_settings.tax_rate_percent == Decimal("5")
         found = sellable_item(store_id=store_b.pk, product_id=tea.product_id, with_settings=True)
         assert (found.pk, found.product.name) == (tea.pk, "Masala tea")
+    assert pricing._SELLABLE_WITH_SETTINGS.compiled()  # the fast path was taken
     # Each store sells only its own product, and a closed store sells nothing.
     with pytest.raises(ProductNotSold):
         sellable_item(store_id=store_b.pk, product_id=bread.product_id, with_settings=True)
@@ -87,6 +88,7 @@ def test_the_running_sale_and_a_customers_dropped_hold_are_read_for_each_call(
             store_id=store_b.pk, product_id=tea.product_id, for_user=anna
         )
         assert (found.pk, found.dropped_hold_until) == (on_tea.pk, None)
+        assert flash_sales._ACTIVE_FOR_USER.compiled()  # the fast path was taken
         # Not started yet, and a product of the other store: no sale.
         assert (
             flash_sales.active_sale(store_id=store_b.pk, product_id=later.product_id, for_user=anna)
@@ -105,9 +107,36 @@ def test_a_read_whose_values_do_not_line_up_still_answers_through_the_orm(shop_s
         StockItem, lambda product_id: StockItem.objects.filter(product_id=product_id)
     )
     # Given in the wrong form (text for a number): never compiled, still right every time.
+    assert not read.compiled()
     assert [item.pk for item in read.rows(bread.product_id, params=(str(bread.product_id),))] == [
         bread.pk
     ]
     assert [item.pk for item in read.rows(cake.product_id, params=(str(cake.product_id),))] == [
         cake.pk
     ]
+    assert not read.compiled()
+
+
+def test_a_signed_in_rush_add_and_checkout_take_the_compiled_reads(sale, shoppers):
+    from django.test import Client
+
+    from shelfwatch.shop import carts, checkout
+
+    ((_user, headers),) = shoppers(1)
+    client = Client(headers=headers)
+    body = {
+        "store_id": sale.store_id,
+        "product_id": sale.product_id,
+        "flash_sale_id": sale.pk,
+        "quantity": 1,
+    }
+    added = client.post("/api/v1/cart/lines", body, content_type="application/json")
+    assert added.status_code == 201, added.content
+    assert added.json()["stores"][0]["lines"][0]["price_kind"] == "sale"
+    paid = client.post(
+        "/api/v1/checkout", {}, content_type="application/json", headers={"Idempotency-Key": "k1"}
+    )
+    assert paid.status_code == 201, paid.content
+    assert paid.json()["lines"][0]["flash_sale_id"] == sale.pk
+    for read in (carts._LOCKED_USER_CART, carts._LOCKED_LINES, checkout._USER_LINES):
+        assert read.compiled()

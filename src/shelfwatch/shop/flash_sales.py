@@ -80,7 +80,7 @@ def active_sale(
         product_id,
         now,
         for_user,
-        params=(now, ReservationStatus.RELEASED.value, for_user.pk, now, product_id, now, store_id),
+        params=(now, ReservationStatus.RELEASED, for_user.pk, now, product_id, now, store_id),
     )
     sale = found[0] if found else None
     if sale is not None:

@@ -49,9 +49,7 @@ def sellable_item(*, store_id: int, product_id: int, with_settings: bool = False
     """
     if with_settings:
         # The add-to-cart path: its SQL is compiled once (see compiled_reads).
-        found = _SELLABLE_WITH_SETTINGS.rows(
-            store_id, product_id, params=(product_id, True, store_id)
-        )
+        found = _SELLABLE_WITH_SETTINGS.rows(store_id, product_id, params=(product_id, store_id))
         item = found[0] if found else None
     else:
         item = _sellable_items(store_id, product_id, with_settings=False).first()
