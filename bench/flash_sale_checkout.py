@@ -7,16 +7,25 @@ Run from the repository root (PostgreSQL + Redis are used when both answer on 12
 
 For each deployment (see deployments.py): a store, a product with 1,000,000 in stock, a
 running flash sale of `units` units with a per-customer limit of units/clients, and one
-customer (JWT) per client. `shelfwatch web` (default workers and threads) serves; each
-client loops "add one unit to the cart (a reservation), check out with a fresh
-Idempotency-Key" until its limit is reached or the sale is sold out (the cart line comes
-back at the regular price). Figures:
+customer (JWT) per client. `shelfwatch web` (default workers and threads: the shape
+docs/ tell operators to run) serves; each client (one keep-alive connection through
+keepalive_client.py, cheap on CPU, since it shares the cores with the server) loops
+"add one unit to the cart (a reservation), check out with a fresh Idempotency-Key" until
+its limit is reached or the sale is sold out (the cart line comes back at the regular
+price). Figures:
 successful orders per second (orders / time until the last one), p50/p99 latency of the
 checkout request and of the whole add + checkout attempt as the clients saw them, the same
 inside the app (from the web process's JSON access log; the difference is time queued in
 front of the app's threads), and an audit afterwards: units
 sold by the order lines vs allotted (oversell must be 0), the most any customer bought vs
 the limit, and no stock item below zero.
+
+Where the CPU went during the rush, in ms per request (add or checkout) by who spent it:
+the web server's processes, this process (the clients), PostgreSQL's backends of the bench
+database and Redis, and the rest of the machine (other work: noise). On PostgreSQL, how many
+of the bench database's backends were waiting on a lock (a hot row held by another
+transaction), sampled every 20 ms: if that is near the server's thread count, the hot
+rows' lock hold time bounds the rate; if near zero, the CPU does.
 
 On PostgreSQL, in the same run, the raw rate of the same conditional stock UPDATE
 (`quantity = quantity - 1 WHERE id = ... AND quantity >= 1`, as inventory.stock does it)
@@ -36,10 +45,11 @@ import threading
 import time
 from pathlib import Path
 
+import cpuload
 import deployments
-import httpx
 import machine
 from inner_process import percentile, run_inner, setup_django
+from keepalive_client import KeepAliveClient
 from servers import SHELFWATCH, free_port, http_probe, running
 from tables import render_table
 
@@ -132,29 +142,72 @@ def server_times(log_path: Path) -> dict[str, list[float]]:
     return times
 
 
+class LockWaits:
+    """Backends of `database` waiting on a lock vs busy, sampled from pg_stat_activity every
+    `every` seconds on one connection of its own, until `stop()`."""
+
+    def __init__(self, database_url: str, database: str, every: float = 0.02) -> None:
+        self.url, self.database, self.every = database_url, database, every
+        self.samples: list[tuple[int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        sql = (
+            "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), "
+            "count(*) FILTER (WHERE state = 'active' AND pid <> pg_backend_pid()) "
+            "FROM pg_stat_activity WHERE datname = %s"
+        )
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(self.every):
+                waiting, active = conn.execute(sql, (self.database,)).fetchone()
+                self.samples.append((waiting, active))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> str:
+        self._stop.set()
+        self._thread.join()
+        if not self.samples:
+            return "no samples"
+        waiting = statistics.fmean(w for w, _ in self.samples)
+        active = statistics.fmean(a for _, a in self.samples)
+        share = sum(1 for w, _ in self.samples if w) / len(self.samples)
+        return (
+            f"{waiting:.2f} backends waiting on a lock on average, {active:.2f} running a "
+            f"statement; some backend waiting in {share:.0%} of {len(self.samples)} samples"
+        )
+
+
 async def _customer(base: str, token: str, target: dict, index: int, out: dict) -> None:
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+    async with KeepAliveClient(base, headers) as client:
         attempt = 0
         while True:
             attempt += 1
             started = time.perf_counter()
-            added = await client.post("/api/v1/cart/lines", json={**target, "quantity": 1})
+            added = await client.post("/api/v1/cart/lines", {**target, "quantity": 1})
             if added.status_code != 201:
                 code = added.json().get("code", str(added.status_code))
                 out["stops"][code] = out["stops"].get(code, 0) + 1
+                out["requests"] += 1
                 return
             if added.json()["stores"][0]["lines"][0].get("price_kind") == "regular":
                 # Every sale unit is taken: the product now sells at the regular price.
                 out["stops"]["sold_out"] = out["stops"].get("sold_out", 0) + 1
+                out["requests"] += 1
                 return
             before_checkout = time.perf_counter()
             paid = await client.post(
-                "/api/v1/checkout", json={}, headers={"Idempotency-Key": f"b{index}-{attempt}"}
+                "/api/v1/checkout", {}, headers={"Idempotency-Key": f"b{index}-{attempt}"}
             )
             done = time.perf_counter()
             out["checkout_ms"].append((done - before_checkout) * 1000)
             out["attempt_ms"].append((done - started) * 1000)
+            out["requests"] += 2
             if paid.status_code == 201:
                 out["orders"] += 1
                 out["last_order"] = done
@@ -163,7 +216,8 @@ async def _customer(base: str, token: str, target: dict, index: int, out: dict) 
 
 
 async def _rush(base: str, tokens: list[str], target: dict) -> dict:
-    out = {"orders": 0, "checkout_ms": [], "attempt_ms": [], "stops": {}, "failed": {}}
+    out = {"orders": 0, "requests": 0, "checkout_ms": [], "attempt_ms": [], "stops": {}}
+    out["failed"] = {}
     out["started"] = time.perf_counter()
     await asyncio.gather(
         *(_customer(base, token, target, n, out) for n, token in enumerate(tokens))
@@ -240,7 +294,7 @@ def main() -> None:
     info = machine.describe()
     print(machine.render(info), flush=True)
     print("load average at the start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
-    rows, notes, inside_rows = [], [], []
+    rows, notes, inside_rows, cpu_rows = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="shelfwatch-flash-") as tmp:
         picked = deployments.chosen(
             skip_embedded=args.skip_embedded, skip_scale_out=args.skip_scale_out
@@ -263,7 +317,17 @@ def main() -> None:
                     probe=http_probe("/health"),
                 ) as server:
                     print(f"\n{deployment.name}: {args.clients} customers buying", flush=True)
+                    cpu = cpuload.CpuWindow(
+                        server.proc.pid, database=deployment.database, count_self=True
+                    )
+                    waits = None
+                    if deployment.key == "postgres":
+                        waits = LockWaits(deployment.env["DATABASE_URL"], deployment.database)
+                        waits.start()
+                    cpu.start()
                     out = asyncio.run(_rush(server.base_url, prepared["tokens"], target))
+                    share = cpu.stop()
+                    lock_note = waits.stop() if waits is not None else None
                 inside = server_times(server.log_path)
                 ids = f"{prepared['sale_id']},{prepared['item_id']}"
                 audit, _ = run_inner(__file__, deployment.env, "audit", *common, "--ids", ids)
@@ -298,6 +362,16 @@ def main() -> None:
                         for pct in (50, 99)
                     ]
                 )
+                per_request = share.seconds * 1000 / max(1, out["requests"])
+                cpu_rows.append(
+                    [deployment.name, f"{out['requests']:,}"]
+                    + [
+                        f"{cores * per_request:.2f}"
+                        for cores in (share.server, share.load, share.services, share.other)
+                    ]
+                )
+                if lock_note:
+                    notes.append(f"{deployment.name}: lock waits during the rush: {lock_note}")
                 notes.append(
                     f"{deployment.name}: clients stopped on {out['stops']}; failed checkouts "
                     f"{out['failed'] or 'none'}; stock left {audit['stock_left']:,}, "
@@ -311,6 +385,10 @@ def main() -> None:
     print("\nTime inside the app (the access log's duration), ms:\n")
     inside_header = ["database"] + [f"{path} p{pct}" for path in SERVED for pct in (50, 99)]
     print(render_table(inside_header, inside_rows))
+    print("\nCPU per request during the rush (ms of one core; adds and checkouts alike):\n")
+    cpu_header = ["database", "requests", "web server", "clients (this process)"]
+    cpu_header += ["PostgreSQL + Redis", "rest of the machine"]
+    print(render_table(cpu_header, cpu_rows))
     print()
     for note in notes:
         print(note)

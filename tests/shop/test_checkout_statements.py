@@ -92,3 +92,42 @@ def test_a_one_line_checkout_stays_within_its_statement_budget(rush, sale):
     statements = _statements(queries)
     assert len(statements) <= _checkout_budget(), _report("checkout", statements)
     _report("checkout", statements)
+
+
+# What may run between taking the hot stock row and the commit: the ledger rows (SQLite
+# writes them in a statement of their own), the events of the change and their dispatch
+# task, and the sale's counters (the other hot row, always locked last).
+AFTER_STOCK_ALLOWED = (
+    '"inventory_stockmovement"',
+    '"events_event"',
+    '"events_eventtopic"',
+    '"django_tasks_database_dbtaskresult"',
+    '"shop_flashsale"',
+)
+
+
+def test_a_checkout_takes_the_stock_row_after_everything_but_its_events_and_sale_counters(
+    rush, sale
+):
+    # Every other checkout of the product queues on the stock row from our UPDATE until
+    # our commit, so the order, its lines, the cart and the hold are written before it.
+    client, body = rush
+    assert (
+        client.post("/api/v1/cart/lines", body, content_type="application/json").status_code == 201
+    )
+    with CaptureQueriesContext(connection) as queries:
+        paid = client.post(
+            "/api/v1/checkout",
+            {},
+            content_type="application/json",
+            headers={"Idempotency-Key": "ordered"},
+        )
+    assert paid.status_code == 201, paid.content
+    statements = _statements(queries)
+    taken = next(n for n, sql in enumerate(statements) if 'UPDATE "inventory_stockitem"' in sql)
+    commit = next(n for n, sql in enumerate(statements) if n > taken and sql == "COMMIT")
+    between = statements[taken + 1 : commit]
+    assert all(any(table in sql for table in AFTER_STOCK_ALLOWED) for sql in between), _report(
+        "checkout", statements
+    )
+    assert any('UPDATE "shop_reservation"' in sql for sql in statements[:taken])

@@ -14,7 +14,7 @@ from shelfwatch.http.bounds import BoundedSchema, Id
 from shelfwatch.http.cursors import decode_cursor, id_page
 from shelfwatch.http.problems import Forbidden, NotFound
 from shelfwatch.inventory.selectors import get_store_for
-from shelfwatch.shop import carts, flash_sales, orders
+from shelfwatch.shop import carts, orders
 from shelfwatch.shop.checkout import CheckoutRequest, checkout
 from shelfwatch.shop.models import FlashSale, OrderStatus
 from shelfwatch.shop.payloads import cart_out, flash_sales_out, order_out
@@ -81,16 +81,12 @@ def read_cart(request: HttpRequest, fulfilment: str = "pickup"):
 def add_line(request: HttpRequest, payload: CartLineIn):
     """Add a product of a store; a product in a running flash sale is reserved for the
     store's hold time (signed-in customers only). A price sent along is ignored."""
-    owner = cart_owner(request, create_session=True)
-    if payload.flash_sale_id is not None:
-        sale = flash_sales.active_sale(store_id=payload.store_id, product_id=payload.product_id)
-        if sale is None or sale.pk != payload.flash_sale_id:
-            raise flash_sales.FlashSaleNotActive("that flash sale is not running now")
     line = carts.add_to_cart(
-        owner=owner,
+        owner=cart_owner(request, create_session=True),
         store_id=payload.store_id,
         product_id=payload.product_id,
         quantity=payload.quantity,
+        flash_sale_id=payload.flash_sale_id,
     )
     return Status(201, cart_out(carts.priced_cart_after_add(line)))
 

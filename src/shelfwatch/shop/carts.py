@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
+from shelfwatch.compiled_reads import CompiledRead
 from shelfwatch.errors import Invalid, Malformed, NotFound, NotSignedIn
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop import flash_sales
@@ -122,7 +123,14 @@ def get_or_create_cart(owner: CartOwner) -> Cart:
         return find_cart(owner)
 
 
-def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: int) -> CartLine:
+def add_to_cart(
+    *,
+    owner: CartOwner,
+    store_id: int,
+    product_id: int,
+    quantity: int,
+    flash_sale_id: int | None = None,
+) -> CartLine:
     """Add `quantity` units of a product of a store, priced by the server.
 
     While a flash sale of the product runs and has units left, the line's whole quantity
@@ -133,10 +141,16 @@ def add_to_cart(*, owner: CartOwner, store_id: int, product_id: int, quantity: i
     InvalidQuantity, ProductNotSold, SignInRequired, FlashSaleLimitExceeded, and
     FlashSaleSoldOut or FlashSaleNotActive for a line whose live hold cannot grow,
     changing nothing. `priced_cart_after_add(line)` prices the cart as it is now.
+    With `flash_sale_id` (the sale the buyer saw), FlashSaleNotActive comes first unless
+    that very sale is the one running now.
     """
+    # The running sale is read once, and first: the asked-for sale is checked against it
+    # before anything else is looked at.
+    sale = flash_sales.active_sale(store_id=store_id, product_id=product_id, for_user=owner.user)
+    if flash_sale_id is not None and (sale is None or sale.pk != flash_sale_id):
+        raise flash_sales.FlashSaleNotActive("that flash sale is not running now")
     _check_quantity(quantity)
     item = sellable_item(store_id=store_id, product_id=product_id, with_settings=True)
-    sale = flash_sales.active_sale(store_id=store_id, product_id=product_id, for_user=owner.user)
     note = ""
     if sale is not None and owner.user is None:
         if units_left_now(sale.pk):
@@ -213,19 +227,34 @@ def _locked_cart(owner: CartOwner) -> tuple[Cart, list[CartLine]]:
     """The owner's cart (created on first use), locked until the caller's commit so the
     owner's concurrent adds take turns, and its lines as pricing needs them."""
     if owner.user is not None:
-        cart = Cart.objects.select_for_update().filter(user=owner.user).first()
-        if cart is None:
-            cart = get_or_create_cart(owner)
+        found = _LOCKED_USER_CART.rows(owner.user.pk, params=(owner.user.pk,))
+        cart = found[0] if found else get_or_create_cart(owner)
     else:
         # A visitor's cart is purged by `updated_at`, so each add touches it (and locks it).
         cart = get_or_create_cart(owner)
         Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
-    lines = list(
-        cart.lines.select_for_update(of=("self",))
+    lines = _LOCKED_LINES.rows(cart.pk, params=(cart.pk,))
+    for line in lines:
+        line.cart = cart
+    return cart, lines
+
+
+# The add-to-cart path's reads, their SQL compiled once (see compiled_reads).
+_LOCKED_USER_CART = CompiledRead(
+    Cart,
+    lambda user_id: Cart.objects.select_for_update().filter(user_id=user_id).order_by("pk")[:1],
+    for_update=True,
+)
+_LOCKED_LINES = CompiledRead(
+    CartLine,
+    lambda cart_id: (
+        CartLine.objects.filter(cart_id=cart_id)
+        .select_for_update(of=("self",))
         .select_related("product", "store", "reservation", "reservation__sale")
         .order_by("id")
-    )
-    return cart, lines
+    ),
+    for_update=True,
+)
 
 
 def _remember_cart(

@@ -25,6 +25,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
+from shelfwatch.compiled_reads import CompiledRead
 from shelfwatch.errors import Conflict, DomainError, Invalid
 from shelfwatch.shop import flash_sale_news
 from shelfwatch.shop.models import (
@@ -73,11 +74,33 @@ def active_sale(
     )
     if for_user is None:
         return sales.order_by("ends_at", "id").first()
-    dropped = Subquery(_dropped_holds(OuterRef("pk"), for_user, now))
-    sale = sales.annotate(dropped_hold_until=dropped).order_by("ends_at", "id").first()
+    # The add-to-cart path: its SQL is compiled once (see compiled_reads).
+    found = _ACTIVE_FOR_USER.rows(
+        store_id,
+        product_id,
+        now,
+        for_user,
+        params=(now, ReservationStatus.RELEASED, for_user.pk, now, product_id, now, store_id),
+    )
+    sale = found[0] if found else None
     if sale is not None:
         sale.dropped_hold_user_id = for_user.pk  # whose the annotation is
     return sale
+
+
+def _active_for_user(store_id: int, product_id: int, now: datetime, user: User):
+    """The queryset of `active_sale(for_user=user)`."""
+    dropped = Subquery(_dropped_holds(OuterRef("pk"), user, now))
+    return (
+        FlashSale.objects.filter(
+            store_id=store_id, product_id=product_id, starts_at__lte=now, ends_at__gt=now
+        )
+        .annotate(dropped_hold_until=dropped)
+        .order_by("ends_at", "id")[:1]
+    )
+
+
+_ACTIVE_FOR_USER = CompiledRead(FlashSale, _active_for_user)
 
 
 def hold_minutes(store_id: int) -> int:
@@ -305,9 +328,11 @@ def _release(scope: Q, *, now: datetime | None, only_expired: bool) -> int:
     return freed_total
 
 
-def convert(*, reservation: Reservation, order: Order, now: datetime | None = None) -> None:
-    """Turn an unexpired hold into sold units of `order`, in the checkout's transaction.
+def claim_hold(*, reservation: Reservation, order: Order, now: datetime | None = None) -> None:
+    """Mark an unexpired hold as converted into `order` (the counters move in `count_sold`).
 
+    Checkout runs it before taking the stock: the reservation row is the customer's own,
+    so claiming it first keeps the statement off the time the hot stock row is locked.
     Raises ReservationExpired when the hold ran out or was released.
     """
     now = now or timezone.now()
@@ -319,6 +344,11 @@ def convert(*, reservation: Reservation, order: Order, now: datetime | None = No
             "the flash-sale hold on this line expired; add the product again",
             extra={"reservation_id": reservation.pk},
         )
+
+
+def count_sold(*, reservation: Reservation) -> None:
+    """Move a claimed hold's units from held to sold on the hot sale row; run it last
+    before the commit, as every writer of that row does."""
     FlashSale.objects.filter(pk=reservation.sale_id).update(
         held=F("held") - reservation.quantity, sold=F("sold") + reservation.quantity
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from shelfwatch.compiled_reads import CompiledRead
 from shelfwatch.errors import Invalid
 from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.shop.models import CartLine, Fulfilment, ReservationStatus, ShopSettings
@@ -46,16 +47,31 @@ def sellable_item(*, store_id: int, product_id: int, with_settings: bool = False
     Raises ProductNotSold when the store does not stock it, has no price for it, or is
     closed.
     """
-    related = ["product", "store"] + (["store__shop_settings"] if with_settings else [])
-    item = (
-        StockItem.objects.select_related(*related)
-        .filter(store_id=store_id, product_id=product_id, store__is_active=True)
-        .exclude(selling_price__isnull=True)
-        .first()
-    )
+    if with_settings:
+        # The add-to-cart path: its SQL is compiled once (see compiled_reads).
+        found = _SELLABLE_WITH_SETTINGS.rows(store_id, product_id, params=(product_id, store_id))
+        item = found[0] if found else None
+    else:
+        item = _sellable_items(store_id, product_id, with_settings=False).first()
     if item is None:
         raise not_sold(store_id=store_id, product_id=product_id)
     return item
+
+
+def _sellable_items(store_id: int, product_id: int, *, with_settings: bool):
+    related = ["product", "store"] + (["store__shop_settings"] if with_settings else [])
+    return (
+        StockItem.objects.select_related(*related)
+        .filter(store_id=store_id, product_id=product_id, store__is_active=True)
+        .exclude(selling_price__isnull=True)
+        .order_by("pk")
+    )
+
+
+_SELLABLE_WITH_SETTINGS = CompiledRead(
+    StockItem,
+    lambda store_id, product_id: _sellable_items(store_id, product_id, with_settings=True)[:1],
+)
 
 
 def not_sold(*, store_id: int, product_id: int) -> ProductNotSold:
