@@ -103,3 +103,54 @@ def insert_all(objs: Sequence[models.Model], *, using: str | None = None) -> Non
                 obj.pk = pk
                 obj._state.adding = False
                 obj._state.db = alias
+
+
+def insert_values(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    using: str | None = None,
+) -> list[int]:
+    """Insert rows given as tuples of the values of fields `names` (attribute names, such as
+    `event_id`), the model's other fields taking their defaults and stamps; their new ids,
+    in order. For batch rows nothing reads back as objects: no instance is made per row."""
+    if not rows:
+        return []
+    alias = using or router.db_for_write(model) or DEFAULT_DB_ALIAS
+    connection = connections[alias]
+    meta = model._meta
+    given = {meta.get_field(name).attname: i for i, name in enumerate(names)}
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        objs = [model(**{name: row[i] for name, i in given.items()}) for row in rows]
+        model._default_manager.using(alias).bulk_create(objs)
+        return [obj.pk for obj in objs]
+    getters: list[Callable[[Sequence[Any]], Any]] = []
+    for field in fields:
+        index = given.get(field.attname)
+        if index is None:
+            # Not given: the default (or stamp) is the same for every row, prepared once.
+            value = field.pre_save(_Stamp(), True) if _stamped(field) else field.get_default()
+            fixed = field.get_db_prep_save(value, connection)
+            getters.append(lambda row, fixed=fixed: fixed)
+        elif isinstance(field, _PLAIN):
+            getters.append(lambda row, index=index: row[index])
+        else:
+            getters.append(
+                lambda row, index=index, field=field: field.get_db_prep_save(row[index], connection)
+            )
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    tail = f" RETURNING {quote(meta.pk.column)}"
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_chunk = max(1, _CHUNK_PARAMS // max(1, len(fields)))
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_chunk):
+            chunk = rows[start : start + per_chunk]
+            params = [get(row) for row in chunk for get in getters]
+            cursor.execute(head + ", ".join([marks] * len(chunk)) + tail, params)
+            ids += [pk for (pk,) in cursor.fetchall()]
+    return ids

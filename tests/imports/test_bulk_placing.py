@@ -4,6 +4,7 @@ other writers settled row by row."""
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -143,3 +144,49 @@ def test_a_new_barcode_links_to_a_product_without_one_but_never_to_one_with_anot
     assert (outcomes[2].status, outcomes[2].product_id) == ("matched", plain.pk)
     assert outcomes[3].status == "created"
     assert Product.objects.get(pk=outcomes[3].product_id).barcode == _ean(902)
+
+
+@pytest.mark.django_db
+def test_a_name_written_differently_links_to_the_product_of_its_brand_and_size(
+    upload, run, store_a
+):
+    from shelfwatch.catalog.products import build_search_text
+
+    known = Product.objects.create(
+        name="Alphonso Mango Pulp 850g",
+        brand="Kesar Farms",
+        net_quantity=Decimal("0.85"),
+        net_unit="kg",
+        status=VerificationStatus.VERIFIED,
+    )
+    known.search_text = build_search_text(known)
+    known.save()
+    rows = "Item Name,Brand,Barcode,Qty,Pack Size\n"
+    rows += "ALPHONSO MANGO PULP,KESAR FARMS,,6,850 g\n"
+    job = run(upload(rows.encode()).json()["id"])
+    row = ImportRow.objects.get(job=job)
+    assert (row.status, row.product_id) == ("matched", known.pk)
+    assert job.duplicates_found == 1 and Product.objects.count() == 1
+    assert StockItem.objects.get(store=store_a, product=known).quantity == 6
+
+
+@pytest.mark.django_db
+def test_a_new_barcode_is_a_new_product_when_its_brand_has_none_of_its_size(upload, run, store_a):
+    from shelfwatch.catalog.products import build_search_text
+
+    other_size = Product.objects.create(
+        name="Kashmiri Saffron Strands",
+        brand="Lion",
+        net_quantity=2,
+        net_unit="g",
+        status=VerificationStatus.VERIFIED,
+    )
+    other_size.search_text = build_search_text(other_size)
+    other_size.save()
+    rows = "Item Name,Brand,Barcode,Qty,Pack Size\n"
+    rows += f"Kashmiri Saffron Strands,Lion,{_ean(903)},2,1 g\n"
+    job = run(upload(rows.encode()).json()["id"])
+    row = ImportRow.objects.get(job=job)
+    assert row.status == "created" and row.product_id != other_size.pk
+    assert Product.objects.get(pk=row.product_id).barcode == _ean(903)
+    assert job.duplicates_found == 0

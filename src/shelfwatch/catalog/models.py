@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 
 UNITS = ("g", "kg", "ml", "l", "pcs")
 # BCP 47 language with a region, as used for regional names: hi-IN, mr-IN, ta-IN, en-GB.
@@ -115,6 +117,8 @@ class Product(models.Model):
             models.Index(fields=["brand"], name="product_brand"),
             # Bulk imports look up many rows' names at once before asking the matcher.
             models.Index(fields=["name"], name="product_name"),
+            # ... and the rest by brand in any case and pack size (`block_matching`).
+            models.Index(Lower("brand"), F("net_quantity"), name="product_brand_size"),
             # Only the review queue looks products up by status, and only pending ones: a
             # full status index would lure the planners away from better ones (most rows
             # are verified).

@@ -30,7 +30,7 @@ from shelfwatch.events import bus
 from shelfwatch.events.messages import EventMessage
 from shelfwatch.events.models import Event, EventTopic
 from shelfwatch.events.topics import validate_event_topics
-from shelfwatch.fast_insert import insert_all
+from shelfwatch.fast_insert import insert_all, insert_values
 
 if TYPE_CHECKING:
     from django_tasks_db.models import DBTaskResult
@@ -263,8 +263,10 @@ def emit_many(events: Sequence[NewEvent]) -> list[Event]:
     alias = router.db_for_write(Event) or DEFAULT_DB_ALIAS
     with transaction.atomic(using=alias, savepoint=False):
         insert_all(rows, using=alias)
-        insert_all(
-            [EventTopic(event_id=row.pk, topic=topic) for row in rows for topic in row.topics],
+        insert_values(
+            EventTopic,
+            ("event_id", "topic"),
+            [(row.pk, topic) for row in rows for topic in row.topics],
             using=alias,
         )
         batch = _track(alias, rows)

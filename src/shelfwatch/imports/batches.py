@@ -17,6 +17,7 @@ from typing import Any
 from django.db import DataError, IntegrityError, transaction
 
 from shelfwatch.accounts.principal import Principal
+from shelfwatch.catalog.block_matching import Description, block_candidates, products_by_id
 from shelfwatch.catalog.matching import (
     any_without_barcode,
     exact_matches,
@@ -150,6 +151,37 @@ class Batch:
                 store=self.store, product__in=list(self.by_barcode.values())
             )
         }
+        # The rest are compared with the products of their brand and size, all at once.
+        unplaced = [
+            (row.line, data)
+            for row, data in parsed
+            if data.name
+            and data.barcode not in self.by_barcode
+            and data.sku not in self.by_sku
+            and len(self._same_named(data)) != 1
+            and (not data.barcode or self.any_without_barcode)
+        ]
+        found = block_candidates(
+            self.principal,
+            [
+                Description(
+                    name=data.name,
+                    brand=data.brand,
+                    net_quantity=data.net_quantity,
+                    net_unit=data.net_unit,
+                    has_barcode=bool(data.barcode),
+                )
+                for _, data in unplaced
+            ],
+        )
+        self.in_block = {line: got for (line, _), got in zip(unplaced, found, strict=True)}
+        self.block_products = products_by_id(found)
+
+    def _same_named(self, data: RowData) -> list[Product]:
+        """The catalog products named exactly as the row (same name, brand and size)."""
+        key = same_product_key(data.name, data.brand, data.net_quantity, data.net_unit)
+        # A product with another barcode is another product, however alike the names.
+        return [p for p in self.same_named.get(key, ()) if not (data.barcode and p.barcode)]
 
     # --- resolving -------------------------------------------------------------------------
 
@@ -232,29 +264,32 @@ class Batch:
             return item.product, item
         if not data.name:
             return None, None
-        # A product with another barcode is another product, however alike the names.
-        key = same_product_key(data.name, data.brand, data.net_quantity, data.net_unit)
-        same = [p for p in self.same_named.get(key, ()) if not (data.barcode and p.barcode)]
+        same = self._same_named(data)
         if len(same) == 1:
             outcome.duplicate = True
             outcome.message = f"matched to catalog product {same[0].pk} ({same[0].name})"
             return _usable(same[0]), None
         if data.barcode and not self.any_without_barcode:
             return None, None
-        candidates = find_candidates(
-            principal=self.principal,
-            name=data.name,
-            brand=data.brand,
-            net_quantity=data.net_quantity,
-            net_unit=data.net_unit,
-            limit=3,
-            without_barcode=bool(data.barcode),
-        )
+        candidates = self.in_block.get(outcome.row.line, [])
+        if not (candidates and candidates[0].score >= LIKELY_MATCH) and not data.barcode:
+            # Nothing of its brand and size: the whole catalog is searched. Not for a row
+            # with a barcode the catalog lacks: that is a new product unless a product of
+            # its brand and size without a barcode is it, which the block has looked at.
+            candidates = find_candidates(
+                principal=self.principal,
+                name=data.name,
+                brand=data.brand,
+                net_quantity=data.net_quantity,
+                net_unit=data.net_unit,
+                limit=3,
+            )
         best = candidates[0] if candidates else None
         if best is not None and best.score >= CONFIDENT_MATCH:
             outcome.duplicate = True
             outcome.message = f"matched to catalog product {best.product_id} ({best.name})"
-            return _usable(Product.objects.get(pk=best.product_id)), None
+            product = self.block_products.get(best.product_id)
+            return _usable(product or Product.objects.get(pk=best.product_id)), None
         likely = [c.as_dict() for c in candidates if c.score >= LIKELY_MATCH]
         if likely:
             outcome.status, outcome.code = S.SKIPPED, "possible_duplicate"

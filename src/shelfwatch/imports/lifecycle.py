@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -24,9 +24,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shelfwatch.events.publishing import emit
-from shelfwatch.fast_insert import insert_all
+from shelfwatch.fast_insert import insert_all, insert_values
 from shelfwatch.imports.models import FINISHED, ImportJob, ImportRow, JobStatus, RowStatus
 from shelfwatch.imports.notices import tell_uploader
+from shelfwatch.imports.outcomes import RowRecord
 from shelfwatch.imports.signals import rows_imported
 
 T = TypeVar("T")
@@ -105,7 +106,7 @@ def _topics(job: ImportJob) -> list[str]:
 def commit_batch(
     job: ImportJob,
     owner: str,
-    rows: list[ImportRow],
+    rows: Sequence[ImportRow] | Sequence[RowRecord],
     *,
     covered: int,
     duplicates: int,
@@ -113,7 +114,11 @@ def commit_batch(
 ) -> None:
     """Record a batch's rows and the job's new counts (`covered` lines of the file read),
     if the job is still `owner`'s; JobLost if not. Call it in the batch's transaction."""
-    insert_all(sorted(rows, key=lambda row: row.line))
+    ordered = sorted(rows, key=lambda row: row.line)
+    if ordered and isinstance(ordered[0], RowRecord):
+        insert_values(ImportRow, RowRecord._fields, ordered)
+    else:
+        insert_all(ordered)
     job.processed += covered
     job.filtered_out += filtered
     job.duplicates_found += duplicates

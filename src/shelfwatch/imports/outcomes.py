@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import DataError
 
@@ -12,6 +12,21 @@ from shelfwatch.imports.models import ImportJob, ImportRow
 from shelfwatch.imports.models import RowStatus as S
 from shelfwatch.imports.reading import Row
 from shelfwatch.imports.rows import RowProblem
+
+
+class RowRecord(NamedTuple):
+    """An ImportRow's values, in the order of RowRecord._fields (its attribute names)."""
+
+    job_id: int
+    line: int
+    status: str
+    code: str
+    column: str
+    message: str
+    product_id: int | None
+    item_id: int | None
+    candidates: list[dict[str, Any]]
+    values: list[str]
 
 
 @dataclass
@@ -27,6 +42,22 @@ class Outcome:
     item_id: int | None = None
     candidates: list[dict[str, Any]] = field(default_factory=list)
     duplicate: bool = False
+
+    def values(self, job: ImportJob) -> RowRecord:
+        """`record` as a plain tuple, for a batch written without a model instance a row."""
+        kept = self.status in (S.FAILED, S.SKIPPED)
+        return RowRecord(
+            job.pk,
+            self.row.line,
+            self.status,
+            self.code[:40],
+            self.column[:200],
+            self.message[:500],
+            self.product_id,
+            self.item_id,
+            self.candidates,
+            self.row.cells if kept else [],
+        )
 
     def record(self, job: ImportJob) -> ImportRow:
         """The row's record: the cells are kept only for rows to fix and upload again."""

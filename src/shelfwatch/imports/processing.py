@@ -90,7 +90,7 @@ def run_job(
                 commit_batch(
                     job,
                     owner,
-                    [outcome.record(job) for outcome in outcomes],
+                    [outcome.values(job) for outcome in outcomes],
                     covered=len(batch),
                     duplicates=sum(outcome.duplicate for outcome in outcomes),
                 )
