@@ -252,37 +252,80 @@ class ReportPreference(models.Model):
         return f"{self.user_id} store {self.store_id}: {self.frequency}"
 
 
-class TopProductDay(models.Model):
-    """One of the `leaders.KEEP` most viewed products of a store (or, with no store, of
-    every store together) on one day: what lets the dashboard rank products over months
-    without summing every product's days."""
+class Span(models.TextChoices):
+    """How long a stretch a roll-up row sums: one day, a Monday-to-Sunday week or a calendar
+    month (rows of a week or month are named by its first day)."""
+
+    DAY = "day", "day"
+    WEEK = "week", "week"
+    MONTH = "month", "month"
+
+
+class ProductSpan(models.Model):
+    """`ProductDay` summed over one whole week or month, per store (or none) and product,
+    rebuilt by the roll-up whenever one of its days is: a range reads its whole weeks and
+    months here and only its edge days from `ProductDay`, with the same totals."""
 
     store = models.ForeignKey(
         "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
+    span = models.CharField(max_length=5, choices=Span.choices)
+    first_day = models.DateField()
     views = models.PositiveIntegerField(default=0)
+    bot_views = models.PositiveIntegerField(default=0)
+    visitors = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["store", "day"], name="top_product_day_store")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "product", "span", "first_day"],
+                name="analytics_product_span_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["span", "first_day", "store"], name="product_span_store"),
+            models.Index(fields=["product", "span", "first_day"], name="product_span_product"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.day} product {self.product_id}: {self.views}"
+        return f"{self.span} of {self.first_day} product {self.product_id}: {self.views}"
 
 
-class TopProductCutoff(models.Model):
-    """The most views any product outside a day's `TopProductDay` rows had (0 when they
-    hold every viewed product): the bound that proves a ranking over a range exact."""
+class TopProductDay(models.Model):
+    """One of the most viewed products of a store (or, with no store, of every store
+    together) on one day, week or month (`span`, named by its first `day`): what lets the
+    dashboard rank products over months without summing every product's days."""
 
     store = models.ForeignKey(
         "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
     day = models.DateField()
     views = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["day", "store"], name="top_product_cutoff_day")]
+        indexes = [models.Index(fields=["store", "span", "day"], name="top_product_span_store")]
 
     def __str__(self) -> str:
-        return f"{self.day} store {self.store_id}: {self.views}"
+        return f"{self.span} of {self.day} product {self.product_id}: {self.views}"
+
+
+class TopProductCutoff(models.Model):
+    """The most views any product outside a day's (week's, month's) `TopProductDay` rows
+    had (0 when they hold every viewed product): the bound that proves a ranking over a
+    range exact. The row with no store marks the lists of that span as kept."""
+
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["span", "day", "store"], name="top_product_cutoff_span")]
+
+    def __str__(self) -> str:
+        return f"{self.span} of {self.day} store {self.store_id}: {self.views}"

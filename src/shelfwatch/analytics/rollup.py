@@ -24,6 +24,7 @@ from shelfwatch.analytics.models import (
     StoreDay,
     Visit,
 )
+from shelfwatch.analytics.spans import rebuild_spans
 from shelfwatch.analytics.visitors import today
 from shelfwatch.catalog.models import Product
 from shelfwatch.inventory.models import StockMovement, Store
@@ -58,6 +59,7 @@ def roll_up_day(*, day: date) -> dict[str, int]:
         stores: dict[int, dict] = defaultdict(dict)
         products = _product_days(day)
         leaders = keep_leaders(day=day)
+        spans = rebuild_spans(day=day, today=today())
         _store_traffic(day, stores)
         _shop_funnel(day, stores)
         _subscriptions_and_restocks(day, stores)
@@ -73,6 +75,8 @@ def roll_up_day(*, day: date) -> dict[str, int]:
     return {
         "product_days": products,
         "top_product_days": leaders,
+        "product_weeks": spans.get("week", 0),
+        "product_months": spans.get("month", 0),
         "store_days": len(stores),
         "alert_channel_days": channels,
         "search_miss_days": misses,

@@ -84,9 +84,7 @@ def store_summary(*, store: Store | None, days: DayRange) -> dict:
 
 def top_products(*, store: Store | None, days: DayRange, limit: int) -> list[dict]:
     """The store's most viewed products over the range, by human views (ties by id)."""
-    rows = leaders.ranked(store=store, days=days, limit=limit)
-    if rows is None:
-        rows = list(leaders.exact_sums(store=store, days=days)[:limit])
+    rows, _ = leaders.top(store=store, days=days, limit=limit)
     names = dict(
         Product.objects.filter(pk__in=[row["product_id"] for row in rows]).values_list("pk", "name")
     )
