@@ -21,13 +21,12 @@ pytestmark = pytest.mark.django_db
 
 FIRST = date(2026, 1, 26)  # a Monday, a week before February
 LENGTH = 80  # into mid-April: whole months, weeks across month ends, loose days
-LATER = date(2027, 1, 1)  # "today" for the roll-up: every day here has ended
 
 
 def roll(day: date) -> None:
     """What the daily roll-up does after writing a day's ProductDay rows."""
     leaders.keep_leaders(day=day)
-    rebuild_spans(day=day, today=LATER)
+    rebuild_spans(day=day, final=True)
 
 
 def fill(products, stores, *, seed: int, skew: bool) -> random.Random:
@@ -111,11 +110,18 @@ def test_a_day_rolled_up_again_after_its_month_was_built_changes_the_month(
     assert leaders.top(store=store_a, days=february, limit=1)[0][0]["product_id"] == row.product_id
 
 
-def test_a_span_is_not_built_before_its_last_day_has_ended(catalog, store_a):
+def test_a_span_is_not_built_before_its_last_day_is_final(catalog, store_a):
+    from datetime import UTC, datetime
+
+    from shelfwatch.analytics.rollup import roll_up_day
+
     day = date(2026, 3, 31)  # a Tuesday, the last day of March
     ProductDay.objects.create(store=store_a, product_id=catalog[0], day=day, views=3)
-    assert rebuild_spans(day=day, today=day) == {}
-    assert rebuild_spans(day=day, today=day + timedelta(days=1)) == {"month": 1}
+    assert rebuild_spans(day=day, final=False) == {}
+    # The roll-up of the day while it is still going builds nothing.
+    assert roll_up_day(day=day, now=datetime(2026, 3, 31, 20, tzinfo=UTC))["product_months"] == 0
+    ProductDay.objects.create(store=store_a, product_id=catalog[0], day=day, views=3)
+    assert rebuild_spans(day=day, final=True) == {"month": 1}
     march = DayRange(first=date(2026, 3, 1), last=day)
     assert [p.span for p in leaders.pieces_of(march)] == [Span.MONTH]
 

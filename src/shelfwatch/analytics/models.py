@@ -16,8 +16,9 @@ from django.utils import timezone
 
 
 class DailySalt(models.Model):
-    """The random key of one UTC day's visitor ids; deleted two days on, so an id can
-    never be recomputed or linked to another day's."""
+    """The random key of one date's visitor ids (at every store on that local date);
+    deleted once no store is on that date any more, so an id can never be recomputed or
+    linked to another day's."""
 
     day = models.DateField(unique=True)
     salt = models.BinaryField(max_length=32)
@@ -25,6 +26,21 @@ class DailySalt(models.Model):
 
     def __str__(self) -> str:
         return str(self.day)
+
+
+class RolledDay(models.Model):
+    """When a day was last rolled up, and whether that roll-up is final: made once the day
+    had ended in every store's time zone and ANALYTICS_REPORT_SETTLE_MINUTES had passed.
+    The hourly job rolls up every day from the first one not final, so days missed while
+    workers were down are caught up; reports wait for a roll-up made after their store's day
+    settled."""
+
+    day = models.DateField(unique=True)
+    rolled_at = models.DateTimeField()
+    final = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.day} rolled up at {self.rolled_at}{' (final)' if self.final else ''}"
 
 
 class Visit(models.Model):
@@ -60,7 +76,8 @@ class SearchMiss(models.Model):
 
 
 class ProductDay(models.Model):
-    """Views of one product at one store (or with no store chosen) on one UTC day."""
+    """Views of one product at one store (on the store's local day) or with no store chosen
+    (on the UTC day)."""
 
     store = models.ForeignKey(
         "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -166,8 +183,8 @@ class ReportStatus(models.TextChoices):
 
 class Report(models.Model):
     """One store's (or, with no store, the platform's) report over `first_day`..`last_day`
-    (UTC days of the roll-ups), unique per scope, kind and period: the scheduler creates
-    it once and any worker holding its lease builds and sends it."""
+    (the store's local days, as the roll-ups), unique per scope, kind and period: the
+    scheduler creates it once and any worker holding its lease builds and sends it."""
 
     store = models.ForeignKey(
         "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"

@@ -1,7 +1,8 @@
 """Weekly and monthly roll-ups of product views (`ProductSpan`), rebuilt from `ProductDay`
 by the daily roll-up, and their kept lists of leaders.
 
-A span is built when its last day is rolled up after that day has ended, and rebuilt each
+A span is built when its last day's final roll-up is made (the day over in every store's
+zone), and rebuilt each
 time one of its days is rolled up again later, so it always holds the sum of its days'
 `ProductDay` rows: reading a range in weeks and months gives the same totals as reading
 its days. A span that has not been built yet is simply read day by day.
@@ -18,14 +19,14 @@ from shelfwatch.analytics.leaders import keep_leaders
 from shelfwatch.analytics.models import ProductDay, ProductSpan, Span, TopProductCutoff
 
 
-def rebuild_spans(*, day: date, today: date) -> dict[str, int]:
+def rebuild_spans(*, day: date, final: bool) -> dict[str, int]:
     """Rebuild the week and month holding `day` when they are due (see the module);
     returns the `ProductSpan` rows written per span."""
     written: dict[str, int] = {}
     for span in (Span.WEEK, Span.MONTH):
         first, last = periods.bounds(span, day)
         built = TopProductCutoff.objects.filter(store__isnull=True, span=span, day=first).exists()
-        if built or (day == last < today):
+        if built or (final and day == last):
             written[span] = _build(span, first, last)
             keep_leaders(day=first, span=span)
     return written
