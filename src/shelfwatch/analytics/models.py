@@ -97,6 +97,9 @@ class ProductDay(models.Model):
         ]
         indexes = [
             models.Index(fields=["store", "day"], name="product_day_store"),
+            # Every store's rows of a few days (the edge days of a range over all stores):
+            # without it PostgreSQL scans the whole table.
+            models.Index(fields=["day", "store"], name="product_day_day"),
             # Exact sums of a few products over a range, for every store at once.
             models.Index(fields=["product", "day"], name="product_day_product"),
         ]
