@@ -150,3 +150,43 @@ def test_values_are_written_compactly() -> None:
         "0.5",
         "-1.5k",
     ]
+
+
+HINDI_NAME = "ताज़ा दूध अमूल"
+
+
+def _glyph_fonts(text: str, families: list[str]) -> list[tuple[int, str]]:
+    """(glyph index, font file name) of each glyph matplotlib lays `text` out with."""
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ft2font import LoadFlags
+
+    paths = font_manager.fontManager._find_fonts_by_props(FontProperties(family=families))
+    font = font_manager.get_font(paths)
+    return [
+        (item.glyph_index, item.ft_object.fname.rsplit("/", 1)[-1])
+        for item in font._layout(text, LoadFlags.DEFAULT)
+    ]
+
+
+def test_devanagari_names_are_drawn_with_real_glyphs_not_empty_boxes() -> None:
+    import matplotlib
+
+    assert list(matplotlib.rcParams["font.family"]) == charts.FONT_FAMILIES
+    glyphs = _glyph_fonts(HINDI_NAME, charts.FONT_FAMILIES)
+    assert glyphs
+    assert all(index != 0 for index, _ in glyphs)  # 0 is a font's missing glyph
+    assert not [name for _, name in glyphs if name.startswith("LastResort")]
+    assert any("Devanagari" in name for _, name in glyphs)
+    # Without the fallback the same text falls to the last-resort boxes.
+    plain = _glyph_fonts(HINDI_NAME, ["DejaVu Sans"])
+    assert any(name.startswith("LastResort") or index == 0 for index, name in plain)
+
+
+def test_a_png_chart_with_a_hindi_label_renders_without_missing_glyph_warnings() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+        png = charts.bar_chart([HINDI_NAME, "Bread"], [5, 3], key="hi", title="t").png()
+    assert png.startswith(b"\x89PNG")

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 
+import fontpkg_noto_sans_devanagari
 import matplotlib
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
@@ -25,6 +27,16 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 # Text in SVG stays text (the browser draws it, in any script the page's fonts have, and it
 # is a tenth of the size of glyph outlines). Set once at import, before any rendering.
 matplotlib.rcParams["svg.fonttype"] = "none"
+
+# PNG charts draw store and product names themselves, many in Hindi. matplotlib's own
+# DejaVu Sans has no Devanagari and a fresh Debian machine has no font that does, so the
+# Noto Sans Devanagari of a pinned package is registered as the fallback behind DejaVu
+# Sans: Latin text looks as before, Devanagari gets glyphs instead of empty boxes (and
+# matplotlib shapes it, so vowel signs and conjuncts join as they should).
+FONT_FAMILIES = ["DejaVu Sans", fontpkg_noto_sans_devanagari.FAMILY]
+for _font in sorted((fontpkg_noto_sans_devanagari.ROOT / "files").glob("*.ttf")):
+    font_manager.fontManager.addfont(str(_font))
+matplotlib.rcParams["font.family"] = FONT_FAMILIES
 
 # Colour-blind-safe (Okabe-Ito), dark enough against white for lines and bars.
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")

@@ -851,7 +851,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_analytics_rollup,
         "roll one day of views, orders, alerts and restocks up into the daily figures",
     )
-    p.add_argument("--day", help="the UTC day, YYYY-MM-DD (default: today); re-running replaces it")
+    p.add_argument(
+        "--day",
+        help="the day (each store's own date), YYYY-MM-DD (default: today in UTC); "
+        "re-running replaces it",
+    )
 
     p = command(
         "analytics-report",

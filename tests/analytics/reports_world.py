@@ -46,7 +46,13 @@ def world(store_a, store_b, shelf, make_user):
     chai out of stock with two shoppers waiting; one owner and one staff member."""
     from shelfwatch.accounts.models import StoreMembership
     from shelfwatch.alerts.models import Subscription
-    from shelfwatch.analytics.models import AlertChannelDay, ProductDay, SearchMissDay, StoreDay
+    from shelfwatch.analytics.models import (
+        AlertChannelDay,
+        ProductDay,
+        RolledDay,
+        SearchMissDay,
+        StoreDay,
+    )
     from shelfwatch.inventory.models import StockItem, StockMovement
     from shelfwatch.inventory.stock import move_stock
     from shelfwatch.notify.models import Contact
@@ -102,4 +108,9 @@ def world(store_a, store_b, shelf, make_user):
     staff = make_user("clerk-a@example.com")
     StoreMembership.objects.create(user=owner, store=store_a, role="owner")
     StoreMembership.objects.create(user=staff, store=store_a, role="staff")
+    # The roll-ups above stand for final ones, made well after their days ended.
+    RolledDay.objects.bulk_create(
+        RolledDay(day=DAY + timedelta(days=n), rolled_at=at(DAY + timedelta(days=30)), final=True)
+        for n in range(-40, 14)
+    )
     return {"owner": owner, "staff": staff, "loaf": loaf, "chai": chai}

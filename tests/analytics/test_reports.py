@@ -87,10 +87,10 @@ def test_due_day_waits_for_the_morning_in_the_stores_zone(settings):
     settings.ANALYTICS_REPORT_HOUR = 7
     settings.ANALYTICS_REPORT_SETTLE_MINUTES = 150
     after = DAY + timedelta(days=1)
-    # Kolkata is UTC+5:30: 07:00 there on the 11th is 01:30 UTC, before DAY's roll-up
-    # settles (02:30 UTC), so DAY is not due yet; at 02:30 UTC it is.
-    assert reports.due_day(utc(after, 1, 30), "Asia/Kolkata") == DAY - timedelta(days=1)
-    assert reports.due_day(utc(after, 2, 30), "Asia/Kolkata") == DAY
+    # Kolkata is UTC+5:30: its DAY ended at 18:30 UTC and has settled by 07:00 there on
+    # the 11th (01:30 UTC), so DAY is due then, not a minute before.
+    assert reports.due_day(utc(after, 1, 29), "Asia/Kolkata") == DAY - timedelta(days=1)
+    assert reports.due_day(utc(after, 1, 30), "Asia/Kolkata") == DAY
     # New York (UTC-4 in March after the switch): DAY is due at 07:00 there, 11:00 UTC.
     assert reports.due_day(utc(after, 10, 59), "America/New_York") == DAY - timedelta(days=1)
     assert reports.due_day(utc(after, 11, 0), "America/New_York") == DAY

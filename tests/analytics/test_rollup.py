@@ -7,15 +7,22 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import Q
 from django.test import Client
 from django.utils import timezone
 
 from shelfwatch.analytics.models import AlertChannelDay, ProductDay, SearchMissDay, StoreDay
 from shelfwatch.analytics.rollup import roll_up_day
 from shelfwatch.analytics.visitors import today
+from shelfwatch.analytics.zones import local_day
 from tests.analytics.conftest import BROWSER, GOOGLEBOT, PHONE, choose
 
 pytestmark = pytest.mark.django_db
+
+
+def store_today(store):
+    """The date at the store now: its views and orders count on its own day."""
+    return local_day(store.pk)
 
 
 def view(client, product, agent=BROWSER):
@@ -35,17 +42,22 @@ def test_views_visitors_and_bots_roll_up_per_product_and_store(recorder, shelf, 
     view(Client(), chai)  # no store chosen
     recorder.flush()
 
-    assert roll_up_day(day=today())["product_days"] == 3
+    # The store's views count on its local date, the one with no store on the UTC date
+    # (the same date but in the evening UTC, when Kolkata is on the next one).
+    written = sum(roll_up_day(day=d)["product_days"] for d in {store_today(store_a), today()})
+    assert written == 3
     rows = {
         (row.store_id, row.product_id): (row.views, row.bot_views, row.visitors)
-        for row in ProductDay.objects.filter(day=today())
+        for row in ProductDay.objects.filter(
+            Q(day=store_today(store_a), store__isnull=False) | Q(day=today(), store__isnull=True)
+        )
     }
     assert rows == {
         (store_a.pk, loaf.pk): (3, 1, 2),
         (store_a.pk, chai.pk): (1, 0, 1),
         (None, chai.pk): (1, 0, 1),
     }
-    day = StoreDay.objects.get(store=store_a, day=today())
+    day = StoreDay.objects.get(store=store_a, day=store_today(store_a))
     assert (day.views, day.bot_views, day.visitors) == (4, 1, 2)
 
 
@@ -54,13 +66,13 @@ def test_rolling_a_day_up_again_replaces_it(recorder, shelf, store_a):
     choose(client, store_a)
     view(client, shelf[0])
     recorder.flush()
-    roll_up_day(day=today())
-    roll_up_day(day=today())
+    roll_up_day(day=store_today(store_a))
+    roll_up_day(day=store_today(store_a))
     assert ProductDay.objects.get().views == 1
 
     view(client, shelf[0])
     recorder.flush()
-    roll_up_day(day=today())
+    roll_up_day(day=store_today(store_a))
     assert ProductDay.objects.get().views == 2
     assert StoreDay.objects.get().views == 2
 
@@ -75,7 +87,7 @@ def test_views_of_a_product_deleted_before_the_roll_up_are_left_out(recorder, sh
     recorder.flush()
     StockItem.objects.filter(product=shelf[1]).delete()
     shelf[1].delete()
-    roll_up_day(day=today())
+    roll_up_day(day=store_today(store_a))
     assert list(ProductDay.objects.values_list("product_id", flat=True)) == [shelf[0].pk]
 
 
@@ -104,8 +116,8 @@ def test_carts_checkouts_orders_and_revenue_count_shoppers_of_the_day(store_a, s
         **money,
     )
 
-    roll_up_day(day=today())
-    day = StoreDay.objects.get(store=store_a, day=today())
+    roll_up_day(day=store_today(store_a))
+    day = StoreDay.objects.get(store=store_a, day=store_today(store_a))
     # Carts: the browsing visitor, the buyer and the cancelled order's visitor.
     assert (day.cart_sessions, day.checkout_sessions) == (3, 2)
     assert (day.orders, day.revenue) == (2, Decimal("200.00"))
@@ -121,8 +133,8 @@ def test_a_restock_is_a_move_from_nothing_to_some(store_a, shelf):
     move_stock(item=item, delta=2, reason="restock")  # more of what was there
     set_quantity(item=item, quantity=0)
     set_quantity(item=item, quantity=1)  # restock
-    roll_up_day(day=today())
-    assert StoreDay.objects.get(store=store_a, day=today()).restocks == 2
+    roll_up_day(day=store_today(store_a))
+    assert StoreDay.objects.get(store=store_a, day=store_today(store_a)).restocks == 2
 
 
 def test_alerts_roll_up_per_channel_by_how_far_they_got(store_a, shelf, make_user):
@@ -160,9 +172,9 @@ def test_alerts_roll_up_per_channel_by_how_far_they_got(store_a, shelf, make_use
             idempotency_key=f"k{n}",
             status=status,
         )
-    roll_up_day(day=today())
+    roll_up_day(day=store_today(store_a))
 
-    assert StoreDay.objects.get(store=store_a, day=today()).subscriptions == 4
+    assert StoreDay.objects.get(store=store_a, day=store_today(store_a)).subscriptions == 4
     rows = {
         row.channel: (row.sent, row.delivered, row.read, row.failed)
         for row in AlertChannelDay.objects.filter(store=store_a)
@@ -176,7 +188,7 @@ def test_search_misses_roll_up_by_query(client, recorder, shelf, store_a):
     for q in ("Gluten free", "gluten   FREE", "kombucha"):
         assert client.get("/products/", {"q": q}).status_code == 200
     recorder.flush()
-    roll_up_day(day=today())
+    roll_up_day(day=store_today(store_a))
     rows = dict(SearchMissDay.objects.filter(store=store_a).values_list("query", "searches"))
     assert rows == {"gluten free": 2, "kombucha": 1}
     assert StoreDay.objects.get(store=store_a).search_misses == 3
@@ -186,9 +198,9 @@ def test_search_misses_roll_up_by_query(client, recorder, shelf, store_a):
 def test_the_rollup_command_rolls_a_day_by_hand_and_refuses_a_bad_date(subprocess_env, store_a):
     from tests.ops.processes import run_shelfwatch
 
-    StoreDay.objects.create(store=store_a, day=today() - timedelta(days=3), views=99)
+    StoreDay.objects.create(store=store_a, day=store_today(store_a) - timedelta(days=3), views=99)
     done = run_shelfwatch(
-        ["analytics-rollup", "--day", (today() - timedelta(days=3)).isoformat()],
+        ["analytics-rollup", "--day", (store_today(store_a) - timedelta(days=3)).isoformat()],
         subprocess_env,
         timeout=120,
     )
@@ -212,7 +224,7 @@ def test_a_day_rolls_up_in_the_same_number_of_queries_for_few_or_many_visits(
     def visits(count: int) -> None:
         Visit.objects.bulk_create(
             Visit(
-                day=today(),
+                day=store_today(store_a),
                 store_id=store_a.pk,
                 product_id=shelf[n % 2].pk,
                 visitor=f"{n % 37:032x}",
@@ -222,10 +234,10 @@ def test_a_day_rolls_up_in_the_same_number_of_queries_for_few_or_many_visits(
 
     visits(10)
     with CaptureQueriesContext(connection) as few:
-        roll_up_day(day=today())
+        roll_up_day(day=store_today(store_a))
     visits(3000)
     with CaptureQueriesContext(connection) as many:
-        roll_up_day(day=today())
+        roll_up_day(day=store_today(store_a))
     assert len(many) == len(few)
     # The visits are summed by the database, never fetched row by row.
     visit_reads = [q["sql"] for q in many.captured_queries if 'FROM "analytics_visit"' in q["sql"]]
@@ -275,5 +287,5 @@ def test_the_hourly_job_writes_pending_views_and_rolls_up_today(recorder, shelf,
     view(client, shelf[0])
     view(client, shelf[0], PHONE)
     roll_up_recent_days.call()
-    day = StoreDay.objects.get(store=store_a, day=today())
+    day = StoreDay.objects.get(store=store_a, day=store_today(store_a))
     assert (day.views, day.visitors) == (2, 2)

@@ -1,13 +1,17 @@
 """The most viewed products over a range, without summing every product's days.
 
-Summing `ProductDay` over 90 days of a large catalog reads millions of rows. Instead the
-roll-up keeps each day's `KEEP` most viewed products per store and for every store
-together (`TopProductDay`), and the most views any other product had that day
-(`TopProductCutoff`). Over a range, a product outside the kept lists had at most the sum
-of the cutoffs, and a kept product at most its kept views plus the cutoffs of the days it
-was not kept. When those bounds prove which products lead, only theirs are summed exactly;
-when they do not (flat traffic, or days rolled up before the lists existed), `ranked`
-answers None and the caller sums everything.
+A range is read in pieces (`periods.cut`): the whole months and weeks it holds, from
+`ProductSpan`, and the days at its edges, from `ProductDay`. Summing those is exact and
+reads a few rows per product however long the range.
+
+Ranking needs fewer still: for each day, week and month the roll-up keeps the most viewed
+products per store and for every store together (`TopProductDay`), and the most views any
+other product had (`TopProductCutoff`). Over the pieces of a range, a product outside the
+kept lists had at most the sum of the cutoffs, and a kept product at most its kept views
+plus the cutoffs of the pieces it was not kept in. When those bounds prove which products
+lead, only theirs are summed; when they do not (flat traffic, or days rolled up before the
+lists existed), every product of the pieces is summed. Either way the answer is the one
+summing every day would give, ties by product id included.
 """
 
 from __future__ import annotations
@@ -15,24 +19,43 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from django.db.models import QuerySet, Sum
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
 
-from shelfwatch.analytics.models import ProductDay, TopProductCutoff, TopProductDay
+from shelfwatch.analytics import periods
+from shelfwatch.analytics.models import (
+    ProductDay,
+    ProductSpan,
+    Span,
+    TopProductCutoff,
+    TopProductDay,
+)
+from shelfwatch.analytics.periods import Piece
 from shelfwatch.analytics.ranges import DayRange
 from shelfwatch.inventory.models import Store
 
 KEEP = 200
+# Weeks and months keep longer lists: few of them make up a range, so their cutoffs add up
+# to little and prove rankings that daily lists alone would leave open.
+KEEP_SPAN = 1000
 # Beyond this many products whose place the bounds leave open, summing everything is
 # about as quick.
 MAX_UNSURE = 1000
 
 
-def keep_leaders(*, day: date) -> int:
-    """Replace `day`'s kept lists and cutoffs from its `ProductDay` rows; returns the rows
-    kept. Every store together always gets a cutoff row: it marks the day as kept."""
-    TopProductDay.objects.filter(day=day).delete()
-    TopProductCutoff.objects.filter(day=day).delete()
-    viewed = ProductDay.objects.filter(day=day, store__isnull=False, views__gt=0)
+def keep_leaders(*, day: date, span: str = Span.DAY) -> int:
+    """Replace the kept lists and cutoffs of the day (or of the week or month starting on
+    `day`) from its `ProductDay` (`ProductSpan`) rows; returns the rows kept. Every store
+    together always gets a cutoff row: it marks the lists as kept."""
+    TopProductDay.objects.filter(span=span, day=day).delete()
+    TopProductCutoff.objects.filter(span=span, day=day).delete()
+    if span == Span.DAY:
+        source: QuerySet = ProductDay.objects.filter(day=day)
+        keep = KEEP
+    else:
+        source = ProductSpan.objects.filter(span=span, first_day=day)
+        keep = KEEP_SPAN
+    viewed = source.filter(store__isnull=False, views__gt=0)
     kept: list[TopProductDay] = []
     cutoffs: list[TopProductCutoff] = []
     scopes = viewed.values_list("store_id", flat=True).order_by().distinct()
@@ -42,69 +65,135 @@ def keep_leaders(*, day: date) -> int:
                 viewed.values("product_id")
                 .annotate(total=Sum("views"))
                 .order_by("-total", "product_id")
-                .values_list("product_id", "total")[: KEEP + 1]
+                .values_list("product_id", "total")[: keep + 1]
             )
         else:
             rows = list(
                 viewed.filter(store_id=store_id)
                 .order_by("-views", "product_id")
-                .values_list("product_id", "views")[: KEEP + 1]
+                .values_list("product_id", "views")[: keep + 1]
             )
         kept += [
-            TopProductDay(store_id=store_id, day=day, product_id=product_id, views=views)
-            for product_id, views in rows[:KEEP]
+            TopProductDay(store_id=store_id, span=span, day=day, product_id=product_id, views=n)
+            for product_id, n in rows[:keep]
         ]
-        cutoff = rows[KEEP][1] if len(rows) > KEEP else 0
-        cutoffs.append(TopProductCutoff(store_id=store_id, day=day, views=cutoff))
+        cutoff = rows[keep][1] if len(rows) > keep else 0
+        cutoffs.append(TopProductCutoff(store_id=store_id, span=span, day=day, views=cutoff))
     TopProductDay.objects.bulk_create(kept, batch_size=2000)
     TopProductCutoff.objects.bulk_create(cutoffs)
     return len(kept)
 
 
-def _scope(rows: QuerySet, store: Store | None, days: DayRange) -> QuerySet:
-    rows = rows.filter(day__gte=days.first, day__lte=days.last)
-    return rows.filter(store__isnull=True) if store is None else rows.filter(store=store)
+def pieces_of(days: DayRange) -> list[Piece]:
+    """The range cut into its built months and weeks and its other days."""
+    built = TopProductCutoff.objects.filter(
+        store__isnull=True,
+        span__in=[Span.WEEK, Span.MONTH],
+        day__gte=days.first,
+        day__lte=days.last,
+    ).values_list("span", "day")
+    return periods.cut(days, built)
 
 
-def exact_sums(
-    *, store: Store | None, days: DayRange, products: list[int] | None = None
-) -> QuerySet:
-    """Views, bot views and visitors per product over the range (of `products` only, if
-    given), most viewed first."""
-    rows = ProductDay.objects.filter(day__gte=days.first, day__lte=days.last)
-    rows = rows.filter(store__isnull=False) if store is None else rows.filter(store=store)
+# Grouping by `product_id + 0`, not the column: otherwise SQLite walks the whole table in
+# product order (to group without sorting) instead of seeking the range's days by index.
+_COLUMNS = "product_id + 0 AS product, views, bot_views, visitors"
+_TOTALS = "product, SUM(views), SUM(bot_views), SUM(visitors)"
+
+
+def _marks(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _in_pieces(pieces: list[Piece]) -> Q:
+    """Kept-list rows (span, day) of the pieces."""
+    match = Q(pk__in=[])
+    for span in Span.values:
+        firsts = [piece.first for piece in pieces if piece.span == span]
+        if firsts:
+            match |= Q(span=span, day__in=firsts)
+    return match
+
+
+def summed(
+    *,
+    store: Store | None,
+    pieces: list[Piece],
+    products: list[int] | None = None,
+    limit: int | None = None,
+) -> list[dict]:
+    """Views, bot views and visitors per product over the pieces (of `products` only, if
+    given), most viewed first, ties by id: what summing their days gives."""
+    if products is not None and not products:
+        return []
+    days = [piece.first for piece in pieces if piece.span == Span.DAY]
+    spans = {
+        span: [piece.first for piece in pieces if piece.span == span]
+        for span in (Span.WEEK, Span.MONTH)
+    }
+    where, params = ["store_id IS NOT NULL"] if store is None else ["store_id = %s"], []
+    if store is not None:
+        params.append(store.pk)
     if products is not None:
-        rows = rows.filter(product_id__in=products)
-    return (
-        rows.values("product_id")
-        .annotate(views=Sum("views"), bot_views=Sum("bot_views"), visitors=Sum("visitors"))
-        .order_by("-views", "product_id")
-    )
+        where.append(f"product_id IN ({_marks(products)})")
+        params += products
+    # Table names come from the models and every value is a parameter.
+    parts: list[tuple[str, list]] = []
+    if days:
+        where_days = " AND ".join([*where, f"day IN ({_marks(days)})"])
+        parts.append((f"{_COLUMNS} FROM {ProductDay._meta.db_table} WHERE {where_days}", days))
+    for span, firsts in spans.items():
+        if firsts:
+            where_span = " AND ".join([*where, f"span = %s AND first_day IN ({_marks(firsts)})"])
+            table = ProductSpan._meta.db_table
+            parts.append((f"{_COLUMNS} FROM {table} WHERE {where_span}", [span, *firsts]))
+    if not parts:
+        return []
+    union = " UNION ALL ".join(f"SELECT {part}" for part, _ in parts)
+    sql = f"SELECT {_TOTALS} FROM ({union}) AS parts GROUP BY product ORDER BY 2 DESC, 1"  # noqa: S608
+    part_params = [value for _, values in parts for value in [*params, *values]]
+    if limit is not None:
+        sql += " LIMIT %s"
+        part_params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, part_params)
+        return [
+            {"product_id": p, "views": int(v), "bot_views": int(b), "visitors": int(u)}
+            for p, v, b, u in cursor.fetchall()
+        ]
 
 
-def ranked(*, store: Store | None, days: DayRange, limit: int) -> list[dict] | None:
+def ranked(
+    *, store: Store | None, days: DayRange, limit: int, pieces: list[Piece] | None = None
+) -> list[dict] | None:
     """The `limit` (at most KEEP) most viewed products of the range with their summed
-    figures, exactly as `exact_sums` would rank them; None when the kept lists cannot
-    prove it."""
+    figures, exactly as summing every product would rank them; None when the kept lists
+    cannot prove it."""
     if limit > KEEP:
         return None
-    marked = set(
-        TopProductCutoff.objects.filter(
-            store__isnull=True, day__gte=days.first, day__lte=days.last
-        ).values_list("day", flat=True)
-    )
-    if len(marked) < len(days.days):
+    pieces = pieces_of(days) if pieces is None else pieces
+    single = [piece.first for piece in pieces if piece.span == Span.DAY]
+    marked = TopProductCutoff.objects.filter(
+        store__isnull=True, span=Span.DAY, day__in=single
+    ).count()
+    if marked < len(single):
         return None  # a day rolled up before the lists were kept
-    cutoff = dict(_scope(TopProductCutoff.objects.all(), store, days).values_list("day", "views"))
-    # A store with no cutoff row on a kept day had no views that day.
+    scoped = _in_pieces(pieces) & (Q(store__isnull=True) if store is None else Q(store=store))
+    cutoff = {
+        (span, day): views
+        for span, day, views in TopProductCutoff.objects.filter(scoped).values_list(
+            "span", "day", "views"
+        )
+    }
+    # A store with no cutoff row on a kept piece had no views in it.
     outside = sum(cutoff.values())
     lower: dict[int, int] = defaultdict(int)
     missing: dict[int, int] = defaultdict(lambda: outside)
-    for product_id, day, views in _scope(TopProductDay.objects.all(), store, days).values_list(
-        "product_id", "day", "views"
+    for product_id, span, day, views in TopProductDay.objects.filter(scoped).values_list(
+        "product_id", "span", "day", "views"
     ):
         lower[product_id] += views
-        missing[product_id] -= cutoff.get(day, 0)
+        missing[product_id] -= cutoff.get((span, day), 0)
     order = sorted(lower, key=lambda p: (-lower[p], p))
     if len(order) < limit:
         return None  # few products viewed: summing them all is quick
@@ -116,5 +205,14 @@ def ranked(*, store: Store | None, days: DayRange, limit: int) -> list[dict] | N
     unsure = [p for p in order if lower[p] + missing[p] >= threshold]
     if len(unsure) > MAX_UNSURE:
         return None
-    rows = list(exact_sums(store=store, days=days, products=unsure))
-    return rows[:limit]
+    return summed(store=store, pieces=pieces, products=unsure, limit=limit)
+
+
+def top(*, store: Store | None, days: DayRange, limit: int) -> tuple[list[dict], bool]:
+    """The `limit` most viewed products of the range, and whether the kept lists proved the
+    ranking (False: every product of the range's pieces was summed)."""
+    pieces = pieces_of(days)
+    rows = ranked(store=store, days=days, limit=limit, pieces=pieces)
+    if rows is not None:
+        return rows, True
+    return summed(store=store, pieces=pieces, limit=limit), False

@@ -17,7 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from shelfwatch.accounts.throttling import client_ip
 from shelfwatch.analytics import tracking
 from shelfwatch.analytics.bots import is_bot
-from shelfwatch.analytics.visitors import today, visitor_id
+from shelfwatch.analytics.visitors import visitor_id
+from shelfwatch.analytics.zones import local_day
 from shelfwatch.shop.selectors.storefront import STORE_SESSION_KEY
 
 logger = logging.getLogger("shelfwatch.analytics")
@@ -63,7 +64,7 @@ class VisitMiddleware:
         # The API is per catalog, the storefront per chosen store (its session is loaded).
         api = match.namespace == "api"
         store_id = None if api else request.session.get(STORE_SESSION_KEY)
-        day = today()
+        day = local_day(store_id)  # the store's own date (UTC with no store)
         agent = request.headers.get("User-Agent", "")
         bot = is_bot(agent)
         if miss and not bot:  # crawlers' searches say nothing about what shoppers miss

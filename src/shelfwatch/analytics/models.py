@@ -16,8 +16,9 @@ from django.utils import timezone
 
 
 class DailySalt(models.Model):
-    """The random key of one UTC day's visitor ids; deleted two days on, so an id can
-    never be recomputed or linked to another day's."""
+    """The random key of one date's visitor ids (at every store on that local date);
+    deleted once no store is on that date any more, so an id can never be recomputed or
+    linked to another day's."""
 
     day = models.DateField(unique=True)
     salt = models.BinaryField(max_length=32)
@@ -25,6 +26,21 @@ class DailySalt(models.Model):
 
     def __str__(self) -> str:
         return str(self.day)
+
+
+class RolledDay(models.Model):
+    """When a day was last rolled up, and whether that roll-up is final: made once the day
+    had ended in every store's time zone and ANALYTICS_REPORT_SETTLE_MINUTES had passed.
+    The hourly job rolls up every day from the first one not final, so days missed while
+    workers were down are caught up; reports wait for a roll-up made after their store's day
+    settled."""
+
+    day = models.DateField(unique=True)
+    rolled_at = models.DateTimeField()
+    final = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.day} rolled up at {self.rolled_at}{' (final)' if self.final else ''}"
 
 
 class Visit(models.Model):
@@ -60,7 +76,8 @@ class SearchMiss(models.Model):
 
 
 class ProductDay(models.Model):
-    """Views of one product at one store (or with no store chosen) on one UTC day."""
+    """Views of one product at one store (on the store's local day) or with no store chosen
+    (on the UTC day)."""
 
     store = models.ForeignKey(
         "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -80,6 +97,9 @@ class ProductDay(models.Model):
         ]
         indexes = [
             models.Index(fields=["store", "day"], name="product_day_store"),
+            # Every store's rows of a few days (the edge days of a range over all stores):
+            # without it PostgreSQL scans the whole table.
+            models.Index(fields=["day", "store"], name="product_day_day"),
             # Exact sums of a few products over a range, for every store at once.
             models.Index(fields=["product", "day"], name="product_day_product"),
         ]
@@ -166,8 +186,8 @@ class ReportStatus(models.TextChoices):
 
 class Report(models.Model):
     """One store's (or, with no store, the platform's) report over `first_day`..`last_day`
-    (UTC days of the roll-ups), unique per scope, kind and period: the scheduler creates
-    it once and any worker holding its lease builds and sends it."""
+    (the store's local days, as the roll-ups), unique per scope, kind and period: the
+    scheduler creates it once and any worker holding its lease builds and sends it."""
 
     store = models.ForeignKey(
         "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -252,37 +272,80 @@ class ReportPreference(models.Model):
         return f"{self.user_id} store {self.store_id}: {self.frequency}"
 
 
-class TopProductDay(models.Model):
-    """One of the `leaders.KEEP` most viewed products of a store (or, with no store, of
-    every store together) on one day: what lets the dashboard rank products over months
-    without summing every product's days."""
+class Span(models.TextChoices):
+    """How long a stretch a roll-up row sums: one day, a Monday-to-Sunday week or a calendar
+    month (rows of a week or month are named by its first day)."""
+
+    DAY = "day", "day"
+    WEEK = "week", "week"
+    MONTH = "month", "month"
+
+
+class ProductSpan(models.Model):
+    """`ProductDay` summed over one whole week or month, per store (or none) and product,
+    rebuilt by the roll-up whenever one of its days is: a range reads its whole weeks and
+    months here and only its edge days from `ProductDay`, with the same totals."""
 
     store = models.ForeignKey(
         "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
+    span = models.CharField(max_length=5, choices=Span.choices)
+    first_day = models.DateField()
     views = models.PositiveIntegerField(default=0)
+    bot_views = models.PositiveIntegerField(default=0)
+    visitors = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["store", "day"], name="top_product_day_store")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "product", "span", "first_day"],
+                name="analytics_product_span_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["span", "first_day", "store"], name="product_span_store"),
+            models.Index(fields=["product", "span", "first_day"], name="product_span_product"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.day} product {self.product_id}: {self.views}"
+        return f"{self.span} of {self.first_day} product {self.product_id}: {self.views}"
 
 
-class TopProductCutoff(models.Model):
-    """The most views any product outside a day's `TopProductDay` rows had (0 when they
-    hold every viewed product): the bound that proves a ranking over a range exact."""
+class TopProductDay(models.Model):
+    """One of the most viewed products of a store (or, with no store, of every store
+    together) on one day, week or month (`span`, named by its first `day`): what lets the
+    dashboard rank products over months without summing every product's days."""
 
     store = models.ForeignKey(
         "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
     day = models.DateField()
     views = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["day", "store"], name="top_product_cutoff_day")]
+        indexes = [models.Index(fields=["store", "span", "day"], name="top_product_span_store")]
 
     def __str__(self) -> str:
-        return f"{self.day} store {self.store_id}: {self.views}"
+        return f"{self.span} of {self.day} product {self.product_id}: {self.views}"
+
+
+class TopProductCutoff(models.Model):
+    """The most views any product outside a day's (week's, month's) `TopProductDay` rows
+    had (0 when they hold every viewed product): the bound that proves a ranking over a
+    range exact. The row with no store marks the lists of that span as kept."""
+
+    store = models.ForeignKey(
+        "inventory.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["span", "day", "store"], name="top_product_cutoff_span")]
+
+    def __str__(self) -> str:
+        return f"{self.span} of {self.day} store {self.store_id}: {self.views}"

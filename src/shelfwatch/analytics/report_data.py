@@ -3,7 +3,8 @@ same figure over the period before and over an earlier one of the same length, a
 lists behind them (top viewed and sold, low stock, restocks, demand waiting on items out
 of stock, empty searches).
 
-Period figures come from the daily roll-ups and the order lines of the period's UTC days;
+Period figures come from the daily roll-ups and the order lines of the period's days (the
+store's local days);
 stock and waiting demand are what holds when the report is built, so their comparisons
 come from the reports built before (None when there was none).
 """
@@ -26,7 +27,7 @@ from shelfwatch.analytics.models import (
     SearchMissDay,
     StoreDay,
 )
-from shelfwatch.analytics.rollup import day_bounds
+from shelfwatch.analytics.zones import within_local_days
 from shelfwatch.catalog.models import Product
 from shelfwatch.inventory.models import StockItem, StockMovement, Store
 from shelfwatch.shop.models import OrderLine, OrderStatus
@@ -75,10 +76,11 @@ def _range(period: Period, field: str = "day") -> Q:
     return Q(**{f"{field}__gte": period.first, f"{field}__lte": period.last})
 
 
-def _instants(period: Period, field: str = "created_at") -> Q:
-    start, _ = day_bounds(period.first)
-    _, end = day_bounds(period.last)
-    return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+def _instants(store: Store | None, period: Period, store_field: str, time_field: str) -> Q:
+    """Rows of the store (any store) stamped within the period's days in its own zone."""
+    return within_local_days(
+        period.first, period.last, time_field=time_field, store_field=store_field, store=store
+    )
 
 
 def period_figures(store: Store | None, period: Period) -> dict[str, Any]:
@@ -163,9 +165,7 @@ def top_viewed(store: Store | None, period: Period, before: dict[str, Period]) -
 
 def _sold(store: Store | None, period: Period):
     return (
-        OrderLine.objects.filter(
-            _scope(store, "order__store"), _instants(period, "order__created_at")
-        )
+        OrderLine.objects.filter(_instants(store, period, "order__store", "order__created_at"))
         .exclude(order__status=OrderStatus.CANCELLED)
         .values("product_id")
     )
@@ -222,8 +222,7 @@ def back_in_stock(store: Store | None, period: Period) -> list[dict]:
     often."""
     rows = (
         StockMovement.objects.filter(
-            _scope(store, "item__store"),
-            _instants(period),
+            _instants(store, period, "item__store", "created_at"),
             quantity_after__gt=0,
             quantity_after__lte=F("delta"),
         )
@@ -311,6 +310,8 @@ def collect(*, store: Store | None, kind: str, last_day: date) -> dict[str, Any]
         if store
         else None,
         "period": {"first": period.first.isoformat(), "last": period.last.isoformat()},
+        # The store's days are its local days; the platform's add up each store's own.
+        "zone": store.timezone if store is not None else "",
         "compared": {
             key: {"first": p.first.isoformat(), "last": p.last.isoformat()}
             for key, p in before.items()

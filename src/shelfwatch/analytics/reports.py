@@ -14,16 +14,15 @@ import logging
 import time
 import uuid
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from shelfwatch.analytics import report_charts, report_data, report_mail
-from shelfwatch.analytics.models import Report, ReportKind, ReportStatus
-from shelfwatch.analytics.rollup import day_bounds
+from shelfwatch.analytics import report_charts, report_data, report_mail, rollup
+from shelfwatch.analytics.models import Report, ReportKind, ReportStatus, RolledDay
+from shelfwatch.analytics.zones import day_bounds, over_everywhere, zone
 from shelfwatch.errors import Invalid
 from shelfwatch.inventory.models import Store
 
@@ -34,29 +33,54 @@ MAX_ATTEMPTS = 5
 CLAIM_BATCH = 20
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
+def _settle() -> timedelta:
+    return timedelta(minutes=settings.ANALYTICS_REPORT_SETTLE_MINUTES)
 
 
-def settled(day: date, now: datetime) -> bool:
-    """True once the UTC day's roll-up is final: ANALYTICS_REPORT_SETTLE_MINUTES after it
-    ends (the hourly roll-up passes over yesterday in the first two hours)."""
-    _, end = day_bounds(day)
-    return now >= end + timedelta(minutes=settings.ANALYTICS_REPORT_SETTLE_MINUTES)
+def _day_over(day: date, zone_name: str | None) -> datetime:
+    """When the store's day has ended (the platform's: in every store's zone)."""
+    return over_everywhere(day) if zone_name is None else day_bounds(day, zone_name)[1]
 
 
-def due_day(now: datetime, zone: str) -> date:
-    """The last day whose daily report is due at `now` for a store in `zone`: yesterday
-    once it is ANALYTICS_REPORT_HOUR there, the day before until then, and never a day
-    whose roll-up may still change."""
-    local = now.astimezone(_zone(zone))
+def due_day(now: datetime, zone_name: str) -> date:
+    """The last day whose daily report is due at `now` for a store in `zone_name`:
+    yesterday once it is ANALYTICS_REPORT_HOUR there, the day before until then, and never a
+    day that ended there less than ANALYTICS_REPORT_SETTLE_MINUTES ago."""
+    local = now.astimezone(zone(zone_name))
     day = local.date() - timedelta(days=1 if local.hour >= settings.ANALYTICS_REPORT_HOUR else 2)
-    while not settled(day, now):
+    while now < day_bounds(day, zone_name)[1] + _settle():
         day -= timedelta(days=1)
     return day
+
+
+def ready(day: date, zone_name: str | None) -> bool:
+    """True when the day was rolled up after it had ended and settled in the zone (None:
+    the platform, every store's zone): its figures will not change any more."""
+    rolled = RolledDay.objects.filter(day=day).first()
+    if rolled is None:
+        return False
+    if zone_name is None:
+        return rolled.final
+    return rolled.rolled_at >= _day_over(day, zone_name) + _settle()
+
+
+def _days_to_build(due: date, built: QuerySet[Report], zone_name: str | None) -> list[date]:
+    """The days from the one after the last report built (at most
+    ANALYTICS_REPORT_CATCHUP_DAYS back) to `due`, stopping at the first whose roll-up is
+    not ready: days missed while the scheduler was down are built once it is back."""
+    last = built.filter(kind=ReportKind.DAILY, first_day__lte=due).aggregate(last=Max("first_day"))[
+        "last"
+    ]
+    first = due
+    if last is not None:
+        catch_up = due - timedelta(days=settings.ANALYTICS_REPORT_CATCHUP_DAYS - 1)
+        first = max(min(last + timedelta(days=1), due), catch_up)
+    days: list[date] = []
+    day = first
+    while day <= due and ready(day, zone_name):
+        days.append(day)
+        day += timedelta(days=1)
+    return days
 
 
 def _new_rows(store_ids: list[int | None], day: date) -> list[Report]:
@@ -75,25 +99,29 @@ def _new_rows(store_ids: list[int | None], day: date) -> list[Report]:
 
 def schedule_due_reports(*, now: datetime | None = None) -> int:
     """Create the rows of every report due at `now` that does not exist yet (stores by
-    their own time zone, the platform by TIME_ZONE); returns how many were missing."""
+    their own time zone, the platform by TIME_ZONE), with those of days missed since the
+    last run; returns how many were missing."""
     now = now or timezone.now()
     rows: list[Report] = []
     active = Store.objects.filter(is_active=True)
-    for zone in active.values_list("timezone", flat=True).distinct().order_by():
-        day = due_day(now, zone)
-        _, end = day_bounds(day)
-        has_report = Report.objects.filter(
-            store=OuterRef("pk"), kind=ReportKind.DAILY, first_day=day
-        )
-        missing = (
-            active.filter(timezone=zone, created_at__lt=end)
-            .exclude(Exists(has_report))
-            .values_list("pk", flat=True)
-        )
-        rows += _new_rows(list(missing), day)
-    day = due_day(now, settings.TIME_ZONE)
-    if not Report.objects.filter(store__isnull=True, kind=ReportKind.DAILY, first_day=day).exists():
-        rows += _new_rows([None], day)
+    for zone_name in active.values_list("timezone", flat=True).distinct().order_by():
+        here = active.filter(timezone=zone_name)
+        built = Report.objects.filter(store__in=here)
+        for day in _days_to_build(due_day(now, zone_name), built, zone_name):
+            _, end = day_bounds(day, zone_name)
+            has_report = Report.objects.filter(
+                store=OuterRef("pk"), kind=ReportKind.DAILY, first_day=day
+            )
+            missing = (
+                here.filter(created_at__lt=end)
+                .exclude(Exists(has_report))
+                .values_list("pk", flat=True)
+            )
+            rows += _new_rows(list(missing), day)
+    platform = Report.objects.filter(store__isnull=True)
+    for day in _days_to_build(due_day(now, settings.TIME_ZONE), platform, None):
+        if not platform.filter(kind=ReportKind.DAILY, first_day=day).exists():
+            rows += _new_rows([None], day)
     # A second dispatcher creating the same rows meanwhile makes these no-ops.
     Report.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
     return len(rows)
@@ -200,12 +228,17 @@ def build_by_hand(*, store: Store | None, day: date, kind: str = ReportKind.DAIL
     if kind not in ReportKind.values:
         raise Invalid("The kind is daily or weekly.", code="bad_report_kind")
     last = day + timedelta(days=6 - day.weekday()) if kind == ReportKind.WEEKLY else day
-    if not settled(last, timezone.now()):
+    zone_name = store.timezone if store is not None else None
+    if timezone.now() < _day_over(last, zone_name) + _settle():
         raise Invalid(
             "That period is not over yet (or its last roll-up may still change).",
             code="period_not_over",
         )
     period = report_data.period_of(kind, last)
+    for offset in range(period.length):  # rolled up now if no worker has since it settled
+        each = period.first + timedelta(days=offset)
+        if not ready(each, zone_name):
+            rollup.roll_up_day(day=each)
     report, _ = Report.objects.get_or_create(
         store=store, kind=kind, first_day=period.first, defaults={"last_day": period.last}
     )

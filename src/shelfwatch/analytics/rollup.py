@@ -1,30 +1,43 @@
-"""The daily roll-up: one UTC day of raw views, shop, alert and stock rows summed into
+"""The daily roll-up: one day of raw views, shop, alert and stock rows summed into
 ProductDay, StoreDay, AlertChannelDay and SearchMissDay.
 
+A store's day is its local day (`zones`): views are recorded under the store's date, and
+orders, carts, subscriptions, restocks and alerts are counted between its local midnights.
 Every sum is a GROUP BY in the database; Python only sees one row per product, store or
-shopper. Re-running a day replaces it.
+shopper. Re-running a day replaces it; `roll_up_due_days` rolls up every day not yet final,
+so days missed while no worker ran are caught up.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
 
 from shelfwatch.alerts.models import Subscription
 from shelfwatch.analytics.leaders import keep_leaders
 from shelfwatch.analytics.models import (
     AlertChannelDay,
     ProductDay,
+    RolledDay,
     SearchMiss,
     SearchMissDay,
     StoreDay,
     Visit,
 )
+from shelfwatch.analytics.spans import rebuild_spans
 from shelfwatch.analytics.visitors import today
+from shelfwatch.analytics.zones import (
+    local_day,
+    over_everywhere,
+    store_zones,
+    within_local_days,
+    zone,
+)
 from shelfwatch.catalog.models import Product
 from shelfwatch.inventory.models import StockMovement, Store
 from shelfwatch.notify.models import Notification, NotificationKind, NotificationStatus
@@ -38,10 +51,14 @@ BOT = Q(is_bot=True)
 COUNTED_VISITOR = Q(is_bot=False) & ~Q(visitor="")
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The UTC instants a day starts and ends (end excluded)."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def _local(day: date, time_field: str, store_field: str) -> Q:
+    return within_local_days(day, day, time_field=time_field, store_field=store_field)
+
+
+def is_final(day: date, now: datetime) -> bool:
+    """True once the day has ended in every store's zone and settled (hits flushed late)."""
+    settle = timedelta(minutes=settings.ANALYTICS_REPORT_SETTLE_MINUTES)
+    return now >= over_everywhere(day) + settle
 
 
 def _known_stores(rows: QuerySet, field: str = "store_id") -> QuerySet:
@@ -50,14 +67,18 @@ def _known_stores(rows: QuerySet, field: str = "store_id") -> QuerySet:
     )
 
 
-def roll_up_day(*, day: date) -> dict[str, int]:
-    """Replace `day`'s roll-up rows with sums of its source rows; returns rows written."""
+def roll_up_day(*, day: date, now: datetime | None = None) -> dict[str, int]:
+    """Replace `day`'s roll-up rows with sums of its source rows and record when (final if
+    the day is over everywhere); returns rows written."""
+    now = now or timezone.now()
+    final = is_final(day, now)
     with transaction.atomic():
         for model in (ProductDay, StoreDay, AlertChannelDay, SearchMissDay):
             model.objects.filter(day=day).delete()
         stores: dict[int, dict] = defaultdict(dict)
         products = _product_days(day)
         leaders = keep_leaders(day=day)
+        spans = rebuild_spans(day=day, final=final)
         _store_traffic(day, stores)
         _shop_funnel(day, stores)
         _subscriptions_and_restocks(day, stores)
@@ -70,9 +91,13 @@ def roll_up_day(*, day: date) -> dict[str, int]:
             ],
             batch_size=1000,
         )
+        RolledDay.objects.filter(day=day).delete()
+        RolledDay.objects.create(day=day, rolled_at=now, final=final)
     return {
         "product_days": products,
         "top_product_days": leaders,
+        "product_weeks": spans.get("week", 0),
+        "product_months": spans.get("month", 0),
         "store_days": len(stores),
         "alert_channel_days": channels,
         "search_miss_days": misses,
@@ -119,18 +144,17 @@ def _store_traffic(day: date, stores: dict[int, dict]) -> None:
 def _shop_funnel(day: date, stores: dict[int, dict]) -> None:
     """Carts and checkouts count shoppers (a user, else a visitor's session): those who
     added a line that day, and those who placed an order (whose lines checkout took)."""
-    start, end = day_bounds(day)
     carts: dict[int, set] = defaultdict(set)
     buyers: dict[int, set] = defaultdict(set)
     cart_owners = (
-        CartLine.objects.filter(added_at__gte=start, added_at__lt=end)
+        CartLine.objects.filter(_local(day, "added_at", "store"))
         .values_list("store_id", "cart__user_id", "cart__session_key")
         .order_by()  # the default ordering would make every row distinct
         .distinct()
     )
     for store_id, user_id, session_key in cart_owners:
         carts[store_id].add((user_id, session_key if user_id is None else None))
-    placed = Order.objects.filter(created_at__gte=start, created_at__lt=end)
+    placed = Order.objects.filter(_local(day, "created_at", "store"))
     order_owners = placed.values_list("store_id", "user_id", "session_key").order_by().distinct()
     for store_id, user_id, session_key in order_owners:
         owner = (user_id, session_key if user_id is None else None)
@@ -151,11 +175,8 @@ def _shop_funnel(day: date, stores: dict[int, dict]) -> None:
 
 
 def _subscriptions_and_restocks(day: date, stores: dict[int, dict]) -> None:
-    start, end = day_bounds(day)
     subscribed = (
-        Subscription.objects.filter(
-            created_at__gte=start, created_at__lt=end, item__source__store__isnull=False
-        )
+        Subscription.objects.filter(_local(day, "created_at", "item__source__store"))
         .values(store_id=F("item__source__store"))
         .annotate(n=Count("id"))
         .order_by()
@@ -165,8 +186,7 @@ def _subscriptions_and_restocks(day: date, stores: dict[int, dict]) -> None:
     # A restock takes an item from nothing (0 or below) to some: after > 0, before <= 0.
     restocked = (
         StockMovement.objects.filter(
-            created_at__gte=start,
-            created_at__lt=end,
+            _local(day, "created_at", "item__store"),
             quantity_after__gt=0,
             quantity_after__lte=F("delta"),
         )
@@ -179,13 +199,10 @@ def _subscriptions_and_restocks(day: date, stores: dict[int, dict]) -> None:
 
 
 def _alert_channels(day: date) -> int:
-    start, end = day_bounds(day)
     rows = (
         Notification.objects.filter(
+            _local(day, "created_at", "subscription__item__source__store"),
             kind=NotificationKind.ALERT,
-            created_at__gte=start,
-            created_at__lt=end,
-            subscription__item__source__store__isnull=False,
         )
         .values("channel", store_id=F("subscription__item__source__store"))
         .annotate(
@@ -215,6 +232,33 @@ def _search_misses(day: date, stores: dict[int, dict]) -> int:
             figures = stores[miss.store_id]
             figures["search_misses"] = figures.get("search_misses", 0) + miss.searches
     return len(made)
+
+
+def roll_up_due_days(*, now: datetime | None = None) -> dict[str, int]:
+    """Roll up every day from the first one not final up to the latest date any store has
+    reached: today so far, yesterday until it has settled everywhere, and any days missed
+    while no worker ran (back to ANALYTICS_RAW_DAYS, as older raw rows are gone)."""
+    now = now or timezone.now()
+    dates = [now.astimezone(zone(name)).date() for name in store_zones()]
+    latest = max([local_day(None, now), *dates])
+    oldest = latest - timedelta(days=settings.ANALYTICS_RAW_DAYS)
+    done = RolledDay.objects.filter(final=True).order_by("-day").first()
+    if done is not None:
+        first = done.day + timedelta(days=1)
+    else:  # never final yet: from the first day rolled up or viewed
+        started = [
+            RolledDay.objects.order_by("day").values_list("day", flat=True).first(),
+            Visit.objects.order_by("day").values_list("day", flat=True).first(),
+        ]
+        first = min([day for day in started if day is not None] + [latest - timedelta(days=1)])
+    days = final = 0
+    day = max(first, oldest)
+    while day <= latest:
+        roll_up_day(day=day, now=now)
+        days += 1
+        final += is_final(day, now)
+        day += timedelta(days=1)
+    return {"days": days, "final": final}
 
 
 def purge_raw_rows() -> dict[str, int]:

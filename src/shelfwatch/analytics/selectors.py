@@ -22,7 +22,8 @@ from shelfwatch.analytics.models import (
     StoreDay,
 )
 from shelfwatch.analytics.ranges import DayRange
-from shelfwatch.analytics.rollup import SENT, day_bounds
+from shelfwatch.analytics.rollup import SENT
+from shelfwatch.analytics.zones import within_local_days
 from shelfwatch.catalog.models import Product
 from shelfwatch.errors import NotAllowed, NotFound
 from shelfwatch.inventory.models import Store
@@ -84,9 +85,7 @@ def store_summary(*, store: Store | None, days: DayRange) -> dict:
 
 def top_products(*, store: Store | None, days: DayRange, limit: int) -> list[dict]:
     """The store's most viewed products over the range, by human views (ties by id)."""
-    rows = leaders.ranked(store=store, days=days, limit=limit)
-    if rows is None:
-        rows = list(leaders.exact_sums(store=store, days=days)[:limit])
+    rows, _ = leaders.top(store=store, days=days, limit=limit)
     names = dict(
         Product.objects.filter(pk__in=[row["product_id"] for row in rows]).values_list("pk", "name")
     )
@@ -120,23 +119,23 @@ def alert_funnel(*, store: Store | None, days: DayRange) -> dict:
     totals = {
         name: sum(row[name] for row in channels) for name in ("sent", "delivered", "read", "failed")
     }
-    start, _ = day_bounds(days.first)
-    _, end = day_bounds(days.last)
     followed_by_order = Order.objects.filter(
         store_id=OuterRef("subscription__item__source__store_id"),
         user_id=OuterRef("contact__user_id"),
         created_at__gte=OuterRef("sent_at"),
         created_at__lt=OuterRef("sent_at") + ORDER_WINDOW,
     ).exclude(status=OrderStatus.CANCELLED)
-    alerts = Notification.objects.filter(kind=NotificationKind.ALERT)
-    if store is not None:
-        alerts = alerts.filter(subscription__item__source__store=store)
-    else:
-        alerts = alerts.filter(subscription__item__source__store__isnull=False)
+    # Alerts made on the range's days, each store's days in its own zone.
+    made = within_local_days(
+        days.first,
+        days.last,
+        time_field="created_at",
+        store_field="subscription__item__source__store",
+        store=store,
+    )
+    alerts = Notification.objects.filter(made, kind=NotificationKind.ALERT)
     ordered = (
         alerts.filter(
-            created_at__gte=start,
-            created_at__lt=end,
             status__in=SENT,
             sent_at__isnull=False,
             contact__user__isnull=False,

@@ -3,9 +3,6 @@ salts and old raw rows, and building and sending the reports."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
 from django_tasks import task
 
 from shelfwatch.analytics import reports, rollup, tracking, visitors
@@ -19,14 +16,10 @@ def flush_hits() -> dict[str, int]:
 
 @task()
 def roll_up_recent_days() -> dict[str, int]:
-    """Roll up today so far; in the first hours of a UTC day also yesterday, so its hits
-    flushed after midnight are counted."""
+    """Roll up today so far and every earlier day not final yet: yesterday until it has
+    settled in every store's zone, and the days missed while no worker ran."""
     tracking.flush()
-    day = visitors.today()
-    written = rollup.roll_up_day(day=day)
-    if timezone.now().hour < 2:
-        rollup.roll_up_day(day=day - timedelta(days=1))
-    return written
+    return rollup.roll_up_due_days()
 
 
 @task()

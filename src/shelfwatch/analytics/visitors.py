@@ -1,5 +1,6 @@
 """Visitor ids without cookies or stored addresses: a keyed hash of who is asking under a
-random salt that changes every UTC day and is deleted two days on.
+random salt per date (a store's views use the salt of the store's local date) that is
+deleted once no store's day can still use it: at most about 62 hours after it was made.
 
 Within a day the same person (same address and browser, or same account) at the same
 store hashes to the same id, so unique visitors per day can be counted; across days the
@@ -26,7 +27,7 @@ _lock = threading.Lock()
 
 
 def today() -> date:
-    """The current UTC day: every analytics day is a UTC day."""
+    """The current UTC day (a store's analytics day is its local day: `zones.local_day`)."""
     return timezone.now().astimezone(UTC).date()
 
 
@@ -39,8 +40,9 @@ def salt_for(day: date) -> bytes:
         salt = _salts.get(day)
         if salt is None:
             salt = _load_or_create(day)
-            # Only the current day's salt stays in memory.
-            _salts.clear()
+            # Only the dates stores are on now stay in memory (time zones span three).
+            for old in [held for held in _salts if held < day - timedelta(days=2)]:
+                del _salts[old]
             _salts[day] = salt
     return salt
 
@@ -67,7 +69,8 @@ def visitor_id(
 
 
 def delete_old_salts() -> int:
-    """Delete salts older than yesterday's, so no id can be recomputed after 48 hours."""
+    """Delete salts of dates before yesterday (UTC): the westernmost stores are still on
+    yesterday until noon UTC, none on an earlier date."""
     cutoff = today() - timedelta(days=KEEP_DAYS - 1)
     deleted, _ = DailySalt.objects.filter(day__lt=cutoff).delete()
     with _lock:

@@ -232,10 +232,13 @@ ANALYTICS_MAX_DAYS = env_int("ANALYTICS_MAX_DAYS", 366)
 # Days raw visit and search-miss rows are kept after their day was rolled up.
 ANALYTICS_RAW_DAYS = env_int("ANALYTICS_RAW_DAYS", 35)
 # Reports (docs/analytics.md): built at this hour of the morning in each store's time zone
-# (the platform report in TIME_ZONE), once the UTC day they cover has been rolled up for
-# the last time: that many minutes after it ends. Weekly reports cover Monday to Sunday.
+# (the platform report in TIME_ZONE), once the store's day they cover has been rolled up
+# that many minutes after it ended (hits flushed late are in). Weekly reports cover Monday
+# to Sunday. Days missed while the scheduler was down are built when it is back, up to
+# ANALYTICS_REPORT_CATCHUP_DAYS days back.
 ANALYTICS_REPORT_HOUR = env_int("ANALYTICS_REPORT_HOUR", 7)
 ANALYTICS_REPORT_SETTLE_MINUTES = env_int("ANALYTICS_REPORT_SETTLE_MINUTES", 150)
+ANALYTICS_REPORT_CATCHUP_DAYS = env_int("ANALYTICS_REPORT_CATCHUP_DAYS", 7)
 # Seconds a worker may hold one report while building and queueing it; a worker that dies
 # leaves it to the next dispatcher run after this.
 ANALYTICS_REPORT_LEASE_SECONDS = env_int("ANALYTICS_REPORT_LEASE_SECONDS", 300)
