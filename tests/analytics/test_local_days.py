@@ -162,3 +162,17 @@ def test_a_store_in_new_york_is_reported_on_its_own_day(settings, world, store_a
     roll_up_day(day=DAY, now=utc(DAY + timedelta(days=1), 11))
     reports.schedule_due_reports(now=utc(DAY + timedelta(days=1), 11))
     assert set(daily.values_list("store_id", flat=True)) == {store_a.pk, new_york.pk}
+
+
+def test_the_default_range_ends_on_the_stores_own_today(make_user, store_a, new_york):
+    from shelfwatch.accounts.tokens import issue_access_token
+
+    admin = make_user("zones-admin@example.com", admin=True)
+    Client().get("/products/")  # the URLs and API schemas load before the clock is frozen
+    # 20:00 UTC on DAY: already the next morning in Kolkata, still DAY in New York.
+    with freeze_time(utc(DAY, 20)):
+        client = Client(HTTP_AUTHORIZATION="Bearer " + issue_access_token(user=admin)[0])
+        kolkata = client.get(f"/api/v1/analytics/summary?store={store_a.pk}").json()
+        ny = client.get(f"/api/v1/analytics/summary?store={new_york.pk}").json()
+    assert kolkata["to"] == (DAY + timedelta(days=1)).isoformat()
+    assert ny["to"] == DAY.isoformat()

@@ -21,6 +21,7 @@ from shelfwatch.analytics.schemas import (
     SummaryOut,
     TopProductOut,
 )
+from shelfwatch.analytics.zones import local_day
 from shelfwatch.http.bounds import Id
 from shelfwatch.inventory.selectors import get_store_for
 
@@ -28,8 +29,9 @@ router = Router(tags=["analytics"], auth=store_staff_auth)
 
 
 def _scope(request: HttpRequest, query: RangeQuery):
-    days = day_range(first=query.from_, last=query.to)
-    return get_store_for(principal_of(request), query.store), days
+    store = get_store_for(principal_of(request), query.store)
+    days = day_range(first=query.from_, last=query.to, current=local_day(store.pk))
+    return store, days
 
 
 @router.get("/summary", response=SummaryOut, by_alias=True)

@@ -18,6 +18,7 @@ from shelfwatch import charts
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.analytics import selectors
 from shelfwatch.analytics.ranges import DayRange, day_range
+from shelfwatch.analytics.zones import latest_local_day, local_day
 from shelfwatch.errors import NotAllowed, NotFound
 from shelfwatch.inventory.models import Store
 from shelfwatch.inventory.selectors import stores_for
@@ -71,7 +72,10 @@ def filters(principal: Principal | None, params: Mapping[str, str]) -> Filters:
         store = next((s for s in choices if str(s.pk) == wanted), None)
         if store is None:
             raise NotFound("store not found", code="store_not_found")
-    days = day_range(first=params.get("from") or None, last=params.get("to") or None)
+    current = latest_local_day() if store is None else local_day(store.pk)
+    days = day_range(
+        first=params.get("from") or None, last=params.get("to") or None, current=current
+    )
     return Filters(store=store, days=days, choices=choices, can_pick_all=is_admin)
 
 

@@ -34,10 +34,11 @@ def _parse(value: str | None, name: str) -> date | None:
         ) from None
 
 
-def day_range(*, first: str | None, last: str | None) -> DayRange:
-    """The UTC days from `first` to `last` inclusive (default: the 30 days up to today);
-    `Invalid` with code bad_date, bad_range or range_too_long otherwise."""
-    end = _parse(last, "to") or today()
+def day_range(*, first: str | None, last: str | None, current: date | None = None) -> DayRange:
+    """The days from `first` to `last` inclusive (default: the 30 days up to `current`, the
+    store's today, else UTC's); `Invalid` with code bad_date, bad_range or range_too_long
+    otherwise."""
+    end = _parse(last, "to") or current or today()
     start = _parse(first, "from") or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise Invalid("`from` is after `to`.", code="bad_range")

@@ -56,6 +56,12 @@ def local_day(store_id: int | None, now: datetime | None = None) -> date:
     return now.astimezone(zone(zone_name_of(store_id))).date()
 
 
+def latest_local_day(now: datetime | None = None) -> date:
+    """The latest date it is now at any store (or in UTC): where "today" begins first."""
+    now = now or timezone.now()
+    return max(now.astimezone(zone(name)).date() for name in [*store_zones(), "UTC"])
+
+
 def day_bounds(day: date, zone_name: str | None = "UTC") -> tuple[datetime, datetime]:
     """The instants (UTC) the day starts and ends (end excluded) in the zone; a day is 23
     or 25 hours long when the clocks change."""
