@@ -99,3 +99,67 @@ def test_a_batch_and_concurrent_sales_never_oversell(store_a):
     item.refresh_from_db()
     assert item.quantity == 1
     assert StockMovement.objects.filter(reason="sale").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_distinct_items_writes_the_same_event_rows_as_single_moves(items, settings):
+    # On PostgreSQL the batch writes its events inside the moves' own statement; the rows,
+    # their topic rows, their order and their one dispatch task are those of the events
+    # app's own writes.
+    from django_tasks_db.models import DBTaskResult
+
+    from shelfwatch.events.models import EventTopic
+    from shelfwatch.events.publishing import NewEvent
+    from shelfwatch.events.tasks import dispatch_events
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    a, b, c = items
+    b.selling_price = "2.50"
+    b.save()
+    move_stock(item=b, delta=3, reason="restock")
+    move_stock(item=c, delta=5, reason="restock")
+    Event.objects.all().delete()
+    DBTaskResult.objects.all().delete()
+    store = f"store:{a.store_id}"
+    moved = move_stock_many(
+        moves=[PlannedMove(a, 4), PlannedMove(b, -3), PlannedMove(c, -4)],
+        reason="sale",
+        reference="order 7",
+        events=[NewEvent(type="order.placed", payload={"order_id": 7}, topics=[store])],
+    )
+    ledger = [m.movement.pk for m in moved]
+    assert all(ledger) and len(set(ledger)) == 3
+
+    def base(item):
+        return {"store_id": item.store_id, "product_id": item.product_id, "item_id": item.pk}
+
+    def changed(item, quantity, delta, movement):
+        payload = {**base(item), "quantity": quantity, "delta": delta, "reason": "sale"}
+        return ("stock.changed", {**payload, "movement_id": movement}, [store])
+
+    def availability(item, in_stock, price):
+        product = f"product:{item.product_id}"
+        kind = "stock.back_in_stock" if in_stock else "stock.out_of_stock"
+        return (kind, {**base(item), "in_stock": in_stock, "price": price}, [store, product])
+
+    def low(item, quantity):
+        return ("stock.low", {**base(item), "quantity": quantity, "reorder_level": 2}, [store])
+
+    rows = list(Event.objects.order_by("pk").values_list("type", "payload", "topics"))
+    assert rows == [
+        ("order.placed", {"order_id": 7}, [store]),
+        changed(a, 4, 4, ledger[0]),
+        availability(a, True, None),
+        changed(b, 0, -3, ledger[1]),
+        availability(b, False, "2.50"),
+        low(b, 0),
+        changed(c, 1, -4, ledger[2]),
+        low(c, 1),
+    ]
+    events = list(Event.objects.order_by("pk"))
+    assert {(e.dispatched_at, e.dispatch_attempts) for e in events} == {(None, 0)}
+    assert len({e.created_at for e in events}) == 1
+    topic_rows = set(EventTopic.objects.values_list("event_id", "topic"))
+    assert topic_rows == {(e.pk, topic) for e in events for topic in e.topics}
+    tasks = DBTaskResult.objects.filter(task_path=dispatch_events.module_path)
+    assert [row.task_result.args[0] for row in tasks] == [[e.pk for e in events]]

@@ -19,12 +19,13 @@ from django.utils import timezone
 from shelfwatch.accounts.models import User
 from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.events.publishing import NewEvent, emit, emit_many
+from shelfwatch.events.statement_events import StatementEvent, event_ctes, record_written
 from shelfwatch.fast_insert import insert_all
 from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
 from shelfwatch.inventory.stock_statements import (
     delta_statement,
     deltas_statement,
-    recorded_deltas_statement,
+    recorded_deltas_with_events,
 )
 
 # The name tests and older callers know the single-item statement by.
@@ -286,8 +287,11 @@ def move_stock_many(
             )
             for move in moves
         ]
+        event_ids: list[int] | None = None
         if distinct and connection.vendor == "postgresql":
-            applied = _apply_recorded(alias, moves, ledger)
+            # The events join the moves' statement: the hot rows' locks are then held by
+            # that one statement and the commit (and whatever the caller writes after).
+            applied, event_ids = _apply_recorded(alias, moves, ledger, events=events)
         else:
             if distinct and _returns_from_update(connection):
                 applied = _apply_deltas(alias, moves)
@@ -305,7 +309,10 @@ def move_stock_many(
             before = after - move.delta
             written += _changes(move.item, movement, before=before, after=after)
             done.append(Movement(movement=movement, before=before, after=after))
-        emit_many(written)
+        if event_ids is None:
+            emit_many(written)
+        else:
+            record_written(written, event_ids, created_at=ledger[0].created_at)
     return done
 
 
@@ -349,11 +356,71 @@ def _delta_chunks(
         yield values, params
 
 
+_MOVED = "moved JOIN ledger ON ledger.item_id = moved.item_id"
+_BEFORE = "(moved.q_after - moved.delta)"
+
+
+def _statement_changes(item: StockItem, *, delta: int, reason: str) -> list[StatementEvent]:
+    """`_changes` of a move of `item` as rows `_apply_recorded`'s statement writes: the same
+    events under the same conditions, written only where they hold. `_changes` stays the
+    account of what was written (the messages are built from it after the statement)."""
+    store_topic = f"store:{item.store_id}"
+    product_topic = f"product:{item.product_id}"
+    base = {"store_id": item.store_id, "product_id": item.product_id, "item_id": item.pk}
+    price = str(item.selling_price) if item.selling_price is not None else None
+    moved = {"source": _MOVED, "params": (item.pk,)}
+    return [
+        StatementEvent(
+            event=NewEvent(
+                type="stock.changed",
+                payload={**base, "delta": delta, "reason": reason},
+                topics=[store_topic],
+            ),
+            late=(("quantity", "moved.q_after"), ("movement_id", "ledger.id")),
+            where="moved.item_id = %s",
+            **moved,
+        ),
+        StatementEvent(
+            event=NewEvent(
+                type="stock.back_in_stock",
+                payload={**base, "in_stock": True, "price": price},
+                topics=[store_topic, product_topic],
+            ),
+            where=f"moved.item_id = %s AND {_BEFORE} <= 0 AND moved.q_after > 0",
+            **moved,
+        ),
+        StatementEvent(
+            event=NewEvent(
+                type="stock.out_of_stock",
+                payload={**base, "in_stock": False, "price": price},
+                topics=[store_topic, product_topic],
+            ),
+            where=f"moved.item_id = %s AND moved.q_after <= 0 AND {_BEFORE} > 0",
+            **moved,
+        ),
+        StatementEvent(
+            event=NewEvent(type="stock.low", payload=base, topics=[store_topic]),
+            late=(("quantity", "moved.q_after"), ("reorder_level", "moved.q_level")),
+            where=(
+                f"moved.item_id = %s AND moved.q_after <= moved.q_level "
+                f"AND moved.q_level < {_BEFORE}"
+            ),
+            **moved,
+        ),
+    ]
+
+
 def _apply_recorded(
-    alias: str, moves: list[PlannedMove], ledger: list[StockMovement]
-) -> list[tuple[PlannedMove, int, int]]:
-    """`_apply_deltas` and the INSERT of `ledger` (one unsaved row per move, in order) as one
-    statement on PostgreSQL; fills in the rows' quantity after, id and time. Raises like
+    alias: str,
+    moves: list[PlannedMove],
+    ledger: list[StockMovement],
+    *,
+    events: Sequence[NewEvent] = (),
+) -> tuple[list[tuple[PlannedMove, int, int]], list[int]]:
+    """`_apply_deltas`, the INSERT of `ledger` (one unsaved row per move, in order) and the
+    moves' events (the caller's `events` first, then `_changes` of each move) as one
+    statement per chunk on PostgreSQL; fills in the rows' quantity after, id and time.
+    Returns what `_apply_deltas` does and the written events' ids. Raises like
     `_apply_deltas` (the caller's transaction then undoes the rows written)."""
     connection = connections[alias]
     now = timezone.now()
@@ -362,12 +429,23 @@ def _apply_recorded(
     first = ledger[0]
     tail = [first.reason, first.reference, first.actor_id, created_at]
     applied: dict[int, tuple[int, int, int]] = {}
-    for values, params in _delta_chunks(moves, updated_at):
+    event_ids: list[int] = []
+    own = [StatementEvent(event=event) for event in events]
+    for start, (values, params) in zip(
+        range(0, len(moves), 500), _delta_chunks(moves, updated_at), strict=True
+    ):
+        planned = own if start == 0 else []
+        for move in moves[start : start + 500]:
+            planned += _statement_changes(move.item, delta=move.delta, reason=first.reason)
+        events_sql, events_params = event_ctes(connection, planned, name="ev", created_at=now)
+        sql = recorded_deltas_with_events(connection, events_sql) % {"values": values}
         with connection.cursor() as cursor:
-            cursor.execute(
-                recorded_deltas_statement(connection) % {"values": values}, params + tail
-            )
-            applied.update((pk, (after, level, row)) for pk, after, level, row in cursor.fetchall())
+            cursor.execute(sql, params + tail + events_params)
+            for pk, after, level, row in cursor.fetchall():
+                if pk is None:
+                    event_ids.append(row)
+                else:
+                    applied[pk] = (after, level, row)
     short = [move for move in moves if move.item.pk not in applied]
     if short:
         raise _short_of(alias, *short)
@@ -375,7 +453,7 @@ def _apply_recorded(
         after, _, row = applied[move.item.pk]
         movement.pk, movement.quantity_after, movement.created_at = row, after, now
         movement._state.adding, movement._state.db = False, alias
-    return [(move, *applied[move.item.pk][:2]) for move in moves]
+    return [(move, *applied[move.item.pk][:2]) for move in moves], event_ids
 
 
 def _apply_deltas(alias: str, moves: list[PlannedMove]) -> list[tuple[PlannedMove, int, int]]:

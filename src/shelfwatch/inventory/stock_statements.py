@@ -113,3 +113,21 @@ def recorded_deltas_statement(connection: BaseDatabaseWrapper) -> str:
         )
         _RECORDED_STATEMENTS[connection.vendor] = sql
     return sql
+
+
+# What `recorded_deltas_statement` ends with; the version with events splits there.
+_RECORDED_SELECT = " SELECT moved.item_id"
+
+
+def recorded_deltas_with_events(connection: BaseDatabaseWrapper, events_sql: str) -> str:
+    """`recorded_deltas_statement` with more CTEs (`events_sql`, from the events app, `ev`
+    among them: event rows returning `id`) before its SELECT, which then also returns one
+    row per written event: NULL, NULL, NULL, the event's id. `%(values)s` is left for the
+    moves, and `events_sql` must hold no `%` of its own but its `%s` placeholders."""
+    statement = recorded_deltas_statement(connection)
+    ctes, _, select = statement.rpartition(_RECORDED_SELECT)
+    # Identifiers and placeholders only: the events app passes every value as a parameter.
+    return (
+        f"{ctes}, {events_sql.replace('%', '%%')}{_RECORDED_SELECT}{select} "  # noqa: S608
+        f"UNION ALL SELECT NULL, NULL, NULL, ev.id FROM ev"
+    )
