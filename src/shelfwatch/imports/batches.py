@@ -27,6 +27,7 @@ from shelfwatch.catalog.matching import (
 from shelfwatch.catalog.models import Category, Product, VerificationStatus
 from shelfwatch.catalog.products import NewProduct, create_products, prepare_product
 from shelfwatch.errors import DomainError
+from shelfwatch.imports.first_lines import FirstLines
 from shelfwatch.imports.models import ImportJob, ImportMode
 from shelfwatch.imports.models import RowStatus as S
 from shelfwatch.imports.outcomes import Outcome, column_of
@@ -66,7 +67,7 @@ class _Plan:
 class Batch:
     """One batch of rows: resolved against the catalog and the store, written, counted."""
 
-    def __init__(self, job: ImportJob, principal: Principal, seen: dict[str, int]) -> None:
+    def __init__(self, job: ImportJob, principal: Principal, seen: FirstLines) -> None:
         self.job = job
         self.store = job.store
         self.principal = principal
@@ -95,34 +96,46 @@ class Batch:
     # --- reading ---------------------------------------------------------------------------
 
     def _parse(self, rows: list[Row]) -> list[tuple[Row, RowData]]:
-        parsed: list[tuple[Row, RowData]] = []
+        read: list[tuple[Row, RowData] | Outcome] = []
         for row in rows:
             if row.problem:
-                self.outcomes.append(Outcome(row, S.FAILED, "unreadable_line", "", row.problem))
+                read.append(Outcome(row, S.FAILED, "unreadable_line", "", row.problem))
                 continue
             if not any(cell.strip() for cell in row.cells):
                 continue  # a blank line: nothing to import, nothing to report
             try:
-                data = read_row(row.cells, self.job.header, self.job.mapping)
+                read.append((row, read_row(row.cells, self.job.header, self.job.mapping)))
             except RowProblem as exc:
-                self.outcomes.append(Outcome(row, S.FAILED, exc.code, exc.column, exc.message))
+                read.append(Outcome(row, S.FAILED, exc.code, exc.column, exc.message))
+        # The earlier batches' barcodes are asked for once, then this batch's are added.
+        first = self.seen.earlier(
+            entry[1].barcode for entry in read if type(entry) is tuple and entry[1].barcode
+        )
+        new: list[tuple[str, int]] = []
+        parsed: list[tuple[Row, RowData]] = []
+        for entry in read:
+            if type(entry) is not tuple:
+                self.outcomes.append(entry)
                 continue
+            row, data = entry
             if data.barcode:
-                first = self.seen.get(data.barcode)
-                if first is not None:
+                line = first.get(data.barcode)
+                if line is not None:
                     self.outcomes.append(
                         Outcome(
                             row,
                             S.FAILED,
                             "repeated_barcode",
                             column_of(self.job.mapping, "barcode"),
-                            f"the barcode {data.barcode} is also on line {first}; "
+                            f"the barcode {data.barcode} is also on line {line}; "
                             "each product should be on one line",
                         )
                     )
                     continue
-                self.seen[data.barcode] = row.line
+                first[data.barcode] = row.line
+                new.append((data.barcode, row.line))
             parsed.append((row, data))
+        self.seen.remember(new)
         return parsed
 
     def _look_up(self, parsed: list[tuple[Row, RowData]]) -> None:
