@@ -17,16 +17,11 @@ from typing import Any
 from django.db import DataError, IntegrityError, transaction
 
 from shelfwatch.accounts.principal import Principal
-from shelfwatch.catalog.block_matching import Description, block_candidates, products_by_id
-from shelfwatch.catalog.matching import (
-    any_without_barcode,
-    exact_matches,
-    find_candidates,
-    same_product_key,
-)
-from shelfwatch.catalog.models import Category, Product, VerificationStatus
+from shelfwatch.catalog.models import Category, Product
 from shelfwatch.catalog.products import NewProduct, create_products, prepare_product
 from shelfwatch.errors import DomainError
+from shelfwatch.imports.finding import Finder
+from shelfwatch.imports.first_lines import FirstLines
 from shelfwatch.imports.models import ImportJob, ImportMode
 from shelfwatch.imports.models import RowStatus as S
 from shelfwatch.imports.outcomes import Outcome, column_of
@@ -43,11 +38,6 @@ from shelfwatch.inventory.stock_items import (
 )
 
 logger = logging.getLogger("shelfwatch.imports")
-
-# A matcher score at or above this links the row to the catalog product (a duplicate
-# found); below it, down to the catalog's own MATCH_THRESHOLD, the row is held back.
-CONFIDENT_MATCH = 0.85
-LIKELY_MATCH = 0.5
 
 
 @dataclass
@@ -66,7 +56,7 @@ class _Plan:
 class Batch:
     """One batch of rows: resolved against the catalog and the store, written, counted."""
 
-    def __init__(self, job: ImportJob, principal: Principal, seen: dict[str, int]) -> None:
+    def __init__(self, job: ImportJob, principal: Principal, seen: FirstLines) -> None:
         self.job = job
         self.store = job.store
         self.principal = principal
@@ -74,11 +64,12 @@ class Batch:
         self.outcomes: list[Outcome] = []
         self.targets: dict[int, tuple[StockItem, int]] = {}
         self.categories: dict[str, int | None] = {}
+        self.found = Finder(job, principal)
 
     def run(self, rows: list[Row]) -> list[Outcome]:
         """Place `rows`, inside the caller's transaction; the outcome of each non-blank row."""
         parsed = self._parse(rows)
-        self._look_up(parsed)
+        self.found.look_up(parsed)
         plans = self._plan(parsed)
         try:
             with transaction.atomic():
@@ -95,93 +86,47 @@ class Batch:
     # --- reading ---------------------------------------------------------------------------
 
     def _parse(self, rows: list[Row]) -> list[tuple[Row, RowData]]:
-        parsed: list[tuple[Row, RowData]] = []
+        read: list[tuple[Row, RowData] | Outcome] = []
         for row in rows:
             if row.problem:
-                self.outcomes.append(Outcome(row, S.FAILED, "unreadable_line", "", row.problem))
+                read.append(Outcome(row, S.FAILED, "unreadable_line", "", row.problem))
                 continue
             if not any(cell.strip() for cell in row.cells):
                 continue  # a blank line: nothing to import, nothing to report
             try:
-                data = read_row(row.cells, self.job.header, self.job.mapping)
+                read.append((row, read_row(row.cells, self.job.header, self.job.mapping)))
             except RowProblem as exc:
-                self.outcomes.append(Outcome(row, S.FAILED, exc.code, exc.column, exc.message))
+                read.append(Outcome(row, S.FAILED, exc.code, exc.column, exc.message))
+        # The earlier batches' barcodes are asked for once, then this batch's are added.
+        first = self.seen.earlier(
+            entry[1].barcode for entry in read if type(entry) is tuple and entry[1].barcode
+        )
+        new: list[tuple[str, int]] = []
+        parsed: list[tuple[Row, RowData]] = []
+        for entry in read:
+            if type(entry) is not tuple:
+                self.outcomes.append(entry)
                 continue
+            row, data = entry
             if data.barcode:
-                first = self.seen.get(data.barcode)
-                if first is not None:
+                line = first.get(data.barcode)
+                if line is not None:
                     self.outcomes.append(
                         Outcome(
                             row,
                             S.FAILED,
                             "repeated_barcode",
                             column_of(self.job.mapping, "barcode"),
-                            f"the barcode {data.barcode} is also on line {first}; "
+                            f"the barcode {data.barcode} is also on line {line}; "
                             "each product should be on one line",
                         )
                     )
                     continue
-                self.seen[data.barcode] = row.line
+                first[data.barcode] = row.line
+                new.append((data.barcode, row.line))
             parsed.append((row, data))
+        self.seen.remember(new)
         return parsed
-
-    def _look_up(self, parsed: list[tuple[Row, RowData]]) -> None:
-        """One query each for the batch's barcodes, its SKUs, and the store's items of the
-        products those found."""
-        codes = [data.barcode for _, data in parsed if data.barcode]
-        self.by_barcode = {p.barcode: p for p in Product.objects.filter(barcode__in=codes)}
-        skus = [data.sku for _, data in parsed if data.sku]
-        self.by_sku: dict[str, StockItem] = {}
-        for item in StockItem.objects.filter(store=self.store, sku__in=skus).order_by("pk"):
-            self.by_sku.setdefault(item.sku, item)
-        self.looked_up = {product.pk for product in self.by_barcode.values()}
-        self.any_without_barcode = any_without_barcode(self.principal)
-        # Rows found by neither are looked up by their exact name first, all at once.
-        self.same_named = exact_matches(
-            self.principal,
-            [
-                data.name
-                for _, data in parsed
-                if data.name and data.barcode not in self.by_barcode and data.sku not in self.by_sku
-            ],
-        )
-        self.by_product = {
-            item.product_id: item
-            for item in StockItem.objects.filter(
-                store=self.store, product__in=list(self.by_barcode.values())
-            )
-        }
-        # The rest are compared with the products of their brand and size, all at once.
-        unplaced = [
-            (row.line, data)
-            for row, data in parsed
-            if data.name
-            and data.barcode not in self.by_barcode
-            and data.sku not in self.by_sku
-            and len(self._same_named(data)) != 1
-            and (not data.barcode or self.any_without_barcode)
-        ]
-        found = block_candidates(
-            self.principal,
-            [
-                Description(
-                    name=data.name,
-                    brand=data.brand,
-                    net_quantity=data.net_quantity,
-                    net_unit=data.net_unit,
-                    has_barcode=bool(data.barcode),
-                )
-                for _, data in unplaced
-            ],
-        )
-        self.in_block = {line: got for (line, _), got in zip(unplaced, found, strict=True)}
-        self.block_products = products_by_id(found)
-
-    def _same_named(self, data: RowData) -> list[Product]:
-        """The catalog products named exactly as the row (same name, brand and size)."""
-        key = same_product_key(data.name, data.brand, data.net_quantity, data.net_unit)
-        # A product with another barcode is another product, however alike the names.
-        return [p for p in self.same_named.get(key, ()) if not (data.barcode and p.barcode)]
 
     # --- resolving -------------------------------------------------------------------------
 
@@ -190,7 +135,7 @@ class Batch:
         for row, data in parsed:
             plan = _Plan(data=data, outcome=Outcome(row, S.FAILED))
             try:
-                plan.product, plan.item = self._find(data, plan.outcome)
+                plan.product, plan.item = self.found.find(data, plan.outcome)
             except RowProblem as exc:
                 plan.outcome.fail(exc, self.job)
                 self.outcomes.append(plan.outcome)
@@ -205,12 +150,12 @@ class Batch:
             for plan in plans
             if plan.item is None
             and plan.product is not None
-            and plan.product.pk not in self.looked_up
-            and plan.product.pk not in self.by_product
+            and plan.product.pk not in self.found.looked_up
+            and plan.product.pk not in self.found.by_product
         }
         if unknown:
             for item in StockItem.objects.filter(store=self.store, product_id__in=unknown):
-                self.by_product[item.product_id] = item
+                self.found.by_product[item.product_id] = item
         drafts: dict[tuple, NewProduct] = {}
         ready: list[_Plan] = []
         for plan in plans:
@@ -228,7 +173,7 @@ class Batch:
         """Apply the import's mode to a found row, or prepare the new product it needs."""
         data, outcome = plan.data, plan.outcome
         if plan.item is None and plan.product is not None:
-            plan.item = self.by_product.get(plan.product.pk)
+            plan.item = self.found.by_product.get(plan.product.pk)
         if plan.item is not None and self.job.mode == ImportMode.CREATE:
             outcome.status, outcome.code = S.SKIPPED, "already_stocked"
             outcome.message = "the store already has this product (the import only adds new ones)"
@@ -253,52 +198,6 @@ class Batch:
             outcome.status = S.MATCHED if outcome.duplicate else S.CREATED
         else:
             outcome.status = S.MATCHED if outcome.duplicate else S.UPDATED
-
-    def _find(self, data: RowData, outcome: Outcome) -> tuple[Product | None, StockItem | None]:
-        """The catalog product (and the store's item) the row describes: by barcode, by the
-        store's SKU, then by the matcher."""
-        if data.barcode and data.barcode in self.by_barcode:
-            return _usable(self.by_barcode[data.barcode]), None
-        if data.sku and data.sku in self.by_sku:
-            item = self.by_sku[data.sku]
-            return item.product, item
-        if not data.name:
-            return None, None
-        same = self._same_named(data)
-        if len(same) == 1:
-            outcome.duplicate = True
-            outcome.message = f"matched to catalog product {same[0].pk} ({same[0].name})"
-            return _usable(same[0]), None
-        if data.barcode and not self.any_without_barcode:
-            return None, None
-        candidates = self.in_block.get(outcome.row.line, [])
-        if not (candidates and candidates[0].score >= LIKELY_MATCH) and not data.barcode:
-            # Nothing of its brand and size: the whole catalog is searched. Not for a row
-            # with a barcode the catalog lacks: that is a new product unless a product of
-            # its brand and size without a barcode is it, which the block has looked at.
-            candidates = find_candidates(
-                principal=self.principal,
-                name=data.name,
-                brand=data.brand,
-                net_quantity=data.net_quantity,
-                net_unit=data.net_unit,
-                limit=3,
-            )
-        best = candidates[0] if candidates else None
-        if best is not None and best.score >= CONFIDENT_MATCH:
-            outcome.duplicate = True
-            outcome.message = f"matched to catalog product {best.product_id} ({best.name})"
-            product = self.block_products.get(best.product_id)
-            return _usable(product or Product.objects.get(pk=best.product_id)), None
-        likely = [c.as_dict() for c in candidates if c.score >= LIKELY_MATCH]
-        if likely:
-            outcome.status, outcome.code = S.SKIPPED, "possible_duplicate"
-            outcome.candidates = likely
-            outcome.message = (
-                f"this looks like {likely[0]['name']!r} (product {likely[0]['product_id']}) "
-                "already in the catalog; add its barcode or your SKU to the row to be sure"
-            )
-        return None, None
 
     def _prepare(self, data: RowData) -> NewProduct:
         if not data.name:
@@ -357,9 +256,9 @@ class Batch:
 
     def _placed(self, plan: _Plan) -> None:
         item, data = plan.item, plan.data
-        self.by_product[item.product_id] = item
+        self.found.by_product[item.product_id] = item
         if data.sku:
-            self.by_sku[data.sku] = item
+            self.found.by_sku[data.sku] = item
         if data.quantity is not None:
             self.targets[item.pk] = (item, data.quantity)
         plan.outcome.product_id, plan.outcome.item_id = item.product_id, item.pk
@@ -369,7 +268,7 @@ class Batch:
         savepoint, so a row that clashes fails alone."""
         self.targets = {}
         # Found again: what clashed may be a barcode or an item written meanwhile.
-        self._look_up([(plan.outcome.row, plan.data) for plan in plans])
+        self.found.look_up([(plan.outcome.row, plan.data) for plan in plans])
         for plan in plans:
             row = plan.outcome.row
             plan.outcome = Outcome(row, S.FAILED)
@@ -380,12 +279,12 @@ class Batch:
                 plan.outcome.fail(exc, self.job)
 
     def _apply(self, data: RowData, outcome: Outcome) -> None:
-        product, item = self._find(data, outcome)
+        product, item = self.found.find(data, outcome)
         if outcome.status == S.SKIPPED:
             return
         if item is None and product is not None:
-            item = self.by_product.get(product.pk)
-            if item is None and product.pk not in self.looked_up:
+            item = self.found.by_product.get(product.pk)
+            if item is None and product.pk not in self.found.looked_up:
                 item = StockItem.objects.filter(store=self.store, product=product).first()
         plan = _Plan(data=data, outcome=outcome, product=product, item=item)
         self._settle(plan, {})
@@ -433,14 +332,3 @@ def _draft_key(data: RowData) -> tuple:
         return ("barcode", data.barcode)
     quantity = None if data.net_quantity is None else Decimal(data.net_quantity).normalize()
     return ("name", data.name.casefold(), data.brand.casefold(), quantity, data.net_unit)
-
-
-def _usable(product: Product) -> Product:
-    while product.merged_into_id is not None:
-        product = Product.objects.get(pk=product.merged_into_id)
-    if product.status == VerificationStatus.REJECTED:
-        raise RowProblem(
-            f"the catalog rejected product {product.pk} ({product.name}); it cannot be stocked",
-            code="product_rejected",
-        )
-    return product

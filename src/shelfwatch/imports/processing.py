@@ -15,6 +15,7 @@ from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
 from shelfwatch.catalog.models import Product
 from shelfwatch.imports.batches import Batch
+from shelfwatch.imports.first_lines import FirstLines
 from shelfwatch.imports.lifecycle import (
     JobLost,
     batches,
@@ -79,7 +80,7 @@ def run_job(
         code = getattr(exc, "code", "file_missing")
         finish(job, owner, status=JobStatus.FAILED, code=code, error=str(exc))
         return job
-    seen: dict[str, int] = {}
+    seen = FirstLines()
     try:
         rows = csv_file.rows()
         _skip_done(job, rows, seen)
@@ -112,6 +113,7 @@ def run_job(
         return job
     finally:
         csv_file.close()
+        seen.close()
     finish(job, owner, status=JobStatus.COMPLETED)
     job.refresh_from_db()
     return job
@@ -149,11 +151,12 @@ def _ask_open_food_facts(job: ImportJob, principal: Principal, batch: list[Row])
             product_for_unknown_barcode(principal=principal, barcode=code)
 
 
-def _skip_done(job: ImportJob, rows: Iterator[Row], seen: dict[str, int]) -> None:
+def _skip_done(job: ImportJob, rows: Iterator[Row], seen: FirstLines) -> None:
     """Read past the rows committed batches covered, remembering their barcodes (a later
     repeat is still one), so a resumed job goes on exactly where it stopped."""
     if not job.processed:
         return
+    met: list[tuple[str, int]] = []
     for _, row in zip(range(job.processed), rows, strict=False):
         if row.problem or not any(cell.strip() for cell in row.cells):
             continue
@@ -162,4 +165,8 @@ def _skip_done(job: ImportJob, rows: Iterator[Row], seen: dict[str, int]) -> Non
         except RowProblem:
             continue
         if data.barcode:
-            seen.setdefault(data.barcode, row.line)
+            met.append((data.barcode, row.line))
+            if len(met) >= 10_000:  # kept in steps, so a long resumed file stays small
+                seen.remember(met)
+                met.clear()
+    seen.remember(met)

@@ -1,0 +1,51 @@
+"""Rows inserted from tuples land with the values given, the defaults and stamps of the
+fields not given, and their new ids in order, on either database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from shelfwatch.catalog.models import Product
+from shelfwatch.fast_insert import insert_values
+from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rows_from_tuples_land_with_their_values_defaults_and_ids_in_order(store_a):
+    product = Product.objects.create(name="Tata Salt", barcode="8901234567890")
+    before = timezone.now()
+    ids = insert_values(
+        StockItem,
+        ["store_id", "product_id", "sku", "quantity", "selling_price"],
+        [(store_a.pk, product.pk, "SKU-1", 7, Decimal("12.50"))],
+    )
+    item = StockItem.objects.get(pk=ids[0])
+    assert (item.store_id, item.product_id, item.sku, item.quantity) == (
+        store_a.pk,
+        product.pk,
+        "SKU-1",
+        7,
+    )
+    assert item.selling_price == Decimal("12.50")
+    assert item.updated_at >= before  # the stamp of a field not given
+
+    moves = insert_values(
+        StockMovement,
+        ["item", "delta", "quantity_after", "reason", "reference"],
+        [(item.pk, n, 7 + n, MovementReason.IMPORT, f"import {n}") for n in (3, -1, 4)],
+    )
+    assert moves == sorted(moves) and len(set(moves)) == 3
+    landed = StockMovement.objects.in_bulk(moves)
+    assert [
+        (landed[pk].delta, landed[pk].quantity_after, landed[pk].reference) for pk in moves
+    ] == [
+        (3, 10, "import 3"),
+        (-1, 6, "import -1"),
+        (4, 11, "import 4"),
+    ]
+    assert all(landed[pk].item_id == item.pk and landed[pk].actor_id is None for pk in moves)
+    assert insert_values(StockMovement, ["item"], []) == []
