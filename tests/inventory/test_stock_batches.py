@@ -11,6 +11,7 @@ from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.events.models import Event
 from shelfwatch.inventory.models import StockItem, StockMovement
 from shelfwatch.inventory.stock import (
+    RECORDED_MOVES_MAX,
     InsufficientStock,
     InvalidMovement,
     PlannedMove,
@@ -51,6 +52,30 @@ def test_a_batch_writes_a_ledger_row_and_the_events_of_each_move(items):
     assert kinds.count(("stock.changed", a.pk)) == 2
     assert ("stock.back_in_stock", b.pk) in kinds and ("stock.low", c.pk) in kinds
     assert moved[0].movement.pk == ledger[0].pk
+
+
+def test_a_batch_larger_than_a_checkout_writes_every_ledger_row_and_event(store_a):
+    count = RECORDED_MOVES_MAX + 4
+    many = [
+        StockItem.objects.create(
+            store=store_a,
+            product=Product.objects.create(name=f"Rusk {n}", status=VerificationStatus.VERIFIED),
+        )
+        for n in range(count)
+    ]
+    Event.objects.all().delete()
+    moved = move_stock_many(
+        moves=[PlannedMove(item, 3) for item in many], reason="import", reference="import 10"
+    )
+    assert [(m.before, m.after) for m in moved] == [(0, 3)] * count
+    ledger = StockMovement.objects.filter(reference="import 10")
+    assert sorted(ledger.values_list("item_id", "quantity_after")) == sorted(
+        (item.pk, 3) for item in many
+    )
+    kinds = list(Event.objects.values_list("type", "payload__item_id"))
+    for item in many:
+        assert ("stock.changed", item.pk) in kinds
+        assert ("stock.back_in_stock", item.pk) in kinds
 
 
 def test_a_take_that_does_not_fit_undoes_the_whole_batch(items):
