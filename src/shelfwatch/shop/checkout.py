@@ -27,7 +27,7 @@ from shelfwatch.events.publishing import NewEvent
 from shelfwatch.inventory.models import MovementReason, StockItem, Store
 from shelfwatch.inventory.stock import InsufficientStock, PlannedMove, move_stock_many
 from shelfwatch.loyalty.selectors import Balance, balances_for
-from shelfwatch.shop import flash_sales
+from shelfwatch.shop import flash_sales, order_rows
 from shelfwatch.shop.carts import (
     CartOwner,
     PricedLine,
@@ -45,7 +45,6 @@ from shelfwatch.shop.models import (
     ShopSettings,
 )
 from shelfwatch.shop.order_payment import pay_order, set_payment
-from shelfwatch.shop.orders import write_history
 from shelfwatch.shop.payments import get_provider
 from shelfwatch.shop.pricing import ProductNotSold, Totals, not_sold, settings_of
 
@@ -355,16 +354,22 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         )
         for p in priced
     ]
-    OrderLine.objects.bulk_create(order_lines)
-    order._prefetched_objects_cache = {"lines": order_lines}  # for the answer: no re-read
+    held = [p.line.reservation for p in priced if p.flash_sale_id is not None]
     if request.points:
         _redeem(order, owner, request.points, quoted)
-    CartLine.objects.filter(pk__in=[p.line.pk for p in priced]).delete()
-    placed = write_history(order, previous=None, actor=owner.user, reason="placed")
-    held = [p.line.reservation for p in priced if p.flash_sale_id is not None]
-    # The customer's own holds are claimed before any hot row is touched.
-    for reservation in held:
-        flash_sales.claim_hold(reservation=reservation, order=order, now=now)
+    # The customer's own rows, holds claimed included, before any hot row is touched.
+    placed = order_rows.write_placed_rows(
+        order=order,
+        lines=order_lines,
+        actor=owner.user,
+        cart_line_ids=[p.line.pk for p in priced],
+        holds=held,
+        now=now,
+    )
+    order._prefetched_objects_cache = {
+        **getattr(order, "_prefetched_objects_cache", {}),
+        "lines": order_lines,  # for the answer: no re-read
+    }
     # The hot rows last (stock items, then the sale rows), so their locks are held only
     # for the few statements before the commit: under a rush every other checkout of the
     # product queues on the stock row for as long as this transaction holds it. The

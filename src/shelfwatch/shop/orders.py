@@ -80,13 +80,29 @@ def write_history(
     """Write the history row of the order's current status and return its
     `order.status_changed` event, for the caller to write in the same transaction (with
     others, in one batch). The row is also what `order.history.all()` gives from now on."""
-    change = OrderStatusChange.objects.create(
+    change = new_history(order, previous=previous, actor=actor, reason=reason)
+    change.save(force_insert=True)
+    return history_written(order, change, previous=previous, reason=reason)
+
+
+def new_history(
+    order: Order, *, previous: str | None, actor: User | None, reason: str = ""
+) -> OrderStatusChange:
+    """The unsaved history row of the order's current status (see `history_written`)."""
+    return OrderStatusChange(
         order=order,
         previous_status=previous or "",
         status=order.status,
         actor=actor,
         reason=reason[:500],
     )
+
+
+def history_written(
+    order: Order, change: OrderStatusChange, *, previous: str | None, reason: str = ""
+) -> NewEvent:
+    """Once `change` (from `new_history` with the same values) is saved: its
+    `order.status_changed` event, as `write_history` returns it."""
     if previous is None:
         # A new order has no other history: its readers need not look it up.
         order._prefetched_objects_cache = {
@@ -98,7 +114,7 @@ def write_history(
         topics.append(f"user:{order.user_id}")
     return NewEvent(
         type="order.status_changed",
-        payload=event_payload(order, previous=previous, actor=actor, reason=reason),
+        payload=event_payload(order, previous=previous, actor=change.actor, reason=reason),
         topics=topics,
     )
 
