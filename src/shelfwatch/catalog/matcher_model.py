@@ -4,7 +4,8 @@ them that is shipped as a small JSON file (`matcher_model.json`) and loaded once
 Features are ones that carry across kinds of products rather than words of one data set:
 word TF-IDF cosines (typo-, abbreviation- and joined-word-tolerant), character 3-gram
 cosine, how much of each name the other covers (listings padded with vendor names, SKUs and
-platform text), model-code and number agreement and conflict, edition/version/platform
+platform text), model-code and number agreement and conflict (a code found in the other's
+name, not only its description), the rarest word each name alone holds, edition/version/platform
 words present on one side only or differing, colour, brand agreement (missing brands
 apart), net quantity in canonical units, regional names, names compared by sound across
 scripts, and the price ratio when both prices are known.
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from .normalize import contains_code
 from .record_features import (
     LICENCE_WORDS,
     OTHER_SYSTEMS,
@@ -47,12 +49,14 @@ FEATURES: tuple[str, ...] = (
     "cover_max",
     "joined_partial",
     "model_match",
+    "model_in_name",
     "model_conflict",
     "model_variant",
     "codes_both",
     "code_suffix_conflict",
     "numbers_shared",
     "numbers_conflict",
+    "unmatched_heavy",
     "year_conflict",
     "licence_one_side",
     "tier_one_side",
@@ -80,6 +84,7 @@ _RISING = {
     "cover_max",
     "joined_partial",
     "model_match",
+    "model_in_name",
     "numbers_shared",
     "brand",
     "quantity",
@@ -92,6 +97,7 @@ _FALLING = {
     "model_variant",
     "code_suffix_conflict",
     "numbers_conflict",
+    "unmatched_heavy",
     "year_conflict",
     "licence_one_side",
     "tier_one_side",
@@ -205,6 +211,27 @@ def _one_side_and_conflict(
     return only, float(bool(x and y and x_own and y_own and only))
 
 
+def _code_in_name(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Whether a model code of one name is in the other's name, not only in its description
+    (which may list the models an accessory or a cartridge fits)."""
+    return any(contains_code(b.name_compact, c) for c in a.codes) or any(
+        contains_code(a.name_compact, c) for c in b.codes
+    )
+
+
+def _unmatched_heavy(a: PreparedRecord, b: PreparedRecord) -> float:
+    """The smaller of the two names' heaviest word the other name lacks (not even inside its
+    run-together words), as a share of the heaviest word of both: a rare word on each side
+    alone ("genesis" / "spirit") says two products, padding on one side does not."""
+    wa, wb = a.all_weights, b.all_weights
+    top = max(max(wa.values(), default=0.0), max(wb.values(), default=0.0))
+    if not top:
+        return 0.0
+    lone_a = max((w for t, w in wa.items() if t not in wb and t not in b.joined), default=0.0)
+    lone_b = max((w for t, w in wb.items() if t not in wa and t not in a.joined), default=0.0)
+    return min(lone_a, lone_b) / top
+
+
 def _sound(a: PreparedRecord, b: PreparedRecord) -> float:
     best = fuzz.token_sort_ratio(a.keys, b.keys)
     for x, y in ((a, b), (b, a)):
@@ -259,6 +286,7 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
     reasons.append(f"name {max(word_cos, core_chars):.2f} similar")
 
     model, code, variant = model_evidence(a, b)
+    in_name = float(bool(model) and _code_in_name(a, b))
     conflict = not model and not variant and bool(a.codes and b.codes)
     if model:
         reasons.append(f"same model number {code}")
@@ -316,12 +344,14 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         max(cover_a, cover_b),
         partial,
         model,
+        in_name,
         float(conflict),
         float(variant),
         float(bool(a.codes and b.codes)),
         float(suffix_conflict),
         numbers_shared,
         numbers_conflict,
+        _unmatched_heavy(a, b),
         year_conflict,
         float(licence_one),
         float(len(editions) - licence_one),

@@ -27,7 +27,7 @@ from .record_features import CorpusStats, ProductRecord, prepare
 
 Pair = tuple[ProductRecord, ProductRecord, int]
 REPO_DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
-MODEL_VERSION = "2026.12.2"
+MODEL_VERSION = "2026.12.3"
 GROCERY_VALID_SHARE = 0.25
 SEED = 7
 # How much a pair written again by `matcher_augment` weighs beside a labelled one: enough to

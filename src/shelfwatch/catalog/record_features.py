@@ -171,6 +171,7 @@ class PreparedRecord:
     stems: tuple[str, ...]  # code_stem of each code, in the same order
     colours: frozenset[str]
     haystack: str
+    name_compact: str  # the name's letters and digits alone, to find a model code in it
     barcode: str
     weights: dict[str, float]
     norm: float
@@ -245,6 +246,7 @@ def _base(record: ProductRecord) -> PreparedRecord:
         stems=tuple(code_stem(c) for c in codes),
         colours=frozenset(words) & _COLOURS,
         haystack=compact(f"{record.name} {record.description}"),
+        name_compact=compact(record.name),
         barcode=re.sub(r"\D", "", record.barcode or "").lstrip("0"),
         weights={},
         norm=0.0,
