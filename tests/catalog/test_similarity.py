@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shelfwatch.catalog.matcher_model import FEATURES, load_model, pair_evidence
+from shelfwatch.catalog.matcher_model import load_model
 from shelfwatch.catalog.matcher_training import grocery_pairs, grocery_stats
 from shelfwatch.catalog.normalize import parse_quantity
+from shelfwatch.catalog.pair_features import FEATURES, pair_evidence
 from shelfwatch.catalog.similarity import (
     CANDIDATE_THRESHOLD,
     MATCH_THRESHOLD,

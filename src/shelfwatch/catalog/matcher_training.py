@@ -21,8 +21,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .matcher_augment import augmented_pairs
-from .matcher_model import MODEL_PATH, TreeModel, fit, pair_evidence
+from .matcher_model import MODEL_PATH, TreeModel, fit
 from .normalize import normalize_text, parse_quantity
+from .pair_features import pair_evidence
 from .record_features import CorpusStats, ProductRecord, prepare
 
 Pair = tuple[ProductRecord, ProductRecord, int]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .matcher_model import FEATURES, TreeModel, load_model, pair_evidence
+from .matcher_model import TreeModel, load_model
+from .pair_features import FEATURES, pair_evidence
 from .record_features import CorpusStats, PreparedRecord, ProductRecord, prepare
 
 __all__ = [
