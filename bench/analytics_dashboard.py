@@ -40,6 +40,7 @@ import argparse
 import io
 import os
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -305,7 +306,10 @@ def main() -> int:
     if args.reuse and not os.path.exists(args.reuse):
         parser.error(f"{args.reuse} does not exist: build it with --keep first")
     sqlite_path = args.keep or args.reuse
-    if not pg:
+    if pg:  # in-process only, nothing signed: a throwaway key, plain HTTP
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+        os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    else:
         os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="analytics-dashboard-")
         if sqlite_path:
             os.environ["SQLITE_PATH"] = os.path.abspath(sqlite_path)
