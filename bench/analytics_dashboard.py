@@ -7,6 +7,21 @@ DATABASE_URL names an empty PostgreSQL database):
     .venv/bin/python bench/analytics_dashboard.py   # 10 M visits: over an hour on a busy 2-core VM
     .venv/bin/python bench/analytics_dashboard.py --rows 300000 --products 20000   # a quick try
 
+Build once, measure the reads later (say on a quiet machine):
+
+    .venv/bin/python bench/analytics_dashboard.py --keep var/analytics10m.sqlite3
+    .venv/bin/python bench/analytics_dashboard.py --reuse var/analytics10m.sqlite3
+    DATABASE_URL=postgres://.../bench_analytics10m .venv/bin/python bench/analytics_dashboard.py
+    DATABASE_URL=postgres://.../bench_analytics10m .venv/bin/python bench/analytics_dashboard.py \
+        --reads-only
+
+`--keep` builds into a new SQLite file that stays; a PostgreSQL database named by
+DATABASE_URL always stays. `--reuse` (SQLite) and `--reads-only` (PostgreSQL) skip the build
+and time the reads of the data set already there, over the ranges ending on its last rolled-up
+day. The end of a build prints the command that reads it again. `--flat` draws every product
+about equally often, so the kept leader lists cannot prove a ranking and `top_products` sums
+its pieces.
+
 Builds the generated grocery catalog of `bench/catalog_data.py` (its products) and four stores,
 then `rows` raw product views over `days` UTC days ending yesterday: popularity skewed (a
 few products take most views, each store its own favourites), 85 % of views at a store
@@ -25,6 +40,7 @@ import argparse
 import io
 import os
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -76,9 +92,10 @@ def build_catalog(products: int) -> tuple[list[int], list[int]]:
     return ids, stores
 
 
-def visit_rows(rng, day, count, products, stores, visitors) -> list[tuple]:
+def visit_rows(rng, day, count, products, stores, visitors, flat=False) -> list[tuple]:
     """`count` raw views of one day as (day, store_id, product_id, visitor, is_bot, via_api),
-    drawn with numpy (a Python loop per row would take most of the run)."""
+    drawn with numpy (a Python loop per row would take most of the run); `flat`: every
+    product about equally often."""
     n = len(products)
     choices = np.array([-1, *stores])
     weights = np.array([NO_STORE] + [(1 - NO_STORE) * w for w in STORE_SHARE[: len(stores)]])
@@ -86,7 +103,7 @@ def visit_rows(rng, day, count, products, stores, visitors) -> list[tuple]:
     # u**3 puts about half of all views on the top 1/8 of the ranks, a long tail after;
     # each store (and the storeless reads) favours different products: its ranks start at
     # its own offset in the catalog.
-    ranks = (n * rng.random(count) ** 3).astype(np.int64)
+    ranks = (n * rng.random(count) ** (1 if flat else 3)).astype(np.int64)
     offsets = (which * n) // 7
     product_ids = np.asarray(products)[(ranks + offsets) % n]
     bots = rng.random(count) < BOTS
@@ -107,7 +124,7 @@ def visit_rows(rng, day, count, products, stores, visitors) -> list[tuple]:
     ]
 
 
-def insert_visits(rows_per_day: list[int], days, products, stores) -> float:
+def insert_visits(rows_per_day: list[int], days, products, stores, flat=False) -> float:
     """Write the raw views and empty searches as fast as the database takes them."""
     from django.db import connection, transaction
 
@@ -123,7 +140,7 @@ def insert_visits(rows_per_day: list[int], days, products, stores) -> float:
     started = time.perf_counter()
     written = 0
     for day, count in zip(days, rows_per_day, strict=True):
-        visits = visit_rows(rng, day, count, products, stores, visitors)
+        visits = visit_rows(rng, day, count, products, stores, visitors, flat)
         where = [None, *stores]
         misses = [
             (day, where[at], words[int(MISS_WORDS * u**3)])
@@ -182,29 +199,14 @@ def timed(fn, reads: int) -> tuple[float, float]:
     return percentile(spent, 50), percentile(spent, 99)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000_000, help="raw visit rows")
-    parser.add_argument("--products", type=int, default=200_000)
-    parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--reads", type=int, default=30, help="calls timed per query")
-    args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="analytics-dashboard-")
-    setup_django()
+def build(args) -> tuple[list, list]:
+    """The catalog, the visits and the nightly roll-up of every day, with their timings;
+    returns the days and the store ids."""
     from django.db import connection
 
-    from shelfwatch.analytics import dashboard, leaders, selectors
     from shelfwatch.analytics.models import ProductDay
-    from shelfwatch.analytics.ranges import DayRange
     from shelfwatch.analytics.rollup import roll_up_day
     from shelfwatch.analytics.visitors import today
-    from shelfwatch.inventory.models import Store
-
-    info = machine.describe()
-    info["load"] = load_average()
-    info["database"] = connection.vendor
-    print(machine.render(info))
 
     started = time.perf_counter()
     products, stores = build_catalog(args.products)
@@ -220,9 +222,13 @@ def main() -> int:
     ]
     per_day = [int(args.rows * s / sum(shape)) for s in shape]
     per_day[-1] += args.rows - sum(per_day)
-    took = insert_visits(per_day, days, products, stores)
+    took = insert_visits(per_day, days, products, stores, args.flat)
     rate = args.rows / took
-    print(f"visits: {args.rows:,} rows over {len(days)} days in {took:.0f} s ({rate:,.0f} rows/s)")
+    traffic = "flat traffic" if args.flat else "skewed traffic"
+    print(
+        f"visits: {args.rows:,} rows over {len(days)} days in {took:.0f} s ({rate:,.0f} rows/s)"
+        f", {traffic}"
+    )
 
     started = time.perf_counter()
     written = {"product_days": 0}
@@ -243,7 +249,85 @@ def main() -> int:
         + f" (load {load_average()})"
     )
     print(f"ProductDay rows in all: {ProductDay.objects.count():,}")
+    return days, stores
 
+
+def kept_data_set() -> tuple[list, list]:
+    """The days rolled up and the store ids of a data set built earlier."""
+    from django.core.management import call_command
+
+    from shelfwatch.analytics.models import ProductDay, RolledDay, Visit
+    from shelfwatch.inventory.models import Store
+
+    call_command("migrate", verbosity=0)  # indexes added since the build
+    rolled = list(RolledDay.objects.order_by("day").values_list("day", flat=True))
+    if not rolled:
+        sys.exit("no rolled-up days here: build the data set first (without --reuse/--reads-only)")
+    days = [rolled[0] + timedelta(days=n) for n in range((rolled[-1] - rolled[0]).days + 1)]
+    stores = list(Store.objects.order_by("pk").values_list("pk", flat=True))
+    print(
+        f"\nkept data set: {Visit.objects.count():,} visits over {len(days)} days "
+        f"({days[0]} to {days[-1]}), {ProductDay.objects.count():,} ProductDay rows, "
+        f"{len(stores)} stores"
+    )
+    return days, stores
+
+
+def reuse_command(args, sqlite_path: str | None) -> str:
+    """The command that times the reads of this data set again."""
+    script = "bench/analytics_dashboard.py"
+    reads = f" --reads {args.reads}" if args.reads != 30 else ""
+    if sqlite_path:
+        return f".venv/bin/python {script} --reuse {sqlite_path}{reads}"
+    url = os.environ["DATABASE_URL"]
+    return f"DATABASE_URL={url} .venv/bin/python {script} --reads-only{reads}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="raw visit rows")
+    parser.add_argument("--products", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--reads", type=int, default=30, help="calls timed per query")
+    parser.add_argument("--flat", action="store_true", help="every product viewed about equally")
+    parser.add_argument("--keep", metavar="PATH", help="SQLite: build into this new file, kept")
+    parser.add_argument("--reuse", metavar="PATH", help="SQLite: time the reads of a kept file")
+    parser.add_argument(
+        "--reads-only", action="store_true", help="PostgreSQL: time the reads of DATABASE_URL's"
+    )
+    args = parser.parse_args()
+    pg = bool(os.environ.get("DATABASE_URL"))
+    if pg and (args.keep or args.reuse):
+        parser.error("--keep and --reuse name SQLite files; unset DATABASE_URL")
+    if args.reads_only and not pg:
+        parser.error("--reads-only reads DATABASE_URL's database; for SQLite use --reuse PATH")
+    if args.keep and os.path.exists(args.keep):
+        parser.error(f"{args.keep} exists: --reuse it, or remove it to build again")
+    if args.reuse and not os.path.exists(args.reuse):
+        parser.error(f"{args.reuse} does not exist: build it with --keep first")
+    sqlite_path = args.keep or args.reuse
+    if pg:  # in-process only, nothing signed: a throwaway key, plain HTTP
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+        os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    else:
+        os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="analytics-dashboard-")
+        if sqlite_path:
+            os.environ["SQLITE_PATH"] = os.path.abspath(sqlite_path)
+    setup_django()
+    from django.db import connection
+
+    from shelfwatch.analytics import dashboard, leaders, selectors
+    from shelfwatch.analytics.ranges import DayRange
+    from shelfwatch.inventory.models import Store
+
+    info = machine.describe()
+    info["load"] = load_average()
+    info["database"] = connection.vendor
+    print(machine.render(info))
+
+    reads_only = bool(args.reuse or args.reads_only)
+    days, stores = kept_data_set() if reads_only else build(args)
+    last = days[-1]
     big = Store.objects.get(pk=stores[0])
     rows = []
     slowest = (0.0, "")
@@ -325,6 +409,8 @@ def main() -> int:
     print(render_table(["query", "scope", "range", "p50", "p99", "top by"], rows))
     print(f"slowest query p99: {slowest[0]:.1f} ms ({slowest[1]})")
     print(f"load at the end: {load_average()}")
+    if not reads_only and (pg or sqlite_path):
+        print(f"time these reads again: {reuse_command(args, sqlite_path)}")
     return 0
 
 

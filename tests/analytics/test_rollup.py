@@ -3,7 +3,7 @@ replaces it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,7 +11,13 @@ from django.db.models import Q
 from django.test import Client
 from django.utils import timezone
 
-from shelfwatch.analytics.models import AlertChannelDay, ProductDay, SearchMissDay, StoreDay
+from shelfwatch.analytics.models import (
+    AlertChannelDay,
+    ProductDay,
+    SearchMissDay,
+    StoreDay,
+    Visit,
+)
 from shelfwatch.analytics.rollup import roll_up_day
 from shelfwatch.analytics.visitors import today
 from shelfwatch.analytics.zones import local_day
@@ -89,6 +95,29 @@ def test_views_of_a_product_deleted_before_the_roll_up_are_left_out(recorder, sh
     shelf[1].delete()
     roll_up_day(day=store_today(store_a))
     assert list(ProductDay.objects.values_list("product_id", flat=True)) == [shelf[0].pk]
+
+
+def test_views_at_a_store_that_no_longer_exists_are_left_out_and_untracked_viewers_are_not_visitors(
+    shelf, store_a
+):
+    loaf = shelf[0]
+    day = date(2026, 3, 2)
+    Visit.objects.bulk_create(
+        [
+            Visit(day=day, store_id=store_a.pk, product_id=loaf.pk, visitor="a"),
+            Visit(day=day, store_id=store_a.pk, product_id=loaf.pk, visitor="a"),
+            Visit(day=day, store_id=store_a.pk, product_id=loaf.pk, visitor=""),  # not tracked
+            Visit(day=day, store_id=store_a.pk, product_id=loaf.pk, is_bot=True),
+            Visit(day=day, store_id=None, product_id=loaf.pk, visitor="b"),
+            Visit(day=day, store_id=store_a.pk + 1000, product_id=loaf.pk, visitor="c"),
+        ]
+    )
+    assert roll_up_day(day=day)["product_days"] == 2
+    rows = {
+        (row.store_id, row.product_id): (row.views, row.bot_views, row.visitors)
+        for row in ProductDay.objects.filter(day=day)
+    }
+    assert rows == {(store_a.pk, loaf.pk): (3, 1, 1), (None, loaf.pk): (1, 0, 1)}
 
 
 def test_carts_checkouts_orders_and_revenue_count_shoppers_of_the_day(store_a, shelf, make_user):

@@ -56,32 +56,46 @@ def keep_leaders(*, day: date, span: str = Span.DAY) -> int:
         source = ProductSpan.objects.filter(span=span, first_day=day)
         keep = KEEP_SPAN
     viewed = source.filter(store__isnull=False, views__gt=0)
-    kept: list[TopProductDay] = []
     cutoffs: list[TopProductCutoff] = []
+    written = 0
     scopes = viewed.values_list("store_id", flat=True).order_by().distinct()
     for store_id in [*scopes, None]:
         if store_id is None:
-            rows = list(
+            rows = (
                 viewed.values("product_id")
                 .annotate(total=Sum("views"))
                 .order_by("-total", "product_id")
-                .values_list("product_id", "total")[: keep + 1]
+                .values_list("product_id", "total")
             )
         else:
-            rows = list(
+            rows = (
                 viewed.filter(store_id=store_id)
                 .order_by("-views", "product_id")
-                .values_list("product_id", "views")[: keep + 1]
+                .values_list("product_id", "views")
             )
-        kept += [
-            TopProductDay(store_id=store_id, span=span, day=day, product_id=product_id, views=n)
-            for product_id, n in rows[:keep]
-        ]
-        cutoff = rows[keep][1] if len(rows) > keep else 0
+        written += _insert_kept(rows[:keep], store_id=store_id, span=span, day=day)
+        beyond = rows[keep : keep + 1]
+        cutoff = beyond[0][1] if beyond else 0
         cutoffs.append(TopProductCutoff(store_id=store_id, span=span, day=day, views=cutoff))
-    TopProductDay.objects.bulk_create(kept, batch_size=2000)
     TopProductCutoff.objects.bulk_create(cutoffs)
-    return len(kept)
+    return written
+
+
+def _insert_kept(rows: QuerySet, *, store_id: int | None, span: str, day: date) -> int:
+    """Write `rows` (product id, views) as kept-list rows in one INSERT ... SELECT, without
+    a round trip through Python."""
+    select, params = rows.query.sql_with_params()
+    day_value = TopProductDay._meta.get_field("day").get_db_prep_value(day, connection)
+    table = TopProductDay._meta.db_table
+    # The ordered, limited SELECT sits in a subquery: SQLite and PostgreSQL both keep its
+    # LIMIT there, and the outer SELECT only adds the constant columns.
+    sql = (
+        f"INSERT INTO {table} (store_id, span, day, product_id, views) "  # noqa: S608 - names from the models
+        f"SELECT CAST(%s AS BIGINT), %s, %s, kept.* FROM ({select}) AS kept"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [store_id, span, day_value, *params])
+        return cursor.rowcount
 
 
 def pieces_of(days: DayRange) -> list[Piece]:
@@ -99,6 +113,10 @@ def pieces_of(days: DayRange) -> list[Piece]:
 # product order (to group without sorting) instead of seeking the range's days by index.
 _COLUMNS = "product_id + 0 AS product, views, bot_views, visitors"
 _TOTALS = "product, SUM(views), SUM(bot_views), SUM(visitors)"
+# Ranking every product reads its views only (the columns the indexes hold, so neither
+# database visits the table rows); the leaders' other sums are read for them alone.
+_VIEWS = "product_id + 0 AS product, views"
+_VIEW_TOTALS = "product, SUM(views)"
 
 
 def _marks(values: list) -> str:
@@ -126,6 +144,28 @@ def summed(
     given), most viewed first, ties by id: what summing their days gives."""
     if products is not None and not products:
         return []
+    if products is None and limit is not None:
+        # Rank on views alone, then sum the leaders' other figures: the same rows, ties
+        # by id as before, without carrying three sums for every product of the range.
+        leaders = _sum_pieces(store=store, pieces=pieces, products=None, limit=limit, full=False)
+        return summed(store=store, pieces=pieces, products=[p for p, *_ in leaders], limit=limit)
+    rows = _sum_pieces(store=store, pieces=pieces, products=products, limit=limit, full=True)
+    return [
+        {"product_id": p, "views": int(v), "bot_views": int(b), "visitors": int(u)}
+        for p, v, b, u in rows
+    ]
+
+
+def _sum_pieces(
+    *,
+    store: Store | None,
+    pieces: list[Piece],
+    products: list[int] | None,
+    limit: int | None,
+    full: bool,
+) -> list[tuple]:
+    """(product, views[, bot views, visitors]) summed over the pieces, most viewed first."""
+    columns, totals = (_COLUMNS, _TOTALS) if full else (_VIEWS, _VIEW_TOTALS)
     days = [piece.first for piece in pieces if piece.span == Span.DAY]
     spans = {
         span: [piece.first for piece in pieces if piece.span == span]
@@ -141,26 +181,23 @@ def summed(
     parts: list[tuple[str, list]] = []
     if days:
         where_days = " AND ".join([*where, f"day IN ({_marks(days)})"])
-        parts.append((f"{_COLUMNS} FROM {ProductDay._meta.db_table} WHERE {where_days}", days))
+        parts.append((f"{columns} FROM {ProductDay._meta.db_table} WHERE {where_days}", days))
     for span, firsts in spans.items():
         if firsts:
             where_span = " AND ".join([*where, f"span = %s AND first_day IN ({_marks(firsts)})"])
             table = ProductSpan._meta.db_table
-            parts.append((f"{_COLUMNS} FROM {table} WHERE {where_span}", [span, *firsts]))
+            parts.append((f"{columns} FROM {table} WHERE {where_span}", [span, *firsts]))
     if not parts:
         return []
     union = " UNION ALL ".join(f"SELECT {part}" for part, _ in parts)
-    sql = f"SELECT {_TOTALS} FROM ({union}) AS parts GROUP BY product ORDER BY 2 DESC, 1"  # noqa: S608
+    sql = f"SELECT {totals} FROM ({union}) AS parts GROUP BY product ORDER BY 2 DESC, 1"  # noqa: S608
     part_params = [value for _, values in parts for value in [*params, *values]]
     if limit is not None:
         sql += " LIMIT %s"
         part_params.append(limit)
     with connection.cursor() as cursor:
         cursor.execute(sql, part_params)
-        return [
-            {"product_id": p, "views": int(v), "bot_views": int(b), "visitors": int(u)}
-            for p, v, b, u in cursor.fetchall()
-        ]
+        return cursor.fetchall()
 
 
 def ranked(

@@ -96,10 +96,13 @@ class ProductDay(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["store", "day"], name="product_day_store"),
-            # Every store's rows of a few days (the edge days of a range over all stores):
-            # without it PostgreSQL scans the whole table.
-            models.Index(fields=["day", "store"], name="product_day_day"),
+            # A store's (every store's) rows of some days, with the product and its views:
+            # ranking a range reads these indexes alone, never the table rows. Without the
+            # second, PostgreSQL scans the whole table for every store's edge days.
+            models.Index(
+                fields=["store", "day", "product", "views"], name="product_day_store_views"
+            ),
+            models.Index(fields=["day", "store", "product", "views"], name="product_day_day_views"),
             # Exact sums of a few products over a range, for every store at once.
             models.Index(fields=["product", "day"], name="product_day_product"),
         ]
@@ -167,7 +170,12 @@ class SearchMissDay(models.Model):
     searches = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["store", "day"], name="search_miss_day_store")]
+        # The query and its count in the index: a range's misses are summed from it alone.
+        indexes = [
+            models.Index(
+                fields=["store", "day", "query", "searches"], name="search_miss_day_store_q"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.query}: {self.searches}"
@@ -304,7 +312,10 @@ class ProductSpan(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["span", "first_day", "store"], name="product_span_store"),
+            models.Index(
+                fields=["span", "first_day", "store", "product", "views"],
+                name="product_span_store_views",
+            ),
             models.Index(fields=["product", "span", "first_day"], name="product_span_product"),
         ]
 
