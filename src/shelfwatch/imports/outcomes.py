@@ -29,8 +29,8 @@ class RowRecord(NamedTuple):
     message: str
     product_id: int | None
     item_id: int | None
-    candidates: list[dict[str, Any]]
-    values: list[str]
+    candidates: list[dict[str, Any]] | JsonText
+    values: list[str] | JsonText
 
 
 @dataclass
