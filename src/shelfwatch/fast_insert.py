@@ -97,8 +97,14 @@ def _binary_cursor(connection: BaseDatabaseWrapper) -> Any:
     """
     import psycopg
 
+    class _Unprepared(psycopg.Cursor):
+        # Never a server-side prepared statement, as with Django's own cursors: a pooler
+        # in transaction mode would not find it on the next transaction's connection.
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, **{**kwargs, "prepare": False})
+
     connection.ensure_connection()
-    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+    return connection._prepare_cursor(_Unprepared(connection.connection))
 
 
 def _shared(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[[Any], Any]:
