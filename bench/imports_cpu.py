@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/imports_cpu.py [--rows 20000] [--profile 25]
+    .venv/bin/python bench/imports_cpu.py [--rows 20000] [--profile 25] [--postgres URL]
 
 A fresh SQLite database under a temporary data directory gets a catalog of `--rows`
 products (catalog_data's), and a file naming each of them not rejected once by barcode (with a
@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import catalog_data
 
@@ -36,11 +37,25 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _fresh_postgres(url: str) -> None:
+    """Drop and create the database of `url` (a throwaway one)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=250)
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest calls")
+    parser.add_argument(
+        "--postgres", help="a throwaway PostgreSQL database URL (dropped and made anew)"
+    )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="imports-cpu-")
     os.environ["DATA_DIR"] = workdir
@@ -49,6 +64,10 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shelfwatch.config.settings")
     for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
+    if args.postgres:
+        _fresh_postgres(args.postgres)
+        os.environ["DATABASE_URL"] = args.postgres
+        os.environ.setdefault("SECRET_KEY", "imports-cpu-bench-" + "k" * 40)
     import django
 
     django.setup()
@@ -99,13 +118,20 @@ def main() -> None:
         profiler.disable()
     cpu, seconds = _cpu() - cpu, time.perf_counter() - started
     rows = job.total_rows or 1
+    database = "PostgreSQL" if args.postgres else "SQLite"
     print(
         f"{rows:,} rows found by barcode: {job.status}, {job.successful:,} placed, "
         f"{job.failed:,} failed; {seconds:.1f} s, CPU {cpu * 1000 / rows:.3f} ms/row "
-        f"(profiled: {'yes' if profiler else 'no'}); load {os.getloadavg()[0]:.2f}"
+        f"(profiled: {'yes' if profiler else 'no'}); {database}, batch {args.batch}; "
+        f"load {os.getloadavg()[0]:.2f}"
     )
     if profiler:
-        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(args.profile)
+        stats = pstats.Stats(profiler, stream=sys.stdout).sort_stats(
+            os.environ.get("PROFILE_SORT", "cumulative")
+        )
+        stats.print_stats(args.profile)
+        if os.environ.get("PROFILE_CALLERS"):
+            stats.print_callers(os.environ["PROFILE_CALLERS"])
 
 
 if __name__ == "__main__":

@@ -447,3 +447,55 @@ def test_emit_many_refuses_a_bad_event_and_writes_none(recorded_tasks):
             ]
         )
     assert not Event.objects.exists()
+
+
+def test_a_batch_jobs_events_are_the_rows_and_messages_emit_many_makes(recorded_tasks, monkeypatch):
+    from shelfwatch.events.messages import EventMessage
+    from shelfwatch.events.publishing import emit_batch
+
+    published = []
+    monkeypatch.setattr(bus, "publish", lambda messages: published.extend(messages))
+    news = [
+        NewEvent(
+            type="stock.changed", payload={"qty": 3, "name": "Dal \u00e9"}, topics=["store:2"]
+        ),
+        NewEvent(
+            type="stock.back_in_stock",
+            payload={"price": Decimal("2.50"), "in_stock": True, "gone": None},
+            topics=["store:2", "product:7", "store:2"],
+        ),
+    ]
+    with transaction.atomic():
+        assert emit_batch(news) == 2
+    rows = list(Event.objects.order_by("pk"))
+    assert [(r.type, r.payload, r.topics) for r in rows] == [
+        ("stock.changed", {"qty": 3, "name": "Dal \u00e9"}, ["store:2"]),
+        (
+            "stock.back_in_stock",
+            {"price": "2.50", "in_stock": True, "gone": None},
+            ["store:2", "product:7"],
+        ),
+    ]
+    assert sorted(EventTopic.objects.values_list("event_id", "topic")) == sorted(
+        [(rows[0].pk, "store:2"), (rows[1].pk, "store:2"), (rows[1].pk, "product:7")]
+    )
+    # What a message read back from the row says (PostgreSQL's jsonb orders keys its own
+    # way), encoded byte for byte as `EventMessage.build` would encode it.
+    assert [json.loads(m.json) for m in published] == [
+        json.loads(EventMessage.from_event(r).json) for r in rows
+    ]
+    assert [m.frame for m in published] == [
+        EventMessage.build(
+            id=m.id, type=m.type, topics=m.topics, payload=m.payload, created_at=m.created_at
+        ).frame
+        for m in published
+    ]
+    assert enqueued_batches(recorded_tasks) == [[r.pk for r in rows]]
+
+
+def test_a_batch_job_event_with_a_bad_topic_writes_nothing(recorded_tasks):
+    from shelfwatch.events.publishing import emit_batch
+
+    with pytest.raises(ValueError), transaction.atomic():
+        emit_batch([NewEvent(type="stock.changed", payload={}, topics=["nosuchkind:1"])])
+    assert not Event.objects.exists()

@@ -188,3 +188,49 @@ def test_a_batch_of_distinct_items_writes_the_same_event_rows_as_single_moves(it
     assert topic_rows == {(e.pk, topic) for e in events for topic in e.topics}
     tasks = DBTaskResult.objects.filter(task_path=dispatch_events.module_path)
     assert [row.task_result.args[0] for row in tasks] == [[e.pk for e in events]]
+
+
+def test_an_import_batch_writes_the_same_ledger_and_events_as_move_stock_many(items):
+    from shelfwatch.inventory.stock import move_stock_batch
+
+    a, b, c = items
+    move_stock(item=c, delta=5, reason="restock")
+    Event.objects.all().delete()
+    moved = move_stock_batch(
+        moves=[PlannedMove(a, 4), PlannedMove(b, 1), PlannedMove(c, -4)],
+        reason="import",
+        reference="import 11",
+    )
+    assert moved == 3
+    assert (a.quantity, b.quantity, c.quantity) == (4, 1, 1)
+    ledger = StockMovement.objects.filter(reference="import 11").order_by("pk")
+    assert [(m.item_id, m.delta, m.quantity_after) for m in ledger] == [
+        (a.pk, 4, 4),
+        (b.pk, 1, 1),
+        (c.pk, -4, 1),
+    ]
+    changed = Event.objects.get(type="stock.changed", payload__item_id=a.pk)
+    assert changed.payload == {
+        "store_id": a.store_id,
+        "product_id": a.product_id,
+        "item_id": a.pk,
+        "quantity": 4,
+        "delta": 4,
+        "reason": "import",
+        "movement_id": ledger[0].pk,
+    }
+    assert changed.topics == [f"store:{a.store_id}"]
+    kinds = set(Event.objects.values_list("type", "payload__item_id"))
+    assert ("stock.back_in_stock", b.pk) in kinds and ("stock.low", c.pk) in kinds
+
+
+def test_an_import_batch_that_would_oversell_changes_nothing(items):
+    from shelfwatch.inventory.stock import move_stock_batch
+
+    a, b, _ = items
+    Event.objects.all().delete()
+    with pytest.raises(InsufficientStock):
+        move_stock_batch(moves=[PlannedMove(a, 5), PlannedMove(b, -3)], reason="import")
+    assert set(StockItem.objects.values_list("quantity", flat=True)) == {0}
+    assert not StockMovement.objects.exists()
+    assert not Event.objects.exists()

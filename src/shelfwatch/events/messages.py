@@ -51,6 +51,28 @@ class EventMessage:
         return cls(id, type, topics, payload, created_at, encoded, frame)
 
     @classmethod
+    def encoded(
+        cls,
+        *,
+        id: int,
+        type: str,
+        topics: tuple[str, ...],
+        payload: dict,
+        payload_json: str,
+        topics_json: str,
+        created_at: str,
+    ) -> EventMessage:
+        """`build` of a payload and topics already encoded compactly: the same JSON, byte
+        for byte, without encoding them again."""
+        encoded = (
+            f'{{"id":{id},"type":{json.dumps(type, ensure_ascii=False)},'
+            f'"topics":{topics_json},"payload":{payload_json},'
+            f'"created_at":{json.dumps(created_at)}}}'
+        )
+        frame = f"id: {id}\nevent: {type}\ndata: {encoded}\n\n".encode()
+        return cls(id, type, topics, payload, created_at, encoded, frame)
+
+    @classmethod
     def from_json(cls, raw: str | bytes) -> EventMessage:
         """Decode a bus message; raises ValueError when it is not an event message."""
         try:

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 from shelfwatch.events import bus
 from shelfwatch.events.messages import EventMessage
 from shelfwatch.events.models import Event, EventTopic
 from shelfwatch.events.topics import validate_event_topics
-from shelfwatch.fast_insert import insert_all, insert_values
+from shelfwatch.fast_insert import JsonText, insert_all, insert_values
 
 if TYPE_CHECKING:
     from django_tasks_db.models import DBTaskResult
@@ -204,17 +205,21 @@ def _checked(type: str, payload: dict[str, Any], topics: list[str]) -> Event:
 def _track(alias: str, events: list[Event]) -> _Batch:
     """Add written `events` to their transaction's batch (and its dispatch row); call it
     inside the block that wrote them."""
+    return _track_messages(alias, [EventMessage.from_event(e) for e in events])
+
+
+def _track_messages(alias: str, messages: list[EventMessage]) -> _Batch:
+    """`_track` of events written without objects, by their messages."""
     connection = connections[alias]
     batch = _batches.get(connection)
     if batch is None or not batch.is_pending_on(connection):
         batch = _Batch(alias=alias)
         _batches[connection] = batch
     savepoints = _open_savepoints(connection)
-    entries = [_Entry(message=EventMessage.from_event(e), savepoints=savepoints) for e in events]
     if _outbox_applies(alias):
         live = [e.message.id for e in batch.live_entries(connection)]
-        _write_outbox_row(batch, sorted({*live, *(e.pk for e in events)}))
-    batch.entries.extend(entries)
+        _write_outbox_row(batch, sorted({*live, *(m.id for m in messages)}))
+    batch.entries.extend(_Entry(message=m, savepoints=savepoints) for m in messages)
     return batch
 
 
@@ -272,3 +277,68 @@ def emit_many(events: Sequence[NewEvent]) -> list[Event]:
         batch = _track(alias, rows)
     transaction.on_commit(batch.hook, using=alias)
     return rows
+
+
+# Payload values that JSON keeps as they are: such a payload needs no round trip to be
+# what clients will read.
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def emit_batch(events: Sequence[NewEvent]) -> int:
+    """`emit_many` for a batch job's many events, returning only how many were written: no
+    Event object is made, and each payload is encoded to JSON once, for its row and its
+    bus message alike (the same checks, rows, dispatch and commit hook as `emit_many`)."""
+    if not events:
+        return 0
+    alias = router.db_for_write(Event) or DEFAULT_DB_ALIAS
+    now = timezone.now()
+    created_at = now.isoformat()
+    topics_json: dict[tuple[str, ...], tuple[list[str], JsonText]] = {}
+    checked_types: set[str] = set()
+    rows: list[tuple[str, JsonText, JsonText, object]] = []
+    bodies: list[tuple[str, tuple[list[str], JsonText], dict[str, Any], str]] = []
+    for event in events:
+        if event.type not in checked_types:
+            _checked(event.type, {}, [])
+            checked_types.add(event.type)
+        key = tuple(event.topics)
+        known = topics_json.get(key)
+        if known is None:
+            clean = validate_event_topics(key)
+            known = topics_json[key] = (clean, JsonText(_compact(clean)))
+        payload = event.payload
+        if not (type(payload) is dict and all(type(v) in _SCALARS for v in payload.values())):
+            payload = _normalized_payload(payload)
+        encoded = _compact(payload)
+        rows.append((event.type, JsonText(encoded), known[1], now))
+        bodies.append((event.type, known, payload, encoded))
+    with transaction.atomic(using=alias, savepoint=False):
+        ids = insert_values(Event, ("type", "payload", "topics", "created_at"), rows, using=alias)
+        insert_values(
+            EventTopic,
+            ("event_id", "topic"),
+            [(pk, topic) for pk, body in zip(ids, bodies, strict=True) for topic in body[1][0]],
+            using=alias,
+        )
+        messages = [
+            EventMessage.encoded(
+                id=pk,
+                type=type_,
+                topics=tuple(topics),
+                payload=payload,
+                payload_json=encoded,
+                topics_json=topics_json,
+                created_at=created_at,
+            )
+            for pk, (type_, (topics, topics_json), payload, encoded) in zip(
+                ids, bodies, strict=True
+            )
+        ]
+        batch = _track_messages(alias, messages)
+    transaction.on_commit(batch.hook, using=alias)
+    return len(ids)
+
+
+def _compact(value: Any) -> str:
+    # The bus message's own encoding, so the row's JSON can be spliced into it.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

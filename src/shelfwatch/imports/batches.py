@@ -28,7 +28,7 @@ from shelfwatch.imports.outcomes import Outcome, column_of
 from shelfwatch.imports.reading import Row
 from shelfwatch.imports.rows import RowData, RowProblem, read_row
 from shelfwatch.inventory.models import MovementReason, StockItem
-from shelfwatch.inventory.stock import PlannedMove, move_stock_many
+from shelfwatch.inventory.stock import PlannedMove, move_stock_batch
 from shelfwatch.inventory.stock_items import (
     add_stock_item,
     add_stock_items,
@@ -319,7 +319,7 @@ class Batch:
             for pk, (item, quantity) in self.targets.items()
             if quantity != current[pk]
         ]
-        move_stock_many(
+        move_stock_batch(
             moves=moves,
             reason=MovementReason.IMPORT,
             reference=f"import {self.job.pk}",

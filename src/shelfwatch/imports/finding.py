@@ -59,7 +59,7 @@ class Finder:
         self.by_product = {
             item.product_id: item
             for item in StockItem.objects.filter(
-                store=self.store, product__in=list(self.by_barcode.values())
+                store=self.store, product_id__in=[p.pk for p in self.by_barcode.values()]
             )
         }
         # The rest are compared with the products of their brand and size, all at once.

@@ -8,10 +8,14 @@ from typing import Any, NamedTuple
 from django.db import DataError
 
 from shelfwatch.errors import DomainError
+from shelfwatch.fast_insert import JsonText
 from shelfwatch.imports.models import ImportJob, ImportRow
 from shelfwatch.imports.models import RowStatus as S
 from shelfwatch.imports.reading import Row
 from shelfwatch.imports.rows import RowProblem
+
+# Most rows keep no cells and no candidates: their JSON is written as it is, not encoded.
+_EMPTY = JsonText("[]")
 
 
 class RowRecord(NamedTuple):
@@ -25,8 +29,8 @@ class RowRecord(NamedTuple):
     message: str
     product_id: int | None
     item_id: int | None
-    candidates: list[dict[str, Any]]
-    values: list[str]
+    candidates: list[dict[str, Any]] | JsonText
+    values: list[str] | JsonText
 
 
 @dataclass
@@ -55,8 +59,8 @@ class Outcome:
             self.message[:500],
             self.product_id,
             self.item_id,
-            self.candidates,
-            self.row.cells if kept else [],
+            self.candidates or _EMPTY,
+            self.row.cells if kept else _EMPTY,
         )
 
     def record(self, job: ImportJob) -> ImportRow:

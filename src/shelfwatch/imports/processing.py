@@ -4,6 +4,7 @@ job's lease, resume and cancel are `lifecycle.py`'s."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterator
 
@@ -81,6 +82,9 @@ def run_job(
         finish(job, owner, status=JobStatus.FAILED, code=code, error=str(exc))
         return job
     seen = FirstLines()
+    # What the process held before the job lives through it: the collector need not scan
+    # it again at every collection a batch's many short-lived objects set off.
+    gc.freeze()
     try:
         rows = csv_file.rows()
         _skip_done(job, rows, seen)
@@ -112,6 +116,7 @@ def run_job(
         )
         return job
     finally:
+        gc.unfreeze()
         csv_file.close()
         seen.close()
     finish(job, owner, status=JobStatus.COMPLETED)

@@ -6,6 +6,7 @@ Prices go through the parser the watcher uses (`shelfwatch.prices`), sizes ("500
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -68,7 +69,14 @@ class RowData:
         return out
 
 
+# The clean cells most files hold: read at once, giving what the general readers give.
+_PLAIN_PRICE = re.compile(r"\d{1,9}(?:\.\d{1,2})?")
+_CENTS = Decimal("0.01")
+
+
 def _whole_number(raw: str, column: str, what: str) -> int:
+    if raw.isdigit() and raw.isascii() and len(raw) <= 9:
+        return int(raw)  # under MAX_QUANTITY and not negative: nothing to check
     text = raw.replace(",", "").strip()
     try:
         number = Decimal(text)
@@ -86,6 +94,8 @@ def _whole_number(raw: str, column: str, what: str) -> int:
 
 
 def _price(raw: str, column: str, what: str) -> Decimal:
+    if _PLAIN_PRICE.fullmatch(raw):
+        return Decimal(raw).quantize(_CENTS)  # as parse_price reads it, and in range
     text = raw.strip()
     if text.startswith(("-", "\u2212")):
         raise RowProblem(f"{what} cannot be negative ({raw})", column=column, code="invalid_price")

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from shelfwatch.accounts.models import User
 from shelfwatch.errors import Conflict, Invalid
-from shelfwatch.events.publishing import NewEvent, emit, emit_many
+from shelfwatch.events.publishing import NewEvent, emit, emit_batch, emit_many
 from shelfwatch.events.statement_events import StatementEvent, event_ctes, record_written
-from shelfwatch.fast_insert import insert_all
+from shelfwatch.fast_insert import insert_all, insert_values
 from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
 from shelfwatch.inventory.stock_statements import (
     delta_statement,
@@ -156,6 +156,20 @@ def _changes(
     item: StockItem, movement: StockMovement, *, before: int, after: int
 ) -> list[NewEvent]:
     """The events a move of `item` from `before` to `after` units announces."""
+    return _news(
+        item,
+        delta=movement.delta,
+        reason=movement.reason,
+        movement_id=movement.pk,
+        before=before,
+        after=after,
+    )
+
+
+def _news(
+    item: StockItem, *, delta: int, reason: str, movement_id: int, before: int, after: int
+) -> list[NewEvent]:
+    """`_changes` of a move given by its ledger row's values."""
     store_topic = f"store:{item.store_id}"
     product_topic = f"product:{item.product_id}"
     base = {"store_id": item.store_id, "product_id": item.product_id, "item_id": item.pk}
@@ -165,9 +179,9 @@ def _changes(
             payload={
                 **base,
                 "quantity": after,
-                "delta": movement.delta,
-                "reason": movement.reason,
-                "movement_id": movement.pk,
+                "delta": delta,
+                "reason": reason,
+                "movement_id": movement_id,
             },
             topics=[store_topic],
         )
@@ -321,6 +335,53 @@ def move_stock_many(
         else:
             record_written(written, event_ids, created_at=ledger[0].created_at)
     return done
+
+
+def move_stock_batch(
+    *, moves: list[PlannedMove], reason: str, reference: str = "", actor: User | None = None
+) -> int:
+    """`move_stock_many` for a batch job's many moves of distinct items, returning only how
+    many were applied: the same conditional UPDATE, ledger rows and events in the caller's
+    transaction (all or nothing, InsufficientStock as there), written from plain values
+    rather than a ledger object and an event object per move. The items' `quantity` and
+    `reorder_level` are refreshed."""
+    if reason not in MovementReason.values:
+        raise InvalidMovement(f"unknown reason {reason!r}", code="unknown_reason")
+    if any(move.delta == 0 for move in moves):
+        raise InvalidMovement("a movement changes the quantity", code="zero_movement")
+    if not moves:
+        return 0
+    alias = router.db_for_write(StockItem) or DEFAULT_DB_ALIAS
+    distinct = len({move.item.pk for move in moves}) == len(moves)
+    if not (distinct and _returns_from_update(connections[alias])):
+        return len(move_stock_many(moves=moves, reason=reason, reference=reference, actor=actor))
+    reason = MovementReason(reason).value  # a plain str: the payloads then need no round trip
+    reference = reference[:120]
+    actor_id = actor.pk if actor is not None else None
+    with transaction.atomic(using=alias):
+        applied = _apply_deltas(alias, moves)
+        ids = insert_values(
+            StockMovement,
+            ("item_id", "delta", "quantity_after", "reason", "reference", "actor_id"),
+            [
+                (move.item.pk, move.delta, after, reason, reference, actor_id)
+                for move, after, _ in applied
+            ],
+            using=alias,
+        )
+        news: list[NewEvent] = []
+        for (move, after, level), movement_id in zip(applied, ids, strict=True):
+            move.item.quantity, move.item.reorder_level = after, level
+            news += _news(
+                move.item,
+                delta=move.delta,
+                reason=reason,
+                movement_id=movement_id,
+                before=after - move.delta,
+                after=after,
+            )
+        emit_batch(news)
+    return len(ids)
 
 
 def _short_of(alias: str, move: PlannedMove, *more: PlannedMove) -> InsufficientStock:
