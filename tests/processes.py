@@ -106,3 +106,22 @@ def serving_all(
                 print((logs / f"{name}.log").read_text(errors="replace"))
                 raise
         yield bases, processes
+
+
+def wait_for_dead_sessions(timeout: float = 15) -> None:
+    """Wait until no other session is busy in the test database: a COMMIT a killed process
+    sent just before it died still lands on a PostgreSQL server after the process is gone."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+
+    def settled() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle'"
+            )
+            return cursor.fetchone()[0] == 0
+
+    wait_for(settled, timeout=timeout)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.openfoodfacts import DATA, OpenFoodFactsFake
 from tests.ops.processes import alive, descendants, kill_tree, run_shelfwatch
-from tests.processes import running, wait_for
+from tests.processes import running, wait_for, wait_for_dead_sessions
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
 
@@ -97,6 +97,7 @@ def test_a_worker_killed_mid_dump_is_resumed_by_another_with_every_line_applied_
         kill_tree(first.pid)
         first.wait(10)
         wait_for(lambda: not any(alive(pid) for pid in tree), timeout=10)
+    wait_for_dead_sessions()
     killed = progress()
     assert killed.status == "running", "the kill should land mid-job"
     assert 50 <= killed.processed < 317 and killed.processed % 5 == 0

@@ -9,7 +9,7 @@ import pytest
 
 from shelfwatch.catalog.barcodes import check_digit
 from tests.ops.processes import alive, descendants, kill_tree
-from tests.processes import running, wait_for
+from tests.processes import running, wait_for, wait_for_dead_sessions
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.django_db(transaction=True)]
 
@@ -60,6 +60,7 @@ def test_a_worker_killed_mid_job_is_resumed_by_another_with_every_row_applied_on
         kill_tree(first.pid)
         first.wait(10)
         wait_for(lambda: not any(alive(pid) for pid in tree), timeout=10)
+    wait_for_dead_sessions()
     killed = progress()
     assert killed.status == "running", "the kill should land mid-job"
     assert 100 <= killed.processed < ROWS and killed.processed % 25 == 0
