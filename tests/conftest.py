@@ -59,6 +59,9 @@ def _forget_held_views() -> None:
 
     from shelfwatch.analytics import tracking
 
+    # A flusher thread started by a test that loaded the WSGI entry point would write the
+    # next tests' views on a connection of its own, outside their transactions.
+    tracking.stop_flushing_on_a_timer()
     with tracking._local_lock:
         tracking._local.clear()
     if settings.REDIS_URL:

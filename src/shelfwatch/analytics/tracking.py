@@ -200,6 +200,13 @@ def flush_on_a_timer() -> None:
     _flusher_wanted = True
 
 
+def stop_flushing_on_a_timer() -> None:
+    """Undo `flush_on_a_timer`: a running flusher thread ends at its next wake-up without
+    writing (a process that hands its database to someone else, such as a test run)."""
+    global _flusher_wanted
+    _flusher_wanted = False
+
+
 def _start_flusher() -> None:
     global _flusher_pid
     with _local_lock:
@@ -210,8 +217,13 @@ def _start_flusher() -> None:
 
 
 def _flush_periodically() -> None:
+    global _flusher_pid
     while True:
         time.sleep(max(settings.ANALYTICS_FLUSH_SECONDS, 1))
+        if not _flusher_wanted:  # `stop_flushing_on_a_timer` was called
+            with _local_lock:
+                _flusher_pid = None
+            return
         if not _local:
             continue
         try:
