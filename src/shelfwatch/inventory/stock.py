@@ -8,8 +8,7 @@ zero: the database decides, row by row, which of them still fit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -17,36 +16,29 @@ from django.db.models import F
 from django.utils import timezone
 
 from shelfwatch.accounts.models import User
-from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.events.publishing import NewEvent, emit, emit_batch, emit_many
-from shelfwatch.events.statement_events import StatementEvent, event_ctes, record_written
+from shelfwatch.events.statement_events import record_written
 from shelfwatch.fast_insert import insert_all, insert_values
+from shelfwatch.inventory.batch_moves import apply_deltas, apply_recorded, short_of
 from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
-from shelfwatch.inventory.stock_statements import (
-    delta_statement,
-    deltas_statement,
-    recorded_deltas_with_events,
-)
+from shelfwatch.inventory.moves import InsufficientStock, InvalidMovement, Movement, PlannedMove
+from shelfwatch.inventory.stock_statements import delta_statement
 
 # The name tests and older callers know the single-item statement by.
 _delta_statement = delta_statement
 
-
-class InsufficientStock(Conflict):
-    code = "insufficient_stock"
-
-
-class InvalidMovement(Invalid):
-    code = "invalid_movement"
-
-
-@dataclass(frozen=True)
-class Movement:
-    """What a move did: the ledger row and the quantities either side of it."""
-
-    movement: StockMovement
-    before: int
-    after: int
+__all__ = [
+    "RECORDED_MOVES_MAX",
+    "InsufficientStock",
+    "InvalidMovement",
+    "Movement",
+    "PlannedMove",
+    "merge_stock_items",
+    "move_stock",
+    "move_stock_batch",
+    "move_stock_many",
+    "set_quantity",
+]
 
 
 def move_stock(
@@ -251,14 +243,6 @@ def merge_stock_items(*, duplicate, survivor, actor: User | None = None) -> int:
     return moved
 
 
-@dataclass(frozen=True)
-class PlannedMove:
-    """One move of a batch: `delta` units (negative to take) of `item`."""
-
-    item: StockItem
-    delta: int
-
-
 # Moves whose events are written in the moves' own statement (a checkout's few lines). Each
 # event's condition is checked against every moved row, so that statement grows with the
 # square of the batch: an import's thousand-row batches are cheaper with one UPDATE, one
@@ -312,10 +296,10 @@ def move_stock_many(
         if distinct and connection.vendor == "postgresql" and len(moves) <= RECORDED_MOVES_MAX:
             # The events join the moves' statement: the hot rows' locks are then held by
             # that one statement and the commit (and whatever the caller writes after).
-            applied, event_ids = _apply_recorded(alias, moves, ledger, events=events)
+            applied, event_ids = apply_recorded(alias, moves, ledger, events=events)
         else:
             if distinct and _returns_from_update(connection):
-                applied = _apply_deltas(alias, moves)
+                applied = apply_deltas(alias, moves)
             else:
                 applied = [(move, *_apply_one(alias, move)) for move in moves]
             for (_, after, _), movement in zip(applied, ledger, strict=True):
@@ -359,7 +343,7 @@ def move_stock_batch(
     reference = reference[:120]
     actor_id = actor.pk if actor is not None else None
     with transaction.atomic(using=alias):
-        applied = _apply_deltas(alias, moves)
+        applied = apply_deltas(alias, moves)
         ids = insert_values(
             StockMovement,
             ("item_id", "delta", "quantity_after", "reason", "reference", "actor_id"),
@@ -384,163 +368,8 @@ def move_stock_batch(
     return len(ids)
 
 
-def _short_of(alias: str, move: PlannedMove, *more: PlannedMove) -> InsufficientStock:
-    """The refusal of `move` (and of `more` moves that fell short with it: then all are
-    listed in `short`), with what is left of each item."""
-    short = (move, *more)
-    left = dict(
-        StockItem.objects.using(alias)
-        .filter(pk__in=[one.item.pk for one in short])
-        .values_list("pk", "quantity")
-    )
-    listed = [
-        {"item_id": one.item.pk, "available": left.get(one.item.pk), "requested": -one.delta}
-        for one in short
-    ]
-    return InsufficientStock(
-        f"{-move.delta} requested, {left.get(move.item.pk)} left",
-        extra={**listed[0], "short": listed} if more else listed[0],
-    )
-
-
 def _apply_one(alias: str, move: PlannedMove) -> tuple[int, int]:
     result = _apply_delta(alias, move.item.pk, move.delta)
     if result is None:
-        raise _short_of(alias, move)
+        raise short_of(alias, move)
     return result
-
-
-def _delta_chunks(
-    moves: list[PlannedMove], updated_at: object
-) -> Iterator[tuple[str, list[object]]]:
-    """The moves as `(item id, delta)` VALUES rows, 500 to a statement so its parameters
-    stay well inside every driver's limit: (the rows' SQL, updated_at then their values)."""
-    for start in range(0, len(moves), 500):
-        chunk = moves[start : start + 500]
-        values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS INTEGER))"] * len(chunk))
-        params: list[object] = [updated_at]
-        for move in chunk:
-            params += [move.item.pk, move.delta]
-        yield values, params
-
-
-_MOVED = "moved JOIN ledger ON ledger.item_id = moved.item_id"
-_BEFORE = "(moved.q_after - moved.delta)"
-
-
-def _statement_changes(item: StockItem, *, delta: int, reason: str) -> list[StatementEvent]:
-    """`_changes` of a move of `item` as rows `_apply_recorded`'s statement writes: the same
-    events under the same conditions, written only where they hold. `_changes` stays the
-    account of what was written (the messages are built from it after the statement)."""
-    store_topic = f"store:{item.store_id}"
-    product_topic = f"product:{item.product_id}"
-    base = {"store_id": item.store_id, "product_id": item.product_id, "item_id": item.pk}
-    price = str(item.selling_price) if item.selling_price is not None else None
-    moved = {"source": _MOVED, "params": (item.pk,)}
-    return [
-        StatementEvent(
-            event=NewEvent(
-                type="stock.changed",
-                payload={**base, "delta": delta, "reason": reason},
-                topics=[store_topic],
-            ),
-            late=(("quantity", "moved.q_after"), ("movement_id", "ledger.id")),
-            where="moved.item_id = %s",
-            **moved,
-        ),
-        StatementEvent(
-            event=NewEvent(
-                type="stock.back_in_stock",
-                payload={**base, "in_stock": True, "price": price},
-                topics=[store_topic, product_topic],
-            ),
-            where=f"moved.item_id = %s AND {_BEFORE} <= 0 AND moved.q_after > 0",
-            **moved,
-        ),
-        StatementEvent(
-            event=NewEvent(
-                type="stock.out_of_stock",
-                payload={**base, "in_stock": False, "price": price},
-                topics=[store_topic, product_topic],
-            ),
-            where=f"moved.item_id = %s AND moved.q_after <= 0 AND {_BEFORE} > 0",
-            **moved,
-        ),
-        StatementEvent(
-            event=NewEvent(type="stock.low", payload=base, topics=[store_topic]),
-            late=(("quantity", "moved.q_after"), ("reorder_level", "moved.q_level")),
-            where=(
-                f"moved.item_id = %s AND moved.q_after <= moved.q_level "
-                f"AND moved.q_level < {_BEFORE}"
-            ),
-            **moved,
-        ),
-    ]
-
-
-def _apply_recorded(
-    alias: str,
-    moves: list[PlannedMove],
-    ledger: list[StockMovement],
-    *,
-    events: Sequence[NewEvent] = (),
-) -> tuple[list[tuple[PlannedMove, int, int]], list[int]]:
-    """`_apply_deltas`, the INSERT of `ledger` (one unsaved row per move, in order) and the
-    moves' events (the caller's `events` first, then `_changes` of each move) as one
-    statement per chunk on PostgreSQL; fills in the rows' quantity after, id and time.
-    Returns what `_apply_deltas` does and the written events' ids. Raises like
-    `_apply_deltas` (the caller's transaction then undoes the rows written)."""
-    connection = connections[alias]
-    now = timezone.now()
-    updated_at = StockItem._meta.get_field("updated_at").get_db_prep_value(now, connection)
-    created_at = StockMovement._meta.get_field("created_at").get_db_prep_value(now, connection)
-    first = ledger[0]
-    tail = [first.reason, first.reference, first.actor_id, created_at]
-    applied: dict[int, tuple[int, int, int]] = {}
-    event_ids: list[int] = []
-    own = [StatementEvent(event=event) for event in events]
-    for start, (values, params) in zip(
-        range(0, len(moves), 500), _delta_chunks(moves, updated_at), strict=True
-    ):
-        planned = own if start == 0 else []
-        for move in moves[start : start + 500]:
-            planned += _statement_changes(move.item, delta=move.delta, reason=first.reason)
-        events_sql, events_params = event_ctes(connection, planned, name="ev", created_at=now)
-        sql = recorded_deltas_with_events(connection, events_sql) % {"values": values}
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params + tail + events_params)
-            for pk, after, level, row in cursor.fetchall():
-                if pk is None:
-                    event_ids.append(row)
-                else:
-                    applied[pk] = (after, level, row)
-    short = [move for move in moves if move.item.pk not in applied]
-    if short:
-        raise _short_of(alias, *short)
-    for move, movement in zip(moves, ledger, strict=True):
-        after, _, row = applied[move.item.pk]
-        movement.pk, movement.quantity_after, movement.created_at = row, after, now
-        movement._state.adding, movement._state.db = False, alias
-    return [(move, *applied[move.item.pk][:2]) for move in moves], event_ids
-
-
-def _apply_deltas(alias: str, moves: list[PlannedMove]) -> list[tuple[PlannedMove, int, int]]:
-    """Apply moves of distinct items with one conditional UPDATE over all of them.
-
-    The condition is the one `move_stock` keeps, checked row by row by the database: an item
-    whose take does not fit is left alone, and its absence from what the statement returns
-    raises InsufficientStock (undoing the caller's transaction, so the batch is all or
-    nothing).
-    """
-    connection = connections[alias]
-    now = timezone.now()
-    updated_at = StockItem._meta.get_field("updated_at").get_db_prep_value(now, connection)
-    applied: dict[int, tuple[int, int]] = {}
-    for values, params in _delta_chunks(moves, updated_at):
-        with connection.cursor() as cursor:
-            cursor.execute(deltas_statement(connection) % {"values": values}, params)
-            applied.update((pk, (after, level)) for pk, after, level in cursor.fetchall())
-    short = [move for move in moves if move.item.pk not in applied]
-    if short:
-        raise _short_of(alias, *short)
-    return [(move, *applied[move.item.pk]) for move in moves]

@@ -47,8 +47,8 @@ _DELTAS_STATEMENTS: dict[str, str] = {}
 
 
 def deltas_statement(connection: BaseDatabaseWrapper) -> str:
-    """The UPDATE ... FROM (VALUES ...) of `stock._apply_deltas`, with `%(values)s` left for the
-    rows; built once per vendor from StockItem's metadata. Parameters: updated_at, then
+    """The UPDATE ... FROM (VALUES ...) of `batch_moves.apply_deltas`, with `%(values)s` left
+    for the rows; built once per vendor from StockItem's metadata. Parameters: updated_at, then
     (pk, delta) per row."""
     sql = _DELTAS_STATEMENTS.get(connection.vendor)
     if sql is None:
