@@ -100,6 +100,20 @@ def _fresh_redis():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_stale_tasks(request):
+    """Empty the RQ queues before a test that starts real workers: the tasks earlier tests
+    queued name rows that are gone, and a backlog of them held a test's own job back past
+    its timeout."""
+    if request.node.get_closest_marker("multiprocess") and os.environ.get("REDIS_URL"):
+        import django_rq
+        from django.conf import settings
+
+        for name in getattr(settings, "RQ_QUEUES", {}):
+            django_rq.get_queue(name).empty()
+    yield
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Views the last test left in this process's buffer would be written at exit, after the
     test database is gone; drop them instead."""
