@@ -179,6 +179,13 @@ if REDIS_URL:
         }
         for name in TASK_QUEUES
     }
+    # Tasks run in the worker's process; TASK_WORKER_FORK=1 forks a child per task instead
+    # (see shelfwatch.ops.task_worker).
+    RQ = {
+        "WORKER_CLASS": "rq.Worker"
+        if env_bool("TASK_WORKER_FORK")
+        else "shelfwatch.ops.task_worker.InProcessWorker"
+    }
 else:
     CACHES = {
         "default": {
