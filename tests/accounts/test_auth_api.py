@@ -238,3 +238,36 @@ def test_a_verified_token_stops_working_when_it_expires(anon, make_user, setting
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     with pytest.raises(tokens.TokenError):
         tokens.decode_access_token(tampered)
+
+
+def test_changing_the_password_on_the_page_ends_every_api_login(client, anon, make_user):
+    user = make_user("customer@example.com")
+    laptop = login(anon).json()
+    phone = login(anon).json()
+    client.force_login(user)
+    changed = client.post(
+        "/password/change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-long-passphrase-77",
+            "new_password2": "a-new-long-passphrase-77",
+        },
+    )
+    assert changed.status_code == 302
+    for tokens in (laptop, phone):
+        refused = anon.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]})
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "invalid_refresh_token"
+    again = login(anon, password="a-new-long-passphrase-77").json()
+    assert anon.post("/api/v1/auth/refresh", {"refresh": again["refresh"]}).status_code == 200
+
+
+def test_a_password_reset_ends_every_api_login_of_that_user_only(anon, make_user):
+    user = make_user("customer@example.com")
+    make_user("other@example.com")
+    victim = login(anon).json()
+    bystander = login(anon, "other@example.com").json()
+    user.set_password("a-new-long-passphrase-77")  # what the reset and the CLI do
+    user.save()
+    assert anon.post("/api/v1/auth/refresh", {"refresh": victim["refresh"]}).status_code == 401
+    assert anon.post("/api/v1/auth/refresh", {"refresh": bystander["refresh"]}).status_code == 200

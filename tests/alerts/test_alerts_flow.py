@@ -228,3 +228,23 @@ def test_one_event_fans_out_to_many_subscriptions_in_one_statement(
         assert notifications_for_event(event) == 300
     assert notifications_for_event(event) == 0  # again: nothing new
     assert Subscription.objects.filter(last_episode=1, quiet_until__isnull=False).count() == 300
+
+
+@pytest.mark.parametrize("percent", ["0.001", "99.999"])
+def test_a_drop_percent_with_a_third_decimal_place_is_refused_not_rounded(client, watched, percent):
+    from tests.conftest import Caller
+
+    contact, token = subscribe_by_api(client, watched)
+    answer = Caller(client).post(
+        "/api/v1/subscriptions",
+        {
+            "contact_id": contact.pk,
+            "contact_token": token,
+            "item_id": watched.pk,
+            "kind": "price_drop",
+            "min_drop_percent": percent,
+        },
+    )
+    assert answer.status_code == 422, answer.json()
+    assert answer.json()["code"] == "min_drop_percent_out_of_range"
+    assert not Subscription.objects.filter(kind="price_drop").exists()

@@ -119,3 +119,44 @@ def test_manage_link_request_answers_the_same_for_unknown_addresses(client, subs
     for _ in range(5):
         client.post("/alerts/manage-link/", {"channel": "email", "address": "asha@example.com"})
     assert Notification.objects.filter(template="manage_link").count() == 3  # per hour
+
+
+@pytest.mark.parametrize("subscription_field", ["abc", "-1", "\u0661", "99999999999999999999999"])
+def test_manage_page_answers_404_for_a_subscription_field_that_is_no_key(
+    client, subscription, subscription_field
+):
+    response = client.post(
+        f"/alerts/manage/{manage_token(subscription.contact)}/",
+        {"subscription": subscription_field, "action": "pause"},
+    )
+    assert response.status_code == 404
+    subscription.refresh_from_db()
+    assert subscription.is_active
+
+
+@pytest.mark.parametrize("price", ["NaN", "sNaN", "Infinity", "1e30", "0.001", "-5", "abc"])
+def test_manage_page_refuses_a_target_price_the_column_cannot_hold(client, subscription, price):
+    subscription.kind = "price_below"
+    subscription.target_price = 250
+    subscription.save()
+    url = f"/alerts/manage/{manage_token(subscription.contact)}/"
+    response = client.post(
+        url, {"subscription": subscription.pk, "action": "target", "target_price": price}
+    )
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.target_price == 250
+    page = client.get(url)  # the row still reads, and the page says what was wrong
+    assert page.status_code == 200 and "Type the price you would pay" in page.content.decode()
+
+
+def test_manage_page_changes_a_target_price(client, subscription):
+    subscription.kind = "price_below"
+    subscription.target_price = 250
+    subscription.save()
+    client.post(
+        f"/alerts/manage/{manage_token(subscription.contact)}/",
+        {"subscription": subscription.pk, "action": "target", "target_price": " 199.50 "},
+    )
+    subscription.refresh_from_db()
+    assert str(subscription.target_price) == "199.50"

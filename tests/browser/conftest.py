@@ -96,7 +96,8 @@ def open_page(browser, live_server, transactional_db, request) -> Iterator[Calla
     context of its own, pointed at the live server (so `page.goto("/login/")` works) or at
     `base_url` (a real `shelfwatch front`, see `front_server`).
 
-    Any uncaught JavaScript error on such a page fails the test. With BROWSER_SCREENSHOTS
+    Any uncaught JavaScript error on such a page, or anything its Content-Security-Policy
+    blocks, fails the test. With BROWSER_SCREENSHOTS
     set to a directory, every page is saved there as a PNG when the test ends.
     """
     contexts = []
@@ -114,6 +115,15 @@ def open_page(browser, live_server, transactional_db, request) -> Iterator[Calla
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        # A script or handler the Content-Security-Policy blocks only logs to the console.
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         return page
 
     yield open_

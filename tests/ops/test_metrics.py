@@ -65,6 +65,23 @@ def test_without_a_token_only_loopback_may_scrape(client, settings):
     assert refused.json()["code"] == "forbidden"
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+        {"HTTP_FORWARDED": "for=203.0.113.9"},
+        {"HTTP_X_REAL_IP": "203.0.113.9"},
+    ],
+)
+def test_without_a_token_a_visitor_forwarded_by_a_local_proxy_may_not_scrape(
+    client, settings, header
+):
+    # deploy/nginx.conf runs on the same machine: its requests come from 127.0.0.1.
+    settings.METRICS_TOKEN = ""
+    refused = client.get("/metrics", REMOTE_ADDR="127.0.0.1", **header)
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+
+
 def test_with_a_token_every_scrape_needs_it(client, settings):
     settings.METRICS_TOKEN = "scrape-token-0123456789"
     missing = client.get("/metrics")

@@ -160,6 +160,7 @@ def test_change_password_needs_the_old_one(client, make_user):
         ("/login/", {"username": "ava@example.com", "password": "nope"}),
         ("/signup/", {"email": "x@example.com", "password": "123"}),
         ("/password/reset/", {"email": "ava@example.com"}),
+        ("/admin/login/", {"username": "ava@example.com", "password": "nope"}),
     ],
 )
 def test_account_forms_are_limited_per_ip_like_the_api(client, settings, make_user, path, data):

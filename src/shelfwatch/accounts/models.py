@@ -64,6 +64,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def save(self, *args, **kwargs) -> None:
+        """Save; when the password was set (a change, a reset, the admin, the CLI), every
+        refresh token of the user is revoked, so whoever held one (or the old password)
+        must log in again: other page sessions end by Django's session hash already."""
+        password_set = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_set:
+            RefreshToken.objects.filter(user=self, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+
     @property
     def is_platform_admin(self) -> bool:
         """True for an active superuser."""

@@ -56,6 +56,27 @@ def claim_contact(contact: Contact, user: User | None) -> None:
         contact.save(update_fields=["user"])
 
 
+def _storable(value: Decimal | None, *, field: str) -> Decimal | None:
+    """`value` when the `field` column holds it exactly, else InvalidSubscription: a value
+    the column cannot hold (NaN, 1e30, a third decimal place) would be stored rounded, or
+    stored by SQLite as it is and then break every read of the row."""
+    if value is None:
+        return None
+    column = Subscription._meta.get_field(field)
+    whole_digits = column.max_digits - column.decimal_places
+    if (
+        not value.is_finite()
+        or value.as_tuple().exponent < -column.decimal_places
+        or abs(value) >= Decimal(10) ** whole_digits
+    ):
+        raise InvalidSubscription(
+            f"{field} has at most {whole_digits} digits before the point and "
+            f"{column.decimal_places} after it",
+            code=f"{field}_out_of_range",
+        )
+    return value
+
+
 def _cooldown(minutes: int | None) -> timedelta:
     if minutes is None:
         return timedelta(hours=1)
@@ -81,6 +102,8 @@ def subscribe(
         raise InvalidSubscription(
             f"kind is one of {', '.join(SubscriptionKind.values)}", code="unknown_kind"
         )
+    target_price = _storable(target_price, field="target_price")
+    min_drop_percent = _storable(min_drop_percent, field="min_drop_percent")
     if kind == SubscriptionKind.PRICE_BELOW and (target_price is None or target_price <= 0):
         raise InvalidSubscription(
             "price_below needs a positive target_price", code="target_price_required"

@@ -8,8 +8,10 @@ links, so they work from any mail client or phone without an account.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from shelfwatch.alerts.addresses import InvalidAddress, normalize_address
 from shelfwatch.alerts.links import subscription_from_unsubscribe_token, unsubscribe_token
 from shelfwatch.alerts.models import Subscription
-from shelfwatch.alerts.subscriptions import resume, subscribe, unsubscribe
+from shelfwatch.alerts.subscriptions import InvalidSubscription, resume, subscribe, unsubscribe
 from shelfwatch.alerts.verification import mark_verified
 from shelfwatch.notify.contacts import stop_contact
 from shelfwatch.notify.links import (
@@ -39,6 +41,7 @@ from shelfwatch.watch.models import Source, WatchedItem
 
 ITEMS_SHOWN = 300
 MANAGE_LINKS_PER_HOUR = 3
+MAX_KEY = 2**63 - 1
 
 
 def subscribe_words() -> dict[str, str]:
@@ -183,7 +186,13 @@ def _apply_manage_action(request: HttpRequest, contact: Contact) -> None:
     if action == "stop_all":
         stop_contact(contact=contact)
         return
-    subscription = contact.subscriptions.filter(pk=request.POST.get("subscription", 0)).first()
+    wanted = request.POST.get("subscription", "")
+    # A form field is text: anything but a key-sized number is no subscription (not a 500).
+    subscription = (
+        contact.subscriptions.filter(pk=int(wanted)).first()
+        if wanted.isascii() and wanted.isdigit() and int(wanted) <= MAX_KEY
+        else None
+    )
     if subscription is None:
         raise Http404("no such subscription")
     if action == "pause":
@@ -194,20 +203,21 @@ def _apply_manage_action(request: HttpRequest, contact: Contact) -> None:
     elif action == "delete":
         subscription.delete()
     elif action == "target":
-        from decimal import Decimal, InvalidOperation
-
         try:
-            price = Decimal(request.POST.get("target_price", ""))
+            price = Decimal(request.POST.get("target_price", "").strip()[:40])
         except InvalidOperation:
-            return
-        subscribe(
-            contact=contact,
-            item=subscription.item,
-            kind=subscription.kind,
-            target_price=price,
-            min_drop_percent=subscription.min_drop_percent,
-            cooldown_minutes=int(subscription.cooldown.total_seconds() // 60),
-        )
+            price = Decimal("NaN")  # refused below, with the same message
+        try:
+            subscribe(
+                contact=contact,
+                item=subscription.item,
+                kind=subscription.kind,
+                target_price=price,
+                min_drop_percent=subscription.min_drop_percent,
+                cooldown_minutes=int(subscription.cooldown.total_seconds() // 60),
+            )
+        except InvalidSubscription:
+            messages.error(request, _("Type the price you would pay, such as 250."))
 
 
 @require_http_methods(["POST"])

@@ -97,6 +97,7 @@ MIDDLEWARE = [  # shelfwatch/ops/checks.py runs Django's CSRF and session checks
     "shelfwatch.ops.middleware.PageAuthenticationMiddleware",
     "shelfwatch.ops.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "shelfwatch.ops.middleware.ContentSecurityPolicyMiddleware",
     # Innermost: it sees the resolved URL and the final status of product reads.
     "shelfwatch.analytics.middleware.VisitMiddleware",
 ]
@@ -281,6 +282,18 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Sent with every page (ops.middleware.ContentSecurityPolicyMiddleware); empty sends none.
+# Scripts only from our own files, plus the two one-line handlers the pages use
+# (`this.form.submit()` on the store and language pickers, `location.reload()` offline),
+# allowed by their hashes, so text that slipped past escaping still could not run.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; "
+    "script-src 'self' 'unsafe-hashes' 'sha256-osjxnKEPL/pQJbFk1dKsF7PYFmTyMWGmVSiL9inhxJY=' "
+    "'sha256-9gOBGqEQINNDuds+tkXbNzih6klbz+KeCyxEj4KRLeM='; "
+    "style-src 'self' 'unsafe-inline'; img-src * data: blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
+)
 
 # --- email ----------------------------------------------------------------------------------
 

@@ -119,10 +119,19 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+# Headers a reverse proxy adds. A proxy on the same machine (deploy/nginx.conf) connects
+# from 127.0.0.1, so without this check every visitor it forwards would count as loopback.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def _forwarded(request: HttpRequest) -> bool:
+    return any(header in request.META for header in FORWARDING_HEADERS)
+
+
 @require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition. With METRICS_TOKEN: `Authorization: Bearer <token>` required;
-    without it, only loopback clients may scrape."""
+    without it, only loopback clients that came through no proxy may scrape."""
     token = settings.METRICS_TOKEN
     if token:
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
@@ -138,7 +147,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
             return problem_response(
                 request, status=403, code="forbidden", detail="Wrong metrics token."
             )
-    elif not _is_loopback(request.META.get("REMOTE_ADDR", "")):
+    elif not _is_loopback(request.META.get("REMOTE_ADDR", "")) or _forwarded(request):
         return problem_response(
             request,
             status=403,

@@ -7,6 +7,7 @@ class WebConfig(AppConfig):
     verbose_name = "Pages"
 
     def ready(self) -> None:
-        from shelfwatch.web.admin_front import brand_admin_site
+        from shelfwatch.web.admin_front import brand_admin_site, throttle_admin_login
 
         brand_admin_site()
+        throttle_admin_login()
