@@ -183,10 +183,19 @@ def augmented_pairs(
 ) -> list[Pair]:
     """For each matched pair one pair of another product and one of the same product
     written another way, each change drawn at random (fixed seed) among `kinds`."""
+    return augmented_with_sources(pairs, seed=seed, kinds=kinds)[0]
+
+
+def augmented_with_sources(
+    pairs: list[Pair], *, seed: int = 7, kinds: tuple[str, ...] = KINDS
+) -> tuple[list[Pair], list[int]]:
+    """`augmented_pairs` and, for each pair written, the index in `pairs` of the pair it
+    was written from (so that cross-validation keeps both in one fold)."""
     rng = random.Random(seed)
     writer = _Writer(rng, _plain_words(pairs))
     out: list[Pair] = []
-    for a, b, label in pairs:
+    sources: list[int] = []
+    for index, (a, b, label) in enumerate(pairs):
         if not label:
             continue
         for group in (_DIFFERENT, _SAME):
@@ -196,5 +205,6 @@ def augmented_pairs(
                 made = getattr(writer, kind)(x, y)
                 if made is not None:
                     out.append(made)
+                    sources.append(index)
                     break
-    return out
+    return out, sources

@@ -137,7 +137,9 @@ def _word_overlap(wa: dict[str, float], wb: dict[str, float]) -> tuple[float, fl
     nb = sum(w * w for w in wb.values())
     if not na or not nb:
         return 0.0, 0.0, 0.0
-    common = wa.keys() & wb.keys()
+    # In a's word order, not a set's: a sum in hash order differs in its last bits from one
+    # process to the next, and so would the model fitted on it.
+    common = {t: None for t in wa if t in wb}
     dot = sum(wa[t] * wb[t] for t in common)
     got_a = sum(wa[t] ** 2 for t in common)
     got_b = sum(wb[t] ** 2 for t in common)

@@ -354,7 +354,7 @@ def name_similarity(a: PreparedRecord, b: PreparedRecord) -> tuple[float, float,
     b_w, b_norm = _without_brand(b, a)
     if not a_norm or not b_norm:
         return 0.0, 0.0, 0.0
-    common = a_w.keys() & b_w.keys()
+    common = {t: None for t in a_w if t in b_w}  # in word order, so sums repeat to the bit
     dot = sum(a_w[t] * b_w[t] for t in common)
     a_left = sum(w * w for t, w in a_w.items() if t not in common)
     b_left = sum(w * w for t, w in b_w.items() if t not in common)
