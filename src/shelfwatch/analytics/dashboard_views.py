@@ -20,10 +20,7 @@ from django.utils.translation import gettext as _
 from shelfwatch.accounts.authentication import page_principal
 from shelfwatch.analytics import dashboard as board
 from shelfwatch.errors import Invalid, NotAllowed, NotFound
-
-# Spreadsheet programs run a cell that starts with one of these as a formula; search words
-# and product names are typed by other people, so such cells get a leading apostrophe.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from shelfwatch.spreadsheet_cells import inert_cell
 
 
 def range_message(error: Invalid) -> str:
@@ -96,11 +93,5 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows([_safe(value) for value in row] for row in rows)
+    writer.writerows([inert_cell(value) for value in row] for row in rows)
     return response
-
-
-def _safe(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value

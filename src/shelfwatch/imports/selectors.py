@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from shelfwatch.errors import NotFound
 from shelfwatch.imports.models import ImportJob, ImportRow, RowStatus
 from shelfwatch.inventory.models import Store
+from shelfwatch.spreadsheet_cells import inert_cell
 
 ERROR_STATUSES = (RowStatus.FAILED, RowStatus.SKIPPED)
 
@@ -39,10 +40,11 @@ def job_rows(job: ImportJob, *, status: str | None = None) -> QuerySet[ImportRow
 
 def error_lines(job: ImportJob, *, chunk: int = 1000) -> Iterator[str]:
     """The errors file: the header and the original values of every failed or skipped
-    row, plus `line` and `error` columns, as CSV text in pieces."""
+    row, plus `line` and `error` columns, as CSV text in pieces; a cell a spreadsheet
+    would run as a formula is made inert (`inert_cell`)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*job.header, "line", "error"])
+    writer.writerow([inert_cell(cell) for cell in [*job.header, "line", "error"]])
     last = 0
     while True:
         rows = list(
@@ -53,9 +55,8 @@ def error_lines(job: ImportJob, *, chunk: int = 1000) -> Iterator[str]:
         )
         for line, column, message, values in rows:
             where = f"{column}: " if column else ""
-            writer.writerow(
-                [*values, *[""] * (len(job.header) - len(values)), line, where + message]
-            )
+            cells = [*values, *[""] * (len(job.header) - len(values)), line, where + message]
+            writer.writerow([inert_cell(cell) for cell in cells])
         yield out.getvalue()
         out.seek(0)
         out.truncate()
