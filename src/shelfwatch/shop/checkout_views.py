@@ -30,6 +30,9 @@ from shelfwatch.shop.views import page_owner, shop_context
 
 MAX_NOTE = 500
 
+# The largest id a database key holds (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
 
 def _int(raw: str | None, default: int = 0) -> int | None:
     """A form's whole number: `default` when blank, None when not a plain number."""
@@ -215,6 +218,9 @@ def _place(request: HttpRequest, owner, form: dict, store_id: int):
 def checkout_page(request: HttpRequest, store_id: int) -> HttpResponse:
     """GET: the order summary and form (with a fresh Idempotency-Key); POST: place the
     order, or with `preview` only re-price it (fulfilment, points) without placing."""
+    if store_id > MAX_ID:
+        # Names no store, and the database could not even be asked about it.
+        raise Http404("no such store")
     owner = page_owner(request)
     form = _checkout_form(request)
     settings = shop_settings_for(store_id)
