@@ -16,7 +16,11 @@ from shelfwatch.shop.models import FlashSale
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ADD_BUDGET = 10
+
+def _add_budget() -> int:
+    """8 on PostgreSQL, where the hold's reservation, its cart line and the customer's
+    count are one statement (data-modifying WITH); SQLite writes them one by one."""
+    return 8 if connection.vendor == "postgresql" else 10
 
 
 def _checkout_budget() -> int:
@@ -72,7 +76,7 @@ def test_adding_a_flash_sale_unit_stays_within_its_statement_budget(rush):
     assert added.status_code == 201, added.content
     assert added.json()["stores"][0]["lines"][0]["price_kind"] == "sale"
     statements = _statements(queries)
-    assert len(statements) <= ADD_BUDGET, _report("add to cart", statements)
+    assert len(statements) <= _add_budget(), _report("add to cart", statements)
     _report("add to cart", statements)
 
 

@@ -460,6 +460,9 @@ SCHEDULER_TICK_SECONDS = float(env_str("SCHEDULER_TICK_SECONDS", "5"))
 # on them wait in one first-come queue for the worker's threads, so every client is served
 # in turn; beyond this, new connections wait in the listen backlog.
 WEB_MAX_CONNECTIONS = env_int("WEB_MAX_CONNECTIONS", 1024)
+# A web worker answers every Nth response with `Connection: close` (0: never), so that
+# keep-alive connections do not stay piled on the worker that accepted a burst of them.
+WEB_REQUESTS_PER_CONNECTION = env_int("WEB_REQUESTS_PER_CONNECTION", 10)
 # Open streams one stream process (and the front) serves; the next client is answered 503
 # with Retry-After at once.
 STREAM_MAX_CLIENTS = env_int("STREAM_MAX_CLIENTS", 10_000)

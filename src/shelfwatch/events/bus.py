@@ -55,6 +55,16 @@ def _sync_client() -> redis.Redis:
         return _client
 
 
+def same_server(client: redis.Redis) -> bool:
+    """Whether `client` talks to the bus's Redis server, so the bus messages can ride in
+    its pipelines (pub/sub ignores the database number)."""
+    mine, theirs = _sync_client().connection_pool, client.connection_pool
+    keys = ("host", "port", "path", "username", "password")
+    return mine.connection_class is theirs.connection_class and all(
+        mine.connection_kwargs.get(key) == theirs.connection_kwargs.get(key) for key in keys
+    )
+
+
 def publish(messages: Sequence[EventMessage]) -> bool:
     """Publish committed events; False when Redis failed (stream processes catch up later).
 

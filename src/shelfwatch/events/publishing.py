@@ -27,7 +27,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from shelfwatch.events import bus
+from shelfwatch.events import bus, sending
 from shelfwatch.events.messages import EventMessage
 from shelfwatch.events.models import Event, EventTopic
 from shelfwatch.events.topics import validate_event_topics
@@ -102,14 +102,16 @@ class _Batch:
         messages = self._surviving_messages()
         if not messages:
             return
+        if self.outbox_row is None:
+            # The bus and the dispatch task together (one round trip on RQ); never raises.
+            sending.send_committed(messages)
+            return
         try:
             bus.publish(messages)
         except Exception:
             # Committed already: a failure here must not reach the caller, and the stream
             # processes' table catch-up delivers what was not published.
             logger.exception("publishing events %s failed", [m.id for m in messages])
-        if self.outbox_row is None:
-            _enqueue_dispatch([message.id for message in messages])
 
     def _surviving_messages(self) -> list[EventMessage]:
         # SQLite hands a rolled-back id out again, so when two entries share an id the
@@ -173,16 +175,6 @@ def _write_outbox_row(batch: _Batch, event_ids: list[int]) -> None:
             row.args_kwargs = args_kwargs
             return
     batch.outbox_row = dispatch_events.enqueue(event_ids).db_result
-
-
-def _enqueue_dispatch(event_ids: list[int]) -> None:
-    from shelfwatch.events.tasks import dispatch_events
-
-    try:
-        dispatch_events.enqueue(event_ids)
-    except Exception:
-        # The rows are committed; the sweeper dispatches them after EVENTS_SWEEP_AFTER.
-        logger.exception("could not enqueue dispatch of events %s; the sweeper will", event_ids)
 
 
 def _normalized_payload(payload: dict[str, Any]) -> dict[str, Any]:

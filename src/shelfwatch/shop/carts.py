@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,7 +17,7 @@ from shelfwatch.accounts.models import User
 from shelfwatch.compiled_reads import CompiledRead
 from shelfwatch.errors import Invalid, Malformed, NotFound, NotSignedIn
 from shelfwatch.inventory.models import StockItem
-from shelfwatch.shop import flash_sales
+from shelfwatch.shop import flash_sales, hold_rows
 from shelfwatch.shop.cart_pricing import (  # noqa: F401 (where callers find them)
     PricedLine,
     StoreCart,
@@ -183,18 +182,19 @@ def add_to_cart(
                 quantity=total,
                 expires_by=line.reservation.expires_at if live else None,
                 hold_for_minutes=settings.reservation_hold_minutes,
+                write=False,
             )
-            if decision.state == "started":
+            if decision.state == "planned":
                 # Saved before the units are counted: from then on the hot sale row is
                 # locked, so as little as possible comes after it.
-                line = _save_line(
+                line, decision = hold_rows.write_hold(
+                    planned=decision,
                     cart=cart,
                     line=line,
                     store_id=store_id,
                     product_id=product_id,
                     quantity=total,
                     unit_price=sale.sale_price,
-                    reservation=decision.reservation,
                 )
                 decision = flash_sales.take_units(
                     started=decision, may_release_expired=not released
@@ -206,7 +206,7 @@ def add_to_cart(
                 refused_hold = decision.reservation
             # Raises (undoing everything) unless the line may sell at the regular price.
             note = _fallback(decision, live)
-        saved = _save_line(
+        saved = hold_rows.save_line(
             cart=cart,
             line=line,
             store_id=store_id,
@@ -267,31 +267,6 @@ def _remember_cart(
     line.store, line.product = item.store, item.product  # the same rows: no look-up
     line.known_items = {(item.store_id, item.product_id): item}
     line.known_settings = {item.store_id: settings}
-
-
-def _save_line(
-    *,
-    cart: Cart,
-    line: CartLine | None,
-    store_id: int,
-    product_id: int,
-    quantity: int,
-    unit_price: Decimal,
-    reservation: Reservation | None,
-) -> CartLine:
-    if line is None:
-        return CartLine.objects.create(
-            cart=cart,
-            store_id=store_id,
-            product_id=product_id,
-            quantity=quantity,
-            unit_price=unit_price,
-            reservation=reservation,
-        )
-    line.quantity, line.unit_price, line.reservation = quantity, unit_price, reservation
-    line.save(update_fields=["quantity", "unit_price", "reservation"])
-    line.cart = cart  # the caller prices the cart next: no look-up
-    return line
 
 
 def _fallback(decision: flash_sales.HoldDecision, live: bool) -> str:

@@ -135,9 +135,12 @@ def _dropped_hold_expiry(sale: FlashSale, user: User, now: datetime) -> datetime
 
 @dataclass(frozen=True)
 class HoldDecision:
-    """What asking to hold units of a sale came to: "started" (the reservation row is
-    written, its units not counted yet: see `take_units`), "reserved" or "refused"; a
-    refusal says why (`reason` "not_active", "limit" or "sold_out") and what to tell."""
+    """What asking to hold units of a sale came to: "planned" (the reservation is made but
+    not written), "started" (the reservation row is written, its units not counted yet:
+    see `take_units`), "reserved" or "refused"; a refusal says why (`reason` "not_active",
+    "limit" or "sold_out") and what to tell. `counted` says whether the statement that
+    wrote a started hold also counted its units against the customer's limit (None: it
+    did not try)."""
 
     sale: FlashSale
     user: User
@@ -148,6 +151,7 @@ class HoldDecision:
     detail: str = ""
     limit: int | None = None
     units_left: int | None = None
+    counted: bool | None = None
 
     @property
     def reserved(self) -> bool:
@@ -174,6 +178,7 @@ def start_hold(
     quantity: int,
     expires_by: datetime | None = None,
     hold_for_minutes: int | None = None,
+    write: bool = True,
 ) -> HoldDecision:
     """Write the reservation row of a hold of `quantity` units of `sale` for `user`, if the
     sale runs and the quantity is within the per-customer limit (else refused, writing
@@ -183,7 +188,9 @@ def start_hold(
     hold that replaces a live one keeps its expiry), and never past a hold of theirs on
     this sale that they dropped before it ran out, so removing a line and adding it again
     does not start the clock afresh. `hold_for_minutes` is the store's hold time when the
-    caller has its settings at hand (else they are read).
+    caller has its settings at hand (else they are read). With `write=False` the
+    reservation is left unsaved ("planned"), for a caller that writes it along with rows
+    of its own.
     """
     now = timezone.now()
     if not sale.is_active(now):
@@ -207,9 +214,12 @@ def start_hold(
         )
         if when is not None and when > now
     )
-    reservation = Reservation.objects.create(
+    reservation = Reservation(
         sale=sale, user=user, quantity=quantity, expires_at=expires_at, created_at=now
     )
+    if not write:
+        return HoldDecision(sale, user, quantity, "planned", reservation=reservation)
+    reservation.save(force_insert=True)
     return HoldDecision(sale, user, quantity, "started", reservation=reservation)
 
 
@@ -227,7 +237,7 @@ def take_units(*, started: HoldDecision, may_release_expired: bool = True) -> Ho
     sale, user, quantity = started.sale, started.user, started.quantity
     reservation = started.reservation
     now = reservation.created_at
-    refused = try_reserve(sale, user, quantity, now)
+    refused = try_reserve(sale, user, quantity, now, counted=started.counted)
     if isinstance(refused, str) and may_release_expired:
         # Try again even when this call freed nothing: a concurrent buyer may have
         # released the same expired holds a moment earlier, and their units are free.

@@ -65,15 +65,25 @@ def one_statement_applies() -> bool:
     return connections[router.db_for_write(Order) or "default"].vendor == "postgresql"
 
 
-def _insert(model: type[Model], objs: Sequence[Model], connection) -> tuple[str, list]:
-    """`INSERT ... VALUES ... RETURNING id` of unsaved `objs`, valued as Django would."""
+def insert_returning(
+    model: type[Model],
+    objs: Sequence[Model],
+    connection,
+    *,
+    expressions: dict[str, str] | None = None,
+) -> tuple[str, list]:
+    """`INSERT ... VALUES ... RETURNING id` of unsaved `objs`, valued as Django would;
+    `expressions` gives some fields (by name) an SQL expression instead, the same in every
+    row (such as a sibling CTE's id)."""
+    expressions = expressions or {}
     fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    row = "(" + ", ".join(expressions.get(f.name, "%s") for f in fields) + ")"
     params = [
         field.get_db_prep_save(field.pre_save(obj, True), connection)
         for obj in objs
         for field in fields
+        if field.name not in expressions
     ]
     # Names come from the models and values are parameters, so nothing here is user text.
     sql = (
@@ -103,8 +113,8 @@ def write_order_rows(
     alias = router.db_for_write(Order) or "default"
     connection = connections[alias]
     quote = connection.ops.quote_name
-    lines_sql, lines_params = _insert(OrderLine, lines, connection)
-    history_sql, history_params = _insert(OrderStatusChange, [history], connection)
+    lines_sql, lines_params = insert_returning(OrderLine, lines, connection)
+    history_sql, history_params = insert_returning(OrderStatusChange, [history], connection)
     cart, reservation = CartLine._meta, Reservation._meta
 
     def column(meta, name: str) -> str:

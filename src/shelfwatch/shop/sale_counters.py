@@ -18,16 +18,21 @@ from shelfwatch.shop.flash_sale_news import SaleRow
 from shelfwatch.shop.models import FlashSale, FlashSaleCustomer
 
 
-def try_reserve(sale: FlashSale, user: User, quantity: int, now: datetime) -> str | SaleRow:
+def try_reserve(
+    sale: FlashSale, user: User, quantity: int, now: datetime, *, counted: bool | None = None
+) -> str | SaleRow:
     """Take `quantity` units for `user` in the current transaction: the sale row as it is
     now on success, else which condition refused it ("limit" or "sold_out"). Nothing
-    stays changed on refusal.
+    stays changed on refusal. `counted`: whether the caller's own statement already
+    counted the units against the customer's limit (see `hold_rows`); None counts them here.
 
     No savepoint: a refused count is undone by a compensating UPDATE of the customer's own
     row (two statements fewer per hold, on the path every buyer takes). That row stays
     locked until the caller's commit, which only the same customer's other writes wait for.
     """
-    if quantity > sale.per_customer_limit or not _count_for_customer(sale, user, quantity):
+    if counted is None:
+        counted = quantity <= sale.per_customer_limit and _count_for_customer(sale, user, quantity)
+    if not counted:
         return "limit"
     row = _take_held(sale.pk, quantity, now)
     if row is None:
@@ -52,7 +57,7 @@ def _count_for_customer(sale: FlashSale, user: User, quantity: int) -> bool:
         )
     with connection.cursor() as cursor:
         cursor.execute(
-            _customer_upsert(connection),
+            customer_upsert(connection),
             [sale.pk, user.pk, quantity, sale.per_customer_limit],
         )
         return cursor.fetchone() is not None
@@ -61,7 +66,7 @@ def _count_for_customer(sale: FlashSale, user: User, quantity: int) -> bool:
 _CUSTOMER_UPSERTS: dict[str, str] = {}
 
 
-def _customer_upsert(connection) -> str:
+def customer_upsert(connection) -> str:
     """INSERT ... ON CONFLICT DO UPDATE ... WHERE within the limit ... RETURNING, built once
     per vendor from FlashSaleCustomer's metadata; parameters: sale id, user id, quantity,
     limit. A row comes back only when the units were counted."""

@@ -1,0 +1,165 @@
+"""Sending a committed batch to Redis: its bus messages and its dispatch job together.
+
+With the RQ task backend, a committed transaction's events cost two Redis writes: the
+bus publish and the dispatch job. Sent separately (django-tasks-rq asks django-rq for a
+queue, which builds a Redis client, and RQ executes two pipelines per job) that was three
+round trips and a new client per transaction, about a sixth of a rush request's CPU. Here
+the job, built exactly as django-tasks-rq builds it (same job class, function path,
+arguments, callbacks and meta, so workers run it unchanged), and the publishes go out in
+one MULTI/EXEC on a queue kept per process, whose client (see `SharedClientQueue`) stays
+connected.
+
+Nothing is lost when Redis is away: the events are rows committed before this runs. A
+failed send is logged; the sweeper dispatches undispatched rows after EVENTS_SWEEP_AFTER
+and stream processes catch up from the table, as they do for a failed publish.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from shelfwatch.events import bus
+from shelfwatch.events.messages import EventMessage
+
+logger = logging.getLogger("shelfwatch.events")
+
+_lock = threading.Lock()
+# (pid, queue name, its settings, queue): a queue belongs to the process that made it (an
+# RQ worker forks a work horse per job, which must not share its parent's socket).
+_queue: tuple[int, str, dict[str, Any] | None, Any] | None = None
+
+
+@receiver(setting_changed)
+def _forget_queue(*, setting: str, **kwargs: Any) -> None:
+    global _queue
+    if setting in {"RQ_QUEUES", "TASKS", "REDIS_URL", "RQ"}:
+        _queue = None
+
+
+def send_committed(messages: Sequence[EventMessage]) -> None:
+    """Publish `messages` (committed events) on the bus and enqueue their dispatch task,
+    in one Redis round trip where both go to the same Redis. Never raises."""
+    from django_tasks_rq.backend import RQBackend
+
+    from shelfwatch.events.tasks import dispatch_backend
+
+    backend = dispatch_backend()
+    if not isinstance(backend, RQBackend):
+        _publish(messages)
+        enqueue_dispatch([message.id for message in messages])
+        return
+    try:
+        _send_through_rq(backend, messages)
+    except Exception:
+        logger.exception(
+            "could not send events %s to Redis; the sweeper will dispatch them and stream "
+            "processes read them from the table",
+            [message.id for message in messages],
+        )
+
+
+def _publish(messages: Sequence[EventMessage]) -> None:
+    try:
+        bus.publish(messages)
+    except Exception:
+        # Committed already: a failure here must not reach the caller, and the stream
+        # processes' table catch-up delivers what was not published.
+        logger.exception("publishing events %s failed", [m.id for m in messages])
+
+
+def enqueue_dispatch(event_ids: list[int]) -> None:
+    """Enqueue the dispatch task of committed events through the task backend; a failure
+    is logged and left to the sweeper."""
+    from shelfwatch.events.tasks import dispatch_events
+
+    try:
+        dispatch_events.enqueue(event_ids)
+    except Exception:
+        # The rows are committed; the sweeper dispatches them after EVENTS_SWEEP_AFTER.
+        logger.exception("could not enqueue dispatch of events %s; the sweeper will", event_ids)
+
+
+def _send_through_rq(backend, messages: Sequence[EventMessage]) -> None:
+    from django_tasks.signals import task_enqueued
+    from django_tasks_rq.backend import failed_callback, success_callback
+    from rq.job import Callback, JobStatus
+
+    from shelfwatch.events.tasks import dispatch_events
+
+    event_ids = [message.id for message in messages]
+    queue = _rq_queue(dispatch_events.queue_name)
+    # As django-tasks-rq's RQBackend.enqueue builds it, so its workers run it as theirs.
+    job = queue.create_job(
+        dispatch_events.module_path,
+        args=(event_ids,),
+        kwargs={},
+        # 32 random characters RQ accepts, as django-tasks' own ids are; its generator
+        # draws them one by one from SystemRandom, a tenth of this function's CPU.
+        job_id=uuid.uuid4().hex,
+        status=JobStatus.QUEUED,
+        on_failure=Callback(failed_callback),
+        on_success=Callback(success_callback),
+        meta={"backend_name": backend.alias},
+    )
+    pipe = queue.connection.pipeline()
+    queue.enqueue_job(job, pipeline=pipe)  # puts the pipeline in MULTI mode
+    together = bus.bus_enabled() and bus.same_server(queue.connection)
+    if together:
+        channel = bus.channel_name()
+        for message in messages:
+            pipe.publish(channel, message.json)
+    pipe.execute()
+    if not together:
+        _publish(messages)
+    if task_enqueued.has_listeners(type(backend)):
+        _announce_enqueued(backend, job, event_ids)
+
+
+def _announce_enqueued(backend, job, event_ids: list[int]) -> None:
+    """The `task_enqueued` signal RQBackend.enqueue sends (tracing listens to it)."""
+    from django_tasks.base import TaskResult, TaskResultStatus
+    from django_tasks.signals import task_enqueued
+
+    from shelfwatch.events.tasks import dispatch_events
+
+    result = TaskResult(
+        task=dispatch_events,
+        id=job.id,
+        status=TaskResultStatus.READY,
+        enqueued_at=job.enqueued_at,
+        started_at=None,
+        last_attempted_at=None,
+        finished_at=None,
+        args=[event_ids],
+        kwargs={},
+        backend=backend.alias,
+        errors=[],
+        worker_ids=[],
+    )
+    task_enqueued.send(type(backend), task_result=result)
+
+
+def _rq_queue(name: str):
+    """This process's RQ queue `name` (django-tasks-rq's job class), made once per process
+    and again when its settings change."""
+    import django_rq
+    from django_rq.settings import QUEUES
+    from django_tasks_rq.backend import Job
+
+    global _queue
+    config = QUEUES.get(name)
+    known = _queue
+    if known is not None and known[:3] == (os.getpid(), name, config):
+        return known[3]
+    with _lock:
+        queue = django_rq.get_queue(name, job_class=Job)
+        _queue = (os.getpid(), name, dict(config) if config is not None else None, queue)
+    return queue

@@ -1,0 +1,111 @@
+"""A committed batch on RQ: its bus messages and its dispatch job in one Redis round trip,
+the job as django-tasks-rq's workers run it, and nothing lost while Redis is away."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from shelfwatch.events import bus, dispatch
+from shelfwatch.events.models import Event
+from shelfwatch.events.publishing import emit
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        settings.TASKS["default"]["BACKEND"] != "django_tasks_rq.RQBackend",
+        reason="needs the RQ task backend (REDIS_URL)",
+    ),
+]
+
+
+@pytest.fixture
+def queue():
+    """The dispatch task's RQ queue; jobs the test leaves in it are removed after."""
+    import django_rq
+    from django_tasks_rq.backend import Job
+
+    from shelfwatch.events.tasks import dispatch_events
+
+    found = django_rq.get_queue(dispatch_events.queue_name, job_class=Job)
+    before = set(found.job_ids)
+    found.before = before
+    yield found
+    for job_id in set(found.job_ids) - before:
+        job = found.fetch_job(job_id)
+        if job is not None:
+            job.delete()
+
+
+@pytest.fixture
+def listener():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(bus.channel_name())
+    assert pubsub.get_message(timeout=2) is None  # consumes the confirmation
+    yield pubsub
+    pubsub.close()
+    client.close()
+
+
+def _new_jobs(queue) -> list:
+    return [job for job in queue.get_jobs() if job.id not in queue.before]
+
+
+def test_a_committed_batch_is_published_and_queued_in_one_round_trip(queue, listener, monkeypatch):
+    with transaction.atomic():
+        emit(type="stock.changed", payload={}, topics=["product:1"])  # connects, if need be
+    sends = []
+    original = redis.connection.Connection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sends.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counting)
+    with transaction.atomic():
+        first = emit(type="stock.changed", payload={"n": 1}, topics=["product:1"])
+        second = emit(type="stock.changed", payload={"n": 2}, topics=["product:1"])
+    monkeypatch.undo()
+    assert len(sends) == 1
+    published = [json.loads(listener.get_message(timeout=2)["data"]) for _ in range(3)]
+    assert [body["id"] for body in published[1:]] == [first.pk, second.pk]
+    jobs = _new_jobs(queue)
+    assert sorted(job.args[0] for job in jobs)[-1] == [first.pk, second.pk]
+
+
+def test_the_dispatch_job_is_the_one_django_tasks_rq_reads_and_runs(queue):
+    from django_tasks import task_backends
+
+    from shelfwatch.events.tasks import dispatch_events
+
+    with transaction.atomic():
+        event = emit(type="stock.changed", payload={}, topics=["product:1"])
+    (job,) = _new_jobs(queue)
+    result = task_backends["default"].get_result(job.id)
+    assert result.task.func is dispatch_events.func
+    assert result.args == [[event.pk]]
+    assert result.status == "READY"
+    job.perform()  # what an RQ worker's work horse runs
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
+
+
+def test_while_redis_is_away_the_events_wait_for_the_sweeper(queue, settings, caplog):
+    away = "redis://127.0.0.1:1/0"
+    settings.REDIS_URL = away
+    settings.RQ_QUEUES = {
+        name: {**config, "URL": away} for name, config in settings.RQ_QUEUES.items()
+    }
+    with transaction.atomic():
+        event = emit(type="stock.changed", payload={}, topics=["product:1"])
+    assert "the sweeper will dispatch them" in caplog.text
+    assert Event.objects.get(pk=event.pk).dispatched_at is None
+    later = timezone.now() + settings.EVENTS_SWEEP_AFTER + timedelta(seconds=1)
+    assert dispatch.sweep(now=later).dispatched == 1
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
