@@ -32,7 +32,7 @@ from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.catalog.normalize import Quantity, parse_quantity, to_canonical
 from shelfwatch.catalog.romanize import english_for, romanize, spellings_for
-from shelfwatch.catalog.search import MAX_TERMS, query_terms, word_matches
+from shelfwatch.catalog.search import MAX_TERMS, query_terms, text_words, word_matches
 from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.catalog.similarity import (
     CANDIDATE_THRESHOLD,
@@ -42,7 +42,12 @@ from shelfwatch.catalog.similarity import (
     prepare,
     score_many,
 )
-from shelfwatch.catalog.vocabulary import corrections, documents_holding, forms_in_catalog
+from shelfwatch.catalog.vocabulary import (
+    COMMON_WORD,
+    corrections,
+    documents_holding,
+    forms_in_catalog,
+)
 
 TEXT_POOL = 24  # products each word lookup hands to the scorer
 # Products each word lookup reads at most, unranked, to choose its TEXT_POOL from by a
@@ -51,6 +56,10 @@ TEXT_POOL = 24  # products each word lookup hands to the scorer
 # "masala": a sixth of the catalog), and ts_rank (PostgreSQL) costs every match, so either
 # costs more as the catalog grows; reading a bounded number of matches does not.
 TEXT_WINDOW = 200
+# A look-up whose rarer words are estimated to hold at most NARROW products together leaves
+# out of the index query its words held by COMMON_WORD products or more, and checks them
+# on the matches read instead: the index reads the whole list of a word it is asked for.
+NARROW = 50
 # Products the lookups hand on at most (in the order found: every word first), and of
 # those the ones the model scores, the closest by a quick comparison of their text: the
 # model costs about 0.25 ms a candidate with its preparation, the quick one 2 us.
@@ -294,6 +303,9 @@ def _text_candidates(
     forms = forms_in_catalog(list(dict.fromkeys(asked)))
     unknown = [word for word in words if not forms.get(word)]
     fixes = corrections(unknown) if unknown else {}
+    size, counts = document_counts(
+        [form for held in forms.values() for form in held] + list(fixes.values())
+    )
 
     def group(word: str) -> list[str]:
         held = list(forms.get(word) or [])
@@ -326,11 +338,13 @@ def _text_candidates(
         either = [part for word in any_of for form in group(word) for part in form.split()]
         if not groups and not either:
             return
-        matched = word_matches(
-            pool, required=groups[:MAX_TERMS], any_of=either, prefix=prefix, ranked=False
-        )
-        # In the index's own order (no sort), so the read stops after TEXT_WINDOW.
-        rows = list(matched.order_by().values_list("id", "search_text")[:TEXT_WINDOW])
+        groups = groups[:MAX_TERMS]
+        asked, later = (groups, []) if prefix else _narrowed(groups, either, counts, size)
+        rows = _matches(pool, asked, [] if later and later[-1] is either else either, prefix)
+        if later and len(rows) < TEXT_WINDOW:
+            rows = [(pk, text) for pk, text in rows if _holds_all(text, later)]
+        elif later:  # more than estimated: the narrowed read may have cut some off
+            rows = _matches(pool, groups, either, prefix)
         for pk, text in _closest(rows, description, regional_names, TEXT_POOL):
             found.setdefault(pk, text)
 
@@ -345,7 +359,6 @@ def _text_candidates(
         others = [word for word in words if word not in anchor]
         # The rarest word tells the product best ("butter" among "drink", "amul"): the
         # rarest with the brand, then the brand with any of them.
-        _, counts = document_counts([form for word in others for form in group(word)])
         rarity = {
             word: min((counts.get(form, 0) for form in group(word)), default=0) or math.inf
             for word in others
@@ -375,6 +388,47 @@ def _text_candidates(
     products = [by_id[pk] for pk, _ in rows if pk in by_id]
     prefetch_related_objects(products, "regional_names")
     return products
+
+
+def _matches(pool, groups: list, either: list[str], prefix: bool) -> list[tuple[int, str]]:
+    """(id, indexed text) of up to TEXT_WINDOW products holding every group's word and one
+    of `either`, in the index's own order (no sort, so the read stops there)."""
+    matched = word_matches(pool, required=groups, any_of=either, prefix=prefix, ranked=False)
+    return list(matched.order_by().values_list("id", "search_text")[:TEXT_WINDOW])
+
+
+def _narrowed(
+    groups: list[list[str]], either: list[str], counts: dict[str, int], size: int
+) -> tuple[list[list[str]], list[list[str]]]:
+    """(the groups to ask the index for, the groups to check on its matches instead): the
+    rarest groups first, until they are estimated to hold at most NARROW products
+    together (taking words as independent); past that, groups of common words are
+    checked rather than asked. `either`, as one group, may be checked too (it is then the
+    last one)."""
+    if size <= 0 or not groups:
+        return groups, []
+
+    def held(forms: list[str]) -> int:
+        return min(size, sum(counts.get(form, 0) for form in forms))
+
+    asked: list[list[str]] = []
+    later: list[list[str]] = []
+    estimate = float(size)
+    for forms in sorted(groups, key=held):
+        if asked and estimate <= NARROW and held(forms) >= COMMON_WORD:
+            later.append(forms)
+        else:
+            asked.append(forms)
+            estimate *= held(forms) / size
+    if either and estimate <= NARROW and held(either) >= COMMON_WORD:
+        later.append(either)
+    return asked, later
+
+
+def _holds_all(text: str, groups: list[list[str]]) -> bool:
+    """Whether `text` holds, as a whole word, one word of each group."""
+    words = set(text_words(text))
+    return all(any(form in words for form in forms) for forms in groups)
 
 
 def _closest(

@@ -73,6 +73,11 @@ def query_terms(q: str) -> list[str]:
     return words[:MAX_TERMS]
 
 
+def text_words(text: str) -> list[str]:
+    """All the words of an indexed text, case-folded, as `query_terms` reads a query."""
+    return _WORD_RE.findall(unicodedata.normalize("NFKC", text or "").casefold())
+
+
 def _alternatives(term: Term) -> list[str]:
     return [term] if isinstance(term, str) else list(term)
 
