@@ -130,13 +130,7 @@ def add_stock_items(
     """Start stocking many products in `store` at once (bulk imports), with no stock yet:
     one INSERT. Details must come from `clean_details`; the products must be stockable
     and not yet in the store (a clash raises IntegrityError)."""
-    items = []
-    for product, details in entries:
-        # By ids, with the related objects cached as assigning them would: the relation
-        # descriptors' checks cost more than the rest of a row's item.
-        item = StockItem(store_id=store.pk, product_id=product.pk, **details)
-        item._state.fields_cache.update(store=store, product=product)
-        items.append(item)
+    items = [StockItem(store=store, product=product, **details) for product, details in entries]
     insert_all(items)
     return items
 
