@@ -4,11 +4,12 @@ A bulk import cannot ask the full matcher (`matching.find_candidates`, word look
 tens of scored products, about 15 ms) about every row it does not find by barcode: at a
 million rows that is hours. Most such rows either are new products (a barcode the catalog
 lacks) or are catalog products written a little differently (upper case, the size left
-out of the name), and both keep their brand and pack size. So one indexed query per batch
-fetches the products whose brand (in any case) is one of the batch's and whose size is
-one of the batch's sizes (or unknown), and each description is scored, with the matcher's
-own model and the catalog's word statistics, against its few closest products of that
-block only. The work per row is bounded by BLOCK_SCORED, whatever the catalog's size.
+out of the name), and both keep their brand and pack size. So a few indexed queries per
+batch (one per group of brands, `_brand_groups`) fetch the products whose brand (in any
+case) is one of the batch's and whose size is one of the batch's sizes (or unknown), and
+each description is scored, with the matcher's own model and the catalog's word
+statistics, against its few closest products of that block only. The work per row is
+bounded by BLOCK_SCORED, whatever the catalog's size.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ from shelfwatch.catalog.similarity import (
 # Products of one block the model scores for a description: the closest by a quick text
 # comparison (2 us a pair); the model costs about 0.25 ms a product.
 BLOCK_SCORED = 3
-# Products one batch's blocks may fetch at most: a bound on memory for catalogs with very
-# large brands; past it a description is left to the caller's other means.
+# Products held at once while a batch's blocks are compared: a bound on memory; the
+# batch's brands are taken in groups that stay under it (one brand past it alone keeps
+# its first BLOCK_FETCHED products).
 BLOCK_FETCHED = 5_000
 _BRANDS_PER_QUERY = 300
 
@@ -71,21 +73,28 @@ def block_candidates(
     if not descriptions:
         return []
     quantities = [_quantity(d.net_quantity, d.net_unit, d.name) for d in descriptions]
-    products = _fetch(principal, descriptions, quantities)
-    by_block: dict[tuple[str, Quantity | None], list[Product]] = {}
-    by_brand: dict[str, list[Product]] = {}
-    for product in products:
-        quantity = _quantity(product.net_quantity, product.net_unit, product.name)
-        key = _block_key(product.brand, quantity)
-        by_block.setdefault(key, []).append(product)
-        by_brand.setdefault(key[0], []).append(product)
-    chosen: list[list[Product]] = []
-    for description, quantity in zip(descriptions, quantities, strict=True):
-        key = _block_key(description.brand, quantity)
-        block = by_block.get(key, []) if quantity is not None else by_brand.get(key[0], [])
-        if description.has_barcode:
-            block = [product for product in block if product.barcode is None]
-        chosen.append(_closest(description, block))
+    chosen: list[list[Product]] = [[] for _ in descriptions]
+    # The caller's view of the catalog (visibility, merges, rejections) applied to them.
+    pool = _candidate_pool(principal).only(*_COLUMNS).order_by()
+    # Group by group of brands, so memory holds one group's blocks at a time and no
+    # description loses its block to the others' (as the catalog grew, a batch's blocks
+    # outgrew one fetch, and the rows cut off went to the costly whole-catalog search).
+    for group, ids in _brand_groups(descriptions, quantities):
+        products = list(pool.filter(pk__in=ids))
+        by_block: dict[tuple[str, Quantity | None], list[Product]] = {}
+        by_brand: dict[str, list[Product]] = {}
+        for product in products:
+            quantity = _quantity(product.net_quantity, product.net_unit, product.name)
+            key = _block_key(product.brand, quantity)
+            by_block.setdefault(key, []).append(product)
+            by_brand.setdefault(key[0], []).append(product)
+        for i in group:
+            description, quantity = descriptions[i], quantities[i]
+            key = _block_key(description.brand, quantity)
+            block = by_block.get(key, []) if quantity is not None else by_brand.get(key[0], [])
+            if description.has_barcode:
+                block = [product for product in block if product.barcode is None]
+            chosen[i] = _closest(description, block)
     wanted = {product.pk: product for block in chosen for product in block}
     if not wanted:
         return [[] for _ in descriptions]
@@ -121,6 +130,32 @@ def block_candidates(
     return out
 
 
+def _brand_groups(
+    descriptions: list[Description], quantities: list[Quantity | None]
+) -> list[tuple[list[int], list[int]]]:
+    """The descriptions' positions in groups of whole brands whose blocks together hold at
+    most BLOCK_FETCHED products, with the ids of those products: groups of
+    _BRANDS_PER_QUERY brands, halved while they hold more (one statement of ids each
+    time); a brand alone past it keeps its first BLOCK_FETCHED."""
+    by_brand: dict[str, list[int]] = {}
+    for i, description in enumerate(descriptions):
+        by_brand.setdefault(description.brand.strip().lower(), []).append(i)
+    brands = sorted(by_brand)
+    pending = [brands[i : i + _BRANDS_PER_QUERY] for i in range(0, len(brands), _BRANDS_PER_QUERY)]
+    groups: list[tuple[list[int], list[int]]] = []
+    while pending:
+        chunk = pending.pop()
+        members = [i for brand in chunk for i in by_brand[brand]]
+        wanted = _wanted([descriptions[i] for i in members], [quantities[i] for i in members])
+        ids = _block_ids(wanted, BLOCK_FETCHED + 1)
+        if len(chunk) > 1 and len(ids) > BLOCK_FETCHED:
+            half = len(chunk) // 2
+            pending += [chunk[:half], chunk[half:]]
+            continue
+        groups.append((members, ids[:BLOCK_FETCHED]))
+    return groups
+
+
 def record_of_description(description: Description, quantity: Quantity | None) -> ProductRecord:
     """The matcher's view of a description (no barcode: it is compared by its text)."""
     return ProductRecord(name=description.name, brand=description.brand, quantity=quantity)
@@ -132,13 +167,10 @@ def products_by_id(candidates: list[list[Candidate]]) -> dict[int, Product]:
     return Product.objects.in_bulk(list(ids)) if ids else {}
 
 
-def _fetch(
-    principal: Principal | None,
-    descriptions: list[Description],
-    quantities: list[Quantity | None],
-) -> list[Product]:
-    """The products of each description's brand in its size (any size for a description
-    without one; products whose size is unknown always), by the brand and size index."""
+def _wanted(
+    descriptions: list[Description], quantities: list[Quantity | None]
+) -> dict[str, set[Decimal] | None]:
+    """{brand (lower case): the stored sizes wanted, None for any}."""
     wanted: dict[str, set[Decimal] | None] = {}
     for description, quantity in zip(descriptions, quantities, strict=True):
         brand = description.brand.strip().lower()
@@ -146,20 +178,10 @@ def _fetch(
             wanted[brand] = None  # any size
         elif brand not in wanted or wanted[brand] is not None:
             wanted.setdefault(brand, set()).update(_stored_amounts(quantity))
-    ids: list[int] = []
-    brands = sorted(wanted)
-    for start in range(0, len(brands), _BRANDS_PER_QUERY):
-        ids += _block_ids(
-            {brand: wanted[brand] for brand in brands[start : start + _BRANDS_PER_QUERY]}
-        )
-        if len(ids) >= BLOCK_FETCHED:
-            break
-    # The caller's view of the catalog (visibility, merges, rejections) applied to them.
-    pool = _candidate_pool(principal).only(*_COLUMNS).order_by()
-    return list(pool.filter(pk__in=ids[:BLOCK_FETCHED]))
+    return wanted
 
 
-def _block_ids(wanted: dict[str, set[Decimal] | None]) -> list[int]:
+def _block_ids(wanted: dict[str, set[Decimal] | None], limit: int) -> list[int]:
     """The ids of the products of these brands (lower case) in these stored sizes (None:
     any), or of unknown size, in one statement: one range of the brand and size index per
     term. Written out rather than built from a Q tree of hundreds of terms, which costs
@@ -183,7 +205,7 @@ def _block_ids(wanted: dict[str, set[Decimal] | None]) -> list[int]:
         params.append(name)
     sql = (
         f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} "  # noqa: S608
-        f"WHERE {' OR '.join(terms)} LIMIT {BLOCK_FETCHED}"
+        f"WHERE {' OR '.join(terms)} LIMIT {int(limit)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

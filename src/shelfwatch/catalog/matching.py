@@ -32,7 +32,7 @@ from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.catalog.normalize import Quantity, parse_quantity, to_canonical
 from shelfwatch.catalog.romanize import english_for, romanize, spellings_for
-from shelfwatch.catalog.search import MAX_TERMS, query_terms, word_matches
+from shelfwatch.catalog.search import MAX_TERMS, query_terms, text_words, word_matches
 from shelfwatch.catalog.selectors import visible_products
 from shelfwatch.catalog.similarity import (
     CANDIDATE_THRESHOLD,
@@ -42,9 +42,24 @@ from shelfwatch.catalog.similarity import (
     prepare,
     score_many,
 )
-from shelfwatch.catalog.vocabulary import corrections, forms_in_catalog
+from shelfwatch.catalog.vocabulary import (
+    COMMON_WORD,
+    corrections,
+    documents_holding,
+    forms_in_catalog,
+)
 
 TEXT_POOL = 24  # products each word lookup hands to the scorer
+# Products each word lookup reads at most, unranked, to choose its TEXT_POOL from by a
+# quick comparison of their text. Not the index's own ranking: bm25 (SQLite) counts the
+# products holding each word of the query, reading the whole list of a common word ("sri",
+# "masala": a sixth of the catalog), and ts_rank (PostgreSQL) costs every match, so either
+# costs more as the catalog grows; reading a bounded number of matches does not.
+TEXT_WINDOW = 200
+# A look-up whose rarer words are estimated to hold at most NARROW products together leaves
+# out of the index query its words held by COMMON_WORD products or more, and checks them
+# on the matches read instead: the index reads the whole list of a word it is asked for.
+NARROW = 50
 # Products the lookups hand on at most (in the order found: every word first), and of
 # those the ones the model scores, the closest by a quick comparison of their text: the
 # model costs about 0.25 ms a candidate with its preparation, the quick one 2 us.
@@ -101,27 +116,15 @@ def record_of(product: Product) -> ProductRecord:
 
 
 def document_counts(words: list[str]) -> tuple[int, dict[str, int]]:
-    """(about how many products the catalog has, {word: products holding it}) from the
-    search index in one lookup, plus the highest product id (one index probe). Exact on
-    SQLite (the FTS5 vocabulary), the trigger-kept counts on PostgreSQL; words holding a
-    digit are not counted."""
-    words = sorted({word for word in words if word.isalpha()})
+    """(about how many products the catalog has, {word: products holding it}): the highest
+    product id (one index probe) and the search index's counts (`documents_holding`:
+    exact on SQLite, the trigger-kept counts on PostgreSQL, those of common words kept by
+    the process for a minute); words holding a digit are not counted."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT max(id) FROM catalog_product")
         documents = cursor.fetchone()[0] or 0
-        if not words:
-            return documents, {}
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT word, documents FROM catalog_search_word WHERE word = ANY (%s)", [words]
-            )
-        else:
-            marks = ", ".join(["%s"] * len(words))
-            cursor.execute(
-                f"SELECT term, doc FROM catalog_product_fts_vocab WHERE term IN ({marks})",  # noqa: S608
-                words,
-            )
-        return documents, dict(cursor.fetchall())
+    words = sorted({word for word in words if word.isalpha()})
+    return documents, documents_holding(words) if words else {}
 
 
 def catalog_stats(records: list[ProductRecord]) -> CorpusStats:
@@ -279,11 +282,12 @@ def _text_candidates(
     those holding the brand (or the first word, which in grocery names usually is the
     brand) and any other word; then each regional name.
     """
-    found: dict[int, Product] = {}
+    found: dict[int, str] = {}  # id: indexed text
     # Products found by lookups of every word or of the rarest ones come before those
     # holding the brand and any word, which may be many.
     precise = None
-    words = _telling_words(f"{brand} {name}")
+    description = f"{brand} {name}"
+    words = _telling_words(description)
     regional_terms = [_telling_words(regional) for regional in regional_names]
     every = list(dict.fromkeys(word for terms in (words, *regional_terms) for word in terms))
     alternatives = _alternatives(every)
@@ -299,6 +303,9 @@ def _text_candidates(
     forms = forms_in_catalog(list(dict.fromkeys(asked)))
     unknown = [word for word in words if not forms.get(word)]
     fixes = corrections(unknown) if unknown else {}
+    size, counts = document_counts(
+        [form for held in forms.values() for form in held] + list(fixes.values())
+    )
 
     def group(word: str) -> list[str]:
         held = list(forms.get(word) or [])
@@ -331,11 +338,15 @@ def _text_candidates(
         either = [part for word in any_of for form in group(word) for part in form.split()]
         if not groups and not either:
             return
-        matched = word_matches(pool, required=groups[:MAX_TERMS], any_of=either, prefix=prefix)
-        # Only the columns the matcher and the candidate list read.
-        matched = matched.only(*_COLUMNS).order_by("-rank", "id")
-        for product in matched[:TEXT_POOL]:
-            found.setdefault(product.pk, product)
+        groups = groups[:MAX_TERMS]
+        asked, later = (groups, []) if prefix else _narrowed(groups, either, counts, size)
+        rows = _matches(pool, asked, [] if later and later[-1] is either else either, prefix)
+        if later and len(rows) < TEXT_WINDOW:
+            rows = [(pk, text) for pk, text in rows if _holds_all(text, later)]
+        elif later:  # more than estimated: the narrowed read may have cut some off
+            rows = _matches(pool, groups, either, prefix)
+        for pk, text in _closest(rows, description, regional_names, TEXT_POOL):
+            found.setdefault(pk, text)
 
     if words:
         take(words)
@@ -348,7 +359,6 @@ def _text_candidates(
         others = [word for word in words if word not in anchor]
         # The rarest word tells the product best ("butter" among "drink", "amul"): the
         # rarest with the brand, then the brand with any of them.
-        _, counts = document_counts([form for word in others for form in group(word)])
         rarity = {
             word: min((counts.get(form, 0) for form in group(word)), default=0) or math.inf
             for word in others
@@ -368,35 +378,77 @@ def _text_candidates(
     for terms in regional_terms:
         if terms:
             take(terms)
-    products = list(found.values())[:MAX_FOUND]
+    rows = list(found.items())[:MAX_FOUND]
     if precise is not None:
-        kept = products[:precise]
-        rest = _closest(products[precise:], f"{brand} {name}", regional_names, len(kept))
-        products = kept + rest
-    products = _closest(products, f"{brand} {name}", regional_names, 0)
+        kept = rows[:precise]
+        rows = kept + _closest(rows[precise:], description, regional_names, MAX_SCORED - len(kept))
+    rows = _closest(rows, description, regional_names, MAX_SCORED)
+    # Only the columns the matcher and the candidate list read.
+    by_id = pool.only(*_COLUMNS).order_by().in_bulk([pk for pk, _ in rows])
+    products = [by_id[pk] for pk, _ in rows if pk in by_id]
     prefetch_related_objects(products, "regional_names")
     return products
 
 
+def _matches(pool, groups: list, either: list[str], prefix: bool) -> list[tuple[int, str]]:
+    """(id, indexed text) of up to TEXT_WINDOW products holding every group's word and one
+    of `either`, in the index's own order (no sort, so the read stops there)."""
+    matched = word_matches(pool, required=groups, any_of=either, prefix=prefix, ranked=False)
+    return list(matched.order_by().values_list("id", "search_text")[:TEXT_WINDOW])
+
+
+def _narrowed(
+    groups: list[list[str]], either: list[str], counts: dict[str, int], size: int
+) -> tuple[list[list[str]], list[list[str]]]:
+    """(the groups to ask the index for, the groups to check on its matches instead): the
+    rarest groups first, until they are estimated to hold at most NARROW products
+    together (taking words as independent); past that, groups of common words are
+    checked rather than asked. `either`, as one group, may be checked too (it is then the
+    last one)."""
+    if size <= 0 or not groups:
+        return groups, []
+
+    def held(forms: list[str]) -> int:
+        return min(size, sum(counts.get(form, 0) for form in forms))
+
+    asked: list[list[str]] = []
+    later: list[list[str]] = []
+    estimate = float(size)
+    for forms in sorted(groups, key=held):
+        if asked and estimate <= NARROW and held(forms) >= COMMON_WORD:
+            later.append(forms)
+        else:
+            asked.append(forms)
+            estimate *= held(forms) / size
+    if either and estimate <= NARROW and held(either) >= COMMON_WORD:
+        later.append(either)
+    return asked, later
+
+
+def _holds_all(text: str, groups: list[list[str]]) -> bool:
+    """Whether `text` holds, as a whole word, one word of each group."""
+    words = set(text_words(text))
+    return all(any(form in words for form in forms) for forms in groups)
+
+
 def _closest(
-    products: list[Product], text: str, regional_names: list[str] | tuple[str, ...], taken: int
-) -> list[Product]:
-    """The MAX_SCORED - `taken` products whose indexed text is closest to the
-    description's, by rapidfuzz's token-set ratio against it as written and in Latin
-    letters."""
-    room = max(0, MAX_SCORED - taken)
-    if len(products) <= room:
-        return products
+    rows: list[tuple[int, str]], text: str, regional_names: list[str] | tuple[str, ...], room: int
+) -> list[tuple[int, str]]:
+    """The `room` (id, indexed text) rows whose text is closest to the description's, by
+    rapidfuzz's token-set ratio against it as written and in Latin letters (ties: the
+    closer word order, then the order given)."""
+    room = max(0, room)
+    if len(rows) <= room:
+        return rows
     written = " ".join([text, *regional_names]).casefold()
     latin = " ".join(romanize(word) for word in written.split())
-    keys = {}
-    for product in products:
-        haystack = product.search_text.casefold()
-        keys[product.pk] = max(
-            fuzz.token_set_ratio(written, haystack), fuzz.token_set_ratio(latin, haystack)
-        )
-    ranked = sorted(range(len(products)), key=lambda i: (-keys[products[i].pk], i))
-    return [products[i] for i in ranked[:room]]
+    keys = []
+    for i, (_, haystack) in enumerate(rows):
+        haystack = haystack.casefold()
+        best = max(fuzz.token_set_ratio(written, haystack), fuzz.token_set_ratio(latin, haystack))
+        keys.append((-best, -fuzz.token_sort_ratio(written, haystack), i))
+    keys.sort()
+    return [rows[i] for *_, i in keys[:room]]
 
 
 def _add_image_candidates(found: dict[int, Candidate], pool, image_sha256: str) -> None:

@@ -73,6 +73,11 @@ def query_terms(q: str) -> list[str]:
     return words[:MAX_TERMS]
 
 
+def text_words(text: str) -> list[str]:
+    """All the words of an indexed text, case-folded, as `query_terms` reads a query."""
+    return _WORD_RE.findall(unicodedata.normalize("NFKC", text or "").casefold())
+
+
 def _alternatives(term: Term) -> list[str]:
     return [term] if isinstance(term, str) else list(term)
 
@@ -141,16 +146,19 @@ def word_matches(
     required: Sequence[Term],
     any_of: Sequence[str] = (),
     prefix: bool = True,
+    ranked: bool = True,
 ) -> QuerySet[Product]:
     """`products` holding every `required` word and at least one of `any_of` (as word
-    prefixes, or whole words with prefix=False), annotated with `rank` (higher is better).
-    A required item may be a group of alternatives, one of which must match (for instance
-    `vocabulary.word_forms(word)`). Words come from `query_terms`."""
+    prefixes, or whole words with prefix=False), annotated with `rank` (higher is better)
+    unless `ranked` is False. A required item may be a group of alternatives, one of which
+    must match (for instance `vocabulary.word_forms(word)`). Words come from
+    `query_terms`."""
     if not required and not any_of:
         return products.none()
     if connection.vendor == "postgresql":
-        return _postgres_match(products, _ts_query(required, any_of, prefix=prefix), ranked=True)
-    return _sqlite_match(products, _fts_query(required, any_of, prefix=prefix), ranked=True)
+        query = _ts_query(required, any_of, prefix=prefix)
+        return _postgres_match(products, query, ranked=ranked)
+    return _sqlite_match(products, _fts_query(required, any_of, prefix=prefix), ranked=ranked)
 
 
 def _barcode_page(

@@ -173,18 +173,79 @@ def forms_in_catalog(words: Sequence[str]) -> dict[str, list[str]]:
     if connection.vendor == "postgresql":
         # The table lists every word without a digit that a product holds (written along
         # with the product); words with one are asked of the index.
-        query = "SELECT word FROM catalog_search_word WHERE word = ANY (%s)"
-        params: list = [[form for form in every if not _has_digit(form)]]
-    else:
-        marks = ", ".join(["%s"] * len(every))
-        query = f"SELECT term FROM catalog_product_fts_vocab WHERE term IN ({marks})"  # noqa: S608
-        params = every
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        held = {row[0] for row in cursor.fetchall()}
-    if connection.vendor == "postgresql":
+        held = set(documents_holding([form for form in every if not _has_digit(form)]))
         held |= {word for word in words if _has_digit(word) and _holds(word, prefix=False)}
+    else:
+        held = _held_sqlite(every)
     return {word: [form for form in forms if form in held] for word, forms in candidates.items()}
+
+
+def _held_sqlite(words: list[str]) -> set[str]:
+    """The `words` some product holds whole, asked of the index: a probe for the first
+    match, which costs the same for a common word as for a rare one (the vocabulary's
+    count of a word reads all its products)."""
+    held: set[str] = set()
+    one = (
+        "SELECT %s WHERE EXISTS (SELECT 1 FROM catalog_product_fts "
+        "WHERE catalog_product_fts MATCH %s)"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(words), _SQLITE_TERMS_PER_STATEMENT):
+            part = words[start : start + _SQLITE_TERMS_PER_STATEMENT]
+            cursor.execute(
+                " UNION ALL ".join([one] * len(part)),
+                [value for word in part for value in (word, _fts_phrase(word))],
+            )
+            held.update(row[0] for row in cursor.fetchall())
+    return held
+
+
+# Words held by at least COMMON_WORD products have their counts kept by each process for
+# COUNTS_TTL seconds: counting a word on SQLite reads its whole list of products (20 ms for
+# a word of 50,000 products), and the common words are the ones every description asks
+# about. A common word stays common for that long; rarer words are asked each time, so a
+# word a new product brings is seen at once.
+COMMON_WORD = 1000
+COUNTS_TTL = 60.0
+_common: dict[tuple[str, str], dict[str, tuple[int, float]]] = {}
+# Words asked in one compound statement on SQLite (which allows 500 parts). fts5vocab
+# serves `term = ?` from the index, but reads the whole vocabulary for an IN list.
+_SQLITE_TERMS_PER_STATEMENT = 200
+
+
+def documents_holding(words: Sequence[str]) -> dict[str, int]:
+    """{word: about how many products hold it as a whole word} for those of `words` that
+    the catalog lists (SQLite: the index's vocabulary, exact; PostgreSQL: the trigger-kept
+    table, without words holding a digit, approximate and possibly 0)."""
+    key = (connection.alias, str(connection.settings_dict["NAME"]))
+    kept = _common.setdefault(key, {})
+    now = time.monotonic()
+    found: dict[str, int] = {}
+    asked: list[str] = []
+    for word in dict.fromkeys(words):
+        known = kept.get(word)
+        if known is not None and now - known[1] < COUNTS_TTL:
+            found[word] = known[0]
+        else:
+            asked.append(word)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            if asked:
+                cursor.execute(
+                    "SELECT word, documents FROM catalog_search_word WHERE word = ANY (%s)",
+                    [asked],
+                )
+                found.update(cursor.fetchall())
+        else:
+            for start in range(0, len(asked), _SQLITE_TERMS_PER_STATEMENT):
+                part = asked[start : start + _SQLITE_TERMS_PER_STATEMENT]
+                one = "SELECT term, doc FROM catalog_product_fts_vocab WHERE term = %s"
+                cursor.execute(" UNION ALL ".join([one] * len(part)), part)
+                found.update(cursor.fetchall())
+    for word in asked:
+        if found.get(word, 0) >= COMMON_WORD:
+            kept[word] = (found[word], now)
+    return found
 
 
 def refresh_vocabulary() -> int:
@@ -263,6 +324,7 @@ _loading_frequencies = threading.Lock()
 def forget_frequencies() -> None:
     """Drop this process's copies of the word frequencies (the next search reloads them)."""
     _frequencies.clear()
+    _common.clear()
 
 
 def _load_frequencies() -> _Frequencies:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from shelfwatch.events.models import Event
+
+
+@functools.lru_cache(maxsize=256)
+def _json_string(value: str) -> str:
+    # A batch's messages share a few types and one timestamp: each is encoded once.
+    return json.dumps(value, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,9 @@ class EventMessage:
         """`build` of a payload and topics already encoded compactly: the same JSON, byte
         for byte, without encoding them again."""
         encoded = (
-            f'{{"id":{id},"type":{json.dumps(type, ensure_ascii=False)},'
+            f'{{"id":{id},"type":{_json_string(type)},'
             f'"topics":{topics_json},"payload":{payload_json},'
-            f'"created_at":{json.dumps(created_at)}}}'
+            f'"created_at":{_json_string(created_at)}}}'
         )
         frame = f"id: {id}\nevent: {type}\ndata: {encoded}\n\n".encode()
         return cls(id, type, topics, payload, created_at, encoded, frame)

@@ -24,6 +24,7 @@ from shelfwatch.inventory.models import StockItem
 # found); below it, down to the catalog's own MATCH_THRESHOLD, the row is held back.
 CONFIDENT_MATCH = 0.85
 LIKELY_MATCH = 0.5
+_FOUND_COLUMNS = ("id", "name", "brand", "barcode", "status", "merged_into_id")
 
 
 class Finder:
@@ -40,7 +41,10 @@ class Finder:
         """One query each for the batch's barcodes, its SKUs, and the store's items of the
         products those found."""
         codes = [data.barcode for _, data in parsed if data.barcode]
-        self.by_barcode = {p.barcode: p for p in Product.objects.filter(barcode__in=codes)}
+        # Only what placing a row reads: most rows are found here, and the other columns
+        # (a JSON document, dates) cost more to convert than the rest of the row.
+        found = Product.objects.filter(barcode__in=codes).only(*_FOUND_COLUMNS)
+        self.by_barcode = {p.barcode: p for p in found}
         skus = [data.sku for _, data in parsed if data.sku]
         self.by_sku = {}
         for item in StockItem.objects.filter(store=self.store, sku__in=skus).order_by("pk"):
