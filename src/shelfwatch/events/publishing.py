@@ -15,7 +15,6 @@ Where the dispatch task goes depends on the task backend:
 from __future__ import annotations
 
 import json
-import logging
 import re
 import weakref
 from collections.abc import Sequence
@@ -36,7 +35,6 @@ from shelfwatch.fast_insert import JsonText, insert_all, insert_values
 if TYPE_CHECKING:
     from django_tasks_db.models import DBTaskResult
 
-logger = logging.getLogger("shelfwatch.events")
 
 EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
@@ -106,12 +104,7 @@ class _Batch:
             # The bus and the dispatch task together (one round trip on RQ); never raises.
             sending.send_committed(messages)
             return
-        try:
-            bus.publish(messages)
-        except Exception:
-            # Committed already: a failure here must not reach the caller, and the stream
-            # processes' table catch-up delivers what was not published.
-            logger.exception("publishing events %s failed", [m.id for m in messages])
+        sending.publish(messages)
 
     def _surviving_messages(self) -> list[EventMessage]:
         # SQLite hands a rolled-back id out again, so when two entries share an id the

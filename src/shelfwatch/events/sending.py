@@ -53,7 +53,7 @@ def send_committed(messages: Sequence[EventMessage]) -> None:
 
     backend = dispatch_backend()
     if not isinstance(backend, RQBackend):
-        _publish(messages)
+        publish(messages)
         enqueue_dispatch([message.id for message in messages])
         return
     try:
@@ -66,7 +66,8 @@ def send_committed(messages: Sequence[EventMessage]) -> None:
         )
 
 
-def _publish(messages: Sequence[EventMessage]) -> None:
+def publish(messages: Sequence[EventMessage]) -> None:
+    """Publish committed `messages` on the bus; a failure is logged, never raised."""
     try:
         bus.publish(messages)
     except Exception:
@@ -118,7 +119,7 @@ def _send_through_rq(backend, messages: Sequence[EventMessage]) -> None:
             pipe.publish(channel, message.json)
     pipe.execute()
     if not together:
-        _publish(messages)
+        publish(messages)
     if task_enqueued.has_listeners(type(backend)):
         _announce_enqueued(backend, job, event_ids)
 
