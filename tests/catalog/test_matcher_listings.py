@@ -86,3 +86,15 @@ def test_written_again_pairs_keep_their_meaning():
     for a, b, label in made:
         if label == 0:
             assert a.name.lower() != b.name.lower()
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("Zesto Peri Peri Sauce", "Zesto Periperi Sauce"),
+        ("Zesto Periperi Sauce", "Zesto Peri Peri Sauce"),
+    ],
+)
+def test_a_doubled_word_run_together_is_scored_as_the_same_name(left, right):
+    score = score_pair(ProductRecord(left), ProductRecord(right), stats=STATS)
+    assert score.is_match, score

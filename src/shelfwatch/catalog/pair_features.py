@@ -108,7 +108,8 @@ def _aligned(a: PreparedRecord, b: PreparedRecord) -> tuple[dict[str, float], di
         for first, second in zip(y.words, y.words[1:], strict=False):
             joined = first + second
             if joined in rest and first in wy and second in wy:
-                weight = max(wy.pop(first), wy.pop(second))
+                # A doubled word ("peri peri" / "periperi") is one key in the weights.
+                weight = max(wy.pop(first), wy.pop(second, 0.0))
                 wy[joined] = max(weight, x.all_weights.get(joined, weight))
     return wa, wb
 
