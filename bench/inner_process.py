@@ -31,6 +31,17 @@ def setup_django() -> None:
     import django
 
     django.setup()
+    # As a server process starts (config/wsgi.py): the URLconf loaded, then the startup heap
+    # frozen, so a full garbage collection does not land inside a timed call. Code from
+    # before the freeze has no such module and runs as it did.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+    try:
+        from shelfwatch.ops.startup_heap import freeze_startup_heap
+    except ImportError:
+        return
+    freeze_startup_heap()
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -18,12 +18,14 @@ django.setup(set_prefix=False)
 
 # Imported after setup: these modules use models and settings.
 from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from shelfwatch.analytics.tracking import flush_on_a_timer  # noqa: E402
 from shelfwatch.config.revalidation import RevalidationLane  # noqa: E402
 from shelfwatch.config.wsgi_bridge import WsgiBridge  # noqa: E402
 from shelfwatch.events.server import StreamServer  # noqa: E402
 from shelfwatch.ops.middleware import body_limit  # noqa: E402
+from shelfwatch.ops.startup_heap import freeze_startup_heap  # noqa: E402
 
 stream_application = StreamServer()
 
@@ -41,3 +43,7 @@ application = StreamServer(
 )
 # The front serves product pages too: it writes the views it holds on a timer (without Redis).
 flush_on_a_timer()
+# The URLconf is imported before the first request, as a `web` worker does (config/wsgi.py);
+# then, last, full collections stop rescanning what the process keeps.
+get_resolver().url_patterns  # noqa: B018  (a cached property: reading it imports them)
+freeze_startup_heap()

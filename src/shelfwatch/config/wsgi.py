@@ -33,3 +33,8 @@ application = ConnectionRotation(
 from shelfwatch.analytics.tracking import flush_on_a_timer  # noqa: E402  (needs the apps loaded)
 
 flush_on_a_timer()
+
+# Last, once everything a worker keeps is loaded: full collections stop rescanning it.
+from shelfwatch.ops.startup_heap import freeze_startup_heap  # noqa: E402
+
+freeze_startup_heap()

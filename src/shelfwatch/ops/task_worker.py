@@ -18,9 +18,15 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.worker import SimpleWorker
 
+from shelfwatch.ops.startup_heap import freeze_startup_heap
+
 
 class InProcessWorker(SimpleWorker):
     """RQ's SimpleWorker, with Django's per-request connection upkeep around each task."""
+
+    def work(self, *args, **kwargs) -> bool:
+        freeze_startup_heap()
+        return super().work(*args, **kwargs)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         close_old_connections()
