@@ -229,7 +229,7 @@ def main() -> int:
         t0 = time.perf_counter()
         score_many(query, candidates, stats=bench.stats, model=shipped)
         batch = min(batch, time.perf_counter() - t0)
-    forget_prepared()
+    forget_prepared(bench.stats)
     records = [*bench.left.values(), *bench.right.values()]
     t0 = time.perf_counter()
     for record in records:

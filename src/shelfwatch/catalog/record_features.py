@@ -124,6 +124,7 @@ class CorpusStats:
         return stats
 
     _memo: dict[str, float] = field(default_factory=dict, repr=False)
+    _prepared: dict = field(default_factory=dict, repr=False)  # record -> PreparedRecord
 
     def idf(self, token: str) -> float:
         """The smoothed inverse document frequency of `token`, memoized; a token holding a digit
@@ -265,9 +266,26 @@ def _base(record: ProductRecord) -> PreparedRecord:
     )
 
 
-@lru_cache(maxsize=8192)
 def prepare(record: ProductRecord, stats: CorpusStats | None = None) -> PreparedRecord:
-    """Features of one record; cached, so repeated scoring of the same record is cheap."""
+    """Features of one record; cached, so repeated scoring of the same record is cheap: with
+    the statistics that weighed them (for as long as `stats` lives), or process-wide without."""
+    if stats is None:
+        return _unweighed(record)
+    # Kept on the statistics object, not in a process-wide cache: the catalog builds one per
+    # lookup, and a global cache keyed by it pinned thousands of records no later lookup
+    # could hit, which every full garbage collection then walked.
+    prepared = stats._prepared.get(record)
+    if prepared is None:
+        prepared = stats._prepared[record] = _weighed(record, stats)
+    return prepared
+
+
+@lru_cache(maxsize=8192)
+def _unweighed(record: ProductRecord) -> PreparedRecord:
+    return _weighed(record, None)
+
+
+def _weighed(record: ProductRecord, stats: CorpusStats | None) -> PreparedRecord:
     base = _base(record)
     # In the names' word order, not a set's: near words are paired greedily in this order,
     # and a score must not depend on the process's string hashing.
@@ -391,7 +409,10 @@ def regional_similarity(a: PreparedRecord, b: PreparedRecord) -> float:
     return best
 
 
-def forget_prepared() -> None:
-    """Empty the caches of prepared records (for measuring what preparing costs)."""
-    prepare.cache_clear()
+def forget_prepared(*weighed_by: CorpusStats) -> None:
+    """Empty the caches of prepared records, those kept on `weighed_by` too (for measuring
+    what preparing costs)."""
+    for stats in weighed_by:
+        stats._prepared.clear()
+    _unweighed.cache_clear()
     _base.cache_clear()
