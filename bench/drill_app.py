@@ -164,7 +164,7 @@ def audit(
     from shelfwatch.imports.models import ImportJob, ImportRow
     from shelfwatch.inventory.models import StockItem, StockMovement
     from shelfwatch.notify.models import Notification
-    from shelfwatch.shop.models import CheckoutAttempt, FlashSale, Order, OrderLine
+    from shelfwatch.shop.models import FlashSale, Order, OrderLine
 
     ledger = (
         StockMovement.objects.filter(item=OuterRef("pk"))
@@ -178,10 +178,11 @@ def audit(
     mismatched = list(items.exclude(quantity=F("ledger")).values("pk", "quantity", "ledger")[:20])
     sale = FlashSale.objects.get(pk=flash_sale)
     sold_lines = OrderLine.objects.filter(flash_sale=sale).aggregate(n=Sum("quantity"))["n"] or 0
+    # Each placed order keeps the Idempotency-Key that placed it (unique per owner).
     attempts = {
         f"{owner}|{key}": order
-        for owner, key, order in CheckoutAttempt.objects.filter(order__isnull=False).values_list(
-            "owner", "key", "order"
+        for owner, key, order in Order.objects.exclude(checkout_key="").values_list(
+            "checkout_owner", "checkout_key", "pk"
         )
     }
     orders = list(Order.objects.filter(store_id=store_id).values_list("pk", flat=True))
