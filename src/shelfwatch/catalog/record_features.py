@@ -215,13 +215,22 @@ def _canonical(text: str) -> list[str]:
     return version_words(canonical_words(tuple(words)))
 
 
+_NONE: frozenset[str] = frozenset()
+
+
+def _frozen(items: Iterable[str]) -> frozenset[str]:
+    # An empty set is the one shared empty set: a cached record then holds only the sets it
+    # fills, and full garbage collections walk fewer objects.
+    return frozenset(items) or _NONE
+
+
 @lru_cache(maxsize=8192)
 def _base(record: ProductRecord) -> PreparedRecord:
     """Everything of `prepare` but the word weights, which depend on the statistics: kept
     per record across lookups, since the catalog's statistics object is new for each."""
     brand_words = _canonical(record.brand)
     brand_key = "".join(brand_words)
-    brand_tokens = frozenset(brand_words)
+    brand_tokens = _frozen(brand_words)
     words = _canonical(record.name)
     core = tuple(t for t in words if not _is_brand_word(t, brand_key, brand_tokens)) or tuple(words)
     regional_words = [_canonical(strip_language_tag(n)) for n in record.regional_names]
@@ -229,14 +238,14 @@ def _base(record: ProductRecord) -> PreparedRecord:
     codes = model_codes(record.name)
     joined = "".join(words)
     code_set = set(codes)
-    numbers = frozenset(
+    numbers = _frozen(
         t for t in words if t.replace(".", "").isdigit() and t not in code_set and len(t) <= 6
     )
     return PreparedRecord(
         record=record,
         core=core,
         core_text=" ".join(core),
-        name_tokens=frozenset(words),
+        name_tokens=_frozen(words),
         name_key=joined,
         plain_name=" ".join(words),
         brand_key=brand_key,
@@ -245,7 +254,7 @@ def _base(record: ProductRecord) -> PreparedRecord:
         regional=regional,
         codes=codes,
         stems=tuple(code_stem(c) for c in codes),
-        colours=frozenset(words) & _COLOURS,
+        colours=_frozen(_COLOURS.intersection(words)),
         haystack=compact(f"{record.name} {record.description}"),
         name_compact=compact(record.name),
         barcode=re.sub(r"\D", "", record.barcode or "").lstrip("0"),
@@ -255,9 +264,9 @@ def _base(record: ProductRecord) -> PreparedRecord:
         joined=joined,
         grams=_grams(joined),
         numbers=numbers,
-        editions=frozenset(words) & EDITION_WORDS,
+        editions=_frozen(EDITION_WORDS.intersection(words)),
         # "win", "windows" and "pc" name one platform.
-        platforms=frozenset(
+        platforms=_frozen(
             "windows" if t in DEFAULT_PLATFORMS else t for t in words if t in PLATFORM_WORDS
         ),
         keys=" ".join(sound_key(t) for t in words),
