@@ -29,11 +29,11 @@ from shelfwatch.accounts.secrets import digest, new_secret
 ALGORITHM = "HS256"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
-# Tokens already verified in this process, with their user id, expiry and issue time: a
-# client sends the same access token for its whole lifetime, and verifying it (base64
-# checks, JSON, HMAC) costs more than the rest of a small request. Keyed by the whole token,
-# signature included.
-_verified: dict[str, tuple[int, float, int]] = {}
+# Tokens already verified in this process, with their expiry and what they say: a client
+# sends the same access token for its whole lifetime, and verifying it (base64 checks, JSON,
+# HMAC) costs more than the rest of a small request. Keyed by the whole token, signature
+# included.
+_verified: dict[str, tuple[float, AccessToken]] = {}
 _verified_lock = threading.Lock()
 MAX_VERIFIED = 10_000
 
@@ -92,8 +92,8 @@ def verify_access_token(token: str) -> AccessToken:
     Only HS256 is accepted, so `alg=none` and algorithm-confusion tokens fail here.
     """
     known = _verified.get(token)
-    if known is not None and known[1] > time.time():
-        return AccessToken(user_id=known[0], issued_us=known[2])
+    if known is not None and known[0] > time.time():
+        return known[1]
     try:
         claims = jwt.decode(
             token,
@@ -120,11 +120,12 @@ def verify_access_token(token: str) -> AccessToken:
             issued_us = int(claims["iat"]) * 1_000_000
         except (TypeError, ValueError, OverflowError):
             raise TokenError("invalid issue time") from None
+    access = AccessToken(user_id=user_id, issued_us=issued_us)
     with _verified_lock:
         if len(_verified) >= MAX_VERIFIED:
             _verified.clear()  # cheaper than tracking recency; misses just verify again
-        _verified[token] = (user_id, float(claims["exp"]), issued_us)
-    return AccessToken(user_id=user_id, issued_us=issued_us)
+        _verified[token] = (float(claims["exp"]), access)
+    return access
 
 
 def is_revoked(access: AccessToken, user: User) -> bool:
