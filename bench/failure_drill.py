@@ -81,6 +81,8 @@ def settings_env(workdir: Path) -> dict[str, str]:
             "NUM_PROXIES": "1",
             # One client address for every simulated user: rate limits would refuse them.
             "THROTTLE_ENABLED": "0",
+            # The same for the per-address limit on open streams.
+            "STREAM_MAX_CLIENTS_PER_IP": "0",
             "JWT_ACCESS_TTL_SECONDS": "86400",
             "LOG_LEVEL": "WARNING",
             "DEFAULT_FROM_EMAIL": "Drill Kirana <alerts@drill-kirana.example.com>",

@@ -7,7 +7,8 @@ Run from the repository root (PostgreSQL + Redis are used when both answer on 12
 
 For each client count and deployment (embedded SQLite: the stream process tails the
 events table; scale-out: PostgreSQL + Redis pub/sub) it
-1. starts one `shelfwatch stream` process (STREAM_MAX_CLIENTS set to let every client in)
+1. starts one `shelfwatch stream` process (STREAM_MAX_CLIENTS set to let every client in,
+   STREAM_MAX_CLIENTS_PER_IP=0 since they all come from loopback)
    on a free 127.0.0.1 port, with the open-files limit raised for it and the clients;
 2. samples the memory of that process and its children (VmRSS and PSS from /proc), opens
    the clients, anonymous and following one public topic (`product:1`), from
@@ -374,7 +375,10 @@ def run_one(deployment: deployments.Deployment, plan: FanoutPlan, *, workdir: Pa
     port = free_port()
     argv = [SHELFWATCH, "stream", "--host", HOST, "--port", str(port)]
     print(f"  SSE fan-out on {deployment.name}: {plan.clients} clients ...", flush=True)
-    env = deployment.with_env(STREAM_MAX_CLIENTS=str(plan.clients + 100))
+    # Every client connects from loopback: no per-address limit.
+    env = deployment.with_env(
+        STREAM_MAX_CLIENTS=str(plan.clients + 100), STREAM_MAX_CLIENTS_PER_IP="0"
+    )
     with running(
         f"stream-{deployment.key}-{plan.clients}",
         argv,

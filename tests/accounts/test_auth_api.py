@@ -149,6 +149,90 @@ def test_logout_revokes_refresh_token(anon, make_user):
     assert anon.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}).status_code == 401
 
 
+def me(anon, access: str):
+    return anon.get("/api/v1/auth/me", Authorization=f"Bearer {access}")
+
+
+def assert_refused(response) -> None:
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "invalid_credentials"
+
+
+def test_an_access_token_is_refused_after_logout_and_a_new_login_works(anon, make_user):
+    make_user("customer@example.com")
+    make_user("other@example.com")
+    tokens = login(anon).json()
+    bystander = login(anon, "other@example.com").json()
+    assert me(anon, tokens["access"]).status_code == 200
+    logout = anon.post(
+        "/api/v1/auth/logout",
+        {"refresh": tokens["refresh"]},
+        Authorization=f"Bearer {tokens['access']}",
+    )
+    assert logout.status_code == 204
+    assert_refused(me(anon, tokens["access"]))
+    again = login(anon).json()  # within the same second as the logout, most likely
+    assert me(anon, again["access"]).status_code == 200
+    assert me(anon, bystander["access"]).status_code == 200
+
+
+def test_another_device_gets_back_in_with_its_own_refresh_token_after_a_logout(anon, make_user):
+    make_user("customer@example.com")
+    laptop = login(anon).json()
+    phone = login(anon).json()
+    anon.post(
+        "/api/v1/auth/logout",
+        {"refresh": laptop["refresh"]},
+        Authorization=f"Bearer {laptop['access']}",
+    )
+    assert_refused(me(anon, phone["access"]))
+    renewed = anon.post("/api/v1/auth/refresh", {"refresh": phone["refresh"]}).json()
+    assert me(anon, renewed["access"]).status_code == 200
+
+
+def test_access_tokens_are_refused_after_a_password_change(anon, make_user):
+    user = make_user("customer@example.com")
+    tokens = login(anon).json()
+    user.set_password("a-new-long-passphrase-77")
+    user.save()
+    assert_refused(me(anon, tokens["access"]))
+    again = login(anon, password="a-new-long-passphrase-77").json()
+    assert me(anon, again["access"]).status_code == 200
+
+
+def test_a_token_from_the_same_second_as_a_signout_is_refused_and_one_after_it_is_not(
+    anon, make_user
+):
+    from shelfwatch.accounts import tokens
+
+    user = make_user("customer@example.com")
+    second = timezone.now().replace(microsecond=0)
+    before, _ = tokens.issue_access_token(user=user, now=second + timedelta(milliseconds=100))
+    tokens.revoke_access_tokens(user=user, now=second + timedelta(milliseconds=400))
+    after, _ = tokens.issue_access_token(user=user, now=second + timedelta(milliseconds=700))
+    # Both carry the same whole-second `iat`.
+    iat = {jwt.decode(t, options={"verify_signature": False})["iat"] for t in (before, after)}
+    assert len(iat) == 1
+    assert_refused(me(anon, before))
+    assert me(anon, after).status_code == 200
+
+
+def test_a_copy_of_the_user_saved_after_a_logout_does_not_revive_old_tokens(anon, make_user):
+    make_user("customer@example.com")
+    tokens = login(anon).json()
+    stale = User.objects.get(email="customer@example.com")  # loaded before the logout
+    anon.post(
+        "/api/v1/auth/logout",
+        {"refresh": tokens["refresh"]},
+        Authorization=f"Bearer {tokens['access']}",
+    )
+    stale.name = "Renamed"
+    stale.save()
+    assert_refused(me(anon, tokens["access"]))
+    assert User.objects.get(pk=stale.pk).name == "Renamed"
+
+
 def test_logout_cannot_revoke_someone_elses_token(anon, make_user):
     make_user("customer@example.com")
     make_user("other@example.com")

@@ -192,6 +192,21 @@ def test_refresh_true_answers_from_cache_and_starts_one_refresh(feed_client, inv
     assert RefreshRun.objects.filter(dataset=inventory, trigger="api").count() == 1
 
 
+def test_a_read_only_key_asking_for_a_refresh_is_refused_and_nothing_is_rebuilt(
+    feed_client, inventory
+):
+    caller = feed_client("inventory", scopes=("read",))
+    runs = RefreshRun.objects.filter(dataset=inventory).count()
+    response = caller.get(URL + "?refresh=true")
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "refresh_not_allowed"
+    assert RefreshRun.objects.filter(dataset=inventory).count() == runs
+    # Reading stays open to it.
+    assert caller.get(URL).status_code == 200
+    assert caller.get(URL + "?refresh=false").status_code == 200
+
+
 def test_post_refresh_is_202_once_then_already_in_progress(feed_client, inventory):
     caller = feed_client("inventory")
     first = caller.post(URL + "/refresh")

@@ -4,6 +4,7 @@ test_whatsapp_errors.py and test_whatsapp_optouts.py)."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from datetime import timedelta
 
@@ -182,6 +183,37 @@ def test_the_verification_handshake(client, whatsapp):
         url, {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "x"}
     )
     assert bad.status_code == 403
+
+
+@pytest.mark.parametrize("guess", ["vérify-me", "verify-mé", "\u0000", "✓" * 64])
+def test_a_verify_token_guess_with_non_ascii_characters_is_refused_as_a_problem(
+    client, whatsapp, guess
+):
+    response = client.get(
+        "/api/v1/notify/whatsapp/webhook",
+        {"hub.mode": "subscribe", "hub.verify_token": guess, "hub.challenge": "x"},
+    )
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "verify_token_mismatch"
+
+
+def test_the_verify_token_is_compared_in_constant_time(client, whatsapp, monkeypatch):
+    # The standard library's comparison is watched, not replaced: the answer is still ours.
+    seen = []
+    real = hmac.compare_digest
+
+    def watched(a, b):
+        seen.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", watched)
+    url = "/api/v1/notify/whatsapp/webhook"
+    right = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
+    assert client.get(url, right).content == b"42"
+    wrong = {**right, "hub.verify_token": "verify-mf"}
+    assert client.get(url, wrong).status_code == 403
+    assert seen == [(b"verify-me", b"verify-me"), (b"verify-mf", b"verify-me")]
 
 
 def inbound(text: str | None = None, button: tuple[str, str] | None = None) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import struct
 import threading
 import time
 
@@ -111,6 +112,52 @@ def test_a_stream_server_at_its_limit_refuses_the_next_client_at_once(
 
             # A client that leaves makes room for the next one.
             streams.pop().close()
+            deadline = time.monotonic() + 10
+            while True:
+                sock, head = _open_stream(port)
+                if head.startswith(b"HTTP/1.1 200") or time.monotonic() > deadline:
+                    break
+                sock.close()
+                time.sleep(0.2)
+            streams.append(sock)
+            assert head.startswith(b"HTTP/1.1 200"), head
+        finally:
+            for sock in streams:
+                sock.close()
+
+
+def _reset(sock: socket.socket) -> None:
+    """Drop a connection abruptly: a TCP reset, no orderly close."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+@pytest.mark.parametrize("command", ["stream", "front"])
+def test_one_client_address_past_its_stream_limit_is_refused_until_one_of_its_streams_ends(
+    command, subprocess_env, tmp_path
+):
+    port = free_port()
+    env = {**subprocess_env, "STREAM_MAX_CLIENTS_PER_IP": "2"}
+    args = [command, "--host", "127.0.0.1", "--port", str(port)]
+    with running(args, env, tmp_path / f"{command}.log") as process:
+        wait_for_http(f"http://127.0.0.1:{port}/health", process=process, timeout=60)
+        streams = []
+        try:
+            for _ in range(2):
+                sock, head = _open_stream(port)
+                streams.append(sock)
+                assert head.startswith(b"HTTP/1.1 200"), head
+            sock, head = _open_stream(port)
+            rest = sock.recv(4096)
+            sock.close()
+            assert head.startswith(b"HTTP/1.1 429"), head
+            assert b"retry-after: " in head.lower()
+            assert b"content-type: application/problem+json" in head.lower()
+            body = json.loads((head.split(b"\r\n\r\n", 1)[1] + rest).decode())
+            assert body["code"] == "too_many_streams"
+
+            # A client that vanishes with a reset gives its place back.
+            _reset(streams.pop())
             deadline = time.monotonic() + 10
             while True:
                 sock, head = _open_stream(port)

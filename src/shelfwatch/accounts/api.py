@@ -61,8 +61,11 @@ def refresh(request: HttpRequest, payload: RefreshIn):
 
 @auth_router.post("/logout", response={204: None})
 def logout(request: HttpRequest, payload: RefreshIn):
+    """Revoke the refresh token's family and every access token issued to the caller so far
+    (on other devices too: they get a new one from their own refresh token)."""
     principal = principal_of(request)
     tokens.revoke_refresh_token(raw_token=payload.refresh, user=principal.user)
+    tokens.revoke_access_tokens(user=principal.user)
     return Status(204, None)
 
 

@@ -51,6 +51,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May log in to the admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
+    tokens_revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Access tokens issued at or before this instant are refused (sign-out, "
+        "a new password).",
+    )
 
     objects = UserManager()
 
@@ -66,9 +73,33 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs) -> None:
         """Save; when the password was set (a change, a reset, the admin, the CLI), every
-        refresh token of the user is revoked, so whoever held one (or the old password)
-        must log in again: other page sessions end by Django's session hash already."""
+        refresh and access token of the user is revoked, so whoever held one (or the old
+        password) must log in again: other page sessions end by Django's session hash already.
+
+        Any other save of an existing user leaves `tokens_revoked_at` as the database holds
+        it: a copy loaded before a sign-out elsewhere must not write the older value back.
+        """
         password_set = self._password is not None and not self._state.adding
+        update_fields = kwargs.get("update_fields")
+        if password_set:
+            self.tokens_revoked_at = timezone.now()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "tokens_revoked_at"}
+        elif (
+            update_fields is None
+            and not self._state.adding
+            and self.pk is not None
+            and not args
+            and not kwargs.get("force_insert")
+        ):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key
+                and field.attname not in deferred
+                and field.name != "tokens_revoked_at"
+            ]
         super().save(*args, **kwargs)
         if password_set:
             RefreshToken.objects.filter(user=self, revoked_at__isnull=True).update(

@@ -11,7 +11,7 @@ from django.utils.module_loading import import_string
 
 from shelfwatch.accounts.api_keys import verify_api_key
 from shelfwatch.accounts.models import ApiKey, User
-from shelfwatch.accounts.tokens import TokenError, decode_access_token
+from shelfwatch.accounts.tokens import TokenError, is_revoked, verify_access_token
 from shelfwatch.accounts.user_cache import CachedUser, Membership, active_user
 
 
@@ -58,14 +58,16 @@ class Principal:
 
 def from_bearer(token: str) -> Principal:
     """The principal for a JWT access token; raises AuthenticationFailed when the token does not
-    verify or its user is missing or inactive."""
+    verify, its user is missing or inactive, or it was issued before that user signed out."""
     try:
-        user_id = decode_access_token(token)
+        access = verify_access_token(token)
     except TokenError as exc:
         raise AuthenticationFailed(str(exc)) from None
-    cached = active_user(user_id)
+    cached = active_user(access.user_id)
     if cached is None:
         raise AuthenticationFailed("user not found or inactive")
+    if is_revoked(access, cached.user):
+        raise AuthenticationFailed("token revoked: signed out or password changed since")
     return Principal.of(cached, "jwt")
 
 

@@ -466,6 +466,10 @@ WEB_REQUESTS_PER_CONNECTION = env_int("WEB_REQUESTS_PER_CONNECTION", 10)
 # Open streams one stream process (and the front) serves; the next client is answered 503
 # with Retry-After at once.
 STREAM_MAX_CLIENTS = env_int("STREAM_MAX_CLIENTS", 10_000)
+# Open streams one client address may hold in one stream process (0: no limit); the next is
+# answered 429. The address is the one rate limits use (NUM_PROXIES), so behind a reverse
+# proxy set NUM_PROXIES or every client shares the proxy's address and this limit.
+STREAM_MAX_CLIENTS_PER_IP = env_int("STREAM_MAX_CLIENTS_PER_IP", 20)
 
 # --- watching external shops ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import signal
 import weakref
 from collections.abc import Awaitable, Callable
 
+from shelfwatch.accounts.throttling import client_ip_of
 from shelfwatch.events.capacity import stream_capacity
 from shelfwatch.events.hub import Hub, process_hub
 from shelfwatch.events.sse import (
@@ -32,6 +33,9 @@ StreamHandler = Callable[[Scope, Receive, Send, Hub], Awaitable[None]]
 
 # Seconds a client refused for capacity is asked to wait before it tries again.
 CAPACITY_RETRY_AFTER = 5
+# Seconds a client address at its own stream limit is asked to wait: room comes only when
+# one of its streams closes.
+PER_CLIENT_RETRY_AFTER = 10
 
 # Path -> handler. Other long-lived streams (e.g. data feeds) join here.
 STREAM_ROUTES: dict[str, StreamHandler] = {STREAM_PATH: serve_event_stream}
@@ -65,6 +69,22 @@ def stream_handler_for(scope: Scope) -> StreamHandler | None:
         if matches(scope):
             return candidate
     return None
+
+
+def stream_client(scope: Scope) -> str:
+    """The client address a stream counts against, by the rule rate limits use (the socket's
+    address, or X-Forwarded-For as far as NUM_PROXIES trusts it)."""
+    client = scope.get("client")
+    forwarded = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", ())
+        if name == b"x-forwarded-for"
+    ]
+    return client_ip_of(
+        remote_addr=str(client[0]) if client else "",
+        # Several headers count as one list, as the WSGI environ joins them.
+        forwarded_for=",".join(forwarded) if forwarded else None,
+    )
 
 
 def end_streams_on_shutdown_signal(hub: Hub) -> None:
@@ -107,7 +127,9 @@ class StreamServer:
     At most `max_streams` streams are open at once in this process (STREAM_MAX_CLIENTS by
     default, fewer if the open-files limit cannot hold that many); a stream
     request beyond that is answered 503 with Retry-After at once and its
-    connection closed, so a client never waits unanswered for room.
+    connection closed, so a client never waits unanswered for room. One client address holds
+    at most `max_streams_per_client` of them (STREAM_MAX_CLIENTS_PER_IP; 0 for no limit),
+    so one client cannot take the room of all others: its next stream is answered 429.
     """
 
     def __init__(
@@ -116,6 +138,7 @@ class StreamServer:
         fallback: ASGIApp | None = None,
         hub: Hub | None = None,
         max_streams: int | None = None,
+        max_streams_per_client: int | None = None,
     ) -> None:
         from django.conf import settings
 
@@ -126,7 +149,14 @@ class StreamServer:
             if max_streams is None
             else int(max_streams)
         )
+        self.max_streams_per_client = int(
+            settings.STREAM_MAX_CLIENTS_PER_IP
+            if max_streams_per_client is None
+            else max_streams_per_client
+        )
         self.open_streams = 0
+        # Client address -> its open streams; an address leaves when its last stream ends.
+        self.streams_by_client: dict[str, int] = {}
 
     @property
     def hub(self) -> Hub:
@@ -186,13 +216,35 @@ class StreamServer:
                 headers={"Retry-After": str(CAPACITY_RETRY_AFTER), "Connection": "close"},
             )
             return
+        client = stream_client(scope)
+        held = self.streams_by_client.get(client, 0)
+        if 0 < self.max_streams_per_client <= held:
+            await send_problem(
+                send,
+                scope,
+                status=429,
+                code="too_many_streams",
+                detail=(
+                    f"This client holds {held} open streams, the most one address may hold; "
+                    "close one before opening another."
+                ),
+                headers={"Retry-After": str(PER_CLIENT_RETRY_AFTER), "Connection": "close"},
+            )
+            return
         self.open_streams += 1
+        self.streams_by_client[client] = held + 1
         try:
             # Servers without lifespan support get the shutdown hook on first use.
             end_streams_on_shutdown_signal(self.hub)
             await handler(scope, receive, send, self.hub)
         finally:
+            # However the stream ended (the client left, a write failed, the process stops).
             self.open_streams -= 1
+            left = self.streams_by_client[client] - 1
+            if left:
+                self.streams_by_client[client] = left
+            else:
+                del self.streams_by_client[client]
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

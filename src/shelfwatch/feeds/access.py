@@ -1,6 +1,7 @@
 """Who may read or refresh a dataset, decided without revealing which datasets exist.
 
-Readers: admins, the dataset's owner, and API keys holding `feeds:<name>`. The dataset is
+Readers: admins, the dataset's owner, and API keys holding `feeds:<name>`; a reader starts
+a refresh only if it also holds `write` (only API keys can lack it). The dataset is
 always looked up, whether or not the caller will be let in, and a caller who holds no
 right to the name gets 403 whether the dataset exists or not: neither the status nor the
 time taken tells a stranger which names are taken.
@@ -40,6 +41,16 @@ def get_dataset_for(principal: Principal | None, name: str) -> Dataset:
     if dataset is None:
         raise NotFound("no dataset by that name", code="dataset_not_found")
     return dataset
+
+
+def require_refresh_right(principal: Principal) -> None:
+    """Raise NotAllowed unless a reader of a dataset may also start its refresh: a rebuild is
+    work done on the caller's word, so it takes the `write` scope, as `POST .../refresh`."""
+    if not principal.allows("write"):
+        raise NotAllowed(
+            "starting a refresh needs the API key's 'write' scope; this key may only read",
+            code="refresh_not_allowed",
+        )
 
 
 def get_dataset_to_manage(principal: Principal | None, name: str) -> Dataset:

@@ -15,7 +15,12 @@ from ninja import Router, Status
 from shelfwatch.accounts.authentication import principal_of
 from shelfwatch.accounts.permissions import require_principal
 from shelfwatch.feeds import delivery
-from shelfwatch.feeds.access import datasets_for, get_dataset_for, get_dataset_to_manage
+from shelfwatch.feeds.access import (
+    datasets_for,
+    get_dataset_for,
+    get_dataset_to_manage,
+    require_refresh_right,
+)
 from shelfwatch.feeds.datasets import create_dataset, delete_dataset, update_dataset
 from shelfwatch.feeds.models import Dataset, RefreshRun
 from shelfwatch.feeds.refresh import request_refresh
@@ -120,11 +125,16 @@ def read_feed(
     """The `{"status","count","data"}` envelope (or NDJSON with `format=ndjson`).
 
     `fields=a,b` keeps those fields; `since=<cursor>` keeps records changed after the
-    cursor an earlier response carried; `refresh=true` also starts a background refresh;
-    send `If-None-Match` with the last ETag to get 304 when nothing changed. Compressed
-    with gzip when the client accepts it.
+    cursor an earlier response carried; `refresh=true` also starts a background refresh
+    (a key needs `write` for that: 403 `refresh_not_allowed` otherwise); send
+    `If-None-Match` with the last ETag to get 304 when nothing changed. Compressed with gzip
+    when the client accepts it.
     """
-    dataset = get_dataset_for(principal_of(request), name)
+    principal = principal_of(request)
+    dataset = get_dataset_for(principal, name)
+    wants_refresh = (refresh or "").lower() in TRUE
+    if wants_refresh:
+        require_refresh_right(principal)
     if (stream or "").lower() in TRUE:
         return problem_response(
             request,
@@ -143,7 +153,7 @@ def read_feed(
         accept_encoding=request.META.get("HTTP_ACCEPT_ENCODING", ""),
     )
     refresh_note = None
-    if (refresh or "").lower() in TRUE:
+    if wants_refresh:
         refresh_note = request_refresh(dataset=dataset, trigger=RefreshRun.Trigger.API).status
     snapshot = dataset.current_snapshot
     if snapshot is None:

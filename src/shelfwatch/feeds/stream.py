@@ -34,7 +34,7 @@ from shelfwatch.events.sse import (
 )
 from shelfwatch.events.sse import send_problem as send_problem_response
 from shelfwatch.events.topics import TopicSelection
-from shelfwatch.feeds.access import get_dataset_for
+from shelfwatch.feeds.access import get_dataset_for, require_refresh_right
 from shelfwatch.feeds.models import Dataset, RefreshRun, RefreshStatus
 from shelfwatch.feeds.refresh import UNFINISHED, is_refreshing, request_refresh
 from shelfwatch.feeds.storage import iter_plain as read_plain
@@ -99,6 +99,7 @@ def open_feed_stream(
     dataset = get_dataset_for(principal, name)
     note = None
     if refresh:
+        require_refresh_right(principal)
         note = request_refresh(dataset=dataset, trigger=RefreshRun.Trigger.API).status
         dataset.refresh_from_db(fields=["lease_token", "lease_until"])
     waiting_for = None
