@@ -190,3 +190,32 @@ def test_a_new_barcode_is_a_new_product_when_its_brand_has_none_of_its_size(uplo
     assert row.status == "created" and row.product_id != other_size.pk
     assert Product.objects.get(pk=row.product_id).barcode == _ean(903)
     assert job.duplicates_found == 0
+
+
+@pytest.mark.django_db
+def test_a_file_imported_again_unchanged_writes_nothing_but_its_row_outcomes(upload, run, store_a):
+    def sheet(prices: list[str]) -> bytes:
+        lines = ["Item Name,Barcode,Qty,MRP"]
+        lines += [f"Item {n},{_ean(n)},{n + 1},{price}" for n, price in enumerate(prices)]
+        return ("\n".join(lines) + "\n").encode()
+
+    run(upload(sheet(["10", "20", "30"])).json()["id"])
+    stamps = dict(StockItem.objects.values_list("pk", "updated_at"))
+    moves = StockMovement.objects.count()
+    last_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
+    again = run(upload(sheet(["10", "25", "30"]), allow_repeat="true").json()["id"])
+    assert (again.successful, again.failed) == (3, 0)
+    rows = list(ImportRow.objects.filter(job=again).order_by("line"))
+    assert [(row.status, row.code) for row in rows] == [
+        ("updated", "unchanged"),
+        ("updated", ""),
+        ("updated", "unchanged"),
+    ]
+    assert StockMovement.objects.count() == moves  # every count already held
+    changed = StockItem.objects.get(product__barcode=_ean(1))
+    assert changed.selling_price == Decimal("25.00")
+    assert {pk for pk, at in StockItem.objects.values_list("pk", "updated_at")} == set(stamps)
+    untouched = StockItem.objects.exclude(pk=changed.pk).values_list("pk", "updated_at")
+    assert all(stamps[pk] == at for pk, at in untouched)
+    new = Event.objects.filter(pk__gt=last_event, type__startswith="stock.")
+    assert list(new.values_list("type", flat=True)) == ["stock.price_changed"]

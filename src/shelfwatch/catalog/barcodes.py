@@ -20,16 +20,15 @@ class InvalidBarcode(ValueError):
 
 def check_digit(body: str) -> int:
     """The GS1 mod-10 check digit for `body` (the code without its last digit)."""
-    total = 0
     # Weights alternate 3, 1, ... starting from the digit next to the check digit.
-    for position, char in enumerate(reversed(body)):
-        total += int(char) * (3 if position % 2 == 0 else 1)
+    total = 3 * sum(map(int, body[::-2])) + sum(map(int, body[-2::-2]))
     return (10 - total % 10) % 10
 
 
 def normalize_barcode(raw: str) -> str:
     """The stored form of a GTIN given in any of its lengths; raises InvalidBarcode."""
-    code = _SEPARATORS.sub("", raw or "")
+    # Most codes come as plain digits: the separators need looking for only otherwise.
+    code = raw if raw and raw.isdigit() else _SEPARATORS.sub("", raw or "")
     if not code.isascii() or not code.isdigit():
         raise InvalidBarcode("a barcode has only digits")
     if len(code) not in GTIN_LENGTHS:

@@ -26,7 +26,7 @@ from shelfwatch.catalog.models import (
 )
 from shelfwatch.catalog.quality import refresh_quality_score, score_new
 from shelfwatch.errors import Conflict, Invalid
-from shelfwatch.events.publishing import NewEvent, emit, emit_many
+from shelfwatch.events.publishing import NewEvent, emit, emit_batch
 from shelfwatch.fast_insert import insert_all
 
 MAX_NAMES_PER_LANGUAGE = 10
@@ -291,7 +291,7 @@ def create_products(*, principal: Principal, products: list[NewProduct]) -> list
                 for name in names
             ]
         )
-        emit_many([_product_news("created", product, principal) for product in rows])
+        emit_batch([_product_news("created", product, principal) for product in rows])
     return rows
 
 

@@ -324,6 +324,11 @@ def emit_batch(events: Sequence[NewEvent]) -> int:
     return len(ids)
 
 
+# json.dumps with these options builds an encoder per call; one made once gives the same
+# text, and a batch encodes a payload or two per row.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _compact(value: Any) -> str:
     # The bus message's own encoding, so the row's JSON can be spliced into it.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT.encode(value)

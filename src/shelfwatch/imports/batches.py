@@ -64,6 +64,10 @@ class Batch:
         self.outcomes: list[Outcome] = []
         self.targets: dict[int, tuple[StockItem, int]] = {}
         self.categories: dict[str, int | None] = {}
+        # Outcomes of rows whose details the item already had, by item id.
+        self.unchanged: dict[int, Outcome] = {}
+        # Items this batch added: no one else sees them before it commits, so they hold 0.
+        self.fresh: set[int] = set()
         self.found = Finder(job, principal)
 
     def run(self, rows: list[Row]) -> list[Outcome]:
@@ -240,14 +244,24 @@ class Batch:
         for plan in plans:
             if plan.item is None:
                 fresh.setdefault(plan.product.pk, plan).details.update(plan.details)
-            elif plan.details:
-                changed.setdefault(plan.item.pk, (plan.item, {}))[1].update(plan.details)
+                continue
+            # Only what differs from the item as read: a row repeating the store's values
+            # (a daily stock export) writes nothing, and moves nothing if its count holds.
+            item = plan.item
+            differs = {k: v for k, v in plan.details.items() if getattr(item, k) != v}
+            if differs:
+                changed.setdefault(item.pk, (item, {}))[1].update(differs)
+            else:
+                self.unchanged[item.pk] = plan.outcome
+        for pk in changed:
+            self.unchanged.pop(pk, None)  # another row of the file changes that item
         added = add_stock_items(
             store=self.store,
             principal=self.principal,
             entries=[(plan.product, plan.details) for plan in fresh.values()],
         )
         items = {item.product_id: item for item in added}
+        self.fresh = {item.pk for item in added}
         updated = update_stock_items(principal=self.principal, changes=list(changed.values()))
         items.update((item.product_id, item) for item in updated)
         for plan in plans:
@@ -267,6 +281,8 @@ class Batch:
         """The slow path after a clash: each row found again and written in its own
         savepoint, so a row that clashes fails alone."""
         self.targets = {}
+        self.unchanged = {}
+        self.fresh = set()
         # Found again: what clashed may be a barcode or an item written meanwhile.
         self.found.look_up([(plan.outcome.row, plan.data) for plan in plans])
         for plan in plans:
@@ -306,19 +322,26 @@ class Batch:
         self._placed(plan)
 
     def _move_stock(self) -> None:
-        if not self.targets:
-            return
         # Locked, so a sale between our read and our move is not overwritten.
-        current = dict(
-            StockItem.objects.select_for_update()
-            .filter(pk__in=list(self.targets))
-            .values_list("pk", "quantity")
-        )
+        stocked = [pk for pk in self.targets if pk not in self.fresh]
+        current = dict.fromkeys(self.fresh, 0)
+        if stocked:
+            current.update(
+                StockItem.objects.select_for_update()
+                .filter(pk__in=stocked)
+                .values_list("pk", "quantity")
+            )
         moves = [
             PlannedMove(item=item, delta=quantity - current[pk])
             for pk, (item, quantity) in self.targets.items()
             if quantity != current[pk]
         ]
+        for pk, outcome in self.unchanged.items():
+            if pk not in self.targets or self.targets[pk][1] == current[pk]:
+                outcome.code = "unchanged"
+                outcome.message = (
+                    outcome.message or "the store's item already had these values; nothing written"
+                )
         move_stock_batch(
             moves=moves,
             reason=MovementReason.IMPORT,

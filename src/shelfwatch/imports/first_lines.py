@@ -48,7 +48,11 @@ class FirstLines:
 
     def remember(self, lines: Iterable[tuple[str, int]]) -> None:
         """Keep (barcode, line) pairs; a barcode already remembered keeps its first line."""
-        self._db.executemany("INSERT OR IGNORE INTO first_line VALUES (?, ?)", lines)
+        # One transaction for them all: on its own, each INSERT would be one, writing its
+        # pages to the file every time.
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO first_line VALUES (?, ?)", lines)
 
     def close(self) -> None:
         self._db.close()

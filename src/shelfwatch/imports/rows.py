@@ -93,7 +93,24 @@ def _whole_number(raw: str, column: str, what: str) -> int:
     return int(number)
 
 
+# Prices read so far, by their cell's text: a file repeats a few thousand prices over its
+# rows, and reading "Rs. 1,299" costs far more than a look-up (a Decimal is immutable, so
+# one may be shared). Emptied when full, so it stays small whatever is read.
+_PRICES: dict[str, Decimal] = {}
+_PRICES_KEPT = 20_000
+
+
 def _price(raw: str, column: str, what: str) -> Decimal:
+    amount = _PRICES.get(raw)
+    if amount is None:
+        amount = _read_price(raw, column, what)
+        if len(_PRICES) >= _PRICES_KEPT:
+            _PRICES.clear()
+        _PRICES[raw] = amount
+    return amount
+
+
+def _read_price(raw: str, column: str, what: str) -> Decimal:
     if _PLAIN_PRICE.fullmatch(raw):
         return Decimal(raw).quantize(_CENTS)  # as parse_price reads it, and in range
     text = raw.strip()
