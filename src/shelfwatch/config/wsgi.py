@@ -33,3 +33,12 @@ application = ConnectionRotation(
 from shelfwatch.analytics.tracking import flush_on_a_timer  # noqa: E402  (needs the apps loaded)
 
 flush_on_a_timer()
+
+import gc  # noqa: E402
+
+# Everything loaded by now lives as long as the worker. Frozen, it is left out of the
+# full collections, each of which otherwise walks all of it while every thread of the
+# worker waits: about 130 ms a time in a process that has served the flash-sale rush's
+# requests, 46 ms with it frozen.
+gc.collect()
+gc.freeze()
