@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from shelfwatch.inventory.models import StockItem
@@ -31,8 +31,9 @@ pytestmark = [
 ]
 
 
-def _placed(sale, user, *, hold_status: str, expires_in: timedelta):
-    """A saved order with its unsaved line and history, the cart line and the hold."""
+def _placed(sale, user, *, hold_status: str, expires_in: timedelta, saved: bool = True):
+    """An order (saved unless `saved` is False) with its unsaved line and history, the
+    cart line and the hold."""
     now = timezone.now()
     hold = Reservation.objects.create(
         sale=sale, user=user, quantity=1, status=hold_status, expires_at=now + expires_in
@@ -46,7 +47,7 @@ def _placed(sale, user, *, hold_status: str, expires_in: timedelta):
         unit_price=sale.sale_price,
         reservation=hold,
     )
-    order = Order.objects.create(
+    order = Order(
         store_id=sale.store_id,
         user=user,
         currency="INR",
@@ -54,7 +55,10 @@ def _placed(sale, user, *, hold_status: str, expires_in: timedelta):
         total=Decimal("20.00"),
         checkout_owner=f"user:{user.pk}",
         checkout_key="k1",
+        created_at=now,
     )
+    if saved:
+        order.save(force_insert=True)
     line = OrderLine(
         order=order,
         stock_item=StockItem.objects.get(store_id=sale.store_id, product_id=sale.product_id),
@@ -118,3 +122,56 @@ def test_a_hold_lost_after_pricing_fails_the_checkout_and_changes_nothing(
     assert CartLine.objects.filter(pk=cart_line.pk).exists()
     hold.refresh_from_db()
     assert (hold.status, hold.order_id) == (hold_status, None)
+
+
+def test_an_unsaved_order_is_inserted_with_its_rows_and_gets_its_id(sale, make_user):
+    user = make_user("first@example.com")
+    order, line, history, cart_line, hold, now = _placed(
+        sale, user, hold_status="active", expires_in=timedelta(minutes=5), saved=False
+    )
+    with transaction.atomic():
+        order_rows.write_order_rows(
+            order=order,
+            lines=[line],
+            history=history,
+            cart_line_ids=[cart_line.pk],
+            holds=[hold],
+            now=now,
+        )
+    saved = Order.objects.get(pk=order.pk)
+    assert (saved.checkout_key, saved.user_id, saved.total) == ("k1", user.pk, Decimal("20.00"))
+    assert saved.updated_at is not None
+    assert line.order_id == history.order_id == order.pk
+    assert list(OrderLine.objects.filter(order=order).values_list("pk", flat=True)) == [line.pk]
+    assert OrderStatusChange.objects.get(order=order).pk == history.pk
+    hold.refresh_from_db()
+    assert (hold.status, hold.order_id) == ("converted", order.pk)
+
+
+def test_an_unsaved_order_whose_key_was_used_fails_and_writes_nothing(sale, make_user):
+    user = make_user("twice@example.com")
+    Order.objects.create(
+        store_id=sale.store_id,
+        user=user,
+        currency="INR",
+        subtotal=Decimal("20.00"),
+        total=Decimal("20.00"),
+        checkout_owner=f"user:{user.pk}",
+        checkout_key="k1",
+    )
+    order, line, history, cart_line, hold, now = _placed(
+        sale, user, hold_status="active", expires_in=timedelta(minutes=5), saved=False
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        order_rows.write_order_rows(
+            order=order,
+            lines=[line],
+            history=history,
+            cart_line_ids=[cart_line.pk],
+            holds=[hold],
+            now=now,
+        )
+    assert Order.objects.filter(user=user).count() == 1
+    assert CartLine.objects.filter(pk=cart_line.pk).exists()
+    hold.refresh_from_db()
+    assert (hold.status, hold.order_id) == ("active", None)

@@ -137,6 +137,16 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DB_IDLE_CHECK_SECONDS = env_int("DB_IDLE_CHECK_SECONDS", 30)
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DB_PREPARED_STATEMENTS", True
+):
+    # Parameters bound by the server, and a statement run twice on a connection kept as
+    # a prepared statement: PostgreSQL then skips parsing and planning it. Off behind a
+    # pooler in transaction mode (PgBouncer before 1.21), which cannot keep them.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": env_int("DB_PREPARE_THRESHOLD", 2)}
+    )
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes write this file: queue writers (IMMEDIATE) instead of failing on lock
     # upgrade, wait up to the timeout, and keep WAL so readers never block the writer.

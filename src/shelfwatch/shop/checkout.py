@@ -338,9 +338,12 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         # Nothing to call: the payment terms are written with the order itself. Offline
         # providers are asked before the order has an id (see payments.base).
         set_payment(order, provider.charge(order=order, idempotency_key=key))
-    # Claims the key: of two requests with it, the second waits here for the first to
-    # commit and then fails, before it has taken any stock.
-    order.save(force_insert=True)
+    # Inserting the order claims the key: of two requests with it, the second waits there
+    # for the first to commit and then fails, before it has taken any stock. On
+    # PostgreSQL the insert rides in the statement of the order's own rows, unless points
+    # are redeemed, which need the order's id first.
+    if request.points or not order_rows.one_statement_applies():
+        order.save(force_insert=True)
     order_lines = [
         OrderLine(
             order=order,

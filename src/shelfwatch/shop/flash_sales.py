@@ -36,7 +36,7 @@ from shelfwatch.shop.models import (
     ReservationStatus,
     ShopSettings,
 )
-from shelfwatch.shop.sale_counters import try_reserve
+from shelfwatch.shop.sale_counters import move_held_to_sold, try_reserve
 from shelfwatch.shop.selectors.sale_units import units_left_now
 
 
@@ -359,9 +359,7 @@ def claim_hold(*, reservation: Reservation, order: Order, now: datetime | None =
 def count_sold(*, reservation: Reservation) -> None:
     """Move a claimed hold's units from held to sold on the hot sale row; run it last
     before the commit, as every writer of that row does."""
-    FlashSale.objects.filter(pk=reservation.sale_id).update(
-        held=F("held") - reservation.quantity, sold=F("sold") + reservation.quantity
-    )
+    move_held_to_sold(reservation.sale_id, reservation.quantity)
     # Units left do not change (held became sold): the hold already announced any sell-out.
 
 

@@ -40,7 +40,9 @@ def write_placed_rows(
 ) -> NewEvent:
     """Write a new order's lines and first history row, delete its cart lines and claim
     its holds (ReservationExpired if one ran out: roll back); returns the order's
-    `order.status_changed` event, for the caller to emit with its other events."""
+    `order.status_changed` event, for the caller to emit with its other events. An
+    unsaved `order` is inserted first, in the same statement on PostgreSQL (its
+    Idempotency-Key is claimed there, as a save would claim it)."""
     if one_statement_applies():
         history = new_history(order, previous=None, actor=actor, reason="placed")
         write_order_rows(
@@ -52,6 +54,10 @@ def write_placed_rows(
             now=now,
         )
         return history_written(order, history, previous=None, reason="placed")
+    if order.pk is None:
+        order.save(force_insert=True)
+        for line in lines:
+            line.order = order  # the id it now has
     OrderLine.objects.bulk_create(lines)
     CartLine.objects.filter(pk__in=cart_line_ids).delete()
     placed = write_history(order, previous=None, actor=actor, reason="placed")
@@ -103,8 +109,9 @@ def write_order_rows(
     holds: list[Reservation],
     now: datetime,
 ) -> None:
-    """Insert `lines` and `history` (unsaved, of the saved `order`), delete the cart lines
-    and convert the unexpired active `holds` into the order, in one statement.
+    """Insert `lines` and `history` (unsaved, of `order`), delete the cart lines and
+    convert the unexpired active `holds` into the order, in one statement; an unsaved
+    `order` is inserted by the same statement, before the rest.
 
     The instances get their ids, as a save would give them. Raises ReservationExpired,
     like `flash_sales.claim_hold`, when a hold ran out or was released; the caller's
@@ -113,8 +120,17 @@ def write_order_rows(
     alias = router.db_for_write(Order) or "default"
     connection = connections[alias]
     quote = connection.ops.quote_name
-    lines_sql, lines_params = insert_returning(OrderLine, lines, connection)
-    history_sql, history_params = insert_returning(OrderStatusChange, [history], connection)
+    new_order = order.pk is None
+    order_sql, order_params, order_id = "", [], "%s"
+    if new_order:
+        order_sql, order_params = insert_returning(Order, [order], connection)
+        order_sql = f"new_order AS ({order_sql}), "
+        order_id = "(SELECT id FROM new_order)"
+    of_order = {"order": order_id} if new_order else None
+    lines_sql, lines_params = insert_returning(OrderLine, lines, connection, expressions=of_order)
+    history_sql, history_params = insert_returning(
+        OrderStatusChange, [history], connection, expressions=of_order
+    )
     cart, reservation = CartLine._meta, Reservation._meta
 
     def column(meta, name: str) -> str:
@@ -122,28 +138,36 @@ def write_order_rows(
 
     status, pk = column(reservation, "status"), column(reservation, "id")
     sql = (
-        f"WITH new_lines AS ({lines_sql}), new_history AS ({history_sql}), "  # noqa: S608
+        f"WITH {order_sql}new_lines AS ({lines_sql}), "  # noqa: S608
+        f"new_history AS ({history_sql}), "
         f"emptied AS (DELETE FROM {quote(cart.db_table)} WHERE {column(cart, 'id')} = ANY(%s)), "
         f"claimed AS (UPDATE {quote(reservation.db_table)} SET {status} = %s, "
-        f"{column(reservation, 'order')} = %s WHERE {pk} = ANY(%s) AND {status} = %s "
+        f"{column(reservation, 'order')} = {order_id} WHERE {pk} = ANY(%s) AND {status} = %s "
         f"AND {column(reservation, 'expires_at')} > %s RETURNING {pk} AS id) "
         "SELECT (SELECT array_agg(id ORDER BY id) FROM new_lines), "
         "(SELECT id FROM new_history), "
         "(SELECT coalesce(array_agg(id), '{}') FROM claimed)"
+        + (", (SELECT id FROM new_order)" if new_order else "")
     )
     params = [
+        *order_params,
         *lines_params,
         *history_params,
         list(cart_line_ids),
         ReservationStatus.CONVERTED.value,
-        order.pk,
+        *([] if new_order else [order.pk]),
         [hold.pk for hold in holds],
         ReservationStatus.ACTIVE.value,
         connection.ops.adapt_datetimefield_value(now),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        line_ids, history_id, claimed = cursor.fetchone()
+        line_ids, history_id, claimed, *inserted = cursor.fetchone()
+    if new_order:
+        order.pk = inserted[0]
+        order._state.adding, order._state.db = False, alias
+        for row in (*lines, history):
+            row.order = order  # the id it now has
     # The ids of one multi-row INSERT come from the sequence in VALUES order.
     for line, line_id in zip(lines, line_ids, strict=True):
         line.pk = line_id
