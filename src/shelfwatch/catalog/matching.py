@@ -48,6 +48,7 @@ from shelfwatch.catalog.vocabulary import (
     documents_holding,
     forms_in_catalog,
 )
+from shelfwatch.db_plans import unprepared
 
 TEXT_POOL = 24  # products each word lookup hands to the scorer
 # Products each word lookup reads at most, unranked, to choose its TEXT_POOL from by a
@@ -151,6 +152,7 @@ def _add(found: dict[int, Candidate], product: Product, score: float, reasons: l
     current.reasons += [r for r in reasons if r not in current.reasons]
 
 
+@unprepared
 def find_candidates(
     *,
     principal: Principal | None,

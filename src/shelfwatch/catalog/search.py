@@ -36,6 +36,7 @@ from django.db.models.expressions import RawSQL
 from shelfwatch.catalog import vocabulary
 from shelfwatch.catalog.barcodes import barcode_prefixes
 from shelfwatch.catalog.models import Product
+from shelfwatch.db_plans import unprepared
 from shelfwatch.http.cursors import BadCursor, decode_cursor, encode_cursor
 
 MAX_TERMS = 8
@@ -315,6 +316,7 @@ def _text_page(
     return _ranked_page(products, terms, key, limit)
 
 
+@unprepared
 def search_products(
     products: QuerySet[Product], *, q: str | None, cursor: str | None, limit: int
 ) -> SearchPage:

@@ -138,11 +138,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DB_IDLE_CHECK_SECONDS = env_int("DB_IDLE_CHECK_SECONDS", 30)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DB_PREPARED_STATEMENTS", True
+    "DB_PREPARED_STATEMENTS", False
 ):
     # Parameters bound by the server, and a statement run twice on a connection kept as
-    # a prepared statement: PostgreSQL then skips parsing and planning it. Off behind a
-    # pooler in transaction mode (PgBouncer before 1.21), which cannot keep them.
+    # a prepared statement: PostgreSQL then skips parsing and, once it settles on a
+    # generic plan, planning. Off by default: a generic plan does not see the statement's
+    # values, so searches run unprepared (db_plans.py) and other reads whose cost depends
+    # on their values are unmeasured with it; never behind a pooler in transaction mode
+    # (PgBouncer before 1.21), which cannot keep them.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"server_side_binding": True, "prepare_threshold": env_int("DB_PREPARE_THRESHOLD", 2)}
     )
