@@ -54,6 +54,11 @@ def _words(*records: ProductRecord) -> set[str]:
     return set(normalize_text(" ".join(r.name for r in records)).split())
 
 
+def _numbered(name: str, word: str, number: int) -> str:
+    """`name` with `number` after the first `word` (matched whole, any case)."""
+    return re.sub(rf"(?i)(?<!\w)({re.escape(word)})(?!\w)", rf"\1 {number}", name, count=1)
+
+
 class _Writer:
     """Writes a matched pair again with one change; `plain` are words of the data set's own
     names (seen in a few of them), the neutral extra words of the twins."""
@@ -74,7 +79,20 @@ class _Writer:
                     other = str(int(number) + 1)
                 name = re.sub(rf"(?<![\w.]){number}(?![\w.])", other, b.name, count=1)
                 return a, _with_name(b, name), 0
-        # Neither names a number: give them different years.
+        # Neither names a number: number a word both hold differently ("saga 3" / "saga
+        # 4"), or give them different years.
+        brand = set(_words(_with_name(a, a.brand), _with_name(b, b.brand)))
+        words = sorted(
+            w for w in _words(a) & _words(b) if w.isalpha() and len(w) >= 3 and w not in brand
+        )
+        if words and rng.random() < 0.5:
+            word = rng.choice(words)
+            number = rng.randint(2, 12)
+            return (
+                _with_name(a, _numbered(a.name, word, number)),
+                _with_name(b, _numbered(b.name, word, number + rng.choice((-1, 1, 2)))),
+                0,
+            )
         year = rng.randint(1998, 2012)
         return _with_name(a, f"{a.name} {year}"), _with_name(b, f"{b.name} {year + 1}"), 0
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 __all__ = [
     "Quantity",
+    "abbreviates",
     "code_stem",
     "compact",
     "contains_code",
@@ -271,3 +272,17 @@ def contains_code(haystack: str, code: str) -> bool:
 def strip_language_tag(name: str) -> str:
     """Drop a leading language tag such as "hi-IN:" from a regional name."""
     return _LANG_TAG_RE.sub("", name.strip(), count=1).strip()
+
+
+def abbreviates(short: str, long: str) -> bool:
+    """Whether `short` is `long` written short: its first 3+ letters ("prem" of "premium"),
+    or its first letter and then consonants of it in order ("std" of "standard", "mgr" of
+    "manager", "dlx" of "deluxe"), as listings abbreviate edition and product words."""
+    if not (short.isalpha() and long.isalpha()) or len(short) >= len(long) or len(short) < 2:
+        return False
+    if len(short) >= 3 and long.startswith(short):
+        return True
+    if short[0] != long[0] or len(short) > 4 or any(ch in "aeiouy" for ch in short[1:]):
+        return False
+    rest = iter(long[1:])
+    return all(ch in rest for ch in short[1:])

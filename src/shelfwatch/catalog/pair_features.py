@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .normalize import contains_code
+from .normalize import abbreviates, contains_code
 from .record_features import (
     LICENCE_WORDS,
     OTHER_SYSTEMS,
@@ -47,6 +47,7 @@ FEATURES: tuple[str, ...] = (
     "numbers_conflict",
     "unmatched_heavy",
     "year_conflict",
+    "version_conflict",
     "licence_one_side",
     "tier_one_side",
     "edition_conflict",
@@ -88,6 +89,7 @@ _FALLING = {
     "numbers_conflict",
     "unmatched_heavy",
     "year_conflict",
+    "version_conflict",
     "licence_one_side",
     "tier_one_side",
     "edition_conflict",
@@ -119,11 +121,10 @@ def _near(word: str, others: list[str]) -> tuple[str, float]:
     them ("prem" / "premium"), with how much it counts (0..1); ("", 0) when none is."""
     if not word.isalpha():
         return "", 0.0
-    if len(word) >= 3:
-        for other in others:
-            short, long = (word, other) if len(word) <= len(other) else (other, word)
-            if len(short) >= 3 and long.startswith(short) and short.isalpha():
-                return other, 0.8
+    for other in others:
+        short, long = (word, other) if len(word) <= len(other) else (other, word)
+        if abbreviates(short, long):
+            return other, 0.8
     if len(word) >= 4:
         hit = process.extractOne(word, others, scorer=fuzz.ratio, score_cutoff=80)
         if hit and hit[0].isalpha():
@@ -171,6 +172,18 @@ def _numbers(a: PreparedRecord, b: PreparedRecord) -> tuple[float, float, float]
     return jaccard, float(bool(a_only and b_only)), year_conflict
 
 
+def _version_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Both names number one word differently and neither holds the other's number
+    ("saga 3" / "saga 4", "compiler v8" / "compiler 9"): another version or size."""
+    if not a.numbered or not b.numbered:
+        return False
+    return any(
+        word == other and number != theirs and number not in b.numbers and theirs not in a.numbers
+        for word, number in a.numbered
+        for other, theirs in b.numbered
+    )
+
+
 def _suffix_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
     """Both names hold one model with different finish suffixes ("f360b" / "f360w")."""
     return any(
@@ -182,13 +195,7 @@ def _suffix_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
 
 def _abbreviated(word: str, others: tuple[str, ...]) -> bool:
     """Whether `others` hold `word` cut short ("prem" of "premium") or it cuts one of them."""
-    return any(
-        o != word
-        and len(o) >= 3
-        and min(len(o), len(word)) >= 3
-        and (word.startswith(o) or o.startswith(word))
-        for o in others
-    )
+    return any(abbreviates(word, o) or abbreviates(o, word) for o in others)
 
 
 def _one_side_and_conflict(
@@ -290,6 +297,7 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
     if suffix_conflict and not variant:
         reasons.append("model suffixes differ")
     numbers_shared, numbers_conflict, year_conflict = _numbers(a, b)
+    version_conflict = _version_conflict(a, b)
     if numbers_conflict:
         differing = sorted(a.numbers ^ b.numbers)
         reasons.append(f"numbers differ: {' '.join(differing[:4])}")
@@ -345,6 +353,7 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         numbers_conflict,
         _unmatched_heavy(a, b),
         year_conflict,
+        float(version_conflict),
         float(licence_one),
         float(len(editions) - licence_one),
         edition_conflict,

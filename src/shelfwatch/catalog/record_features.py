@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 
@@ -184,6 +185,9 @@ class PreparedRecord:
     joined: str = ""  # the words run together, for joined/split words and char n-grams
     grams: dict[str, float] = field(default_factory=dict)  # unit-length char 3-gram vector
     numbers: frozenset[str] = frozenset()  # number words that are not quantities
+    # (word, number) for a number right after a word ("saga 3", "compiler 8"): what a
+    # version or a size of one product line is numbered by.
+    numbered: frozenset[tuple[str, str]] = frozenset()
     editions: frozenset[str] = frozenset()
     platforms: frozenset[str] = frozenset()
     keys: str = ""  # sound keys of the words, for names written in two scripts
@@ -241,6 +245,18 @@ def _base(record: ProductRecord) -> PreparedRecord:
     numbers = _frozen(
         t for t in words if t.replace(".", "").isdigit() and t not in code_set and len(t) <= 6
     )
+    # Whole numbers of up to 3 digits after a word that is neither the brand (a vendor's
+    # SKU follows it in padded listings) nor a platform ("win 98" padding).
+    numbered = _frozen(
+        (prev, t)
+        for prev, t in pairwise(words)
+        if t in numbers
+        and t.isdigit()
+        and len(t) <= 3
+        and prev.isalpha()
+        and prev not in brand_tokens
+        and prev not in PLATFORM_WORDS
+    )
     return PreparedRecord(
         record=record,
         core=core,
@@ -264,6 +280,7 @@ def _base(record: ProductRecord) -> PreparedRecord:
         joined=joined,
         grams=_grams(joined),
         numbers=numbers,
+        numbered=numbered,
         editions=_frozen(EDITION_WORDS.intersection(words)),
         # "win", "windows" and "pc" name one platform.
         platforms=_frozen(
