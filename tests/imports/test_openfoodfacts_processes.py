@@ -67,6 +67,7 @@ def test_off_lookup_asks_the_api_once_and_then_the_catalog(subprocess_env, admin
         assert (shown["net_quantity"], shown["net_unit"]) == ("800.000", "g")
         assert shown["regional_names"] == {"fr-FR": "Grand Arôme"}
         again = run_shelfwatch(["off-lookup", "7622210288257"], env)
+        assert again.returncode == 0, again.stderr
         assert json.loads(again.stdout)["created"] is False
         unknown = run_shelfwatch(["off-lookup", "4006381333931"], env)
         assert unknown.returncode == 1 and "unknown_barcode" in unknown.stderr
