@@ -204,6 +204,50 @@ def test_bad_addresses_are_refused(client, body, code):
     assert not Contact.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://2130706433/hook",  # 127.0.0.1 as a decimal number
+        "http://0x7f000001/hook",
+        "http://127.1/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[::1]/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/hook",
+        "http://0/hook",
+    ],
+)
+def test_a_webhook_at_a_non_public_address_is_refused_when_added(client, settings, address):
+    # Like Apprise URLs: refused at once, instead of a contact whose code can never arrive
+    # (every send is refused by the guarded client).
+    from tests.conftest import Caller
+
+    settings.OUTBOUND_ALLOWED_NETWORKS = []  # as in production: no loopback test receivers
+
+    response = Caller(client).post("/api/v1/contacts", {"channel": "webhook", "address": address})
+    assert response.status_code == 422
+    assert response.json()["code"] == "address_not_allowed"
+    assert not Contact.objects.exists()
+
+
+def test_a_webhook_whose_name_does_not_resolve_today_is_still_accepted(client, monkeypatch):
+    # Not resolvable now is no refusal: each send checks the address it connects to.
+    import socket
+
+    from tests.conftest import Caller
+
+    def no_such_name(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    response = Caller(client).post(
+        "/api/v1/contacts", {"channel": "webhook", "address": "https://hooks.example.com/in"}
+    )
+    assert response.status_code == 201
+
+
 def test_one_event_fans_out_to_many_subscriptions_in_one_statement(
     watched, django_assert_max_num_queries
 ):

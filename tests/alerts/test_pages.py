@@ -121,6 +121,23 @@ def test_manage_link_request_answers_the_same_for_unknown_addresses(client, subs
     assert Notification.objects.filter(template="manage_link").count() == 3  # per hour
 
 
+def test_manage_link_requests_are_limited_per_ip(client, settings, subscription):
+    # Each request may send a message to whoever owns the address: limited like the
+    # sign-in and reset forms, per IP, before anything is looked up or sent.
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "3/h"}
+    form = {"channel": "email", "address": "nobody@example.com"}
+    statuses = [client.post("/alerts/manage-link/", form).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    limited = client.post("/alerts/manage-link/", {**form, "address": "asha@example.com"})
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    assert not Notification.objects.filter(template="manage_link").exists()
+    other = client.post(
+        "/alerts/manage-link/", {**form, "address": "asha@example.com"}, REMOTE_ADDR="10.9.8.7"
+    )
+    assert other.status_code == 200
+    assert Notification.objects.filter(template="manage_link").count() == 1
+
+
 @pytest.mark.parametrize("subscription_field", ["abc", "-1", "\u0661", "99999999999999999999999"])
 def test_manage_page_answers_404_for_a_subscription_field_that_is_no_key(
     client, subscription, subscription_field

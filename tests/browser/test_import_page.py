@@ -112,3 +112,15 @@ def test_drop_a_file_preview_it_start_it_and_watch_it_finish(
     )
     notice.get_by_role("link", name="See the import").click()
     expect(dashboard).to_have_url(re.compile(rf"/stores/{store_a.pk}/imports/jobs/{job.pk}/$"))
+
+
+@pytest.mark.parametrize("width", [320, 360, 375])
+def test_the_upload_form_fits_a_small_phone(open_page, sign_in_as, store_a, width):
+    # The file chooser's own width must not widen the drop zone past the screen.
+    staff = User.objects.create_user("staff-a@example.com")  # no password: hashing is slow
+    StoreMembership.objects.create(user=staff, store=store_a, role="staff")
+    page = open_page(viewport={"width": width, "height": 800})
+    sign_in_as(page, staff)
+    page.goto(f"/stores/{store_a.pk}/imports/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import stock from a file")
+    fits_the_screen(page)

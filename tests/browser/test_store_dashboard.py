@@ -463,3 +463,23 @@ def test_staff_cannot_open_another_stores_dashboard(page: Page, shop: Shop, open
     expect(page.get_by_text("Page not found.")).to_be_visible()
     expect(page.get_by_text(shop.other.name)).to_have_count(0)
     expect(page.get_by_text("Basmati")).to_have_count(0)
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_a_wide_table_scrolls_inside_its_box_not_the_whole_page(
+    open_page, sign_in_as, shop: Shop, width
+):
+    # A long unbreakable word makes the table wider than a phone: the table scrolls in its
+    # box, and nothing in it (the header's hidden "Low stock" label included) widens the page.
+    Product.objects.filter(pk=shop.butter.product_id).update(
+        name="Amul-Pasteurised-Table-Butter-Value-Pack-Five-Hundred-Grams"
+    )
+    page = open_page(viewport={"width": width, "height": 800})
+    sign_in_as(page, shop.staff)
+    # The first page a fresh test server renders can be slow on a busy machine.
+    page.goto(shop.url, timeout=30_000)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(shop.store.name)
+    table_box = page.locator("#dashboard .table-scroll")
+    assert table_box.evaluate("box => box.scrollWidth > box.clientWidth")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than the screen"

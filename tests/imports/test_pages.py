@@ -332,3 +332,17 @@ def test_the_page_upload_may_be_as_large_as_an_api_upload(settings):
     assert body_limit("/stores/3/imports/upload", multipart) == expected
     assert body_limit("/api/v1/stores/3/imports", multipart) == expected
     assert body_limit("/stores/3/", multipart) < expected
+
+
+def test_import_times_are_in_the_stores_time_zone(staff, store_a):
+    # 20:00 UTC on 7 December is 01:30 on 8 December in Kolkata, where the store is.
+    from datetime import UTC, datetime
+
+    store_a.timezone = "Asia/Kolkata"
+    store_a.save(update_fields=["timezone"])
+    job = ImportJob.objects.create(store=store_a, file_name="x.csv", sha256="0" * 64)
+    ImportJob.objects.filter(pk=job.pk).update(created_at=datetime(2026, 12, 7, 20, 0, tzinfo=UTC))
+    for page in (url(store_a), url(store_a, f"jobs/{job.pk}/")):
+        html = staff.get(page).content.decode()
+        assert "Dec. 8, 2026, 1:30 a.m." in html, page
+        assert "Dec. 7, 2026" not in html, page

@@ -216,6 +216,23 @@ def test_the_verify_token_is_compared_in_constant_time(client, whatsapp, monkeyp
     assert seen == [(b"verify-me", b"verify-me"), (b"verify-mf", b"verify-me")]
 
 
+def test_verify_token_guesses_are_rate_limited_per_ip(client, whatsapp, settings):
+    # The handshake answers whether a guessed verify token is right, so guessing is limited
+    # like logging in: the strict per-IP rate, then 429 even for the right token.
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "3/h"}
+    url = "/api/v1/notify/whatsapp/webhook"
+    wrong = {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "x"}
+    statuses = [client.get(url, wrong).status_code for _ in range(3)]
+    assert statuses == [403, 403, 403]
+    right = {**wrong, "hub.verify_token": "verify-me"}
+    limited = client.get(url, right)
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "rate_limited"
+    assert int(limited["Retry-After"]) >= 1
+    # Another address (Meta's servers) still completes the handshake.
+    assert client.get(url, right, REMOTE_ADDR="10.9.8.7").content == b"x"
+
+
 def inbound(text: str | None = None, button: tuple[str, str] | None = None) -> dict:
     message = {
         "from": "919876543210",

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from shelfwatch.errors import Invalid
-from shelfwatch.http.outbound import FetchError, check_url
+from shelfwatch.http.outbound import (
+    ConnectFailed,
+    FetchError,
+    address_refusal,
+    allowed_networks,
+    check_url,
+    resolve_checked,
+)
 from shelfwatch.notify.models import Channel
 
 
@@ -48,11 +58,31 @@ def normalize_email(raw: str) -> str:
 
 def normalize_webhook(raw: str) -> str:
     """The webhook URL as `check_url` accepts and normalizes it; raises InvalidAddress when it is
-    refused."""
+    refused (`invalid_webhook_url`), or when its host is, or resolves to, an address the
+    guarded client never contacts (`address_not_allowed`, as for Apprise URLs)."""
     try:
         url = check_url(raw.strip())
     except FetchError as exc:
         raise InvalidAddress(str(exc), code="invalid_webhook_url") from None
+    host = url.host
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        reason = address_refusal(ip, allowed_networks())
+        if reason:
+            raise InvalidAddress(f"{ip} is a {reason} address", code="address_not_allowed")
+    else:
+        # Decimal and short forms (2130706433, 127.1) and names reach here and are resolved
+        # as the client would resolve them. Not resolvable today is no refusal: every send
+        # checks the address it connects to.
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            with contextlib.suppress(ConnectFailed):
+                resolve_checked(host, port)
+        except FetchError as exc:
+            raise InvalidAddress(str(exc), code="address_not_allowed") from None
     return str(url)
 
 

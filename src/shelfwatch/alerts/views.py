@@ -21,6 +21,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from shelfwatch.accounts.throttling import client_ip, hit
 from shelfwatch.alerts.addresses import InvalidAddress, normalize_address
 from shelfwatch.alerts.links import subscription_from_unsubscribe_token, unsubscribe_token
 from shelfwatch.alerts.models import Subscription
@@ -223,7 +224,23 @@ def _apply_manage_action(request: HttpRequest, contact: Contact) -> None:
 @require_http_methods(["POST"])
 def manage_link(request: HttpRequest) -> HttpResponse:
     """Send the manage link to a verified contact. The answer is the same whether or not
-    the address is known, so the form cannot be used to learn who subscribes."""
+    the address is known, so the form cannot be used to learn who subscribes. Requests are
+    limited per IP at the `auth` rate, like the sign-in and reset forms (429 beyond it)."""
+    if settings.THROTTLE_ENABLED:
+        wait = hit("auth", "ip:" + client_ip(request), settings.THROTTLE_RATES["auth"])
+        if wait is not None:
+            # The account forms' 429 page, so every form says it the same way.
+            response = render(
+                request,
+                "web/error.html",
+                {
+                    "status": 429,
+                    "message": _("Too many tries. Please wait a minute and try again."),
+                },
+                status=429,
+            )
+            response["Retry-After"] = str(int(wait))
+            return response
     channel = request.POST.get("channel", "")
     try:
         address = normalize_address(channel, request.POST.get("address", ""))

@@ -14,6 +14,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from shelfwatch.accounts.authentication import admin_auth, api_auth, principal_of
+from shelfwatch.accounts.throttling import auth_throttles
 from shelfwatch.http.cursors import decode_cursor, id_page
 from shelfwatch.http.problems import ApiError, Forbidden, NotFound
 from shelfwatch.notify.models import InboxItem, Notification, NotificationStatus
@@ -36,9 +37,15 @@ def _raw(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-@webhook_router.get("/whatsapp/webhook", auth=None, throttle=[], include_in_schema=True)
+# Limited like login: each call answers whether a guessed verify token is right, and Meta
+# makes it only when the webhook is (re)configured. The signed POST below stays unlimited,
+# since Meta sends status bursts from few addresses and a bad signature costs one HMAC.
+@webhook_router.get(
+    "/whatsapp/webhook", auth=None, throttle=auth_throttles(), include_in_schema=True
+)
 def whatsapp_handshake(request: HttpRequest) -> HttpResponse:
-    """Meta's verification handshake: echo `hub.challenge` when the token is ours."""
+    """Meta's verification handshake: echo `hub.challenge` when the token is ours; guesses
+    are limited per IP at the strict `auth` rate (429 with Retry-After beyond it)."""
     mode = request.GET.get("hub.mode")
     token = request.GET.get("hub.verify_token", "")
     expected = settings.WHATSAPP_VERIFY_TOKEN
