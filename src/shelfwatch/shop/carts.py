@@ -143,29 +143,6 @@ def add_to_cart(
     With `flash_sale_id` (the sale the buyer saw), FlashSaleNotActive comes first unless
     that very sale is the one running now.
     """
-    asked = {"owner": owner, "store_id": store_id, "product_id": product_id}
-    asked |= {"quantity": quantity, "flash_sale_id": flash_sale_id}
-    try:
-        # A hold's units are counted by the transaction's last statement, sent with the
-        # COMMIT: the hot sale row is then locked for no round trip after it.
-        return _add(**asked, commit=True)
-    except flash_sales.TakenNotCommitted:
-        # No room left: everything was rolled back; again, for the refusal or the
-        # regular price.
-        return _add(**asked, commit=False)
-
-
-def _add(
-    *,
-    owner: CartOwner,
-    store_id: int,
-    product_id: int,
-    quantity: int,
-    flash_sale_id: int | None,
-    commit: bool,
-) -> CartLine:
-    """`add_to_cart`; with `commit`, a hold's take may end the transaction (see
-    `flash_sales.take_units`)."""
     # The running sale is read once, and first: the asked-for sale is checked against it
     # before anything else is looked at.
     sale = flash_sales.active_sale(store_id=store_id, product_id=product_id, for_user=owner.user)
@@ -220,7 +197,7 @@ def _add(
                     unit_price=sale.sale_price,
                 )
                 decision = flash_sales.take_units(
-                    started=decision, may_release_expired=not released, commit=commit
+                    started=decision, may_release_expired=not released
                 )
                 if decision.reserved:
                     line.reservation.sale = sale

@@ -36,11 +36,7 @@ from shelfwatch.shop.models import (
     ReservationStatus,
     ShopSettings,
 )
-from shelfwatch.shop.sale_counters import (  # noqa: F401 (TakenNotCommitted: for callers)
-    TakenNotCommitted,
-    move_held_to_sold,
-    try_reserve,
-)
+from shelfwatch.shop.sale_counters import move_held_to_sold, try_reserve
 from shelfwatch.shop.selectors.sale_units import units_left_now
 
 
@@ -227,19 +223,13 @@ def start_hold(
     return HoldDecision(sale, user, quantity, "started", reservation=reservation)
 
 
-def take_units(
-    *, started: HoldDecision, may_release_expired: bool = True, commit: bool = False
-) -> HoldDecision:
+def take_units(*, started: HoldDecision, may_release_expired: bool = True) -> HoldDecision:
     """Count a started hold's units against the customer's limit and the sale: reserved,
     or refused with why. On refusal the counters are as they were; the caller removes the
     hold's reservation row (rolling back a savepoint that holds it, or deleting it).
 
     Run it last before the commit, after writing whatever points at the reservation: the
-    hot sale row is locked from here on. With `commit` the units are counted by the
-    transaction's last statement, sent with its COMMIT where it can be
-    (`sale_counters.try_reserve`): the news of the hold is then written after it, in a
-    transaction of its own, and a refusal raises TakenNotCommitted (nothing written; run
-    it again without `commit`). Pass `may_release_expired=False` when the
+    hot sale row is locked from here on. Pass `may_release_expired=False` when the
     caller's transaction already holds the sale row (it released a hold just before):
     releasing others' holds then would lock reservation and customer rows after the sale
     row, against the order every other transaction takes them in.
@@ -247,7 +237,7 @@ def take_units(
     sale, user, quantity = started.sale, started.user, started.quantity
     reservation = started.reservation
     now = reservation.created_at
-    refused = try_reserve(sale, user, quantity, now, counted=started.counted, commit=commit)
+    refused = try_reserve(sale, user, quantity, now, counted=started.counted)
     if isinstance(refused, str) and may_release_expired:
         # Try again even when this call freed nothing: a concurrent buyer may have
         # released the same expired holds a moment earlier, and their units are free.

@@ -7,36 +7,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.db import DataError, connections, router
+from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from shelfwatch.accounts.models import User
-from shelfwatch.db_commit import commits_with_statement, execute_and_commit
 from shelfwatch.shop import flash_sale_news
 from shelfwatch.shop.flash_sale_news import SaleRow
 from shelfwatch.shop.models import FlashSale, FlashSaleCustomer
 
 
-class TakenNotCommitted(Exception):
-    """A take sent with the COMMIT (`try_reserve(commit=True)`) found no room: the
-    statement failed and the whole transaction is aborted. Run the change again without
-    `commit` for the refusal and what follows from it."""
-
-
-# The marker of a guarded take's refusal, in the error PostgreSQL raises for it.
-_SHORT_MARKER = "shelfwatch: sale units short"
-
-
 def try_reserve(
-    sale: FlashSale,
-    user: User,
-    quantity: int,
-    now: datetime,
-    *,
-    counted: bool | None = None,
-    commit: bool = False,
+    sale: FlashSale, user: User, quantity: int, now: datetime, *, counted: bool | None = None
 ) -> str | SaleRow:
     """Take `quantity` units for `user` in the current transaction: the sale row as it is
     now on success, else which condition refused it ("limit" or "sold_out"). Nothing
@@ -46,16 +29,12 @@ def try_reserve(
     No savepoint: a refused count is undone by a compensating UPDATE of the customer's own
     row (two statements fewer per hold, on the path every buyer takes). That row stays
     locked until the caller's commit, which only the same customer's other writes wait for.
-
-    With `commit` the take is the caller's last write: on PostgreSQL, in an outermost
-    atomic block, it goes with the COMMIT (see db_commit), so the hot sale row stays
-    locked for no round trip after it, and a refusal raises TakenNotCommitted.
     """
     if counted is None:
         counted = quantity <= sale.per_customer_limit and _count_for_customer(sale, user, quantity)
     if not counted:
         return "limit"
-    row = _take_held(sale.pk, quantity, now, commit=commit)
+    row = _take_held(sale.pk, quantity, now)
     if row is None:
         FlashSaleCustomer.objects.filter(sale=sale, user=user).update(units=F("units") - quantity)
         return "sold_out"
@@ -159,10 +138,10 @@ _SALE_ROW_COLUMNS = (
 )
 
 
-def _take_held(sale_id: int, quantity: int, now: datetime, *, commit: bool) -> SaleRow | None:
+def _take_held(sale_id: int, quantity: int, now: datetime) -> SaleRow | None:
     """Add `quantity` to the sale's `held` if the sale runs and they fit; the row after
     it, or None. One UPDATE ... RETURNING where the database has it: the hot sale row's
-    lock then covers one round trip fewer. With `commit`, see `try_reserve`."""
+    lock then covers one round trip fewer."""
     connection = connections[router.db_for_write(FlashSale)]
     if not connection.features.can_return_columns_from_insert:
         if not FlashSale.objects.filter(
@@ -187,32 +166,10 @@ def _take_held(sale_id: int, quantity: int, now: datetime, *, commit: bool) -> S
         f"AND {col['quantity_allotted']} >= {col['held']} + {col['sold']} + %s "
         f"RETURNING {', '.join(col[name] for name in _SALE_ROW_COLUMNS)}"
     )
-    params = [quantity, sale_id, at, at, quantity]
-    if commit and commits_with_statement(connection):
-        return _sale_row(_take_and_commit(connection, sql, params), now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [quantity, sale_id, at, at, quantity])
         row = cursor.fetchone()
     return None if row is None else _sale_row(row, now)
-
-
-def _take_and_commit(connection, sql: str, params: list[object]) -> tuple:
-    """The take `sql` sent with the COMMIT, failing unless it took: the row after it."""
-    nulls = ", ".join(["NULL"] * len(_SALE_ROW_COLUMNS))
-    # A branch of no rows evaluated once: the unparsable integer fails the statement (and
-    # so skips the COMMIT) when the UPDATE found no room.
-    guarded = (
-        f"WITH taken AS ({sql}) SELECT * FROM taken UNION ALL SELECT {nulls} "  # noqa: S608
-        f"WHERE CAST(CASE WHEN (SELECT count(*) FROM taken) = 1 THEN '0' "
-        f"ELSE '{_SHORT_MARKER}' END AS integer) <> 0"
-    )
-    try:
-        (row,) = execute_and_commit(connection, guarded, params)
-    except DataError as exc:
-        if _SHORT_MARKER not in str(exc):
-            raise
-        raise TakenNotCommitted from exc
-    return row
 
 
 def _sale_row(values, now: datetime) -> SaleRow:
