@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from django.db import connections
+from django.db import DataError, connections
 from django.utils import timezone
 
+from shelfwatch.db_commit import commits_with_statement, execute_and_commit
 from shelfwatch.events.publishing import NewEvent
 from shelfwatch.events.statement_events import StatementEvent, event_ctes
 from shelfwatch.inventory.models import StockItem, StockMovement
-from shelfwatch.inventory.moves import InsufficientStock, PlannedMove
-from shelfwatch.inventory.stock_statements import deltas_statement, recorded_deltas_with_events
+from shelfwatch.inventory.moves import InsufficientStock, LastWrite, PlannedMove, ShortAtCommit
+from shelfwatch.inventory.stock_statements import (
+    SHORT_MARKER,
+    deltas_statement,
+    guarded,
+    recorded_deltas_with_events,
+)
 
 
 def short_of(alias: str, move: PlannedMove, *more: PlannedMove) -> InsufficientStock:
@@ -111,12 +117,18 @@ def apply_recorded(
     ledger: list[StockMovement],
     *,
     events: Sequence[NewEvent] = (),
+    last: LastWrite | None = None,
+    commit: bool = False,
 ) -> tuple[list[tuple[PlannedMove, int, int]], list[int]]:
     """`apply_deltas`, the INSERT of `ledger` (one unsaved row per move, in order) and the
     moves' events (the caller's `events` first, then `stock._changes` of each move) as one
     statement per chunk on PostgreSQL; fills in the rows' quantity after, id and time.
     Returns what `apply_deltas` does and the written events' ids. Raises like
-    `apply_deltas` (the caller's transaction then undoes the rows written)."""
+    `apply_deltas` (the caller's transaction then undoes the rows written).
+
+    For a batch of one chunk: `last.ctes` join the statement, and with `commit` it fails
+    unless every move applied and goes with the transaction's COMMIT where
+    `db_commit.commits_with_statement` holds (a shortfall is then ShortAtCommit)."""
     connection = connections[alias]
     now = timezone.now()
     updated_at = StockItem._meta.get_field("updated_at").get_db_prep_value(now, connection)
@@ -133,14 +145,16 @@ def apply_recorded(
         for move in moves[start : start + 500]:
             planned += _statement_changes(move.item, delta=move.delta, reason=first.reason)
         events_sql, events_params = event_ctes(connection, planned, name="ev", created_at=now)
+        if last is not None:
+            events_sql, events_params = f"{events_sql}, {last.ctes}", [*events_params, *last.params]
         sql = recorded_deltas_with_events(connection, events_sql) % {"values": values}
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params + tail + events_params)
-            for pk, after, level, row in cursor.fetchall():
-                if pk is None:
-                    event_ids.append(row)
-                else:
-                    applied[pk] = (after, level, row)
+        chunk = len(moves[start : start + 500])
+        rows = _run(connection, sql, params + tail + events_params, commit=commit, moves=chunk)
+        for pk, after, level, row in rows:
+            if pk is None:
+                event_ids.append(row)
+            else:
+                applied[pk] = (after, level, row)
     short = [move for move in moves if move.item.pk not in applied]
     if short:
         raise short_of(alias, *short)
@@ -149,6 +163,21 @@ def apply_recorded(
         movement.pk, movement.quantity_after, movement.created_at = row, after, now
         movement._state.adding, movement._state.db = False, alias
     return [(move, *applied[move.item.pk][:2]) for move in moves], event_ids
+
+
+def _run(connection, sql: str, params: list[object], *, commit: bool, moves: int) -> list[tuple]:
+    """The rows of the moves' statement (of `moves` moves); with `commit`, guarded and
+    sent with the COMMIT."""
+    if not (commit and commits_with_statement(connection)):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    try:
+        return execute_and_commit(connection, guarded(sql), [*params, moves])
+    except DataError as exc:
+        if SHORT_MARKER not in str(exc):
+            raise
+        raise ShortAtCommit("a take did not fit; nothing was taken") from exc
 
 
 def apply_deltas(alias: str, moves: list[PlannedMove]) -> list[tuple[PlannedMove, int, int]]:

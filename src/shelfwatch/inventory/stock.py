@@ -21,7 +21,14 @@ from shelfwatch.events.statement_events import record_written
 from shelfwatch.fast_insert import insert_all, insert_values
 from shelfwatch.inventory.batch_moves import apply_deltas, apply_recorded, short_of
 from shelfwatch.inventory.models import MovementReason, StockItem, StockMovement
-from shelfwatch.inventory.moves import InsufficientStock, InvalidMovement, Movement, PlannedMove
+from shelfwatch.inventory.moves import (
+    InsufficientStock,
+    InvalidMovement,
+    LastWrite,
+    Movement,
+    PlannedMove,
+    ShortAtCommit,
+)
 from shelfwatch.inventory.stock_statements import delta_statement
 
 # The name tests and older callers know the single-item statement by.
@@ -31,8 +38,10 @@ __all__ = [
     "RECORDED_MOVES_MAX",
     "InsufficientStock",
     "InvalidMovement",
+    "LastWrite",
     "Movement",
     "PlannedMove",
+    "ShortAtCommit",
     "merge_stock_items",
     "move_stock",
     "move_stock_batch",
@@ -258,6 +267,8 @@ def move_stock_many(
     actor: User | None = None,
     events: Sequence[NewEvent] = (),
     savepoint: bool = True,
+    last: LastWrite | None = None,
+    commit: bool = False,
 ) -> list[Movement]:
     """Apply a batch of moves in one transaction, with `move_stock`'s guarantees: each is
     one conditional UPDATE of its item, each gets a ledger row, their events are written
@@ -270,6 +281,12 @@ def move_stock_many(
     moves' in the same INSERT. With `savepoint=False` the batch opens no savepoint inside
     the caller's transaction: a refusal then dooms that whole transaction, for callers that
     give up on it anyway.
+
+    `last` is the caller's own last write of the change (see LastWrite), in the moves'
+    statement where it carries the events, else after them. With `commit` (and
+    `savepoint=False`) the caller writes nothing more in its transaction: on PostgreSQL,
+    in an outermost atomic block, that statement goes with the COMMIT, so the items stay
+    locked for no round trip after it; a take that does not fit is then ShortAtCommit.
     """
     if reason not in MovementReason.values:
         raise InvalidMovement(f"unknown reason {reason!r}", code="unknown_reason")
@@ -277,6 +294,8 @@ def move_stock_many(
         raise InvalidMovement("a movement changes the quantity", code="zero_movement")
     if not moves:
         emit_many(events)
+        if last is not None:
+            last.fallback()
         return []
     alias = router.db_for_write(StockItem) or DEFAULT_DB_ALIAS
     connection = connections[alias]
@@ -296,7 +315,10 @@ def move_stock_many(
         if distinct and connection.vendor == "postgresql" and len(moves) <= RECORDED_MOVES_MAX:
             # The events join the moves' statement: the hot rows' locks are then held by
             # that one statement and the commit (and whatever the caller writes after).
-            applied, event_ids = apply_recorded(alias, moves, ledger, events=events)
+            applied, event_ids = apply_recorded(
+                alias, moves, ledger, events=events, last=last, commit=commit and not savepoint
+            )
+            last = None  # written
         else:
             if distinct and _returns_from_update(connection):
                 applied = apply_deltas(alias, moves)
@@ -318,6 +340,8 @@ def move_stock_many(
             emit_many(written)
         else:
             record_written(written, event_ids, created_at=ledger[0].created_at)
+        if last is not None:
+            last.fallback()
     return done
 
 

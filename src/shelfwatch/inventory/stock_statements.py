@@ -131,3 +131,19 @@ def recorded_deltas_with_events(connection: BaseDatabaseWrapper, events_sql: str
         f"{ctes}, {events_sql.replace('%', '%%')}{_RECORDED_SELECT}{select} "  # noqa: S608
         f"UNION ALL SELECT NULL, NULL, NULL, ev.id FROM ev"
     )
+
+
+# The marker of a guarded statement's refusal, in the error PostgreSQL raises for it.
+SHORT_MARKER = "shelfwatch: stock short"
+
+
+def guarded(statement: str) -> str:
+    """`recorded_deltas_with_events`'s statement (formatted: `%s` placeholders) failing
+    as a whole unless every move applied: one more parameter, the number of moves. For a
+    statement sent with its COMMIT, which a missing row could not stop. The condition sits
+    in a branch of no rows that PostgreSQL evaluates once, whatever the moves returned;
+    an unparsable integer is the error it raises."""
+    return (
+        f"{statement} UNION ALL SELECT NULL, NULL, NULL, NULL WHERE CAST(CASE WHEN "  # noqa: S608
+        f"(SELECT count(*) FROM moved) = %s THEN '0' ELSE '{SHORT_MARKER}' END AS integer) <> 0"
+    )

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
@@ -25,7 +25,13 @@ from shelfwatch.compiled_reads import CompiledRead
 from shelfwatch.errors import Conflict, DomainError, Invalid, Malformed, NotSignedIn
 from shelfwatch.events.publishing import NewEvent
 from shelfwatch.inventory.models import MovementReason, StockItem, Store
-from shelfwatch.inventory.stock import InsufficientStock, PlannedMove, move_stock_many
+from shelfwatch.inventory.stock import (
+    InsufficientStock,
+    LastWrite,
+    PlannedMove,
+    ShortAtCommit,
+    move_stock_many,
+)
 from shelfwatch.loyalty.selectors import Balance, balances_for
 from shelfwatch.shop import flash_sales, order_rows
 from shelfwatch.shop.carts import (
@@ -42,11 +48,13 @@ from shelfwatch.shop.models import (
     Fulfilment,
     Order,
     OrderLine,
+    Reservation,
     ShopSettings,
 )
 from shelfwatch.shop.order_payment import pay_order, set_payment
 from shelfwatch.shop.payments import get_provider
 from shelfwatch.shop.pricing import ProductNotSold, Totals, not_sold, settings_of
+from shelfwatch.shop.sale_counters import held_to_sold_cte
 
 logger = logging.getLogger("shelfwatch.shop")
 
@@ -247,8 +255,15 @@ def checkout(*, owner: CartOwner, idempotency_key: str, request: CheckoutRequest
     # No look-up first: claiming the key is part of writing the order, and a key already
     # used fails it (a repeat is the rare case, so it pays the extra query).
     try:
-        with transaction.atomic():
-            order = _place(owner, key, digest, request, provider)
+        try:
+            with transaction.atomic():
+                order = _place(owner, key, digest, request, provider, commit=True)
+        except ShortAtCommit:
+            # A line fell short in the statement sent with the COMMIT, which rolled it all
+            # back without saying what was left: again the slow way, for the refusal that
+            # lists the short lines (or the order, if stock came back meanwhile).
+            with transaction.atomic():
+                order = _place(owner, key, digest, request, provider, commit=False)
     except (IntegrityError, DomainError):
         # The key was used before (or a concurrent request with it committed first): answer
         # with its order. The key is claimed after the cart is read, so a repeat finds its
@@ -276,7 +291,15 @@ def _previous(owner: CartOwner, key: str, digest: str) -> Order | None:
     return order
 
 
-def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, provider) -> Order:
+def _place(
+    owner: CartOwner,
+    key: str,
+    digest: str,
+    request: CheckoutRequest,
+    provider,
+    *,
+    commit: bool,
+) -> Order:
     lines = _checkout_lines(owner)
     store_ids = {line.store_id for line in lines}
     store_id = request.store_id
@@ -374,18 +397,41 @@ def _place(owner: CartOwner, key: str, digest: str, request: CheckoutRequest, pr
         "lines": order_lines,  # for the answer: no re-read
     }
     # The hot rows last (stock items, then the sale rows), so their locks are held only
-    # for the few statements before the commit: under a rush every other checkout of the
-    # product queues on the stock row for as long as this transaction holds it. The
-    # order's event is written with the stock moves' in one batch.
-    _take_stock(order, priced, actor=owner.user, events=[placed])
-    for reservation in held:
-        flash_sales.count_sold(reservation=reservation)
+    # until the commit: under a rush every other checkout of the product queues on the
+    # stock row for as long as this transaction holds it. The order's event is written
+    # with the stock moves' in one batch, the held units of one sale become sold in the
+    # same statement, and that statement goes with the COMMIT (see db_commit).
+    _take_stock(order, priced, actor=owner.user, events=[placed], held=held, commit=commit)
     return order
 
 
-def _take_stock(order: Order, priced: list[PricedLine], *, actor, events: list[NewEvent]) -> None:
-    """Take every line's units, or none: every short line is listed in the refusal (the
-    checkout's transaction is then rolled back, so the batch needs no savepoint)."""
+def _take_stock(
+    order: Order,
+    priced: list[PricedLine],
+    *,
+    actor,
+    events: list[NewEvent],
+    held: list[Reservation],
+    commit: bool,
+) -> None:
+    """Take every line's units, or none, and count the `held` units as sold: every short
+    line is listed in the refusal (the checkout's transaction is then rolled back, so the
+    batch needs no savepoint). With `commit` the moves' statement may end the transaction
+    (ShortAtCommit when a line is short then)."""
+
+    def count_sold() -> None:
+        for reservation in held:
+            flash_sales.count_sold(reservation=reservation)
+
+    last = None
+    sales = {reservation.sale_id for reservation in held}
+    if len(sales) > 1:
+        commit = False  # several sale rows: written one by one after the moves
+    elif sales:
+        sale_id = sales.pop()
+        connection = connections[router.db_for_write(Order) or "default"]
+        ctes, params = held_to_sold_cte(connection, sale_id, sum(r.quantity for r in held))
+        last = LastWrite(ctes=ctes, params=params, fallback=count_sold)
     try:
         move_stock_many(
             moves=[PlannedMove(item=p.item, delta=-p.line.quantity) for p in priced],
@@ -394,7 +440,11 @@ def _take_stock(order: Order, priced: list[PricedLine], *, actor, events: list[N
             actor=actor,
             events=events,
             savepoint=False,
+            last=last,
+            commit=commit,
         )
+    except ShortAtCommit:
+        raise
     except InsufficientStock as exc:
         by_item = {entry["item_id"]: entry for entry in exc.extra.get("short", [exc.extra])}
         short = [
@@ -412,6 +462,8 @@ def _take_stock(order: Order, priced: list[PricedLine], *, actor, events: list[N
             f"{len(short)} line(s) exceed the stock left; nothing was taken",
             extra={"lines": short},
         ) from exc
+    if last is None:
+        count_sold()
 
 
 def _redeem(order: Order, owner: CartOwner, points: int, quoted: CheckoutQuote) -> None:

@@ -112,6 +112,22 @@ def move_held_to_sold(sale_id: int, quantity: int) -> None:
         cursor.execute(sql, [quantity, quantity, sale_id])
 
 
+def held_to_sold_cte(connection, sale_id: int, quantity: int) -> tuple[str, list[object]]:
+    """`move_held_to_sold` as a data-modifying CTE (`sold`) of a stock move's statement
+    (PostgreSQL), run only once the moves' `moved` CTE has taken the stock: the sale row
+    is locked after the stock item, as every checkout takes them. (SQL, parameters)."""
+    meta = FlashSale._meta
+    quote = connection.ops.quote_name
+    held, sold = (quote(meta.get_field(name).column) for name in ("held", "sold"))
+    # Only quoted identifiers from the model go into the text; every value is a parameter.
+    sql = (
+        f"sold AS (UPDATE {quote(meta.db_table)} SET {held} = {held} - %s, "  # noqa: S608
+        f"{sold} = {sold} + %s WHERE {quote(meta.pk.column)} = %s "
+        "AND EXISTS (SELECT 1 FROM moved))"
+    )
+    return sql, [quantity, quantity, sale_id]
+
+
 _SALE_ROW_COLUMNS = (
     "quantity_allotted",
     "held",
