@@ -234,3 +234,51 @@ def test_an_import_batch_that_would_oversell_changes_nothing(items):
     assert set(StockItem.objects.values_list("quantity", flat=True)) == {0}
     assert not StockMovement.objects.exists()
     assert not Event.objects.exists()
+
+
+def test_new_items_inserted_with_opening_stock_get_the_ledger_rows_and_events_of_a_move(
+    store_a,
+):
+    from shelfwatch.inventory.stock import insert_stocked_items
+
+    products = [
+        Product.objects.create(name=f"Rusk {n}", status=VerificationStatus.VERIFIED)
+        for n in range(3)
+    ]
+    new = [StockItem(store=store_a, product=product, reorder_level=2) for product in products]
+    recorded = insert_stocked_items(
+        items=new, opening=[4, 0, 7], reason="import", reference="import 12"
+    )
+    assert recorded == 2
+    assert [
+        item.quantity
+        for item in StockItem.objects.filter(pk__in=[i.pk for i in new]).order_by("pk")
+    ] == [4, 0, 7]
+    ledger = StockMovement.objects.filter(reference="import 12").order_by("pk")
+    assert [(m.item_id, m.delta, m.quantity_after) for m in ledger] == [
+        (new[0].pk, 4, 4),
+        (new[2].pk, 7, 7),
+    ]
+    kinds = sorted(Event.objects.values_list("type", "payload__item_id"))
+    assert kinds == sorted(
+        [
+            ("stock.changed", new[0].pk),
+            ("stock.back_in_stock", new[0].pk),
+            ("stock.changed", new[2].pk),
+            ("stock.back_in_stock", new[2].pk),
+        ]
+    )
+    changed = Event.objects.get(type="stock.changed", payload__item_id=new[0].pk)
+    assert changed.payload["movement_id"] == ledger[0].pk
+    assert changed.payload["quantity"] == 4
+
+
+def test_a_negative_opening_stock_is_refused_and_inserts_nothing(store_a):
+    from shelfwatch.inventory.stock import insert_stocked_items
+
+    product = Product.objects.create(name="Rusk", status=VerificationStatus.VERIFIED)
+    with pytest.raises(InvalidMovement):
+        insert_stocked_items(
+            items=[StockItem(store=store_a, product=product)], opening=[-1], reason="import"
+        )
+    assert not StockItem.objects.filter(product=product).exists()

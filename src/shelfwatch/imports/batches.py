@@ -255,10 +255,18 @@ class Batch:
                 self.unchanged[item.pk] = plan.outcome
         for pk in changed:
             self.unchanged.pop(pk, None)  # another row of the file changes that item
+        # A new item starts with the last quantity the batch's rows give it, written by its
+        # INSERT (with its ledger row and events): no UPDATE of a row just inserted.
+        opening = dict.fromkeys(fresh, 0)
+        for plan in plans:
+            if plan.item is None and plan.data.quantity is not None:
+                opening[plan.product.pk] = plan.data.quantity
         added = add_stock_items(
             store=self.store,
             principal=self.principal,
             entries=[(plan.product, plan.details) for plan in fresh.values()],
+            opening=list(opening.values()),
+            reference=self._reference,
         )
         items = {item.product_id: item for item in added}
         self.fresh = {item.pk for item in added}
@@ -324,7 +332,8 @@ class Batch:
     def _move_stock(self) -> None:
         # Locked, so a sale between our read and our move is not overwritten.
         stocked = [pk for pk in self.targets if pk not in self.fresh]
-        current = dict.fromkeys(self.fresh, 0)
+        # New items already hold the batch's last quantity for them: no move is left.
+        current = {pk: item.quantity for pk, (item, _) in self.targets.items() if pk in self.fresh}
         if stocked:
             current.update(
                 StockItem.objects.select_for_update()
@@ -345,9 +354,13 @@ class Batch:
         move_stock_batch(
             moves=moves,
             reason=MovementReason.IMPORT,
-            reference=f"import {self.job.pk}",
+            reference=self._reference,
             actor=self.principal.user,
         )
+
+    @property
+    def _reference(self) -> str:
+        return f"import {self.job.pk}"
 
 
 def _draft_key(data: RowData) -> tuple:

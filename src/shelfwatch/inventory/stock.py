@@ -29,6 +29,7 @@ from shelfwatch.inventory.moves import (
     PlannedMove,
     ShortAtCommit,
 )
+from shelfwatch.inventory.stock_news import stock_news as _news
 from shelfwatch.inventory.stock_statements import delta_statement
 
 # The name tests and older callers know the single-item statement by.
@@ -42,6 +43,7 @@ __all__ = [
     "Movement",
     "PlannedMove",
     "ShortAtCommit",
+    "insert_stocked_items",
     "merge_stock_items",
     "move_stock",
     "move_stock_batch",
@@ -165,55 +167,6 @@ def _changes(
         before=before,
         after=after,
     )
-
-
-def _news(
-    item: StockItem, *, delta: int, reason: str, movement_id: int, before: int, after: int
-) -> list[NewEvent]:
-    """`_changes` of a move given by its ledger row's values."""
-    store_topic = f"store:{item.store_id}"
-    product_topic = f"product:{item.product_id}"
-    base = {"store_id": item.store_id, "product_id": item.product_id, "item_id": item.pk}
-    events = [
-        NewEvent(
-            type="stock.changed",
-            payload={
-                **base,
-                "quantity": after,
-                "delta": delta,
-                "reason": reason,
-                "movement_id": movement_id,
-            },
-            topics=[store_topic],
-        )
-    ]
-    # Availability is public (live badges on product pages); quantities stay with the store.
-    price = str(item.selling_price) if item.selling_price is not None else None
-    if before <= 0 < after:
-        events.append(
-            NewEvent(
-                type="stock.back_in_stock",
-                payload={**base, "in_stock": True, "price": price},
-                topics=[store_topic, product_topic],
-            )
-        )
-    elif after <= 0 < before:
-        events.append(
-            NewEvent(
-                type="stock.out_of_stock",
-                payload={**base, "in_stock": False, "price": price},
-                topics=[store_topic, product_topic],
-            )
-        )
-    if after <= item.reorder_level < before:
-        events.append(
-            NewEvent(
-                type="stock.low",
-                payload={**base, "quantity": after, "reorder_level": item.reorder_level},
-                topics=[store_topic],
-            )
-        )
-    return events
 
 
 def _emit_changes(item: StockItem, movement: StockMovement, *, before: int, after: int) -> None:
@@ -397,3 +350,57 @@ def _apply_one(alias: str, move: PlannedMove) -> tuple[int, int]:
     if result is None:
         raise short_of(alias, move)
     return result
+
+
+def insert_stocked_items(
+    *,
+    items: list[StockItem],
+    opening: Sequence[int],
+    reason: str,
+    reference: str = "",
+    actor: User | None = None,
+) -> int:
+    """Insert new items (unsaved, one INSERT) holding their opening stock (`opening[i]` units
+    of `items[i]`), each nonzero opening with the ledger row and events `move_stock_batch`
+    writes for a move up from 0, in one transaction; how many openings were recorded.
+
+    No other transaction sees an item before this one commits, so the opening quantity is
+    written by the item's INSERT rather than by a conditional UPDATE right after it: the
+    condition (nothing taken below zero) holds by itself for a move up from 0, and a batch
+    import saves a second write of every new row. A clash (the store already stocks a
+    product) raises IntegrityError, as `insert_all` does.
+    """
+    if reason not in MovementReason.values:
+        raise InvalidMovement(f"unknown reason {reason!r}", code="unknown_reason")
+    if any(quantity < 0 for quantity in opening):
+        raise InvalidMovement("an opening quantity cannot be negative", code="negative_quantity")
+    reason = MovementReason(reason).value  # a plain str, as in `move_stock_batch`
+    reference = reference[:120]
+    actor_id = actor.pk if actor is not None else None
+    alias = router.db_for_write(StockItem) or DEFAULT_DB_ALIAS
+    with transaction.atomic(using=alias):
+        for item, quantity in zip(items, opening, strict=True):
+            item.quantity = quantity
+        insert_all(items, using=alias)
+        stocked = [item for item in items if item.quantity]
+        ids = insert_values(
+            StockMovement,
+            ("item_id", "delta", "quantity_after", "reason", "reference", "actor_id"),
+            [
+                (item.pk, item.quantity, item.quantity, reason, reference, actor_id)
+                for item in stocked
+            ],
+            using=alias,
+        )
+        news: list[NewEvent] = []
+        for item, movement_id in zip(stocked, ids, strict=True):
+            news += _news(
+                item,
+                delta=item.quantity,
+                reason=reason,
+                movement_id=movement_id,
+                before=0,
+                after=item.quantity,
+            )
+        emit_batch(news)
+    return len(ids)

@@ -1,11 +1,13 @@
 """A store's stock items: adding a catalog product to a store and editing its details.
 
 Quantities are never set here directly: an opening quantity and every later change go
-through `stock.move_stock`, so the ledger explains every unit.
+through `stock` (`move_stock`, or `insert_stocked_items` for a bulk import's new items), so
+the ledger explains every unit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +20,7 @@ from shelfwatch.errors import Conflict, Invalid
 from shelfwatch.events.publishing import NewEvent, emit, emit_batch
 from shelfwatch.fast_insert import insert_all
 from shelfwatch.inventory.models import MovementReason, StockItem, Store
-from shelfwatch.inventory.stock import move_stock
+from shelfwatch.inventory.stock import insert_stocked_items, move_stock
 
 DETAIL_FIELDS = (
     "cost_price",
@@ -125,11 +127,18 @@ def update_stock_item(
 
 
 def add_stock_items(
-    *, store: Store, principal: Principal, entries: list[tuple[Product, dict[str, Any]]]
+    *,
+    store: Store,
+    principal: Principal,
+    entries: list[tuple[Product, dict[str, Any]]],
+    opening: Sequence[int] | None = None,
+    reference: str = "",
 ) -> list[StockItem]:
-    """Start stocking many products in `store` at once (bulk imports), with no stock yet:
-    one INSERT. Details must come from `clean_details`; the products must be stockable
-    and not yet in the store (a clash raises IntegrityError)."""
+    """Start stocking many products in `store` at once (bulk imports): one INSERT. With
+    `opening` (units per entry) each item starts with that stock, recorded as an import by
+    `stock.insert_stocked_items` (ledger rows and events with `reference`); without, with
+    none. Details must come from `clean_details`; the products must be stockable and not
+    yet in the store (a clash raises IntegrityError)."""
     # Built from all their values in field order, by ids: Django's keyword path (and setting
     # the related objects themselves) costs more per item than inserting it does.
     blank = {field.attname: field.get_default() for field in StockItem._meta.concrete_fields}
@@ -138,7 +147,16 @@ def add_stock_items(
     for product, details in entries:
         values = {**blank, "product_id": product.pk, **details}
         items.append(StockItem(*values.values()))
-    insert_all(items)
+    if opening is None:
+        insert_all(items)
+    else:
+        insert_stocked_items(
+            items=items,
+            opening=opening,
+            reason=MovementReason.IMPORT,
+            reference=reference,
+            actor=principal.user,
+        )
     return items
 
 
