@@ -87,3 +87,16 @@ def test_no_pattern_line_after_too_few_restocks():
     assert "Usually back" not in text
     assert text.splitlines()[0].startswith("Good news: Amul Whey Protein is back in stock")
     assert text.splitlines()[1].endswith("/subscribe")  # the link follows at once
+
+
+def test_the_charts_dates_are_the_shops_days_not_utc_ones(client):
+    # 20:00 UTC on 7 December is 01:30 on 8 December in Kolkata, where the shop is.
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    now = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        item = restocking_item(restocks=3)
+        body = client.get(f"/alerts/history/{item.pk}/").content.decode()
+    assert "\u2013 8 Dec" in body
+    assert "\u2013 7 Dec" not in body

@@ -173,3 +173,18 @@ def test_a_conversation_keeps_its_last_turns_only(shop, caller_at, settings):
     # Someone else presenting the id gets a new, empty conversation.
     other = conversation.load(first.conversation_id, owner="user:999999")
     assert other.id != first.conversation_id and other.turns == []
+
+
+def test_the_order_date_is_the_stores_day_not_the_utc_one(shop, caller_at):
+    # 20:00 UTC on 28 November is 01:30 on 29 November in Kolkata, where the store is.
+    from datetime import UTC, datetime
+
+    from shelfwatch.shop.models import Order
+
+    shop.bakery.store.timezone = "Asia/Kolkata"
+    shop.bakery.store.save(update_fields=["timezone"])
+    Order.objects.filter(pk=shop.shopper_order.pk).update(
+        created_at=datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
+    )
+    text = ask(caller_at(shop.shopper), f"Where is order {shop.shopper_order.pk}?").text
+    assert "(placed 29 Nov 2026 at Maple Street Bakery)" in text

@@ -88,3 +88,12 @@ def test_the_daily_job_runs_the_expiry(program, store_a, customer, settings):
     result = expire_points.enqueue()
     assert result.return_value == {"accounts": 1, "points": 10}
     assert balance(customer, store_a) == 0
+
+
+def test_the_expiry_reason_dates_the_lot_in_the_stores_time_zone(program, store_a, customer):
+    # 05:30 UTC on 7 December 2025 is 21:30 on 6 December in Los Angeles, where the store is.
+    store_a.timezone = "America/Los_Angeles"
+    store_a.save(update_fields=["timezone"])
+    earn_at(customer, store_a, 1, "5000", datetime(2025, 12, 7, 5, 30, tzinfo=UTC))
+    expire_due_points(now=datetime(2026, 12, 8, tzinfo=UTC))
+    assert Entry.objects.get(kind="expire").reason == "50 points from 2025-12-06 expired"

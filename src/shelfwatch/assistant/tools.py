@@ -10,12 +10,15 @@ instruction; `engine` wraps it as such.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from rapidfuzz import fuzz
 
 from shelfwatch.accounts.principal import Principal
@@ -178,6 +181,11 @@ def similar(caller: Caller, *, product_id: Any) -> dict[str, Any]:
     }
 
 
+def _store_day(at: datetime, zone_name: str) -> str:
+    # The day on the store's calendar, as the order page shows it, not the UTC date.
+    return timezone.localtime(at, zoneinfo.ZoneInfo(zone_name)).date().isoformat()
+
+
 def order_status(caller: Caller, *, order_number: Any = None) -> dict[str, Any]:
     """The caller's own orders: the one numbered `order_number` if it is theirs, else their
     newest few. Another customer's order is simply not found."""
@@ -195,7 +203,7 @@ def order_status(caller: Caller, *, order_number: Any = None) -> dict[str, Any]:
             "order_number": order.pk,
             "status": order.status,
             "fulfilment": order.fulfilment,
-            "placed_on": order.created_at.date().isoformat(),
+            "placed_on": _store_day(order.created_at, order.store.timezone),
             "total": _money(order.total),
             "currency": order.currency,
             "store": order.store.name,

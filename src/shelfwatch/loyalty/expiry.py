@@ -9,6 +9,7 @@ half way leaves a consistent ledger and the next run finishes the job.
 from __future__ import annotations
 
 import calendar
+import zoneinfo
 from datetime import datetime
 
 from django.db import transaction
@@ -37,15 +38,18 @@ def expire_account(*, user_id: int, store_id: int, cutoff: datetime) -> int:
     expired = 0
     with transaction.atomic():
         account = lock_account(user_id=user_id, store_id=store_id)
+        # The customer reads the day the points were earned as the store's calendar has it.
+        zone = zoneinfo.ZoneInfo(account.store.timezone)
         for lot in _due_lots(account, cutoff).select_for_update():
             left = lot.remaining
+            earned = timezone.localtime(lot.created_at, zone)
             Entry.objects.filter(pk=lot.pk).update(remaining=0)
             append(
                 account,
                 kind=EntryKind.EXPIRE,
                 points=-left,
                 lot=lot,
-                reason=f"{left} points from {lot.created_at:%Y-%m-%d} expired",
+                reason=f"{left} points from {earned:%Y-%m-%d} expired",
                 consumed=True,
             )
             expired += left

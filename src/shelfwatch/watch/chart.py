@@ -8,10 +8,10 @@ with width 100% lets it shrink to a 390 px phone without sideways scrolling.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
@@ -33,12 +33,15 @@ def money(amount: Decimal | None, currency: str) -> str:
     return f"{currency} {amount:.2f}".strip()
 
 
-def _day(at: datetime) -> str:
-    return formats.date_format(at, "j M")
+def _day(at: datetime, tz: tzinfo | None) -> str:
+    return formats.date_format(timezone.localtime(at, tz) if tz else at, "j M")
 
 
-def price_chart_svg(history: History, *, id_prefix: str, name: str = "") -> str:
-    """The SVG markup of `history`; `id_prefix` keeps ids unique when a page holds several."""
+def price_chart_svg(
+    history: History, *, id_prefix: str, name: str = "", tz: tzinfo | None = None
+) -> str:
+    """The SVG markup of `history`; `id_prefix` keeps ids unique when a page holds several.
+    Its dates are days in `tz` (the item's shop's zone), as the moments are given without."""
     span = (history.end - history.start).total_seconds() or 1.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -59,8 +62,8 @@ def price_chart_svg(history: History, *, id_prefix: str, name: str = "") -> str:
         "Price from %(start)s to %(end)s: lowest %(low)s, highest %(high)s, now %(now)s. "
         "Shaded bands: out of stock, %(days)s days in all."
     ) % {
-        "start": _day(history.start),
-        "end": _day(history.end),
+        "start": _day(history.start, tz),
+        "end": _day(history.end, tz),
         "low": money(low, history.currency) or "-",
         "high": money(high, history.currency) or "-",
         "now": money(history.current_price, history.currency) or "-",
@@ -81,7 +84,7 @@ def price_chart_svg(history: History, *, id_prefix: str, name: str = "") -> str:
         parts.append(
             f'<rect class="out-of-stock" x="{left}" y="{TOP}" width="{max(right - left, 1.0)}" '
             f'height="{plot_h}" fill="{OUT_COLOUR}"><title>{out_label}: '
-            f"{escape(_day(period.start))} {DASH} {escape(_day(period.end))}</title></rect>"
+            f"{escape(_day(period.start, tz))} {DASH} {escape(_day(period.end, tz))}</title></rect>"
         )
     if history.points:
         coords: list[str] = []
@@ -105,9 +108,10 @@ def price_chart_svg(history: History, *, id_prefix: str, name: str = "") -> str:
             f'<text x="{WIDTH / 2}" y="{TOP + plot_h / 2}" font-size="14" fill="#57606a" '
             f'text-anchor="middle">{escape(_("No price seen yet"))}</text>'
         )
+    first, last = escape(_day(history.start, tz)), escape(_day(history.end, tz))
     parts.append(
         f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 5}" font-size="13" fill="#57606a" '
-        f'text-anchor="end">{escape(_day(history.start))} {DASH} {escape(_day(history.end))}</text>'
+        f'text-anchor="end">{first} {DASH} {last}</text>'
     )
     parts.append("</svg>")
     return "".join(parts)

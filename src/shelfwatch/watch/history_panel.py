@@ -8,14 +8,17 @@ from django.utils.safestring import mark_safe
 from shelfwatch.watch.chart import money, price_chart_svg
 from shelfwatch.watch.history import DEFAULT_DAYS, item_price_history
 from shelfwatch.watch.models import WatchedItem
-from shelfwatch.watch.restock_pattern import describe, item_restock_pattern
+from shelfwatch.watch.restock_pattern import describe, item_restock_pattern, item_time_zone
 
 
 def price_history_panel(item: WatchedItem, *, days: int = DEFAULT_DAYS) -> str:
     """The panel's HTML in the active language; three queries (two for the range, one for
     the restock pattern) plus the source's store when it has one."""
     history = item_price_history(item, days=days)
-    svg = price_chart_svg(history, id_prefix=f"price-chart-{item.pk}", name=item.name)
+    # The chart's days are the shop's days, like its restock sentence's weekdays and hours.
+    svg = price_chart_svg(
+        history, id_prefix=f"price-chart-{item.pk}", name=item.name, tz=item_time_zone(item)
+    )
     return render_to_string(
         "watch/price_history.html",
         {
