@@ -21,6 +21,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from shelfwatch.accounts.page_throttle import too_many_tries
 from shelfwatch.accounts.throttling import client_ip, hit
 from shelfwatch.alerts.addresses import InvalidAddress, normalize_address
 from shelfwatch.alerts.links import subscription_from_unsubscribe_token, unsubscribe_token
@@ -229,18 +230,7 @@ def manage_link(request: HttpRequest) -> HttpResponse:
     if settings.THROTTLE_ENABLED:
         wait = hit("auth", "ip:" + client_ip(request), settings.THROTTLE_RATES["auth"])
         if wait is not None:
-            # The account forms' 429 page, so every form says it the same way.
-            response = render(
-                request,
-                "web/error.html",
-                {
-                    "status": 429,
-                    "message": _("Too many tries. Please wait a minute and try again."),
-                },
-                status=429,
-            )
-            response["Retry-After"] = str(int(wait))
-            return response
+            return too_many_tries(request, wait)
     channel = request.POST.get("channel", "")
     try:
         address = normalize_address(channel, request.POST.get("address", ""))

@@ -10,9 +10,7 @@ easier to guess passwords or flood mailboxes through than the API.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 
 from django import forms
 from django.conf import settings
@@ -30,8 +28,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shelfwatch.accounts.models import User
+from shelfwatch.accounts.page_throttle import throttled
 from shelfwatch.accounts.registration import register_user
-from shelfwatch.accounts.throttling import client_ip, hit
+from shelfwatch.accounts.throttling import client_ip
 from shelfwatch.alerts.verification import CodeExpired, CodeInvalid, TooManyCodes, check_code
 from shelfwatch.alerts.verification import send_code as send_verification_code
 from shelfwatch.errors import DomainError
@@ -41,31 +40,6 @@ from shelfwatch.notify.outbox import enqueue
 
 # How long a queued, unsent reset email stands for any new ask.
 RESET_EMAIL_WAIT = timedelta(minutes=10)
-
-
-def throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Count every POST to `view` against the API's per-IP `auth` limit; past it, answer
-    429 with a page that says when to try again, without running the view."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST" and settings.THROTTLE_ENABLED:
-            wait = hit("auth", "ip:" + client_ip(request), settings.THROTTLE_RATES["auth"])
-            if wait is not None:
-                response = render(
-                    request,
-                    "web/error.html",
-                    {
-                        "status": 429,
-                        "message": _("Too many tries. Please wait a minute and try again."),
-                    },
-                    status=429,
-                )
-                response["Retry-After"] = str(int(wait))
-                return response
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def landing_url(user: User) -> str:

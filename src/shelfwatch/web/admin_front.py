@@ -78,6 +78,6 @@ def throttle_admin_login(site: admin.AdminSite = admin.site) -> None:
     """Count the admin's sign-in posts against the per-IP `auth` limit, like the site's own
     sign-in page and the API's login: the admin's form signs in the most powerful accounts
     and would otherwise take unlimited guesses. Called before the admin's URLs are built."""
-    from shelfwatch.web.account_views import throttled
+    from shelfwatch.accounts.page_throttle import throttled
 
     site.login = throttled(site.login)
