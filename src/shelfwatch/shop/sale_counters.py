@@ -99,15 +99,7 @@ def move_held_to_sold(sale_id: int, quantity: int) -> None:
     connection = connections[router.db_for_write(FlashSale)]
     sql = _HELD_TO_SOLD.get(connection.vendor)
     if sql is None:
-        meta = FlashSale._meta
-        quote = connection.ops.quote_name
-        held, sold = (quote(meta.get_field(name).column) for name in ("held", "sold"))
-        # Only quoted identifiers from the model go into the text; every value is a parameter.
-        sql = (
-            f"UPDATE {quote(meta.db_table)} SET {held} = {held} - %s, "  # noqa: S608
-            f"{sold} = {sold} + %s WHERE {quote(meta.pk.column)} = %s"
-        )
-        _HELD_TO_SOLD[connection.vendor] = sql
+        sql = _HELD_TO_SOLD[connection.vendor] = _held_to_sold_update(connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [quantity, quantity, sale_id])
 
@@ -116,16 +108,22 @@ def held_to_sold_cte(connection, sale_id: int, quantity: int) -> tuple[str, list
     """`move_held_to_sold` as a data-modifying CTE (`sold`) of a stock move's statement
     (PostgreSQL), run only once the moves' `moved` CTE has taken the stock: the sale row
     is locked after the stock item, as every checkout takes them. (SQL, parameters)."""
+    update = _held_to_sold_update(connection)
+    sql = f"sold AS ({update} AND EXISTS (SELECT 1 FROM moved))"  # noqa: S608
+    return sql, [quantity, quantity, sale_id]
+
+
+def _held_to_sold_update(connection) -> str:
+    """The UPDATE moving units of one sale from held to sold; parameters: the quantity
+    twice, then the sale's id."""
     meta = FlashSale._meta
     quote = connection.ops.quote_name
     held, sold = (quote(meta.get_field(name).column) for name in ("held", "sold"))
     # Only quoted identifiers from the model go into the text; every value is a parameter.
-    sql = (
-        f"sold AS (UPDATE {quote(meta.db_table)} SET {held} = {held} - %s, "  # noqa: S608
-        f"{sold} = {sold} + %s WHERE {quote(meta.pk.column)} = %s "
-        "AND EXISTS (SELECT 1 FROM moved))"
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {held} = {held} - %s, "  # noqa: S608
+        f"{sold} = {sold} + %s WHERE {quote(meta.pk.column)} = %s"
     )
-    return sql, [quantity, quantity, sale_id]
 
 
 _SALE_ROW_COLUMNS = (
