@@ -120,7 +120,7 @@ def test_a_read_whose_values_do_not_line_up_still_answers_through_the_orm(shop_s
 def test_a_signed_in_rush_add_and_checkout_take_the_compiled_reads(sale, shoppers):
     from django.test import Client
 
-    from shelfwatch.shop import carts, checkout
+    from shelfwatch.shop import carts, checkout_quote
 
     ((_user, headers),) = shoppers(1)
     client = Client(headers=headers)
@@ -138,5 +138,5 @@ def test_a_signed_in_rush_add_and_checkout_take_the_compiled_reads(sale, shopper
     )
     assert paid.status_code == 201, paid.content
     assert paid.json()["lines"][0]["flash_sale_id"] == sale.pk
-    for read in (carts._LOCKED_USER_CART, carts._LOCKED_LINES, checkout._USER_LINES):
+    for read in (carts._LOCKED_USER_CART, carts._LOCKED_LINES, checkout_quote._USER_LINES):
         assert read.compiled()
