@@ -69,11 +69,14 @@ def active_sale(
     that customer (see `_dropped_holds`), so holding for them costs no query of its own.
     """
     now = now or timezone.now()
-    sales = FlashSale.objects.filter(
-        store_id=store_id, product_id=product_id, starts_at__lte=now, ends_at__gt=now
-    )
     if for_user is None:
-        return sales.order_by("ends_at", "id").first()
+        return (
+            FlashSale.objects.filter(
+                store_id=store_id, product_id=product_id, starts_at__lte=now, ends_at__gt=now
+            )
+            .order_by("ends_at", "id")
+            .first()
+        )
     # The add-to-cart path: its SQL is compiled once (see compiled_reads).
     found = _ACTIVE_FOR_USER.rows(
         store_id,
