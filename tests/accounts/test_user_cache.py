@@ -62,3 +62,18 @@ def test_zero_seconds_turns_the_cache_off(make_user, settings):
     with CaptureQueriesContext(connection) as queries:
         user_cache.active_user(user.pk)
     assert len(queries) == 2
+
+
+def test_a_load_reads_memberships_by_store_name_through_compiled_sql(make_user, store_a, store_b):
+    user = make_user("two-stores@example.com")
+    StoreMembership.objects.create(user=user, store=store_b, role="staff")
+    StoreMembership.objects.create(user=user, store=store_a, role="owner")
+    loaded = user_cache.active_user(user.pk)
+    names = sorted([(store_a.name, store_a.pk, "owner"), (store_b.name, store_b.pk, "staff")])
+    assert [(m.store_name, m.store_id, m.role) for m in loaded.memberships] == names
+    assert loaded.user.email == "two-stores@example.com"
+    assert user_cache._ACTIVE_USER.compiled() and user_cache._MEMBERSHIPS.compiled()
+    user_cache.forget()
+    other = make_user("other@example.com")
+    assert user_cache.active_user(other.pk).memberships == ()
+    assert user_cache.active_user(other.pk).user.email == "other@example.com"
