@@ -13,6 +13,7 @@ from shelfwatch.accounts.authentication import optional_auth, principal_of, stor
 from shelfwatch.http.bounds import BoundedSchema, Id
 from shelfwatch.http.cursors import decode_cursor, id_page
 from shelfwatch.http.problems import Forbidden, NotFound
+from shelfwatch.http.rendered import json_response
 from shelfwatch.inventory.selectors import get_store_for
 from shelfwatch.shop import carts, orders
 from shelfwatch.shop.checkout import CheckoutRequest, checkout
@@ -88,7 +89,8 @@ def add_line(request: HttpRequest, payload: CartLineIn):
         quantity=payload.quantity,
         flash_sale_id=payload.flash_sale_id,
     )
-    return Status(201, cart_out(carts.priced_cart_after_add(line)))
+    # Rendered as is: the rush path's payload is plain values of CartOut's types already.
+    return json_response(cart_out(carts.priced_cart_after_add(line)), status=201)
 
 
 @cart_router.patch("/lines/{line_id}", response=CartOut)
@@ -125,7 +127,8 @@ def place_order(request: HttpRequest, payload: CheckoutIn):
             phone=payload.phone,
         ),
     )
-    return Status(201 if result.created else 200, order_out(result.order))
+    # Rendered as is: the rush path's payload is plain values of OrderOut's types already.
+    return json_response(order_out(result.order), status=201 if result.created else 200)
 
 
 # --- orders ---------------------------------------------------------------------------------
