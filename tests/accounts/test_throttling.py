@@ -19,7 +19,7 @@ def test_parse_rate():
 
 
 def test_login_is_limited_per_ip(client, settings, make_user):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "3/h"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "3/h"}
     make_user("customer@example.com")
     body = {"email": "customer@example.com", "password": "wrong-password-x"}
     statuses = [
@@ -46,8 +46,42 @@ def test_login_is_limited_per_ip(client, settings, make_user):
     assert other.status_code == 200
 
 
+def test_login_is_limited_per_account_from_every_address(client, settings, make_user):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login_account": "2/h"}
+    make_user("customer@example.com")
+    make_user("other@example.com")
+    url = "/api/v1/auth/login"
+    guess = {"email": "Customer@Example.com ", "password": "wrong-password-x"}
+    statuses = [
+        client.post(url, guess, content_type="application/json", REMOTE_ADDR=f"10.0.0.{n}")
+        for n in range(3)
+    ]
+    assert [r.status_code for r in statuses] == [401, 401, 429]
+    assert statuses[-1].json()["code"] == "rate_limited"
+    # The sign-in page counts against the same account budget.
+    page = client.post("/login/", {"username": "customer@example.com", "password": PASSWORD})
+    assert page.status_code == 429
+    # Another account, from any of those addresses, is not held back.
+    other = {"email": "other@example.com", "password": PASSWORD}
+    ok = client.post(url, other, content_type="application/json", REMOTE_ADDR="10.0.0.1")
+    assert ok.status_code == 200
+
+
+def test_register_refresh_and_login_have_separate_budgets(client, settings, make_user):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "register": "1/h", "refresh": "1/h"}
+    make_user("customer@example.com")
+    register = {"email": "new@example.com", "password": PASSWORD}
+    post = lambda url, body: client.post(url, body, content_type="application/json")  # noqa: E731
+    assert post("/api/v1/auth/register", register).status_code == 201
+    assert post("/api/v1/auth/register", register).status_code == 429
+    assert post("/api/v1/auth/refresh", {"refresh": "nope"}).status_code == 401
+    assert post("/api/v1/auth/refresh", {"refresh": "nope"}).status_code == 429
+    login = post("/api/v1/auth/login", {"email": "customer@example.com", "password": PASSWORD})
+    assert login.status_code == 200
+
+
 def test_a_forged_forwarded_for_header_does_not_reset_the_limit(client, settings):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "2/h"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "2/h"}
     body = {"email": "nobody@example.com", "password": "whatever-it-is"}
     statuses = [
         client.post(
@@ -79,7 +113,7 @@ def test_api_keys_have_their_own_budget(callers, client, settings):
 
 
 def test_anonymous_callers_are_limited_per_ip(client, settings):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "anon": "2/h", "auth": "100/h"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "anon": "2/h", "login": "100/h"}
     body = {"email": "nobody@example.com", "password": "whatever-it-is"}
     statuses = [
         client.post("/api/v1/auth/login", body, content_type="application/json").status_code

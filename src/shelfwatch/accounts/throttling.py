@@ -10,6 +10,7 @@ stay exact. Across N processes a limit can be exceeded by at most N batches.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import threading
 import time
@@ -137,6 +138,38 @@ def hit(scope: str, ident: str, rate: str) -> float | None:
     return None
 
 
+def forget(scope: str, ident: str, rate: str) -> None:
+    """Clear `ident`'s count in `scope`'s current window, here and in the shared cache."""
+    _, period = parse_rate(rate)
+    key = f"throttle:{scope}:{ident}:{int(time.time() // period)}"
+    with _lock:
+        _windows.pop(key, None)
+    cache.delete(key)
+
+
+def account_ident(name: str) -> str:
+    """The rate-limit identity of an account name as typed (trimmed, case-folded), hashed
+    so that no address is written into cache keys."""
+    folded = name.strip().lower().encode("utf-8", "surrogatepass")
+    return "account:" + hashlib.sha256(folded).hexdigest()[:32]
+
+
+def login_account_wait(name: str) -> float | None:
+    """Count one sign-in attempt at the account `name`, from whatever address, against the
+    `login_account` rate; None if allowed, else seconds until it may be tried again. Per-IP
+    limits alone let many addresses guess one account's password together."""
+    if not settings.THROTTLE_ENABLED:
+        return None
+    rate = settings.THROTTLE_RATES["login_account"]
+    return hit("login_account", account_ident(name), rate)
+
+
+def forget_login_account(name: str) -> None:
+    """Give the account `name` its full sign-in budget back (after its password was reset
+    through the emailed link), so guesses by others cannot keep its owner out."""
+    forget("login_account", account_ident(name), settings.THROTTLE_RATES["login_account"])
+
+
 class RateThrottle(BaseThrottle):
     """Applies `rate` per caller: per user or API key when authenticated, else per IP."""
 
@@ -180,6 +213,8 @@ def default_throttles() -> list[BaseThrottle]:
     ]
 
 
-def auth_throttles() -> list[BaseThrottle]:
-    """Login, register and refresh: a strict limit per IP on top of the usual ones."""
-    return [RateThrottle("auth", applies_to="all"), *default_throttles()]
+def auth_throttles(scope: str) -> list[BaseThrottle]:
+    """A strict per-IP limit of its own for one sign-in-like endpoint (`login`, `register`,
+    `refresh`, `whatsapp_verify`), on top of the usual ones: a burst at one does not lock
+    callers out of another."""
+    return [RateThrottle(scope, applies_to="all"), *default_throttles()]
