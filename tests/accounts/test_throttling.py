@@ -95,6 +95,39 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_limit(client, settings
     assert statuses == [401, 401, 429]
 
 
+def test_addresses_of_one_ipv6_network_share_one_budget(client, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "2/h"}
+    body = {"email": "nobody@example.com", "password": "whatever-it-is"}
+
+    def login(address: str) -> int:
+        url = "/api/v1/auth/login"
+        return client.post(url, body, content_type="application/json", REMOTE_ADDR=address)
+
+    statuses = [login(f"2001:db8:1:2:{n}::1").status_code for n in range(3)]
+    assert statuses == [401, 401, 429]
+    assert login("2001:db8:1:3::1").status_code == 401  # the next /64 is someone else
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "proxies", "seen"),
+    [
+        ("::ffff:203.0.113.5", None, 0, "203.0.113.5"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", None, 0, "2001:db8:1:2::"),
+        ("10.0.0.9", "198.51.100.1", 1, "198.51.100.1"),
+        ("10.0.0.9", "6.6.6.6, 198.51.100.1:5123", 1, "198.51.100.1"),
+        ("10.0.0.9", "[2001:db8::5]:443", 1, "2001:db8::"),
+        ("10.0.0.9", "not-an-address", 1, "10.0.0.9"),
+        ("10.0.0.9", "198.51.100.1", 0, "10.0.0.9"),
+        ("", None, 0, "unknown"),
+    ],
+)
+def test_the_client_address_limits_count(settings, remote, forwarded, proxies, seen):
+    from shelfwatch.accounts.throttling import client_ip_of
+
+    settings.NINJA_NUM_PROXIES = proxies
+    assert client_ip_of(remote_addr=remote, forwarded_for=forwarded) == seen
+
+
 def test_authenticated_callers_are_limited_per_user(callers, settings):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "user": "2/h"}
     customer, staff = callers["customer"], callers["staff_a"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import math
 import threading
 import time
@@ -36,11 +37,36 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[unit]
 
 
+def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`text` as an IP address, allowing the port some proxies append; None if it is none."""
+    text = (text or "").strip()
+    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # 203.0.113.5:443
+        text = text.partition(":")[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The caller's IP address as Ninja's throttles read it (X-Forwarded-For per NUM_PROXIES), or
-    'unknown'."""
+    """The caller's IP address as limits count it: the socket's, or X-Forwarded-For's entry as
+    far as NUM_PROXIES trusts it (one that is no address counts as the socket's). An IPv6
+    address stands for its /64 network, written as that network's first address: one
+    subscriber gets a whole /64 and could take a new address for every request. 'unknown'
+    when there is no address at all."""
     # Behind a proxy the operator sets NUM_PROXIES; Ninja's helper knows X-Forwarded-For.
-    return BaseThrottle().get_ident(request) or "unknown"
+    address = _address(BaseThrottle().get_ident(request)) or _address(
+        request.META.get("REMOTE_ADDR")
+    )
+    if address is None:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # ::ffff:203.0.113.5 from a dual-stack socket
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
+    return str(address)
 
 
 def client_ip_of(*, remote_addr: str, forwarded_for: str | None) -> str:
