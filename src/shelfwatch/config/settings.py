@@ -42,6 +42,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "shelfwatch.web.views.csrf_failure"
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # OpenTelemetry tracing: "" (off), "otlp" (to OTEL_EXPORTER_OTLP_ENDPOINT, by default
 # http://localhost:4318) or "console" (spans printed, for a look on one machine).
