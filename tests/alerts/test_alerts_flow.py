@@ -225,6 +225,7 @@ def test_a_request_without_a_client_address_still_gets_its_code(client):
         ({"channel": "whatsapp", "address": "+91 22 2345 6789"}, "not_a_mobile_number"),
         ({"channel": "email", "address": "not-an-email"}, "invalid_email"),
         ({"channel": "webhook", "address": "ftp://example.com/hook"}, "invalid_webhook_url"),
+        ({"channel": "webhook", "address": "http://xn--ls8h.la/hook"}, "invalid_webhook_url"),
         ({"channel": "apprise", "address": "nosuchservice://x"}, "invalid_apprise_url"),
         ({"channel": "pigeon", "address": "x"}, "unknown_channel"),
     ],
