@@ -19,7 +19,7 @@ def test_parse_rate():
 
 
 def test_login_is_limited_per_ip(client, settings, make_user):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "3/h"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "3/h"}
     make_user("customer@example.com")
     body = {"email": "customer@example.com", "password": "wrong-password-x"}
     statuses = [
@@ -46,8 +46,42 @@ def test_login_is_limited_per_ip(client, settings, make_user):
     assert other.status_code == 200
 
 
+def test_login_is_limited_per_account_from_every_address(client, settings, make_user):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login_account": "2/h"}
+    make_user("customer@example.com")
+    make_user("other@example.com")
+    url = "/api/v1/auth/login"
+    guess = {"email": "Customer@Example.com ", "password": "wrong-password-x"}
+    statuses = [
+        client.post(url, guess, content_type="application/json", REMOTE_ADDR=f"10.0.0.{n}")
+        for n in range(3)
+    ]
+    assert [r.status_code for r in statuses] == [401, 401, 429]
+    assert statuses[-1].json()["code"] == "rate_limited"
+    # The sign-in page counts against the same account budget.
+    page = client.post("/login/", {"username": "customer@example.com", "password": PASSWORD})
+    assert page.status_code == 429
+    # Another account, from any of those addresses, is not held back.
+    other = {"email": "other@example.com", "password": PASSWORD}
+    ok = client.post(url, other, content_type="application/json", REMOTE_ADDR="10.0.0.1")
+    assert ok.status_code == 200
+
+
+def test_register_refresh_and_login_have_separate_budgets(client, settings, make_user):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "register": "1/h", "refresh": "1/h"}
+    make_user("customer@example.com")
+    register = {"email": "new@example.com", "password": PASSWORD}
+    post = lambda url, body: client.post(url, body, content_type="application/json")  # noqa: E731
+    assert post("/api/v1/auth/register", register).status_code == 201
+    assert post("/api/v1/auth/register", register).status_code == 429
+    assert post("/api/v1/auth/refresh", {"refresh": "nope"}).status_code == 401
+    assert post("/api/v1/auth/refresh", {"refresh": "nope"}).status_code == 429
+    login = post("/api/v1/auth/login", {"email": "customer@example.com", "password": PASSWORD})
+    assert login.status_code == 200
+
+
 def test_a_forged_forwarded_for_header_does_not_reset_the_limit(client, settings):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "2/h"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "2/h"}
     body = {"email": "nobody@example.com", "password": "whatever-it-is"}
     statuses = [
         client.post(
@@ -59,6 +93,39 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_limit(client, settings
         for n in range(3)
     ]
     assert statuses == [401, 401, 429]
+
+
+def test_addresses_of_one_ipv6_network_share_one_budget(client, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "2/h"}
+    body = {"email": "nobody@example.com", "password": "whatever-it-is"}
+
+    def login(address: str) -> int:
+        url = "/api/v1/auth/login"
+        return client.post(url, body, content_type="application/json", REMOTE_ADDR=address)
+
+    statuses = [login(f"2001:db8:1:2:{n}::1").status_code for n in range(3)]
+    assert statuses == [401, 401, 429]
+    assert login("2001:db8:1:3::1").status_code == 401  # the next /64 is someone else
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "proxies", "seen"),
+    [
+        ("::ffff:203.0.113.5", None, 0, "203.0.113.5"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", None, 0, "2001:db8:1:2::"),
+        ("10.0.0.9", "198.51.100.1", 1, "198.51.100.1"),
+        ("10.0.0.9", "6.6.6.6, 198.51.100.1:5123", 1, "198.51.100.1"),
+        ("10.0.0.9", "[2001:db8::5]:443", 1, "2001:db8::"),
+        ("10.0.0.9", "not-an-address", 1, "10.0.0.9"),
+        ("10.0.0.9", "198.51.100.1", 0, "10.0.0.9"),
+        ("", None, 0, "unknown"),
+    ],
+)
+def test_the_client_address_limits_count(settings, remote, forwarded, proxies, seen):
+    from shelfwatch.accounts.throttling import client_ip_of
+
+    settings.NINJA_NUM_PROXIES = proxies
+    assert client_ip_of(remote_addr=remote, forwarded_for=forwarded) == seen
 
 
 def test_authenticated_callers_are_limited_per_user(callers, settings):
@@ -79,7 +146,7 @@ def test_api_keys_have_their_own_budget(callers, client, settings):
 
 
 def test_anonymous_callers_are_limited_per_ip(client, settings):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "anon": "2/h", "auth": "100/h"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "anon": "2/h", "login": "100/h"}
     body = {"email": "nobody@example.com", "password": "whatever-it-is"}
     statuses = [
         client.post("/api/v1/auth/login", body, content_type="application/json").status_code

@@ -185,6 +185,39 @@ def test_codes_are_limited_per_contact_and_wrong_codes_run_out(client):
     assert not Contact.objects.get(pk=first["id"]).is_verified
 
 
+def test_codes_from_one_ipv6_network_share_the_per_ip_limit(client, settings):
+    # One subscriber holds a whole /64 and can take a new address for every request.
+    settings.ALERTS_CODES_PER_IP_HOUR = 2
+    statuses = [
+        client.post(
+            "/api/v1/contacts",
+            {"channel": "email", "address": f"person{n}@example.com"},
+            content_type="application/json",
+            REMOTE_ADDR=f"2001:db8:7:9::{n + 1:x}",
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [201, 201, 429]
+    other_network = client.post(
+        "/api/v1/contacts",
+        {"channel": "email", "address": "person9@example.com"},
+        content_type="application/json",
+        REMOTE_ADDR="2001:db8:7:a::1",
+    )
+    assert other_network.status_code == 201
+
+
+def test_a_request_without_a_client_address_still_gets_its_code(client):
+    # A unix-socket server sends no address; the code is sent and only counted per contact.
+    response = client.post(
+        "/api/v1/contacts",
+        {"channel": "email", "address": "asha@example.com"},
+        content_type="application/json",
+        REMOTE_ADDR="",
+    )
+    assert response.status_code == 201
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
@@ -192,6 +225,7 @@ def test_codes_are_limited_per_contact_and_wrong_codes_run_out(client):
         ({"channel": "whatsapp", "address": "+91 22 2345 6789"}, "not_a_mobile_number"),
         ({"channel": "email", "address": "not-an-email"}, "invalid_email"),
         ({"channel": "webhook", "address": "ftp://example.com/hook"}, "invalid_webhook_url"),
+        ({"channel": "webhook", "address": "http://xn--ls8h.la/hook"}, "invalid_webhook_url"),
         ({"channel": "apprise", "address": "nosuchservice://x"}, "invalid_apprise_url"),
         ({"channel": "pigeon", "address": "x"}, "unknown_channel"),
     ],

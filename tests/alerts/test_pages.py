@@ -124,7 +124,7 @@ def test_manage_link_request_answers_the_same_for_unknown_addresses(client, subs
 def test_manage_link_requests_are_limited_per_ip(client, settings, subscription):
     # Each request may send a message to whoever owns the address: limited like the
     # sign-in and reset forms, per IP, before anything is looked up or sent.
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "3/h"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "manage_link": "3/h"}
     form = {"channel": "email", "address": "nobody@example.com"}
     statuses = [client.post("/alerts/manage-link/", form).status_code for _ in range(3)]
     assert statuses == [200, 200, 200]

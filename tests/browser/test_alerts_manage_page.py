@@ -29,15 +29,18 @@ def price_alert(transactional_db) -> Subscription:
     item = WatchedItem.objects.create(
         source=source, external_id="1", name="Amul Whey Protein", available=True
     )
+    # A long address, as people have: it must wrap, not widen the page.
     contact = Contact.objects.create(
-        channel="email", address="asha@example.com", verified_at=timezone.now()
+        channel="email",
+        address="asha.krishnamurthy.rao.household.shopping@example.com",
+        verified_at=timezone.now(),
     )
     return Subscription.objects.create(
         contact=contact, item=item, kind="price_below", target_price=Decimal("2000.00")
     )
 
 
-@pytest.mark.parametrize("width", [320, 390])
+@pytest.mark.parametrize("width", [320, 375, 390])
 def test_a_price_alert_shows_and_changes_its_target_on_a_phone(open_page, price_alert, width):
     page = open_page(viewport={"width": width, "height": 800})
     # The first page a fresh test server renders can be slow on a busy machine.
@@ -54,3 +57,12 @@ def test_a_price_alert_shows_and_changes_its_target_on_a_phone(open_page, price_
     assert price_alert.target_price == Decimal("1800.00")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+    # Nothing in it scrolls sideways either: every button is on the screen.
+    inner = page.evaluate(
+        "[...document.querySelectorAll('main *')].filter(e => e.scrollWidth > e.clientWidth + 1"
+        " && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)).map(e => e.className)"
+    )
+    assert inner == [], f"{inner} scroll sideways"
+    for name in ("Pause", "Remove"):
+        box = row.get_by_role("button", name=name).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, name

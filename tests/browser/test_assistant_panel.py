@@ -50,3 +50,23 @@ def test_the_panel_answers_in_place_and_passes_axe(
     expect(page.locator("[data-assistant-log] .asst-a")).to_have_count(2)
     problems += blocking_violations(page, axe_script)
     assert not problems, "axe-core found:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_scrolled_to_the_end_no_link_is_left_under_the_panel(open_page, transactional_db, width):
+    make_shop()
+    page = open_page(viewport={"width": width, "height": 700})
+    page.goto("/products/", timeout=30_000)
+    covered = page.evaluate(
+        """() => {
+            window.scrollTo(0, document.documentElement.scrollHeight);
+            const panel = document.querySelector(".asst-panel");
+            return [...document.querySelectorAll(".foot a")].filter(link => {
+                const box = link.getBoundingClientRect();
+                const x = box.x + box.width / 2, y = box.y + box.height / 2;
+                const top = document.elementFromPoint(x, y);
+                return panel.contains(top);
+            }).map(link => link.textContent.trim());
+        }"""
+    )
+    assert covered == [], f"{covered} cannot be tapped: the panel covers them"

@@ -466,11 +466,12 @@ def test_staff_cannot_open_another_stores_dashboard(page: Page, shop: Shop, open
 
 
 @pytest.mark.parametrize("width", [320, 375])
-def test_a_wide_table_scrolls_inside_its_box_not_the_whole_page(
+def test_on_a_small_phone_each_item_fits_the_screen_with_its_numbers_named(
     open_page, sign_in_as, shop: Shop, width
 ):
-    # A long unbreakable word makes the table wider than a phone: the table scrolls in its
-    # box, and nothing in it (the header's hidden "Low stock" label included) widens the page.
+    # Even a long unbreakable name wraps: nothing scrolls sideways, neither the table in its
+    # box nor the page (the header's hidden "Low stock" label included), and each of the
+    # three numbers is on the screen under its own name.
     Product.objects.filter(pk=shop.butter.product_id).update(
         name="Amul-Pasteurised-Table-Butter-Value-Pack-Five-Hundred-Grams"
     )
@@ -480,6 +481,14 @@ def test_a_wide_table_scrolls_inside_its_box_not_the_whole_page(
     page.goto(shop.url, timeout=30_000)
     expect(page.get_by_role("heading", level=1)).to_contain_text(shop.store.name)
     table_box = page.locator("#dashboard .table-scroll")
-    assert table_box.evaluate("box => box.scrollWidth > box.clientWidth")
+    assert table_box.evaluate("box => box.scrollWidth - box.clientWidth") <= 0
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+    row = page.locator("tr", has=page.get_by_text("Amul-Pasteurised-Table-Butter"))
+    for name in ("Quantity of", "Price of", "Reorder level of"):
+        box = row.get_by_label(name).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, name
+    names = row.locator("td.num").evaluate_all(
+        "cells => cells.map(cell => getComputedStyle(cell, '::before').content)"
+    )
+    assert names == ['"Qty"', f'"Price ({shop.store.currency})"', '"Reorder at"']

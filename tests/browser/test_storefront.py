@@ -178,3 +178,21 @@ def test_subscribe_page_in_hindi_keeps_its_words_in_hindi(open_page, front_serve
             complete=False,
         )
     expect(bread.locator("[data-badge]")).to_have_text("स्टॉक में है", timeout=LIVE_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_the_search_and_store_bar_stays_inside_a_small_phone(open_page, bakery, width):
+    page = open_page(viewport={"width": width, "height": 800})
+    page.goto("/products/", timeout=30_000)
+    fits_the_screen(page)
+    # The search button stays inside the bar's margins instead of running into the edge.
+    right_edge = page.evaluate(
+        """() => {
+            const bar = document.querySelector(".storebar");
+            const padding = parseFloat(getComputedStyle(bar).paddingRight);
+            return bar.getBoundingClientRect().right - padding;
+        }"""
+    )
+    button = page.locator(".storebar .search").get_by_role("button", name="Search")
+    box = button.bounding_box()
+    assert box["x"] + box["width"] <= right_edge + 0.5, (box, right_edge)

@@ -137,6 +137,22 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
     run(scenario)
 
 
+def test_new_ipv6_addresses_of_one_network_do_not_escape_the_limit(cast, recorded_tasks, settings):
+    settings.STREAM_MAX_CLIENTS_PER_IP = 1
+
+    async def scenario():
+        async with serving() as (app, _hub):
+            first = await from_address(app, "2001:db8:5:6::1").open()
+            assert first.status == 200
+            assert_too_many_streams(await refused(from_address(app, "2001:db8:5:6::2")))
+            other = await from_address(app, "2001:db8:5:7::1").open()
+            assert other.status == 200
+            for stream in (first, other):
+                await stream.disconnect()
+
+    run(scenario)
+
+
 def test_a_limit_of_zero_lets_one_address_hold_any_number(cast, recorded_tasks, settings):
     settings.STREAM_MAX_CLIENTS_PER_IP = 0
 

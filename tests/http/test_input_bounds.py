@@ -149,3 +149,44 @@ def test_a_search_in_a_category_that_does_not_exist_finds_nothing(world):
     answer = world["anon"].get("/api/v1/products?q=butter&category=987654")
     assert answer.status_code == 200
     assert answer.json()["items"] == []
+
+
+MALFORMED_MULTIPART = [
+    ("multipart/form-data", b"no boundary named"),
+    ("multipart/form-data; boundary=zz", b"--zz\r\nContent-Disposition: form-data; name"),
+    (
+        "multipart/form-data; boundary=zz",
+        b"".join(
+            b'--zz\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nx\r\n' % n
+            for n in range(1100)
+        )
+        + b"--zz--\r\n",
+    ),
+]
+
+
+def test_no_upload_route_answers_500_to_a_malformed_multipart_body(world, settings):
+    settings.THROTTLE_ENABLED = False
+    caller = world["admin"]
+    doc = caller.get("/api/v1/openapi.json").json()
+    uploads = [
+        (path, method)
+        for path, method, op in operations(doc)
+        if "multipart/form-data" in op.get("requestBody", {}).get("content", {})
+    ]
+    assert uploads, "no route takes an upload"
+    failures = []
+    for path, method in uploads:
+        for content_type, body in MALFORMED_MULTIPART:
+            answer = caller.client.generic(
+                method.upper(),
+                fill(path, "1"),
+                body,
+                content_type=content_type,
+                headers=caller.headers,
+            )
+            if answer.status_code >= 500 or (
+                answer.status_code == 400 and answer["Content-Type"] != "application/problem+json"
+            ):
+                failures.append((method, path, content_type, answer.status_code))
+    assert failures == [], "\n".join(map(repr, failures))

@@ -53,7 +53,15 @@ def test_allow_list_opens_only_its_range():
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com/x", "file:///etc/passwd", "http://user:pw@example.com/", "http:///x"]
+    "url",
+    [
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "http://user:pw@example.com/",
+        "http:///x",
+        # Punycode that decodes to characters no host name may hold (an emoji).
+        "http://xn--ls8h.la/",
+    ],
 )
 def test_other_schemes_and_credentials_are_refused(url):
     with GuardedClient() as client, pytest.raises(UrlNotAllowed):

@@ -219,7 +219,7 @@ def test_the_verify_token_is_compared_in_constant_time(client, whatsapp, monkeyp
 def test_verify_token_guesses_are_rate_limited_per_ip(client, whatsapp, settings):
     # The handshake answers whether a guessed verify token is right, so guessing is limited
     # like logging in: the strict per-IP rate, then 429 even for the right token.
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "3/h"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "whatsapp_verify": "3/h"}
     url = "/api/v1/notify/whatsapp/webhook"
     wrong = {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "x"}
     statuses = [client.get(url, wrong).status_code for _ in range(3)]

@@ -1,6 +1,7 @@
 """The account pages: sign up with a code through the notifications outbox, sign in (a
 refused one keeps the email), where a sign-in lands, sign out, forgot and reset password
-with an expiring signed link, change password, and the per-IP limit on every form."""
+with an expiring signed link, change password, and the limits on every form: each
+form's own, per IP or per signed-in user, and per account name on sign-in."""
 
 from __future__ import annotations
 
@@ -154,25 +155,92 @@ def test_change_password_needs_the_old_one(client, make_user):
     assert user.check_password(NEW_PASSWORD)
 
 
-@pytest.mark.parametrize(
-    ("path", "data"),
-    [
-        ("/login/", {"username": "ava@example.com", "password": "nope"}),
-        ("/signup/", {"email": "x@example.com", "password": "123"}),
-        ("/password/reset/", {"email": "ava@example.com"}),
-        ("/admin/login/", {"username": "ava@example.com", "password": "nope"}),
-    ],
-)
-def test_account_forms_are_limited_per_ip_like_the_api(client, settings, make_user, path, data):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "2/h"}
+FORMS = {
+    "/login/": ("login", {"username": "ava@example.com", "password": "nope"}),
+    "/signup/": ("register", {"email": "x@example.com", "password": "123"}),
+    "/password/reset/": ("password_reset", {"email": "ava@example.com"}),
+    "/admin/login/": ("login", {"username": "ava@example.com", "password": "nope"}),
+    "/alerts/manage-link/": ("manage_link", {"channel": "email", "address": "a@example.com"}),
+}
+
+
+@pytest.mark.parametrize("path", FORMS)
+def test_each_form_is_limited_per_ip_by_its_own_budget(client, settings, make_user, path):
+    scope, data = FORMS[path]
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, scope: "2/h"}
     make_user("ava@example.com")
     for _ in range(2):
         assert client.post(path, data).status_code in (200, 302)
     refused = client.post(path, data)
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert "Too many tries." in refused.content.decode()
-    # Reading the page is not counted.
-    assert client.get(path).status_code == 200
+    # Another address behind its own IP still gets through.
+    assert client.post(path, data, REMOTE_ADDR="10.9.8.7").status_code in (200, 302)
+    if path != "/alerts/manage-link/":  # a POST-only form
+        assert client.get(path).status_code == 200  # reading the page is not counted
+
+
+@pytest.mark.parametrize("flooded", sorted({scope for scope, _ in FORMS.values()}))
+def test_a_burst_at_one_form_leaves_the_other_forms_open(client, settings, make_user, flooded):
+    # People behind one address (an office, a carrier's NAT) share its budgets: when some
+    # of them use one form up, the others still sign in, sign up and reset.
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, flooded: "2/h"}
+    make_user("ava@example.com")
+    flood_path = next(path for path, (scope, _) in FORMS.items() if scope == flooded)
+    for _ in range(3):
+        client.post(flood_path, FORMS[flood_path][1])
+    assert client.post(flood_path, FORMS[flood_path][1]).status_code == 429
+    for path, (scope, data) in FORMS.items():
+        if scope != flooded:
+            assert client.post(path, data).status_code in (200, 302), path
+
+
+def test_one_account_is_limited_across_addresses_until_its_password_is_reset(
+    client, settings, make_user
+):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login_account": "3/h"}
+    make_user("ava@example.com")
+    make_user("ben@example.com")
+    guess = {"username": "ava@example.com", "password": "nope"}
+    # Guesses from many addresses, on the site's and the admin's form, with the name typed
+    # in other cases: one budget for the account.
+    for n, path in enumerate(["/login/", "/admin/login/", "/login/"]):
+        form = {**guess, "username": guess["username"].upper() if n else guess["username"]}
+        assert client.post(path, form, REMOTE_ADDR=f"198.51.100.{n}").status_code == 200
+    right = {"username": "ava@example.com", "password": PASSWORD}
+    refused = client.post("/login/", right, REMOTE_ADDR="198.51.100.9")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    page = refused.content.decode()
+    assert "Too many sign-in attempts for this account." in page and "/password/reset/" in page
+    assert "_auth_user_id" not in client.session
+    # Another account from the same address is not held back.
+    other = client.post("/login/", {"username": "ben@example.com", "password": PASSWORD})
+    assert other.status_code == 302
+    client.logout()
+    # Resetting the password through the emailed link lets the owner in at once.
+    client.post("/password/reset/", {"email": "ava@example.com"})
+    deliver_due()
+    link = re.search(r"http://[^/\s]+(/password/reset/\S+/)", mail.outbox[-1].body).group(1)
+    form_url = client.get(link, follow=True).redirect_chain[-1][0]
+    client.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    signed_in = client.post(
+        "/login/", {"username": "ava@example.com", "password": NEW_PASSWORD}, REMOTE_ADDR="1.2.3.4"
+    )
+    assert signed_in.status_code == 302
+
+
+def test_forms_behind_a_sign_in_are_limited_per_user(client, settings, make_user):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "password_change": "2/h"}
+    wrong = {"old_password": "nope", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    client.force_login(make_user("ava@example.com"))
+    assert [client.post("/password/change/", wrong).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+    # Someone else signed in from the same address has their own budget.
+    client.force_login(make_user("ben@example.com"))
+    assert client.post("/password/change/", wrong).status_code == 200
 
 
 def test_the_account_pages_speak_hindi(client):

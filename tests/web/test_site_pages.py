@@ -44,3 +44,36 @@ def test_a_missing_page_offers_a_search_and_the_way_home(client):
     assert response.status_code == 404
     assert '<a class="button primary" href="/">Back to the shop</a>' in html
     assert 'action="/products/"' in html and 'name="q"' in html
+
+
+def test_a_form_sent_after_its_token_changed_explains_itself(client, make_user):
+    # A page left open while its user signed in in another tab sends an old token.
+    make_user("ava@example.com")
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/login/")
+    response = browser.post("/login/", {"username": "ava@example.com", "password": "x"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This form has expired" in page and 'href="/"' in page
+    assert "CSRF verification failed" not in page
+
+
+def test_a_page_the_account_may_not_open_says_so_in_the_site(client, make_user):
+    client.force_login(make_user("shopper@example.com"))
+    response = client.get("/analytics/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Your account cannot open this page." in page and 'href="/"' in page
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"no boundary at all"),
+        ("application/x-www-form-urlencoded", "&".join(f"f{n}=1" for n in range(1100)).encode()),
+    ],
+)
+def test_a_malformed_form_gets_the_site_400_page(client, content_type, body):
+    response = client.generic("POST", "/password/reset/", body, content_type=content_type)
+    assert response.status_code == 400
+    assert "could not read what your browser sent" in response.content.decode()

@@ -6,6 +6,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
+from ninja.errors import Throttled
 
 from shelfwatch.accounts import api_keys, tokens
 from shelfwatch.accounts.authentication import principal_of
@@ -22,7 +23,7 @@ from shelfwatch.accounts.schemas import (
     TokenPairOut,
     UserOut,
 )
-from shelfwatch.accounts.throttling import auth_throttles
+from shelfwatch.accounts.throttling import auth_throttles, login_account_wait
 from shelfwatch.http.problems import ApiError, NotFound, Unauthorized
 
 auth_router = Router(tags=["auth"])
@@ -38,19 +39,26 @@ def _pair_out(pair: tokens.TokenPair) -> dict:
     }
 
 
-@auth_router.post("/register", auth=None, throttle=auth_throttles(), response={201: UserOut})
+@auth_router.post(
+    "/register", auth=None, throttle=auth_throttles("register"), response={201: UserOut}
+)
 def register(request: HttpRequest, payload: CredentialsIn):
     user = register_user(email=payload.email, password=payload.password)
     return Status(201, {"id": user.pk, "email": user.email})
 
 
-@auth_router.post("/login", auth=None, throttle=auth_throttles(), response=TokenPairOut)
+@auth_router.post("/login", auth=None, throttle=auth_throttles("login"), response=TokenPairOut)
 def login(request: HttpRequest, payload: CredentialsIn):
+    """Limited per IP (`login`) and per account name (`login_account`), with the sign-in
+    pages."""
+    wait = login_account_wait(payload.email)
+    if wait is not None:
+        raise Throttled(wait)
     user = check_credentials(email=payload.email, password=payload.password)
     return _pair_out(tokens.issue_token_pair(user=user))
 
 
-@auth_router.post("/refresh", auth=None, throttle=auth_throttles(), response=TokenPairOut)
+@auth_router.post("/refresh", auth=None, throttle=auth_throttles("refresh"), response=TokenPairOut)
 def refresh(request: HttpRequest, payload: RefreshIn):
     try:
         pair = tokens.rotate_refresh_token(raw_token=payload.refresh)

@@ -10,6 +10,8 @@ stay exact. Across N processes a limit can be exceeded by at most N batches.
 from __future__ import annotations
 
 import functools
+import hashlib
+import ipaddress
 import math
 import threading
 import time
@@ -35,11 +37,36 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[unit]
 
 
+def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`text` as an IP address, allowing the port some proxies append; None if it is none."""
+    text = (text or "").strip()
+    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # 203.0.113.5:443
+        text = text.partition(":")[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The caller's IP address as Ninja's throttles read it (X-Forwarded-For per NUM_PROXIES), or
-    'unknown'."""
+    """The caller's IP address as limits count it: the socket's, or X-Forwarded-For's entry as
+    far as NUM_PROXIES trusts it (one that is no address counts as the socket's). An IPv6
+    address stands for its /64 network, written as that network's first address: one
+    subscriber gets a whole /64 and could take a new address for every request. 'unknown'
+    when there is no address at all."""
     # Behind a proxy the operator sets NUM_PROXIES; Ninja's helper knows X-Forwarded-For.
-    return BaseThrottle().get_ident(request) or "unknown"
+    address = _address(BaseThrottle().get_ident(request)) or _address(
+        request.META.get("REMOTE_ADDR")
+    )
+    if address is None:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # ::ffff:203.0.113.5 from a dual-stack socket
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
+    return str(address)
 
 
 def client_ip_of(*, remote_addr: str, forwarded_for: str | None) -> str:
@@ -137,6 +164,38 @@ def hit(scope: str, ident: str, rate: str) -> float | None:
     return None
 
 
+def forget(scope: str, ident: str, rate: str) -> None:
+    """Clear `ident`'s count in `scope`'s current window, here and in the shared cache."""
+    _, period = parse_rate(rate)
+    key = f"throttle:{scope}:{ident}:{int(time.time() // period)}"
+    with _lock:
+        _windows.pop(key, None)
+    cache.delete(key)
+
+
+def account_ident(name: str) -> str:
+    """The rate-limit identity of an account name as typed (trimmed, case-folded), hashed
+    so that no address is written into cache keys."""
+    folded = name.strip().lower().encode("utf-8", "surrogatepass")
+    return "account:" + hashlib.sha256(folded).hexdigest()[:32]
+
+
+def login_account_wait(name: str) -> float | None:
+    """Count one sign-in attempt at the account `name`, from whatever address, against the
+    `login_account` rate; None if allowed, else seconds until it may be tried again. Per-IP
+    limits alone let many addresses guess one account's password together."""
+    if not settings.THROTTLE_ENABLED:
+        return None
+    rate = settings.THROTTLE_RATES["login_account"]
+    return hit("login_account", account_ident(name), rate)
+
+
+def forget_login_account(name: str) -> None:
+    """Give the account `name` its full sign-in budget back (after its password was reset
+    through the emailed link), so guesses by others cannot keep its owner out."""
+    forget("login_account", account_ident(name), settings.THROTTLE_RATES["login_account"])
+
+
 class RateThrottle(BaseThrottle):
     """Applies `rate` per caller: per user or API key when authenticated, else per IP."""
 
@@ -180,6 +239,8 @@ def default_throttles() -> list[BaseThrottle]:
     ]
 
 
-def auth_throttles() -> list[BaseThrottle]:
-    """Login, register and refresh: a strict limit per IP on top of the usual ones."""
-    return [RateThrottle("auth", applies_to="all"), *default_throttles()]
+def auth_throttles(scope: str) -> list[BaseThrottle]:
+    """A strict per-IP limit of its own for one sign-in-like endpoint (`login`, `register`,
+    `refresh`, `whatsapp_verify`), on top of the usual ones: a burst at one does not lock
+    callers out of another."""
+    return [RateThrottle(scope, applies_to="all"), *default_throttles()]

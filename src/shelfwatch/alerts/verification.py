@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from datetime import timedelta
 
@@ -46,11 +47,21 @@ def _hash(contact: Contact, code: str) -> str:
     return hmac.new(key, f"{contact.pk}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def send_code(*, contact: Contact, ip: str | None) -> VerificationCode:
     """Create a code and its message (a pending notification through the contact's channel).
 
     Raises TooManyCodes, with Retry-After, past the per-contact or per-IP hourly limit.
     """
+    # The column holds addresses only; a request without one ("unknown") counts per contact.
+    ip = ip if ip and _is_address(ip) else None
     now = timezone.now()
     hour_ago = now - timedelta(hours=1)
     with transaction.atomic():

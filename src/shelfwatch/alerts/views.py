@@ -226,9 +226,10 @@ def _apply_manage_action(request: HttpRequest, contact: Contact) -> None:
 def manage_link(request: HttpRequest) -> HttpResponse:
     """Send the manage link to a verified contact. The answer is the same whether or not
     the address is known, so the form cannot be used to learn who subscribes. Requests are
-    limited per IP at the `auth` rate, like the sign-in and reset forms (429 beyond it)."""
+    limited per IP at a `manage_link` rate of their own (429 beyond it)."""
     if settings.THROTTLE_ENABLED:
-        wait = hit("auth", "ip:" + client_ip(request), settings.THROTTLE_RATES["auth"])
+        rate = settings.THROTTLE_RATES["manage_link"]
+        wait = hit("manage_link", "ip:" + client_ip(request), rate)
         if wait is not None:
             return too_many_tries(request, wait)
     channel = request.POST.get("channel", "")

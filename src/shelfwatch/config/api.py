@@ -6,9 +6,10 @@ import json
 import logging
 from http import HTTPStatus
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
@@ -193,6 +194,25 @@ def on_database_busy(request: HttpRequest, exc: OperationalError) -> HttpRespons
         code="busy_retry",
         detail="The store is busy with the same items right now; send the request again.",
         headers={"Retry-After": "1"},
+    )
+
+
+@api.exception_handler(MultiPartParserError)
+def on_malformed_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # Raised while an upload's parameters are read, before any view code runs.
+    return problem_response(
+        request,
+        status=400,
+        code="malformed_multipart",
+        detail="The request body is not valid multipart/form-data (is its boundary missing?).",
+    )
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious_request(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    # Django's own refusals of a body: too many fields or files (DATA_UPLOAD_MAX_NUMBER_*).
+    return problem_response(
+        request, status=400, code="bad_request", detail=str(exc) or "Bad request."
     )
 
 

@@ -42,6 +42,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "shelfwatch.web.views.csrf_failure"
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # OpenTelemetry tracing: "" (off), "otlp" (to OTEL_EXPORTER_OTLP_ENDPOINT, by default
 # http://localhost:4318) or "console" (spans printed, for a look on one machine).
@@ -270,10 +271,25 @@ THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
 # Reverse proxies in front of us that append to X-Forwarded-For. 0 trusts only the socket's
 # address, so a client cannot pick its own rate-limit identity with a forged header.
 NINJA_NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# Each sign-in-like form and endpoint has its own strict budget, so people behind one
+# address (an office, a carrier's NAT) signing up do not lock each other out of signing
+# in, and a flood of one form leaves the others usable. THROTTLE_AUTH is the default of all.
+_THROTTLE_AUTH = env_str("THROTTLE_AUTH", "10/m")
 THROTTLE_RATES = {
     "anon": env_str("THROTTLE_ANON", "120/m"),
     "user": env_str("THROTTLE_USER", "600/m"),
-    "auth": env_str("THROTTLE_AUTH", "10/m"),
+    # per IP: the sign-in page, the admin's sign-in and the API's login together
+    "login": env_str("THROTTLE_LOGIN", _THROTTLE_AUTH),
+    # per account name, from all addresses together; a password reset gives it back
+    "login_account": env_str("THROTTLE_LOGIN_ACCOUNT", "30/h"),
+    "register": env_str("THROTTLE_REGISTER", _THROTTLE_AUTH),  # per IP, page and API
+    # per IP; refresh tokens cannot be guessed, apps refresh often, so it is looser
+    "refresh": env_str("THROTTLE_REFRESH", "60/m"),
+    "password_reset": env_str("THROTTLE_PASSWORD_RESET", _THROTTLE_AUTH),  # per IP
+    "password_change": env_str("THROTTLE_PASSWORD_CHANGE", _THROTTLE_AUTH),  # per user
+    "verify_email": env_str("THROTTLE_VERIFY_EMAIL", _THROTTLE_AUTH),  # per user
+    "manage_link": env_str("THROTTLE_MANAGE_LINK", _THROTTLE_AUTH),  # per IP
+    "whatsapp_verify": env_str("THROTTLE_WHATSAPP_VERIFY", _THROTTLE_AUTH),  # per IP
     # The shopping assistant: each answer may cost a model call, so it has its own limits.
     "assistant_ip": env_str("THROTTLE_ASSISTANT_IP", "30/m"),
     "assistant_user": env_str("THROTTLE_ASSISTANT_USER", "20/m"),

@@ -40,5 +40,7 @@ if settings.MEDIA_URL.startswith("/"):
     urlpatterns.append(re_path(rf"^{media_prefix}(?P<path>.+)$", serve_media, name="media"))
 urlpatterns.append(path("", include("shelfwatch.web.urls")))
 
+handler400 = "shelfwatch.web.views.bad_request"
+handler403 = "shelfwatch.web.views.forbidden"
 handler404 = "shelfwatch.web.views.not_found"
 handler500 = "shelfwatch.web.views.server_error"

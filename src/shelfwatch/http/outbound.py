@@ -164,11 +164,13 @@ def check_url(url: str) -> httpx.URL:
     credentials in the URL. Addresses are checked at connect time."""
     try:
         parsed = httpx.URL(url)
+        # Decoded on access: punycode holding what no host name may hold fails only here.
+        host = parsed.host
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise UrlNotAllowed(f"not a valid URL: {exc}", url=url) from None
     if parsed.scheme not in ("http", "https"):
         raise UrlNotAllowed(f"only http and https URLs are fetched, not {parsed.scheme!r}", url=url)
-    if not parsed.host:
+    if not host:
         raise UrlNotAllowed("the URL has no host", url=url)
     if parsed.userinfo:
         raise UrlNotAllowed("credentials in the URL are not accepted", url=url)

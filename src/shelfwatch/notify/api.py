@@ -37,15 +37,19 @@ def _raw(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-# Limited like login: each call answers whether a guessed verify token is right, and Meta
-# makes it only when the webhook is (re)configured. The signed POST below stays unlimited,
-# since Meta sends status bursts from few addresses and a bad signature costs one HMAC.
+# Limited like login, under a budget of its own: each call answers whether a guessed verify
+# token is right, and Meta makes it only when the webhook is (re)configured. The signed
+# POST below stays unlimited, since Meta sends status bursts from few addresses and a bad
+# signature costs one HMAC.
 @webhook_router.get(
-    "/whatsapp/webhook", auth=None, throttle=auth_throttles(), include_in_schema=True
+    "/whatsapp/webhook",
+    auth=None,
+    throttle=auth_throttles("whatsapp_verify"),
+    include_in_schema=True,
 )
 def whatsapp_handshake(request: HttpRequest) -> HttpResponse:
     """Meta's verification handshake: echo `hub.challenge` when the token is ours; guesses
-    are limited per IP at the strict `auth` rate (429 with Retry-After beyond it)."""
+    are limited per IP at the strict `whatsapp_verify` rate (429 with Retry-After beyond it)."""
     mode = request.GET.get("hub.mode")
     token = request.GET.get("hub.verify_token", "")
     expected = settings.WHATSAPP_VERIFY_TOKEN

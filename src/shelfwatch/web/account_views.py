@@ -3,8 +3,9 @@ sent through the notifications outbox, or its link), sign in and out, forgot and
 password (Django's signed token, which expires after PASSWORD_RESET_TIMEOUT and dies as
 soon as the password changes), and change password.
 
-Every form post is throttled per IP with the API's `auth` rate, so the pages are no
-easier to guess passwords or flood mailboxes through than the API.
+Every form post counts against that form's own strict budget (per IP, or per user behind
+a sign-in; sign-in also per account name), so the pages are no easier to guess passwords
+or flood mailboxes through than the API, and a burst at one form leaves the others open.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shelfwatch.accounts.models import User
-from shelfwatch.accounts.page_throttle import throttled
+from shelfwatch.accounts.page_throttle import sign_in_throttled, throttled
 from shelfwatch.accounts.registration import register_user
-from shelfwatch.accounts.throttling import client_ip
+from shelfwatch.accounts.throttling import client_ip, forget_login_account
 from shelfwatch.alerts.verification import CodeExpired, CodeInvalid, TooManyCodes, check_code
 from shelfwatch.alerts.verification import send_code as send_verification_code
 from shelfwatch.errors import DomainError
@@ -85,7 +86,7 @@ def _send_code(request: HttpRequest, contact: Contact) -> bool:
     return True
 
 
-@throttled
+@throttled("register")
 @require_http_methods(["GET", "POST"])
 def sign_up(request: HttpRequest) -> HttpResponse:
     """Create a shopper account, sign it in, and send a code to verify its email."""
@@ -116,7 +117,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@throttled
+@throttled("verify_email", per="user")
 @require_http_methods(["GET", "POST"])
 def verify_email(request: HttpRequest) -> HttpResponse:
     """Enter the code the sign-up email carries (the email's link works as well), or ask
@@ -188,19 +189,27 @@ class ResetRequestView(auth_views.PasswordResetView):
     success_url = reverse_lazy("password-reset-sent")
 
 
-sign_in = throttled(SignInView.as_view())
-reset_request = throttled(ResetRequestView.as_view())
+class ResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset link page; a new password set through it also ends the account's
+    sign-in lockout, so others' guesses cannot keep the owner of the mailbox out."""
+
+    template_name = "web/account/reset_confirm.html"
+    success_url = reverse_lazy("password-reset-done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        forget_login_account(self.user.email)
+        return response
+
+
+sign_in = sign_in_throttled(SignInView.as_view())
+reset_request = throttled("password_reset")(ResetRequestView.as_view())
 reset_sent = auth_views.PasswordResetDoneView.as_view(template_name="web/account/reset_sent.html")
-reset_confirm = throttled(
-    auth_views.PasswordResetConfirmView.as_view(
-        template_name="web/account/reset_confirm.html",
-        success_url=reverse_lazy("password-reset-done"),
-    )
-)
+reset_confirm = throttled("password_reset")(ResetConfirmView.as_view())
 reset_done = auth_views.PasswordResetCompleteView.as_view(
     template_name="web/account/reset_done.html"
 )
-change_password = throttled(
+change_password = throttled("password_change", per="user")(
     auth_views.PasswordChangeView.as_view(
         template_name="web/account/change_password.html",
         success_url=reverse_lazy("password-changed"),

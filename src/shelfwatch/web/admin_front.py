@@ -75,9 +75,10 @@ def brand_admin_site(site: admin.AdminSite = admin.site) -> None:
 
 
 def throttle_admin_login(site: admin.AdminSite = admin.site) -> None:
-    """Count the admin's sign-in posts against the per-IP `auth` limit, like the site's own
-    sign-in page and the API's login: the admin's form signs in the most powerful accounts
-    and would otherwise take unlimited guesses. Called before the admin's URLs are built."""
-    from shelfwatch.accounts.page_throttle import throttled
+    """Count the admin's sign-in posts against the sign-in limits (per IP and per account
+    name), shared with the site's own sign-in page and the API's login: the admin's form
+    signs in the most powerful accounts and would otherwise take unlimited guesses. Called
+    before the admin's URLs are built."""
+    from shelfwatch.accounts.page_throttle import sign_in_throttled
 
-    site.login = throttled(site.login)
+    site.login = sign_in_throttled(site.login)
