@@ -67,6 +67,25 @@ def test_login_is_limited_per_account_from_every_address(client, settings, make_
     assert ok.status_code == 200
 
 
+def test_only_failed_sign_ins_spend_an_accounts_budget(client, settings, make_user):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login_account": "2/h"}
+    make_user("customer@example.com")
+    url = "/api/v1/auth/login"
+    right = {"email": "customer@example.com", "password": PASSWORD}
+    # A script or an owner signing in again and again is never held back...
+    for n in range(4):
+        ok = client.post(url, right, content_type="application/json", REMOTE_ADDR=f"10.1.0.{n}")
+        assert ok.status_code == 200
+        page = client.post("/login/", {"username": "customer@example.com", "password": PASSWORD})
+        assert page.status_code == 302
+        client.logout()
+    # ...while failures from the page and the API add up to the account's limit.
+    client.post("/login/", {"username": "customer@example.com", "password": "bad-guess-1"})
+    wrong = {"email": "customer@example.com", "password": "bad-guess-2"}
+    assert client.post(url, wrong, content_type="application/json").status_code == 401
+    assert client.post(url, right, content_type="application/json").status_code == 429
+
+
 def test_register_refresh_and_login_have_separate_budgets(client, settings, make_user):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "register": "1/h", "refresh": "1/h"}
     make_user("customer@example.com")

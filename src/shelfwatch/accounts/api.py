@@ -23,7 +23,12 @@ from shelfwatch.accounts.schemas import (
     TokenPairOut,
     UserOut,
 )
-from shelfwatch.accounts.throttling import auth_throttles, login_account_wait
+from shelfwatch.accounts.throttling import (
+    auth_throttles,
+    count_failed_sign_in,
+    login_account_wait,
+)
+from shelfwatch.errors import NotSignedIn
 from shelfwatch.http.problems import ApiError, NotFound, Unauthorized
 
 auth_router = Router(tags=["auth"])
@@ -49,12 +54,16 @@ def register(request: HttpRequest, payload: CredentialsIn):
 
 @auth_router.post("/login", auth=None, throttle=auth_throttles("login"), response=TokenPairOut)
 def login(request: HttpRequest, payload: CredentialsIn):
-    """Limited per IP (`login`) and per account name (`login_account`), with the sign-in
-    pages."""
+    """Limited per IP (`login`) and, by failed tries, per account name (`login_account`),
+    together with the sign-in pages."""
     wait = login_account_wait(payload.email)
     if wait is not None:
         raise Throttled(wait)
-    user = check_credentials(email=payload.email, password=payload.password)
+    try:
+        user = check_credentials(email=payload.email, password=payload.password)
+    except NotSignedIn:
+        count_failed_sign_in(payload.email)
+        raise
     return _pair_out(tokens.issue_token_pair(user=user))
 
 

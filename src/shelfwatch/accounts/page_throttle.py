@@ -13,7 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from shelfwatch.accounts.throttling import client_ip, hit, login_account_wait
+from shelfwatch.accounts.throttling import (
+    client_ip,
+    count_failed_sign_in,
+    hit,
+    login_account_wait,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -43,8 +48,8 @@ def throttled(scope: str, *, per: Literal["ip", "user"] = "ip") -> Callable[[Vie
 
 def sign_in_throttled(view: View) -> View:
     """A sign-in form (the site's or the admin's, both post `username`): limited per IP at
-    the `login` rate, then per account name at the `login_account` rate, so one account's
-    password cannot be guessed from many addresses either."""
+    the `login` rate, then by failed tries per account name at the `login_account` rate, so
+    one account's password cannot be guessed from many addresses either."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -60,7 +65,11 @@ def sign_in_throttled(view: View) -> View:
                     ),
                     reset_link=True,
                 )
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        # A sign-in that worked redirects; the form shown again with its error is a failure.
+        if request.method == "POST" and response.status_code == 200:
+            count_failed_sign_in(request.POST.get("username", ""))
+        return response
 
     return throttled("login")(wrapper)
 

@@ -180,14 +180,35 @@ def account_ident(name: str) -> str:
     return "account:" + hashlib.sha256(folded).hexdigest()[:32]
 
 
+def over_limit(scope: str, ident: str, rate: str) -> float | None:
+    """Seconds until `ident` may try again if its shared count in `scope` has reached the
+    limit, else None; counts nothing (for limits that count only failures)."""
+    limit, period = parse_rate(rate)
+    now = time.time()
+    index = int(now // period)
+    total = int(cache.get(f"throttle:{scope}:{ident}:{index}") or 0)
+    if total < limit:
+        return None
+    return max(1.0, math.ceil((index + 1) * period - now))
+
+
 def login_account_wait(name: str) -> float | None:
-    """Count one sign-in attempt at the account `name`, from whatever address, against the
-    `login_account` rate; None if allowed, else seconds until it may be tried again. Per-IP
-    limits alone let many addresses guess one account's password together."""
+    """None if the account `name` may be signed in to now, else seconds until it may: the
+    `login_account` rate counts failed sign-ins at the account from every address
+    together, since per-IP limits alone let many addresses guess one password together."""
     if not settings.THROTTLE_ENABLED:
         return None
-    rate = settings.THROTTLE_RATES["login_account"]
-    return hit("login_account", account_ident(name), rate)
+    return over_limit(
+        "login_account", account_ident(name), settings.THROTTLE_RATES["login_account"]
+    )
+
+
+def count_failed_sign_in(name: str) -> None:
+    """Count one failed sign-in at the account `name` against `login_account`. Only
+    failures count, so an owner or a script signing in often is never held back."""
+    if settings.THROTTLE_ENABLED:
+        rate = settings.THROTTLE_RATES["login_account"]
+        hit("login_account", account_ident(name), rate)
 
 
 def forget_login_account(name: str) -> None:

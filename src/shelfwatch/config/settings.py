@@ -280,7 +280,7 @@ THROTTLE_RATES = {
     "user": env_str("THROTTLE_USER", "600/m"),
     # per IP: the sign-in page, the admin's sign-in and the API's login together
     "login": env_str("THROTTLE_LOGIN", _THROTTLE_AUTH),
-    # per account name, from all addresses together; a password reset gives it back
+    # failed sign-ins per account name, from all addresses together; a reset gives it back
     "login_account": env_str("THROTTLE_LOGIN_ACCOUNT", "30/h"),
     "register": env_str("THROTTLE_REGISTER", _THROTTLE_AUTH),  # per IP, page and API
     # per IP; refresh tokens cannot be guessed, apps refresh often, so it is looser
