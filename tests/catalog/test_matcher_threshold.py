@@ -66,14 +66,3 @@ def test_threshold_takes_the_out_of_fold_scores_of_scored_rows_only():
     # The same trees; only where 0.5 falls may differ, by the cut the folds moved.
     moved = folded.meta["threshold_log_odds"] - folded.meta["valid_threshold_log_odds"]
     assert abs((plain.bias - folded.bias) - moved) < 1e-5
-
-
-def test_the_threshold_is_the_middle_of_the_cuts_as_good_as_the_best():
-    from shelfwatch.catalog.matcher_model import best_threshold
-
-    # Scores 9..1: cuts at 7.5, 4.5 and 1.5 all give F1 2/3, the best; the middle one is
-    # taken, not the first a scan from the top meets.
-    scores = [9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]
-    assert best_threshold(scores, [1, 1, 0, 0, 1, 0, 0, 1, 0]) == 4.5
-    # A clean separation still cuts between the two groups.
-    assert best_threshold([9.0, 8.0, 5.0, 4.0, 1.0], [1, 1, 1, 0, 0]) == 4.5

@@ -10,9 +10,6 @@ that holds for any product listing:
   ("upgrade", "academic"), two different regions or tiers ("east region" / "west region",
   "home" / "professional"), an operating system other than Windows on one side ("for mac")
   or a different one on each: another product (label 0);
-- for three in ten of them, an accessory of one name against the other ("case for ...",
-  "... charger"): another product (label 0); and its twin, the accessory on both sides: the
-  same product (label 1), so that the accessory, not any word on one side, is what counts;
 - the vendor, a SKU number and platform text around one name, a long word cut to its
   first letters ("prem" / "premium"), two words run together ("mini box" / "minibox"), an
   ordinary word of the data set's own added: the same product (label 1).
@@ -28,15 +25,14 @@ import re
 from collections import Counter
 from dataclasses import replace
 
-from .listing_words import (
-    ACCESSORY_WORDS,
+from .normalize import normalize_text
+from .record_features import (
     EDITION_WORDS,
     LICENCE_WORDS,
     OTHER_SYSTEMS,
     PLATFORM_WORDS,
+    ProductRecord,
 )
-from .normalize import normalize_text
-from .record_features import ProductRecord
 
 Pair = tuple[ProductRecord, ProductRecord, int]
 
@@ -44,12 +40,6 @@ _REGIONS = ("north", "south", "east", "west", "central")
 _LICENCES = sorted(LICENCE_WORDS - {*_REGIONS, "region"})
 _TIERS = sorted(EDITION_WORDS - LICENCE_WORDS)
 _SYSTEMS = sorted(OTHER_SYSTEMS)
-_ACCESSORIES = sorted(w for w in ACCESSORY_WORDS if not w.endswith("s"))
-_COLOURS = ("black", "white", "silver", "red", "blue", "pink", "gray")
-# Shares of matched pairs also written again as an accessory against the product, as
-# another operating system on one side, and as two colours: what other benchmarks show
-# and Abt-Buy's pairs too rarely (or, for colours, labelled either way).
-_EXTRA_SHARES = (("accessory", 0.3), ("other_system", 0.2), ("colours", 0.2))
 _PLATFORM_PADDING = ("win 98 me xp", "windows", "pc", "win xp vista", "for windows")
 _YEAR = re.compile(r"(?<![\w.])((?:19|20)\d\d)(?![\w.])")
 _SMALL_NUMBER = re.compile(r"(?<![\w.])v?(\d{1,2})(?:\.0)?(?![\w.])")
@@ -141,32 +131,6 @@ class _Writer:
             )
         return a, _with_name(b, f"{b.name} for {system}"), 0
 
-    def accessory(self, a: ProductRecord, b: ProductRecord) -> list[Pair]:
-        """An accessory of b ("case for <b>", "<b> charger") against a: another product; and
-        its twin, the same accessory written on both sides: the same product."""
-        if _words(a, b) & ACCESSORY_WORDS:
-            return []
-        word = self.rng.choice(_ACCESSORIES)
-        first, second = (f"{word} for {a.name}", f"{b.name} {word}")
-        if self.rng.random() < 0.5:
-            first, second = (f"{a.name} {word}", f"{word} for {b.name}")
-        return [(a, _with_name(b, second), 0), (_with_name(a, first), _with_name(b, second), 1)]
-
-    def other_system(self, a: ProductRecord, b: ProductRecord) -> list[Pair]:
-        """`platform` for the extra pairs."""
-        return [self.platform(a, b)]
-
-    def colours(self, a: ProductRecord, b: ProductRecord) -> list[Pair]:
-        """Two colours, one on each side: another product; and its twin, one colour on both
-        sides: the same product."""
-        if _words(a, b) & set(_COLOURS):
-            return []
-        first, second = self.rng.sample(_COLOURS, 2)
-        return [
-            (_with_name(a, f"{a.name} {first}"), _with_name(b, f"{b.name} {second}"), 0),
-            (_with_name(a, f"{a.name} {first}"), _with_name(b, f"{b.name} {first}"), 1),
-        ]
-
     def extra_word(self, a: ProductRecord, b: ProductRecord) -> Pair | None:
         """The twin of `edition` and `platform`: plain words of the data set in their place,
         the same product; so that the marked word, not any extra word, is what counts."""
@@ -211,18 +175,7 @@ class _Writer:
         return a, _with_name(b, " ".join(joined)), 1
 
 
-KINDS = (
-    "renumbered",
-    "edition",
-    "platform",
-    "extra_word",
-    "padded",
-    "cut_word",
-    "joined",
-    "accessory",
-    "other_system",
-    "colours",
-)
+KINDS = ("renumbered", "edition", "platform", "extra_word", "padded", "cut_word", "joined")
 _DIFFERENT = ("renumbered", "edition", "platform")
 _SAME = ("extra_word", "padded", "cut_word", "joined")
 
@@ -257,10 +210,7 @@ def augmented_with_sources(
     """`augmented_pairs` and, for each pair written, the index in `pairs` of the pair it
     was written from (so that cross-validation keeps both in one fold)."""
     rng = random.Random(seed)
-    plain = _plain_words(pairs)
-    writer = _Writer(rng, plain)
-    side_rng = random.Random(seed + 1)
-    side_writer = _Writer(side_rng, plain)
+    writer = _Writer(rng, _plain_words(pairs))
     out: list[Pair] = []
     sources: list[int] = []
     for index, (a, b, label) in enumerate(pairs):
@@ -275,11 +225,4 @@ def augmented_with_sources(
                     out.append(made)
                     sources.append(index)
                     break
-        # Drawn apart, so that adding them left every other pair as it was.
-        for kind, share in _EXTRA_SHARES:
-            if kind in kinds and side_rng.random() < share:
-                x, y = (a, b) if side_rng.random() < 0.5 else (b, a)
-                for made in getattr(side_writer, kind)(x, y):
-                    out.append(made)
-                    sources.append(index)
     return out, sources

@@ -20,8 +20,6 @@ from .pair_features import FEATURES, MONOTONIC
 
 MODEL_PATH = Path(__file__).with_name("matcher_model.json")
 FORMAT = "shelfwatch-matcher-trees/1"
-# F1 (0..1) within which of the best a threshold counts as as good (`best_threshold`).
-PLATEAU = 0.005
 
 
 @dataclass(frozen=True)
@@ -253,24 +251,17 @@ def prf(predicted: list[bool], labels: list[int]) -> tuple[float, float, float]:
 
 
 def best_threshold(scores: list[float], labels: list[int]) -> float:
-    """The score cut (score >= cut is a match) in the middle of those whose F1 is within
-    PLATEAU of the best: the single best cut on a few hundred pairs is where a handful of
-    them happen to fall, and it moved by half a log-odd from one refit to the next. Each cut
-    is the midpoint between neighbouring scores, so that a slightly different score on new
-    data falls the same way."""
+    """The score cut (score >= cut is a match) with the best F1; the midpoint between
+    neighbouring scores, so that a slightly different score on new data falls the same way."""
     ranked = sorted(zip(scores, labels, strict=True), key=lambda p: -p[0])
     positives = sum(labels)
-    if not ranked:
-        return 0.0
-    cuts: list[tuple[float, float]] = []
-    tp = 0
+    best, best_cut, tp = -1.0, ranked[0][0] if ranked else 0.0, 0
     for i, (score, label) in enumerate(ranked):
         tp += label
         if i + 1 < len(ranked) and ranked[i + 1][0] == score:
             continue
         f1 = 2 * tp / (i + 1 + positives) if positives else 0.0
-        nxt = ranked[i + 1][0] if i + 1 < len(ranked) else score - 1.0
-        cuts.append((f1, (score + nxt) / 2))
-    best = max(f1 for f1, _ in cuts)
-    near = sorted(cut for f1, cut in cuts if f1 >= best - PLATEAU)
-    return near[len(near) // 2]
+        if f1 > best:
+            nxt = ranked[i + 1][0] if i + 1 < len(ranked) else score - 1.0
+            best, best_cut = f1, (score + nxt) / 2
+    return best_cut

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .listing_words import LICENCE_WORDS, OTHER_SYSTEMS
 from .normalize import abbreviates, contains_code
 from .record_features import (
+    LICENCE_WORDS,
+    OTHER_SYSTEMS,
     PreparedRecord,
     brand_evidence,
     model_evidence,
@@ -47,14 +48,12 @@ FEATURES: tuple[str, ...] = (
     "unmatched_heavy",
     "year_conflict",
     "version_conflict",
-    "spec_conflict",
     "licence_one_side",
     "tier_one_side",
     "edition_conflict",
     "platform_one_side",
     "platform_conflict",
     "colour_differs",
-    "accessory_one_side",
     "brand",
     "quantity",
     "regional",
@@ -91,14 +90,12 @@ _FALLING = {
     "unmatched_heavy",
     "year_conflict",
     "version_conflict",
-    "spec_conflict",
     "licence_one_side",
     "tier_one_side",
     "edition_conflict",
     "platform_one_side",
     "platform_conflict",
     "colour_differs",
-    "accessory_one_side",
     "barcode_differs",
 }
 MONOTONIC = tuple(1 if f in _RISING else -1 if f in _FALLING else 0 for f in FEATURES)
@@ -187,19 +184,6 @@ def _version_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
     )
 
 
-def _spec_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
-    """Both names give one specification different values, and neither holds the other's
-    ("8gb" / "16gb", "720p" / "1080p", "3g" / "4g"): another model of the line."""
-    if not a.specs or not b.specs:
-        return False
-    for unit in {u for u, _ in a.specs} & {u for u, _ in b.specs}:
-        mine = {v for u, v in a.specs if u == unit}
-        theirs = {v for u, v in b.specs if u == unit}
-        if not mine & theirs:
-            return True
-    return False
-
-
 def _suffix_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
     """Both names hold one model with different finish suffixes ("f360b" / "f360w")."""
     return any(
@@ -224,25 +208,6 @@ def _one_side_and_conflict(
     )
     x_own, y_own = x - y, y - x
     return only, float(bool(x and y and x_own and y_own and only))
-
-
-def _comparable_codes(a: PreparedRecord, b: PreparedRecord) -> bool:
-    """Whether the names hold codes of one kind: both led by letters (model numbers,
-    "xsreb1855") or both by digits (catalog or part numbers, "2762b003", "920000264"). A
-    maker's catalog number against a shop's model number says nothing either way."""
-    return any(x[0].isdigit() == y[0].isdigit() for x in a.codes for y in b.codes)
-
-
-def _accessory_one_side(a: PreparedRecord, b: PreparedRecord) -> bool:
-    """One name is an accessory ("case for kelvo nano", "kelvo player case") and the other
-    neither is one nor names that accessory: the accessory, not the product it fits."""
-    for x, y in ((a, b), (b, a)):
-        if x.accessories and not y.accessories:
-            # "mount" / "mounting kit", "charger" / "charging cradle" name it too.
-            stems = {t[:5] for t in x.accessories}
-            if not any(t[:5] in stems for t in y.words if t.isalpha()):
-                return True
-    return False
 
 
 def _code_in_name(a: PreparedRecord, b: PreparedRecord) -> bool:
@@ -321,7 +286,7 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
 
     model, code, variant = model_evidence(a, b)
     in_name = float(bool(model) and _code_in_name(a, b))
-    conflict = not model and not variant and _comparable_codes(a, b)
+    conflict = not model and not variant and bool(a.codes and b.codes)
     if model:
         reasons.append(f"same model number {code}")
     elif variant:
@@ -333,9 +298,6 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         reasons.append("model suffixes differ")
     numbers_shared, numbers_conflict, year_conflict = _numbers(a, b)
     version_conflict = _version_conflict(a, b)
-    spec_conflict = _spec_conflict(a, b)
-    if spec_conflict:
-        reasons.append("specifications differ")
     if numbers_conflict:
         differing = sorted(a.numbers ^ b.numbers)
         reasons.append(f"numbers differ: {' '.join(differing[:4])}")
@@ -354,9 +316,6 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         reasons.append(
             f"colour differs: {' '.join(sorted(a.colours))} vs {' '.join(sorted(b.colours))}"
         )
-    accessory = _accessory_one_side(a, b)
-    if accessory:
-        reasons.append("an accessory against the product it fits")
     brand = brand_evidence(a, b)
     # Ordered worst to best for the model: different brands, a brand the other name does
     # not mention, unknown, the same brand.
@@ -395,14 +354,12 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         _unmatched_heavy(a, b),
         year_conflict,
         float(version_conflict),
-        float(spec_conflict),
         float(licence_one),
         float(len(editions) - licence_one),
         edition_conflict,
         float(platform_one),
         platform_conflict,
         float(colours_differ),
-        float(accessory),
         brand_value,
         quantity,
         regional,

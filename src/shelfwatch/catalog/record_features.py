@@ -17,20 +17,12 @@ from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 
-from .listing_words import (
-    DEFAULT_PLATFORMS,
-    PLATFORM_WORDS,
-    accessories,
-    colours,
-    editions,
-)
 from .normalize import (
     Quantity,
     code_stem,
     compact,
     contains_code,
     model_codes,
-    network_generation,
     normalize_text,
     parse_quantity,
     strip_language_tag,
@@ -67,8 +59,39 @@ _WEAK_TEXT = """
     of the for in by"""
 _WEAK_WORDS = frozenset(_WEAK_TEXT.split())
 _WEAK_WEIGHT = 0.3
+# Colour is how electronics (and some packaged goods) tell variants apart.
+_COLOUR_TEXT = """
+    black white silver gold red blue green pink purple violet yellow orange grey gray brown
+    beige cyan magenta titanium graphite navy cherry plum bronze chrome ivory maroon teal
+    turquoise"""
+_COLOURS = frozenset(_COLOUR_TEXT.split())
 _QUANTITY_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:g|ml|pcs)$")
-_SPEC_TOKEN = re.compile(r"^(\d+(?:\.\d+)?)([a-z]{1,4})$")
+# Words that name an edition, a licence or a platform: two listings that differ in one of
+# them are usually two products ("upgrade", "academic", "for mac", "east region"). General
+# words of software and electronics listings, not taken from any one data set's records.
+# Licence and region words make another product on one side alone ("cs3" / "cs3 upgrade");
+# tier words often pad one listing of the same product ("home", "pro", "kit"), so only two
+# different ones ("home" / "professional") say much.
+_LICENCE_TEXT = """
+    upgrade upgrades academic student students teacher edu education trial oem renewal
+    subscription license licence licenses expansion addon
+    east west north south central region"""
+LICENCE_WORDS = frozenset(_LICENCE_TEXT.split())
+_TIER_TEXT = """
+    retail full deluxe premium professional pro standard home basic plus ultimate
+    enterprise business server personal family lite express essentials special collector
+    collectors limited bundle kit"""
+EDITION_WORDS = LICENCE_WORDS | frozenset(_TIER_TEXT.split())
+_PLATFORM_TEXT = """
+    mac macintosh osx win windows linux unix pc xbox ps2 ps3 ps4 psp wii nintendo ds
+    playstation ipod iphone ipad android palm"""
+PLATFORM_WORDS = frozenset(_PLATFORM_TEXT.split())
+# The platform a PC listing means when it names none: "win xp" padding one listing says
+# nothing against the other, while "for mac" on one side names another product. Devices
+# ("ipod") on one side are mostly accessories that fit them, so only operating systems count
+# there.
+DEFAULT_PLATFORMS = frozenset({"win", "windows", "pc"})
+OTHER_SYSTEMS = frozenset({"mac", "macintosh", "osx", "linux", "unix"})
 _VERSION_MARKS = frozenset({"v", "ver", "version"})
 _ROMAN_TEXT = "ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx"
 _ROMAN = {r: str(i) for i, r in enumerate(_ROMAN_TEXT.split(), start=2)}
@@ -166,11 +189,6 @@ class PreparedRecord:
     # version or a size of one product line is numbered by.
     numbered: frozenset[tuple[str, str]] = frozenset()
     editions: frozenset[str] = frozenset()
-    # (unit, value) of specifications written as a number and letters ("16gb", "1080p",
-    # "3g"), sizes and model numbers apart.
-    specs: frozenset[tuple[str, str]] = frozenset()
-    # Accessory words naming what the listing is ("case for ...", "... charger"), singular.
-    accessories: frozenset[str] = frozenset()
     platforms: frozenset[str] = frozenset()
     keys: str = ""  # sound keys of the words, for names written in two scripts
     regional_keys: tuple[str, ...] = ()
@@ -197,10 +215,7 @@ def _grams(text: str) -> dict[str, float]:
 
 
 def _canonical(text: str) -> list[str]:
-    normal = normalize_text(text)
-    words = [
-        t for t in normal.split() if not _QUANTITY_TOKEN.match(t) or network_generation(t, normal)
-    ]
+    words = [t for t in normalize_text(text).split() if not _QUANTITY_TOKEN.match(t)]
     return version_words(canonical_words(tuple(words)))
 
 
@@ -255,7 +270,7 @@ def _base(record: ProductRecord) -> PreparedRecord:
         regional=regional,
         codes=codes,
         stems=tuple(code_stem(c) for c in codes),
-        colours=_frozen(colours(words)),
+        colours=_frozen(_COLOURS.intersection(words)),
         haystack=compact(f"{record.name} {record.description}"),
         name_compact=compact(record.name),
         barcode=re.sub(r"\D", "", record.barcode or "").lstrip("0"),
@@ -266,13 +281,7 @@ def _base(record: ProductRecord) -> PreparedRecord:
         grams=_grams(joined),
         numbers=numbers,
         numbered=numbered,
-        editions=_frozen(editions(words)),
-        accessories=_frozen(accessories(words)),
-        specs=_frozen(
-            (m.group(2), m.group(1))
-            for t in words
-            if (m := _SPEC_TOKEN.match(t)) and t not in code_set
-        ),
+        editions=_frozen(EDITION_WORDS.intersection(words)),
         # "win", "windows" and "pc" name one platform.
         platforms=_frozen(
             "windows" if t in DEFAULT_PLATFORMS else t for t in words if t in PLATFORM_WORDS
