@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shelfwatch.catalog.models import Product
@@ -49,3 +51,38 @@ def test_rows_from_tuples_land_with_their_values_defaults_and_ids_in_order(store
     ]
     assert all(landed[pk].item_id == item.pk and landed[pk].actor_id is None for pk in moves)
     assert insert_values(StockMovement, ["item"], []) == []
+
+
+def test_many_rows_land_in_order_whatever_their_number(store_a):
+    # More rows than one statement takes on SQLite, and a rest of several sizes.
+    product = Product.objects.create(name="Tata Salt", barcode="8901234567890")
+    item = StockItem.objects.create(store=store_a, product=product)
+    for count in (1, 300, 263):
+        ids = insert_values(
+            StockMovement,
+            ["item", "delta", "quantity_after", "reason", "reference"],
+            [(item.pk, n + 1, n + 1, MovementReason.IMPORT, f"row {n}") for n in range(count)],
+        )
+        assert len(ids) == count and ids == sorted(ids)
+        landed = StockMovement.objects.in_bulk(ids)
+        assert [landed[pk].reference for pk in ids] == [f"row {n}" for n in range(count)]
+
+
+def test_inserts_of_any_size_reuse_a_few_statement_texts(store_a):
+    # The driver keeps statements prepared by their text: one text per batch size would
+    # keep a new prepared statement for every batch.
+    product = Product.objects.create(name="Tata Salt", barcode="8901234567890")
+    item = StockItem.objects.create(store=store_a, product=product)
+    with CaptureQueriesContext(connection) as queries:
+        for count in range(1, 400, 7):
+            insert_values(
+                StockMovement,
+                ["item", "delta", "quantity_after", "reason"],
+                [(item.pk, 1, 1, MovementReason.IMPORT)] * count,
+            )
+    # A statement's text without its values: its head and how many rows it lists.
+    texts = {
+        (q["sql"].split(" VALUES ")[0].split(" SELECT * FROM UNNEST")[0], q["sql"].count("("))
+        for q in queries.captured_queries
+    }
+    assert len(texts) <= 8  # SQLite: 128 rows a statement and the powers of two below it

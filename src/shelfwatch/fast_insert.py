@@ -31,6 +31,8 @@ _PLAIN = (
 )
 # Rows per statement: well inside every driver's limit on parameters.
 _CHUNK_PARAMS = 20_000
+# Rows per VALUES statement on SQLite at most (a power of two; see `chunk_sizes`).
+_SQLITE_ROWS = 128
 # Rows per UNNEST statement on PostgreSQL (no parameter limit there; this bounds memory).
 _UNNEST_ROWS = 10_000
 
@@ -177,13 +179,33 @@ def _insert(
         return ids
     with connection.cursor() as cursor:
         marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        per_chunk = max(1, _CHUNK_PARAMS // max(1, len(fields)))
-        for start in range(0, len(rows), per_chunk):
-            chunk = rows[start : start + per_chunk]
+        start = 0
+        for size in chunk_sizes(len(rows), len(fields)):
+            chunk = rows[start : start + size]
+            start += size
             params = [value for row in chunk for value in row]
-            cursor.execute(head + "VALUES " + ", ".join([marks] * len(chunk)) + tail, params)
+            cursor.execute(head + "VALUES " + ", ".join([marks] * size) + tail, params)
             ids += [pk for (pk,) in cursor.fetchall()]
     return ids
+
+
+def chunk_sizes(rows: int, columns: int) -> list[int]:
+    """How many rows each VALUES statement of an insert of `rows` rows takes (SQLite): full
+    chunks of a power of two, then the rest in smaller powers of two.
+
+    SQLite's driver keeps each connection's last 128 statement texts prepared, about 115
+    bytes a value each: a VALUES list as long as a batch's rows is a text of its own at
+    every batch, and an import worker held 30 MiB of them, none used again. With these
+    sizes a table has a few statement texts, each prepared once and reused.
+    """
+    full = 1 << (max(1, min(_SQLITE_ROWS, _CHUNK_PARAMS // max(1, columns))).bit_length() - 1)
+    sizes = [full] * (rows // full)
+    rest = rows % full
+    while rest:
+        piece = 1 << (rest.bit_length() - 1)
+        sizes.append(piece)
+        rest -= piece
+    return sizes
 
 
 def insert_values(

@@ -51,3 +51,12 @@ def test_barcodes_met_are_kept_outside_the_worker_memory():
         tracemalloc.stop()
     # A dict of 100,000 barcodes would hold over 10 MB of Python objects.
     assert kept < 1_000_000
+
+
+def test_a_batch_asks_for_all_its_barcodes_at_once_however_many():
+    codes = [_ean(f"890{n:09d}") for n in range(1_200)]
+    with FirstLines() as seen:
+        seen.remember((code, n + 2) for n, code in enumerate(codes[::2]))
+        found = seen.earlier([*codes, codes[0]])
+        assert seen.earlier([]) == {}
+    assert found == {code: n + 2 for n, code in enumerate(codes[::2])}

@@ -9,6 +9,7 @@ one statement, so the cost per row stays a few microseconds.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tempfile
 from collections.abc import Iterable
@@ -33,18 +34,17 @@ class FirstLines:
     def earlier(self, codes: Iterable[str]) -> dict[str, int]:
         """The first lines of those of `codes` already remembered."""
         wanted = list(dict.fromkeys(codes))
-        found: dict[str, int] = {}
-        # Well inside SQLite's limit on parameters per statement.
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            found.update(
-                self._db.execute(
-                    f"SELECT code, line FROM first_line WHERE code IN ({marks})",  # noqa: S608
-                    chunk,
-                )
+        if not wanted:
+            return {}
+        # The codes as one JSON array: one statement text whatever their number, so the
+        # connection keeps one prepared statement (an IN list of a batch's length was a
+        # new one every batch, each kept prepared until 128 of them were).
+        return dict(
+            self._db.execute(
+                "SELECT code, line FROM first_line WHERE code IN (SELECT value FROM json_each(?))",
+                [json.dumps(wanted)],
             )
-        return found
+        )
 
     def remember(self, lines: Iterable[tuple[str, int]]) -> None:
         """Keep (barcode, line) pairs; a barcode already remembered keeps its first line."""
