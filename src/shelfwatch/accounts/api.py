@@ -23,6 +23,7 @@ from shelfwatch.accounts.schemas import (
     TokenPairOut,
     UserOut,
 )
+from shelfwatch.accounts.sign_in_devices import device_ident, remember_device
 from shelfwatch.accounts.throttling import (
     auth_throttles,
     count_failed_sign_in,
@@ -53,17 +54,20 @@ def register(request: HttpRequest, payload: CredentialsIn):
 
 
 @auth_router.post("/login", auth=None, throttle=auth_throttles("login"), response=TokenPairOut)
-def login(request: HttpRequest, payload: CredentialsIn):
+def login(request: HttpRequest, payload: CredentialsIn, response: HttpResponse):
     """Limited per IP (`login`) and, by failed tries, per account name (`login_account`),
-    together with the sign-in pages."""
-    wait = login_account_wait(payload.email)
+    together with the sign-in pages; a client that signed in before keeps its own budget
+    (the sign-in device cookie)."""
+    device = device_ident(request, payload.email)
+    wait = login_account_wait(payload.email, device)
     if wait is not None:
         raise Throttled(wait)
     try:
         user = check_credentials(email=payload.email, password=payload.password)
     except NotSignedIn:
-        count_failed_sign_in(payload.email)
+        count_failed_sign_in(payload.email, device)
         raise
+    remember_device(response, payload.email)
     return _pair_out(tokens.issue_token_pair(user=user))
 
 

@@ -13,7 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from shelfwatch.accounts.sign_in_devices import device_ident, remember_device
 from shelfwatch.accounts.throttling import (
+    account_ident,
     client_ip,
     count_failed_sign_in,
     hit,
@@ -53,25 +55,39 @@ def sign_in_throttled(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST" and settings.THROTTLE_ENABLED:
-            wait = login_account_wait(request.POST.get("username", ""))
-            if wait is not None:
-                return too_many_tries(
-                    request,
-                    wait,
-                    _(
-                        "Too many sign-in attempts for this account. Wait a while, or reset "
-                        "the password to sign in now."
-                    ),
-                    reset_link=True,
-                )
+        if request.method != "POST" or not settings.THROTTLE_ENABLED:
+            return view(request, *args, **kwargs)
+        name = request.POST.get("username", "")
+        device = device_ident(request, name)
+        wait = login_account_wait(name, device)
+        if wait is not None:
+            return too_many_tries(
+                request,
+                wait,
+                _(
+                    "Too many sign-in attempts for this account. Wait a while, or reset "
+                    "the password to sign in now."
+                ),
+                reset_link=True,
+            )
         response = view(request, *args, **kwargs)
         # A sign-in that worked redirects; the form shown again with its error is a failure.
-        if request.method == "POST" and response.status_code == 200:
-            count_failed_sign_in(request.POST.get("username", ""))
+        if response.status_code == 200:
+            count_failed_sign_in(name, device)
+        elif _signed_in_as(request, name):
+            remember_device(response, name)
         return response
 
     return throttled("login")(wrapper)
+
+
+def _signed_in_as(request: HttpRequest, name: str) -> bool:
+    # A signed-in user's post redirects whatever it names, so only a sign-in as the
+    # account the form named may leave that account's device cookie.
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    return account_ident(user.get_username()) == account_ident(name)
 
 
 def too_many_tries(

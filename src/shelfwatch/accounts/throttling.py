@@ -192,23 +192,25 @@ def over_limit(scope: str, ident: str, rate: str) -> float | None:
     return max(1.0, math.ceil((index + 1) * period - now))
 
 
-def login_account_wait(name: str) -> float | None:
+def login_account_wait(name: str, device: str | None = None) -> float | None:
     """None if the account `name` may be signed in to now, else seconds until it may: the
     `login_account` rate counts failed sign-ins at the account from every address
-    together, since per-IP limits alone let many addresses guess one password together."""
+    together, since per-IP limits alone let many addresses guess one password together.
+    A try from a known sign-in `device` (see `sign_in_devices`) is judged by that device's
+    own failures instead, so others' guesses cannot keep the owner out."""
     if not settings.THROTTLE_ENABLED:
         return None
-    return over_limit(
-        "login_account", account_ident(name), settings.THROTTLE_RATES["login_account"]
-    )
+    ident = device or account_ident(name)
+    return over_limit("login_account", ident, settings.THROTTLE_RATES["login_account"])
 
 
-def count_failed_sign_in(name: str) -> None:
-    """Count one failed sign-in at the account `name` against `login_account`. Only
-    failures count, so an owner or a script signing in often is never held back."""
+def count_failed_sign_in(name: str, device: str | None = None) -> None:
+    """Count one failed sign-in at the account `name` (or, from a known sign-in `device`,
+    at that device) against `login_account`. Only failures count, so an owner or a script
+    signing in often is never held back."""
     if settings.THROTTLE_ENABLED:
         rate = settings.THROTTLE_RATES["login_account"]
-        hit("login_account", account_ident(name), rate)
+        hit("login_account", device or account_ident(name), rate)
 
 
 def forget_login_account(name: str) -> None:
