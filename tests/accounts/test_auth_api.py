@@ -76,10 +76,11 @@ def test_register_rejects_duplicate_and_bad_email(anon, make_user):
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "email_taken"
 
-    bad = anon.post("/api/v1/auth/register", {"email": "not-an-email", "password": PASSWORD})
-    assert bad.status_code == 422
-    assert bad.json()["code"] == "validation_error"
-    assert bad.json()["errors"][0]["field"] == "email"
+    for address in ("not-an-email", "asha@xn--ls8h.la"):
+        bad = anon.post("/api/v1/auth/register", {"email": address, "password": PASSWORD})
+        assert bad.status_code == 422
+        assert bad.json()["code"] == "validation_error"
+        assert bad.json()["errors"][0]["field"] == "email"
 
 
 def test_login_wrong_password_is_401(anon, make_user):

@@ -226,6 +226,7 @@ def test_a_request_without_a_client_address_still_gets_its_code(client):
         ({"channel": "email", "address": "not-an-email"}, "invalid_email"),
         ({"channel": "webhook", "address": "ftp://example.com/hook"}, "invalid_webhook_url"),
         ({"channel": "webhook", "address": "http://xn--ls8h.la/hook"}, "invalid_webhook_url"),
+        ({"channel": "email", "address": "asha@xn--ls8h.la"}, "invalid_email"),
         ({"channel": "apprise", "address": "nosuchservice://x"}, "invalid_apprise_url"),
         ({"channel": "pigeon", "address": "x"}, "unknown_channel"),
     ],

@@ -74,6 +74,7 @@ def create(client, address: str):
         ("json://10.0.0.7/hook", "address_not_allowed"),
         ("not a url at all", "invalid_apprise_url"),
         ("json://", "invalid_apprise_url"),
+        ("json://xn--ls8h.la/hook", "invalid_apprise_url"),
     ],
 )
 def test_refused_apprise_targets_are_422_problems(client, closed_loopback, address, code):

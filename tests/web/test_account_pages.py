@@ -57,6 +57,9 @@ def test_sign_up_refuses_a_taken_email_and_a_weak_password_in_words(client, make
     weak = sign_up(client, email="fresh@example.com", password="123").content.decode()
     assert "This password is too short." in weak
     assert not User.objects.filter(email="fresh@example.com").exists()
+    emoji_host = sign_up(client, email="fresh@xn--ls8h.la").content.decode()
+    assert "Enter a valid email address." in emoji_host
+    assert not User.objects.filter(email="fresh@xn--ls8h.la").exists()
     assert not Notification.objects.exists()
 
 

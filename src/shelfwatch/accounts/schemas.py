@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from shelfwatch.accounts.models import ApiKey
 from shelfwatch.http.bounds import BoundedSchema, column
+from shelfwatch.http.hostnames import host_name_problem
 
 
 class CredentialsIn(Schema):
@@ -24,6 +25,8 @@ class CredentialsIn(Schema):
             validate_email(value)
         except DjangoValidationError:
             raise ValueError("enter a valid email address") from None
+        if host_name_problem(value.rpartition("@")[2]):
+            raise ValueError("enter a valid email address")
         return value
 
 

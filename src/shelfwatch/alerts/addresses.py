@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from shelfwatch.errors import Invalid
+from shelfwatch.http.hostnames import host_name_problem
 from shelfwatch.http.outbound import (
     ConnectFailed,
     FetchError,
@@ -53,6 +54,9 @@ def normalize_email(raw: str) -> str:
     except ValidationError:
         raise InvalidAddress(f"{raw!r} is not an email address", code="invalid_email") from None
     local, _, domain = text.rpartition("@")
+    problem = host_name_problem(domain)
+    if problem:
+        raise InvalidAddress(f"{raw!r} is not an email address: {problem}", code="invalid_email")
     return f"{local}@{domain.lower()}"
 
 

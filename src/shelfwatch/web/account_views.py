@@ -35,6 +35,7 @@ from shelfwatch.accounts.throttling import client_ip, forget_login_account
 from shelfwatch.alerts.verification import CodeExpired, CodeInvalid, TooManyCodes, check_code
 from shelfwatch.alerts.verification import send_code as send_verification_code
 from shelfwatch.errors import DomainError
+from shelfwatch.http.hostnames import host_name_problem
 from shelfwatch.notify.contacts import email_contact_of
 from shelfwatch.notify.models import Contact, Notification, NotificationStatus
 from shelfwatch.notify.outbox import enqueue
@@ -67,6 +68,12 @@ class SignUpForm(forms.Form):
     password = forms.CharField(
         label=gettext_lazy("Password"), widget=forms.PasswordInput, max_length=256
     )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if host_name_problem(email.rpartition("@")[2]):
+            raise forms.ValidationError(_("Enter a valid email address."), code="invalid")
+        return email
 
 
 def email_contact(user: User) -> Contact:

@@ -21,6 +21,7 @@ import apprise
 from apprise.manager_plugins import NotificationManager
 from django.conf import settings
 
+from shelfwatch.http.hostnames import host_name_problem
 from shelfwatch.http.outbound import (
     AddressNotAllowed,
     ConnectFailed,
@@ -85,6 +86,9 @@ def _named_servers(plugin: Any) -> list[tuple[str, int]]:
 
 
 def _check_server(host: str, port: int, *, resolve: bool) -> None:
+    problem = host_name_problem(host)
+    if problem:
+        raise InvalidTarget(problem)
     try:
         ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
