@@ -62,7 +62,8 @@ KNOWN_MISSES = {
         ("Monro gamelink HDMI cable PS3HDMI2M", "Monro 137962 gamelink 2m HDMI cable for PS3"),
     ],
 }
-_NAMES = [n for kinds in (DIFFERENT, SAME, KNOWN_MISSES) for pairs in kinds.values() for p in pairs for n in p]
+_KINDS = (DIFFERENT, SAME, KNOWN_MISSES)
+_NAMES = [n for kinds in _KINDS for pairs in kinds.values() for p in pairs for n in p]
 STATS = CorpusStats.from_names(
     _NAMES
     + ["digital camera", "player black", "case for", "win xp", "mac os x", "for windows"] * 10
@@ -191,9 +192,7 @@ def test_a_thing_made_for_the_other_product():
     assert _feature("Cush top for laptop", "Zyra cushtop ZT40", "made_for_other") == 0.0
     assert _feature("Pedestal for Zyra washer", "Zyra pedistal ZP10", "made_for_other") == 0.0
     # A program "for Windows" names what it is before "for": the other names it as well.
-    assert (
-        _feature("Ledgerly Tax 2009 for Windows", "Ledgerly Tax 2009", "made_for_other") == 0.0
-    )
+    assert _feature("Ledgerly Tax 2009 for Windows", "Ledgerly Tax 2009", "made_for_other") == 0.0
 
 
 def test_two_model_numbers_of_one_kind_are_two_products():

@@ -259,6 +259,10 @@ def _accessory_one_side(a: PreparedRecord, b: PreparedRecord) -> bool:
     return False
 
 
+def _misspelt(word: str, others: list[str]) -> bool:
+    return bool(process.extractOne(word, others, scorer=fuzz.ratio, score_cutoff=80))
+
+
 def _made_for_other(a: PreparedRecord, b: PreparedRecord) -> bool:
     """One name is a thing sold for a product ("hard shell case for kelvo nano") and the
     other names none of what that thing is, nor is sold for anything itself: the other is
@@ -271,7 +275,7 @@ def _made_for_other(a: PreparedRecord, b: PreparedRecord) -> bool:
             if not any(
                 t[:5] in stems
                 or (len(t) >= 4 and t in y.joined)
-                or (len(t) >= 5 and process.extractOne(t, others, scorer=fuzz.ratio, score_cutoff=80))
+                or (len(t) >= 5 and _misspelt(t, others))
                 for t in x.made_for
             ):
                 return True

@@ -24,9 +24,9 @@ from .listing_words import (  # noqa: F401 (the word lists are read from here to
     OTHER_SYSTEMS,
     PLATFORM_WORDS,
     accessories,
-    made_for,
     colours,
     editions,
+    made_for,
 )
 from .normalize import (
     Quantity,
