@@ -19,6 +19,7 @@ __all__ = [
     "compact",
     "contains_code",
     "model_codes",
+    "network_generation",
     "normalize_text",
     "parse_quantity",
     "strip_language_tag",
@@ -75,6 +76,13 @@ _QUANTITY_RE = re.compile(
     )
 )
 
+# "3g" and "4g" beside a phone or network word are a network generation ("iphone 3g", "4g lte
+# modem"), not grams.
+_NETWORK_GENERATION = re.compile(r"^[2-5]\s?g$")
+_NETWORK_WORDS = re.compile(
+    r"(?<![a-z])(?:i?phone|smartphone|ipad|mobile|cell|cellular|gsm|lte|umts|hspa|network|"
+    r"modem|dongle|sim|unlocked|wireless|broadband|router|hotspot)(?![a-z])"
+)
 # ' and its typographic look-alikes: "Haldiram's" -> "haldirams".
 _APOSTROPHES = str.maketrans("", "", "'\u2019\u02bc`\u00b4")
 _LANG_TAG_RE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*:", re.IGNORECASE)
@@ -82,6 +90,7 @@ _LANG_TAG_RE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*:", re.IGNORECASE)
 _SPEC_RE = re.compile(r"^\d{1,5}[a-z]+$")
 # A word and a small count joined by a dash or slash ("users-5", "5-user", "pack/2",
 # "win-98"), or a version ("v17.0"): a count or a version of something, not a model number.
+_SLASH_SUFFIX = re.compile(r"(?<!\S)(\S*[a-z]\S*\d[a-z0-9]*)\s*/\s*([a-z]{1,3})(?![\w/])")
 _COUNTED_WORD_RE = re.compile(
     r"^(?:[a-z]{3,}[-/.]\d{1,3}|\d{1,3}[-/.][a-z]{3,}|v\d{1,3}(?:\.\d{1,3})*)$"
 )
@@ -181,16 +190,35 @@ def _scaled(number: str, unit: str, count: int) -> Quantity:
     return Quantity(_to_decimal(number) * factor * max(count, 1), base)
 
 
+def _is_network_generation(match: re.Match[str], text: str) -> bool:
+    return bool(_NETWORK_GENERATION.match(match.group(0))) and bool(_NETWORK_WORDS.search(text))
+
+
+def network_generation(word: str, text: str) -> bool:
+    """Whether `word` of `text` ("3g") is a network generation, not grams: beside a phone
+    or network word ("iphone 3g")."""
+    return bool(_NETWORK_GENERATION.match(word)) and bool(_NETWORK_WORDS.search(text))
+
+
 def parse_quantity(text: str) -> Quantity | None:
-    """The first net quantity written in free text ("Amul Butter 0.5 kg" -> 500 g), or None."""
+    """The first net quantity written in free text ("Amul Butter 0.5 kg" -> 500 g), or None;
+    "3g" beside a phone or network word is a network generation, not a quantity."""
     if not text:
         return None
-    match = _QUANTITY_RE.search(_prepare(text))
-    return _match_quantity(match) if match else None
+    text = _prepare(text)
+    for match in _QUANTITY_RE.finditer(text):
+        if not _is_network_generation(match, text):
+            return _match_quantity(match)
+    return None
 
 
 def _canonical_quantities(text: str) -> str:
-    return _QUANTITY_RE.sub(lambda m: f" {_match_quantity(m).token} ", text)
+    def token(match: re.Match[str]) -> str:
+        if _is_network_generation(match, text):
+            return match.group(0)
+        return f" {_match_quantity(match).token} "
+
+    return _QUANTITY_RE.sub(token, text)
 
 
 @lru_cache(maxsize=4096)
@@ -236,7 +264,9 @@ def model_codes(text: str) -> tuple[str, ...]:
     number plus a unit ("1080p", "320gb", "500g") are left out.
     """
     found: list[str] = []
-    for word in re.split(r"[\s,;:()\[\]{}|+&]+", _prepare(text)):
+    # A finish or colour suffix after a slash belongs to the code ("DVP-NC800H / B").
+    text = _SLASH_SUFFIX.sub(r"\1/\2", _prepare(text))
+    for word in re.split(r"[\s,;:()\[\]{}|+&]+", text):
         code = re.sub(r"[^a-z0-9]", "", word)
         if (
             len(code) >= (6 if code.isdigit() else 4)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from .listing_words import LICENCE_WORDS, OTHER_SYSTEMS
 from .normalize import abbreviates, contains_code
 from .record_features import (
-    LICENCE_WORDS,
-    OTHER_SYSTEMS,
     PreparedRecord,
     brand_evidence,
     model_evidence,
@@ -48,12 +47,15 @@ FEATURES: tuple[str, ...] = (
     "unmatched_heavy",
     "year_conflict",
     "version_conflict",
+    "spec_conflict",
     "licence_one_side",
     "tier_one_side",
     "edition_conflict",
     "platform_one_side",
     "platform_conflict",
     "colour_differs",
+    "accessory_one_side",
+    "made_for_other",
     "brand",
     "quantity",
     "regional",
@@ -90,12 +92,15 @@ _FALLING = {
     "unmatched_heavy",
     "year_conflict",
     "version_conflict",
+    "spec_conflict",
     "licence_one_side",
     "tier_one_side",
     "edition_conflict",
     "platform_one_side",
     "platform_conflict",
     "colour_differs",
+    "accessory_one_side",
+    "made_for_other",
     "barcode_differs",
 }
 MONOTONIC = tuple(1 if f in _RISING else -1 if f in _FALLING else 0 for f in FEATURES)
@@ -184,6 +189,31 @@ def _version_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
     )
 
 
+def _spec_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Both names give one specification different values, and neither holds the other's
+    ("8gb" / "16gb", "720p" / "1080p", "3g" / "4g"): another model of the line."""
+    if not a.specs or not b.specs:
+        return False
+    for unit in {u for u, _ in a.specs} & {u for u, _ in b.specs}:
+        mine = {v for u, v in a.specs if u == unit}
+        theirs = {v for u, v in b.specs if u == unit}
+        if not any(_same_value(x, y) for x in mine for y in theirs):
+            return True
+    return False
+
+
+def _same_value(x: str, y: str) -> bool:
+    """Whether two written values are one, or one is the other rounded to a whole number
+    ("14.7" megapixels written "14" or "15" by another shop)."""
+    if x == y:
+        return True
+    if ("." in x) == ("." in y):
+        return False
+    exact, whole = (x, y) if "." in x else (y, x)
+    value = float(exact)
+    return int(whole) in (math.floor(value), math.ceil(value))
+
+
 def _suffix_conflict(a: PreparedRecord, b: PreparedRecord) -> bool:
     """Both names hold one model with different finish suffixes ("f360b" / "f360w")."""
     return any(
@@ -208,6 +238,48 @@ def _one_side_and_conflict(
     )
     x_own, y_own = x - y, y - x
     return only, float(bool(x and y and x_own and y_own and only))
+
+
+def _comparable_codes(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Whether the names hold codes of one kind: both led by letters (model numbers,
+    "xsreb1855") or both by digits (catalog or part numbers, "2762b003", "920000264"). A
+    maker's catalog number against a shop's model number says nothing either way."""
+    return any(x[0].isdigit() == y[0].isdigit() for x in a.codes for y in b.codes)
+
+
+def _accessory_one_side(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """One name is an accessory ("case for kelvo nano", "kelvo player case") and the other
+    neither is one nor names that accessory: the accessory, not the product it fits."""
+    for x, y in ((a, b), (b, a)):
+        if x.accessories and not y.accessories:
+            # "mount" / "mounting kit", "charger" / "charging cradle" name it too.
+            stems = {t[:5] for t in x.accessories}
+            if not any(t[:5] in stems for t in y.words if t.isalpha()):
+                return True
+    return False
+
+
+def _misspelt(word: str, others: list[str]) -> bool:
+    return bool(process.extractOne(word, others, scorer=fuzz.ratio, score_cutoff=80))
+
+
+def _made_for_other(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """One name is a thing sold for a product ("hard shell case for kelvo nano") and the
+    other names none of what that thing is, nor is sold for anything itself: the other is
+    the product it fits ("kelvo nano 4gb"), not the thing."""
+    for x, y in ((a, b), (b, a)):
+        if x.made_for and not y.made_for:
+            others = [t for t in y.words if t.isalpha()]
+            stems = {t[:5] for t in others}
+            # Named the same, run together ("cush top" / "cushtop") or misspelt.
+            if not any(
+                t[:5] in stems
+                or (len(t) >= 4 and t in y.joined)
+                or (len(t) >= 5 and _misspelt(t, others))
+                for t in x.made_for
+            ):
+                return True
+    return False
 
 
 def _code_in_name(a: PreparedRecord, b: PreparedRecord) -> bool:
@@ -286,7 +358,7 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
 
     model, code, variant = model_evidence(a, b)
     in_name = float(bool(model) and _code_in_name(a, b))
-    conflict = not model and not variant and bool(a.codes and b.codes)
+    conflict = not model and not variant and _comparable_codes(a, b)
     if model:
         reasons.append(f"same model number {code}")
     elif variant:
@@ -298,6 +370,9 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         reasons.append("model suffixes differ")
     numbers_shared, numbers_conflict, year_conflict = _numbers(a, b)
     version_conflict = _version_conflict(a, b)
+    spec_conflict = _spec_conflict(a, b)
+    if spec_conflict:
+        reasons.append("specifications differ")
     if numbers_conflict:
         differing = sorted(a.numbers ^ b.numbers)
         reasons.append(f"numbers differ: {' '.join(differing[:4])}")
@@ -316,6 +391,9 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         reasons.append(
             f"colour differs: {' '.join(sorted(a.colours))} vs {' '.join(sorted(b.colours))}"
         )
+    accessory = _accessory_one_side(a, b)
+    if accessory:
+        reasons.append("an accessory against the product it fits")
     brand = brand_evidence(a, b)
     # Ordered worst to best for the model: different brands, a brand the other name does
     # not mention, unknown, the same brand.
@@ -354,12 +432,15 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         _unmatched_heavy(a, b),
         year_conflict,
         float(version_conflict),
+        float(spec_conflict or quantity == -1.0),
         float(licence_one),
         float(len(editions) - licence_one),
         edition_conflict,
         float(platform_one),
         platform_conflict,
         float(colours_differ),
+        float(accessory),
+        float(_made_for_other(a, b)),
         brand_value,
         quantity,
         regional,

@@ -17,12 +17,24 @@ from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 
+from .listing_words import (  # noqa: F401 (the word lists are read from here too)
+    DEFAULT_PLATFORMS,
+    EDITION_WORDS,
+    LICENCE_WORDS,
+    OTHER_SYSTEMS,
+    PLATFORM_WORDS,
+    accessories,
+    colours,
+    editions,
+    made_for,
+)
 from .normalize import (
     Quantity,
     code_stem,
     compact,
     contains_code,
     model_codes,
+    network_generation,
     normalize_text,
     parse_quantity,
     strip_language_tag,
@@ -59,39 +71,16 @@ _WEAK_TEXT = """
     of the for in by"""
 _WEAK_WORDS = frozenset(_WEAK_TEXT.split())
 _WEAK_WEIGHT = 0.3
-# Colour is how electronics (and some packaged goods) tell variants apart.
-_COLOUR_TEXT = """
-    black white silver gold red blue green pink purple violet yellow orange grey gray brown
-    beige cyan magenta titanium graphite navy cherry plum bronze chrome ivory maroon teal
-    turquoise"""
-_COLOURS = frozenset(_COLOUR_TEXT.split())
 _QUANTITY_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:g|ml|pcs)$")
-# Words that name an edition, a licence or a platform: two listings that differ in one of
-# them are usually two products ("upgrade", "academic", "for mac", "east region"). General
-# words of software and electronics listings, not taken from any one data set's records.
-# Licence and region words make another product on one side alone ("cs3" / "cs3 upgrade");
-# tier words often pad one listing of the same product ("home", "pro", "kit"), so only two
-# different ones ("home" / "professional") say much.
-_LICENCE_TEXT = """
-    upgrade upgrades academic student students teacher edu education trial oem renewal
-    subscription license licence licenses expansion addon
-    east west north south central region"""
-LICENCE_WORDS = frozenset(_LICENCE_TEXT.split())
-_TIER_TEXT = """
-    retail full deluxe premium professional pro standard home basic plus ultimate
-    enterprise business server personal family lite express essentials special collector
-    collectors limited bundle kit"""
-EDITION_WORDS = LICENCE_WORDS | frozenset(_TIER_TEXT.split())
-_PLATFORM_TEXT = """
-    mac macintosh osx win windows linux unix pc xbox ps2 ps3 ps4 psp wii nintendo ds
-    playstation ipod iphone ipad android palm"""
-PLATFORM_WORDS = frozenset(_PLATFORM_TEXT.split())
-# The platform a PC listing means when it names none: "win xp" padding one listing says
-# nothing against the other, while "for mac" on one side names another product. Devices
-# ("ipod") on one side are mostly accessories that fit them, so only operating systems count
-# there.
-DEFAULT_PLATFORMS = frozenset({"win", "windows", "pc"})
-OTHER_SYSTEMS = frozenset({"mac", "macintosh", "osx", "linux", "unix"})
+_SPEC_TOKEN = re.compile(r"^(\d+(?:\.\d+)?)([a-z]{1,4})$")
+# Units of measure a specification is written in, one spelling each: "16 GB" is "16gb",
+# "46 inch", "46in" and 46" are one size.
+_UNITS = {
+    "gb": "gb", "tb": "tb", "mb": "mb", "kb": "kb", "ghz": "ghz", "mhz": "mhz", "hz": "hz",
+    "mp": "mp", "megapixel": "mp", "megapixels": "mp", "inch": "in", "inches": "in",
+    "in": "in", "mm": "mm", "cm": "cm", "mah": "mah", "w": "w", "watt": "w", "watts": "w",
+}  # fmt: skip
+_INCH_MARK = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s*(?:\"|''|\u201d|\u2033)")
 _VERSION_MARKS = frozenset({"v", "ver", "version"})
 _ROMAN_TEXT = "ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx"
 _ROMAN = {r: str(i) for i, r in enumerate(_ROMAN_TEXT.split(), start=2)}
@@ -189,6 +178,13 @@ class PreparedRecord:
     # version or a size of one product line is numbered by.
     numbered: frozenset[tuple[str, str]] = frozenset()
     editions: frozenset[str] = frozenset()
+    # (unit, value) of specifications written as a number and letters ("16gb", "1080p",
+    # "3g"), sizes and model numbers apart.
+    specs: frozenset[tuple[str, str]] = frozenset()
+    # Accessory words naming what the listing is ("case for ...", "... charger"), singular.
+    accessories: frozenset[str] = frozenset()
+    # What the listing is when it is sold for another product ("case" of "case for ...").
+    made_for: tuple[str, ...] = ()
     platforms: frozenset[str] = frozenset()
     keys: str = ""  # sound keys of the words, for names written in two scripts
     regional_keys: tuple[str, ...] = ()
@@ -214,8 +210,30 @@ def _grams(text: str) -> dict[str, float]:
     return {g: c / norm for g, c in counts.items()}
 
 
+def specifications(
+    name: str, words: tuple[str, ...] | list[str], codes: set[str]
+) -> list[tuple[str, str]]:
+    """(unit, value) of the specifications a name gives as a number and a unit ("16gb",
+    "16 GB", "1080p", "46 inch", 46\"), model numbers apart: what tells the capacities and
+    sizes of one model line apart."""
+    out: list[tuple[str, str]] = []
+    for i, t in enumerate(words):
+        if t in codes:
+            continue
+        m = _SPEC_TOKEN.match(t)
+        if m:
+            out.append((_UNITS.get(m.group(2), m.group(2)), m.group(1)))
+        elif t.replace(".", "", 1).isdigit() and i + 1 < len(words) and words[i + 1] in _UNITS:
+            out.append((_UNITS[words[i + 1]], t))
+    out += [("in", v) for v in _INCH_MARK.findall(name.casefold())]
+    return out
+
+
 def _canonical(text: str) -> list[str]:
-    words = [t for t in normalize_text(text).split() if not _QUANTITY_TOKEN.match(t)]
+    normal = normalize_text(text)
+    words = [
+        t for t in normal.split() if not _QUANTITY_TOKEN.match(t) or network_generation(t, normal)
+    ]
     return version_words(canonical_words(tuple(words)))
 
 
@@ -272,7 +290,7 @@ def _base(record: ProductRecord) -> PreparedRecord:
         regional=regional,
         codes=codes,
         stems=tuple(code_stem(c) for c in codes),
-        colours=_frozen(_COLOURS.intersection(words)),
+        colours=_frozen(colours(words)),
         haystack=compact(f"{record.name} {record.description}"),
         name_compact=compact(record.name),
         barcode=re.sub(r"\D", "", record.barcode or "").lstrip("0"),
@@ -283,7 +301,10 @@ def _base(record: ProductRecord) -> PreparedRecord:
         grams=_grams(joined),
         numbers=numbers,
         numbered=numbered,
-        editions=_frozen(EDITION_WORDS.intersection(words)),
+        editions=_frozen(editions(words)),
+        accessories=_frozen(accessories(words)),
+        made_for=tuple(made_for(words, brand_tokens)),
+        specs=_frozen(specifications(record.name, words, code_set)),
         # "win", "windows" and "pc" name one platform.
         platforms=_frozen(
             "windows" if t in DEFAULT_PLATFORMS else t for t in words if t in PLATFORM_WORDS
