@@ -35,8 +35,6 @@ _CHUNK_PARAMS = 20_000
 _SQLITE_ROWS = 128
 # Rows per UNNEST statement on PostgreSQL (no parameter limit there; this bounds memory).
 _UNNEST_ROWS = 10_000
-# Rows from which an insert on PostgreSQL that returns ids goes by COPY (see `_insert`).
-_COPY_ROWS = 64
 
 
 class JsonText(str):
@@ -170,22 +168,6 @@ def _insert(
     head = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
     tail = f" RETURNING {quote(meta.pk.column)}"
     ids: list[int] = []
-    if connection.vendor == "postgresql" and len(rows) >= _COPY_ROWS:
-        # Ids drawn from the table's sequence first, then the rows with them by COPY: less
-        # work for the server and the worker than an INSERT of arrays RETURNING the ids.
-        with _binary_cursor(connection) as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [quote(meta.db_table), meta.pk.column, len(rows)],
-            )
-            ids = [pk for (pk,) in cursor.fetchall()]
-        _copy(
-            connection,
-            meta,
-            [meta.pk, *fields],
-            [[pk, *row] for pk, row in zip(ids, rows, strict=True)],
-        )
-        return ids
     if connection.vendor == "postgresql":
         arrays = ", ".join(f"(%b)::{field.db_type(connection).split('(')[0]}[]" for field in fields)
         sql = f"{head}SELECT * FROM UNNEST({arrays}){tail}"  # noqa: S608
@@ -232,15 +214,10 @@ def insert_values(
     rows: Sequence[Sequence[Any]],
     *,
     using: str | None = None,
-    returning: bool = True,
 ) -> list[int]:
     """Insert rows given as tuples of the values of fields `names` (attribute names, such as
     `event_id`), the model's other fields taking their defaults and stamps; their new ids,
-    in order. For batch rows nothing reads back as objects: no instance is made per row.
-
-    With `returning=False` the caller needs no ids (the list returned is empty): PostgreSQL
-    then gets the rows by COPY, which costs the server and the worker less than an INSERT
-    of arrays does."""
+    in order. For batch rows nothing reads back as objects: no instance is made per row."""
     if not rows:
         return []
     alias = using or router.db_for_write(model) or DEFAULT_DB_ALIAS
@@ -272,30 +249,4 @@ def insert_values(
             getters.append(
                 lambda row, index=index, field=field: field.get_db_prep_save(row[index], connection)
             )
-    values = [[get(row) for get in getters] for row in rows]
-    if not returning and connection.vendor == "postgresql":
-        _copy(connection, meta, fields, values)
-        return []
-    return _insert(connection, meta, fields, values)
-
-
-def _copy(
-    connection: BaseDatabaseWrapper,
-    meta: Any,
-    fields: list[models.Field],
-    rows: list[list[Any]],
-) -> None:
-    """COPY `rows` (values ready for the driver, in the order of `fields`) into the table,
-    on PostgreSQL, inside the caller's transaction."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-    with (
-        # Django's database errors (IntegrityError on a clash), as its cursors raise them.
-        connection.wrap_database_errors,
-        _binary_cursor(connection) as cursor,
-        cursor.copy(sql) as copy,
-    ):
-        write = copy.write_row
-        for row in rows:
-            write(row)
+    return _insert(connection, meta, fields, [[get(row) for get in getters] for row in rows])

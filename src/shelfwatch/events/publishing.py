@@ -258,7 +258,6 @@ def emit_many(events: Sequence[NewEvent]) -> list[Event]:
             ("event_id", "topic"),
             [(row.pk, topic) for row in rows for topic in row.topics],
             using=alias,
-            returning=False,
         )
         batch = _track(alias, rows)
     transaction.on_commit(batch.hook, using=alias)
@@ -305,7 +304,6 @@ def emit_batch(events: Sequence[NewEvent]) -> int:
             ("event_id", "topic"),
             [(pk, topic) for pk, body in zip(ids, bodies, strict=True) for topic in body[1][0]],
             using=alias,
-            returning=False,
         )
         messages = [
             EventMessage.encoded(

@@ -70,13 +70,9 @@ class Batch:
         self.fresh: set[int] = set()
         self.found = Finder(job, principal)
 
-    def run(self, rows: list[Row], read: ReadRows | None = None) -> list[Outcome]:
-        """Place `rows`, inside the caller's transaction; the outcome of each non-blank row.
-        `read` is `read_rows` of them when the caller has read them already."""
-        if read is None:
-            read = read_rows(self.job, self.seen, rows)
-        self.outcomes.extend(read.outcomes)
-        parsed = read.parsed
+    def run(self, rows: list[Row]) -> list[Outcome]:
+        """Place `rows`, inside the caller's transaction; the outcome of each non-blank row."""
+        parsed = self._parse(rows)
         self.found.look_up(parsed)
         plans = self._plan(parsed)
         try:
@@ -92,6 +88,49 @@ class Batch:
         return self.outcomes
 
     # --- reading ---------------------------------------------------------------------------
+
+    def _parse(self, rows: list[Row]) -> list[tuple[Row, RowData]]:
+        read: list[tuple[Row, RowData] | Outcome] = []
+        for row in rows:
+            if row.problem:
+                read.append(Outcome(row, S.FAILED, "unreadable_line", "", row.problem))
+                continue
+            if not any(cell.strip() for cell in row.cells):
+                continue  # a blank line: nothing to import, nothing to report
+            try:
+                read.append((row, read_row(row.cells, self.job.header, self.job.mapping)))
+            except RowProblem as exc:
+                read.append(Outcome(row, S.FAILED, exc.code, exc.column, exc.message))
+        # The earlier batches' barcodes are asked for once, then this batch's are added.
+        first = self.seen.earlier(
+            entry[1].barcode for entry in read if type(entry) is tuple and entry[1].barcode
+        )
+        new: list[tuple[str, int]] = []
+        parsed: list[tuple[Row, RowData]] = []
+        for entry in read:
+            if type(entry) is not tuple:
+                self.outcomes.append(entry)
+                continue
+            row, data = entry
+            if data.barcode:
+                line = first.get(data.barcode)
+                if line is not None:
+                    self.outcomes.append(
+                        Outcome(
+                            row,
+                            S.FAILED,
+                            "repeated_barcode",
+                            column_of(self.job.mapping, "barcode"),
+                            f"the barcode {data.barcode} is also on line {line}; "
+                            "each product should be on one line",
+                        )
+                    )
+                    continue
+                first[data.barcode] = row.line
+                new.append((data.barcode, row.line))
+            parsed.append((row, data))
+        self.seen.remember(new)
+        return parsed
 
     # --- resolving -------------------------------------------------------------------------
 
@@ -322,63 +361,6 @@ class Batch:
     @property
     def _reference(self) -> str:
         return f"import {self.job.pk}"
-
-
-@dataclass
-class ReadRows:
-    """A batch's rows read from the file, before anything is looked up: the rows that failed
-    already (unreadable, invalid, a barcode met on an earlier line) and the rest, parsed."""
-
-    outcomes: list[Outcome]
-    parsed: list[tuple[Row, RowData]]
-
-
-def read_rows(job: ImportJob, seen: FirstLines, rows: list[Row]) -> ReadRows:
-    """Read a batch's rows into values, and fail those that cannot be placed whatever the
-    database holds. Only the file (and `seen`, the barcodes of its earlier lines) is read:
-    the worker reads the next batch this way while the current one commits."""
-    outcomes: list[Outcome] = []
-    read: list[tuple[Row, RowData] | Outcome] = []
-    for row in rows:
-        if row.problem:
-            read.append(Outcome(row, S.FAILED, "unreadable_line", "", row.problem))
-            continue
-        if not any(cell.strip() for cell in row.cells):
-            continue  # a blank line: nothing to import, nothing to report
-        try:
-            read.append((row, read_row(row.cells, job.header, job.mapping)))
-        except RowProblem as exc:
-            read.append(Outcome(row, S.FAILED, exc.code, exc.column, exc.message))
-    # The earlier batches' barcodes are asked for once, then this batch's are added.
-    first = seen.earlier(
-        entry[1].barcode for entry in read if type(entry) is tuple and entry[1].barcode
-    )
-    new: list[tuple[str, int]] = []
-    parsed: list[tuple[Row, RowData]] = []
-    for entry in read:
-        if type(entry) is not tuple:
-            outcomes.append(entry)
-            continue
-        row, data = entry
-        if data.barcode:
-            line = first.get(data.barcode)
-            if line is not None:
-                outcomes.append(
-                    Outcome(
-                        row,
-                        S.FAILED,
-                        "repeated_barcode",
-                        column_of(job.mapping, "barcode"),
-                        f"the barcode {data.barcode} is also on line {line}; "
-                        "each product should be on one line",
-                    )
-                )
-                continue
-            first[data.barcode] = row.line
-            new.append((data.barcode, row.line))
-        parsed.append((row, data))
-    seen.remember(new)
-    return ReadRows(outcomes, parsed)
 
 
 def _draft_key(data: RowData) -> tuple:

@@ -23,11 +23,7 @@ class FirstLines:
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="import-barcodes-")
-        # Used by one thread at a time, though not always the one that opened it: the
-        # worker reads the next batch in another thread while the current one commits.
-        self._db = sqlite3.connect(
-            f"{self._dir.name}/first_lines.sqlite3", isolation_level=None, check_same_thread=False
-        )
+        self._db = sqlite3.connect(f"{self._dir.name}/first_lines.sqlite3", isolation_level=None)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute(f"PRAGMA cache_size={_CACHE_PAGES}")

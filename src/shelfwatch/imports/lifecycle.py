@@ -116,7 +116,7 @@ def commit_batch(
     if the job is still `owner`'s; JobLost if not. Call it in the batch's transaction."""
     ordered = sorted(rows, key=lambda row: row.line)
     if ordered and isinstance(ordered[0], RowRecord):
-        insert_values(ImportRow, RowRecord._fields, ordered, returning=False)
+        insert_values(ImportRow, RowRecord._fields, ordered)
     else:
         insert_all(ordered)
     job.processed += covered

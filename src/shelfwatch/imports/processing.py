@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -16,7 +15,7 @@ from django.db import transaction
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.accounts.user_cache import active_user
 from shelfwatch.catalog.models import Product
-from shelfwatch.imports.batches import Batch, ReadRows, read_rows
+from shelfwatch.imports.batches import Batch
 from shelfwatch.imports.first_lines import FirstLines
 from shelfwatch.imports.lifecycle import (
     JobLost,
@@ -86,18 +85,13 @@ def run_job(
     # What the process held before the job lives through it: the collector need not scan
     # it again at every collection a batch's many short-lived objects set off.
     gc.freeze()
-    # Reads the next batch from the file while the current one commits (see `_read_next`).
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-reader")
     try:
         rows = csv_file.rows()
         _skip_done(job, rows, seen)
-        chunks = batches(rows, settings.IMPORT_BATCH_SIZE)
-        ahead = _read_next(job, seen, chunks)
-        while ahead is not None:
-            batch, read = ahead
+        for batch in batches(rows, settings.IMPORT_BATCH_SIZE):
             _ask_open_food_facts(job, principal, batch)
             with transaction.atomic():
-                outcomes = Batch(job, principal, seen).run(batch, read)
+                outcomes = Batch(job, principal, seen).run(batch)
                 commit_batch(
                     job,
                     owner,
@@ -105,15 +99,8 @@ def run_job(
                     covered=len(batch),
                     duplicates=sum(outcome.duplicate for outcome in outcomes),
                 )
-                # Nothing of this batch is written any more: the commit (the server's
-                # deferred checks, the flush) is what is left, and the next batch is read
-                # and parsed meanwhile. Reading looks at the file only, never the database,
-                # so it cannot see or change what this batch writes; the next batch finds
-                # its products and items once this one has committed.
-                upcoming = reader.submit(_read_next, job, seen, chunks)
             if progress is not None:
                 progress(job)
-            ahead = upcoming.result()
     except JobLost:
         logger.info("import %s was cancelled or taken over; stopped", job.pk)
         job.refresh_from_db()
@@ -129,24 +116,12 @@ def run_job(
         )
         return job
     finally:
-        reader.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
         csv_file.close()
         seen.close()
     finish(job, owner, status=JobStatus.COMPLETED)
     job.refresh_from_db()
     return job
-
-
-def _read_next(
-    job: ImportJob, seen: FirstLines, chunks: Iterator[list[Row]]
-) -> tuple[list[Row], ReadRows] | None:
-    """The file's next batch of rows and what reading them gave (`batches.read_rows`), or
-    None at the end of the file. Batches are read one after the other, each once."""
-    batch = next(chunks, None)
-    if batch is None:
-        return None
-    return batch, read_rows(job, seen, batch)
 
 
 def _ask_open_food_facts(job: ImportJob, principal: Principal, batch: list[Row]) -> None:
