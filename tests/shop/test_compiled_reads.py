@@ -139,7 +139,7 @@ def test_compiled_instances_are_the_ones_the_queryset_builds(shop_store, make_st
     bread = make_stock(shop_store, "Sourdough", quantity=5, price="120.00")
     for _round in range(2):
         (compiled,) = pricing._SELLABLE_WITH_SETTINGS.rows(
-            shop_store.pk, bread.product_id, params=(shop_store.pk, bread.product_id)
+            shop_store.pk, bread.product_id, params=(bread.product_id, shop_store.pk)
         )
         (built,) = pricing._sellable_items(shop_store.pk, bread.product_id, with_settings=True)
         assert _state_of(compiled) == _state_of(built)
