@@ -22,11 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.base import ModelState
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import get_related_populators
-from django.db.models.query_utils import DeferredAttribute
-from django.db.models.signals import post_init, pre_init
 
 M = TypeVar("M", bound=Model)
 
@@ -43,8 +39,6 @@ class _Plan:
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
         self.populators = get_related_populators(klass_info, select, db)
-        self.builder = _builder(self.model, self.init_list)
-        _speed_up(self.populators)
         self.annotations = dict(compiler.annotation_col_map or {})
         self.converters = list(
             compiler.get_converters([column[0] for column in select[: compiler.col_count]]).items()
@@ -68,70 +62,13 @@ class _Plan:
                 for converter in converters:
                     value = converter(value, expression, connection)
                 row[position] = value
-            instance = self.builder.from_db(self.db, self.init_list, row[self.start : self.end])
+            instance = self.model.from_db(self.db, self.init_list, row[self.start : self.end])
             for populator in self.populators:
                 populator.populate(row, instance)
             for name, position in self.annotations.items():
                 setattr(instance, name, row[position])
             found.append(instance)
         return found
-
-
-class _Builder:
-    """`Model.from_db` without `Model.__init__`, for a model where that is the same thing:
-    the stock `__init__` and `from_db`, fields whose attributes are plain values on the
-    instance, and no pre_init / post_init receivers (checked on every call, as a receiver
-    could be connected later). The instance has the same attributes and state."""
-
-    def __init__(self, model: type[Model]) -> None:
-        self.model = model
-        self._meta = model._meta
-
-    def from_db(self, db: str, field_names: list[str], values: Sequence[Any]) -> Model:
-        model = self.model
-        if pre_init.has_listeners(model) or post_init.has_listeners(model):
-            return model.from_db(db, field_names, values)
-        instance = model.__new__(model)
-        state = ModelState()
-        state.adding, state.db = False, db
-        attributes = instance.__dict__
-        attributes["_state"] = state
-        attributes.update(zip(field_names, values, strict=True))
-        return instance
-
-
-# Descriptors whose __set__ (if any) on a new instance only stores the value in __dict__.
-_PLAIN_ATTRIBUTES = frozenset({DeferredAttribute, ForeignKeyDeferredAttribute})
-
-
-def _builder(model: type[Model], field_names: Sequence[str]) -> Any:
-    """What builds `model`'s instances from rows: a `_Builder` when building without
-    `__init__` gives the same instance, else the model itself (its `from_db`)."""
-    plain = (
-        model.__init__ is Model.__init__
-        and model.from_db.__func__ is Model.from_db.__func__
-        and not model._meta.abstract
-        and all(
-            type(model.__dict__.get(name, _inherited(model, name))) in _PLAIN_ATTRIBUTES
-            for name in field_names
-        )
-    )
-    return _Builder(model) if plain else model
-
-
-def _inherited(model: type[Model], name: str) -> Any:
-    for klass in model.__mro__:
-        if name in klass.__dict__:
-            return klass.__dict__[name]
-    return None
-
-
-def _speed_up(populators: list) -> None:
-    """Let Django's select_related populators build their instances the same way (they
-    only call `model_cls.from_db` once set up)."""
-    for populator in populators:
-        populator.model_cls = _builder(populator.model_cls, populator.init_list)
-        _speed_up(populator.related_populators)
 
 
 def _adapter(connection, expected: Any, compiled: Any) -> Callable | bool | None:
