@@ -37,6 +37,13 @@ def setup_django() -> None:
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018
+    # Committed events sent from a background thread, as config/wsgi.py has it (code from
+    # before that change has no such function).
+    from shelfwatch.events import sending
+
+    coalesce = getattr(sending, "coalesce_in_background", None)
+    if coalesce is not None:
+        coalesce()
     try:
         from shelfwatch.ops.startup_heap import freeze_startup_heap
     except ImportError:

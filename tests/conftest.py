@@ -62,6 +62,11 @@ def _forget_held_views() -> None:
     # A flusher thread started by a test that loaded the WSGI entry point would write the
     # next tests' views on a connection of its own, outside their transactions.
     tracking.stop_flushing_on_a_timer()
+    # Likewise the committed events' sender thread (events/sending.py): without it, a test's
+    # commit has its dispatch job in the queue when the commit returns.
+    from shelfwatch.events import sending
+
+    sending.stop_coalescing()
     with tracking._local_lock:
         tracking._local.clear()
     if settings.REDIS_URL:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -499,3 +500,30 @@ def test_a_batch_job_event_with_a_bad_topic_writes_nothing(recorded_tasks):
     with pytest.raises(ValueError), transaction.atomic():
         emit_batch([NewEvent(type="stock.changed", payload={}, topics=["nosuchkind:1"])])
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"a": 1, "b": "x é", "c": None, "d": True},
+        {"price": Decimal("1.20"), "at": datetime(2026, 12, 7, 12, 0, tzinfo=UTC), "n": {"x": [1]}},
+        {1: "a"},
+        {},
+    ],
+)
+def test_a_message_made_without_an_event_object_is_the_rows_own(payload):
+    """`checked_message` (events a statement wrote) gives the message of the row `emit`
+    would have built, byte for byte, and makes the same checks."""
+    from shelfwatch.events.messages import EventMessage
+    from shelfwatch.events.publishing import _checked, checked_message
+
+    at = datetime(2026, 12, 7, 12, 0, 0, 123456, tzinfo=UTC)
+    row = _checked("stock.changed", payload, ["product:7", "store:3"])
+    row.pk, row.created_at = 42, at
+    made = checked_message(
+        42, "stock.changed", payload, ["product:7", "store:3"], created_at=at.isoformat()
+    )
+    expected = EventMessage.from_event(row)
+    assert (made, made.json, made.frame) == (expected, expected.json, expected.frame)
+    with pytest.raises(ValueError):
+        checked_message(1, "Bad Type", {}, [], created_at=at.isoformat())

@@ -109,3 +109,96 @@ def test_while_redis_is_away_the_events_wait_for_the_sweeper(queue, settings, ca
     later = timezone.now() + settings.EVENTS_SWEEP_AFTER + timedelta(seconds=1)
     assert dispatch.sweep(now=later).dispatched == 1
     assert Event.objects.get(pk=event.pk).dispatched_at is not None
+
+
+# Coalescing (web processes): several transactions' events in one dispatch job, sent by a
+# background thread; nothing lost when that send never happens.
+
+
+@pytest.fixture
+def coalescing(settings):
+    from shelfwatch.events import sending
+
+    settings.EVENTS_DISPATCH_COALESCE = True
+    sending.coalesce_in_background()
+    yield sending
+    sending.stop_coalescing()
+
+
+def _wait_for(predicate, timeout: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_coalesced_transactions_share_one_dispatch_job_that_runs_them_all(
+    queue, listener, coalescing, monkeypatch
+):
+    from shelfwatch.events import sending
+
+    # Hold the sender back so the three commits are in its buffer together.
+    gate = __import__("threading").Event()
+    original = sending._take
+    monkeypatch.setattr(sending, "_take", lambda: (gate.wait(5), original())[1])
+    events = []
+    for n in range(3):
+        with transaction.atomic():
+            events.append(emit(type="stock.changed", payload={"n": n}, topics=["product:1"]))
+    assert _new_jobs(queue) == []  # the commits did not wait for Redis
+    gate.set()
+    _wait_for(lambda: coalescing.pending_count() == 0 and _new_jobs(queue))
+    published = [json.loads(listener.get_message(timeout=2)["data"])["id"] for _ in range(3)]
+    assert published == [event.pk for event in events]
+    (job,) = _new_jobs(queue)
+    assert job.args[0] == [event.pk for event in events]
+    job.perform()
+    assert Event.objects.filter(pk__in=[e.pk for e in events], dispatched_at=None).count() == 0
+
+
+def test_an_event_whose_coalesced_send_never_happened_is_dispatched_by_the_sweeper(
+    queue, coalescing, monkeypatch
+):
+    """The process dies with the event in its buffer: no job, no publish, and yet the
+    committed row is dispatched by the periodic sweep."""
+    from shelfwatch.events import sending
+
+    # No sender thread ever runs in this "process", and then it dies: the buffer is gone.
+    monkeypatch.setattr(sending, "_sender_pid", __import__("os").getpid())
+    with transaction.atomic():
+        event = emit(type="stock.changed", payload={}, topics=["product:1"])
+    assert sending.pending_count() == 1
+    sending._forget_pending_in_child()  # what a dead process's buffer amounts to: nothing
+    assert _new_jobs(queue) == []
+    assert Event.objects.get(pk=event.pk).dispatched_at is None
+    assert dispatch.sweep().dispatched == 0  # not yet EVENTS_SWEEP_AFTER old
+    later = timezone.now() + settings.EVENTS_SWEEP_AFTER + timedelta(seconds=1)
+    assert dispatch.sweep(now=later).dispatched == 1
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
+
+
+def test_the_sweep_the_scheduler_runs_finds_an_unsent_event(queue, coalescing, monkeypatch):
+    """The periodic job is the sweeper, every minute, so an unsent event is dispatched
+    within EVENTS_SWEEP_AFTER plus a minute."""
+    from shelfwatch.config.periodic import PERIODIC_JOBS
+    from shelfwatch.events.tasks import sweep_undispatched_events
+
+    (job,) = [job for job in PERIODIC_JOBS if job.name == "sweep-events"]
+    assert job.task == sweep_undispatched_events.module_path
+    assert job.every <= timedelta(minutes=1)
+
+
+def test_what_is_left_at_exit_is_sent(queue, coalescing, monkeypatch):
+    import atexit  # noqa: F401  (send_pending is the registered exit hook)
+
+    from shelfwatch.events import sending
+
+    monkeypatch.setattr(sending, "_sender_pid", __import__("os").getpid())
+    with transaction.atomic():
+        event = emit(type="stock.changed", payload={}, topics=["product:1"])
+    assert _new_jobs(queue) == []
+    sending.send_pending()
+    (job,) = _new_jobs(queue)
+    assert job.args[0] == [event.pk]

@@ -117,6 +117,55 @@ def test_a_read_whose_values_do_not_line_up_still_answers_through_the_orm(shop_s
     assert not read.compiled()
 
 
+def _state_of(instance, seen: tuple = ()) -> dict:
+    """An instance as far as Django and callers can tell: its attributes, its state, and
+    (recursively) the related instances select_related cached on it (a back reference to
+    an instance already described is named by its class)."""
+    state = instance._state
+    seen = (*seen, id(instance))
+    return {
+        "class": type(instance),
+        "attributes": {k: v for k, v in instance.__dict__.items() if k != "_state"},
+        "adding": state.adding,
+        "db": state.db,
+        "related": {
+            name: (None if obj is None else type(obj) if id(obj) in seen else _state_of(obj, seen))
+            for name, obj in state.__dict__.get("fields_cache", {}).items()
+        },
+    }
+
+
+def test_compiled_instances_are_the_ones_the_queryset_builds(shop_store, make_stock):
+    bread = make_stock(shop_store, "Sourdough", quantity=5, price="120.00")
+    for _round in range(2):
+        (compiled,) = pricing._SELLABLE_WITH_SETTINGS.rows(
+            shop_store.pk, bread.product_id, params=(bread.product_id, shop_store.pk)
+        )
+        (built,) = pricing._sellable_items(shop_store.pk, bread.product_id, with_settings=True)
+        assert _state_of(compiled) == _state_of(built)
+        assert _state_of(compiled)["related"]  # select_related rows were compared too
+    assert pricing._SELLABLE_WITH_SETTINGS.compiled()
+
+
+def test_a_model_with_init_receivers_is_built_through_its_init(shop_store, make_stock):
+    from django.db.models.signals import post_init
+
+    bread = make_stock(shop_store, "Sourdough", quantity=5, price="120.00")
+    read = CompiledRead(StockItem, lambda pk: StockItem.objects.filter(pk=pk))
+    read.rows(bread.pk, params=(bread.pk,))
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    post_init.connect(receiver, sender=StockItem)
+    try:
+        (item,) = read.rows(bread.pk, params=(bread.pk,))
+    finally:
+        post_init.disconnect(receiver, sender=StockItem)
+    assert read.compiled() and seen == [bread.pk] and item.pk == bread.pk
+
+
 def test_a_signed_in_rush_add_and_checkout_take_the_compiled_reads(sale, shoppers):
     from django.test import Client
 

@@ -473,6 +473,9 @@ EVENTS_SWEEP_AFTER = timedelta(seconds=env_int("EVENTS_SWEEP_AFTER_SECONDS", 60)
 EVENTS_REPLAY_LIMIT = env_int("EVENTS_REPLAY_LIMIT", 1000)
 EVENTS_RETENTION = timedelta(days=env_int("EVENTS_RETENTION_DAYS", 90))
 EVENTS_MAX_DISPATCH_ATTEMPTS = env_int("EVENTS_MAX_DISPATCH_ATTEMPTS", 10)
+# Web processes on RQ send several transactions' committed events as one dispatch job from
+# a background thread (events/sending.py); what a dead process held, the sweeper dispatches.
+EVENTS_DISPATCH_COALESCE = env_bool("EVENTS_DISPATCH_COALESCE", True)
 # How long a stream process waits for a missing id (a transaction still committing on
 # PostgreSQL) before treating it as rolled back.
 EVENTS_GAP_WINDOW = float(env_str("EVENTS_GAP_WINDOW", "10"))

@@ -34,6 +34,12 @@ from shelfwatch.analytics.tracking import flush_on_a_timer  # noqa: E402  (needs
 
 flush_on_a_timer()
 
+# Committed events' dispatch jobs go to RQ from a background thread, several transactions'
+# in one job (events/sending.py).
+from shelfwatch.events.sending import coalesce_in_background  # noqa: E402
+
+coalesce_in_background()
+
 # Last, once everything a worker keeps is loaded: full collections stop rescanning it.
 from shelfwatch.ops.startup_heap import freeze_startup_heap  # noqa: E402
 

@@ -180,11 +180,18 @@ def _normalized_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _checked(type: str, payload: dict[str, Any], topics: list[str]) -> Event:
     """An unsaved event row after the checks every event passes."""
+    type, payload, topics = checked_values(type, payload, topics)
+    return Event(type=type, payload=payload, topics=topics)
+
+
+def checked_values(
+    type: str, payload: dict[str, Any], topics: Sequence[str]
+) -> tuple[str, dict[str, Any], list[str]]:
+    """An event's type, payload and topics as its row holds them, after the checks every
+    event passes (`_checked` without the Event object)."""
     if not EVENT_TYPE_RE.fullmatch(type) or len(type) > 100:
         raise ValueError(f"bad event type {type!r}; use dotted lower case, e.g. stock.changed")
-    return Event(
-        type=type, payload=_normalized_payload(payload), topics=validate_event_topics(topics)
-    )
+    return type, _normalized_payload(payload), validate_event_topics(topics)
 
 
 def _track(alias: str, events: list[Event]) -> _Batch:
@@ -322,6 +329,32 @@ def emit_batch(events: Sequence[NewEvent]) -> int:
         batch = _track_messages(alias, messages)
     transaction.on_commit(batch.hook, using=alias)
     return len(ids)
+
+
+def checked_message(
+    pk: int, kind: str, payload: dict[str, Any], topics: Sequence[str], *, created_at: str
+) -> EventMessage:
+    """The bus message of event row `pk` (type `kind`) written without an Event object
+    (`created_at` in ISO form), after the checks `emit` makes: the same message, byte for
+    byte, as `EventMessage.from_event` of the row `_checked` would build."""
+    if not EVENT_TYPE_RE.fullmatch(kind) or len(kind) > 100:
+        _checked(kind, {}, [])  # raises its error
+    clean = validate_event_topics(topics)
+    if type(payload) is dict and all(
+        type(key) is str and type(value) in _SCALARS for key, value in payload.items()
+    ):
+        payload = dict(payload)  # JSON keeps it as it is; a copy, as a round trip makes
+    else:
+        payload = _normalized_payload(payload)
+    return EventMessage.encoded(
+        id=pk,
+        type=kind,
+        topics=tuple(clean),
+        payload=payload,
+        payload_json=_compact(payload),
+        topics_json=_compact(clean),
+        created_at=created_at,
+    )
 
 
 # json.dumps with these options builds an encoder per call; one made once gives the same

@@ -12,17 +12,30 @@ connected.
 Nothing is lost when Redis is away: the events are rows committed before this runs. A
 failed send is logged; the sweeper dispatches undispatched rows after EVENTS_SWEEP_AFTER
 and stream processes catch up from the table, as they do for a failed publish.
+
+Web processes go one step further (`coalesce_in_background`, called by config/wsgi.py,
+EVENTS_DISPATCH_COALESCE): the request thread only hands its committed messages to a
+per-process buffer, and one daemon thread sends whatever has gathered as one dispatch job
+(and its publishes) in one MULTI/EXEC. Under a rush that is one job for many transactions
+instead of one each, and no Redis work in the request. What the buffer holds when the
+process dies is lost only as a send: the events are committed rows still undispatched, so
+the sweeper (`sweep-events`, every minute) dispatches them once they are EVENTS_SWEEP_AFTER
+old, and stream processes read them in their table catch-up. A normal exit sends what is
+left (atexit).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
@@ -56,6 +69,13 @@ def send_committed(messages: Sequence[EventMessage]) -> None:
         publish(messages)
         enqueue_dispatch([message.id for message in messages])
         return
+    if _coalescing_wanted:
+        _hand_over(messages)
+        return
+    _send_now(backend, messages)
+
+
+def _send_now(backend, messages: Sequence[EventMessage]) -> None:
     try:
         _send_through_rq(backend, messages)
     except Exception:
@@ -164,3 +184,116 @@ def _rq_queue(name: str):
         queue = django_rq.get_queue(name, job_class=Job)
         _queue = (os.getpid(), name, dict(config) if config is not None else None, queue)
     return queue
+
+
+# The coalescing buffer of a web process (see the module's docstring).
+
+# Events per dispatch job at most; the rest wait for the next round.
+COALESCE_MAX_EVENTS = 500
+# How long the sender waits after waking, so the transactions committing meanwhile join
+# its job; short next to a request's time, and the only delay it adds to a publish.
+COALESCE_LINGER_SECONDS = 0.002
+
+_coalescing_wanted = False
+_pending: list[EventMessage] = []
+_pending_cond = threading.Condition()
+# The process whose sender thread runs (none after a fork until the child's first send).
+_sender_pid: int | None = None
+
+
+def coalesce_in_background() -> None:
+    """From now on, send committed batches from a daemon thread, several transactions'
+    events in one dispatch job (when EVENTS_DISPATCH_COALESCE is on and the dispatch task
+    goes to RQ). Server processes call it at start (config/wsgi.py)."""
+    global _coalescing_wanted
+    _coalescing_wanted = bool(settings.EVENTS_DISPATCH_COALESCE)
+
+
+def stop_coalescing() -> None:
+    """Undo `coalesce_in_background`: what waits is sent now, in this thread, and the sender
+    thread ends at its next wake-up."""
+    global _coalescing_wanted
+    _coalescing_wanted = False
+    with _pending_cond:
+        _pending_cond.notify_all()
+    send_pending()
+
+
+def pending_count() -> int:
+    """Committed events this process holds whose dispatch job is not sent yet."""
+    with _pending_cond:
+        return len(_pending)
+
+
+def send_pending() -> None:
+    """Send what the buffer holds now, in this thread (at exit, and for tests)."""
+    while True:
+        batch = _take()
+        if not batch:
+            return
+        _send_batch(batch)
+
+
+def _hand_over(messages: Sequence[EventMessage]) -> None:
+    global _sender_pid
+    pid = os.getpid()
+    with _pending_cond:
+        _pending.extend(messages)
+        if _sender_pid != pid:
+            _sender_pid = pid
+            threading.Thread(target=_send_in_background, name="events-send", daemon=True).start()
+        else:
+            _pending_cond.notify()
+
+
+def _take() -> list[EventMessage]:
+    with _pending_cond:
+        batch = _pending[:COALESCE_MAX_EVENTS]
+        del _pending[:COALESCE_MAX_EVENTS]
+    return batch
+
+
+def _send_batch(batch: list[EventMessage]) -> None:
+    from shelfwatch.events.tasks import dispatch_backend
+
+    try:
+        backend = dispatch_backend()
+    except Exception:
+        logger.exception("no task backend for events %s; the sweeper will", [m.id for m in batch])
+        return
+    _send_now(backend, batch)
+
+
+def _send_in_background() -> None:
+    global _sender_pid
+    pid = os.getpid()
+    while True:
+        with _pending_cond:
+            while not _pending:
+                if not _coalescing_wanted or _sender_pid != pid:
+                    if _sender_pid == pid:
+                        _sender_pid = None
+                    return
+                _pending_cond.wait(timeout=1.0)
+        time.sleep(COALESCE_LINGER_SECONDS)
+        while True:
+            batch = _take()
+            if not batch:
+                break
+            try:
+                _send_batch(batch)
+            except Exception:  # _send_now logs its own failures; this thread must live on
+                logger.exception("sending events %s failed", [m.id for m in batch])
+
+
+def _forget_pending_in_child() -> None:
+    # A forked child starts with none of its parent's buffer (the parent sends it) and a
+    # fresh lock, which the parent's sender thread may have held at the fork.
+    global _pending, _pending_cond, _sender_pid
+    _pending = []
+    _pending_cond = threading.Condition()
+    _sender_pid = None
+
+
+os.register_at_fork(after_in_child=_forget_pending_in_child)
+atexit.register(send_pending)

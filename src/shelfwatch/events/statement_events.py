@@ -21,7 +21,12 @@ from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from shelfwatch.events.models import Event, EventTopic
-from shelfwatch.events.publishing import NewEvent, _checked, _track
+from shelfwatch.events.publishing import (
+    NewEvent,
+    _track_messages,
+    checked_message,
+    checked_values,
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ def event_ctes(
     selects: list[str] = []
     params: list[object] = []
     for ordinal, planned in enumerate(events):
-        row = _checked(planned.event.type, planned.event.payload, planned.event.topics)
+        kind, payload_value, topics = checked_values(
+            planned.event.type, planned.event.payload, planned.event.topics
+        )
         payload = "CAST(%s AS jsonb)"
         if planned.late:
             pairs = ", ".join(f"CAST(%s AS text), {expr}" for _, expr in planned.late)
@@ -73,9 +80,9 @@ def event_ctes(
         if planned.where:
             select += f" WHERE {planned.where}"
         selects.append(select)
-        params += [row.type, json.dumps(row.payload)]
+        params += [kind, json.dumps(payload_value)]
         params += [key for key, _ in planned.late]
-        params += [json.dumps(row.topics), *planned.params]
+        params += [json.dumps(topics), *planned.params]
     columns = ", ".join(
         quote(meta.get_field(field).column)
         for field in ("type", "payload", "topics", "created_at", "dispatched_at")
@@ -100,25 +107,25 @@ def event_ctes(
     return sql, [stamp, *params]
 
 
-def record_written(
-    events: Sequence[NewEvent], ids: Sequence[int], *, created_at: datetime
-) -> list[Event]:
+def record_written(events: Sequence[NewEvent], ids: Sequence[int], *, created_at: datetime) -> int:
     """Take the events a statement from `event_ctes` wrote (`events` in order, `ids` their
     ids in any order) into the transaction's batch, as `emit_many` does with its own: they
     are published and dispatched once the transaction commits. Call it inside that
-    transaction."""
+    transaction. Returns how many; no Event object is made (the rows exist already), only
+    their bus messages, with the checks `emit` makes."""
     ids = sorted(ids)
     if len(ids) != len(events):
         # The statement's conditions and the caller's own account of its events disagree:
         # fail the transaction rather than announce something else than was written.
         raise RuntimeError(f"{len(ids)} events written, {len(events)} expected")
-    rows = [_checked(e.type, e.payload, e.topics) for e in events]
+    if not events:
+        return 0
+    stamp = created_at.isoformat()
+    messages = [
+        checked_message(pk, event.type, event.payload, event.topics, created_at=stamp)
+        for event, pk in zip(events, ids, strict=True)
+    ]
     alias = router.db_for_write(Event) or DEFAULT_DB_ALIAS
-    for row, pk in zip(rows, ids, strict=True):
-        row.pk, row.created_at = pk, created_at
-        row._state.adding, row._state.db = False, alias
-    if not rows:
-        return []
-    batch = _track(alias, rows)
+    batch = _track_messages(alias, messages)
     transaction.on_commit(batch.hook, using=alias)
-    return rows
+    return len(messages)
