@@ -12,6 +12,7 @@ from shelfwatch.catalog.matcher_augment import augmented_pairs
 from shelfwatch.catalog.normalize import abbreviates
 from shelfwatch.catalog.pair_features import FEATURES, pair_evidence
 from shelfwatch.catalog.similarity import CorpusStats, ProductRecord, prepare, score_pair
+from tests.catalog.listing_pairs import pair_cases
 
 DIFFERENT = {
     "licence word on one side": [
@@ -84,19 +85,13 @@ STATS = CorpusStats.from_names(
 )
 
 
-def _cases(kinds: dict[str, list[tuple[str, str]]]) -> list:
-    return [
-        pytest.param(a, b, id=f"{kind}: {a} / {b}") for kind, ps in kinds.items() for a, b in ps
-    ]
-
-
-@pytest.mark.parametrize(("left", "right"), _cases(DIFFERENT))
+@pytest.mark.parametrize(("left", "right"), pair_cases(DIFFERENT))
 def test_another_edition_version_year_region_or_system_is_another_product(left, right):
     score = score_pair(ProductRecord(left), ProductRecord(right), stats=STATS)
     assert not score.is_match, score
 
 
-@pytest.mark.parametrize(("left", "right"), _cases(SAME))
+@pytest.mark.parametrize(("left", "right"), pair_cases(SAME))
 def test_padded_shortened_joined_and_renumbered_writings_match(left, right):
     score = score_pair(ProductRecord(left), ProductRecord(right), stats=STATS)
     assert score.is_match, score

@@ -9,6 +9,7 @@ import pytest
 from shelfwatch.catalog.normalize import model_codes, normalize_text, parse_quantity
 from shelfwatch.catalog.pair_features import FEATURES, pair_evidence
 from shelfwatch.catalog.similarity import CorpusStats, ProductRecord, prepare, score_pair
+from tests.catalog.listing_pairs import pair_cases
 
 DIFFERENT = {
     "an accessory against the product it fits": [
@@ -71,26 +72,20 @@ STATS = CorpusStats.from_names(
 )
 
 
-def _cases(kinds: dict[str, list[tuple[str, str]]]) -> list:
-    return [
-        pytest.param(a, b, id=f"{kind}: {a} / {b}") for kind, ps in kinds.items() for a, b in ps
-    ]
-
-
-@pytest.mark.parametrize(("left", "right"), _cases(DIFFERENT))
+@pytest.mark.parametrize(("left", "right"), pair_cases(DIFFERENT))
 def test_accessories_variants_and_other_systems_are_other_products(left, right):
     score = score_pair(ProductRecord(left), ProductRecord(right), stats=STATS)
     assert not score.is_match, score
 
 
-@pytest.mark.parametrize(("left", "right"), _cases(SAME))
+@pytest.mark.parametrize(("left", "right"), pair_cases(SAME))
 def test_suffix_spellings_catalog_numbers_and_two_accessories_match(left, right):
     score = score_pair(ProductRecord(left), ProductRecord(right), stats=STATS)
     assert score.is_match, score
 
 
 @pytest.mark.xfail(reason="known misses of model 2026.12.6", strict=False)
-@pytest.mark.parametrize(("left", "right"), _cases(KNOWN_MISSES))
+@pytest.mark.parametrize(("left", "right"), pair_cases(KNOWN_MISSES))
 def test_known_misses(left, right):
     score = score_pair(ProductRecord(left), ProductRecord(right), stats=STATS)
     assert score.is_match == ("should match" in _kind(left)), score
