@@ -203,3 +203,9 @@ def test_two_model_numbers_of_one_kind_are_two_products():
         ProductRecord("Orvo Cybershot DSCW570 digital camera"),
         stats=STATS,
     ).is_match
+
+
+def test_a_record_without_words_scores_without_error():
+    empty = ProductRecord("")
+    assert not score_pair(empty, ProductRecord("Kelvo Nano 4GB black"), stats=STATS).is_match
+    assert not score_pair(ProductRecord("Kelvo Nano home"), empty, stats=STATS).is_match

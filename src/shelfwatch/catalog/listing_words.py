@@ -87,22 +87,21 @@ def accessories(words: Sequence[str]) -> list[str]:
     ]
 
 
+def _with_next(words: Sequence[str]) -> zip:
+    # Each word with the one after it ("" after the last); no words, no pairs.
+    return zip(words, [*words[1:], ""][: len(words)], strict=True)
+
+
 def colours(words: Sequence[str]) -> list[str]:
     """The colour words of a name, those naming a feature ("red eye") apart."""
-    return [
-        t
-        for t, nxt in zip(words, [*words[1:], ""], strict=True)
-        if t in COLOURS and nxt not in NOT_COLOUR_AFTER
-    ]
+    return [t for t, nxt in _with_next(words) if t in COLOURS and nxt not in NOT_COLOUR_AFTER]
 
 
 def editions(words: Sequence[str]) -> list[str]:
     """The edition, licence and tier words of a name, those beginning a kind of product
     ("home theater") apart."""
     return [
-        t
-        for t, nxt in zip(words, [*words[1:], ""], strict=True)
-        if t in EDITION_WORDS and nxt not in NOT_EDITION_BEFORE
+        t for t, nxt in _with_next(words) if t in EDITION_WORDS and nxt not in NOT_EDITION_BEFORE
     ]
 
 
