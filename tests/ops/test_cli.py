@@ -131,7 +131,7 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
 
 
 def test_serve_runs_as_many_task_workers_as_asked():
-    from shelfwatch.cli import serve_children
+    from shelfwatch.cli.servers import serve_children
 
     one = serve_children(host="127.0.0.1", port=8000, task_workers=1)
     assert [child.name for child in one] == ["front", "worker", "delivery", "scheduler"]

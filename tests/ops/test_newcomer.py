@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django_tasks import TaskResultStatus
 
-from shelfwatch.cli import main, project_management_commands
+from shelfwatch.cli.main import main, project_management_commands
 from tests.conftest import REPO, free_port
 from tests.ops.processes import Running, run_shelfwatch
 from tests.ops.queues import using_rq
