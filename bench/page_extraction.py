@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import httpx
 
-from shelfwatch.watch.adapters import jsonld, page_data
+from shelfwatch.watch.adapters import jsonld, page_data, page_markup
 from shelfwatch.watch.adapters.base import NeedsConfiguration
 from tests.fakes.jsonld_pages import JsonLdShop
 
@@ -75,7 +75,7 @@ def with_extruct(html: str) -> page_data.PageProduct | None:
     ):
         # extruct reads no visible text: the hand-written reader's text pass (a parse of the
         # page, markup ignored) is charged to this path only on pages that need it.
-        parser = page_data._PageParser()
+        parser = page_markup.PageParser()
         parser.feed(html)
         parser.close()
         product.text = " ".join(parser.visible)

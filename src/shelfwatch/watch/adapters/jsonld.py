@@ -29,8 +29,8 @@ from shelfwatch.watch.adapters.page_data import (
     PageProduct,
     extract_product,
     page_links,
-    selector_is_valid,
 )
+from shelfwatch.watch.adapters.page_markup import selector_is_valid
 
 kind = "jsonld"
 MAX_PAGES = 2000
