@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+import httpx
 import pytest
 
 from shelfwatch.http.outbound import (
@@ -93,3 +94,17 @@ def test_bodies_over_the_limit_are_cut_off(settings):
         with pytest.raises(ResponseTooLarge):
             client.get(shop.url("/products.json"))
         assert client.get(shop.url("/products.json")).status == 200
+
+
+def test_json_nested_deeper_than_the_parser_follows_is_not_json():
+    from shelfwatch.http.outbound import FetchResult
+
+    deep = FetchResult(
+        status=200,
+        url="https://shop.example/api",
+        headers=httpx.Headers({"content-type": "application/json"}),
+        content=b"[" * 100_000 + b"]" * 100_000,
+        elapsed=0.0,
+    )
+    with pytest.raises(ValueError, match="nests too deeply"):
+        deep.json()

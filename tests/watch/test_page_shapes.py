@@ -512,3 +512,44 @@ def test_a_nul_byte_in_a_shop_name_is_dropped_so_the_poll_is_recorded():
     apply_states(source=source, states=[state], complete=False)
     item = source.items.get()
     assert item.name == "Whey Protein" and item.external_id == "w1"
+
+
+# -- markup that is not quite JSON --------------------------------------------------------------
+
+
+def test_a_trailing_comma_in_json_ld_is_forgiven():
+    script = (
+        '{"@type": "Product", "name": "Cow Ghee, 1 L", "offers": [{"@type": "Offer",'
+        ' "price": "550", "priceCurrency": "INR", "availability": "InStock",},],}'
+    )
+    product = extract_product(page(head=f'<script type="application/ld+json">{script}</script>'))
+    assert product.name == "Cow Ghee, 1 L"
+    assert [(o.price, o.currency, o.available) for o in product.offers] == [
+        (Decimal("550.00"), "INR", True)
+    ]
+
+
+def test_entity_escaped_and_wrapped_names_read_as_shown():
+    html = page(
+        head=ld(
+            {
+                "@type": "Product",
+                "name": "Tea &amp; Biscuits\n  Combo",
+                "offers": {"price": "99", "priceCurrency": "INR"},
+            }
+        )
+    )
+    assert extract_product(html).name == "Tea & Biscuits Combo"
+
+
+def test_json_ld_nested_beyond_the_parser_is_skipped_not_raised():
+    deep = "[" * 50_000 + "]" * 50_000
+    html = page(
+        head=f'<script type="application/ld+json">{deep}</script>'
+        '<meta property="og:title" content="Honey">'
+        '<meta property="product:price:amount" content="299">'
+        '<meta property="product:price:currency" content="INR">',
+    )
+    product = extract_product(html)
+    assert product.name == "Honey"
+    assert [o.price for o in product.offers] == [Decimal("299.00")]

@@ -95,10 +95,14 @@ class FetchResult:
         return self.content.decode(_charset(self.headers), errors="replace")
 
     def json(self) -> Any:
-        """The body parsed as JSON; raises ValueError when it is not JSON."""
+        """The body parsed as JSON; raises ValueError when it is not JSON (or nests deeper
+        than the parser can follow)."""
         import json
 
-        return json.loads(self.content)
+        try:
+            return json.loads(self.content)
+        except RecursionError:
+            raise ValueError("the JSON nests too deeply") from None
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ DOM (bench/page_extraction.py compares it with extruct).
 
 from __future__ import annotations
 
+import html
 import json
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -162,17 +164,22 @@ def _types(node: dict[str, Any]) -> set[str]:
     return {re.split(r"[/:#]", str(n))[-1].lower() for n in names if n}
 
 
+# A comma before a closing bracket, outside strings: themes that loop over offers or
+# variants often leave one, and browsers' readers forgive it.
+_TRAILING_COMMA = re.compile(r'("(?:\\.|[^"\\])*")|,\s*(?=[}\]])')
+
+
 def _load_json_ld(script: str) -> Any:
     text = script.strip()
     # Old CMS templates wrap the block in an HTML comment or CDATA markers.
     text = re.sub(r"^\s*(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>)\s*$", "", text).strip()
-    try:
-        return json.loads(text)
-    except ValueError:
+    for attempt in (text, _TRAILING_COMMA.sub(r"\1", text)):
         try:
-            return json.loads(text, strict=False)  # raw newlines inside strings
-        except ValueError:
-            return None
+            # strict=False: raw newlines inside strings, which templates often leave.
+            return json.loads(attempt, strict=False)
+        except (ValueError, RecursionError):
+            continue
+    return None
 
 
 def product_nodes(documents: Iterable[Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -181,10 +188,10 @@ def product_nodes(documents: Iterable[Any]) -> tuple[list[dict[str, Any]], dict[
     by_id: dict[str, Any] = {}
     products: list[tuple[int, int, dict[str, Any]]] = []
     # Breadth first, so a top-level Product comes before the related products it lists.
-    queue: list[tuple[Any, int, bool]] = [(doc, 0, False) for doc in documents]
+    queue: deque[tuple[Any, int, bool]] = deque((doc, 0, False) for doc in documents)
     order = 0
     while queue:
-        node, depth, elsewhere = queue.pop(0)
+        node, depth, elsewhere = queue.popleft()
         if isinstance(node, list):
             queue.extend((n, depth, elsewhere) for n in node)
             continue
@@ -217,7 +224,8 @@ def _text(value: Any) -> str:
         value = value[0] if value else ""
     if isinstance(value, dict):
         value = value.get("url") or value.get("contentUrl") or value.get("name") or ""
-    return str(value or "").strip()
+    # Templates often entity-escape JSON-LD text ("Tea &amp; Biscuits") and wrap lines.
+    return " ".join(html.unescape(str(value or "")).split())
 
 
 def _resolve(value: Any, by_id: dict[str, Any]) -> Any:
