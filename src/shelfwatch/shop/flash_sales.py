@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
@@ -29,7 +28,6 @@ from shelfwatch.accounts.models import User
 from shelfwatch.compiled_reads import CompiledRead
 from shelfwatch.errors import Conflict, DomainError, Invalid
 from shelfwatch.shop import flash_sale_news
-from shelfwatch.shop.flash_sale_news import SaleRow
 from shelfwatch.shop.models import (
     FlashSale,
     FlashSaleCustomer,
@@ -145,8 +143,7 @@ class HoldDecision:
     see `take_units`), "reserved" or "refused"; a refusal says why (`reason` "not_active",
     "limit" or "sold_out") and what to tell. `counted` says whether the statement that
     wrote a started hold also counted its units against the customer's limit (None: it
-    did not try), `taken` what its count against the sale came to (the sale row, False
-    when refused; None: it did not try)."""
+    did not try)."""
 
     sale: FlashSale
     user: User
@@ -158,7 +155,6 @@ class HoldDecision:
     limit: int | None = None
     units_left: int | None = None
     counted: bool | None = None
-    taken: SaleRow | Literal[False] | None = None
 
     @property
     def reserved(self) -> bool:
@@ -236,17 +232,15 @@ def take_units(*, started: HoldDecision, may_release_expired: bool = True) -> Ho
     hold's reservation row (rolling back a savepoint that holds it, or deleting it).
 
     Run it last before the commit, after writing whatever points at the reservation: the
-    hot sale row is locked from here on (on PostgreSQL from `hold_rows.write_hold`'s
-    statement on, which counted the units already: this then only decides on its counts).
-    Pass `may_release_expired=False` when the caller's transaction already holds the sale
-    row (it released a hold just before): releasing others' holds then would lock
-    reservation and customer rows after the sale row, against the order every other
-    transaction takes them in.
+    hot sale row is locked from here on. Pass `may_release_expired=False` when the
+    caller's transaction already holds the sale row (it released a hold just before):
+    releasing others' holds then would lock reservation and customer rows after the sale
+    row, against the order every other transaction takes them in.
     """
     sale, user, quantity = started.sale, started.user, started.quantity
     reservation = started.reservation
     now = reservation.created_at
-    refused = try_reserve(sale, user, quantity, now, counted=started.counted, taken=started.taken)
+    refused = try_reserve(sale, user, quantity, now, counted=started.counted)
     if isinstance(refused, str) and may_release_expired:
         # Try again even when this call freed nothing: a concurrent buyer may have
         # released the same expired holds a moment earlier, and their units are free.

@@ -6,7 +6,6 @@ the database checks against the row as it is (see `flash_sales` for the locking 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from django.db import connections, router
 from django.db.models import F
@@ -20,20 +19,12 @@ from shelfwatch.shop.models import FlashSale, FlashSaleCustomer
 
 
 def try_reserve(
-    sale: FlashSale,
-    user: User,
-    quantity: int,
-    now: datetime,
-    *,
-    counted: bool | None = None,
-    taken: SaleRow | Literal[False] | None = None,
+    sale: FlashSale, user: User, quantity: int, now: datetime, *, counted: bool | None = None
 ) -> str | SaleRow:
     """Take `quantity` units for `user` in the current transaction: the sale row as it is
     now on success, else which condition refused it ("limit" or "sold_out"). Nothing
     stays changed on refusal. `counted`: whether the caller's own statement already
     counted the units against the customer's limit (see `hold_rows`); None counts them here.
-    `taken`: what that statement's count against the sale came to (the sale row, False
-    when the sale refused them); None counts them here.
 
     No savepoint: a refused count is undone by a compensating UPDATE of the customer's own
     row (two statements fewer per hold, on the path every buyer takes). That row stays
@@ -43,8 +34,8 @@ def try_reserve(
         counted = quantity <= sale.per_customer_limit and _count_for_customer(sale, user, quantity)
     if not counted:
         return "limit"
-    row = _take_held(sale.pk, quantity, now) if taken is None else taken
-    if not row:
+    row = _take_held(sale.pk, quantity, now)
+    if row is None:
         FlashSaleCustomer.objects.filter(sale=sale, user=user).update(units=F("units") - quantity)
         return "sold_out"
     return row
@@ -159,46 +150,27 @@ def _take_held(sale_id: int, quantity: int, now: datetime) -> SaleRow | None:
         ).update(held=F("held") + quantity):
             return None
         values = FlashSale.objects.filter(pk=sale_id).values_list(*_SALE_ROW_COLUMNS).get()
-        return sale_row(values, now)
-    sql, params = take_held_update(connection, sale_id, quantity, now)
+        return _sale_row(values, now)
+    meta = FlashSale._meta
+    quote = connection.ops.quote_name
+    col = {name: quote(meta.get_field(name).column) for name in _SALE_ROW_COLUMNS}
+    starts, ends = (quote(meta.get_field(name).column) for name in ("starts_at", "ends_at"))
+    at = meta.get_field("starts_at").get_db_prep_value(now, connection)
+    # Only quoted identifiers from the model go into the text; every value is a parameter.
+    # Plain columns only after RETURNING: SQLite answered NULL for expressions there.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {col['held']} = {col['held']} + %s "  # noqa: S608
+        f"WHERE {quote(meta.pk.column)} = %s AND {starts} <= %s AND {ends} > %s "
+        f"AND {col['quantity_allotted']} >= {col['held']} + {col['sold']} + %s "
+        f"RETURNING {', '.join(col[name] for name in _SALE_ROW_COLUMNS)}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [quantity, sale_id, at, at, quantity])
         row = cursor.fetchone()
-    return None if row is None else sale_row(row, now)
+    return None if row is None else _sale_row(row, now)
 
 
-_TAKE_HELD: dict[str, tuple[str, str]] = {}
-
-
-def take_held_update(
-    connection, sale_id: int, quantity: int, now: datetime, *, also: str = ""
-) -> tuple[str, list[object]]:
-    """The UPDATE ... RETURNING of `_take_held` (databases that return from UPDATE), its
-    text built once per vendor; `also` is one more condition (SQL without parameters) for
-    a caller that runs it as a CTE. RETURNING gives `sale_row`'s values. (SQL, params)."""
-    parts = _TAKE_HELD.get(connection.vendor)
-    if parts is None:
-        meta = FlashSale._meta
-        quote = connection.ops.quote_name
-        col = {name: quote(meta.get_field(name).column) for name in _SALE_ROW_COLUMNS}
-        starts, ends = (quote(meta.get_field(name).column) for name in ("starts_at", "ends_at"))
-        # Only quoted identifiers from the model go into the text; every value is a
-        # parameter. Plain columns only after RETURNING: SQLite answered NULL for
-        # expressions there.
-        parts = _TAKE_HELD[connection.vendor] = (
-            f"UPDATE {quote(meta.db_table)} SET {col['held']} = {col['held']} + %s "  # noqa: S608
-            f"WHERE {quote(meta.pk.column)} = %s AND {starts} <= %s AND {ends} > %s "
-            f"AND {col['quantity_allotted']} >= {col['held']} + {col['sold']} + %s",
-            f"RETURNING {', '.join(col[name] for name in _SALE_ROW_COLUMNS)}",
-        )
-    update, returning = parts
-    condition = f" AND {also}" if also else ""
-    at = FlashSale._meta.get_field("starts_at").get_db_prep_value(now, connection)
-    return f"{update}{condition} {returning}", [quantity, sale_id, at, at, quantity]
-
-
-def sale_row(values, now: datetime) -> SaleRow:
-    """The sale row's `_SALE_ROW_COLUMNS` values (as RETURNING gives them) as a SaleRow."""
+def _sale_row(values, now: datetime) -> SaleRow:
     allotted, held, sold, announced, due, last = values
     if isinstance(last, str):
         last = parse_datetime(last)
