@@ -1,6 +1,6 @@
 """A flash-sale hold's own rows: the reservation, the cart line holding it and the
 customer's count, written in one statement on PostgreSQL and one by one elsewhere, with
-the same rows either way (these tests run on both)."""
+the same rows either way (these tests run on both), and the sale's count after them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from shelfwatch.shop.models import (
     Reservation,
     ReservationStatus,
 )
+from tests.conftest import Caller
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +58,27 @@ def test_a_hold_past_the_customers_limit_leaves_no_row_behind(callers, sale):
     assert not CartLine.objects.exists()
     assert FlashSaleCustomer.objects.get(sale=sale).units == 1
     assert counters(sale) == (0, 1)
+
+
+def test_a_hold_the_sale_has_too_few_units_for_leaves_every_count_as_it_was(
+    callers, sale, shoppers
+):
+    for _user, headers in shoppers(2):
+        assert add(Caller(callers["anon"].client, headers), sale, 2).status_code == 201
+    customer = callers["customer"]
+    refused = add(customer, sale, 2)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "flash_sale_sold_out"
+    assert refused.json()["units_left"] == 1
+    user = callers["users"]["customer"]
+    assert not Reservation.objects.filter(user=user).exists()
+    assert not CartLine.objects.filter(cart__user=user).exists()
+    assert not FlashSaleCustomer.objects.filter(user=user, units__gt=0).exists()
+    assert counters(sale) == (4, 0)
+    # The one unit left is still there to hold.
+    assert add(customer, sale, 1).status_code == 201
+    assert FlashSaleCustomer.objects.get(sale=sale, user=user).units == 1
+    assert counters(sale) == (5, 0)
 
 
 def test_adding_to_a_line_whose_hold_ran_out_moves_that_line_to_a_new_hold(callers, sale):
