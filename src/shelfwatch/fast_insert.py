@@ -89,7 +89,7 @@ def _reader(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[[A
     return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)
 
 
-def _binary_cursor(connection: BaseDatabaseWrapper) -> Any:
+def binary_cursor(connection: BaseDatabaseWrapper) -> Any:
     """A cursor of `connection` (PostgreSQL) that sends `%b` parameters in binary form, as
     Django's wrapper (query logging, execute wrappers) sees it.
 
@@ -171,7 +171,7 @@ def _insert(
     if connection.vendor == "postgresql":
         arrays = ", ".join(f"(%b)::{field.db_type(connection).split('(')[0]}[]" for field in fields)
         sql = f"{head}SELECT * FROM UNNEST({arrays}){tail}"  # noqa: S608
-        with _binary_cursor(connection) as cursor:
+        with binary_cursor(connection) as cursor:
             for start in range(0, len(rows), _UNNEST_ROWS):
                 chunk = rows[start : start + _UNNEST_ROWS]
                 cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
