@@ -267,6 +267,16 @@ def inner_check() -> dict:
     from shelfwatch.inventory.models import StockItem, StockMovement
 
     user, store = _owner()
+    dump = os.environ.get("BENCH_IMPORT_ROWS_DUMP")
+    if dump:
+        # Every row's outcome, to compare two versions' runs line by line.
+        from django.db import connection
+
+        outcomes = ImportRow.objects.order_by("line").values_list(
+            "line", "status", "code", "product_id", "column"
+        )
+        with open(f"{dump}-{connection.vendor}-{time.time_ns()}.tsv", "w") as out:
+            out.writelines("\t".join(map(str, row)) + "\n" for row in outcomes.iterator())
     items = StockItem.objects.filter(store=store)
     ledger = items.annotate(ledger=Coalesce(Sum("movements__delta"), Value(0)))
     rows = ImportRow.objects.values("status").annotate(n=Count("pk"))

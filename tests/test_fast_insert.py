@@ -86,3 +86,34 @@ def test_inserts_of_any_size_reuse_a_few_statement_texts(store_a):
         for q in queries.captured_queries
     }
     assert len(texts) <= 8  # SQLite: 128 rows a statement and the powers of two below it
+
+
+def test_values_shared_by_every_row_land_beside_the_varying_ones(store_a):
+    from shelfwatch.events.models import Event
+    from shelfwatch.fast_insert import JsonText
+
+    product = Product.objects.create(name="Tata Salt", barcode="8901234567890")
+    item = StockItem.objects.create(store=store_a, product=product)
+    same = JsonText('["store:1"]')
+    rows = [("stock.changed", JsonText(f'{{"n":{n}}}'), same) for n in range(3)]
+    rows.append(("stock.low", JsonText('{"n":3}'), JsonText('["store:2"]')))
+    ids = insert_values(Event, ["type", "payload", "topics"], rows)
+    landed = Event.objects.in_bulk(ids)
+    assert [(landed[pk].type, landed[pk].payload, landed[pk].topics) for pk in ids] == [
+        ("stock.changed", {"n": 0}, ["store:1"]),
+        ("stock.changed", {"n": 1}, ["store:1"]),
+        ("stock.changed", {"n": 2}, ["store:1"]),
+        ("stock.low", {"n": 3}, ["store:2"]),
+    ]
+    # Every column the same in every row, None among them, and one row alone.
+    for count in (1, 2):
+        moves = insert_values(
+            StockMovement,
+            ["item", "delta", "quantity_after", "reason", "actor"],
+            [(item.pk, 5, 5, MovementReason.IMPORT, None)] * count,
+        )
+        got = StockMovement.objects.filter(pk__in=moves)
+        assert (
+            list(got.values_list("item_id", "delta", "reason", "actor_id"))
+            == [(item.pk, 5, "import", None)] * count
+        )

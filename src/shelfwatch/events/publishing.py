@@ -27,6 +27,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from shelfwatch.events import bus, sending
+from shelfwatch.events.batch_rows import insert_event_rows
 from shelfwatch.events.messages import EventMessage
 from shelfwatch.events.models import Event, EventTopic
 from shelfwatch.events.topics import validate_event_topics
@@ -287,7 +288,7 @@ def emit_batch(events: Sequence[NewEvent]) -> int:
     created_at = now.isoformat()
     topics_json: dict[tuple[str, ...], tuple[list[str], JsonText]] = {}
     checked_types: set[str] = set()
-    rows: list[tuple[str, JsonText, JsonText, object]] = []
+    rows: list[tuple[str, JsonText, JsonText]] = []
     bodies: list[tuple[str, tuple[list[str], JsonText], dict[str, Any], str]] = []
     for event in events:
         if event.type not in checked_types:
@@ -302,16 +303,10 @@ def emit_batch(events: Sequence[NewEvent]) -> int:
         if not (type(payload) is dict and all(type(v) in _SCALARS for v in payload.values())):
             payload = _normalized_payload(payload)
         encoded = _compact(payload)
-        rows.append((event.type, JsonText(encoded), known[1], now))
+        rows.append((event.type, JsonText(encoded), known[1]))
         bodies.append((event.type, known, payload, encoded))
     with transaction.atomic(using=alias, savepoint=False):
-        ids = insert_values(Event, ("type", "payload", "topics", "created_at"), rows, using=alias)
-        insert_values(
-            EventTopic,
-            ("event_id", "topic"),
-            [(pk, topic) for pk, body in zip(ids, bodies, strict=True) for topic in body[1][0]],
-            using=alias,
-        )
+        ids = insert_event_rows(alias, rows, [body[1][0] for body in bodies], created_at=now)
         messages = [
             EventMessage.encoded(
                 id=pk,

@@ -122,11 +122,25 @@ class ImportRow(models.Model):
     column = models.CharField(max_length=200, blank=True)
     code = models.CharField(max_length=40, blank=True)
     message = models.CharField(max_length=500, blank=True)
+    # What the row was placed on: a record of the past, not an owning relation, so neither
+    # has a database constraint (two deferred checks a row at each batch's COMMIT on
+    # PostgreSQL). Deleting the product or the item still empties the field: Django applies
+    # SET_NULL itself. The job keeps its constraint: the rows belong to it.
     product = models.ForeignKey(
-        "catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "catalog.Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     item = models.ForeignKey(
-        "inventory.StockItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "inventory.StockItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     # Catalog products the row may describe, when the matcher was not sure.
     candidates = models.JSONField(default=list, blank=True)
