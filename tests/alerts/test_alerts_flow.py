@@ -183,6 +183,9 @@ def test_codes_are_limited_per_contact_and_wrong_codes_run_out(client):
     )
     assert right.status_code == 410 and right.json()["code"] == "code_attempts_exhausted"
     assert not Contact.objects.get(pk=first["id"]).is_verified
+    # API clients generated from the OpenAPI document must know this answer.
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "410" in paths["/api/v1/contacts/{contact_id}/verify"]["post"]["responses"]
 
 
 def test_codes_from_one_ipv6_network_share_the_per_ip_limit(client, settings):

@@ -185,7 +185,7 @@ def test_inline_count_and_price_edits_are_saved(page: Page, shop: Shop, open_das
     butter = row(page, "Amul Butter")
 
     save_edit(page, butter.get_by_label("Quantity of Amul Butter"), "3")
-    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.locator("#status")).to_have_text("Saved.")
     shop.butter.refresh_from_db()
     assert shop.butter.quantity == 3
     movement = StockMovement.objects.get(item=shop.butter)
@@ -197,7 +197,7 @@ def test_inline_count_and_price_edits_are_saved(page: Page, shop: Shop, open_das
 
     price = butter.get_by_label("Price of Amul Butter")
     save_edit(page, price, "279.5", "Tab")
-    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.locator("#status")).to_have_text("Saved.")
     expect(price).to_have_value("279.50")  # as stored
     shop.butter.refresh_from_db()
     assert shop.butter.selling_price == Decimal("279.50")
@@ -212,7 +212,7 @@ def test_invalid_edits_are_refused_in_words_for_people_and_change_nothing(
 ):
     open_dashboard(page)
     bread = row(page, "Pav Bread")
-    status = page.get_by_role("status")
+    status = page.locator("#status")
 
     price = bread.get_by_label("Price of Pav Bread")
     save_edit(page, price, "-5")
@@ -273,7 +273,7 @@ def test_adding_a_known_product_shows_candidates_and_can_create_anyway(
     candidates = page.locator("#candidates")
     expect(candidates).to_be_visible()
     expect(candidates.get_by_role("listitem").first).to_contain_text("Amul Pure Ghee (Amul)")
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.locator("#add-status")).to_have_text(
         "This looks like a product the catalog already has."
     )
     assert Product.objects.count() == products_before  # nothing is created before a choice
@@ -282,7 +282,7 @@ def test_adding_a_known_product_shows_candidates_and_can_create_anyway(
     # words for people; the second creates it.
     none_of_these = page.get_by_role("button", name="None of these: create a new product")
     none_of_these.click()
-    expect(page.get_by_role("status")).to_contain_text(
+    expect(page.locator("#add-status")).to_contain_text(
         "press \u201cNone of these\u201d again to create it anyway"
     )
     assert Product.objects.count() == products_before
@@ -296,6 +296,23 @@ def test_adding_a_known_product_shows_candidates_and_can_create_anyway(
     item = StockItem.objects.get(store=shop.store, product=created)
     assert (item.quantity, item.selling_price) == (6, Decimal("650.00"))
     assert not StockItem.objects.filter(store=shop.store, product=shop.ghee).exists()
+
+
+def test_on_a_phone_a_refused_new_product_is_explained_beside_the_form(
+    open_page, shop: Shop, open_dashboard
+):
+    page = open_page(viewport=PHONE)
+    open_dashboard(page)
+    products_before = Product.objects.count()
+    fill_new_product(page, name="Ghee tin", barcode="1234567890123")  # a wrong check digit
+
+    # The form is at the bottom of a long page: the reason must be where the person is.
+    message = page.locator("section.add").get_by_role("status")
+    expect(message).to_have_class("error")
+    expect(message).not_to_be_empty()
+    expect(message).to_be_in_viewport()
+    expect(page.locator("#add-form").get_by_label("Name")).to_have_value("Ghee tin")
+    assert Product.objects.count() == products_before
 
 
 def test_choosing_a_candidate_stocks_it_instead_of_a_duplicate(
@@ -331,8 +348,8 @@ def test_a_barcode_the_catalog_has_is_refused_with_the_api_message(
     expect(candidates.first).to_contain_text("same barcode")
     page.get_by_role("button", name="None of these: create a new product").click()
 
-    expect(page.get_by_role("status")).to_have_text("Another product already has this barcode.")
-    expect(page.get_by_role("status")).to_have_class("error")
+    expect(page.locator("#add-status")).to_have_text("Another product already has this barcode.")
+    expect(page.locator("#add-status")).to_have_class("error")
     # What to do instead stays on offer: stock the product that holds the barcode.
     expect(candidates).to_have_count(1)
     expect(candidates.first).to_contain_text("Amul Pure Ghee")
@@ -370,15 +387,13 @@ def test_a_photo_scan_finds_the_row_to_count(open_page, shop: Shop, open_dashboa
     photo = shelf_photo(BUTTER_CODE)
     assert len(photo) > 2_000_000
     choose_photo(page, "Scan to count", photo)
-    expect(page.get_by_role("status")).to_have_text(
-        f"Found {BUTTER_CODE}: type the counted quantity."
-    )
+    expect(page.locator("#status")).to_have_text(f"Found {BUTTER_CODE}: type the counted quantity.")
     quantity = row(page, "Amul Butter").get_by_label("Quantity of Amul Butter")
     expect(quantity).to_be_focused()
 
     page.keyboard.type("10")  # the scan selected the old count: typing replaces it
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.locator("#status")).to_have_text("Saved.")
     shop.butter.refresh_from_db()
     assert shop.butter.quantity == 10
     assert StockMovement.objects.get(item=shop.butter).delta == -2
@@ -391,7 +406,7 @@ def test_a_photo_scan_offers_the_catalog_product_to_stock(open_page, shop: Shop,
     blank = io.BytesIO()
     Image.new("RGB", (400, 300), (235, 232, 225)).save(blank, "JPEG")
     choose_photo(page, "Scan", blank.getvalue())
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.locator("#status")).to_have_text(
         "No barcode found in that photo; try closer and in focus."
     )
 
@@ -425,9 +440,7 @@ def test_a_refused_camera_falls_back_to_a_photo(open_page, shop: Shop, open_dash
     page = open_page(viewport=PHONE, init_script=FAKE_CAMERA + "window.cameraDenied = true;")
     open_dashboard(page)
     choose_photo(page, "Scan to count", shelf_photo(BUTTER_CODE, (800, 600)))
-    expect(page.get_by_role("status")).to_have_text(
-        f"Found {BUTTER_CODE}: type the counted quantity."
-    )
+    expect(page.locator("#status")).to_have_text(f"Found {BUTTER_CODE}: type the counted quantity.")
     expect(page.locator("#camera")).to_be_hidden()
 
 

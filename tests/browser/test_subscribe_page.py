@@ -10,7 +10,7 @@ from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.watch.adapters.base import ItemState
 from shelfwatch.watch.changes import apply_states
 from shelfwatch.watch.models import Source, SourceStatus, WatchedItem
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import DESKTOP, PHONE
 
 try:
     from playwright.sync_api import expect
@@ -125,3 +125,17 @@ def test_a_percentage_drop_alert(open_page, live_server, shop):
     expect(page.locator("#done-count")).to_have_text("1")
     subscription = Subscription.objects.get()
     assert (subscription.kind, subscription.min_drop_percent) == ("price_drop", 15)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_each_alert_kind_has_its_button_beside_its_words(open_page, live_server, shop, viewport):
+    source, whey, _ = shop
+    page = open_page(viewport=viewport)
+    page.goto(f"/subscribe?source={source.pk}&item={whey.pk}")
+    for words in ("it is back in stock", "the price is at or under"):
+        label = page.locator("fieldset.kinds label", has_text=words).bounding_box()
+        button = page.get_by_label(words).bounding_box()
+        # A radio button the size of a radio button, at the start of its line, not a
+        # stretched box that pushes the words to the far edge.
+        assert button["width"] < 32, (words, button)
+        assert button["x"] - label["x"] < 16, (words, button, label)

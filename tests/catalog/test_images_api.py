@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
@@ -179,10 +180,21 @@ def test_media_are_served_by_the_app_when_asked_to(client, media_root, verified,
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == (media_root / blob.original).read_bytes()
     assert "immutable" in response["Cache-Control"]
-    assert client.get("/media/../secret_key").status_code == 400  # outside MEDIA_ROOT
+    assert client.get("/media/images/../../secret_key").status_code == 400  # outside MEDIA_ROOT
 
     settings.SERVE_MEDIA = False
     assert client.get(f"/media/{blob.original}").status_code == 404
+
+
+def test_the_app_serves_pictures_but_never_a_stores_import_file(client, media_root, settings):
+    from shelfwatch.imports.previews import ROOT, keep_preview
+
+    token = keep_preview(store_id=1, user_id=1, upload=io.BytesIO(b"name,cost_price\nDal,41.50\n"))
+    kept = f"{ROOT}/1/1/{token}.csv"
+    assert (media_root / kept).exists()
+    settings.SERVE_MEDIA = True
+    # A supplier's costs and stock are the store's business, even to someone who has the path.
+    assert client.get(f"/media/{kept}").status_code == 404
 
 
 def test_an_upload_over_a_mebibyte_but_under_the_image_limit_is_taken(

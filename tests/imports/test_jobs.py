@@ -210,6 +210,7 @@ def test_cancelling_a_queued_job_means_it_never_runs(upload, run, callers, store
     assert run(job_id) is None
     again = callers["staff_a"].post(url)
     assert again.status_code == 409 and again.json()["code"] == "import_ended"
+    assert (again.json()["status"], again.json()["current_status"]) == (409, "cancelled")
     assert StockItem.objects.count() == 0
 
 

@@ -100,7 +100,10 @@ def test_a_delivered_order_cannot_be_cancelled(callers, bread):
     for status in ("confirmed", "preparing", "out_for_delivery", "delivered"):
         assert move(callers["staff_a"], order["id"], status).status_code == 200
     response = move(callers["staff_a"], order["id"], "cancelled")
-    assert response.json()["code"] == "transition_not_allowed"
+    problem = response.json()
+    assert problem["code"] == "transition_not_allowed"
+    # The problem's `status` is the HTTP status; the order's own is beside it.
+    assert (problem["status"], problem["current_status"]) == (409, "delivered")
 
 
 def test_cancelling_returns_the_stock_and_records_who_and_why(callers, bread):

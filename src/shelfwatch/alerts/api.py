@@ -39,6 +39,10 @@ from shelfwatch.watch.models import WatchedItem
 
 contacts_router = Router(tags=["alerts"], auth=optional_auth)
 subscriptions_router = Router(tags=["alerts"], auth=optional_auth)
+_GONE = {
+    "description": "The code has expired or its tries are used up; ask for a new one",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 
 
 class ContactNotVerified(ApiError):
@@ -96,9 +100,12 @@ def list_contacts(request: HttpRequest):
     return [contact_out(c, reveal=True) for c in Contact.objects.filter(user=_user(request))]
 
 
-@contacts_router.post("/{contact_id}/verify", response=ContactOut)
+@contacts_router.post(
+    "/{contact_id}/verify", response=ContactOut, openapi_extra={"responses": {"410": _GONE}}
+)
 def verify_contact(request: HttpRequest, contact_id: int, body: VerifyIn):
-    """Enter the code; the answer's contact_token now allows subscribing."""
+    """Enter the code; the answer's contact_token now allows subscribing. 410
+    `code_expired` or `code_attempts_exhausted` when the code can no longer be used."""
     contact = _contact(request, contact_id, body.contact_token, proven=False)
     check_code(contact=contact, code=body.code)
     claim_contact(contact, _user(request))

@@ -1,6 +1,7 @@
 """Serving MEDIA_ROOT from the app itself, for the embedded single-machine install.
 
-It answers only when SERVE_MEDIA is on (404 otherwise). A deployment should let the
+It answers only when SERVE_MEDIA is on (404 otherwise), and only for pictures: import
+files kept in the same storage are a store's private data. A deployment should let the
 reverse proxy serve the media directory, or keep images in an S3 bucket, instead of
 spending web workers on it.
 """
@@ -19,10 +20,14 @@ IMMUTABLE_PREFIX = "images/"
 
 @require_safe
 def serve_media(request: HttpRequest, path: str) -> HttpResponse:
-    """One file under MEDIA_ROOT (404 outside it); images are cached by browsers for good."""
+    """One picture under MEDIA_ROOT's images/ (404 for anything else); browsers cache it
+    for good."""
     if not settings.SERVE_MEDIA:
         raise Http404("media are not served by the app here")
+    # Pictures are the only public media; `serve` itself refuses `..` out of the root.
+    if not path.startswith(IMMUTABLE_PREFIX):
+        raise Http404("not a picture")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
-    if response.status_code == 200 and path.startswith(IMMUTABLE_PREFIX):
+    if response.status_code == 200:
         response["Cache-Control"] = IMMUTABLE
     return response

@@ -92,7 +92,7 @@ def problem_body(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An RFC 9457 problem document; title and detail default to the status's standard phrase and
-    description."""
+    description. `extra` adds members but never replaces the standard ones."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + code.replace("_", "-"),
         "title": title or HTTPStatus(status).phrase,
@@ -102,8 +102,9 @@ def problem_body(
     }
     if instance:
         body["instance"] = instance
-    if extra:
-        body.update(extra)
+    # Clients read `status` as the HTTP status and branch on `code`, so an extra of the same
+    # name (an order's or a job's own status) must not take their place.
+    body.update({name: value for name, value in (extra or {}).items() if name not in body})
     return body
 
 

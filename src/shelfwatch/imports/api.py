@@ -147,7 +147,7 @@ def cancel(request: HttpRequest, store_id: int, job_id: int):
         raise Conflict(
             f"the import has already ended ({job.status})",
             code="import_ended",
-            extra={"status": job.status},
+            extra={"current_status": job.status},
         )
     return job_out(job)
 
@@ -274,6 +274,6 @@ def cancel_catalog_job(request: HttpRequest, job_id: int):
         raise Conflict(
             f"the import has already ended ({job.status})",
             code="import_ended",
-            extra={"status": job.status},
+            extra={"current_status": job.status},
         )
     return catalog_job_out(job)

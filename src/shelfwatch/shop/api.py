@@ -187,7 +187,7 @@ def move_order(request: HttpRequest, order_id: int, payload: StatusIn):
         if order.status not in orders.CUSTOMER_CANCELLABLE:
             raise orders.TransitionNotAllowed(
                 "the store is already preparing this order; ask the store to cancel it",
-                extra={"status": order.status},
+                extra={"current_status": order.status},
             )
     actor = principal.user if principal else None
     orders.change_status(order=order, status=payload.status, actor=actor, reason=payload.reason)

@@ -132,7 +132,7 @@ def change_status(*, order: Order, status: str, actor: User | None, reason: str 
         if status not in allowed_next(current):
             raise TransitionNotAllowed(
                 f"an order that is {current.status} cannot become {status}",
-                extra={"status": current.status, "allowed": sorted(allowed_next(current))},
+                extra={"current_status": current.status, "allowed": sorted(allowed_next(current))},
             )
         fields = {"status": status, "updated_at": timezone.now()}
         if status == S.CANCELLED:

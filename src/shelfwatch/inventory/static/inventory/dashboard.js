@@ -38,10 +38,15 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
-  function say(text, isError) {
-    statusLine.textContent = text;
-    statusLine.className = isError ? "error" : "muted";
+  // The add-product form sits below the table, far from the table's status line, so its
+  // messages go to a line of its own where the person pressing its buttons can see them.
+  var addStatus = document.getElementById("add-status");
+  function say(text, isError, line) {
+    var target = line || statusLine;
+    target.textContent = text;
+    target.className = isError ? "error" : "muted";
   }
+  function sayNearForm(text, isError) { say(text, isError, addStatus); }
 
   function api(method, url, body) {
     var options = { method: method, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() } };
@@ -204,9 +209,9 @@
       if (exact.length) {
         showCandidates([{ product_id: exact[0].id, name: exact[0].name, brand: exact[0].brand, score: 1, reasons: ["same barcode"] }]);
       } else {
-        say(t("not_in_catalog", "Not in the catalog yet: fill in the name and check."));
+        sayNearForm(t("not_in_catalog", "Not in the catalog yet: fill in the name and check."));
       }
-    }).catch(function (error) { say(error.message, true); });
+    }).catch(function (error) { sayNearForm(error.message, true); });
   }
 
   function details() {
@@ -221,13 +226,13 @@
     var body = { product_id: productId, quantity: parseInt(d.quantity || "0", 10) };
     if (d.selling_price) { body.selling_price = d.selling_price; }
     return api("POST", base, body).then(function () {
-      say(t("added", "Added to the store."));
+      sayNearForm(t("added", "Added to the store."));
       window.location.reload();
     }).catch(function (error) {
       if (error.problem && error.problem.code === "stock_item_exists") {
-        say(t("already_stocked", "This store already stocks it: edit its row in the table."), true);
+        sayNearForm(t("already_stocked", "This store already stocks it: edit its row in the table."), true);
       } else {
-        say(error.message, true);
+        sayNearForm(error.message, true);
       }
     });
   }
@@ -259,12 +264,12 @@
     api("POST", "/api/v1/catalog/match", query).then(function (result) {
       if (result.candidates.length) {
         showCandidates(result.candidates);
-        say(result.likely_duplicate ? t("likely_duplicate", "This looks like a product the catalog already has.") : t("possible_matches", "Possible matches below."));
+        sayNearForm(result.likely_duplicate ? t("likely_duplicate", "This looks like a product the catalog already has.") : t("possible_matches", "Possible matches below."));
       } else {
         panel.hidden = true;
         createProduct();
       }
-    }).catch(function (error) { say(error.message, true); });
+    }).catch(function (error) { sayNearForm(error.message, true); });
   });
 
   // Sent without confirm_new first: when the catalog has a likely duplicate the API says so
@@ -283,15 +288,15 @@
       if (problem.code === "possible_duplicate") {
         showCandidates(problem.candidates || []);
         confirmNew = true;
-        say(error.message, true);
+        sayNearForm(error.message, true);
       } else if (problem.code === "duplicate_barcode") {
         // The API's words, and the product holding the barcode offered under its own name.
-        say(error.message, true);
+        sayNearForm(error.message, true);
         api("GET", "/api/v1/products/" + problem.existing_product_id).then(function (p) {
           showCandidates([{ product_id: p.id, name: p.name, brand: p.brand, score: 1, reasons: ["same barcode"] }]);
         }).catch(function () { /* a product this user cannot see: the message says it all */ });
       } else {
-        say(error.message, true);
+        sayNearForm(error.message, true);
       }
     });
   }
