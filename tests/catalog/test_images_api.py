@@ -180,7 +180,7 @@ def test_media_are_served_by_the_app_when_asked_to(client, media_root, verified,
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == (media_root / blob.original).read_bytes()
     assert "immutable" in response["Cache-Control"]
-    assert client.get("/media/images/../../secret_key").status_code == 400  # outside MEDIA_ROOT
+    assert client.get("/media/images/../../secret_key").status_code == 404  # outside MEDIA_ROOT
 
     settings.SERVE_MEDIA = False
     assert client.get(f"/media/{blob.original}").status_code == 404
@@ -195,6 +195,9 @@ def test_the_app_serves_pictures_but_never_a_stores_import_file(client, media_ro
     settings.SERVE_MEDIA = True
     # A supplier's costs and stock are the store's business, even to someone who has the path.
     assert client.get(f"/media/{kept}").status_code == 404
+    # Nor by stepping out of the pictures' folder, written plainly or percent-encoded.
+    for sneaked in (f"images/../{kept}", f"images/%2e%2e/{kept}", f"images/x/..%2f..%2f{kept}"):
+        assert client.get(f"/media/{sneaked}").status_code == 404, sneaked
 
 
 def test_an_upload_over_a_mebibyte_but_under_the_image_limit_is_taken(

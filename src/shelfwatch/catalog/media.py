@@ -8,6 +8,8 @@ spending web workers on it.
 
 from __future__ import annotations
 
+import posixpath
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
@@ -24,7 +26,9 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponse:
     for good."""
     if not settings.SERVE_MEDIA:
         raise Http404("media are not served by the app here")
-    # Pictures are the only public media; `serve` itself refuses `..` out of the root.
+    # Pictures are the only public media. The path is judged as `serve` will read it, with
+    # its `..` steps resolved, so "images/../imports/..." is not a picture.
+    path = posixpath.normpath(path).lstrip("/")
     if not path.startswith(IMMUTABLE_PREFIX):
         raise Http404("not a picture")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
