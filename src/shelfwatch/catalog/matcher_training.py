@@ -28,7 +28,7 @@ from .record_features import CorpusStats, ProductRecord, prepare
 
 Pair = tuple[ProductRecord, ProductRecord, int]
 REPO_DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
-MODEL_VERSION = "2026.12.7"
+MODEL_VERSION = "2026.12.6"
 GROCERY_VALID_SHARE = 0.25
 SEED = 7
 # Folds of the training pairs whose out-of-fold scores join the validation split's in
