@@ -42,7 +42,6 @@ def q(amount: str, unit: str) -> Quantity:
         ("6 \u00d7 200ml", q("1200", "ml")),
         ("200 ml x 6", q("1200", "ml")),
         ("Parle-G Biscuits 100 g (Pack of 6)", q("600", "g")),
-        ("Maggi Masala Noodles Pack of 4 (280g)", q("280", "g")),
         ("Amul Butter 0.5 kg", q("500", "g")),
         ("अमूल मक्खन ५०० ग्राम", q("500", "g")),
         ("ஆவின் நெய் 1 லிட்டர்", q("1000", "ml")),

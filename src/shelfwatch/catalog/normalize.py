@@ -202,19 +202,14 @@ def network_generation(word: str, text: str) -> bool:
 
 def parse_quantity(text: str) -> Quantity | None:
     """The first net quantity written in free text ("Amul Butter 0.5 kg" -> 500 g), or None;
-    "3g" beside a phone or network word is a network generation, not a quantity. A weight
-    or volume wins over a count written before it ("pack of 4 (280g)" -> 280 g)."""
+    "3g" beside a phone or network word is a network generation, not a quantity."""
     if not text:
         return None
     text = _prepare(text)
-    count = None
     for match in _QUANTITY_RE.finditer(text):
         if not _is_network_generation(match, text):
-            quantity = _match_quantity(match)
-            if quantity.unit != "pcs":
-                return quantity
-            count = count or quantity
-    return count
+            return _match_quantity(match)
+    return None
 
 
 def _canonical_quantities(text: str) -> str:

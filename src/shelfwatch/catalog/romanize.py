@@ -50,7 +50,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "butter": ("makhan", "makkhan", "venna", "vennai", "vennei"),
     "curd": ("dahi", "thayir", "tayir", "doi"),
     "yogurt": ("yoghurt",),
-    "milk": ("doodh", "dudh", "paal"),
+    "milk": ("doodh", "dudh"),
     "buttermilk": ("chaas", "chhaas", "mattha", "moru"),
     "paneer": ("panir", "cottage cheese"),
     "atta": ("whole wheat flour", "wheat flour", "gehun atta", "godhumai maavu", "kothumai mavu"),
@@ -68,7 +68,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "urad": ("ulundu", "ulutham paruppu", "black gram"),
     # English words as Hindi writes them come back romanised in their own spelling.
     "powder": ("choorna", "podi", "thool", "paudar", "pauder"),
-    "tea": ("chai", "chay", "chaya", "theneer"),
+    "tea": ("chai", "chaya", "theneer"),
     "coffee": ("kaapi", "kapi"),
     "onion": ("pyaz", "pyaaz", "vengayam"),
     "garlic": ("lahsun", "poondu", "vellai poondu"),
@@ -102,19 +102,6 @@ _SCHEMES = {
 }
 # Tamil letters the transliteration scheme leaves as they are: alveolar n and r.
 _TAMIL_FIX = str.maketrans({"ன": "ந", "ற": "ர"})
-# Tamil has one letter for each voiced and voiceless stop, which the scheme writes as the
-# voiced aspirate ("பால்" -> "bhAl"); Tamil words in Latin letters write them plain ("paal",
-# "semiya"), and ச most often as s. Its short e and o come out accented ("nèy").
-_TAMIL_LATIN = (
-    ("njh", "nj"),
-    ("bh", "p"),
-    ("dh", "t"),
-    ("Dh", "t"),
-    ("gh", "g"),
-    ("jh", "s"),
-    ("è", "e"),
-    ("ò", "o"),
-)
 
 
 def _script(word: str) -> str:
@@ -134,9 +121,6 @@ def romanize(word: str) -> str:
     if scheme == sanscript.TAMIL:
         word = word.translate(_TAMIL_FIX)
     latin = sanscript.transliterate(word, scheme, sanscript.ITRANS)
-    if scheme == sanscript.TAMIL:
-        for written, spoken in _TAMIL_LATIN:
-            latin = latin.replace(written, spoken)
     # ITRANS writes the anusvara as M; it is spoken n before most consonants ("सरसों").
     latin = latin.replace("M", "n")
     # A word-final inherent vowel is not spoken in Hindi and its neighbours ("amUla" is
