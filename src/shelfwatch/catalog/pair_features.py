@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .accessory_features import accessory_of_other, accessory_one_side, made_for_other
 from .listing_words import LICENCE_WORDS, OTHER_SYSTEMS
 from .normalize import abbreviates, contains_code
 from .record_features import (
@@ -248,16 +247,39 @@ def _comparable_codes(a: PreparedRecord, b: PreparedRecord) -> bool:
     return any(x[0].isdigit() == y[0].isdigit() for x in a.codes for y in b.codes)
 
 
-def _without_code_words(x: PreparedRecord, weights: dict[str, float]) -> dict[str, float]:
-    """The weights without the words of the name's model codes ("3105b002", "q180j" of
-    "vgnq180jr"): for the heaviest lone word when the other name's codes are of another
-    kind, where a maker's catalog number and a shop's model number neither agree nor differ
-    (they still count in the cosines, which the model weighs against the other evidence)."""
-    return {
-        t: w
-        for t, w in weights.items()
-        if not (any(ch.isdigit() for ch in t) and any(t in c for c in x.codes))
-    }
+def _accessory_one_side(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """One name is an accessory ("case for kelvo nano", "kelvo player case") and the other
+    neither is one nor names that accessory: the accessory, not the product it fits."""
+    for x, y in ((a, b), (b, a)):
+        if x.accessories and not y.accessories:
+            # "mount" / "mounting kit", "charger" / "charging cradle" name it too.
+            stems = {t[:5] for t in x.accessories}
+            if not any(t[:5] in stems for t in y.words if t.isalpha()):
+                return True
+    return False
+
+
+def _misspelt(word: str, others: list[str]) -> bool:
+    return bool(process.extractOne(word, others, scorer=fuzz.ratio, score_cutoff=80))
+
+
+def _made_for_other(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """One name is a thing sold for a product ("hard shell case for kelvo nano") and the
+    other names none of what that thing is, nor is sold for anything itself: the other is
+    the product it fits ("kelvo nano 4gb"), not the thing."""
+    for x, y in ((a, b), (b, a)):
+        if x.made_for and not y.made_for:
+            others = [t for t in y.words if t.isalpha()]
+            stems = {t[:5] for t in others}
+            # Named the same, run together ("cush top" / "cushtop") or misspelt.
+            if not any(
+                t[:5] in stems
+                or (len(t) >= 4 and t in y.joined)
+                or (len(t) >= 5 and _misspelt(t, others))
+                for t in x.made_for
+            ):
+                return True
+    return False
 
 
 def _code_in_name(a: PreparedRecord, b: PreparedRecord) -> bool:
@@ -268,13 +290,11 @@ def _code_in_name(a: PreparedRecord, b: PreparedRecord) -> bool:
     )
 
 
-def _unmatched_heavy(
-    a: PreparedRecord, b: PreparedRecord, wa: dict[str, float], wb: dict[str, float]
-) -> float:
-    """The smaller of the two names' heaviest word (of weights `wa`, `wb`) the other name
-    lacks (not even inside its run-together words), as a share of the heaviest word of both:
-    a rare word on each side alone ("genesis" / "spirit") says two products, padding on one
-    side does not."""
+def _unmatched_heavy(a: PreparedRecord, b: PreparedRecord) -> float:
+    """The smaller of the two names' heaviest word the other name lacks (not even inside its
+    run-together words), as a share of the heaviest word of both: a rare word on each side
+    alone ("genesis" / "spirit") says two products, padding on one side does not."""
+    wa, wb = a.all_weights, b.all_weights
     top = max(max(wa.values(), default=0.0), max(wb.values(), default=0.0))
     if not top:
         return 0.0
@@ -310,7 +330,6 @@ class PairEvidence:
     reasons: tuple[str, ...]
     same_barcode: bool
     quantity_differs: bool
-    fits_other: bool = False  # one is a thing sold for the product the other names
 
 
 def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
@@ -323,12 +342,8 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
     elif barcode_differs:
         reasons.append("different barcodes")
 
-    model, code, variant = model_evidence(a, b)
-    comparable = _comparable_codes(a, b)
     wa, wb = _aligned(a, b)
     word_cos, cover_a, cover_b = _word_overlap(wa, wb)
-    if not model and not variant and not comparable:
-        wa, wb = _without_code_words(a, wa), _without_code_words(b, wb)
     core_words, core_chars, core_differ = name_similarity(a, b)
     char_cos = sum(v * b.grams.get(g, 0.0) for g, v in a.grams.items())
     short, long = sorted((a.joined, b.joined), key=len)
@@ -341,8 +356,9 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         reasons.append("names sound alike across scripts")
     reasons.append(f"name {max(word_cos, core_chars):.2f} similar")
 
+    model, code, variant = model_evidence(a, b)
     in_name = float(bool(model) and _code_in_name(a, b))
-    conflict = not model and not variant and comparable
+    conflict = not model and not variant and _comparable_codes(a, b)
     if model:
         reasons.append(f"same model number {code}")
     elif variant:
@@ -375,11 +391,8 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         reasons.append(
             f"colour differs: {' '.join(sorted(a.colours))} vs {' '.join(sorted(b.colours))}"
         )
-    accessory = accessory_one_side(a, b)
-    fits_other = accessory_of_other(a, b, cover_a, cover_b)
-    if fits_other:
-        reasons.append("a thing sold for the other product")
-    elif accessory:
+    accessory = _accessory_one_side(a, b)
+    if accessory:
         reasons.append("an accessory against the product it fits")
     brand = brand_evidence(a, b)
     # Ordered worst to best for the model: different brands, a brand the other name does
@@ -412,11 +425,11 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         in_name,
         float(conflict),
         float(variant),
-        float(comparable),
+        float(bool(a.codes and b.codes)),
         float(suffix_conflict),
         numbers_shared,
         numbers_conflict,
-        _unmatched_heavy(a, b, wa, wb),
+        _unmatched_heavy(a, b),
         year_conflict,
         float(version_conflict),
         float(spec_conflict or quantity == -1.0),
@@ -427,7 +440,7 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         platform_conflict,
         float(colours_differ),
         float(accessory),
-        float(made_for_other(a, b)),
+        float(_made_for_other(a, b)),
         brand_value,
         quantity,
         regional,
@@ -435,4 +448,4 @@ def pair_evidence(a: PreparedRecord, b: PreparedRecord) -> PairEvidence:
         price_ratio,
         float(barcode_differs),
     )
-    return PairEvidence(values, tuple(reasons), same_barcode, quantity == -1.0, fits_other)
+    return PairEvidence(values, tuple(reasons), same_barcode, quantity == -1.0)

@@ -353,9 +353,7 @@ def model_evidence(a: PreparedRecord, b: PreparedRecord) -> tuple[float, str, bo
     """(1 same code / 0.8 same code but for a suffix / 0, the code, suffixes conflict)."""
     for x, y in ((a, b), (b, a)):
         for code in x.codes:
-            # Among the other's codes too: its run-together text may join the code to a
-            # number after it ("w240 250gm"), which reads as a longer code.
-            if code in y.codes or contains_code(y.haystack, code):
+            if contains_code(y.haystack, code):
                 return 1.0, code, False
     variant = ""
     for x, y in ((a, b), (b, a)):

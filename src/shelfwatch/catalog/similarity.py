@@ -2,12 +2,10 @@
 
 One scorer for the catalog and the benchmarks: the pair's features (`matcher_model`) go
 through the shipped gradient-boosted model (`matcher_model.json`, loaded once per process),
-with the word statistics of the catalog the records come from. Six rules stand above the
+with the word statistics of the catalog the records come from. Four rules stand above the
 model: a shared barcode is decisive, and a different net quantity, two different barcodes
-(GS1 gives each trade item its own GTIN), two model numbers of one kind neither of which
-the other record holds, one model with two finish suffixes in two colours, or a thing
-sold for the product the other record names ("battery for fotika dx200 camera" / "fotika
-dx200 digital camera") make a different product, however alike the names.
+(GS1 gives each trade item its own GTIN) or two model numbers of one kind neither of which
+the other record holds make a different product, however alike the names.
 """
 
 from __future__ import annotations
@@ -45,18 +43,10 @@ CANDIDATE_THRESHOLD = 0.2
 # Two model numbers of one kind that neither record's text holds (not even without a finish
 # suffix) are two models the same: a rule of any product listing, which a model fitted on
 # products without model numbers (groceries) could never learn from its own pairs. It
-# fired on 1 of Abt-Buy's 206 valid matches and 1,418 of its non-matches. A thing sold "for"
-# a product, repeating most of what the other record names, is that thing and not the
-# product (`accessory_features.accessory_of_other`): it fires on none of Abt-Buy's train
-# and valid pairs, whose accessories name their own model codes, so no fit could learn it.
+# fired on 1 of Abt-Buy's 206 valid matches and 1,418 of its non-matches.
 _DIFFERENT_CAP = MATCH_THRESHOLD - 0.01
 _BARCODE_DIFFERS = FEATURES.index("barcode_differs")
 _MODEL_CONFLICT = FEATURES.index("model_conflict")
-# One model with two finish suffixes whose names give two colours ("vx210bk black" /
-# "vx210wh white") is one model in two colours: 27 of Abt-Buy's train and valid
-# non-matches, 1 of its matches.
-_SUFFIX_CONFLICT = FEATURES.index("code_suffix_conflict")
-_COLOUR_DIFFERS = FEATURES.index("colour_differs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +87,7 @@ def score_many(
         score = raw
         if e.same_barcode:
             score = max(score, 0.99)
-        elif (
-            e.quantity_differs
-            or e.values[_BARCODE_DIFFERS]
-            or e.values[_MODEL_CONFLICT]
-            or e.fits_other
-            or (e.values[_SUFFIX_CONFLICT] and e.values[_COLOUR_DIFFERS])
-        ):
+        elif e.quantity_differs or e.values[_BARCODE_DIFFERS] or e.values[_MODEL_CONFLICT]:
             score = min(score, _DIFFERENT_CAP)
         out.append(PairScore(score=round(score, 4), reasons=e.reasons))
     return out
@@ -118,8 +102,7 @@ def score_pair(
 ) -> PairScore:
     """Score two records (raw or `prepare`d) in 0..1 with the reasons behind it.
 
-    A shared barcode is decisive; a different net quantity, barcode or model number, or a
-    thing sold for the other product, keeps the score under MATCH_THRESHOLD whatever the
-    other features say.
+    A shared barcode is decisive; a different net quantity, barcode or model number keeps
+    the score under MATCH_THRESHOLD whatever the other features say.
     """
     return score_many(a, [b], stats=stats, model=model)[0]
