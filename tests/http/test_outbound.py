@@ -27,7 +27,7 @@ from tests.fakes.shopify import ShopifyShop
         ("169.254.169.254", "link-local"),  # cloud metadata
         ("100.64.0.1", "shared (CGNAT)"),
         ("224.0.0.1", "multicast"),
-        ("0.0.0.0", "unspecified"),  # noqa: S104 - an address to refuse, not to bind
+        ("0.0.0.0", "wildcard (unspecified)"),  # noqa: S104 - an address to refuse, not to bind
         ("240.0.0.1", "reserved"),
         ("::1", "loopback"),
         ("fe80::1", "link-local"),

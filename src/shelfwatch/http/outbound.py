@@ -151,7 +151,7 @@ def address_refusal(ip: IPAddress, allowed: Iterable = ()) -> str | None:
     if ip.is_multicast:
         return "multicast"
     if ip.is_unspecified:
-        return "unspecified"
+        return "wildcard (unspecified)"  # messages say "a <reason> address"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return "shared (CGNAT)"
     if ip.is_reserved:
