@@ -70,3 +70,33 @@ def test_scrolled_to_the_end_no_link_is_left_under_the_panel(open_page, transact
         }"""
     )
     assert covered == [], f"{covered} cannot be tapped: the panel covers them"
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_on_a_phone_the_panel_covers_nothing_wherever_the_page_is_scrolled(
+    open_page, transactional_db, width
+):
+    make_shop()
+    page = open_page(viewport={"width": width, "height": 640})
+    page.goto("/products/", timeout=30_000)
+    covered = page.evaluate(
+        """() => {
+            const panel = document.querySelector(".asst-panel");
+            const hidden = new Set();
+            const end = document.documentElement.scrollHeight;
+            for (let y = 0; y <= end; y += 120) {
+                window.scrollTo(0, y);
+                const p = panel.getBoundingClientRect();
+                for (const el of document.querySelectorAll("a, img, input, textarea, button")) {
+                    if (panel.contains(el)) continue;
+                    const b = el.getBoundingClientRect();
+                    if (!b.width || !b.height) continue;
+                    const overlap = b.left < p.right && p.left < b.right
+                        && b.top < p.bottom && p.top < b.bottom;
+                    if (overlap) hidden.add(el.outerHTML.slice(0, 80));
+                }
+            }
+            return [...hidden];
+        }"""
+    )
+    assert covered == [], f"the panel covers {covered}"
