@@ -40,6 +40,18 @@ def test_subscribe_page_lists_the_shop_and_its_products(client, item):
     assert f'data-source="{item.source_id}"' in html and "subscribe.js" in html
 
 
+def test_a_signed_in_reader_is_offered_their_accounts_email(client, item):
+    from shelfwatch.accounts.models import User
+
+    anonymous = client.get("/subscribe").content.decode()
+    assert 'value="email" selected' not in anonymous and 'autocomplete="tel"' in anonymous
+    user = User.objects.create_user(email="meera@example.com", password="a-long-pass-phrase")
+    client.force_login(user)
+    html = client.get("/subscribe").content.decode()
+    assert '<option value="email" selected>' in html
+    assert 'type="email" autocomplete="email"' in html and 'value="meera@example.com"' in html
+
+
 def test_email_link_confirms_only_on_post(client):
     contact = Contact.objects.create(channel="email", address="new@example.com")
     url = f"/alerts/confirm/{confirm_token(contact)}/"

@@ -110,6 +110,7 @@ def subscribe_page(request: HttpRequest) -> HttpResponse:
             "items": items,
             "history": history,
             "words": subscribe_words(),
+            "account_email": request.user.email if request.user.is_authenticated else "",
         },
     )
 
