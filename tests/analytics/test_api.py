@@ -73,11 +73,26 @@ def test_staff_read_their_store_summary_day_by_day_with_totals(callers, store_a,
         ("2026-03-12", 10, 5),
     ]
     first = body["days"][0]
-    assert first["conversion"] == 0.2 and Decimal(first["revenue"]) == Decimal("812.50")
+    # 3 of the day's 20 visitors ordered (4 orders: one of them ordered twice).
+    assert first["conversion"] == 0.15 and Decimal(first["revenue"]) == Decimal("812.50")
     assert body["days"][1]["conversion"] is None
     totals = body["totals"]
     assert (totals["views"], totals["visitors"], totals["orders"]) == (50, 25, 4)
-    assert totals["conversion"] == 0.16
+    assert totals["conversion"] == 0.12
+
+
+def test_conversion_counts_shoppers_who_ordered_unseen_as_visitors(callers, store_a):
+    # Orders placed through the API record no page view: 5 buyers, 2 counted visitors.
+    StoreDay.objects.create(store=store_a, day=DAY, visitors=2, checkout_sessions=5, orders=6)
+    StoreDay.objects.create(store=store_a, day=DAY + timedelta(days=1), checkout_sessions=1)
+    StoreDay.objects.create(store=store_a, day=DAY + timedelta(days=2), visitors=8)
+    response = callers["staff_a"].get(
+        url("summary", store_a, **{"from": DAY, "to": DAY + timedelta(days=2)})
+    )
+    body = response.json()
+    assert [d["conversion"] for d in body["days"]] == [1.0, 1.0, 0.0]
+    # 6 buyers of 14 visitors: 10 with page views, and 3 + 1 buyers seen by no view.
+    assert body["totals"]["conversion"] == 0.4286
 
 
 def test_top_products_and_search_misses_sum_the_range(callers, store_a, figures, shelf):

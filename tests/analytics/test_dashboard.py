@@ -46,12 +46,15 @@ def rolled_up(store_a, store_b, shelf):
         day=DAY,
         views=40,
         visitors=20,
+        checkout_sessions=4,
         orders=4,
         revenue=Decimal("812.50"),
         subscriptions=5,
     )
     StoreDay.objects.create(store=store_a, day=DAY + timedelta(days=2), views=10, visitors=5)
-    StoreDay.objects.create(store=store_b, day=DAY, views=900, visitors=300, orders=6)
+    StoreDay.objects.create(
+        store=store_b, day=DAY, views=900, visitors=300, checkout_sessions=6, orders=6
+    )
     ProductDay.objects.create(store=store_a, product=loaf, day=DAY, views=30, visitors=15)
     ProductDay.objects.create(store=store_a, product=chai, day=DAY, views=10, visitors=5)
     ProductDay.objects.create(store=store_a, product=chai, day=DAY + timedelta(days=1), views=25)

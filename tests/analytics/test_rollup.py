@@ -152,6 +152,20 @@ def test_carts_checkouts_orders_and_revenue_count_shoppers_of_the_day(store_a, s
     assert (day.orders, day.revenue) == (2, Decimal("200.00"))
 
 
+def test_orders_with_neither_account_nor_session_are_each_their_own_shopper(store_a):
+    from shelfwatch.shop.models import Order
+
+    money = {"currency": "INR", "subtotal": Decimal("10"), "total": Decimal("10")}
+    for _ in range(3):  # imported history, or an API client keeping no cookie
+        Order.objects.create(store=store_a, **money)
+    Order.objects.create(store=store_a, session_key="visitor-1", **money)
+    Order.objects.create(store=store_a, session_key="visitor-1", **money)
+
+    roll_up_day(day=store_today(store_a))
+    day = StoreDay.objects.get(store=store_a, day=store_today(store_a))
+    assert (day.cart_sessions, day.checkout_sessions, day.orders) == (4, 4, 5)
+
+
 def test_a_restock_is_a_move_from_nothing_to_some(store_a, shelf):
     from shelfwatch.inventory.models import StockItem
     from shelfwatch.inventory.stock import move_stock, set_quantity

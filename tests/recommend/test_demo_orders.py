@@ -45,10 +45,17 @@ def test_the_demo_has_imported_order_history_and_recommendations_from_it():
     ava = User.objects.get(email="ava.chen@shelfwatch.local")
     assert orders.filter(user=ava).exists()
     assert for_you(ava, store=pune)[0].reason == "bought_before"
-    # The recent orders' products were viewed by their (generated) shoppers that day.
+    # The recent orders' products were viewed by their (generated) shoppers that day, and
+    # each by visitors who looked at one product and left.
     visits = Visit.objects.all()
     assert visits.count() > 1000
-    assert not visits.exclude(visitor__startswith="demo-basket-").exists()
+    buyers = visits.filter(visitor__startswith="demo-basket-")
+    browsers = visits.filter(visitor__startswith="demo-browse-")
+    assert buyers.count() + browsers.count() == visits.count()
+    assert browsers.count() == browsers.values("visitor").distinct().count()
+    assert browsers.values("visitor").distinct().count() == 11 * (
+        buyers.values("visitor").distinct().count()
+    )
     oldest = min(visits.values_list("day", flat=True))
     assert (today() - oldest).days < VIEW_DAYS
     assert AlsoViewed.objects.exists()

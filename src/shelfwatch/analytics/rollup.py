@@ -159,15 +159,30 @@ def _shop_funnel(day: date, stores: dict[int, dict]) -> None:
     for store_id, user_id, session_key in cart_owners:
         carts[store_id].add((user_id, session_key if user_id is None else None))
     placed = Order.objects.filter(_local(day, "created_at", "store"))
-    order_owners = placed.values_list("store_id", "user_id", "session_key").order_by().distinct()
+    # An order with neither an account nor a session (imported history, an API client
+    # without cookies) is its own shopper: they are not all one person.
+    unknown = Q(user__isnull=True, session_key="")
+    order_owners = (
+        placed.exclude(unknown)
+        .values_list("store_id", "user_id", "session_key")
+        .order_by()
+        .distinct()
+    )
     for store_id, user_id, session_key in order_owners:
         owner = (user_id, session_key if user_id is None else None)
         carts[store_id].add(owner)
         buyers[store_id].add(owner)
-    for store_id, owners in carts.items():
-        stores[store_id]["cart_sessions"] = len(owners)
-    for store_id, owners in buyers.items():
-        stores[store_id]["checkout_sessions"] = len(owners)
+    strangers = dict(
+        placed.filter(unknown)
+        .values("store_id")
+        .annotate(n=Count("id"))
+        .values_list("store_id", "n")
+        .order_by()
+    )
+    for store_id in carts.keys() | strangers.keys():
+        stores[store_id]["cart_sessions"] = len(carts[store_id]) + strangers.get(store_id, 0)
+    for store_id in buyers.keys() | strangers.keys():
+        stores[store_id]["checkout_sessions"] = len(buyers[store_id]) + strangers.get(store_id, 0)
     totals = (
         placed.exclude(status=OrderStatus.CANCELLED)
         .values("store_id")

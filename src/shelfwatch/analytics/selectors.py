@@ -48,9 +48,15 @@ CENT = Decimal("0.01")
 ORDER_WINDOW = timedelta(days=7)
 
 
-def conversion(orders: int, visitors: int) -> float | None:
-    """Orders per unique visitor, or None with no visitors."""
-    return round(orders / visitors, 4) if visitors else None
+def conversion(buyers: int, visitors: int) -> float | None:
+    """The share of visitors who placed an order, or None with neither.
+
+    Every shopper who ordered visited, whether or not a page view was recorded (an order
+    through the API or an app views no page), so the visitors are at least the buyers and
+    the share never passes 1.
+    """
+    seen = max(visitors, buyers)
+    return round(buyers / seen, 4) if seen else None
 
 
 def _scoped(rows: QuerySet, store: Store | None, days: DayRange) -> QuerySet:
@@ -76,10 +82,12 @@ def store_summary(*, store: Store | None, days: DayRange) -> dict:
         figures = {name: row[name] if row else 0 for name in DAY_FIELDS}
         # SQLite sums decimals as floats: back to cents, as the column holds them.
         figures["revenue"] = Decimal(figures["revenue"] or 0).quantize(CENT)
-        figures["conversion"] = conversion(figures["orders"], figures["visitors"])
+        figures["conversion"] = conversion(figures["checkout_sessions"], figures["visitors"])
         series.append({"day": day, **figures})
     totals = {name: sum((entry[name] for entry in series), start=0) for name in DAY_FIELDS}
-    totals["conversion"] = conversion(totals["orders"], totals["visitors"])
+    # Each day's unseen buyers are visitors of that day, as in the daily figures.
+    seen = sum(max(entry["visitors"], entry["checkout_sessions"]) for entry in series)
+    totals["conversion"] = conversion(totals["checkout_sessions"], seen)
     return {"days": series, "totals": totals}
 
 

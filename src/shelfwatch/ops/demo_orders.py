@@ -14,7 +14,9 @@ stock moves, no events, no loyalty points. Loading twice adds nothing.
 
 The views are generated history too: each order of the last VIEW_DAYS days becomes one
 visitor's views of its products on the order's day (raw analytics `Visit` rows, visitor
-ids "demo-basket-<n>" so they are told apart from real hashed ids).
+ids "demo-basket-<n>" so they are told apart from real hashed ids), beside a few visitors
+who looked at one of its products that day and bought nothing ("demo-browse-<n>-<k>"), as
+most visitors of a shop do: the demo's conversion is then about one in BROWSE_EVERY.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ SEED = 20261206
 # Every this-many-th order at the Pune store is the demo customer's, so "for you" has a
 # signed-in shopper's own history to start from.
 CUSTOMER_EVERY = 40
+# One visitor in this many orders, the others look at one product and leave. One view
+# each adds no pair to "also viewed", and the products looked at follow what sells.
+BROWSE_EVERY = 12
 
 # Product group of the data set -> demo products (by name) that fit it; a basket takes one
 # of them, chosen at random with a fixed seed. A store only gets the ones it stocks.
@@ -122,21 +127,37 @@ def _orders_for(
     return orders, contents
 
 
-def _views_of(orders: list[Order], contents: list[list[StockItem]]) -> list[Visit]:
+def _views_of(
+    orders: list[Order], contents: list[list[StockItem]], rng: random.Random
+) -> list[Visit]:
     """Generated, not recorded: the products of each recent order as viewed by one made-up
-    visitor on the order's day (a shopper looks at what they then buy)."""
+    visitor on the order's day (a shopper looks at what they then buy), and visitors who
+    looked at one of them and left."""
     since = timezone.now() - timedelta(days=VIEW_DAYS - 1)
-    return [
-        Visit(
-            day=order.created_at.astimezone(UTC).date(),
-            store_id=order.store_id,
-            product_id=item.product_id,
-            visitor=f"demo-basket-{order.pk}",
-        )
-        for order, items in zip(orders, contents, strict=True)
-        if order.created_at >= since
-        for item in items
-    ]
+    visits = []
+    for order, items in zip(orders, contents, strict=True):
+        if order.created_at < since:
+            continue
+        day = order.created_at.astimezone(UTC).date()
+        visits += [
+            Visit(
+                day=day,
+                store_id=order.store_id,
+                product_id=item.product_id,
+                visitor=f"demo-basket-{order.pk}",
+            )
+            for item in items
+        ]
+        visits += [
+            Visit(
+                day=day,
+                store_id=order.store_id,
+                product_id=rng.choice(items).product_id,
+                visitor=f"demo-browse-{order.pk}-{k}",
+            )
+            for k in range(BROWSE_EVERY - 1)
+        ]
+    return visits
 
 
 def load_demo_orders(*, stores: dict[str, Store], customer: User | None) -> int:
@@ -170,7 +191,7 @@ def load_demo_orders(*, stores: dict[str, Store], customer: User | None) -> int:
             for item in items
         ]
         insert_all(lines)
-        insert_all(_views_of(orders, contents))
+        insert_all(_views_of(orders, contents, rng))
         written += len(orders)
     refresh_all()
     return written
