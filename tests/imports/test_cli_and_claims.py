@@ -50,6 +50,8 @@ def test_the_import_command_runs_a_file_with_progress_and_counts(
     assert again.returncode == 1 and "duplicate_file" in again.stderr
     elsewhere = run_shelfwatch(["import", "987654", str(path), "--user", staff.email], env)
     assert elsewhere.returncode == 1 and "store_not_found" in elsewhere.stderr
+    nobody = run_shelfwatch(["import", str(store_a.pk), str(path), "--user", "no@example.com"], env)
+    assert nobody.returncode == 2 and "no such active user" in nobody.stderr
 
     queued = run_shelfwatch([*args, "--allow-repeat", "--enqueue"], env)
     assert queued.returncode == 0 and "queued" in queued.stdout

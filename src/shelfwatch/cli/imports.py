@@ -37,7 +37,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     principal = _principal_for(args.user)
     if principal is None:
-        print("error: no such active user; name one with --user EMAIL", file=sys.stderr)
         return 2
     path = Path(args.file)
     try:
@@ -101,7 +100,8 @@ def _run_here(job, run, *, enqueue: bool, unit: str) -> int:
 
 
 def _principal_for(email: str | None):
-    """The CLI's acting user: `email`, or the first platform admin; None if there is none."""
+    """The CLI's acting user: `email`, or the first platform admin; None, said on stderr,
+    if there is none."""
     from shelfwatch.accounts.models import User
     from shelfwatch.accounts.principal import Principal
     from shelfwatch.accounts.user_cache import active_user
@@ -113,7 +113,10 @@ def _principal_for(email: str | None):
         else users.filter(is_superuser=True).order_by("pk").first()
     )
     cached = active_user(user.pk) if user else None
-    return Principal.of(cached, "cli") if cached else None
+    if cached is None:
+        print("error: no such active user; name one with --user EMAIL", file=sys.stderr)
+        return None
+    return Principal.of(cached, "cli")
 
 
 def cmd_import_off(args: argparse.Namespace) -> int:
@@ -125,7 +128,6 @@ def cmd_import_off(args: argparse.Namespace) -> int:
 
     principal = _principal_for(args.user)
     if principal is None:
-        print("error: no such active user; name one with --user EMAIL", file=sys.stderr)
         return 2
     try:
         job = start_dump_import(
@@ -152,7 +154,6 @@ def cmd_off_lookup(args: argparse.Namespace) -> int:
 
     principal = _principal_for(args.user)
     if principal is None:
-        print("error: no such active user; name one with --user EMAIL", file=sys.stderr)
         return 2
     try:
         result = lookup_barcode(principal=principal, barcode=args.barcode)
