@@ -23,11 +23,10 @@ from rapidfuzz import fuzz
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.matching import (
-    _COLUMNS,
     Candidate,
-    _candidate_pool,
-    _quantity,
+    candidate_pool,
     catalog_stats,
+    described_quantity,
     record_of,
 )
 from shelfwatch.catalog.models import Product
@@ -38,6 +37,7 @@ from shelfwatch.catalog.similarity import (
     prepare,
     score_many,
 )
+from shelfwatch.catalog.word_lookup import CANDIDATE_COLUMNS
 
 # Products of one block the model scores for a description: the closest by a quick text
 # comparison (2 us a pair); the model costs about 0.25 ms a product.
@@ -72,10 +72,10 @@ def block_candidates(
     that may be it, best first, at most `limit`; empty when its block holds none."""
     if not descriptions:
         return []
-    quantities = [_quantity(d.net_quantity, d.net_unit, d.name) for d in descriptions]
+    quantities = [described_quantity(d.net_quantity, d.net_unit, d.name) for d in descriptions]
     chosen: list[list[Product]] = [[] for _ in descriptions]
     # The caller's view of the catalog (visibility, merges, rejections) applied to them.
-    pool = _candidate_pool(principal).only(*_COLUMNS).order_by()
+    pool = candidate_pool(principal).only(*CANDIDATE_COLUMNS).order_by()
     # Group by group of brands, so memory holds one group's blocks at a time and no
     # description loses its block to the others' (as the catalog grew, a batch's blocks
     # outgrew one fetch, and the rows cut off went to the costly whole-catalog search).
@@ -84,7 +84,7 @@ def block_candidates(
         by_block: dict[tuple[str, Quantity | None], list[Product]] = {}
         by_brand: dict[str, list[Product]] = {}
         for product in products:
-            quantity = _quantity(product.net_quantity, product.net_unit, product.name)
+            quantity = described_quantity(product.net_quantity, product.net_unit, product.name)
             key = _block_key(product.brand, quantity)
             by_block.setdefault(key, []).append(product)
             by_brand.setdefault(key[0], []).append(product)
