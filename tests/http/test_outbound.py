@@ -108,3 +108,17 @@ def test_json_nested_deeper_than_the_parser_follows_is_not_json():
     )
     with pytest.raises(ValueError, match="nests too deeply"):
         deep.json()
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "rot13", "base64", "no-such-charset"])
+def test_a_charset_that_cannot_decode_text_reads_as_utf8(charset):
+    from shelfwatch.http.outbound import FetchResult
+
+    page = FetchResult(
+        status=200,
+        url="https://shop.example/p/ghee",
+        headers=httpx.Headers({"content-type": f"text/html; charset={charset}"}),
+        content="<title>Desi ghee ₹650</title>".encode() + b"\xff",
+        elapsed=0.0,
+    )
+    assert page.text.startswith("<title>Desi ghee ₹650</title>")

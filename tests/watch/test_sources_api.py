@@ -86,6 +86,27 @@ def test_detect_recognises_shopify_and_product_pages(callers):
         assert not Source.objects.exists()  # detection saves nothing
 
 
+class MislabelledPages(JsonLdShop):
+    """A shop whose pages claim a charset that cannot decode text."""
+
+    charset = "idna"
+
+    def route(self, request):
+        response = super().route(request)
+        response.content_type = f"text/html; charset={self.charset}"
+        return response
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "base64", "x-unknown"])
+def test_detect_reads_a_page_whose_charset_cannot_decode_text(callers, charset):
+    with MislabelledPages() as pages:
+        pages.charset = charset
+        pages.add("Desi Ghee 1 L", "650.00", handle="ghee")
+        found = callers["admin"].post("/api/v1/sources/detect", {"url": pages.product_url("ghee")})
+        assert found.status_code == 200, found.json()
+        assert found.json()["items"][0]["price"] == "650.00"
+
+
 def test_detect_refuses_private_addresses_without_the_allow_list(callers, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     response = callers["admin"].post("/api/v1/sources/detect", {"url": "http://127.0.0.1:9/"})
