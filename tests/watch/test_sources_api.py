@@ -13,6 +13,7 @@ from shelfwatch.inventory.stock import move_stock
 from shelfwatch.watch.models import Source
 from tests.fakes.json_api import JsonApiShop
 from tests.fakes.jsonld_pages import JsonLdShop
+from tests.fakes.shop_server import Response
 from tests.fakes.shopify import ShopifyShop
 from tests.watch.conftest import last_event_id, poll_due
 
@@ -105,6 +106,20 @@ def test_detect_reads_a_page_whose_charset_cannot_decode_text(callers, charset):
         found = callers["admin"].post("/api/v1/sources/detect", {"url": pages.product_url("ghee")})
         assert found.status_code == 200, found.json()
         assert found.json()["items"][0]["price"] == "650.00"
+
+
+class BusyPages(JsonLdShop):
+    """A shop that answers every page 429 with a Retry-After of superscript two."""
+
+    def route(self, request):
+        return Response(429, b"busy", "text/plain", headers=[("Retry-After", "\u00b2")])
+
+
+def test_detect_reports_a_busy_shop_whose_retry_after_is_no_number(callers):
+    with BusyPages() as pages:
+        found = callers["admin"].post("/api/v1/sources/detect", {"url": pages.url("/p/ghee")})
+        assert found.status_code == 422, found.json()
+        assert "429" in found.json()["detail"]
 
 
 def test_detect_refuses_private_addresses_without_the_allow_list(callers, settings):
