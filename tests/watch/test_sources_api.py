@@ -158,6 +158,34 @@ def test_json_api_source_with_jmespath():
         assert rows["Item 0"].currency == "EUR" and rows["Item 2"].quantity == 3
 
 
+@pytest.mark.parametrize(
+    ("count", "kept"),
+    [(float("inf"), None), (10**20, 2**31 - 1), (-(10**20), -(2**31 - 1)), (7, 7)],
+)
+def test_json_api_stock_count_beyond_the_column_is_bounded_and_the_poll_goes_on(count, kept):
+    with JsonApiShop() as shop:
+        shop.add("Ghee 1 L", "650.00", quantity=count)
+        shop.add("Atta 5 kg", "299.00", quantity=3)
+        from tests.watch.conftest import make_source
+
+        source = make_source(
+            name="API",
+            kind="json",
+            base_url=shop.url("/v2/items"),
+            settings={
+                "items": "results",
+                "id": "sku",
+                "name": "title",
+                "available": "stock.status",
+                "quantity": "stock.count",
+            },
+        )
+        [outcome] = poll_due()
+        assert outcome.ok, Source.objects.get(pk=source.pk).last_error
+        rows = {i.name: i.quantity for i in source.items.all()}
+        assert rows == {"Ghee 1 L": kept, "Atta 5 kg": 3}
+
+
 def test_owner_puts_their_store_on_watch_and_stock_drives_events(callers, store_b):
     product = Product.objects.create(name="Amul Butter 500 g", status=VerificationStatus.VERIFIED)
     stock = StockItem.objects.create(
