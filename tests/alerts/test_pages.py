@@ -40,6 +40,11 @@ def test_subscribe_page_lists_the_shop_and_its_products(client, item):
     assert f'data-source="{item.source_id}"' in html and "subscribe.js" in html
 
 
+def test_subscribe_page_reads_a_source_that_is_no_plain_number_as_none(client, item):
+    response = client.get("/subscribe", {"source": "\u00b2"})
+    assert response.status_code == 200
+
+
 def test_a_signed_in_reader_is_offered_their_accounts_email(client, item):
     from shelfwatch.accounts.models import User
 

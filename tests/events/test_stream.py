@@ -220,6 +220,7 @@ def test_session_cookie_and_api_key_callers(cast, recorded_tasks):
         ({"topics": "product:x"}, {}, 400, "topic_invalid"),
         ({}, {}, 400, "topics_required"),
         ({"topics": "product:1"}, {"Last-Event-ID": "abc"}, 400, "invalid_last_event_id"),
+        ({"topics": "product:1", "last_event_id": "\u00b2"}, {}, 400, "invalid_last_event_id"),
     ],
 )
 def test_refusals_are_problem_documents(cast, recorded_tasks, query, headers, status, code):

@@ -108,3 +108,31 @@ def test_json_nested_deeper_than_the_parser_follows_is_not_json():
     )
     with pytest.raises(ValueError, match="nests too deeply"):
         deep.json()
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "rot13", "base64", "no-such-charset"])
+def test_a_charset_that_cannot_decode_text_reads_as_utf8(charset):
+    from shelfwatch.http.outbound import FetchResult
+
+    page = FetchResult(
+        status=200,
+        url="https://shop.example/p/ghee",
+        headers=httpx.Headers({"content-type": f"text/html; charset={charset}"}),
+        content="<title>Desi ghee ₹650</title>".encode() + b"\xff",
+        elapsed=0.0,
+    )
+    assert page.text.startswith("<title>Desi ghee ₹650</title>")
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661\u0662", "\uff11", "", "soon"])
+def test_a_retry_after_that_is_no_ascii_number_or_date_is_ignored(value):
+    from shelfwatch.http.outbound import retry_after_seconds
+
+    assert retry_after_seconds(value) is None
+
+
+def test_a_retry_after_in_seconds_is_read_and_capped():
+    from shelfwatch.http.outbound import MAX_RETRY_AFTER, retry_after_seconds
+
+    assert retry_after_seconds(" 30 ") == 30.0
+    assert retry_after_seconds("999999999") == MAX_RETRY_AFTER

@@ -14,6 +14,7 @@ from shelfwatch.notify.delivery import deliver_batch
 from shelfwatch.notify.models import InboxItem, Notification
 from shelfwatch.notify.quiet_hours import quiet_until
 from shelfwatch.watch.models import Source, WatchedItem
+from tests.fakes.json_service import Reply
 from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.notify.conftest import make_contact, queue
@@ -98,6 +99,23 @@ def test_webhook_is_signed_and_a_410_stops_it(delivery_settings, loopback_allowe
         assert deliver().failed == 1
         contact.refresh_from_db()
         assert not contact.is_active
+
+
+class BusyReceiver(WebhookReceiver):
+    """Answers 429 with a Retry-After of superscript two: a digit to `str.isdigit` only."""
+
+    def handle(self, call):
+        return Reply(429, b"{}", headers=[("Retry-After", "\u00b2")])
+
+
+def test_webhook_busy_with_a_retry_after_that_is_no_number_is_retried_later(
+    delivery_settings, loopback_allowed
+):
+    with BusyReceiver() as receiver:
+        note = queue(make_contact("webhook", receiver.url("/hook"), signing_secret="x"))
+        deliver()
+        note.refresh_from_db()
+        assert note.status == "pending" and note.last_error_code == "429"
 
 
 def test_webhook_to_a_private_address_is_refused(delivery_settings, settings):

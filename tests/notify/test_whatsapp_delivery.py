@@ -109,6 +109,13 @@ def test_http_429_honours_retry_after(whatsapp):
     assert note.next_attempt_at > timezone.now() + timedelta(seconds=590)
 
 
+def test_a_429_whose_retry_after_is_no_ascii_number_is_retried_on_the_usual_pace():
+    from shelfwatch.notify.channels.whatsapp import classify
+
+    result = classify(429, {}, {"retry-after": "\u00b2"})
+    assert result.retry_after is None and result.code == "429"
+
+
 def test_attempts_run_out_and_the_admin_can_retry(whatsapp, settings, callers):
     settings.NOTIFY_MAX_ATTEMPTS = 2
     note = queue(make_contact())

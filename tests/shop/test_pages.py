@@ -91,6 +91,15 @@ def test_search_and_categories_narrow_the_shelf(client, bakery):
     assert parse_qs(urlsplit(response["Location"]).query) == {"q": ["butter"]}
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661\u0662", "99999999999999999999"])
+def test_a_store_or_category_that_is_no_plain_number_is_none(client, bakery, value):
+    choose(client, bakery.store)
+    assert client.get("/products/", {"category": value}).status_code == 404  # no such category
+    response = client.post("/store/", {"store": value, "next": "/"})
+    assert response.status_code == 302
+    assert STORE_SESSION_KEY not in client.session
+
+
 def test_more_link_pages_through_the_shelf(client, bakery):
     from shelfwatch.inventory.models import StockItem
     from shelfwatch.shop.selectors.storefront import PAGE_SIZE

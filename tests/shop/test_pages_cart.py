@@ -45,6 +45,16 @@ def page(client, url: str) -> str:
     return response.content.decode()
 
 
+@pytest.mark.parametrize("field", ["product", "quantity"])
+def test_a_product_or_quantity_in_superscript_digits_adds_nothing(client, bakery, field):
+    shop_at(client, bakery.store)
+    response = client.post(
+        "/cart/add", {"product": bakery.butter.pk, "quantity": 1, field: "\u00b2"}
+    )
+    assert response.status_code in (302, 404)
+    assert not CartLine.objects.exists()
+
+
 PHONE = "+919812345678"
 
 

@@ -13,6 +13,7 @@ from shelfwatch.inventory.stock import move_stock
 from shelfwatch.watch.models import Source
 from tests.fakes.json_api import JsonApiShop
 from tests.fakes.jsonld_pages import JsonLdShop
+from tests.fakes.shop_server import Response
 from tests.fakes.shopify import ShopifyShop
 from tests.watch.conftest import last_event_id, poll_due
 
@@ -86,6 +87,41 @@ def test_detect_recognises_shopify_and_product_pages(callers):
         assert not Source.objects.exists()  # detection saves nothing
 
 
+class MislabelledPages(JsonLdShop):
+    """A shop whose pages claim a charset that cannot decode text."""
+
+    charset = "idna"
+
+    def route(self, request):
+        response = super().route(request)
+        response.content_type = f"text/html; charset={self.charset}"
+        return response
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "base64", "x-unknown"])
+def test_detect_reads_a_page_whose_charset_cannot_decode_text(callers, charset):
+    with MislabelledPages() as pages:
+        pages.charset = charset
+        pages.add("Desi Ghee 1 L", "650.00", handle="ghee")
+        found = callers["admin"].post("/api/v1/sources/detect", {"url": pages.product_url("ghee")})
+        assert found.status_code == 200, found.json()
+        assert found.json()["items"][0]["price"] == "650.00"
+
+
+class BusyPages(JsonLdShop):
+    """A shop that answers every page 429 with a Retry-After of superscript two."""
+
+    def route(self, request):
+        return Response(429, b"busy", "text/plain", headers=[("Retry-After", "\u00b2")])
+
+
+def test_detect_reports_a_busy_shop_whose_retry_after_is_no_number(callers):
+    with BusyPages() as pages:
+        found = callers["admin"].post("/api/v1/sources/detect", {"url": pages.url("/p/ghee")})
+        assert found.status_code == 422, found.json()
+        assert "429" in found.json()["detail"]
+
+
 def test_detect_refuses_private_addresses_without_the_allow_list(callers, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     response = callers["admin"].post("/api/v1/sources/detect", {"url": "http://127.0.0.1:9/"})
@@ -120,6 +156,34 @@ def test_json_api_source_with_jmespath():
         assert len(rows) == 3  # all pages followed
         assert rows["Item 1"].available is False and rows["Item 2"].price == Decimal("12.50")
         assert rows["Item 0"].currency == "EUR" and rows["Item 2"].quantity == 3
+
+
+@pytest.mark.parametrize(
+    ("count", "kept"),
+    [(float("inf"), None), (10**20, 2**31 - 1), (-(10**20), -(2**31 - 1)), (7, 7)],
+)
+def test_json_api_stock_count_beyond_the_column_is_bounded_and_the_poll_goes_on(count, kept):
+    with JsonApiShop() as shop:
+        shop.add("Ghee 1 L", "650.00", quantity=count)
+        shop.add("Atta 5 kg", "299.00", quantity=3)
+        from tests.watch.conftest import make_source
+
+        source = make_source(
+            name="API",
+            kind="json",
+            base_url=shop.url("/v2/items"),
+            settings={
+                "items": "results",
+                "id": "sku",
+                "name": "title",
+                "available": "stock.status",
+                "quantity": "stock.count",
+            },
+        )
+        [outcome] = poll_due()
+        assert outcome.ok, Source.objects.get(pk=source.pk).last_error
+        rows = {i.name: i.quantity for i in source.items.all()}
+        assert rows == {"Ghee 1 L": kept, "Atta 5 kg": 3}
 
 
 def test_owner_puts_their_store_on_watch_and_stock_drives_events(callers, store_b):

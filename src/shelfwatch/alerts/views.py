@@ -84,7 +84,7 @@ def subscribe_page(request: HttpRequest) -> HttpResponse:
     sources = list(Source.objects.filter(is_public=True, is_active=True).order_by("name"))
     chosen = None
     wanted = request.GET.get("source", "")
-    if wanted.isdigit():
+    if wanted.isascii() and wanted.isdigit():  # "²" passes isdigit alone, not int()
         chosen = next((s for s in sources if s.pk == int(wanted)), None)
     elif len(sources) == 1:
         chosen = sources[0]

@@ -57,7 +57,8 @@ def parse_last_event_id(raw: str | None) -> int | None:
     if raw is None or not raw.strip():
         return None
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 19:
+    # isascii too: "²" passes isdigit, and int() refuses it.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         raise Malformed(
             "Last-Event-ID must be an event id (a non-negative integer)",
             code="invalid_last_event_id",

@@ -90,9 +90,15 @@ class FetchResult:
 
     @property
     def text(self) -> str:
-        """The body decoded with the charset the response declares (UTF-8 by default), undecodable
-        bytes replaced; a charset Python does not know raises LookupError."""
-        return self.content.decode(_charset(self.headers), errors="replace")
+        """The body decoded with the charset the response declares, undecodable bytes
+        replaced; UTF-8 when none is declared or the declared one cannot decode text."""
+        try:
+            return self.content.decode(_charset(self.headers), errors="replace")
+        except (LookupError, UnicodeError):
+            # The charset is the remote server's word: one Python does not know, a codec
+            # that is no text encoding (base64, rot13) or one that cannot replace bad
+            # bytes (idna, undefined) reads as UTF-8, as a browser would fall back.
+            return self.content.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
         """The body parsed as JSON; raises ValueError when it is not JSON (or nests deeper
@@ -454,7 +460,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # isdigit alone also passes "²" and other digits float() refuses; the header is ASCII.
+    if value.isascii() and value.isdigit():
         return min(float(value), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)

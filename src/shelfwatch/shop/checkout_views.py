@@ -39,7 +39,8 @@ def _int(raw: str | None, default: int = 0) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return default
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    # isascii too: "²" passes isdigit, and int() refuses it.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
 
 
 def _over_stock(request: HttpRequest, *, store_id: int, product_id: int, wanted: int) -> bool:

@@ -32,7 +32,8 @@ from shelfwatch.shop.storefront_alerts import alert_item_for
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
     value = request.GET.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    # isascii too: "²" passes isdigit, and int() refuses it.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def _language() -> str:
@@ -117,7 +118,8 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
 def choose_store(request: HttpRequest) -> HttpResponse:
     """Remember the store the shopper picked, then go back where they were."""
     raw = request.POST.get("store", "")
-    store = selectors.shop_stores().filter(pk=raw).first() if raw.isdigit() else None
+    plain = raw.isascii() and raw.isdigit() and len(raw) <= 18
+    store = selectors.shop_stores().filter(pk=raw).first() if plain else None
     if store is None:
         request.session.pop(selectors.STORE_SESSION_KEY, None)
     else:

@@ -224,8 +224,9 @@ def classify(
         return accepted(message_id)
     error = data.get("error") if isinstance(data, dict) else None
     retry_after = None
-    if headers.get("retry-after", "").isdigit():
-        retry_after = float(headers["retry-after"])
+    wait = headers.get("retry-after", "")
+    if wait.isascii() and wait.isdigit():  # "²" passes isdigit but not float()
+        retry_after = float(wait)
     if not isinstance(error, dict):
         if status == 429 or status >= 500:
             return transient(str(status), f"HTTP {status}", retry_after=retry_after)

@@ -26,6 +26,7 @@ from shelfwatch.watch.adapters.base import (
 
 kind = "json"
 MAX_PAGES = 50
+MAX_QUANTITY = 2**31 - 1  # the quantity column is a 32-bit integer
 EXPRESSIONS = ("items", "id", "name", "available", "price", "quantity", "currency", "url", "next")
 REQUIRED = ("items", "id", "name", "available")
 DEFAULT_IN_STOCK = ["in_stock", "instock", "available", "true", "yes", "in stock"]
@@ -66,12 +67,15 @@ def _available(value: Any, in_stock: list[str]) -> bool | None:
 
 
 def _quantity(value: Any) -> int | None:
+    """The shop's stock count, bounded by the 32-bit quantity column; None when it is no
+    number (JSON's Infinity and NaN included)."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return max(-MAX_QUANTITY, min(number, MAX_QUANTITY))
 
 
 def poll(
