@@ -33,6 +33,9 @@ created than there were new rows, and every item's ledger sums to its quantity (
 rows described by name became products anew, duplicates of catalog ones, is told). Then ours
 against theirs per file: in rows/s, and in CPU per row (the importing process and the
 database server), which other work on a shared machine skews less.
+
+With BENCH_IMPORT_PROFILE=PREFIX each run of ours is profiled (cProfile) into
+PREFIX.<job id>.<pid>, to read with pstats; its figures then carry the profiler's cost.
 """
 
 from __future__ import annotations
@@ -244,7 +247,16 @@ def inner_upload(path: str) -> dict:
 def inner_worker(job_id: int) -> dict:
     from shelfwatch.imports.processing import run_job
 
-    out = _measured(lambda: run_job(job_id))
+    profile_to = os.environ.get("BENCH_IMPORT_PROFILE")
+    if profile_to:
+        # Where the worker's time goes (figures then include cProfile's own cost).
+        import cProfile
+
+        profiler = cProfile.Profile()
+        out = _measured(lambda: profiler.runcall(run_job, job_id))
+        profiler.dump_stats(f"{profile_to}.{job_id}.{os.getpid()}")
+    else:
+        out = _measured(lambda: run_job(job_id))
     job = out.pop("result")
     fields = ("status", "total_rows", "successful", "failed", "skipped", "duplicates_found")
     return out | {name: getattr(job, name) for name in fields}
