@@ -1,0 +1,46 @@
+"""Things a new user trips over on a first walk through the product, each seen only in a
+browser: how a form's boxes look, what a page says after an action."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import PHONE
+from tests.shop.storefront_data import make_bakery
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # tests/browser/conftest.py skips (or fails) every test here
+    Page = expect = None
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def bakery(transactional_db):
+    return make_bakery()
+
+
+def box(page: Page, selector: str) -> dict:
+    return page.locator(selector).evaluate(
+        "e => { const s = getComputedStyle(e); const r = e.getBoundingClientRect();"
+        " return {height: r.height, width: r.width, font: s.fontSize}; }"
+    )
+
+
+def test_checkout_name_and_phone_boxes_look_like_the_other_boxes(open_page, bakery):
+    """The guest's name and phone (the one box checkout requires) were bare 21 px slivers
+    in a smaller font than the address and note boxes around them."""
+    page = open_page(viewport=PHONE)
+    page.goto("/")
+    with page.expect_navigation():
+        page.locator("#store-select").select_option(str(bakery.store.pk))
+    page.goto(f"/products/{bakery.butter.pk}")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("link", name="Check out").click()
+    note = box(page, "#note")
+    for selector in ("#customer-name", "#customer-phone"):
+        field = box(page, selector)
+        assert field["font"] == note["font"], selector
+        assert field["height"] >= 36, f"{selector} is {field['height']}px tall"
+        assert abs(field["width"] - note["width"]) <= 1, selector
