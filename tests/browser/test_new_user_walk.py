@@ -44,3 +44,18 @@ def test_checkout_name_and_phone_boxes_look_like_the_other_boxes(open_page, bake
         assert field["font"] == note["font"], selector
         assert field["height"] >= 36, f"{selector} is {field['height']}px tall"
         assert abs(field["width"] - note["width"]) <= 1, selector
+
+
+@pytest.mark.parametrize("width", [360, 375])
+def test_product_cards_sit_two_a_row_on_a_small_phone(open_page, bakery, width):
+    """At 375 px the cards fell to one a row, each picture the width of the screen, though
+    the pictures are sized for half of it (sizes="(max-width: 40rem) 45vw")."""
+    page = open_page(viewport={"width": width, "height": 800})
+    page.goto("/products/")
+    cards = page.locator("ul.cards li.card")
+    assert cards.count() >= 2
+    first, second = (cards.nth(i).bounding_box() for i in (0, 1))
+    assert abs(first["y"] - second["y"]) < 1, "the second card is on a row of its own"
+    assert first["width"] >= 150
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
