@@ -263,8 +263,22 @@
       label.textContent = c.name + (c.brand ? " (" + c.brand + ")" : "") + " · " + Math.round(c.score * 100) + "% · " + c.reasons.join(", ");
       var button = document.createElement("button");
       button.type = "button";
-      button.textContent = t("stock_this", "Stock this");
-      button.addEventListener("click", function () { stockProduct(c.product_id); });
+      // A product this store already stocks cannot be stocked again (the API says
+      // stock_item_exists): its button leads to its row instead.
+      var stocked = root.querySelector('tr[data-product="' + CSS.escape(String(c.product_id)) + '"]');
+      if (stocked) {
+        label.textContent += " · " + t("stocked_here", "already stocked here");
+        button.textContent = t("go_to_row", "Go to its row");
+        button.addEventListener("click", function () {
+          stocked.classList.add("saved");
+          stocked.scrollIntoView({ block: "center" });
+          var box = stocked.querySelector('input[data-field="quantity"]');
+          if (box) { box.focus({ preventScroll: true }); }
+        });
+      } else {
+        button.textContent = t("stock_this", "Stock this");
+        button.addEventListener("click", function () { stockProduct(c.product_id); });
+      }
       item.appendChild(label);
       item.appendChild(document.createTextNode(" "));
       item.appendChild(button);
