@@ -59,3 +59,17 @@ def test_product_cards_sit_two_a_row_on_a_small_phone(open_page, bakery, width):
     assert first["width"] >= 150
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
+
+
+def test_the_alerts_pages_shop_picker_is_in_the_pages_own_font(open_page, transactional_db):
+    """The menu's "Alerts" opens a page whose one control, the shop picker, was a 13 px
+    browser-default select beside 16 px text."""
+    from shelfwatch.watch.models import Source, SourceStatus
+
+    Source.objects.create(name="Amul", kind="internal", status=SourceStatus.OK, baseline_done=True)
+    page = open_page(viewport=PHONE)
+    page.goto("/subscribe")
+    picker = page.get_by_label("Shop")
+    body_font = page.evaluate("getComputedStyle(document.body).fontSize")
+    assert picker.evaluate("e => getComputedStyle(e).fontSize") == body_font
+    assert picker.bounding_box()["height"] >= 32
