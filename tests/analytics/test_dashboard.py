@@ -264,7 +264,10 @@ def test_revenue_shows_its_currency_and_stores_in_two_currencies_are_not_added_u
         ("USD", Decimal("30.25")),
     ]
     html = everything.content.decode()
-    assert f"{store_a.currency} 812.50<br>USD 30.25" in html
+    assert (
+        f'<span class="money">{store_a.currency} 812.50</span><br>'
+        '<span class="money">USD 30.25</span>' in html
+    )
     assert "842.75" not in html.split("<table")[0]
 
 
