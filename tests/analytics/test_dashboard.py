@@ -245,3 +245,32 @@ def test_the_store_pages_link_to_the_dashboard(people, store_a, store_b):
     overview = people["admin"].get("/stores/").content.decode()
     assert link in overview and f'href="/analytics/?store={store_b.pk}"' in overview
     assert 'href="/analytics/"' in overview
+
+
+def test_revenue_shows_its_currency_and_stores_in_two_currencies_are_not_added_up(
+    people, store_a, store_b, rolled_up
+):
+    """A figure of money names its currency; over every store an INR store's and a USD
+    store's takings are shown side by side, not summed into one meaningless number."""
+    store_b.currency = "USD"
+    store_b.save(update_fields=["currency"])
+    StoreDay.objects.filter(store=store_b, day=DAY).update(revenue=Decimal("30.25"))
+    one = page(people["staff_a"], store=store_a.pk, **SPAN)
+    assert one.context["found"]["revenue"] == [(store_a.currency, Decimal("812.50"))]
+    assert f"{store_a.currency} 812.50" in one.content.decode()
+    everything = page(people["admin"], **SPAN)
+    assert everything.context["found"]["revenue"] == [
+        (store_a.currency, Decimal("812.50")),
+        ("USD", Decimal("30.25")),
+    ]
+    html = everything.content.decode()
+    assert (
+        f'<span class="money">{store_a.currency} 812.50</span><br>'
+        '<span class="money">USD 30.25</span>' in html
+    )
+    assert "842.75" not in html.split("<table")[0]
+
+
+def test_a_store_with_no_sales_shows_zero_in_its_currency(people, store_a):
+    response = page(people["staff_a"], store=store_a.pk, **SPAN)
+    assert response.context["found"]["revenue"] == [(store_a.currency, Decimal("0.00"))]

@@ -298,6 +298,45 @@ def test_adding_a_known_product_shows_candidates_and_can_create_anyway(
     assert not StockItem.objects.filter(store=shop.store, product=shop.ghee).exists()
 
 
+def test_after_adding_a_product_the_page_shows_its_row_and_says_so(
+    page: Page, shop: Shop, open_dashboard
+):
+    """The page used to reload after adding and lose its "Added to the store." line: the
+    new row sat somewhere in the table with nothing to say it had worked."""
+    open_dashboard(page)
+    fill_new_product(page, name="Haldiram Aloo Bhujia", brand="Haldiram", stock="9", price="110")
+    new_row = row(page, "Haldiram Aloo Bhujia")
+    expect(new_row).to_be_visible()
+    expect(new_row).to_have_class(re.compile(r"\bsaved\b"))
+    expect(new_row).to_be_in_viewport()
+    expect(page.locator("#status")).to_have_text("Added Haldiram Aloo Bhujia to the store.")
+    # The address no longer asks for the message: a reload shows the plain table.
+    assert "added=" not in page.url
+    page.reload()
+    expect(page.locator("#status")).to_have_text("")
+    item = StockItem.objects.get(store=shop.store, product__name="Haldiram Aloo Bhujia")
+    assert (item.quantity, item.selling_price) == (9, Decimal("110.00"))
+
+
+def test_a_candidate_the_store_already_stocks_leads_to_its_row(
+    page: Page, shop: Shop, open_dashboard
+):
+    """Checking the catalog for a product the store already has offered "Stock this",
+    which could only fail ("This store already stocks it"): it now says so and leads to
+    the row to edit."""
+    open_dashboard(page)
+    fill_new_product(page, name="Amul Butter", brand="Amul", amount="500", unit="g", stock="3")
+    candidate = page.locator("#candidates").get_by_role("listitem").filter(has_text="Amul Butter")
+    expect(candidate).to_contain_text("already stocked here")
+    expect(candidate.get_by_role("button", name="Stock this")).to_have_count(0)
+    candidate.get_by_role("button", name="Go to its row").click()
+    butter_row = row(page, "Amul Butter")
+    expect(butter_row).to_have_class(re.compile(r"\bsaved\b"))
+    expect(butter_row).to_be_in_viewport()
+    expect(butter_row.locator('input[data-field="quantity"]')).to_be_focused()
+    assert StockItem.objects.filter(store=shop.store).count() == 2
+
+
 def test_on_a_phone_a_refused_new_product_is_explained_beside_the_form(
     open_page, shop: Shop, open_dashboard
 ):

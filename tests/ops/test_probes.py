@@ -78,3 +78,40 @@ def test_ready_shows_a_paused_sending_number_without_failing(client):
         assert 'shelfwatch_notify_paused_seconds{code="131048",key="whatsapp:123"}' in metrics
     finally:
         pauses.lift("whatsapp:123")
+
+
+def test_the_footers_service_status_is_a_page_in_words_not_json(client, make_user, store_a):
+    """Store staff follow "Service status" from the footer: it used to open /health, whose
+    answer is {"status":"ok"}. It opens a page saying what works; the probes stay JSON."""
+    from shelfwatch.accounts.models import StoreMembership
+
+    owner = make_user("owner@example.com")
+    StoreMembership.objects.create(user=owner, store=store_a, role="owner")
+    client.force_login(owner)
+    footer = client.get(f"/stores/{store_a.pk}/").content.decode()
+    assert 'href="/status">Service status</a>' in footer
+    assert 'href="/health"' not in footer
+    response = client.get("/status")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert response["Cache-Control"] == "no-store"
+    html = response.content.decode()
+    assert "Everything is working." in html
+    assert "Background tasks (alerts, imports, reports)" in html
+    assert html.count("Working") >= 3
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_the_status_page_says_when_something_is_not_working(client):
+    broken_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": UNREACHABLE_REDIS,
+        }
+    }
+    with override_settings(CACHES=broken_cache):
+        response = client.get("/status")
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert "Something is not working" in html and "Not answering" in html
+    assert "127.0.0.1:1" not in html

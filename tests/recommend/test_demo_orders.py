@@ -45,6 +45,10 @@ def test_the_demo_has_imported_order_history_and_recommendations_from_it():
     ava = User.objects.get(email="ava.chen@shelfwatch.local")
     assert orders.filter(user=ava).exists()
     assert for_you(ava, store=pune)[0].reason == "bought_before"
+    # Ids rise with time, as real orders' do: her account page (newest id first) lists her
+    # latest orders, newest first, not the oldest ones.
+    placed = list(orders.filter(user=ava).order_by("-id").values_list("created_at", flat=True))
+    assert placed == sorted(placed, reverse=True)
     # The recent orders' products were viewed by their (generated) shoppers that day, and
     # each by visitors who looked at one product and left.
     visits = Visit.objects.all()

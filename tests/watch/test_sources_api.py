@@ -235,3 +235,32 @@ def test_admin_adds_a_shop_by_url_after_seeing_what_it_lists(client, make_user):
         assert saved.status_code == 302
         source = Source.objects.get()
         assert source.kind == "shopify" and source.name == "Fake shop"
+
+
+def test_adding_a_shop_says_in_plain_words_why_its_url_could_not_be_looked_at(
+    client, make_user, monkeypatch
+):
+    """A name that does not resolve (a typo, or a server with no internet) reads as a
+    sentence about the shop's host, with the fetcher's words kept as the details; a URL
+    pasted without https:// is looked at over https."""
+    import socket
+
+    from tests.conftest import PASSWORD
+
+    def no_such_host(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    make_user("root@example.com", admin=True)
+    assert client.login(email="root@example.com", password=PASSWORD)
+    url = "/admin/watch/source/add-by-url/"
+    page = client.get(url, {"url": "www.shop-that-is-not-there.example/products/tea"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Could not reach www.shop-that-is-not-there.example." in html
+    assert "Details: could not fetch https://www.shop-that-is-not-there.example/" in html
+    assert "only http and https URLs" not in html
+    assert html.count("<h1>Add a shop by URL</h1>") == 1
+    # The address stays in the box to be corrected.
+    assert 'value="https://www.shop-that-is-not-there.example/products/tea"' in html
+    assert not Source.objects.exists()

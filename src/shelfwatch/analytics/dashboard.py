@@ -87,6 +87,7 @@ def figures(chosen: Filters, *, limit: int = TOP_LIMIT) -> dict[str, Any]:
     conversion = summary["totals"]["conversion"]
     return {
         "summary": summary,
+        "revenue": selectors.revenue_by_currency(store=store, days=days),
         "conversion_percent": None if conversion is None else round(conversion * 100, 1),
         "top": selectors.top_products(store=store, days=days, limit=limit),
         "funnel": funnel,

@@ -91,6 +91,23 @@ def store_summary(*, store: Store | None, days: DayRange) -> dict:
     return {"days": series, "totals": totals}
 
 
+def revenue_by_currency(*, store: Store | None, days: DayRange) -> list[tuple[str, Decimal]]:
+    """The range's revenue per currency, biggest first: one entry for a store, one per
+    currency over every store (an INR and a USD store's takings are not added up)."""
+    rows = (
+        _scoped(StoreDay.objects.all(), store, days)
+        .values("store__currency")
+        .annotate(revenue=Sum("revenue"))
+        .order_by()
+    )
+    amounts = [
+        (row["store__currency"], Decimal(row["revenue"] or 0).quantize(CENT)) for row in rows
+    ]
+    if store is not None and not amounts:
+        amounts = [(store.currency, Decimal("0.00"))]
+    return sorted(amounts, key=lambda pair: (-pair[1], pair[0]))
+
+
 def top_products(*, store: Store | None, days: DayRange, limit: int) -> list[dict]:
     """The store's most viewed products over the range, by human views (ties by id)."""
     rows, _ = leaders.top(store=store, days=days, limit=limit)

@@ -29,6 +29,7 @@ first_api_patterns = [
 urlpatterns = [
     path("health", ops_views.health, name="health"),
     path("ready", ops_views.ready, name="ready"),
+    path("status", ops_views.status_page, name="status"),
     path("metrics", ops_views.metrics, name="metrics"),
     *first_api_patterns,
     path("api/v1/", api_urls),

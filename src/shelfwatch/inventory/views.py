@@ -74,8 +74,11 @@ def dashboard_words() -> dict[str, str]:
         "not_stocked": _("%(code)s is not stocked here. Add it below."),
         "not_in_catalog": _("Not in the catalog yet: fill in the name and check."),
         "added": _("Added to the store."),
+        "added_name": _("Added %(name)s to the store."),
         "already_stocked": _("This store already stocks it: edit its row in the table."),
         "stock_this": _("Stock this"),
+        "stocked_here": _("already stocked here"),
+        "go_to_row": _("Go to its row"),
         "likely_duplicate": _("This looks like a product the catalog already has."),
         "possible_matches": _("Possible matches below."),
     }

@@ -120,7 +120,10 @@ def _orders_for(
                 payment_provider=IMPORTED,
                 payment_status=PaymentStatus.PAID,
                 note=f"Imported history: groceries data set basket {number + 1}",
-                created_at=now - timedelta(days=HISTORY_DAYS * number / max(len(baskets), 1)),
+                # The first basket the oldest: ids then rise with time, as real orders'
+                # do, and lists newest first by id (a customer's orders) read newest first.
+                created_at=now
+                - timedelta(days=HISTORY_DAYS * (len(baskets) - 1 - number) / max(len(baskets), 1)),
             )
         )
         contents.append(items)

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
 
 from shelfwatch.http.problems import problem_response
@@ -70,9 +72,8 @@ READY_CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-@require_safe
-def ready(request: HttpRequest) -> HttpResponse:
-    """Readiness: database, cache and task backend answer. 503 problem+json names failures."""
+def run_checks() -> tuple[dict[str, dict[str, object]], list[str]]:
+    """Each readiness check's outcome and time, and the names of those that failed."""
     checks: dict[str, dict[str, object]] = {}
     failed: list[str] = []
     for name, check in READY_CHECKS.items():
@@ -87,6 +88,13 @@ def ready(request: HttpRequest) -> HttpResponse:
         else:
             checks[name] = {"ok": True}
         checks[name]["ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return checks, failed
+
+
+@require_safe
+def ready(request: HttpRequest) -> HttpResponse:
+    """Readiness: database, cache and task backend answer. 503 problem+json names failures."""
+    checks, failed = run_checks()
     if failed:
         return problem_response(
             request,
@@ -98,6 +106,29 @@ def ready(request: HttpRequest) -> HttpResponse:
         )
     body = {"status": "ok", "checks": checks, "paused": _paused_sending()}
     response = HttpResponse(json.dumps(body), content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# The checks in words, for the status page people open from the footer.
+CHECK_LABELS = {
+    "database": _lazy("Database"),
+    "cache": _lazy("Cache"),
+    "tasks": _lazy("Background tasks (alerts, imports, reports)"),
+}
+
+
+@require_safe
+def status_page(request: HttpRequest) -> HttpResponse:
+    """The readiness checks as a page for people (the footer's "Service status"); /health
+    and /ready stay JSON for load balancers and monitoring."""
+    checks, failed = run_checks()
+    rows = [
+        {"label": CHECK_LABELS.get(name, name), "ok": result["ok"], "ms": result["ms"]}
+        for name, result in checks.items()
+    ]
+    context = {"rows": rows, "failed": failed, "paused": len(_paused_sending())}
+    response = render(request, "ops/status.html", context, status=503 if failed else 200)
     response["Cache-Control"] = "no-store"
     return response
 

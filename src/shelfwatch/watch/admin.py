@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -13,6 +15,40 @@ from shelfwatch.errors import DomainError
 from shelfwatch.watch.history_panel import price_history_panel
 from shelfwatch.watch.models import Host, Observation, Source, WatchedItem
 from shelfwatch.watch.sources import create_source, detect_source, request_poll
+
+# What an operator reads when a shop's URL cannot be looked at: the cause in plain words
+# first, the fetcher's own (technical) words after it as the details.
+FETCH_PROBLEMS = {
+    "connect_failed": (
+        "Could not reach {host}. Check the address for a typo; if it is right, this "
+        "server may have no connection to the internet."
+    ),
+    "fetch_timeout": "{host} did not answer in time. Try again in a few minutes.",
+    "address_not_allowed": (
+        "{host} is on this machine or a private network; Shelfwatch only watches shops "
+        "on the public internet."
+    ),
+    "url_not_allowed": (
+        "That is not a shop's web address. Paste one like https://shop.example/products/tea."
+    ),
+    "response_too_large": "The page at {host} is too large to read.",
+    "too_many_redirects": "{host} sent the request through too many redirects.",
+}
+
+
+def with_scheme(url: str) -> str:
+    """`url` as pasted, with https:// in front when it has no scheme (shop.example/tea)."""
+    if url and "://" not in url and not url.startswith("//"):
+        return f"https://{url}"
+    return url
+
+
+def fetch_problem(exc: DomainError, url: str) -> str:
+    """The plain sentence for why `url` could not be looked at."""
+    template = FETCH_PROBLEMS.get(exc.code)
+    if template is None:
+        return str(exc.detail)
+    return template.format(host=urlsplit(url).hostname or url)
 
 
 @admin.register(Host)
@@ -62,7 +98,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     def add_by_url(self, request: HttpRequest) -> HttpResponse:
         """Detect what a URL is, show the products it lists now, and save it on request."""
-        url = (request.POST.get("url") or request.GET.get("url") or "").strip()
+        url = with_scheme((request.POST.get("url") or request.GET.get("url") or "").strip())
         context = {
             **self.admin_site.each_context(request),
             "title": "Add a shop by URL",
@@ -73,7 +109,8 @@ class SourceAdmin(admin.ModelAdmin):
             try:
                 found = detect_source(url)
             except DomainError as exc:
-                context["problem"] = f"{exc.detail} ({exc.code})"
+                context["problem"] = fetch_problem(exc, url)
+                context["problem_detail"] = f"{exc.detail} ({exc.code})"
             else:
                 context["found"] = found
                 if request.method == "POST" and request.POST.get("save"):

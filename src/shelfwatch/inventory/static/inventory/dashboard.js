@@ -195,6 +195,23 @@
   });
 
   // --- adding a product: match first, then stock or create -----------------------------
+  // Back from adding a product (stockProduct below): its row is marked and scrolled to,
+  // and the table's status line says what happened; the address drops `added` so a
+  // reload does not say it again.
+  (function () {
+    var params = new URLSearchParams(window.location.search);
+    var added = params.get("added");
+    if (!added) { return; }
+    params.delete("added");
+    var rest = params.toString();
+    window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : "") + window.location.hash);
+    var row = root.querySelector('tr[data-item="' + CSS.escape(added) + '"]');
+    if (!row) { say(t("added", "Added to the store.")); return; }
+    row.classList.add("saved");
+    say(t("added_name", "Added %(name)s to the store.", { name: row.dataset.name || "" }));
+    row.scrollIntoView({ block: "center" });
+  })();
+
   var addForm = document.getElementById("add-form");
   var panel = document.getElementById("candidates");
   var list = document.getElementById("candidate-list");
@@ -225,9 +242,10 @@
     var d = details();
     var body = { product_id: productId, quantity: parseInt(d.quantity || "0", 10) };
     if (d.selling_price) { body.selling_price = d.selling_price; }
-    return api("POST", base, body).then(function () {
+    return api("POST", base, body).then(function (item) {
       sayNearForm(t("added", "Added to the store."));
-      window.location.reload();
+      // A reload would lose that line: the page comes back showing the new row instead.
+      window.location.assign(window.location.pathname + "?added=" + encodeURIComponent(item.id));
     }).catch(function (error) {
       if (error.problem && error.problem.code === "stock_item_exists") {
         sayNearForm(t("already_stocked", "This store already stocks it: edit its row in the table."), true);
@@ -245,8 +263,22 @@
       label.textContent = c.name + (c.brand ? " (" + c.brand + ")" : "") + " · " + Math.round(c.score * 100) + "% · " + c.reasons.join(", ");
       var button = document.createElement("button");
       button.type = "button";
-      button.textContent = t("stock_this", "Stock this");
-      button.addEventListener("click", function () { stockProduct(c.product_id); });
+      // A product this store already stocks cannot be stocked again (the API says
+      // stock_item_exists): its button leads to its row instead.
+      var stocked = root.querySelector('tr[data-product="' + CSS.escape(String(c.product_id)) + '"]');
+      if (stocked) {
+        label.textContent += " · " + t("stocked_here", "already stocked here");
+        button.textContent = t("go_to_row", "Go to its row");
+        button.addEventListener("click", function () {
+          stocked.classList.add("saved");
+          stocked.scrollIntoView({ block: "center" });
+          var box = stocked.querySelector('input[data-field="quantity"]');
+          if (box) { box.focus({ preventScroll: true }); }
+        });
+      } else {
+        button.textContent = t("stock_this", "Stock this");
+        button.addEventListener("click", function () { stockProduct(c.product_id); });
+      }
       item.appendChild(label);
       item.appendChild(document.createTextNode(" "));
       item.appendChild(button);
