@@ -9,7 +9,7 @@ from django.test import Client
 from shelfwatch.accounts.sign_in_devices import COOKIE_NAME
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.throttle_window(3600)]
 
 LOGIN = "/api/v1/auth/login"
 

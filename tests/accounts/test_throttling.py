@@ -7,7 +7,7 @@ import pytest
 from shelfwatch.accounts.throttling import parse_rate
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.throttle_window(3600)]
 
 
 def test_parse_rate():

@@ -138,6 +138,7 @@ def test_manage_link_request_answers_the_same_for_unknown_addresses(client, subs
     assert Notification.objects.filter(template="manage_link").count() == 3  # per hour
 
 
+@pytest.mark.throttle_window(3600)
 def test_manage_link_requests_are_limited_per_ip(client, settings, subscription):
     # Each request may send a message to whoever owns the address: limited like the
     # sign-in and reset forms, per IP, before anything is looked up or sent.

@@ -138,6 +138,7 @@ def test_refusals_and_stale_tags_are_answered_by_the_full_stack(
     assert status == 503 and json.loads(body)["code"] == "no_snapshot"
 
 
+@pytest.mark.throttle_window(60)
 def test_revalidations_count_against_the_rate_limit(lane, inventory, reader_key, settings):
     settings.THROTTLE_ENABLED = True
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "user": "3/m"}

@@ -134,6 +134,7 @@ def test_their_429_holds_every_lookup_off_for_their_retry_after(off, staff):
     assert len(off.calls()) == 1 and products() == 0
 
 
+@pytest.mark.throttle_window(3600)
 def test_our_own_rate_limit_is_kept_below_theirs(off, staff, settings):
     settings.OFF_RATE_LIMIT = "3/h"  # an hour's window, so five quick lookups share one
     off.requests_per_minute = 100

@@ -167,6 +167,7 @@ FORMS = {
 }
 
 
+@pytest.mark.throttle_window(3600)
 @pytest.mark.parametrize("path", FORMS)
 def test_each_form_is_limited_per_ip_by_its_own_budget(client, settings, make_user, path):
     scope, data = FORMS[path]
@@ -183,6 +184,7 @@ def test_each_form_is_limited_per_ip_by_its_own_budget(client, settings, make_us
         assert client.get(path).status_code == 200  # reading the page is not counted
 
 
+@pytest.mark.throttle_window(3600)
 @pytest.mark.parametrize("flooded", sorted({scope for scope, _ in FORMS.values()}))
 def test_a_burst_at_one_form_leaves_the_other_forms_open(client, settings, make_user, flooded):
     # People behind one address (an office, a carrier's NAT) share its budgets: when some
@@ -198,6 +200,7 @@ def test_a_burst_at_one_form_leaves_the_other_forms_open(client, settings, make_
             assert client.post(path, data).status_code in (200, 302), path
 
 
+@pytest.mark.throttle_window(3600)
 def test_one_account_is_limited_across_addresses_until_its_password_is_reset(
     client, settings, make_user
 ):
@@ -232,6 +235,7 @@ def test_one_account_is_limited_across_addresses_until_its_password_is_reset(
     assert signed_in.status_code == 302
 
 
+@pytest.mark.throttle_window(3600)
 def test_forms_behind_a_sign_in_are_limited_per_user(client, settings, make_user):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "password_change": "2/h"}
     wrong = {"old_password": "nope", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
