@@ -33,14 +33,17 @@ def test_ready_reports_each_check(client):
     assert response["Cache-Control"] == "no-store"
 
 
-def test_ready_names_the_failing_check(client):
-    broken_cache = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": UNREACHABLE_REDIS,
-        }
+# A cache that cannot be reached, for the probes to report.
+BROKEN_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": UNREACHABLE_REDIS,
     }
-    with override_settings(CACHES=broken_cache):
+}
+
+
+def test_ready_names_the_failing_check(client):
+    with override_settings(CACHES=BROKEN_CACHE):
         response = client.get("/ready")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/problem+json"
@@ -103,13 +106,7 @@ def test_the_footers_service_status_is_a_page_in_words_not_json(client, make_use
 
 
 def test_the_status_page_says_when_something_is_not_working(client):
-    broken_cache = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": UNREACHABLE_REDIS,
-        }
-    }
-    with override_settings(CACHES=broken_cache):
+    with override_settings(CACHES=BROKEN_CACHE):
         response = client.get("/status")
     assert response.status_code == 503
     html = response.content.decode()

@@ -128,27 +128,32 @@ def test_detect_refuses_private_addresses_without_the_allow_list(callers, settin
     assert response.status_code == 422 and response.json()["code"] == "address_not_allowed"
 
 
+def _json_source(shop, **settings):
+    """A JSON API source over the fake shop's items, reading the fields it serves."""
+    from tests.watch.conftest import make_source
+
+    paths = {
+        "items": "results",
+        "id": "sku",
+        "name": "title",
+        "available": "stock.status",
+        "quantity": "stock.count",
+    }
+    return make_source(
+        name="API", kind="json", base_url=shop.url("/v2/items"), settings=paths | settings
+    )
+
+
 def test_json_api_source_with_jmespath():
     with JsonApiShop(page_size=2) as shop:
         for n in range(3):
             shop.add(f"Item {n}", f"{10 + n}.50", quantity=n + 1, available=n != 1)
-        from tests.watch.conftest import make_source
-
-        source = make_source(
-            name="API",
-            kind="json",
-            base_url=shop.url("/v2/items"),
-            settings={
-                "items": "results",
-                "id": "sku",
-                "name": "title",
-                "available": "stock.status",
-                "in_stock_values": ["in_stock", "low_stock"],
-                "price": "pricing.amount",
-                "currency": "pricing.currency",
-                "quantity": "stock.count",
-                "next": "next",
-            },
+        source = _json_source(
+            shop,
+            in_stock_values=["in_stock", "low_stock"],
+            price="pricing.amount",
+            currency="pricing.currency",
+            next="next",
         )
         [outcome] = poll_due()
         assert outcome.ok, Source.objects.get(pk=source.pk).last_error
@@ -166,20 +171,7 @@ def test_json_api_stock_count_beyond_the_column_is_bounded_and_the_poll_goes_on(
     with JsonApiShop() as shop:
         shop.add("Ghee 1 L", "650.00", quantity=count)
         shop.add("Atta 5 kg", "299.00", quantity=3)
-        from tests.watch.conftest import make_source
-
-        source = make_source(
-            name="API",
-            kind="json",
-            base_url=shop.url("/v2/items"),
-            settings={
-                "items": "results",
-                "id": "sku",
-                "name": "title",
-                "available": "stock.status",
-                "quantity": "stock.count",
-            },
-        )
+        source = _json_source(shop)
         [outcome] = poll_due()
         assert outcome.ok, Source.objects.get(pk=source.pk).last_error
         rows = {i.name: i.quantity for i in source.items.all()}
