@@ -77,7 +77,7 @@ def test_tickets_name_the_customer_their_phone_and_what_to_prepare(
 
 def test_shoppers_see_no_api_links_in_the_footer_but_staff_do(client, bakery, owner):
     footer = client.get("/").content.decode().split('<footer class="foot">')[1]
-    assert "/api/v1/docs" not in footer and "/health" not in footer
+    assert "/api/v1/docs" not in footer and "/status" not in footer
     client.force_login(owner)
     footer = client.get("/").content.decode().split('<footer class="foot">')[1]
-    assert "/api/v1/docs" in footer and "/health" in footer
+    assert "/api/v1/docs" in footer and 'href="/status"' in footer
