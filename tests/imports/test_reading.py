@@ -119,6 +119,23 @@ def test_a_bad_value_names_its_column_in_words(cells, column, code):
     assert problem.value.message
 
 
+@pytest.mark.parametrize(
+    ("size", "code", "words"),
+    [
+        ("500 parsecs", "invalid_size", "500 parsecs"),
+        ("500", "invalid_size", "needs a unit"),
+        ("0 g", "invalid_value", "out of range"),
+    ],
+)
+def test_a_bad_size_fails_every_line_that_repeats_it(size, code, words):
+    # Sizes are read once per distinct text: the second line must fail just as the first.
+    for _ in range(2):
+        with pytest.raises(RowProblem) as problem:
+            read_row(["Ghee", "3", "", "", size], HEADER, MAPPING)
+        assert problem.value.code == code and problem.value.column == "size"
+        assert words in problem.value.message
+
+
 def test_an_over_long_line_is_a_row_error_and_the_next_line_still_reads(settings):
     settings.IMPORT_MAX_LINE_CHARS = 50
     raw = b"name,qty\n" + b"x" * 500 + b",1\nDal,5\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
 from shelfwatch.catalog.normalize import parse_quantity, to_canonical
@@ -132,27 +133,38 @@ def _size(raw_amount: str, raw_unit: str, columns: dict[str, str]) -> tuple[Deci
     amount_text, unit_text = raw_amount.strip(), raw_unit.strip()
     if not amount_text:
         return None
-    column = columns.get("net_quantity", "")
+    size, problem = _read_size(amount_text, unit_text)
+    if problem:
+        column = columns.get("net_quantity", "")
+        code = "invalid_size"
+        if problem == "bad_size":
+            column = column or columns.get("unit", "")
+            message = f"the size {amount_text} {unit_text} is not a size such as 500 g or 1 l"
+        elif problem == "no_unit":
+            message = f"the size {amount_text!r} needs a unit, such as 500 g, 1 l or 6 pcs"
+        else:
+            message, code = f"the size {amount_text!r} is out of range", "invalid_value"
+        raise RowProblem(message, column=column, code=code)
+    return size
+
+
+# A stock export repeats a few dozen pack sizes over thousands of rows: each text is read
+# once. Bounded, so a file of all-different sizes cannot grow it.
+@lru_cache(maxsize=4096)
+def _read_size(amount_text: str, unit_text: str) -> tuple[tuple[Decimal, str] | None, str]:
+    """The size as (amount, canonical unit), or None and what is wrong with it."""
     if unit_text:
         try:
             quantity = to_canonical(Decimal(amount_text.replace(",", "")), unit_text)
         except (InvalidOperation, ValueError):
-            raise RowProblem(
-                f"the size {amount_text} {unit_text} is not a size such as 500 g or 1 l",
-                column=column or columns.get("unit", ""),
-                code="invalid_size",
-            ) from None
+            return None, "bad_size"
     else:
         quantity = parse_quantity(amount_text)
         if quantity is None:
-            raise RowProblem(
-                f"the size {amount_text!r} needs a unit, such as 500 g, 1 l or 6 pcs",
-                column=column,
-                code="invalid_size",
-            )
+            return None, "no_unit"
     if quantity.amount <= 0 or quantity.amount >= Decimal("1e9"):
-        raise RowProblem(f"the size {amount_text!r} is out of range", column=column)
-    return quantity.amount.quantize(Decimal("0.001")), quantity.unit
+        return None, "out_of_range"
+    return (quantity.amount.quantize(Decimal("0.001")), quantity.unit), ""
 
 
 def read_row(cells: list[str], header: list[str], mapping: dict[str, str]) -> RowData:
