@@ -178,6 +178,9 @@ def test_times_are_typed_and_shown_in_the_stores_time_zone(bakery, owner):
         ({"quantity_allotted": "0"}, "quantity_allotted", "Put at least 1 unit on sale."),
         ({"per_customer_limit": "0"}, "per_customer_limit", "Allow at least 1 unit per customer."),
         ({"starts_at": "tomorrow"}, "starts_at", "Pick a date and time"),
+        # Times whose UTC would fall outside the years a datetime holds.
+        ({"starts_at": "0001-01-01T00:00"}, "starts_at", "Pick a date and time"),
+        ({"ends_at": "9999-12-31T23:59"}, "ends_at", "Pick a date and time"),
         ({"ends_at": ""}, "ends_at", "Fill this in."),
         ({"product": ""}, "product", "Fill this in."),
         ({"title": "x" * 201}, "title", "at most 200 characters"),

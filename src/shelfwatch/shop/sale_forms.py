@@ -20,8 +20,23 @@ def _required() -> dict:
     return {"required": gettext_lazy("Fill this in.")}
 
 
+# Years a typed time may fall in: outside them, the time moved to UTC for the database
+# (up to 14 hours either way) could leave the years a datetime can hold.
+YEARS = (2000, 9998)
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A time typed in the active (the store's) time zone, within YEARS."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is not None and not YEARS[0] <= moment.year <= YEARS[1]:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return moment
+
+
 def _when() -> forms.DateTimeField:
-    return forms.DateTimeField(
+    return LocalDateTimeField(
         input_formats=[LOCAL_INPUT, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
         error_messages={
