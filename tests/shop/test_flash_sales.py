@@ -208,6 +208,12 @@ def test_staff_manage_sales_of_their_own_store_only(callers, sale, store_b):
     assert created.json()["units_left"] == 10 and not created.json()["is_active"]
     assert callers["owner_b"].post("/api/v1/flash-sales", body).status_code == 404
     assert callers["customer"].post("/api/v1/flash-sales", body).status_code == 403
+    # A flash sale sells below the regular price (60.00 here), never at or above it.
+    for price in ("60.00", "75.00"):
+        refused = callers["staff_a"].post("/api/v1/flash-sales", {**body, "sale_price": price})
+        assert refused.json()["code"] == "sale_price_not_below_regular"
+    raised = callers["staff_a"].patch(f"/api/v1/flash-sales/{sale.pk}", {"sale_price": "61"})
+    assert raised.json()["code"] == "sale_price_not_below_regular"
     backwards = {**body, "ends_at": body["starts_at"]}
     assert callers["staff_a"].post("/api/v1/flash-sales", backwards).json()["code"] == (
         "invalid_sale_window"

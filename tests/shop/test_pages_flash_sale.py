@@ -143,3 +143,29 @@ def test_an_upcoming_sale_counts_down_to_its_start(bakery, make_user):
     client.post("/cart/add", {"product": bakery.butter.pk, "quantity": 1})
     line = CartLine.objects.get()
     assert line.unit_price == Decimal("275.00") and line.reservation is None
+
+
+def test_a_visitor_is_told_to_sign_in_and_comes_back_to_the_product(bakery, make_user):
+    make_sale(bakery)
+    visitor = shopper(bakery)
+    product = f"/products/{bakery.butter.pk}"
+    response = visitor.post("/cart/add", {"product": bakery.butter.pk, "quantity": 1})
+    assert response.status_code == 302 and response["Location"] == product
+    html = visitor.get(product).content.decode()
+    messages = html.split('id="messages"')[1].split("</div>")[0]
+    assert "the sale price is for customers with an account" in messages
+    assert "Nothing was added to your cart." in messages
+    assert f'<a href="/login/?next=%2Fproducts%2F{bakery.butter.pk}">' in messages
+    assert f'<a href="/signup/?next=%2Fproducts%2F{bakery.butter.pk}">' in messages
+    assert not CartLine.objects.exists()
+
+    # Signing in through that link lands back on the product, where adding holds the units.
+    make_user("quick@example.com")
+    signed_in = visitor.post(
+        f"/login/?next={product}",
+        {"username": "quick@example.com", "password": "a-long-test-passphrase-42", "next": product},
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"] == product
+    visitor.post("/cart/add", {"product": bakery.butter.pk, "quantity": 1})
+    line = CartLine.objects.get()
+    assert line.unit_price == Decimal("199.00") and line.reservation is not None

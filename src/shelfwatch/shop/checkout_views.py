@@ -12,6 +12,9 @@ import uuid
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -96,12 +99,37 @@ def cart_add(request: HttpRequest) -> HttpResponse:
             product_id=product_id,
             quantity=quantity if quantity is not None else -1,
         )
+    except carts.SignInRequired:
+        _ask_to_sign_in(request, product_id)
+        return redirect("shop-product", product_id=product_id)
     except DomainError as exc:
         messages.error(request, problem_message(exc))
         return redirect("shop-product", product_id=product_id)
     messages.success(request, _("Added to your cart."))
     _say_price_note(request, line)
     return redirect("shop-cart")
+
+
+def _ask_to_sign_in(request: HttpRequest, product_id: int) -> None:
+    """A visitor pressed "Add to cart" while the product's flash sale runs. Sale units go
+    to customers with an account (the per-customer limit is counted per account), so
+    nothing is added: they are told why, with links to sign in or sign up that bring them
+    back to this product."""
+    back = {"next": reverse("shop-product", args=[product_id])}
+    messages.warning(
+        request,
+        format_html(
+            _(
+                "This product is in a flash sale, and the sale price is for customers "
+                "with an account, so that each customer's limit can be kept. Nothing was "
+                'added to your cart. <a href="{sign_in}">Sign in to buy at the flash sale '
+                'price</a> or <a href="{sign_up}">create an account</a>: you come straight '
+                "back to this product."
+            ),
+            sign_in=f"{reverse('login')}?{urlencode(back)}",
+            sign_up=f"{reverse('sign-up')}?{urlencode(back)}",
+        ),
+    )
 
 
 def _say_price_note(request: HttpRequest, line) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from shelfwatch.inventory.models import Store
+from shelfwatch.inventory.models import StockItem, Store
 from shelfwatch.shop.flash_sales import InvalidFlashSale
 from shelfwatch.shop.models import FlashSale
 from shelfwatch.shop.pricing import sellable_item
@@ -42,6 +42,18 @@ def _validate(sale: FlashSale) -> None:
         ) from None
 
 
+def _check_below_regular(sale: FlashSale, regular_price: Decimal | None) -> None:
+    """A flash sale sells for less than the store's regular price: shoppers see the regular
+    price struck through beside it. Checked when a price is set, not on every edit, so a
+    store that lowers its regular price later can still move or end the sale."""
+    if regular_price is not None and Decimal(sale.sale_price) >= regular_price:
+        raise InvalidFlashSale(
+            f"the sale price must be below the regular price of {regular_price}",
+            code="sale_price_not_below_regular",
+            extra={"regular_price": str(regular_price)},
+        )
+
+
 def create_flash_sale(
     *,
     store: Store,
@@ -53,8 +65,9 @@ def create_flash_sale(
     ends_at: datetime,
     title: str = "",
 ) -> FlashSale:
-    """A new sale of a product the store sells; raises ProductNotSold or InvalidFlashSale."""
-    sellable_item(store_id=store.pk, product_id=product_id)
+    """A new sale of a product the store sells, below its regular price; raises
+    ProductNotSold or InvalidFlashSale."""
+    item = sellable_item(store_id=store.pk, product_id=product_id)
     sale = FlashSale(
         store=store,
         product_id=product_id,
@@ -66,13 +79,15 @@ def create_flash_sale(
         ends_at=ends_at,
     )
     _validate(sale)
+    _check_below_regular(sale, item.selling_price)
     sale.save()
     return sale
 
 
 def update_flash_sale(*, sale: FlashSale, changes: dict[str, Any]) -> FlashSale:
     """Apply `changes` (the EDITABLE fields); the allotment never drops below the units
-    already held or sold, checked against the row under lock."""
+    already held or sold, checked against the row under lock, and a new sale price stays
+    below the regular price."""
     with transaction.atomic():
         current = FlashSale.objects.select_for_update().get(pk=sale.pk)
         for name, value in changes.items():
@@ -82,10 +97,21 @@ def update_flash_sale(*, sale: FlashSale, changes: dict[str, Any]) -> FlashSale:
             raise InvalidFlashSale(
                 f"{current.held + current.sold} units are already held or sold",
                 code="allotment_below_taken",
+                extra={"taken": current.held + current.sold},
             )
         _validate(current)
+        if changes.get("sale_price") is not None:
+            _check_below_regular(current, _regular_price(current))
         if "starts_at" in changes or "ends_at" in changes:
             # A moved window is announced again.
             current.started_announced = current.ended_announced = False
         current.save()
     return current
+
+
+def _regular_price(sale: FlashSale) -> Decimal | None:
+    return (
+        StockItem.objects.filter(store_id=sale.store_id, product_id=sale.product_id)
+        .values_list("selling_price", flat=True)
+        .first()
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shelfwatch.shop import checkout_views, order_views, views
+from shelfwatch.shop import checkout_views, order_views, sale_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,5 +31,17 @@ urlpatterns = [
         "stores/<int:store_id>/orders/<int:order_id>/status",
         order_views.order_board_move,
         name="shop-order-move",
+    ),
+    path("stores/<int:store_id>/flash-sales/", sale_views.sale_list, name="store-flash-sales"),
+    path("stores/<int:store_id>/flash-sales/new", sale_views.sale_new, name="store-flash-sale-new"),
+    path(
+        "stores/<int:store_id>/flash-sales/<int:sale_id>/",
+        sale_views.sale_edit,
+        name="store-flash-sale-edit",
+    ),
+    path(
+        "stores/<int:store_id>/flash-sales/<int:sale_id>/end",
+        sale_views.sale_end,
+        name="store-flash-sale-end",
     ),
 ]

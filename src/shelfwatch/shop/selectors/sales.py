@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.models import Product
-from shelfwatch.inventory.models import Store
-from shelfwatch.inventory.selectors import stores_for
+from shelfwatch.errors import NotFound
+from shelfwatch.inventory.models import StockItem, Store
+from shelfwatch.inventory.selectors import get_store_for, stores_for
 from shelfwatch.shop.models import FlashSale
 from shelfwatch.shop.payloads import flash_sales_out
 
@@ -33,6 +34,57 @@ def managed_flash_sales(principal: Principal | None) -> QuerySet[FlashSale]:
     return FlashSale.objects.filter(store__in=stores_for(principal)).select_related(
         "store", "product"
     )
+
+
+# How many sales of each kind the store's flash-sale page lists (the latest ended ones).
+SALES_SHOWN = 100
+# How many priced products the new-sale form offers (by name); a store with more narrows
+# the list by typing a name.
+PRODUCTS_OFFERED = 1000
+
+
+def store_sale_board(
+    *, principal: Principal | None, store_id: int, now: datetime | None = None
+) -> tuple[Store, dict[str, list[dict]]]:
+    """A store the caller manages and its sales, as its flash-sale page lists them:
+    {"running": ..., "upcoming": ..., "ended": ...}, each sale with its units left,
+    sold and held now. Raises NotFound for a store the caller does not manage."""
+    store = get_store_for(principal, store_id)
+    now = now or timezone.now()
+    sales = managed_flash_sales(principal).filter(store=store)
+    groups = {
+        "running": sales.filter(starts_at__lte=now, ends_at__gt=now).order_by("ends_at", "id"),
+        "upcoming": sales.filter(starts_at__gt=now).order_by("starts_at", "id"),
+        "ended": sales.filter(ends_at__lte=now).order_by("-ends_at", "-id"),
+    }
+    board = {}
+    for name, group in groups.items():
+        rows = flash_sales_out(list(group[:SALES_SHOWN]))
+        for row in rows:
+            # Units neither sold nor left are in live holds (carts at the sale price).
+            row["units_held"] = row["quantity_allotted"] - row["units_sold"] - row["units_left"]
+            row["state"] = name
+        board[name] = rows
+    return store, board
+
+
+def managed_sale(*, principal: Principal | None, store_id: int, sale_id: int) -> FlashSale:
+    """One sale of a store the caller manages; NotFound for any other."""
+    sale = managed_flash_sales(principal).filter(store_id=store_id, pk=sale_id).first()
+    if sale is None:
+        raise NotFound("flash sale not found", code="flash_sale_not_found")
+    return sale
+
+
+def sale_products(store: Store, *, q: str = "") -> list[StockItem]:
+    """The store's priced stock items (what a flash sale can sell), by product name; with
+    `q`, those whose product name holds it."""
+    items = StockItem.objects.filter(store=store, selling_price__isnull=False).select_related(
+        "product"
+    )
+    if q:
+        items = items.filter(product__name__icontains=q)
+    return list(items.order_by("product__name", "pk")[:PRODUCTS_OFFERED])
 
 
 def product_flash_sale(*, store: Store, product: Product) -> dict | None:
