@@ -298,3 +298,27 @@ def test_reserving_answers_with_a_decision_and_a_refusal_changes_nothing(sale, s
     sale.refresh_from_db()
     assert (sale.held, sale.sold) == (4, 0)
     assert not FlashSaleCustomer.objects.filter(sale=sale, user=third, units__gt=0).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "moment"),
+    [("ends_at", "9999-12-31T23:59:00-08:00"), ("starts_at", "0001-01-01T00:00:00+05:30")],
+)
+def test_a_time_past_what_utc_can_hold_is_a_422_naming_the_field(callers, sale, field, moment):
+    body = {
+        "store_id": sale.store_id,
+        "product_id": sale.product_id,
+        "sale_price": "15.00",
+        "quantity_allotted": 10,
+        "per_customer_limit": 1,
+        "starts_at": "2030-01-01T00:00:00Z",
+        "ends_at": "2030-01-02T00:00:00Z",
+        field: moment,
+    }
+    before = list(FlashSale.objects.values_list("pk", "starts_at", "ends_at"))
+    refused = callers["staff_a"].post("/api/v1/flash-sales", body)
+    assert refused.status_code == 422, refused.content
+    assert field in refused.content.decode() and "out of range" in refused.content.decode()
+    moved = callers["staff_a"].patch(f"/api/v1/flash-sales/{sale.pk}", {field: moment})
+    assert moved.status_code == 422, moved.content
+    assert list(FlashSale.objects.values_list("pk", "starts_at", "ends_at")) == before

@@ -4,17 +4,19 @@ An API schema declares a field as `column(Model, "field")` and gets the column's
 the length of a CharField, the range of an IntegerField (32-bit on PostgreSQL), the digits
 of a DecimalField, the key range of a ForeignKey. `BoundedSchema` adds what holds for every
 input: no NUL byte or lone surrogate in any string (nested ones included), integers within
-64 bits and decimals finite, so out-of-range input is a 422 naming the field, never a
-database error or a value SQLite would store and choke on later.
+64 bits, decimals finite and times storable as UTC, so out-of-range input is a 422 naming
+the field, never a database error or a value SQLite would store and choke on later.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from django.db import models
+from django.utils import timezone
 from ninja import Schema
 from pydantic import AfterValidator, Field, field_validator
 
@@ -64,7 +66,19 @@ def _check_nested(value: Any) -> Any:
         raise ValueError("is out of range")
     elif isinstance(value, (float, Decimal)) and not math.isfinite(value):
         raise ValueError("must be a finite number")
+    elif isinstance(value, datetime):
+        _storable_moment(value)
     return value
+
+
+def _storable_moment(value: datetime) -> None:
+    # Stored as UTC: "9999-12-31T23:00-08:00" is a valid ISO time whose UTC is past the
+    # last year a datetime holds, and the conversion would fail at save time instead.
+    try:
+        moment = value if value.tzinfo else timezone.make_aware(value)
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("is out of range") from None
 
 
 def _finite(value: Decimal) -> Decimal:
