@@ -56,7 +56,8 @@ def test_day_chart_svg_is_one_accessible_element_that_scales_with_its_container(
         "views-title",
         "Views & orders <30 days>",
     )
-    assert (desc.get("id"), desc.text) == ("views-desc", "Views rose from 100 to 139.")
+    assert desc.get("id") == "views-desc"
+    assert desc.text.startswith("Views rose from 100 to 139.")
     assert not svg.startswith("<?xml") and "<metadata" not in svg
 
 
@@ -190,3 +191,37 @@ def test_a_png_chart_with_a_hindi_label_renders_without_missing_glyph_warnings()
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
         png = charts.bar_chart([HINDI_NAME, "Bread"], [5, 3], key="hi", title="t").png()
     assert png.startswith(b"\x89PNG")
+
+
+def line_styles(svg: str) -> dict[str, str]:
+    """The drawn lines of each palette colour: colour -> the dash pattern ('' when solid)."""
+    styles: dict[str, str] = {}
+    for style in re.findall(r'<path d="[^"]*"[^>]*style="(fill: none;[^"]*)"', svg):
+        colour = re.search(r"stroke: (#[0-9a-f]{6})", style).group(1)
+        if colour in charts.PALETTE:
+            dash = re.search(r"stroke-dasharray: ([^;]+)", style)
+            styles.setdefault(colour, dash.group(1) if dash else "")
+    return styles
+
+
+def test_a_chart_of_several_lines_names_them_in_a_legend_not_by_colour_alone() -> None:
+    svg = views_chart().svg()
+    # The legend is text the page shows (and a screen reader finds in the description).
+    assert re.search(r"<text[^>]*>Views</text>", svg)
+    assert re.search(r"<text[^>]*>Orders</text>", svg)
+    desc = parse(svg).find(f"{SVG}desc").text
+    assert desc == "Views rose from 100 to 139. Lines: Views (solid line); Orders (dashed line)."
+    # Each line, and its key in the legend, has its own dash as well as its own colour.
+    styles = line_styles(svg)
+    assert styles[charts.PALETTE[0]] == "" and styles[charts.PALETTE[1]] != ""
+
+
+def test_one_line_has_no_legend_unless_asked_for() -> None:
+    def chart(**legend: bool) -> str:
+        series = [charts.Series("Orders", [i % 5 for i in range(30)])]
+        return charts.day_chart(DAYS, series, key="o", title="Orders per day", **legend).svg()
+
+    assert not re.search(r"<text[^>]*>Orders</text>", chart())
+    named = chart(legend=True)
+    assert re.search(r"<text[^>]*>Orders</text>", named)
+    assert parse(named).find(f"{SVG}desc") is None  # one line: the title names it

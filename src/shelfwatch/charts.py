@@ -18,6 +18,7 @@ from html import escape
 
 import fontpkg_noto_sans_devanagari
 import matplotlib
+from django.utils.translation import gettext as _
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
@@ -40,6 +41,15 @@ matplotlib.rcParams["font.family"] = FONT_FAMILIES
 
 # Colour-blind-safe (Okabe-Ito), dark enough against white for lines and bars.
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
+# Each line also has its own dash, so lines and their legend keys differ without colour
+# (for colour-blind readers, greyscale printers and e-ink screens): solid, dashed, dotted,
+# dash-dot, then round again.
+LINE_STYLES = (
+    ("solid", "-"),
+    ("dashed", (0, (5, 2.5))),
+    ("dotted", (0, (1, 1.8))),
+    ("dash-dot", (0, (5, 2, 1, 2))),
+)
 INK = "#333333"
 GRID = "#dddddd"
 
@@ -92,8 +102,14 @@ def day_chart(
     title: str,
     description: str = "",
     area: bool = False,
+    legend: bool | None = None,
 ) -> Chart:
     """A line chart over `days` (an area under the first series if `area`), one line each.
+
+    Lines differ by colour and dash. The legend names them (`legend`: by default only when
+    there is more than one) above the plot, and with several lines the description read
+    out by screen readers ends with the same names and the dash of each: a screen reader
+    reads the picture's name and description, never the legend's text inside it.
 
     Raises ValueError when a series does not have one value per day. No days draws an empty
     frame with the title, so a page can always show the chart.
@@ -103,6 +119,9 @@ def day_chart(
         if len(s.values) != len(days):
             raise ValueError(f"series {s.label!r} has {len(s.values)} values for {len(days)} days")
     frozen = [Series(s.label, [float(v) for v in s.values]) for s in series]
+    with_legend = len(frozen) > 1 if legend is None else legend and bool(frozen)
+    if with_legend and days and len(frozen) > 1:  # one line: its name is the title's
+        description = _with_legend_words(description, [s.label for s in frozen])
 
     def draw() -> Figure:
         fig, ax = _frame(DAY_HEIGHT_IN)
@@ -110,7 +129,10 @@ def day_chart(
             x = date2num(days)
             for i, s in enumerate(frozen):
                 colour = PALETTE[i % len(PALETTE)]
-                ax.plot(x, s.values, color=colour, linewidth=1.8, label=_short(s.label))
+                dash = LINE_STYLES[i % len(LINE_STYLES)][1]
+                ax.plot(
+                    x, s.values, color=colour, linestyle=dash, linewidth=1.8, label=_short(s.label)
+                )
                 if area and i == 0:
                     ax.fill_between(x, s.values, color=colour, alpha=0.15, linewidth=0)
             if len(days) == 1:
@@ -121,8 +143,8 @@ def day_chart(
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
             ax.set_ylim(bottom=0)
-            if len(frozen) > 1:
-                # Above the plot, so it never hides a line.
+            if with_legend:
+                # Above the plot, so it never hides a line; keys long enough to show the dash.
                 ax.legend(
                     loc="lower left",
                     bbox_to_anchor=(0, 1),
@@ -130,6 +152,7 @@ def day_chart(
                     fontsize=8,
                     ncols=min(len(frozen), 4),
                     borderaxespad=0,
+                    handlelength=3.2,
                 )
         else:
             _empty(ax)
@@ -140,6 +163,22 @@ def day_chart(
         return fig
 
     return Chart(key=_key(key), title=title, description=description, _draw=draw)
+
+
+def _with_legend_words(description: str, labels: Sequence[str]) -> str:
+    """`description` followed by the legend in words: each line's name and its dash."""
+    styles = {
+        "solid": _("solid line"),
+        "dashed": _("dashed line"),
+        "dotted": _("dotted line"),
+        "dash-dot": _("dash-dot line"),
+    }
+    lines = "; ".join(
+        f"{label} ({styles[LINE_STYLES[i % len(LINE_STYLES)][0]]})"
+        for i, label in enumerate(labels)
+    )
+    legend = _("Lines: %(lines)s.") % {"lines": lines}
+    return f"{description} {legend}" if description else legend
 
 
 def bar_chart(

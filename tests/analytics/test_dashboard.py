@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -274,3 +275,14 @@ def test_revenue_shows_its_currency_and_stores_in_two_currencies_are_not_added_u
 def test_a_store_with_no_sales_shows_zero_in_its_currency(people, store_a):
     response = page(people["staff_a"], store=store_a.pk, **SPAN)
     assert response.context["found"]["revenue"] == [(store_a.currency, Decimal("0.00"))]
+
+
+def test_the_charts_name_their_lines_in_a_legend(people, store_a, rolled_up):
+    html = page(people["staff_a"], store=store_a.pk, **SPAN).content.decode()
+    traffic = html.split('aria-labelledby="chart-traffic-title', 1)[1].split("</svg>", 1)[0]
+    orders = html.split('aria-labelledby="chart-orders-title', 1)[1].split("</svg>", 1)[0]
+    for chart, names in ((traffic, ("Views", "Unique visitors")), (orders, ("Orders",))):
+        for name in names:
+            assert re.search(rf"<text[^>]*>{name}</text>", chart), name
+    # Screen readers read the description, not the text drawn inside the picture.
+    assert "Lines: Views (solid line); Unique visitors (dashed line)." in traffic

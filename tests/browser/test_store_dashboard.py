@@ -20,6 +20,7 @@ from PIL import Image
 from shelfwatch.accounts.models import StoreMembership, User
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.barcodes import check_digit
+from shelfwatch.catalog.match_reasons import reason_code
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.catalog.products import create_product
 from shelfwatch.inventory.models import StockItem, StockMovement, Store
@@ -316,6 +317,50 @@ def test_after_adding_a_product_the_page_shows_its_row_and_says_so(
     expect(page.locator("#status")).to_have_text("")
     item = StockItem.objects.get(store=shop.store, product__name="Haldiram Aloo Bhujia")
     assert (item.quantity, item.selling_price) == (9, Decimal("110.00"))
+
+
+def test_candidates_say_why_in_plain_words_not_the_matchers(page: Page, shop: Shop, open_dashboard):
+    open_dashboard(page)
+    fill_new_product(page, name="Amul Pure Ghee", brand="Amul", amount="1", unit="l")
+    ghee = page.locator("#candidate-list li").filter(has_text="Amul Pure Ghee (Amul)")
+    expect(ghee).to_contain_text("same brand and size")
+    expect(ghee).to_contain_text("same name")
+    expect(ghee).not_to_contain_text("similar")
+    expect(ghee).not_to_contain_text("same quantity")
+
+
+def test_every_kind_of_reason_reads_plainly_and_an_unknown_one_as_written(
+    page: Page, shop: Shop, open_dashboard
+):
+    # The catalog's answer as the API gives it, with reasons the matcher rarely gives for
+    # a pack on a shop's shelf (a size that differs ranks below the candidates shown).
+    reasons = [
+        "quantity differs: 500 g vs 1000 g",
+        "name 0.72 similar",
+        "different brands: Amul vs Mother Dairy",
+        "a reason the page has no words for",
+    ]
+    answer = {
+        "likely_duplicate": False,
+        "candidates": [
+            {
+                "product_id": shop.butter.product_id,
+                "name": "Amul Butter",
+                "brand": "Amul",
+                "status": "verified",
+                "score": 0.5,
+                "reasons": reasons,
+                "reason_codes": [reason_code(r).as_dict() for r in reasons],
+            }
+        ],
+    }
+    open_dashboard(page)
+    page.route("**/api/v1/catalog/match", lambda route: route.fulfill(json=answer))
+    fill_new_product(page, name="Butter", brand="Amul", amount="500", unit="g")
+    expect(page.locator("#candidate-list li")).to_contain_text(
+        "different size: 500 g vs 1000 g, similar name, different brand: Amul vs Mother Dairy,"
+        " a reason the page has no words for"
+    )
 
 
 def test_a_candidate_the_store_already_stocks_leads_to_its_row(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import time
 
 import pytest
@@ -344,5 +345,32 @@ def test_import_times_are_in_the_stores_time_zone(staff, store_a):
     ImportJob.objects.filter(pk=job.pk).update(created_at=datetime(2026, 12, 7, 20, 0, tzinfo=UTC))
     for page in (url(store_a), url(store_a, f"jobs/{job.pk}/")):
         html = staff.get(page).content.decode()
-        assert "Dec. 8, 2026, 1:30 a.m." in html, page
-        assert "Dec. 7, 2026" not in html, page
+        # The day and time written as on the other dashboard pages (an order's page).
+        assert "8 Dec 2026, 01:30" in html, page
+        assert "7 Dec 2026" not in html and "a.m." not in html, page
+
+
+def counts_shown(html: str) -> dict[str, str]:
+    """The job page's counts as the owner reads them: each label and its number."""
+    block = html.split('<dl class="counts">', 1)[1].split("</dl>", 1)[0]
+    return dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>(\d+)</dd>", block))
+
+
+def test_a_finished_import_leaves_out_zero_counts_that_say_nothing(staff, store_a, run):
+    location = preview_path(upload(staff, store_a, b"Name,Qty\nSalt,4\nSugar,-1\n")).split("?")[0]
+    staff.post(location, {"action": "start"})
+    job = ImportJob.objects.get()
+    page = url(store_a, f"jobs/{job.pk}/")
+    # While it runs every count shows, kept live by the page's script.
+    assert counts_shown(staff.get(page).content.decode()) == {
+        "Imported": "0",
+        "Not imported": "0",
+        "Skipped": "0",
+        "Matched to products already in the catalog": "0",
+    }
+    run(job.pk)
+    done = staff.get(page).content.decode()
+    assert counts_shown(done) == {"Imported": "1", "Not imported": "1"}
+    assert "Matched" not in done and "Skipped" not in done
+    listed = staff.get(url(store_a)).content.decode()
+    assert "Not imported" in listed and "Skipped" not in listed

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from shelfwatch.watch.chart import price_chart_svg
 from shelfwatch.watch.history import History, item_price_history
+from shelfwatch.watch.history_panel import price_history_panel
 from shelfwatch.watch.models import Observation, Source, SourceStatus, WatchedItem
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -120,7 +121,7 @@ def test_the_chart_is_valid_accessible_svg_with_shaded_out_of_stock_periods(item
     assert root.tag == f"{SVG}svg" and root.get("viewBox") and root.get("width") == "100%"
     assert "Amul Whey Protein" in root.find(f"{SVG}title").text
     desc = root.find(f"{SVG}desc").text
-    assert "INR 89.50" in desc and "INR 99.00" in desc and "10.0 days" in desc
+    assert "INR 89.50" in desc and "INR 99.00" in desc and "out of stock for 10 days" in desc
     shaded = root.findall(f"{SVG}rect[@class='out-of-stock']")
     assert len(shaded) == 1 and float(shaded[0].get("width")) > 0
     assert root.find(f"{SVG}polyline").get("points")
@@ -141,3 +142,39 @@ def test_a_product_name_cannot_inject_markup_into_the_chart():
     root = parse(svg)
     assert "<script" not in svg and root.find(f"{SVG}script") is None
     assert root.find(f"{SVG}title").text.endswith('<script>alert(1)</script>"')
+
+
+def days_out_sentence(item, *, language: str = "en") -> str:
+    """The panel's out-of-stock words as the page shows them."""
+    with translation.override(language):
+        html = price_history_panel(item)
+    match = re.search(r'<span class="days-out">(.*?)</span>', html)
+    assert match, html
+    return match.group(1)
+
+
+def test_a_newly_watched_item_reads_never_out_of_stock_not_zero_days(item):
+    observe(item, 0.01, price="99.00")
+    assert days_out_sentence(item) == "never out of stock in this period"
+    assert "0.0" not in price_history_panel(item)
+
+
+@pytest.mark.parametrize(
+    ("out_for_days", "sentence"),
+    [
+        (0.2, "out of stock for less than a day"),
+        (1.2, "out of stock for 1 day"),
+        (2.7, "out of stock for 3 days"),
+    ],
+)
+def test_the_out_of_stock_time_is_whole_days_in_words(item, out_for_days, sentence):
+    observe(item, 10, price="99.00")
+    observe(item, out_for_days, available=False, price="99.00")
+    assert days_out_sentence(item) == sentence
+
+
+def test_the_out_of_stock_words_are_translated(item):
+    observe(item, 10, price="99.00")
+    assert days_out_sentence(item, language="hi") == "इस अवधि में कभी स्टॉक ख़त्म नहीं हुआ"
+    observe(item, 3, available=False, price="99.00")
+    assert days_out_sentence(item, language="hi") == "3 दिन स्टॉक ख़त्म रहा"

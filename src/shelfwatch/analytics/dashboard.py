@@ -131,6 +131,8 @@ def chart_svgs(found: Mapping[str, Any]) -> dict[str, str]:
         title=_("Orders per day"),
         description=_("%(orders)s orders in all.") % {"orders": totals["orders"]},
         area=True,
+        # Under the views chart in the same section: its legend says this line is orders.
+        legend=True,
     )
     top = found["top"]
     products = charts.bar_chart(

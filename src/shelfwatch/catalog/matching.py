@@ -19,6 +19,7 @@ from typing import Any
 
 from shelfwatch.accounts.principal import Principal
 from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
+from shelfwatch.catalog.match_reasons import reason_code
 from shelfwatch.catalog.models import Product, VerificationStatus
 from shelfwatch.catalog.normalize import Quantity, parse_quantity, to_canonical
 from shelfwatch.catalog.search import query_terms
@@ -55,6 +56,7 @@ class Candidate:
             "status": self.status,
             "score": self.score,
             "reasons": self.reasons,
+            "reason_codes": [reason_code(r).as_dict() for r in self.reasons],
         }
 
 

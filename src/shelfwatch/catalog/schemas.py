@@ -122,6 +122,13 @@ class MatchIn(BoundedSchema):
     limit: int = Field(10, ge=1, le=50)
 
 
+class ReasonCodeOut(Schema):
+    """A reason as a stable code (catalog/match_reasons.py) and the values written in it."""
+
+    code: str
+    values: list[str]
+
+
 class CandidateOut(Schema):
     product_id: int
     name: str
@@ -129,6 +136,7 @@ class CandidateOut(Schema):
     status: str
     score: float
     reasons: list[str]
+    reason_codes: list[ReasonCodeOut]
 
 
 class MatchOut(Schema):

@@ -86,6 +86,7 @@ def _index(
     page.object_list = list(page.object_list)
     for job in page.object_list:
         job.status_label = wording.STATUS_LABELS.get(job.status, job.status)
+        job.finished = job.status in FINISHED  # its zero counts are left out
     context = _page_context(
         store,
         jobs=page,

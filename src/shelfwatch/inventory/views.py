@@ -81,6 +81,42 @@ def dashboard_words() -> dict[str, str]:
         "go_to_row": _("Go to its row"),
         "likely_duplicate": _("This looks like a product the catalog already has."),
         "possible_matches": _("Possible matches below."),
+        **candidate_reason_words(),
+    }
+
+
+def candidate_reason_words() -> dict[str, str]:
+    """Why the catalog offers a candidate, in words for a shop owner, by the matcher's
+    reason code (catalog/match_reasons.py); %(a)s and %(b)s are the values written in the
+    reason. The script picks the name's wording by how alike the names are, says "same
+    brand and size" for the two together, and shows a reason with no words here as the
+    matcher wrote it."""
+    return {
+        "reason:same_barcode": _("same barcode"),
+        "reason:different_barcodes": _("a different barcode"),
+        "reason:same_image": _("same photo"),
+        "reason:regional_name": _("same name in another language"),
+        "reason:sounds_alike": _("name sounds the same in another script"),
+        "reason:name_same": _("same name"),
+        "reason:name_almost": _("name almost the same"),
+        "reason:name_similar": _("similar name"),
+        "reason:name_partly": _("name partly the same"),
+        "reason:same_model": _("same model number %(a)s"),
+        "reason:model_variants": _("another version of model %(a)s"),
+        "reason:different_models": _("different model: %(a)s vs %(b)s"),
+        "reason:model_suffixes_differ": _("model numbers end differently"),
+        "reason:specifications_differ": _("different specifications"),
+        "reason:numbers_differ": _("different numbers in the name: %(a)s"),
+        "reason:edition_differs": _("different edition: %(a)s"),
+        "reason:platform_differs": _("made for a different system: %(a)s"),
+        "reason:colour_differs": _("different colour: %(a)s vs %(b)s"),
+        "reason:accessory": _("one is an accessory for the other"),
+        "reason:same_brand": _("same brand"),
+        "reason:different_brands": _("different brand: %(a)s vs %(b)s"),
+        "reason:brand_not_in_name": _("brand missing from one name"),
+        "reason:same_quantity": _("same size"),
+        "reason:same_brand_and_size": _("same brand and size"),
+        "reason:different_quantity": _("different size: %(a)s vs %(b)s"),
     }
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from shelfwatch.watch.history import History
 
@@ -24,6 +25,19 @@ SVG_NS = "http://www.w3.org/2000/svg"
 LINE_COLOUR = "#1f6feb"
 OUT_COLOUR = "#f4c7c3"
 DASH = "\u2013"  # between two dates
+
+
+def out_of_stock_words(history: History) -> str:
+    """How long the item was out of stock, in whole days and plain words; the same
+    messages as the panel's template (watch/price_history.html) so both read alike."""
+    if not history.out_periods:
+        return _("never out of stock in this period")
+    days = history.whole_days_out
+    if not days:
+        return _("out of stock for less than a day")
+    return ngettext("out of stock for %(out)s day", "out of stock for %(out)s days", days) % {
+        "out": days
+    }
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -59,15 +73,15 @@ def price_chart_svg(
 
     title = _("Price history") + (f": {name}" if name else "")
     desc = _(
-        "Price from %(start)s to %(end)s: lowest %(low)s, highest %(high)s, now %(now)s. "
-        "Shaded bands: out of stock, %(days)s days in all."
+        "Price from %(start)s to %(end)s: lowest %(low)s, highest %(high)s, now %(now)s; "
+        "%(out)s. Shaded bands: out of stock."
     ) % {
         "start": _day(history.start, tz),
         "end": _day(history.end, tz),
         "low": money(low, history.currency) or "-",
         "high": money(high, history.currency) or "-",
         "now": money(history.current_price, history.currency) or "-",
-        "days": history.days_out,
+        "out": out_of_stock_words(history),
     }
     parts = [
         f'<svg xmlns="{SVG_NS}" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '

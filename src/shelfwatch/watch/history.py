@@ -57,6 +57,16 @@ class History:
         return round(seconds / 86400, 1)
 
     @property
+    def whole_days_out(self) -> int:
+        """Days out of stock rounded to whole days, for sentences: 0 means less than a
+        day (or never, when there are no out-of-stock periods)."""
+        seconds = sum((p.end - p.start).total_seconds() for p in self.out_periods)
+        if seconds < 86400:
+            return 0
+        # Half a day and more rounds up, so 2.6 days reads "3 days" and never "2".
+        return int((seconds + 43200) // 86400)
+
+    @property
     def is_empty(self) -> bool:
         return not self.points and not self.out_periods
 

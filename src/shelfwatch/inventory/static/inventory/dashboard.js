@@ -224,7 +224,7 @@
     api("GET", "/api/v1/products?q=" + encodeURIComponent(code)).then(function (page) {
       var exact = page.items.filter(function (p) { return sameCode(p.barcode, code); });
       if (exact.length) {
-        showCandidates([{ product_id: exact[0].id, name: exact[0].name, brand: exact[0].brand, score: 1, reasons: ["same barcode"] }]);
+        showCandidates([{ product_id: exact[0].id, name: exact[0].name, brand: exact[0].brand, score: 1, reasons: ["same barcode"], reason_codes: SAME_BARCODE }]);
       } else {
         sayNearForm(t("not_in_catalog", "Not in the catalog yet: fill in the name and check."));
       }
@@ -255,12 +255,39 @@
     });
   }
 
+  // Why a candidate is offered, in the page's words (inventory/views.py
+  // candidate_reason_words) by the matcher's reason codes; a reason with no words there
+  // is shown as the matcher wrote it, so nothing is left out.
+  var SAME_BARCODE = [{ code: "same_barcode", values: [] }];
+  function nameWords(similarity) {
+    if (similarity >= 0.98) { return "reason:name_same"; }
+    if (similarity >= 0.85) { return "reason:name_almost"; }
+    if (similarity >= 0.6) { return "reason:name_similar"; }
+    return "reason:name_partly";
+  }
+  function reasonWords(c) {
+    var codes = c.reason_codes || (c.reasons || []).map(function (r) { return { code: "other", values: [r] }; });
+    var has = {};
+    codes.forEach(function (r) { has[r.code] = true; });
+    var out = [];
+    codes.forEach(function (r) {
+      var values = { a: r.values[0] || "", b: r.values[1] || "" };
+      var key = "reason:" + r.code;
+      if (r.code === "same_brand" && has.same_quantity) { key = "reason:same_brand_and_size"; }
+      else if (r.code === "same_quantity" && has.same_brand) { return; }
+      else if (r.code === "name_similarity") { key = nameWords(parseFloat(r.values[0])); }
+      var text = words[key] ? t(key, "", values) : r.values.join(" ");
+      if (text && out.indexOf(text) < 0) { out.push(text); }
+    });
+    return out.join(", ");
+  }
+
   function showCandidates(candidates) {
     list.textContent = "";
     candidates.forEach(function (c) {
       var item = document.createElement("li");
       var label = document.createElement("span");
-      label.textContent = c.name + (c.brand ? " (" + c.brand + ")" : "") + " · " + Math.round(c.score * 100) + "% · " + c.reasons.join(", ");
+      label.textContent = c.name + (c.brand ? " (" + c.brand + ")" : "") + " · " + Math.round(c.score * 100) + "% · " + reasonWords(c);
       var button = document.createElement("button");
       button.type = "button";
       // A product this store already stocks cannot be stocked again (the API says
@@ -325,7 +352,7 @@
         // The API's words, and the product holding the barcode offered under its own name.
         sayNearForm(error.message, true);
         api("GET", "/api/v1/products/" + problem.existing_product_id).then(function (p) {
-          showCandidates([{ product_id: p.id, name: p.name, brand: p.brand, score: 1, reasons: ["same barcode"] }]);
+          showCandidates([{ product_id: p.id, name: p.name, brand: p.brand, score: 1, reasons: ["same barcode"], reason_codes: SAME_BARCODE }]);
         }).catch(function () { /* a product this user cannot see: the message says it all */ });
       } else {
         sayNearForm(error.message, true);
