@@ -72,6 +72,9 @@ def test_report_pages_show_a_stores_reports_to_its_staff_only(client, world, sto
     page = client.get(f"/stores/{store_a.pk}/reports/")
     assert page.status_code == 200
     assert f"/stores/{store_a.pk}/reports/{mine.pk}/" in page.content.decode()
+    # Days read as on the other dashboard pages ("7 Dec 2026"), not "Dec. 7, 2026".
+    assert mine.first_day.strftime("%b %Y") in page.content.decode()
+    assert mine.first_day.strftime("%b.") not in page.content.decode()
     assert 'name="frequency"' not in page.content.decode()  # staff are not mailed reports
     one = client.get(f"/stores/{store_a.pk}/reports/{mine.pk}/")
     assert one.status_code == 200 and "Sourdough loaf" in one.content.decode()
