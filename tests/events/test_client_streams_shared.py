@@ -8,6 +8,7 @@ places of a process that died without closing its streams come back when their l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
@@ -34,6 +35,14 @@ def shared(limit: int, prefix: str, lease: float = 30.0) -> SharedStreamCounts:
 
 def fresh_prefix() -> str:
     return f"shelfwatch:test-{uuid.uuid4().hex}"
+
+
+async def kill(counts: SharedStreamCounts) -> None:
+    """What SIGKILL leaves: no release, no renewal, the connection just gone."""
+    counts._renewer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await counts._renewer
+    await counts._client.aclose()
 
 
 def test_without_redis_each_process_counts_its_own(settings):
@@ -91,8 +100,7 @@ def test_the_places_of_a_dead_process_come_back_when_their_lease_runs_out():
         try:
             assert (await dead.admit("198.51.100.1")).admitted
             assert (await dead.admit("198.51.100.1")).admitted
-            # Killed: it never releases its streams and stops renewing their leases.
-            await dead.close()
+            await kill(dead)
             assert not (await alive.admit("198.51.100.1")).admitted
             await asyncio.sleep(1.3)
             assert (await alive.admit("198.51.100.1")).admitted
@@ -100,6 +108,24 @@ def test_the_places_of_a_dead_process_come_back_when_their_lease_runs_out():
             assert not (await alive.admit("198.51.100.1")).admitted
         finally:
             await alive.close()
+
+    asyncio.run(scenario())
+
+
+@needs_redis
+def test_a_process_that_stops_in_order_gives_its_places_back_at_once():
+    prefix = fresh_prefix()
+    stopping, other = shared(2, prefix), shared(2, prefix)
+
+    async def scenario():
+        try:
+            assert (await stopping.admit("198.51.100.1")).admitted
+            assert (await stopping.admit("198.51.100.1")).admitted
+            assert not (await other.admit("198.51.100.1")).admitted
+            await stopping.close()  # lifespan shutdown, streams never released one by one
+            assert (await other.admit("198.51.100.1")).admitted
+        finally:
+            await other.close()
 
     asyncio.run(scenario())
 

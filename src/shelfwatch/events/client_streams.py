@@ -158,16 +158,17 @@ class SharedStreamCounts(ProcessStreamCounts):
         await super().release(client, admission)
         if admission.member is None:
             return
-        members = self.members.get(client)
-        if members is not None:
-            members.discard(admission.member)
-            if not members:
-                del self.members[client]
         try:
             await self._redis().zrem(self.key(client), admission.member)
         except (redis.RedisError, OSError) as exc:
             # Its lease is no longer renewed: the place comes back when it runs out.
             logger.warning("releasing a stream in Redis failed (%s)", exc)
+        # Forgotten only now: a release cut short (the process stopping) is left to close().
+        members = self.members.get(client)
+        if members is not None:
+            members.discard(admission.member)
+            if not members:
+                del self.members[client]
 
     async def renew(self) -> None:
         """Extend the lease of every stream this process holds (one call per address)."""
@@ -193,12 +194,22 @@ class SharedStreamCounts(ProcessStreamCounts):
             await self.renew()
 
     async def close(self) -> None:
-        """Stop renewing and close the Redis connection (the process is stopping)."""
+        """Give back the places of streams still counted here, stop renewing and close the
+        Redis connection (the process is stopping)."""
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._renewer
             self._renewer = None
+        if self.members and self._client is not None:
+            try:
+                pipe = self._redis().pipeline(transaction=False)
+                for client, members in self.members.items():
+                    pipe.zrem(self.key(client), *members)
+                await pipe.execute()
+                self.members.clear()
+            except (redis.RedisError, OSError) as exc:
+                logger.warning("releasing streams in Redis on stop failed (%s)", exc)
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()
