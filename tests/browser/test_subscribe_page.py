@@ -139,3 +139,32 @@ def test_each_alert_kind_has_its_button_beside_its_words(open_page, live_server,
         # stretched box that pushes the words to the far edge.
         assert button["width"] < 32, (words, button)
         assert button["x"] - label["x"] < 16, (words, button, label)
+
+
+def test_a_visitor_with_a_session_cookie_subscribes_the_page_sends_the_csrf_token(
+    open_page, live_server, shop
+):
+    # A visitor who shopped first carries a session cookie (a signed-out session holding a
+    # store choice), so the API refuses their writes without the CSRF token, as it would
+    # refuse a form another site posts with that cookie.
+    from django.contrib.sessions.backends.db import SessionStore
+
+    visit = SessionStore()
+    visit["storefront_store_id"] = 1
+    visit.create()
+    source, whey, _ = shop
+    page = open_page(viewport=PHONE)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": visit.session_key, "url": live_server.url}]
+    )
+    page.goto(f"/subscribe?source={source.pk}")
+    assert any(cookie["name"] == "sessionid" for cookie in page.context.cookies())
+    page.locator(f'li[data-item="{whey.pk}"]').get_by_role("checkbox").check()
+    page.get_by_label("WhatsApp number").fill("98765 43210")
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.locator("#code-form")).to_be_visible()
+    message = Notification.objects.get(template="verify_code")
+    page.get_by_label("Code").fill(message.context["code"])
+    page.get_by_role("button", name="Verify and subscribe").click()
+    expect(page.locator("#done-count")).to_have_text("1")
+    assert list(Subscription.objects.values_list("item_id", "kind")) == [(whey.pk, "back_in_stock")]

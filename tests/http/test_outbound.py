@@ -136,3 +136,10 @@ def test_a_retry_after_in_seconds_is_read_and_capped():
 
     assert retry_after_seconds(" 30 ") == 30.0
     assert retry_after_seconds("999999999") == MAX_RETRY_AFTER
+
+
+def test_a_retry_after_of_thousands_of_digits_is_no_hint_not_a_crash():
+    from shelfwatch.http.outbound import retry_after_seconds
+
+    # int() refuses digit strings past 4300 characters; the reader stops long before.
+    assert retry_after_seconds("9" * 5000) is None

@@ -1,8 +1,8 @@
 """Django Ninja auth classes built on the shared principal resolver.
 
 Three schemes, tried in order: a JWT bearer token, an `X-API-Key` header, the page session
-cookie (CSRF-checked on writes). Credentials that are present but bad raise, so a caller
-with a broken token is told so instead of silently becoming anonymous.
+cookie (CSRF-checked on writes, signed in or not). Credentials that are present but bad
+raise, so a caller with a broken token is told so instead of silently becoming anonymous.
 """
 
 from __future__ import annotations
@@ -98,7 +98,20 @@ class SessionCookieAuth(APIKeyCookie):
 
 
 def anonymous(request: HttpRequest) -> bool:
-    """Last in `optional_auth`: lets a caller without credentials through as anonymous."""
+    """Last in `optional_auth`: lets a caller without credentials through as anonymous.
+
+    A signed-out visitor's cart, orders and contacts belong to their session cookie, which
+    a browser attaches to a form another site posts here; so an unsafe request that carries
+    the session cookie needs the CSRF token just as a signed-in one does (NotAllowed,
+    `csrf_failed`, otherwise). Callers without the cookie (scripts, a visitor's very first
+    write, which starts the session) have nothing of anyone's to change.
+    """
+    if (
+        request.method not in SAFE_METHODS
+        and settings.SESSION_COOKIE_NAME in request.COOKIES
+        and _csrf_failed(request)
+    ):
+        raise NotAllowed("CSRF token missing or incorrect", code="csrf_failed")
     request.principal = None
     return True
 

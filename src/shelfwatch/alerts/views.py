@@ -40,10 +40,12 @@ from shelfwatch.notify.models import Contact, Notification
 from shelfwatch.notify.outbox import enqueue
 from shelfwatch.watch.history_panel import price_history_panel
 from shelfwatch.watch.models import Source, WatchedItem
+from shelfwatch.whole_numbers import plain_whole_number
 
 ITEMS_SHOWN = 300
 MANAGE_LINKS_PER_HOUR = 3
 MAX_KEY = 2**63 - 1
+KEY_DIGITS = len(str(MAX_KEY))
 
 
 def subscribe_words() -> dict[str, str]:
@@ -84,8 +86,9 @@ def subscribe_page(request: HttpRequest) -> HttpResponse:
     sources = list(Source.objects.filter(is_public=True, is_active=True).order_by("name"))
     chosen = None
     wanted = request.GET.get("source", "")
-    if wanted.isascii() and wanted.isdigit():  # "²" passes isdigit alone, not int()
-        chosen = next((s for s in sources if s.pk == int(wanted)), None)
+    wanted_pk = plain_whole_number(wanted, max_digits=KEY_DIGITS)
+    if wanted_pk is not None:
+        chosen = next((s for s in sources if s.pk == wanted_pk), None)
     elif len(sources) == 1:
         chosen = sources[0]
     items = []
@@ -189,11 +192,11 @@ def _apply_manage_action(request: HttpRequest, contact: Contact) -> None:
     if action == "stop_all":
         stop_contact(contact=contact)
         return
-    wanted = request.POST.get("subscription", "")
     # A form field is text: anything but a key-sized number is no subscription (not a 500).
+    wanted = plain_whole_number(request.POST.get("subscription", ""), max_digits=KEY_DIGITS)
     subscription = (
-        contact.subscriptions.filter(pk=int(wanted)).first()
-        if wanted.isascii() and wanted.isdigit() and int(wanted) <= MAX_KEY
+        contact.subscriptions.filter(pk=wanted).first()
+        if wanted is not None and wanted <= MAX_KEY
         else None
     )
     if subscription is None:

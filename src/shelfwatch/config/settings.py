@@ -498,10 +498,14 @@ WEB_REQUESTS_PER_CONNECTION = env_int("WEB_REQUESTS_PER_CONNECTION", 10)
 # Open streams one stream process (and the front) serves; the next client is answered 503
 # with Retry-After at once.
 STREAM_MAX_CLIENTS = env_int("STREAM_MAX_CLIENTS", 10_000)
-# Open streams one client address may hold in one stream process (0: no limit); the next is
-# answered 429. The address is the one rate limits use (NUM_PROXIES), so behind a reverse
-# proxy set NUM_PROXIES or every client shares the proxy's address and this limit.
+# Open streams one client address may hold (0: no limit); the next is answered 429. The
+# address is the one rate limits use (NUM_PROXIES), so behind a reverse proxy set
+# NUM_PROXIES or every client shares the proxy's address and this limit.
 STREAM_MAX_CLIENTS_PER_IP = env_int("STREAM_MAX_CLIENTS_PER_IP", 20)
+# With REDIS_URL that limit holds across all stream processes: each open stream holds a lease
+# in Redis, renewed every third of these seconds; a stream process killed without closing its
+# streams gives their places back once the lease runs out.
+STREAM_CLIENT_LEASE_SECONDS = env_int("STREAM_CLIENT_LEASE_SECONDS", 30)
 
 # --- watching external shops ----------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from shelfwatch.accounts.throttling import client_ip_of
 from shelfwatch.events.capacity import stream_capacity
+from shelfwatch.events.client_streams import ProcessStreamCounts, stream_counts
 from shelfwatch.events.hub import Hub, process_hub
 from shelfwatch.events.sse import (
     ASGIApp,
@@ -129,7 +130,8 @@ class StreamServer:
     request beyond that is answered 503 with Retry-After at once and its
     connection closed, so a client never waits unanswered for room. One client address holds
     at most `max_streams_per_client` of them (STREAM_MAX_CLIENTS_PER_IP; 0 for no limit),
-    so one client cannot take the room of all others: its next stream is answered 429.
+    so one client cannot take the room of all others: its next stream is answered 429. With
+    REDIS_URL that count is shared by every stream process (events.client_streams).
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class StreamServer:
         hub: Hub | None = None,
         max_streams: int | None = None,
         max_streams_per_client: int | None = None,
+        client_counts: ProcessStreamCounts | None = None,
     ) -> None:
         from django.conf import settings
 
@@ -155,8 +158,15 @@ class StreamServer:
             else max_streams_per_client
         )
         self.open_streams = 0
-        # Client address -> its open streams; an address leaves when its last stream ends.
-        self.streams_by_client: dict[str, int] = {}
+        self.client_counts = (
+            stream_counts(self.max_streams_per_client) if client_counts is None else client_counts
+        )
+
+    @property
+    def streams_by_client(self) -> dict[str, int]:
+        """Client address -> its open streams in this process; an address leaves when its
+        last stream here ends."""
+        return self.client_counts.by_client
 
     @property
     def hub(self) -> Hub:
@@ -216,9 +226,17 @@ class StreamServer:
                 headers={"Retry-After": str(CAPACITY_RETRY_AFTER), "Connection": "close"},
             )
             return
+        # Counted before the await below, so a burst cannot pass the process limit meanwhile.
+        self.open_streams += 1
         client = stream_client(scope)
-        held = self.streams_by_client.get(client, 0)
-        if 0 < self.max_streams_per_client <= held:
+        try:
+            admission = await self.client_counts.admit(client)
+        except BaseException:
+            self.open_streams -= 1
+            raise
+        if not admission.admitted:
+            self.open_streams -= 1
+            held = admission.held
             await send_problem(
                 send,
                 scope,
@@ -231,8 +249,6 @@ class StreamServer:
                 headers={"Retry-After": str(PER_CLIENT_RETRY_AFTER), "Connection": "close"},
             )
             return
-        self.open_streams += 1
-        self.streams_by_client[client] = held + 1
         try:
             # Servers without lifespan support get the shutdown hook on first use.
             end_streams_on_shutdown_signal(self.hub)
@@ -240,11 +256,7 @@ class StreamServer:
         finally:
             # However the stream ended (the client left, a write failed, the process stops).
             self.open_streams -= 1
-            left = self.streams_by_client[client] - 1
-            if left:
-                self.streams_by_client[client] = left
-            else:
-                del self.streams_by_client[client]
+            await self.client_counts.release(client, admission)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -260,5 +272,6 @@ class StreamServer:
                     await self.hub.stop()
                 except Exception:
                     logger.exception("stopping the event hub failed")
+                await self.client_counts.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

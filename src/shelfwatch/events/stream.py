@@ -39,6 +39,7 @@ from shelfwatch.events.sse import (
     send_problem,
 )
 from shelfwatch.events.topics import TopicSelection, authorize_topics, parse_topic_list
+from shelfwatch.whole_numbers import plain_whole_number
 
 logger = logging.getLogger("shelfwatch.events.stream")
 
@@ -56,14 +57,13 @@ def parse_last_event_id(raw: str | None) -> int | None:
     """The reconnect cursor: a non-negative event id, or None when absent."""
     if raw is None or not raw.strip():
         return None
-    raw = raw.strip()
-    # isascii too: "²" passes isdigit, and int() refuses it.
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+    event_id = plain_whole_number(raw.strip(), max_digits=19)
+    if event_id is None:
         raise Malformed(
             "Last-Event-ID must be an event id (a non-negative integer)",
             code="invalid_last_event_id",
         )
-    return int(raw)
+    return event_id
 
 
 def authorize_request(

@@ -27,6 +27,8 @@ from django.conf import settings
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
+from shelfwatch.whole_numbers import plain_whole_number
+
 DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
@@ -460,9 +462,11 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    # isdigit alone also passes "²" and other digits float() refuses; the header is ASCII.
-    if value.isascii() and value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
+    # A plain number of seconds past the cap is the cap; one of more than 18 digits is
+    # nonsense (and int() refuses thousands of digits), so it counts as no hint.
+    seconds = plain_whole_number(value, max_digits=18)
+    if seconds is not None:
+        return min(float(seconds), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -15,6 +15,7 @@ from shelfwatch.catalog.barcodes import InvalidBarcode, normalize_barcode
 from shelfwatch.catalog.normalize import parse_quantity, to_canonical
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.prices import parse_price
+from shelfwatch.whole_numbers import plain_whole_number
 
 MAX_QUANTITY = 2**31 - 1
 _PRICE = StockItem._meta.get_field("selling_price")
@@ -76,8 +77,9 @@ _CENTS = Decimal("0.01")
 
 
 def _whole_number(raw: str, column: str, what: str) -> int:
-    if raw.isdigit() and raw.isascii() and len(raw) <= 9:
-        return int(raw)  # under MAX_QUANTITY and not negative: nothing to check
+    plain = plain_whole_number(raw, max_digits=9)
+    if plain is not None:
+        return plain  # under MAX_QUANTITY and not negative: nothing to check
     text = raw.replace(",", "").strip()
     try:
         number = Decimal(text)

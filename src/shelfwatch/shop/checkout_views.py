@@ -30,6 +30,7 @@ from shelfwatch.shop.pricing import shop_settings_for
 from shelfwatch.shop.selectors import orders as order_selectors
 from shelfwatch.shop.selectors import storefront as selectors
 from shelfwatch.shop.views import page_owner, shop_context
+from shelfwatch.whole_numbers import plain_whole_number
 
 MAX_NOTE = 500
 
@@ -42,8 +43,7 @@ def _int(raw: str | None, default: int = 0) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return default
-    # isascii too: "²" passes isdigit, and int() refuses it.
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    return plain_whole_number(raw, max_digits=9)
 
 
 def _over_stock(request: HttpRequest, *, store_id: int, product_id: int, wanted: int) -> bool:

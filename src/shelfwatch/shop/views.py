@@ -28,12 +28,11 @@ from shelfwatch.shop.selectors import orders as order_selectors
 from shelfwatch.shop.selectors import sales as sale_selectors
 from shelfwatch.shop.selectors import storefront as selectors
 from shelfwatch.shop.storefront_alerts import alert_item_for
+from shelfwatch.whole_numbers import plain_whole_number
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "").strip()
-    # isascii too: "²" passes isdigit, and int() refuses it.
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+    return plain_whole_number(request.GET.get(name, "").strip(), max_digits=18)
 
 
 def _language() -> str:
@@ -117,9 +116,8 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
 @require_POST
 def choose_store(request: HttpRequest) -> HttpResponse:
     """Remember the store the shopper picked, then go back where they were."""
-    raw = request.POST.get("store", "")
-    plain = raw.isascii() and raw.isdigit() and len(raw) <= 18
-    store = selectors.shop_stores().filter(pk=raw).first() if plain else None
+    store_id = plain_whole_number(request.POST.get("store", ""), max_digits=18)
+    store = selectors.shop_stores().filter(pk=store_id).first() if store_id is not None else None
     if store is None:
         request.session.pop(selectors.STORE_SESSION_KEY, None)
     else:

@@ -23,6 +23,7 @@ from shelfwatch.notify.channels.base import SendResult, accepted, permanent, tra
 from shelfwatch.notify.messages import AUTHENTICATION, Message
 from shelfwatch.notify.models import Contact, NotificationKind
 from shelfwatch.notify.provider_http import ProviderClient, ProviderUnreachable
+from shelfwatch.whole_numbers import plain_whole_number
 
 name = "whatsapp"
 WINDOW_HOURS = 24
@@ -223,10 +224,10 @@ def classify(
             return accepted(message_id, effects={"wa_id": wa_id})
         return accepted(message_id)
     error = data.get("error") if isinstance(data, dict) else None
-    retry_after = None
-    wait = headers.get("retry-after", "")
-    if wait.isascii() and wait.isdigit():  # "²" passes isdigit but not float()
-        retry_after = float(wait)
+    # Seconds only. Nine digits is already years; a longer wait would overflow the
+    # backoff's datetime arithmetic, so it counts as no hint at all.
+    seconds = plain_whole_number(headers.get("retry-after", ""), max_digits=9)
+    retry_after = None if seconds is None else float(seconds)
     if not isinstance(error, dict):
         if status == 429 or status >= 500:
             return transient(str(status), f"HTTP {status}", retry_after=retry_after)

@@ -23,10 +23,14 @@
   function show(el, on) { el.hidden = !on; }
   function say(text) { problem.textContent = text || ""; }
 
+  // The visitor's session cookie rides along, so writes carry the page's CSRF token.
+  var csrfInput = document.querySelector("[name=csrfmiddlewaretoken]");
   function api(method, path, body) {
+    var headers = { "Content-Type": "application/json", "Accept": "application/json" };
+    if (csrfInput) { headers["X-CSRFToken"] = csrfInput.value; }
     return fetch("/api/v1/" + path, {
       method: method,
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: headers,
       credentials: "same-origin",
       body: body ? JSON.stringify(body) : undefined
     }).catch(function () {
