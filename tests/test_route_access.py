@@ -135,6 +135,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/flash-sales/{sale_id}"): everyone(404),
     ("POST", "/api/v1/flash-sales"): staff(422),
     ("PATCH", "/api/v1/flash-sales/{sale_id}"): staff(404),
+    ("DELETE", "/api/v1/flash-sales/{sale_id}"): staff(404),
     # Feeds: a caller without the dataset's scope is refused whether or not it exists.
     ("GET", "/api/v1/feeds/health"): everyone(200),
     ("GET", "/api/v1/feeds"): signed_in(200),

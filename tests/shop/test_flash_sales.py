@@ -322,3 +322,24 @@ def test_a_time_past_what_utc_can_hold_is_a_422_naming_the_field(callers, sale, 
     moved = callers["staff_a"].patch(f"/api/v1/flash-sales/{sale.pk}", {field: moment})
     assert moved.status_code == 422, moved.content
     assert list(FlashSale.objects.values_list("pk", "starts_at", "ends_at")) == before
+
+
+def test_only_a_sale_that_has_not_started_is_cancelled_through_the_api(callers, sale, store_b):
+    running = callers["staff_a"].delete(f"/api/v1/flash-sales/{sale.pk}")
+    assert running.status_code == 409 and running.json()["code"] == "flash_sale_already_started"
+    upcoming = FlashSale.objects.create(
+        store_id=sale.store_id,
+        product_id=sale.product_id,
+        sale_price="15.00",
+        quantity_allotted=5,
+        per_customer_limit=1,
+        starts_at=timezone.now() + timedelta(hours=1),
+        ends_at=timezone.now() + timedelta(hours=2),
+    )
+    assert callers["owner_b"].delete(f"/api/v1/flash-sales/{upcoming.pk}").status_code == 404
+    assert callers["customer"].delete(f"/api/v1/flash-sales/{upcoming.pk}").status_code == 403
+    assert callers["staff_a"].delete(f"/api/v1/flash-sales/{upcoming.pk}").status_code == 204
+    assert not FlashSale.objects.filter(pk=upcoming.pk).exists()
+    assert FlashSale.objects.filter(pk=sale.pk).exists()
+    gone = callers["staff_a"].delete(f"/api/v1/flash-sales/{upcoming.pk}")
+    assert gone.status_code == 404 and gone.json()["code"] == "flash_sale_not_found"

@@ -276,3 +276,29 @@ def test_an_upcoming_sale_is_not_ended_by_end_now(bakery, owner):
     before = sale.ends_at
     sale.refresh_from_db()
     assert sale.ends_at == before
+
+
+def test_an_upcoming_sale_can_be_cancelled_and_is_gone(bakery, owner, rival):
+    sale = make_sale(bakery, starts_in=timedelta(hours=3))
+    base = f"/stores/{bakery.store.pk}/flash-sales/"
+    page = owner.get(base).content.decode()
+    upcoming = page.split('id="sales-upcoming"')[1].split("</section>")[0]
+    assert f'action="{base}{sale.pk}/cancel"' in upcoming
+    assert rival.post(f"{base}{sale.pk}/cancel").status_code == 404
+    assert FlashSale.objects.filter(pk=sale.pk).exists()
+
+    response = owner.post(f"{base}{sale.pk}/cancel", follow=True)
+    assert "The flash sale of Amul Butter 500 g is cancelled." in response.content.decode()
+    assert not FlashSale.objects.filter(pk=sale.pk).exists()
+    assert owner.post(f"{base}{sale.pk}/cancel").status_code == 404
+
+
+def test_a_running_sale_is_not_cancelled_but_offered_end_now(bakery, owner):
+    sale = make_sale(bakery)
+    base = f"/stores/{bakery.store.pk}/flash-sales/"
+    running = owner.get(base).content.decode().split('id="sales-running"')[1]
+    assert "/cancel" not in running.split("</section>")[0]
+    response = owner.post(f"{base}{sale.pk}/cancel", follow=True)
+    assert "cannot be cancelled: end it instead" in response.content.decode()
+    sale.refresh_from_db()
+    assert sale.is_active()

@@ -19,7 +19,11 @@ from shelfwatch.shop import carts, orders
 from shelfwatch.shop.checkout import CheckoutRequest, checkout
 from shelfwatch.shop.models import FlashSale, OrderStatus
 from shelfwatch.shop.payloads import cart_out, flash_sales_out, order_out
-from shelfwatch.shop.sale_management import create_flash_sale, update_flash_sale
+from shelfwatch.shop.sale_management import (
+    cancel_flash_sale,
+    create_flash_sale,
+    update_flash_sale,
+)
 from shelfwatch.shop.schemas import (
     CartLineIn,
     CartOut,
@@ -236,3 +240,14 @@ def edit_flash_sale(request: HttpRequest, sale_id: int, payload: FlashSaleEdit):
         raise NotFound("flash sale not found", code="flash_sale_not_found")
     update_flash_sale(sale=sale, changes=payload.dict(exclude_unset=True))
     return flash_sales_out([managed_flash_sales(principal_of(request)).get(pk=sale_id)])[0]
+
+
+@flash_sales_router.delete("/{sale_id}", response={204: None}, auth=store_staff_auth)
+def delete_flash_sale(request: HttpRequest, sale_id: int):
+    """Cancel a sale that has not started (409 `flash_sale_already_started` once it has:
+    end it by moving `ends_at` to now)."""
+    sale = managed_flash_sales(principal_of(request)).filter(pk=sale_id).first()
+    if sale is None:
+        raise NotFound("flash sale not found", code="flash_sale_not_found")
+    cancel_flash_sale(sale=sale)
+    return Status(204, None)

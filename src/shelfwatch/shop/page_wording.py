@@ -36,6 +36,9 @@ _MESSAGES = {
     "sign_in_required": lambda extra: _("Sign in to buy at the flash sale price."),
     "flash_sale_not_active": lambda extra: _("The flash sale is not running now."),
     "flash_sale_sold_out": lambda extra: _("The flash sale is sold out."),
+    "flash_sale_already_started": lambda extra: _(
+        "That flash sale has started, so it cannot be cancelled: end it instead."
+    ),
     "flash_sale_limit_exceeded": _limit,
     "reservation_expired": lambda extra: _(
         "Your hold on a flash-sale item ran out. Update its quantity in the cart to hold it "

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from shelfwatch.inventory.models import StockItem, Store
-from shelfwatch.shop.flash_sales import InvalidFlashSale
+from shelfwatch.shop.flash_sales import FlashSaleNotActive, InvalidFlashSale
 from shelfwatch.shop.models import FlashSale
 from shelfwatch.shop.pricing import sellable_item
 
@@ -115,3 +116,20 @@ def _regular_price(sale: FlashSale) -> Decimal | None:
         .values_list("selling_price", flat=True)
         .first()
     )
+
+
+def cancel_flash_sale(*, sale: FlashSale, now: datetime | None = None) -> None:
+    """Delete a sale that has not started; a running or ended one is ended, not deleted
+    (orders name it), so it raises FlashSaleNotActive `flash_sale_already_started`."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = FlashSale.objects.select_for_update().filter(pk=sale.pk).first()
+        if current is None:
+            return  # cancelled already: a repeat changes nothing
+        # Under the row lock no hold can start meanwhile; a sale not yet started has none.
+        if current.starts_at <= now or current.held or current.sold:
+            raise FlashSaleNotActive(
+                "the flash sale has started; end it instead of cancelling it",
+                code="flash_sale_already_started",
+            )
+        current.delete()

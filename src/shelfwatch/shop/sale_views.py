@@ -27,7 +27,11 @@ from shelfwatch.inventory.selectors import get_store_for
 from shelfwatch.shop.models import FlashSale
 from shelfwatch.shop.page_wording import problem_message
 from shelfwatch.shop.sale_forms import NewSaleForm, SaleForm, add_service_error
-from shelfwatch.shop.sale_management import create_flash_sale, update_flash_sale
+from shelfwatch.shop.sale_management import (
+    cancel_flash_sale,
+    create_flash_sale,
+    update_flash_sale,
+)
 from shelfwatch.shop.selectors import sales as sale_selectors
 
 
@@ -168,7 +172,8 @@ def sale_end(request: HttpRequest, store_id: int, sale_id: int) -> HttpResponse:
         messages.info(request, _("That flash sale had already ended."))
     elif sale.starts_at > now:
         messages.error(
-            request, _("That flash sale has not started yet: change its times to move it.")
+            request,
+            _("That flash sale has not started yet: cancel it, or change its times to move it."),
         )
     else:
         try:
@@ -179,4 +184,21 @@ def sale_end(request: HttpRequest, store_id: int, sale_id: int) -> HttpResponse:
             messages.success(
                 request, _("The flash sale of %(name)s has ended.") % {"name": sale.product.name}
             )
+    return redirect("store-flash-sales", store_id=store.pk)
+
+
+@login_required
+@require_POST
+def sale_cancel(request: HttpRequest, store_id: int, sale_id: int) -> HttpResponse:
+    """Cancel a sale that has not started: it is deleted (a started one is ended instead)."""
+    store = _store(request, store_id)
+    sale = _sale(request, store, sale_id)
+    try:
+        cancel_flash_sale(sale=sale)
+    except DomainError as exc:
+        messages.error(request, problem_message(exc))
+    else:
+        messages.success(
+            request, _("The flash sale of %(name)s is cancelled.") % {"name": sale.product.name}
+        )
     return redirect("store-flash-sales", store_id=store.pk)

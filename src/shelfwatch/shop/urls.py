@@ -44,4 +44,9 @@ urlpatterns = [
         sale_views.sale_end,
         name="store-flash-sale-end",
     ),
+    path(
+        "stores/<int:store_id>/flash-sales/<int:sale_id>/cancel",
+        sale_views.sale_cancel,
+        name="store-flash-sale-cancel",
+    ),
 ]
