@@ -193,7 +193,8 @@ def test_units_left_events_are_throttled_and_sold_out_is_announced_once(callers,
     assert sold_out.count() == 1 and sold_out.get().payload["units_left"] == 0
 
 
-def test_staff_manage_sales_of_their_own_store_only(callers, sale, store_b):
+def sale_body(sale, **changes) -> dict:
+    """An API body for a new sale of `sale`'s product, a day from now, with `changes`."""
     body = {
         "store_id": sale.store_id,
         "product_id": sale.product_id,
@@ -203,6 +204,11 @@ def test_staff_manage_sales_of_their_own_store_only(callers, sale, store_b):
         "starts_at": (timezone.now() + timedelta(days=1)).isoformat(),
         "ends_at": (timezone.now() + timedelta(days=1, hours=1)).isoformat(),
     }
+    return {**body, **changes}
+
+
+def test_staff_manage_sales_of_their_own_store_only(callers, sale, store_b):
+    body = sale_body(sale)
     created = callers["staff_a"].post("/api/v1/flash-sales", body)
     assert created.status_code == 201, created.content
     assert created.json()["units_left"] == 10 and not created.json()["is_active"]
@@ -305,16 +311,7 @@ def test_reserving_answers_with_a_decision_and_a_refusal_changes_nothing(sale, s
     [("ends_at", "9999-12-31T23:59:00-08:00"), ("starts_at", "0001-01-01T00:00:00+05:30")],
 )
 def test_a_time_past_what_utc_can_hold_is_a_422_naming_the_field(callers, sale, field, moment):
-    body = {
-        "store_id": sale.store_id,
-        "product_id": sale.product_id,
-        "sale_price": "15.00",
-        "quantity_allotted": 10,
-        "per_customer_limit": 1,
-        "starts_at": "2030-01-01T00:00:00Z",
-        "ends_at": "2030-01-02T00:00:00Z",
-        field: moment,
-    }
+    body = sale_body(sale, **{field: moment})
     before = list(FlashSale.objects.values_list("pk", "starts_at", "ends_at"))
     refused = callers["staff_a"].post("/api/v1/flash-sales", body)
     assert refused.status_code == 422, refused.content
