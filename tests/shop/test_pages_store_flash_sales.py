@@ -302,3 +302,13 @@ def test_a_running_sale_is_not_cancelled_but_offered_end_now(bakery, owner):
     assert "cannot be cancelled: end it instead" in response.content.decode()
     sale.refresh_from_db()
     assert sale.is_active()
+
+
+def test_the_flash_sale_pages_are_in_hindi_for_a_hindi_browser(bakery, owner):
+    make_sale(bakery, starts_in=timedelta(hours=3))
+    base = f"/stores/{bakery.store.pk}/flash-sales/"
+    listing = owner.get(base, HTTP_ACCEPT_LANGUAGE="hi-IN,hi;q=0.9").content.decode()
+    assert "नई फ़्लैश सेल" in listing and "सेल रद्द करें" in listing
+    assert "New flash sale" not in listing and "Cancel sale" not in listing
+    form = owner.get(f"{base}new", HTTP_ACCEPT_LANGUAGE="hi").content.decode()
+    assert "फ़्लैश सेल बनाएँ" in form and "Create the flash sale" not in form
