@@ -312,3 +312,10 @@ def test_the_flash_sale_pages_are_in_hindi_for_a_hindi_browser(bakery, owner):
     assert "New flash sale" not in listing and "Cancel sale" not in listing
     form = owner.get(f"{base}new", HTTP_ACCEPT_LANGUAGE="hi").content.decode()
     assert "फ़्लैश सेल बनाएँ" in form and "Create the flash sale" not in form
+
+
+def test_a_product_search_holding_a_nul_character_is_a_page_not_a_500(bakery, owner):
+    # PostgreSQL refuses a NUL in a query's text: the search used to reach it as typed.
+    response = owner.get(new_sale_url(bakery), {"q": "But\x00ter"})
+    assert response.status_code == 200
+    assert f'<option value="{bakery.butter.pk}"' in response.content.decode()

@@ -89,7 +89,8 @@ def sale_list(request: HttpRequest, store_id: int) -> HttpResponse:
 def sale_new(request: HttpRequest, store_id: int) -> HttpResponse:
     """The form for a new sale of one of the store's priced products."""
     store = _store(request, store_id)
-    q = request.GET.get("q", "").strip()[:100]
+    # PostgreSQL refuses a NUL in a query's text: it is dropped from the search.
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     items = sale_selectors.sale_products(store, q=q)
     data = request.POST if request.method == "POST" else None
     initial = {"product": request.GET.get("product", "")}
