@@ -319,3 +319,27 @@ def test_a_product_search_holding_a_nul_character_is_a_page_not_a_500(bakery, ow
     response = owner.get(new_sale_url(bakery), {"q": "But\x00ter"})
     assert response.status_code == 200
     assert f'<option value="{bakery.butter.pk}"' in response.content.decode()
+
+
+def test_a_second_end_now_racing_the_first_changes_nothing(bakery, owner, monkeypatch):
+    """Two "End now" sent at once both read the sale while it still ran; the later one used
+    to move the end again and re-arm the announcement: a second `flash_sale.ended`."""
+    from shelfwatch.events.models import Event
+    from shelfwatch.shop import sale_views
+    from shelfwatch.shop.flash_sale_news import announce_due
+
+    sale = make_sale(bakery)
+    announce_due()
+    stale = FlashSale.objects.get(pk=sale.pk)  # what the racing request read
+    url = f"/stores/{bakery.store.pk}/flash-sales/{sale.pk}/end"
+    assert owner.post(url).status_code == 302
+    announce_due()
+    sale.refresh_from_db()
+    ended_at = sale.ends_at
+    monkeypatch.setattr(sale_views, "_sale", lambda request, store, sale_id: stale)
+    response = owner.post(url, follow=True)
+    assert "That flash sale had already ended." in response.content.decode()
+    announce_due()
+    sale.refresh_from_db()
+    assert sale.ends_at == ended_at
+    assert Event.objects.filter(type="flash_sale.ended").count() == 1
