@@ -184,6 +184,17 @@ def test_times_are_typed_and_shown_in_the_stores_time_zone(bakery, owner):
         ({"ends_at": ""}, "ends_at", "Fill this in."),
         ({"product": ""}, "product", "Fill this in."),
         ({"title": "x" * 201}, "title", "at most 200 characters"),
+        # The columns are 32-bit on PostgreSQL; SQLite used to take more and keep it.
+        (
+            {"quantity_allotted": str(2**31)},
+            "quantity_allotted",
+            "less than or equal to 2147483647",
+        ),
+        (
+            {"per_customer_limit": str(2**63)},
+            "per_customer_limit",
+            "less than or equal to 2147483647",
+        ),
     ],
 )
 def test_a_refused_sale_is_shown_on_the_form_and_nothing_is_saved(
