@@ -7,6 +7,17 @@ from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _fresh_status():
+    """Each test sees the status page run its checks afresh."""
+    from shelfwatch.ops import views
+
+    views.forget_status()
+    yield
+    views.forget_status()
+
+
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
@@ -112,3 +123,22 @@ def test_the_status_page_says_when_something_is_not_working(client):
     html = response.content.decode()
     assert "Something is not working" in html and "Not answering" in html
     assert "127.0.0.1:1" not in html
+
+
+def test_reloading_the_status_page_does_not_run_the_checks_each_time(client, monkeypatch):
+    """The page is public: every reload used to write the cache (a database row on the
+    default cache) and query the database. Within a few seconds the outcome is reused;
+    /ready, for the load balancer, still checks on every request."""
+    from shelfwatch.ops import views
+
+    runs = []
+    monkeypatch.setitem(views.READY_CHECKS, "database", lambda: runs.append(1))
+    for _ in range(5):
+        assert client.get("/status").status_code == 200
+    assert len(runs) == 1
+    client.get("/ready")
+    client.get("/ready")
+    assert len(runs) == 3
+    monkeypatch.setattr(views, "STATUS_REUSE_SECONDS", 0)
+    client.get("/status")
+    assert len(runs) == 4

@@ -126,3 +126,19 @@ def test_the_deploy_checks_still_see_the_csrf_and_session_middleware(settings):
     assert {"shelfwatch.security.W016", "shelfwatch.security.W012"} <= ids
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "Csrf" not in m]
     assert "shelfwatch.security.W003" in {m.id for m in check_page_middleware(None)}
+
+
+def test_a_wrong_method_is_a_405_that_says_so_on_pages_and_in_the_api(client, callers):
+    """Django's 405 had an empty body and Ninja's a bare text line, even on the API."""
+    page = client.get("/cart/add")
+    assert page.status_code == 405 and page["Allow"] == "POST"
+    assert page["Content-Type"].startswith("text/html")
+    assert "use the links and buttons on its page" in page.content.decode()
+    for response in (
+        callers["customer"].request("PUT", "/api/v1/flash-sales", {}),
+        client.post("/health"),
+    ):
+        assert response.status_code == 405
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == "method_not_allowed"
+        assert response["Allow"]

@@ -340,3 +340,19 @@ def test_only_a_sale_that_has_not_started_is_cancelled_through_the_api(callers, 
     assert FlashSale.objects.filter(pk=sale.pk).exists()
     gone = callers["staff_a"].delete(f"/api/v1/flash-sales/{upcoming.pk}")
     assert gone.status_code == 404 and gone.json()["code"] == "flash_sale_not_found"
+
+
+def test_a_time_without_an_offset_is_read_in_the_default_zone_not_a_500(callers, sale):
+    # One time with an offset and one without used to meet in a comparison: a 500.
+    later = (timezone.now() + timedelta(days=1, minutes=10)).replace(microsecond=0, tzinfo=None)
+    body = sale_body(sale, starts_at=later.isoformat())
+    created = callers["staff_a"].post("/api/v1/flash-sales", body)
+    assert created.status_code == 201, created.content
+    made = FlashSale.objects.get(pk=created.json()["id"])
+    assert made.starts_at == timezone.make_aware(later)
+    moved = callers["staff_a"].patch(
+        f"/api/v1/flash-sales/{made.pk}", {"ends_at": (later + timedelta(hours=3)).isoformat()}
+    )
+    assert moved.status_code == 200, moved.content
+    made.refresh_from_db()
+    assert made.ends_at == timezone.make_aware(later + timedelta(hours=3))

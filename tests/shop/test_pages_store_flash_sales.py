@@ -184,6 +184,17 @@ def test_times_are_typed_and_shown_in_the_stores_time_zone(bakery, owner):
         ({"ends_at": ""}, "ends_at", "Fill this in."),
         ({"product": ""}, "product", "Fill this in."),
         ({"title": "x" * 201}, "title", "at most 200 characters"),
+        # The columns are 32-bit on PostgreSQL; SQLite used to take more and keep it.
+        (
+            {"quantity_allotted": str(2**31)},
+            "quantity_allotted",
+            "less than or equal to 2147483647",
+        ),
+        (
+            {"per_customer_limit": str(2**63)},
+            "per_customer_limit",
+            "less than or equal to 2147483647",
+        ),
     ],
 )
 def test_a_refused_sale_is_shown_on_the_form_and_nothing_is_saved(
@@ -312,3 +323,34 @@ def test_the_flash_sale_pages_are_in_hindi_for_a_hindi_browser(bakery, owner):
     assert "New flash sale" not in listing and "Cancel sale" not in listing
     form = owner.get(f"{base}new", HTTP_ACCEPT_LANGUAGE="hi").content.decode()
     assert "फ़्लैश सेल बनाएँ" in form and "Create the flash sale" not in form
+
+
+def test_a_product_search_holding_a_nul_character_is_a_page_not_a_500(bakery, owner):
+    # PostgreSQL refuses a NUL in a query's text: the search used to reach it as typed.
+    response = owner.get(new_sale_url(bakery), {"q": "But\x00ter"})
+    assert response.status_code == 200
+    assert f'<option value="{bakery.butter.pk}"' in response.content.decode()
+
+
+def test_a_second_end_now_racing_the_first_changes_nothing(bakery, owner, monkeypatch):
+    """Two "End now" sent at once both read the sale while it still ran; the later one used
+    to move the end again and re-arm the announcement: a second `flash_sale.ended`."""
+    from shelfwatch.events.models import Event
+    from shelfwatch.shop import sale_views
+    from shelfwatch.shop.flash_sale_news import announce_due
+
+    sale = make_sale(bakery)
+    announce_due()
+    stale = FlashSale.objects.get(pk=sale.pk)  # what the racing request read
+    url = f"/stores/{bakery.store.pk}/flash-sales/{sale.pk}/end"
+    assert owner.post(url).status_code == 302
+    announce_due()
+    sale.refresh_from_db()
+    ended_at = sale.ends_at
+    monkeypatch.setattr(sale_views, "_sale", lambda request, store, sale_id: stale)
+    response = owner.post(url, follow=True)
+    assert "That flash sale had already ended." in response.content.decode()
+    announce_due()
+    sale.refresh_from_db()
+    assert sale.ends_at == ended_at
+    assert Event.objects.filter(type="flash_sale.ended").count() == 1

@@ -4,7 +4,8 @@ An API schema declares a field as `column(Model, "field")` and gets the column's
 the length of a CharField, the range of an IntegerField (32-bit on PostgreSQL), the digits
 of a DecimalField, the key range of a ForeignKey. `BoundedSchema` adds what holds for every
 input: no NUL byte or lone surrogate in any string (nested ones included), integers within
-64 bits, decimals finite and times storable as UTC, so out-of-range input is a 422 naming
+64 bits, decimals finite and times storable as UTC (a time sent without an offset is read in
+the default time zone, as Django would store it), so out-of-range input is a 422 naming
 the field, never a database error or a value SQLite would store and choke on later.
 """
 
@@ -142,4 +143,8 @@ class BoundedSchema(Schema):
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any) -> Any:
-        return _check_nested(value)
+        value = _check_nested(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            # Made aware here, so a naive time never meets an aware one in a comparison.
+            return timezone.make_aware(value)
+        return value

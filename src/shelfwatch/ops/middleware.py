@@ -13,12 +13,14 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.locale import LocaleMiddleware
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
+from django.utils.translation import gettext as _
 from opentelemetry import trace
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -119,6 +121,8 @@ class RequestMiddleware:
             response = self._too_large(request)
             if response is None:
                 response = self.get_response(request)
+            if response.status_code == 405 and isinstance(response, HttpResponseNotAllowed):
+                response = method_not_allowed(request, response["Allow"])
             self._observe(request, response, time.perf_counter() - started)
         finally:
             request_id_var.reset(token)
@@ -153,6 +157,25 @@ class RequestMiddleware:
         match = getattr(request, "resolver_match", None)
         route = (match.route if match is not None else "<unmatched>") or "/"
         observe(request, route=route, status=response.status_code, seconds=seconds)
+
+
+def method_not_allowed(request: HttpRequest, allow: str) -> HttpResponse:
+    """A 405 that says so: problem+json for the API and probes, the site's error page for a
+    page (Django's and Ninja's own 405s are an empty body or a bare text line)."""
+    path = request.path_info
+    if path.startswith(API_PREFIX) or path in PROBE_PATHS:
+        response = problem_response(
+            request,
+            status=405,
+            code="method_not_allowed",
+            detail=f"This route answers {allow} only.",
+        )
+    else:
+        message = _("This address is not opened that way: use the links and buttons on its page.")
+        response = render(request, "web/error.html", {"status": 405, "message": message})
+        response.status_code = 405
+    response["Allow"] = allow
+    return response
 
 
 def observe(request: HttpRequest, *, route: str, status: int, seconds: float) -> None:

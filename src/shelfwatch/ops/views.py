@@ -7,6 +7,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 
@@ -122,15 +123,42 @@ CHECK_LABELS = {
 def status_page(request: HttpRequest) -> HttpResponse:
     """The readiness checks as a page for people (the footer's "Service status"); /health
     and /ready stay JSON for load balancers and monitoring."""
-    checks, failed = run_checks()
+    checks, failed, paused = _status_outcome()
     rows = [
         {"label": CHECK_LABELS.get(name, name), "ok": result["ok"], "ms": result["ms"]}
         for name, result in checks.items()
     ]
-    context = {"rows": rows, "failed": failed, "paused": len(_paused_sending())}
+    context = {"rows": rows, "failed": failed, "paused": paused}
     response = render(request, "ops/status.html", context, status=503 if failed else 200)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# The status page is public and anyone may reload it as fast as they like: its checks (a
+# cache write among them, a database write on the default cache) run at most once per this
+# many seconds in a process, and the page shows that outcome meanwhile. /ready stays live.
+STATUS_REUSE_SECONDS = 5.0
+_status_lock = threading.Lock()
+_status_last: tuple[float, dict[str, dict[str, object]], list[str], int] | None = None
+
+
+def _status_outcome() -> tuple[dict[str, dict[str, object]], list[str], int]:
+    """The checks, the failed ones and the count of paused channels, run afresh only when
+    the last run is STATUS_REUSE_SECONDS old (one request at a time runs them)."""
+    global _status_last
+    with _status_lock:
+        now = time.monotonic()
+        if _status_last is None or now - _status_last[0] >= STATUS_REUSE_SECONDS:
+            checks, failed = run_checks()
+            _status_last = (now, checks, failed, len(_paused_sending()))
+        return _status_last[1], _status_last[2], _status_last[3]
+
+
+def forget_status() -> None:
+    """Drop the status page's last outcome (the next request runs the checks)."""
+    global _status_last
+    with _status_lock:
+        _status_last = None
 
 
 def _paused_sending() -> list[dict[str, object]]:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shelfwatch.errors import DomainError
+from shelfwatch.http.bounds import INT32_MAX
 from shelfwatch.inventory.models import StockItem
 from shelfwatch.shop.page_wording import problem_message
 
@@ -51,6 +52,8 @@ def _whole(label: str, *, initial: int | None = None) -> forms.IntegerField:
     return forms.IntegerField(
         label=label,
         initial=initial,
+        # The columns' range on every database (PostgreSQL's integer), not SQLite's 64 bits.
+        max_value=INT32_MAX,
         widget=forms.NumberInput(attrs={"min": "1", "step": "1", "inputmode": "numeric"}),
         error_messages={**_required(), "invalid": gettext_lazy("Type a whole number, such as 20.")},
     )

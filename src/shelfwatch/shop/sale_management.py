@@ -110,6 +110,26 @@ def update_flash_sale(*, sale: FlashSale, changes: dict[str, Any]) -> FlashSale:
     return current
 
 
+def end_flash_sale(*, sale: FlashSale, now: datetime | None = None) -> bool:
+    """End a running sale at `now`: True. Decided on the row under lock, so a repeat that
+    read the sale while it ran (two "End now" at once) finds it ended and changes nothing:
+    False. A sale that has not started raises FlashSaleNotActive `flash_sale_not_started`."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = FlashSale.objects.select_for_update().get(pk=sale.pk)
+        if current.ends_at <= now:
+            return False
+        if current.starts_at > now:
+            raise FlashSaleNotActive(
+                "the flash sale has not started; cancel it instead",
+                code="flash_sale_not_started",
+            )
+        current.ends_at = now
+        current.ended_announced = False  # the scheduler announces the end
+        current.save(update_fields=["ends_at", "ended_announced"])
+    return True
+
+
 def _regular_price(sale: FlashSale) -> Decimal | None:
     return (
         StockItem.objects.filter(store_id=sale.store_id, product_id=sale.product_id)

@@ -30,6 +30,7 @@ from shelfwatch.shop.sale_forms import NewSaleForm, SaleForm, add_service_error
 from shelfwatch.shop.sale_management import (
     cancel_flash_sale,
     create_flash_sale,
+    end_flash_sale,
     update_flash_sale,
 )
 from shelfwatch.shop.selectors import sales as sale_selectors
@@ -89,7 +90,8 @@ def sale_list(request: HttpRequest, store_id: int) -> HttpResponse:
 def sale_new(request: HttpRequest, store_id: int) -> HttpResponse:
     """The form for a new sale of one of the store's priced products."""
     store = _store(request, store_id)
-    q = request.GET.get("q", "").strip()[:100]
+    # PostgreSQL refuses a NUL in a query's text: it is dropped from the search.
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     items = sale_selectors.sale_products(store, q=q)
     data = request.POST if request.method == "POST" else None
     initial = {"product": request.GET.get("product", "")}
@@ -163,27 +165,30 @@ def sale_edit(request: HttpRequest, store_id: int, sale_id: int) -> HttpResponse
 @login_required
 @require_POST
 def sale_end(request: HttpRequest, store_id: int, sale_id: int) -> HttpResponse:
-    """End a running sale at once: its end moves to now (through `update_flash_sale`, so
-    shoppers' pages hear that it ended)."""
+    """End a running sale at once: its end moves to now and shoppers' pages hear that it
+    ended (`end_flash_sale` decides under the row lock, so a repeat changes nothing)."""
     store = _store(request, store_id)
     sale = _sale(request, store, sale_id)
-    now = timezone.now()
-    if sale.ends_at <= now:
-        messages.info(request, _("That flash sale had already ended."))
-    elif sale.starts_at > now:
-        messages.error(
-            request,
-            _("That flash sale has not started yet: cancel it, or change its times to move it."),
-        )
-    else:
-        try:
-            update_flash_sale(sale=sale, changes={"ends_at": now})
-        except DomainError as exc:
-            messages.error(request, problem_message(exc))
+    try:
+        ended = end_flash_sale(sale=sale)
+    except DomainError as exc:
+        if exc.code == "flash_sale_not_started":
+            messages.error(
+                request,
+                _(
+                    "That flash sale has not started yet: cancel it, or change its times to "
+                    "move it."
+                ),
+            )
         else:
+            messages.error(request, problem_message(exc))
+    else:
+        if ended:
             messages.success(
                 request, _("The flash sale of %(name)s has ended.") % {"name": sale.product.name}
             )
+        else:
+            messages.info(request, _("That flash sale had already ended."))
     return redirect("store-flash-sales", store_id=store.pk)
 
 
