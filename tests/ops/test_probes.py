@@ -90,6 +90,13 @@ def test_ready_shows_a_paused_sending_number_without_failing(client):
         assert 590 < paused["seconds_left"] <= 600
         metrics = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
         assert 'shelfwatch_notify_paused_seconds{code="131048",key="whatsapp:123"}' in metrics
+        # Anyone else (another address, or loopback through a proxy) sees the channel only.
+        for extra in ({"REMOTE_ADDR": "203.0.113.9"}, {"HTTP_X_FORWARDED_FOR": "203.0.113.9"}):
+            public = client.get("/ready", **extra)
+            assert public.status_code == 200
+            [shown] = public.json()["paused"]
+            assert shown["channel"] == "whatsapp" and 590 < shown["seconds_left"] <= 600
+            assert "123" not in public.content.decode() and "spam" not in public.content.decode()
     finally:
         pauses.lift("whatsapp:123")
 

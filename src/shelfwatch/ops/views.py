@@ -105,7 +105,15 @@ def ready(request: HttpRequest) -> HttpResponse:
             extra={"failed": failed, "checks": checks},
             headers={"Cache-Control": "no-store"},
         )
-    body = {"status": "ok", "checks": checks, "paused": _paused_sending()}
+    paused = _paused_sending()
+    if not _internal_reader(request):
+        # Sending numbers and the provider's reasons are the operator's business; a public
+        # probe tells only that a channel is paused and for how long.
+        paused = [
+            {"channel": str(p["key"]).split(":", 1)[0], "seconds_left": p["seconds_left"]}
+            for p in paused
+        ]
+    body = {"status": "ok", "checks": checks, "paused": paused}
     response = HttpResponse(json.dumps(body), content_type="application/json")
     response["Cache-Control"] = "no-store"
     return response
@@ -185,6 +193,18 @@ FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"
 
 def _forwarded(request: HttpRequest) -> bool:
     return any(header in request.META for header in FORWARDING_HEADERS)
+
+
+def _internal_reader(request: HttpRequest) -> bool:
+    """The caller may read what /metrics shows: the metrics token as a bearer token, or,
+    without a token set, a loopback client that came through no proxy."""
+    token = settings.METRICS_TOKEN
+    if token:
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            presented.strip().encode(), token.encode()
+        )
+    return _is_loopback(request.META.get("REMOTE_ADDR", "")) and not _forwarded(request)
 
 
 @require_safe
