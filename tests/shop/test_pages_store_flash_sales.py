@@ -162,6 +162,25 @@ def test_times_are_typed_and_shown_in_the_stores_time_zone(bakery, owner):
 
 
 @pytest.mark.parametrize(
+    ("field", "typed"),
+    [("starts_at", "2030-03-10T02:30"), ("ends_at", "2030-11-03T01:30")],
+)
+def test_a_time_the_clocks_skip_or_repeat_is_explained_and_nothing_saved(
+    bakery, owner, field, typed
+):
+    # In Los Angeles 02:30 on 10 March 2030 never happens and 01:30 on 3 November happens
+    # twice: which moment the owner meant is unknown, so the form asks again in words.
+    bakery.store.timezone = "America/Los_Angeles"
+    bakery.store.save(update_fields=["timezone"])
+    form = sale_form(bakery, starts_at="2030-03-09T09:00", ends_at="2030-12-01T09:00")
+    response = owner.post(new_sale_url(bakery), {**form, field: typed})
+    assert response.status_code == 422
+    problem = field_problem(response.content.decode(), field)
+    assert "The clocks change at that time" in problem and "couldn" not in problem
+    assert not FlashSale.objects.exists()
+
+
+@pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
         (

@@ -30,7 +30,15 @@ class LocalDateTimeField(forms.DateTimeField):
     """A time typed in the active (the store's) time zone, within YEARS."""
 
     def to_python(self, value):
-        moment = super().to_python(value)
+        try:
+            moment = super().to_python(value)
+        except forms.ValidationError as exc:
+            if exc.code != "ambiguous_timezone":
+                raise
+            # Django's own wording names the zone object; an owner needs the way out.
+            raise forms.ValidationError(
+                self.error_messages["clock_change"], code="clock_change"
+            ) from None
         if moment is not None and not YEARS[0] <= moment.year <= YEARS[1]:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return moment
@@ -44,6 +52,10 @@ def _when() -> forms.DateTimeField:
             **_required(),
             "invalid": gettext_lazy("Pick a date and time, such as 2026-12-24 18:00."),
             "overflow": gettext_lazy("Pick a date and time, such as 2026-12-24 18:00."),
+            "clock_change": gettext_lazy(
+                "The clocks change at that time in the store's time zone, so it is skipped or "
+                "happens twice: pick a time an hour earlier or later."
+            ),
         },
     )
 
