@@ -56,12 +56,14 @@ def _sale(request: HttpRequest, store: Store, sale_id: int) -> FlashSale:
         raise Http404("no such flash sale") from None
 
 
-def _page(request: HttpRequest, template: str, store: Store, status: int = 200, **context):
+def _page(request: HttpRequest, template: str, store: Store, **context):
     """Render a flash-sale page with the store's time zone active, so the form's times are
-    shown in it as the list's are."""
+    shown in it as the list's are; a form with errors makes it a 422."""
     context = {"store": store, "staff_page": True, "zone": _zone(store), **context}
+    status = 200
     if "form" in context:
         context["form"].describe_problems()
+        status = 422 if context["form"].errors else 200
     with timezone.override(context["zone"]):
         return render(request, template, context, status=status)
 
@@ -123,7 +125,6 @@ def sale_new(request: HttpRequest, store_id: int) -> HttpResponse:
         request,
         "shop/flash_sale_form.html",
         store,
-        status=422 if form.errors else 200,
         form=form,
         q=q,
         no_products=not items and not q,
@@ -156,7 +157,6 @@ def sale_edit(request: HttpRequest, store_id: int, sale_id: int) -> HttpResponse
         request,
         "shop/flash_sale_form.html",
         store,
-        status=422 if form.errors else 200,
         form=form,
         sale=sale,
     )
